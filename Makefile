@@ -1,0 +1,100 @@
+# nbnet: run shell commands sent over TCP port 9079, output streamed back.
+# `make run` and `make check` do all the set-up on a fresh Debian/Ubuntu machine.
+
+VERSION := 0.1.0
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/nbnet
+SYSTEMDUNITDIR ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
+DESTDIR ?=
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wconversion -Wsign-conversion -Wformat=2 \
+	-Wmissing-prototypes -Wstrict-prototypes -Wvla -Wundef
+# SANITIZE=address,undefined builds instrumented binaries under build/san/.
+SANITIZE ?=
+
+ifeq ($(SANITIZE),)
+OUT := .
+OBJ := build/obj
+SANFLAGS :=
+else
+OUT := build/san
+OBJ := build/san/obj
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+SYSTEMD_CFLAGS = $(shell pkg-config --cflags libsystemd 2>/dev/null)
+SYSTEMD_LIBS = $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
+CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DNBNET_VERSION='"$(VERSION)"' $(WARNINGS) $(SYSTEMD_CFLAGS) \
+	$(SANFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+
+COMMON := frame spawn sock log args
+HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
+PROGRAMS := $(OUT)/bin/nbnet-handler
+UNIT_TESTS := $(OUT)/bin/test-frame $(OUT)/bin/test-spawn
+
+.PHONY: all deps run check test unit bats verify-units install uninstall clean distclean
+
+all: $(PROGRAMS)
+
+deps:
+	@sh tools/deps
+
+$(OBJ)/%.o: src/%.c $(wildcard src/*.h) | $(OBJ)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(OBJ)/test-%.o: tests/unit/test-%.c $(wildcard src/*.h) | $(OBJ)
+	$(CC) $(ALL_CFLAGS) -Isrc -c -o $@ $<
+
+$(OBJ) $(OUT)/bin:
+	mkdir -p $@
+
+$(OUT)/bin/nbnet-handler: $(HANDLER_OBJS) | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYSTEMD_LIBS)
+
+$(OUT)/bin/test-frame: $(OBJ)/test-frame.o $(OBJ)/frame.o | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+$(OUT)/bin/test-spawn: $(OBJ)/test-spawn.o $(OBJ)/spawn.o $(OBJ)/sock.o | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+run: deps
+	$(MAKE) all
+	@echo "nbnet: serving on 127.0.0.1:9079 (Ctrl-C stops); try: echo -n 0000000002ls | nc -N 127.0.0.1 9079"
+	exec systemd-socket-activate -l 127.0.0.1:9079 --accept bin/nbnet-handler
+
+# Unit tests, the bats suite in every mode, the suite again under sanitizers,
+# and the units through systemd-analyze: one "N passed, N failed" line at the end.
+check: deps
+	$(MAKE) all $(UNIT_TESTS)
+	$(MAKE) SANITIZE=address,undefined all
+	bash tests/run-all
+
+test: check
+
+install: all
+	install -d $(DESTDIR)$(LIBEXECDIR)/nbnet $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DOCDIR)
+	install -m 0755 bin/nbnet-handler $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler
+	install -m 0644 units/nbnet.socket $(DESTDIR)$(SYSTEMDUNITDIR)/
+	sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' units/nbnet@.service.in \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/nbnet@.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/nbnet@.service
+	install -m 0644 README.md doc/protocol.md $(DESTDIR)$(DOCDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnet.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnet@.service
+	-rmdir $(DESTDIR)$(LIBEXECDIR)/nbnet
+
+clean:
+	rm -rf build bin
+
+distclean: clean

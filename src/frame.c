@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+#include "frame.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int frame_init(struct frame *f, uint32_t max_command) {
+        if (max_command > FRAME_MAX_COMMAND_LIMIT)
+                return -ERANGE;
+        *f = (struct frame){
+                .state = FRAME_NEED_MORE,
+                .max_command = max_command ? max_command : FRAME_MAX_COMMAND_DEFAULT,
+        };
+        return 0;
+}
+
+bool frame_failed(const struct frame *f) {
+        return f->state != FRAME_NEED_MORE && f->state != FRAME_COMPLETE;
+}
+
+/* Called once the tenth digit is in: every check on the length happens here,
+ * before a byte of the command is buffered. */
+static void frame_header_done(struct frame *f) {
+        if (f->length == 0) {
+                f->state = FRAME_EMPTY;
+                return;
+        }
+        if (f->length > f->max_command) {
+                f->state = FRAME_TOO_LONG;
+                return;
+        }
+        f->command = malloc(f->length + 1);
+        if (!f->command)
+                f->state = FRAME_NO_MEMORY;
+}
+
+static size_t frame_feed_header(struct frame *f, const unsigned char *p, size_t size) {
+        size_t i = 0;
+
+        if (f->consumed == 0 && size > 0 && p[0] == '+') {
+                f->want_status = true;
+                i++;
+        }
+        for (; i < size && f->digits < FRAME_HEADER_DIGITS; i++) {
+                if (p[i] < '0' || p[i] > '9') {
+                        f->bad_byte = p[i];
+                        f->state = FRAME_BAD_HEADER;
+                        return i + 1;
+                }
+                f->length = f->length * 10 + (uint64_t) (p[i] - '0');
+                f->digits++;
+        }
+        if (f->digits == FRAME_HEADER_DIGITS)
+                frame_header_done(f);
+        return i;
+}
+
+static size_t frame_feed_command(struct frame *f, const unsigned char *p, size_t size) {
+        size_t want = (size_t) f->length - f->received;
+        size_t n = size < want ? size : want;
+
+        if (memchr(p, '\0', n)) {
+                f->state = FRAME_HAS_NUL;
+                return n;
+        }
+        memcpy(f->command + f->received, p, n);
+        f->received += (uint32_t) n;
+        if (f->received == f->length) {
+                f->command[f->received] = '\0';
+                f->state = FRAME_COMPLETE;
+        }
+        return n;
+}
+
+size_t frame_feed(struct frame *f, const void *data, size_t size) {
+        const unsigned char *p = data;
+        size_t used = 0;
+
+        if (f->state == FRAME_NEED_MORE && f->digits < FRAME_HEADER_DIGITS) {
+                used = frame_feed_header(f, p, size);
+                f->consumed += used;
+        }
+        if (f->state == FRAME_NEED_MORE && f->digits == FRAME_HEADER_DIGITS && used < size) {
+                size_t n = frame_feed_command(f, p + used, size - used);
+                f->consumed += n;
+                used += n;
+        }
+        return used;
+}
+
+int frame_error_message(const struct frame *f, char *buf, size_t size) {
+        int n;
+
+        switch (f->state) {
+        case FRAME_BAD_HEADER: {
+                char shown[8];
+                if (f->bad_byte > 0x20 && f->bad_byte < 0x7f)
+                        snprintf(shown, sizeof shown, "'%c'", f->bad_byte);
+                else
+                        snprintf(shown, sizeof shown, "0x%02x", f->bad_byte);
+                n = snprintf(buf, size,
+                             "nbnet: bad header: byte %zu is %s, not a digit "
+                             "(a request is [+], 10 digits of length, then the command)",
+                             f->consumed, shown);
+                break;
+        }
+        case FRAME_EMPTY:
+                n = snprintf(buf, size, "nbnet: empty command (length 0)");
+                break;
+        case FRAME_TOO_LONG:
+                n = snprintf(buf, size, "nbnet: command too long (%llu > %u)",
+                             (unsigned long long) f->length, f->max_command);
+                break;
+        case FRAME_HAS_NUL:
+                n = snprintf(buf, size, "nbnet: command contains a NUL byte");
+                break;
+        case FRAME_NO_MEMORY:
+                n = snprintf(buf, size, "nbnet: server out of memory");
+                break;
+        default:
+                return -EINVAL;
+        }
+        if (n < 0)
+                return -errno;
+        return (size_t) n < size ? n : -ENOBUFS;
+}
+
+void frame_release(struct frame *f) {
+        free(f->command);
+        f->command = NULL;
+}
+
+void frame_format_trailer(char buf[static FRAME_TRAILER_SIZE], int status) {
+        char tmp[FRAME_TRAILER_SIZE + 1];
+
+        if (status < 0 || status > 255)
+                status = 125;
+        snprintf(tmp, sizeof tmp, "\x1eNBNET-STATUS %03d\n", status);
+        memcpy(buf, tmp, FRAME_TRAILER_SIZE);
+}

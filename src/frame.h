@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Incremental parser of one NBNET/1 request (doc/protocol.md):
+ *   [ "+" ] 10DIGIT command
+ * Bytes in, state out: it never reads a socket, logs or exits. Feed it
+ * whatever read() returned; the header may arrive one byte at a time.
+ * The length is checked against the limit before any of the command is
+ * buffered; the only allocation is the command buffer, of that length.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FRAME_HEADER_DIGITS 10
+#define FRAME_MAX_COMMAND_DEFAULT 65536u
+/* Linux's MAX_ARG_STRLEN is 128 KiB including the NUL: the command is one argument of sh -c. */
+#define FRAME_MAX_COMMAND_LIMIT 131071u
+
+enum frame_state {
+        FRAME_NEED_MORE,  /* feed more bytes */
+        FRAME_COMPLETE,   /* command ready: frame.command, frame.length */
+        FRAME_BAD_HEADER, /* a byte of the header is not a digit */
+        FRAME_EMPTY,      /* length 0 */
+        FRAME_TOO_LONG,   /* length over the limit */
+        FRAME_HAS_NUL,    /* a NUL byte in the command */
+        FRAME_NO_MEMORY,  /* the command buffer could not be allocated */
+};
+
+struct frame {
+        enum frame_state state;
+        bool want_status;     /* the request began with '+' */
+        uint32_t max_command; /* limit on the command's length */
+        unsigned digits;      /* header digits seen so far */
+        uint64_t length;      /* the header's value, once all ten digits are in */
+        uint32_t received;    /* command bytes received */
+        size_t consumed;      /* bytes of the frame seen so far, header included */
+        unsigned char bad_byte; /* the offending byte, for FRAME_BAD_HEADER */
+        char *command;        /* NUL-terminated when complete; owned by the frame */
+};
+
+/* max_command 0 means the default; more than FRAME_MAX_COMMAND_LIMIT is -ERANGE. */
+int frame_init(struct frame *f, uint32_t max_command);
+
+/* Consumes bytes of the frame from data and returns how many: once the state
+ * is no longer FRAME_NEED_MORE, it consumes nothing more. */
+size_t frame_feed(struct frame *f, const void *data, size_t size);
+
+/* True once the state is an error. */
+bool frame_failed(const struct frame *f);
+
+/* The text of the "nbnet: ..." line for an error state, without the newline. */
+int frame_error_message(const struct frame *f, char *buf, size_t size);
+
+/* Frees the command buffer; the frame may be initialised again. */
+void frame_release(struct frame *f);
+
+/* The status trailer of a '+' response: "\x1eNBNET-STATUS NNN\n". */
+#define FRAME_TRAILER_SIZE 18
+void frame_format_trailer(char buf[static FRAME_TRAILER_SIZE], int status);

@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nbnet-handler: serves one NBNET/1 connection, then exits. The connection
+ * is fd 3 under systemd's Accept=yes (LISTEN_FDS=1), or fd 0 under inetd,
+ * xinetd, tcpserver or systemd-socket-activate --inetd.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "frame.h"
+#include "log.h"
+#include "sock.h"
+#include "spawn.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+#define PROGRAM "nbnet-handler"
+#define USEC_PER_SEC 1000000ull
+/* How long a killed group gets between SIGTERM and SIGKILL. */
+#define KILL_GRACE_USEC (500 * 1000ull)
+/* How long the client gets to finish sending after our FIN (see Closing). */
+#define DRAIN_USEC (2 * USEC_PER_SEC)
+
+extern char **environ;
+
+static const char REASON_PEER_GONE[] = "peer reset or connection error";
+
+struct options {
+        uint32_t max_command;
+        uint64_t request_timeout_usec;
+        uint64_t command_timeout_usec; /* 0: none */
+};
+
+struct connection {
+        int fd;
+        struct sock_peer peer;
+        struct frame frame;
+        uint64_t start_usec;
+};
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* Milliseconds left until deadline, for poll(); -1 for no deadline. */
+static int poll_timeout(uint64_t deadline) {
+        uint64_t now;
+
+        if (deadline == 0)
+                return -1;
+        now = now_usec();
+        return deadline > now ? (int) ((deadline - now + 999) / 1000) : 0;
+}
+
+static void usage(FILE *out) {
+        fprintf(out,
+                "Usage: " PROGRAM " [OPTIONS]\n"
+                "Serve one NBNET/1 connection: read a length-prefixed command, run it with\n"
+                "/bin/sh -c onto the connection, then exit. The connection is fd 3 under\n"
+                "systemd's Accept=yes (LISTEN_FDS=1) or fd 0 under inetd and friends.\n"
+                "\n"
+                "  --max-command N          longest command accepted, in bytes (1..%u;\n"
+                "                           default %u)\n"
+                "  --request-timeout SEC    time for the whole request to arrive (default 10)\n"
+                "  --command-timeout SEC    kill the command after SEC seconds; status 124\n"
+                "                           (default: no limit)\n"
+                "  -h, --help               show this help\n"
+                "  -V, --version            show the version\n"
+                "\n"
+                "See nbnet-handler(8) and doc/protocol.md.\n",
+                FRAME_MAX_COMMAND_LIMIT, FRAME_MAX_COMMAND_DEFAULT);
+}
+
+/* Returns 0 to go on, 1 to exit 0 (help, version), -EINVAL to exit 2. */
+static int parse_options(int argc, char **argv, struct options *o) {
+        enum { OPT_MAX_COMMAND = 256, OPT_REQUEST_TIMEOUT, OPT_COMMAND_TIMEOUT };
+        static const struct option longopts[] = {
+                {"max-command", required_argument, NULL, OPT_MAX_COMMAND},
+                {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
+                {"command-timeout", required_argument, NULL, OPT_COMMAND_TIMEOUT},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},
+                {0},
+        };
+        unsigned long v;
+        int c;
+
+        *o = (struct options){
+                .max_command = FRAME_MAX_COMMAND_DEFAULT,
+                .request_timeout_usec = 10 * USEC_PER_SEC,
+        };
+        while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) >= 0) {
+                switch (c) {
+                case OPT_MAX_COMMAND:
+                        if (args_parse_uint(optarg, 1, FRAME_MAX_COMMAND_LIMIT, &v) < 0) {
+                                fprintf(stderr, PROGRAM ": --max-command must be 1..%u, got '%s'\n",
+                                        FRAME_MAX_COMMAND_LIMIT, optarg);
+                                return -EINVAL;
+                        }
+                        o->max_command = (uint32_t) v;
+                        break;
+                case OPT_REQUEST_TIMEOUT:
+                        if (args_parse_seconds(optarg, 0.001, 86400, &o->request_timeout_usec) < 0) {
+                                fprintf(stderr, PROGRAM ": --request-timeout must be 0.001..86400 seconds, got '%s'\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case OPT_COMMAND_TIMEOUT:
+                        if (args_parse_seconds(optarg, 0, 31536000, &o->command_timeout_usec) < 0) {
+                                fprintf(stderr, PROGRAM ": --command-timeout must be 0..31536000 seconds (0: no limit), got '%s'\n",
+                                        optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 1;
+                case 'V':
+                        printf(PROGRAM " " NBNET_VERSION "\n");
+                        return 1;
+                default:
+                        fprintf(stderr, "Try '" PROGRAM " --help'.\n");
+                        return -EINVAL;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, PROGRAM ": unexpected argument '%s'; try '" PROGRAM " --help'.\n",
+                        argv[optind]);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* fd 3 under Accept=yes, fd 0 under inetd; -ENOTSOCK with a message otherwise. */
+static int find_connection(void) {
+        int n = sd_listen_fds(true);
+
+        if (n < 0)
+                return log_error_errno(n, "LISTEN_FDS is set but invalid");
+        if (n == 1) {
+                if (sd_is_socket(SD_LISTEN_FDS_START, AF_UNSPEC, SOCK_STREAM, 0) > 0)
+                        return SD_LISTEN_FDS_START;
+                fprintf(stderr, PROGRAM ": fd 3 is not a connected stream socket: "
+                                "the socket unit needs Accept=yes (for Accept=no, run nbnetd)\n");
+                return -ENOTSOCK;
+        }
+        if (n > 1) {
+                fprintf(stderr, PROGRAM ": got %d sockets, expected one connection: "
+                                "the socket unit needs Accept=yes (for Accept=no, run nbnetd)\n", n);
+                return -EINVAL;
+        }
+        if (sd_is_socket(STDIN_FILENO, AF_UNSPEC, SOCK_STREAM, 0) > 0)
+                return STDIN_FILENO;
+        fprintf(stderr, PROGRAM ": no connection: expected a connected stream socket on fd 3 "
+                        "(systemd Accept=yes) or fd 0 (inetd); to serve a port by hand, run nbnetd "
+                        "or systemd-socket-activate --accept " PROGRAM "\n");
+        return -ENOTSOCK;
+}
+
+static void send_all(int fd, const void *data, size_t size) {
+        const char *p = data;
+
+        while (size > 0) {
+                ssize_t n = send(fd, p, size, MSG_NOSIGNAL);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return; /* the peer is gone; nothing more to tell it */
+                p += n;
+                size -= (size_t) n;
+        }
+}
+
+static void send_trailer(int fd, int status) {
+        char trailer[FRAME_TRAILER_SIZE];
+
+        frame_format_trailer(trailer, status);
+        send_all(fd, trailer, sizeof trailer);
+}
+
+/* Reads until the frame is complete or failed. -ETIMEDOUT at the deadline,
+ * -ECONNRESET when the client closed or reset first. */
+static int read_request(struct connection *c, uint64_t deadline) {
+        char buf[16384];
+
+        while (c->frame.state == FRAME_NEED_MORE) {
+                struct pollfd p = {.fd = c->fd, .events = POLLIN};
+                int r = poll(&p, 1, poll_timeout(deadline));
+                ssize_t n;
+
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return -errno;
+                if (r == 0)
+                        return -ETIMEDOUT;
+                n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
+                if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        return -ECONNRESET;
+                (void) frame_feed(&c->frame, buf, (size_t) n);
+        }
+        return 0;
+}
+
+/* Waits for the main process to exit, the peer to go or the deadline.
+ * Returns 0 when the process exited, -ECONNRESET, -ETIMEDOUT. */
+static int wait_command(const struct connection *c, const struct spawn_child *child,
+                        uint64_t deadline) {
+        /* events 0 on the connection: only errors and hang-ups, never a FIN alone. */
+        struct pollfd p[2] = {{.fd = child->pidfd, .events = POLLIN}, {.fd = c->fd, .events = 0}};
+
+        for (;;) {
+                int r = poll(p, 2, poll_timeout(deadline));
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return -errno;
+                if (r == 0)
+                        return -ETIMEDOUT;
+                if (p[0].revents)
+                        return 0;
+                if (p[1].revents & (POLLERR | POLLHUP | POLLNVAL))
+                        return -ECONNRESET;
+        }
+}
+
+static bool wait_pidfd(int pidfd, uint64_t usec) {
+        struct pollfd p = {.fd = pidfd, .events = POLLIN};
+
+        return poll(&p, 1, (int) (usec / 1000)) > 0;
+}
+
+/* Gives what is left of a group that got SIGTERM the grace, then SIGKILL. */
+static void end_group(pid_t pid) {
+        uint64_t deadline = now_usec() + KILL_GRACE_USEC;
+
+        for (spawn_reap_group(pid); spawn_group_alive(pid); spawn_reap_group(pid)) {
+                if (now_usec() >= deadline) {
+                        (void) spawn_kill_group(pid, SIGKILL);
+                        return;
+                }
+                (void) usleep(5000);
+        }
+}
+
+/* Runs the frame's command to its end; returns its NBNET status. */
+static int run_command(struct connection *c, struct spawn_env *env, const struct options *o,
+                       const char **reason, pid_t *ret_pid) {
+        struct spawn_child child;
+        siginfo_t si = {0};
+        int r, status;
+
+        r = spawn_command(env, c->frame.command, c->fd, &c->peer, &child);
+        if (r < 0) {
+                char line[256];
+                *reason = "spawn failed";
+                log_error_errno(r, "%s: spawn /bin/sh -c", c->peer.text);
+                snprintf(line, sizeof line, "nbnet: cannot run the command: %s\n", strerror(-r));
+                send_all(c->fd, line, strlen(line));
+                return SPAWN_STATUS_NOT_RUN;
+        }
+        *ret_pid = child.pid;
+        r = wait_command(c, &child, o->command_timeout_usec ? now_usec() + o->command_timeout_usec : 0);
+        if (r < 0) {
+                *reason = r == -ETIMEDOUT ? "command timeout" : REASON_PEER_GONE;
+                /* The main process first, so that its own exit ends the wait below. */
+                (void) spawn_kill_group(child.pid, SIGTERM);
+                if (!wait_pidfd(child.pidfd, KILL_GRACE_USEC))
+                        (void) spawn_kill_group(child.pid, SIGKILL);
+        }
+        /* WNOWAIT: the zombie keeps the group's id from being reused while we kill it. */
+        if (waitid((idtype_t) P_PIDFD, (id_t) child.pidfd, &si, WEXITED | WNOWAIT) < 0)
+                log_error_errno(errno, "waitid pidfd %d", child.pidfd);
+        status = r == -ETIMEDOUT ? SPAWN_STATUS_TIMEOUT : spawn_status_of(&si);
+        /* Background children must not hold the connection open. */
+        (void) spawn_kill_group(child.pid, SIGTERM);
+        (void) waitid((idtype_t) P_PIDFD, (id_t) child.pidfd, &si, WEXITED);
+        close(child.pidfd);
+        /* Any member left keeps the group's id from being reused. */
+        end_group(child.pid);
+        return status;
+}
+
+/* Shut the write side, read what the client still sends, close: closing with
+ * unread bytes would send a RST that can destroy output in flight. */
+static void finish_connection(int fd) {
+        uint64_t deadline = now_usec() + DRAIN_USEC;
+        char buf[16384];
+
+        if (shutdown(fd, SHUT_WR) < 0 && errno != ENOTCONN)
+                log_error_errno(errno, "shutdown");
+        for (;;) {
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                int r = poll(&p, 1, poll_timeout(deadline));
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0 || recv(fd, buf, sizeof buf, MSG_DONTWAIT) <= 0)
+                        break;
+        }
+        close(fd);
+}
+
+static int serve(struct connection *c, const struct options *o) {
+        struct log_record rec = {.peer = c->peer.text, .status = -1};
+        struct spawn_env env;
+        char message[256];
+        int r;
+
+        r = read_request(c, c->start_usec + o->request_timeout_usec);
+        if (r == -ETIMEDOUT)
+                rec.reason = "request timeout: the frame did not arrive in time";
+        else if (r == -ECONNRESET)
+                rec.reason = "client closed before sending a whole frame";
+        else if (r < 0)
+                rec.reason = strerror(-r);
+        else if (frame_failed(&c->frame)) {
+                frame_error_message(&c->frame, message, sizeof message);
+                rec.reason = message + strlen("nbnet: ");
+                rec.status = SPAWN_STATUS_NOT_RUN;
+                send_all(c->fd, message, strlen(message));
+                send_all(c->fd, "\n", 1);
+        } else {
+                rec.command = c->frame.command;
+                rec.command_length = c->frame.length;
+                r = spawn_env_init(&env, environ);
+                if (r < 0) {
+                        rec.reason = "out of memory";
+                        rec.status = SPAWN_STATUS_NOT_RUN;
+                } else {
+                        rec.status = run_command(c, &env, o, &rec.reason, &rec.pid);
+                        spawn_env_release(&env);
+                }
+        }
+        if (c->frame.want_status && rec.status >= 0 && rec.reason != REASON_PEER_GONE)
+                send_trailer(c->fd, rec.status);
+        finish_connection(c->fd);
+        rec.duration_usec = now_usec() - c->start_usec;
+        log_connection(&rec);
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        struct connection c = {.start_usec = now_usec()};
+        struct options o;
+        int r;
+
+        r = parse_options(argc, argv, &o);
+        if (r != 0)
+                return r > 0 ? EXIT_SUCCESS : 2;
+        /* A client that goes away must not kill us mid-write; the child gets SIGPIPE back. */
+        if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+                return log_error_errno(errno, "signal SIGPIPE"), EXIT_FAILURE;
+        /* The command's orphans become ours, so that we can reap them and see the group gone. */
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+                return log_error_errno(errno, "prctl PR_SET_CHILD_SUBREAPER"), EXIT_FAILURE;
+        c.fd = find_connection();
+        if (c.fd < 0)
+                return 2;
+        log_init(PROGRAM, c.fd);
+        r = sock_peer_of(c.fd, &c.peer);
+        if (r < 0)
+                log_error_errno(r, "getpeername");
+        r = sock_enable_keepalive(c.fd);
+        if (r < 0)
+                log_error_errno(r, "%s: setsockopt keepalive", c.peer.text);
+        r = frame_init(&c.frame, o.max_command);
+        if (r < 0)
+                return log_error_errno(r, "frame_init"), EXIT_FAILURE;
+        serve(&c, &o);
+        frame_release(&c.frame);
+        return EXIT_SUCCESS;
+}

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+#include "log.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+/* Commands are logged up to this many bytes; the true length goes beside. */
+#define LOG_COMMAND_MAX 1024
+
+static const char *log_program = "nbnet";
+static bool log_to_journal;
+
+/* systemd sets JOURNAL_STREAM=DEV:INODE when stderr is a stream to the journal. */
+static bool log_stderr_is_journal(const struct stat *st) {
+        const char *e = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+
+        if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
+                return false;
+        return st->st_dev == dev && st->st_ino == ino;
+}
+
+static bool log_same_file(int a, int b) {
+        struct stat sa, sb;
+
+        return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+               sa.st_ino == sb.st_ino;
+}
+
+void log_init(const char *program, int conn_fd) {
+        struct stat st;
+
+        log_program = program;
+        if (fstat(STDERR_FILENO, &st) < 0)
+                log_to_journal = true; /* no stderr at all */
+        else
+                log_to_journal = log_stderr_is_journal(&st) ||
+                                 (conn_fd >= 0 && log_same_file(conn_fd, STDERR_FILENO));
+}
+
+static void log_line(int priority, const char *line) {
+        if (!log_to_journal)
+                fprintf(stderr, "%s: %s\n", log_program, line);
+        else if (sd_journal_send("MESSAGE=%s", line, "PRIORITY=%i", priority,
+                                 "SYSLOG_IDENTIFIER=%s", log_program, NULL) < 0)
+                syslog(priority, "%s", line);
+}
+
+static void log_vline(int priority, const char *fmt, va_list ap) {
+        char line[2048];
+
+        vsnprintf(line, sizeof line, fmt, ap);
+        log_line(priority, line);
+}
+
+int log_error_errno(int err, const char *fmt, ...) {
+        char msg[1024], line[1200];
+        va_list ap;
+
+        err = err < 0 ? -err : err;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        snprintf(line, sizeof line, "%s: %s", msg, strerror(err));
+        log_line(LOG_ERR, line);
+        return -err;
+}
+
+void log_info(const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        log_vline(LOG_INFO, fmt, ap);
+        va_end(ap);
+}
+
+void log_warning(const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        log_vline(LOG_WARNING, fmt, ap);
+        va_end(ap);
+}
+
+/* A command on one log line: control bytes, quotes and backslashes escaped,
+ * cut at LOG_COMMAND_MAX bytes of the original. */
+static void log_escape(const char *s, size_t len, char *out, size_t size) {
+        size_t o = 0;
+
+        if (len > LOG_COMMAND_MAX)
+                len = LOG_COMMAND_MAX;
+        for (size_t i = 0; i < len && o + 5 < size; i++) {
+                unsigned char c = (unsigned char) s[i];
+                if (c == '"' || c == '\\') {
+                        out[o++] = '\\';
+                        out[o++] = (char) c;
+                } else if (c < 0x20 || c == 0x7f)
+                        o += (size_t) snprintf(out + o, size - o, "\\x%02x", c);
+                else
+                        out[o++] = (char) c;
+        }
+        out[o] = '\0';
+}
+
+static int log_priority_of(const struct log_record *r) {
+        if (r->reason)
+                return LOG_WARNING;
+        return r->status == 0 ? LOG_INFO : LOG_NOTICE;
+}
+
+void log_connection(const struct log_record *r) {
+        char cmd[LOG_COMMAND_MAX * 4 + 8] = "", line[sizeof cmd + 512], status[16] = "-";
+        int priority = log_priority_of(r);
+
+        if (r->command)
+                log_escape(r->command, r->command_length, cmd, sizeof cmd);
+        if (r->status >= 0)
+                snprintf(status, sizeof status, "%d", r->status);
+        snprintf(line, sizeof line, "%s %s%s%s%s status %s in %" PRIu64 ".%03" PRIu64 " ms%s%s",
+                 r->peer, r->command ? "\"" : "-", cmd,
+                 r->command_length > LOG_COMMAND_MAX ? "..." : "", r->command ? "\"" : "", status,
+                 r->duration_usec / 1000, r->duration_usec % 1000, r->reason ? ": " : "",
+                 r->reason ? r->reason : "");
+        if (!log_to_journal) {
+                fprintf(stderr, "%s: %s\n", log_program, line);
+                return;
+        }
+        if (sd_journal_send("MESSAGE=%s", line, "PRIORITY=%i", priority, "SYSLOG_IDENTIFIER=%s",
+                            log_program, "NBNET_PEER=%s", r->peer, "NBNET_COMMAND=%s", cmd,
+                            "NBNET_COMMAND_LENGTH=%zu", r->command_length, "NBNET_STATUS=%s",
+                            status, "NBNET_REASON=%s", r->reason ? r->reason : "",
+                            "NBNET_DURATION_USEC=%" PRIu64, r->duration_usec, "NBNET_PID=%d",
+                            (int) r->pid, NULL) < 0)
+                syslog(priority, "%s", line);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Where a program's messages go: the journal, as structured records, when
+ * stderr is connected to it or when stderr is the client's connection
+ * (inetd), since a line there would land in the client's output; a plain
+ * line on stderr otherwise.
+ */
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* One record per connection: what came, what ran, how it ended. */
+struct log_record {
+        const char *peer;       /* "ADDR:PORT", or "unix" */
+        const char *command;    /* NULL when no command was read */
+        size_t command_length;
+        int status;             /* NBNET status, or -1 when none was given */
+        const char *reason;     /* why it was refused or cut; NULL when it ran */
+        uint64_t duration_usec;
+        pid_t pid;              /* the command's pid, 0 when none ran */
+};
+
+/* conn_fd: the connection, or -1; messages never go to it. */
+void log_init(const char *program, int conn_fd);
+
+void log_connection(const struct log_record *r);
+
+/* Logs "program: message: strerror(err)" at error priority and returns -err. */
+int log_error_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+#include "sock.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* Idle seconds, probe interval and count: a vanished peer is found within
+ * about 5 + 2 * 3 seconds of silence. */
+#define KEEPALIVE_IDLE 5
+#define KEEPALIVE_INTERVAL 2
+#define KEEPALIVE_COUNT 3
+
+int sock_peer_of(int fd, struct sock_peer *peer) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        const void *addr;
+        int family;
+        in_port_t port;
+
+        *peer = (struct sock_peer){.text = "unix"};
+        if (getpeername(fd, (struct sockaddr *) &ss, &len) < 0)
+                return -errno;
+        family = ss.ss_family;
+        if (family == AF_INET) {
+                const struct sockaddr_in *sin = (const struct sockaddr_in *) &ss;
+                addr = &sin->sin_addr;
+                port = sin->sin_port;
+        } else if (family == AF_INET6) {
+                const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *) &ss;
+                addr = &sin6->sin6_addr;
+                port = sin6->sin6_port;
+                if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+                        family = AF_INET;
+                        addr = &sin6->sin6_addr.s6_addr[12];
+                }
+        } else
+                return 0;
+        if (!inet_ntop(family, addr, peer->addr, sizeof peer->addr))
+                return -errno;
+        snprintf(peer->port, sizeof peer->port, "%u", (unsigned) ntohs(port));
+        snprintf(peer->text, sizeof peer->text, family == AF_INET6 ? "[%s]:%s" : "%s:%s",
+                 peer->addr, peer->port);
+        return 0;
+}
+
+bool sock_is_tcp(int fd) {
+        int protocol;
+        socklen_t len = sizeof protocol;
+
+        return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len) == 0 &&
+               protocol == IPPROTO_TCP;
+}
+
+int sock_enable_keepalive(int fd) {
+        static const struct {
+                int level, name, value;
+        } opts[] = {
+                {SOL_SOCKET, SO_KEEPALIVE, 1},
+                {IPPROTO_TCP, TCP_KEEPIDLE, KEEPALIVE_IDLE},
+                {IPPROTO_TCP, TCP_KEEPINTVL, KEEPALIVE_INTERVAL},
+                {IPPROTO_TCP, TCP_KEEPCNT, KEEPALIVE_COUNT},
+        };
+
+        if (!sock_is_tcp(fd))
+                return 0;
+        for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+                if (setsockopt(fd, opts[i].level, opts[i].name, &opts[i].value,
+                               sizeof opts[i].value) < 0)
+                        return -errno;
+        return 0;
+}

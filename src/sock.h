@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* Small facts about a connection that both servers need. */
+
+#include <stdbool.h>
+
+/* A peer, as systemd describes it to Accept=yes services. */
+struct sock_peer {
+        char addr[46]; /* empty when the peer has no IP address (a Unix socket) */
+        char port[6];
+        char text[56]; /* "ADDR:PORT", "[ADDR]:PORT" or "unix" for logs */
+};
+
+/* Fills peer from getpeername(); an IPv4-mapped IPv6 address reads as IPv4. */
+int sock_peer_of(int fd, struct sock_peer *peer);
+
+/* TCP keepalive, so that a silent command notices a peer that vanished;
+ * nothing to do (0) on a socket that is not TCP. */
+int sock_enable_keepalive(int fd);
+
+/* Whether fd is a TCP socket (keepalive and TCP_INFO apply). */
+bool sock_is_tcp(int fd);

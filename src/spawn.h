@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Starts /bin/sh -c COMMAND onto a connection as doc/protocol.md's "What the
+ * command sees" says: fd 0 /dev/null, fds 1 and 2 the connection in blocking
+ * mode, no other descriptor, default signals and an empty mask, a session of
+ * its own, the server's environment minus systemd's activation variables plus
+ * REMOTE_ADDR and REMOTE_PORT. Also: killing a command's process group and
+ * turning its end into an NBNET status. Never logs, never exits.
+ */
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "sock.h"
+
+/* The environment every command gets, built once from the server's own. */
+struct spawn_env {
+        char **envp; /* filtered environment, then two slots for REMOTE_* */
+        size_t count;
+        char remote_addr[sizeof "REMOTE_ADDR=" + sizeof ((struct sock_peer *) 0)->addr];
+        char remote_port[sizeof "REMOTE_PORT=" + sizeof ((struct sock_peer *) 0)->port];
+};
+
+struct spawn_child {
+        pid_t pid; /* also the command's process group and session */
+        int pidfd; /* close-on-exec; owned by the caller */
+};
+
+/* NBNET statuses that the server itself gives (doc/protocol.md). */
+#define SPAWN_STATUS_TIMEOUT 124
+#define SPAWN_STATUS_NOT_RUN 125
+#define SPAWN_STATUS_REFUSED 126
+
+int spawn_env_init(struct spawn_env *env, char *const *environ_);
+void spawn_env_release(struct spawn_env *env);
+
+/* Starts the command; conn_fd may be any descriptor, 0 included. */
+int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
+                  const struct sock_peer *peer, struct spawn_child *ret);
+
+/* kill(-pid, sig); -ESRCH once the group is empty. */
+int spawn_kill_group(pid_t pid, int sig);
+
+/* Whether any process, zombies included, is left in the group. */
+bool spawn_group_alive(pid_t pid);
+
+/* Reaps the group's members that are our children: with PR_SET_CHILD_SUBREAPER
+ * the orphans of a command are ours, and a zombie would count as alive. */
+void spawn_reap_group(pid_t pid);
+
+/* The NBNET status of a child's end as waitid() reports it: 0-255 like $?. */
+int spawn_status_of(const siginfo_t *si);

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/* cmocka tests of the NBNET/1 request parser. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "frame.h"
+
+/* Feeds data to a new frame in pieces of at most chunk bytes; returns the
+ * state and how many bytes the frame consumed in all. */
+static enum frame_state feed_in_chunks(struct frame *f, uint32_t limit, const char *data,
+                                       size_t size, size_t chunk, size_t *consumed) {
+        size_t used = 0;
+
+        assert_int_equal(frame_init(f, limit), 0);
+        for (size_t off = 0; off < size && f->state == FRAME_NEED_MORE; off += chunk) {
+                size_t n = size - off < chunk ? size - off : chunk;
+                size_t u = frame_feed(f, data + off, n);
+                assert_true(u <= n);
+                used += u;
+                if (f->state == FRAME_NEED_MORE)
+                        assert_int_equal(u, n);
+        }
+        *consumed = used;
+        return f->state;
+}
+
+static void test_valid_frame_at_every_split_point(void **state) {
+        static const char req[] = "+0000000011echo hello!";
+        const size_t len = sizeof req - 1;
+        (void) state;
+
+        for (size_t split = 0; split <= len; split++) {
+                struct frame f;
+                size_t a, b = 0;
+                assert_int_equal(frame_init(&f, 0), 0);
+                a = frame_feed(&f, req, split);
+                assert_int_equal(a, split);
+                if (split < len) {
+                        assert_int_equal(f.state, FRAME_NEED_MORE);
+                        b = frame_feed(&f, req + split, len - split);
+                }
+                assert_int_equal(a + b, len);
+                assert_int_equal(f.state, FRAME_COMPLETE);
+                assert_true(f.want_status);
+                assert_int_equal(f.length, 11);
+                assert_string_equal(f.command, "echo hello!");
+                frame_release(&f);
+        }
+}
+
+static void test_every_chunk_size_gives_the_same_command(void **state) {
+        static const char req[] = "0000000002ls";
+        (void) state;
+
+        for (size_t chunk = 1; chunk <= sizeof req; chunk++) {
+                struct frame f;
+                size_t used;
+                assert_int_equal(feed_in_chunks(&f, 0, req, sizeof req - 1, chunk, &used),
+                                 FRAME_COMPLETE);
+                assert_int_equal(used, sizeof req - 1);
+                assert_false(f.want_status);
+                assert_string_equal(f.command, "ls");
+                frame_release(&f);
+        }
+}
+
+static void test_bytes_after_the_frame_are_not_consumed(void **state) {
+        static const char req[] = "0000000003abcEXTRA";
+        struct frame f;
+        (void) state;
+
+        assert_int_equal(frame_init(&f, 0), 0);
+        assert_int_equal(frame_feed(&f, req, sizeof req - 1), 13);
+        assert_int_equal(f.state, FRAME_COMPLETE);
+        assert_int_equal(frame_feed(&f, "more", 4), 0);
+        assert_string_equal(f.command, "abc");
+        frame_release(&f);
+}
+
+static void assert_error(const char *req, size_t size, uint32_t limit, enum frame_state want,
+                         const char *message) {
+        for (size_t chunk = 1; chunk <= size; chunk++) {
+                struct frame f;
+                char buf[256];
+                size_t used;
+                assert_int_equal(feed_in_chunks(&f, limit, req, size, chunk, &used), want);
+                assert_true(frame_failed(&f));
+                assert_true(frame_error_message(&f, buf, sizeof buf) > 0);
+                assert_string_equal(buf, message);
+                frame_release(&f);
+        }
+}
+
+static void test_bad_header(void **state) {
+        (void) state;
+        assert_error("00000x0004abcd", 14, 0, FRAME_BAD_HEADER,
+                     "nbnet: bad header: byte 6 is 'x', not a digit (a request is [+], 10 digits "
+                     "of length, then the command)");
+        assert_error("++0000000001a", 13, 0, FRAME_BAD_HEADER,
+                     "nbnet: bad header: byte 2 is '+', not a digit (a request is [+], 10 digits "
+                     "of length, then the command)");
+        assert_error(" 000000001a", 11, 0, FRAME_BAD_HEADER,
+                     "nbnet: bad header: byte 1 is 0x20, not a digit (a request is [+], 10 digits "
+                     "of length, then the command)");
+        assert_error("GET / HTTP/1.0\r\n", 16, 0, FRAME_BAD_HEADER,
+                     "nbnet: bad header: byte 1 is 'G', not a digit (a request is [+], 10 digits "
+                     "of length, then the command)");
+}
+
+static void test_plus_only_at_the_start(void **state) {
+        (void) state;
+        assert_error("00000+0001a", 11, 0, FRAME_BAD_HEADER,
+                     "nbnet: bad header: byte 6 is '+', not a digit (a request is [+], 10 digits "
+                     "of length, then the command)");
+}
+
+static void test_empty_command(void **state) {
+        (void) state;
+        assert_error("0000000000", 10, 0, FRAME_EMPTY, "nbnet: empty command (length 0)");
+        assert_error("+0000000000", 11, 0, FRAME_EMPTY, "nbnet: empty command (length 0)");
+}
+
+static void test_nul_in_command(void **state) {
+        (void) state;
+        assert_error("0000000003a\0b", 13, 0, FRAME_HAS_NUL, "nbnet: command contains a NUL byte");
+        assert_error("+0000000001\0", 12, 0, FRAME_HAS_NUL, "nbnet: command contains a NUL byte");
+}
+
+static void test_limit_is_checked_before_the_command(void **state) {
+        struct frame f;
+        (void) state;
+
+        /* No command byte is needed to refuse, and nothing is allocated. */
+        assert_error("9999999999", 10, 0, FRAME_TOO_LONG, "nbnet: command too long (9999999999 > 65536)");
+        assert_error("0000070000", 10, 0, FRAME_TOO_LONG, "nbnet: command too long (70000 > 65536)");
+        assert_int_equal(frame_init(&f, 0), 0);
+        frame_feed(&f, "0000065537", 10);
+        assert_int_equal(f.state, FRAME_TOO_LONG);
+        assert_null(f.command);
+        frame_release(&f);
+}
+
+static void test_limit_at_and_around_its_edge(void **state) {
+        static char req[10 + FRAME_MAX_COMMAND_LIMIT + 1];
+        const uint32_t limits[] = {1, 2, 100, FRAME_MAX_COMMAND_DEFAULT, FRAME_MAX_COMMAND_LIMIT};
+        (void) state;
+
+        for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+                uint32_t limit = limits[i];
+                for (uint32_t len = limit - 1; len <= limit + 1; len++) {
+                        struct frame f;
+                        size_t used;
+                        if (len == 0)
+                                continue;
+                        snprintf(req, 11, "%010u", len);
+                        memset(req + 10, 'x', len);
+                        feed_in_chunks(&f, limit, req, 10 + (size_t) len, 4096, &used);
+                        if (len <= limit) {
+                                assert_int_equal(f.state, FRAME_COMPLETE);
+                                assert_int_equal(strlen(f.command), len);
+                        } else
+                                assert_int_equal(f.state, FRAME_TOO_LONG);
+                        frame_release(&f);
+                }
+        }
+}
+
+static void test_default_limit_and_cap(void **state) {
+        struct frame f;
+        (void) state;
+
+        assert_int_equal(frame_init(&f, 0), 0);
+        assert_int_equal(f.max_command, FRAME_MAX_COMMAND_DEFAULT);
+        assert_int_equal(frame_init(&f, FRAME_MAX_COMMAND_LIMIT), 0);
+        assert_int_equal(frame_init(&f, FRAME_MAX_COMMAND_LIMIT + 1), -ERANGE);
+}
+
+static void test_need_more_until_complete(void **state) {
+        struct frame f;
+        (void) state;
+
+        assert_int_equal(frame_init(&f, 0), 0);
+        frame_feed(&f, "+", 1);
+        assert_int_equal(f.state, FRAME_NEED_MORE);
+        assert_true(f.want_status);
+        frame_feed(&f, "000000000", 9);
+        assert_int_equal(f.state, FRAME_NEED_MORE);
+        frame_feed(&f, "2", 1);
+        assert_int_equal(f.state, FRAME_NEED_MORE);
+        frame_feed(&f, "l", 1);
+        assert_int_equal(f.state, FRAME_NEED_MORE);
+        frame_feed(&f, "", 0);
+        assert_int_equal(f.state, FRAME_NEED_MORE);
+        frame_feed(&f, "s", 1);
+        assert_int_equal(f.state, FRAME_COMPLETE);
+        assert_string_equal(f.command, "ls");
+        frame_release(&f);
+}
+
+static void test_error_message_needs_an_error(void **state) {
+        struct frame f;
+        char buf[8];
+        (void) state;
+
+        assert_int_equal(frame_init(&f, 0), 0);
+        assert_int_equal(frame_error_message(&f, buf, sizeof buf), -EINVAL);
+        frame_feed(&f, "0000000000", 10);
+        assert_int_equal(frame_error_message(&f, buf, sizeof buf), -ENOBUFS);
+}
+
+static void test_trailer_format(void **state) {
+        char t[FRAME_TRAILER_SIZE];
+        (void) state;
+
+        frame_format_trailer(t, 0);
+        assert_memory_equal(t, "\x1eNBNET-STATUS 000\n", FRAME_TRAILER_SIZE);
+        frame_format_trailer(t, 137);
+        assert_memory_equal(t, "\x1eNBNET-STATUS 137\n", FRAME_TRAILER_SIZE);
+        frame_format_trailer(t, 255);
+        assert_memory_equal(t, "\x1eNBNET-STATUS 255\n", FRAME_TRAILER_SIZE);
+        frame_format_trailer(t, 300);
+        assert_memory_equal(t, "\x1eNBNET-STATUS 125\n", FRAME_TRAILER_SIZE);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_valid_frame_at_every_split_point),
+                cmocka_unit_test(test_every_chunk_size_gives_the_same_command),
+                cmocka_unit_test(test_bytes_after_the_frame_are_not_consumed),
+                cmocka_unit_test(test_bad_header),
+                cmocka_unit_test(test_plus_only_at_the_start),
+                cmocka_unit_test(test_empty_command),
+                cmocka_unit_test(test_nul_in_command),
+                cmocka_unit_test(test_limit_is_checked_before_the_command),
+                cmocka_unit_test(test_limit_at_and_around_its_edge),
+                cmocka_unit_test(test_default_limit_and_cap),
+                cmocka_unit_test(test_need_more_until_complete),
+                cmocka_unit_test(test_error_message_needs_an_error),
+                cmocka_unit_test(test_trailer_format),
+        };
+        return cmocka_run_group_tests_name("frame", tests, NULL, NULL);
+}

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/* cmocka tests of spawn: statuses, the environment, and a real spawn onto a socketpair. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "spawn.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+static int status_of(int code, int status) {
+        siginfo_t si = {.si_code = code, .si_status = status};
+        return spawn_status_of(&si);
+}
+
+static void test_status_of_exit_and_signals(void **state) {
+        (void) state;
+        assert_int_equal(status_of(CLD_EXITED, 0), 0);
+        assert_int_equal(status_of(CLD_EXITED, 3), 3);
+        assert_int_equal(status_of(CLD_EXITED, 255), 255);
+        assert_int_equal(status_of(CLD_KILLED, SIGKILL), 137);
+        assert_int_equal(status_of(CLD_DUMPED, SIGSEGV), 139);
+        assert_int_equal(status_of(CLD_KILLED, SIGTERM), 143);
+        assert_int_equal(status_of(CLD_STOPPED, SIGSTOP), SPAWN_STATUS_NOT_RUN);
+}
+
+static void test_env_drops_activation_variables(void **state) {
+        char *environ_[] = {"PATH=/bin", "LISTEN_FDS=1", "LISTEN_PID=3", "LISTEN_FDNAMES=x",
+                            "NOTIFY_SOCKET=/run/x", "WATCHDOG_USEC=1", "WATCHDOG_PID=2",
+                            "REMOTE_ADDR=10.0.0.1", "HOME=/root", "LISTENER=keep", NULL};
+        struct spawn_env env;
+        (void) state;
+
+        assert_int_equal(spawn_env_init(&env, environ_), 0);
+        assert_int_equal(env.count, 3);
+        assert_string_equal(env.envp[0], "PATH=/bin");
+        assert_string_equal(env.envp[1], "HOME=/root");
+        assert_string_equal(env.envp[2], "LISTENER=keep");
+        assert_null(env.envp[3]);
+        spawn_env_release(&env);
+}
+
+/* Runs command onto one end of a socketpair; returns its output and status. */
+static int run(const char *command, const struct sock_peer *peer, char *out, size_t size,
+               pid_t *ret_pid) {
+        char *environ_[] = {"PATH=/usr/bin:/bin", "LISTEN_FDS=1", NULL};
+        struct spawn_env env;
+        struct spawn_child child;
+        siginfo_t si = {0};
+        size_t got = 0;
+        int sv[2];
+        ssize_t n;
+
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        /* The child must get the connection in blocking mode whatever the server uses. */
+        assert_int_equal(fcntl(sv[1], F_SETFL, O_NONBLOCK), 0);
+        assert_int_equal(spawn_env_init(&env, environ_), 0);
+        assert_int_equal(spawn_command(&env, command, sv[1], peer, &child), 0);
+        spawn_env_release(&env);
+        close(sv[1]);
+        while (got + 1 < size && (n = read(sv[0], out + got, size - got - 1)) > 0)
+                got += (size_t) n;
+        out[got] = '\0';
+        close(sv[0]);
+        assert_int_equal(waitid((idtype_t) P_PIDFD, (id_t) child.pidfd, &si, WEXITED), 0);
+        close(child.pidfd);
+        if (ret_pid)
+                *ret_pid = child.pid;
+        return spawn_status_of(&si);
+}
+
+static void test_spawn_runs_sh_c_onto_the_connection(void **state) {
+        char out[256];
+        (void) state;
+
+        assert_int_equal(run("echo out; echo err >&2; exit 7", NULL, out, sizeof out, NULL), 7);
+        assert_string_equal(out, "out\nerr\n");
+}
+
+static void test_spawn_gives_the_command_what_the_protocol_says(void **state) {
+        struct sock_peer peer = {.addr = "192.0.2.1", .port = "4242"};
+        char out[512], want[128];
+        pid_t pid;
+        (void) state;
+
+        assert_int_equal(run("echo $REMOTE_ADDR $REMOTE_PORT ${LISTEN_FDS:-none}; "
+                             "ls /proc/self/fd | sort -n | tr '\\n' ' '; echo; "
+                             "cat; echo $$ $(ps -o sid= -o pgid= -p $$); "
+                             "python3 -c 'import os; print(os.get_blocking(1))'",
+                             &peer, out, sizeof out, &pid),
+                         0);
+        snprintf(want, sizeof want, "192.0.2.1 4242 none\n0 1 2 3 \n%d %d %d\nTrue\n", pid, pid,
+                 pid);
+        assert_string_equal(out, want);
+}
+
+static void test_spawn_without_peer_sets_no_remote_variables(void **state) {
+        char out[64];
+        (void) state;
+
+        assert_int_equal(run("echo ${REMOTE_ADDR:-unset}", NULL, out, sizeof out, NULL), 0);
+        assert_string_equal(out, "unset\n");
+}
+
+static void test_spawn_with_the_connection_on_fd_0(void **state) {
+        char *environ_[] = {NULL};
+        struct spawn_env env;
+        struct spawn_child child;
+        siginfo_t si = {0};
+        char out[64] = "";
+        int sv[2], saved;
+        ssize_t n;
+        (void) state;
+
+        /* inetd: the connection is fd 0, and must end up on 1 and 2 with 0 /dev/null. */
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        saved = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 10);
+        assert_true(saved >= 0);
+        assert_int_equal(dup2(sv[1], STDIN_FILENO), STDIN_FILENO);
+        assert_int_equal(spawn_env_init(&env, environ_), 0);
+        assert_int_equal(spawn_command(&env, "cat; echo fd0ok; echo e >&2", STDIN_FILENO, NULL, &child), 0);
+        spawn_env_release(&env);
+        assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+        close(saved);
+        close(sv[1]);
+        n = read(sv[0], out, sizeof out - 1);
+        assert_true(n > 0);
+        assert_int_equal(waitid((idtype_t) P_PIDFD, (id_t) child.pidfd, &si, WEXITED), 0);
+        close(child.pidfd);
+        close(sv[0]);
+        assert_int_equal(spawn_status_of(&si), 0);
+        assert_true(strncmp(out, "fd0ok\n", 6) == 0);
+}
+
+static void test_kill_group_reaches_background_children(void **state) {
+        char out[64];
+        pid_t pid;
+        (void) state;
+
+        /* The group outlives the main process while the background child runs. */
+        assert_int_equal(run("sleep 30 & echo started", NULL, out, 8, &pid), 0);
+        assert_true(spawn_group_alive(pid));
+        assert_int_equal(spawn_kill_group(pid, SIGKILL), 0);
+        for (int i = 0; i < 200 && spawn_group_alive(pid); i++) {
+                spawn_reap_group(pid);
+                usleep(10000);
+        }
+        assert_false(spawn_group_alive(pid));
+        assert_int_equal(spawn_kill_group(pid, SIGTERM), -ESRCH);
+        (void) out;
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_status_of_exit_and_signals),
+                cmocka_unit_test(test_env_drops_activation_variables),
+                cmocka_unit_test(test_spawn_runs_sh_c_onto_the_connection),
+                cmocka_unit_test(test_spawn_gives_the_command_what_the_protocol_says),
+                cmocka_unit_test(test_spawn_without_peer_sets_no_remote_variables),
+                cmocka_unit_test(test_spawn_with_the_connection_on_fd_0),
+                cmocka_unit_test(test_kill_group_reaches_background_children),
+        };
+        /* Orphans of a killed group become ours, so that spawn_reap_group can reap them. */
+        prctl(PR_SET_CHILD_SUBREAPER, 1);
+        return cmocka_run_group_tests_name("spawn", tests, NULL, NULL);
+}
