@@ -81,8 +81,10 @@ check: deps
 test: check
 
 install: all
-	install -d $(DESTDIR)$(LIBEXECDIR)/nbnet $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DOCDIR)
+	install -d $(DESTDIR)$(LIBEXECDIR)/nbnet $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(MANDIR)/man8
 	install -m 0755 bin/nbnet-handler $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler
+	install -m 0644 man/nbnet-handler.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 units/nbnet.socket $(DESTDIR)$(SYSTEMDUNITDIR)/
 	sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' units/nbnet@.service.in \
 		> $(DESTDIR)$(SYSTEMDUNITDIR)/nbnet@.service
@@ -90,7 +92,7 @@ install: all
 	install -m 0644 README.md doc/protocol.md $(DESTDIR)$(DOCDIR)/
 
 uninstall:
-	rm -f $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler \
+	rm -f $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler $(DESTDIR)$(MANDIR)/man8/nbnet-handler.8 \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnet.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnet@.service
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nbnet
 
