@@ -38,7 +38,11 @@ ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
 COMMON := frame spawn sock log args
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
-PROGRAMS := $(OUT)/bin/nbnet-handler
+# What the client and the load generator share: target (where to connect) and
+# response (held-back tail, trailer check).
+CLIENT_COMMON := frame args target response
+CLIENT_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) client))
+PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnet
 UNIT_TESTS := $(OUT)/bin/test-frame $(OUT)/bin/test-spawn
 
 .PHONY: all deps run check test unit bats verify-units install uninstall clean distclean
@@ -59,6 +63,9 @@ $(OBJ) $(OUT)/bin:
 
 $(OUT)/bin/nbnet-handler: $(HANDLER_OBJS) | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYSTEMD_LIBS)
+
+$(OUT)/bin/nbnet: $(CLIENT_OBJS) | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 $(OUT)/bin/test-frame: $(OBJ)/test-frame.o $(OBJ)/frame.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
