@@ -39,10 +39,11 @@ ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 COMMON := frame spawn sock log args
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
 # What the client and the load generator share: target (where to connect) and
-# response (held-back tail, trailer check).
-CLIENT_COMMON := frame args target response
+# request (framing), response (held-back tail, trailer check).
+CLIENT_COMMON := frame args target request response
 CLIENT_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) client))
-PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnet
+LOAD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) histogram load))
+PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnet $(OUT)/bin/nbnet-load
 UNIT_TESTS := $(OUT)/bin/test-frame $(OUT)/bin/test-spawn
 
 .PHONY: all deps run check test unit bats verify-units install uninstall clean distclean
@@ -65,6 +66,9 @@ $(OUT)/bin/nbnet-handler: $(HANDLER_OBJS) | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYSTEMD_LIBS)
 
 $(OUT)/bin/nbnet: $(CLIENT_OBJS) | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+$(OUT)/bin/nbnet-load: $(LOAD_OBJS) | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 $(OUT)/bin/test-frame: $(OBJ)/test-frame.o $(OBJ)/frame.o | $(OUT)/bin

@@ -20,6 +20,7 @@
 
 #include "args.h"
 #include "frame.h"
+#include "request.h"
 #include "response.h"
 #include "target.h"
 
@@ -27,7 +28,6 @@
 #define EXIT_USAGE 2
 #define EXIT_TIMEOUT 124
 #define EXIT_LOCAL 255
-#define HEADER_SIZE (1 + FRAME_HEADER_DIGITS)
 
 struct options {
         struct target target;
@@ -154,41 +154,20 @@ static int parse_options(int argc, char **argv, struct options *o) {
         return 0;
 }
 
-/* "[+]LLLLLLLLLLCOMMAND" with the words joined by spaces; NULL with a message. */
+/* The request for the command words; NULL with a message. */
 static char *build_request(const struct options *o, size_t *ret_size) {
-        size_t len = 0, off = HEADER_SIZE;
-        char *req, header[HEADER_SIZE + 1];
+        char *req = request_build(o->argv, o->argc, !o->raw, ret_size);
 
-        for (int i = 0; i < o->argc; i++)
-                len += strlen(o->argv[i]) + (i > 0);
-        if (len == 0) {
-                usage_error("%s", "the command is empty");
-                return NULL;
-        }
-        if (len > FRAME_MAX_COMMAND_LIMIT) {
-                fprintf(stderr, PROGRAM ": the command is %zu bytes; no server takes more than %u\n",
-                        len, FRAME_MAX_COMMAND_LIMIT);
-                return NULL;
-        }
-        req = malloc(HEADER_SIZE + len);
-        if (!req) {
-                fprintf(stderr, PROGRAM ": out of memory for a %zu-byte command\n", len);
-                return NULL;
-        }
-        snprintf(header, sizeof header, "+%010zu", len);
-        memcpy(req, header, HEADER_SIZE);
-        for (int i = 0; i < o->argc; i++) {
-                size_t n = strlen(o->argv[i]);
-                if (i > 0)
-                        req[off++] = ' ';
-                memcpy(req + off, o->argv[i], n);
-                off += n;
-        }
-        /* The plain form is the same frame without its '+'. */
-        if (o->raw)
-                memmove(req, req + 1, --off);
-        *ret_size = off;
-        return req;
+        if (req)
+                return req;
+        if (errno == EINVAL)
+                usage_error("the command is empty");
+        else if (errno == E2BIG)
+                fprintf(stderr, PROGRAM ": the command is over %u bytes; no server takes it\n",
+                        FRAME_MAX_COMMAND_LIMIT);
+        else
+                fprintf(stderr, PROGRAM ": cannot build the request: %s\n", strerror(errno));
+        return NULL;
 }
 
 /* A reset, not a FIN: the server kills the command at once, even a silent one. */
