@@ -36,7 +36,7 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DNBNET_VERSION='"$(VERSION)"' $(WARNINGS)
 	$(SANFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
-COMMON := frame spawn sock log args
+COMMON := frame spawn sock log args policy
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
 # What the client and the load generator share: target (where to connect) and
 # request (framing), response (held-back tail, trailer check).
