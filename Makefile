@@ -44,7 +44,8 @@ CLIENT_COMMON := frame args target request response
 CLIENT_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) client))
 LOAD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) histogram load))
 PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnet $(OUT)/bin/nbnet-load
-UNIT_TESTS := $(OUT)/bin/test-frame $(OUT)/bin/test-spawn
+UNIT_TESTS := $(OUT)/bin/test-frame $(OUT)/bin/test-spawn $(OUT)/bin/test-response \
+	$(OUT)/bin/test-target $(OUT)/bin/test-histogram
 
 .PHONY: all deps run check test unit bats verify-units install uninstall clean distclean
 
@@ -75,6 +76,15 @@ $(OUT)/bin/test-frame: $(OBJ)/test-frame.o $(OBJ)/frame.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(OUT)/bin/test-spawn: $(OBJ)/test-spawn.o $(OBJ)/spawn.o $(OBJ)/sock.o | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+$(OUT)/bin/test-response: $(OBJ)/test-response.o $(OBJ)/response.o $(OBJ)/request.o $(OBJ)/frame.o | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+$(OUT)/bin/test-target: $(OBJ)/test-target.o $(OBJ)/target.o $(OBJ)/args.o | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+$(OUT)/bin/test-histogram: $(OBJ)/test-histogram.o $(OBJ)/histogram.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 run: deps
