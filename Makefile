@@ -46,8 +46,9 @@ LOAD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) histogram load)
 PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnet $(OUT)/bin/nbnet-load
 UNIT_TESTS := $(OUT)/bin/test-frame $(OUT)/bin/test-spawn $(OUT)/bin/test-response \
 	$(OUT)/bin/test-target $(OUT)/bin/test-histogram
+MAN_PAGES := $(wildcard man/*.[0-9])
 
-.PHONY: all deps run check test unit bats verify-units install uninstall clean distclean
+.PHONY: all deps run check test unit bats verify-units check-man install uninstall clean distclean
 
 all: $(PROGRAMS)
 
@@ -101,11 +102,20 @@ check: deps
 
 test: check
 
+# What man -l would warn about, as errors: groff prints warnings but exits 0.
+check-man:
+	@fail=0; for page in $(MAN_PAGES); do \
+		out=$$(groff -man -ww -z "$$page" 2>&1); \
+		if [ -n "$$out" ]; then echo "$$page:"; echo "$$out"; fail=1; fi; \
+	done; exit $$fail
+
 install: all
 	install -d $(DESTDIR)$(LIBEXECDIR)/nbnet $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DOCDIR) \
-		$(DESTDIR)$(MANDIR)/man8
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 bin/nbnet-handler $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler
+	install -m 0755 bin/nbnet bin/nbnet-load $(DESTDIR)$(BINDIR)/
 	install -m 0644 man/nbnet-handler.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/nbnet.1 man/nbnet-load.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 units/nbnet.socket $(DESTDIR)$(SYSTEMDUNITDIR)/
 	sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' units/nbnet@.service.in \
 		> $(DESTDIR)$(SYSTEMDUNITDIR)/nbnet@.service
@@ -114,6 +124,8 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler $(DESTDIR)$(MANDIR)/man8/nbnet-handler.8 \
+		$(DESTDIR)$(BINDIR)/nbnet $(DESTDIR)$(BINDIR)/nbnet-load \
+		$(DESTDIR)$(MANDIR)/man1/nbnet.1 $(DESTDIR)$(MANDIR)/man1/nbnet-load.1 \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnet.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnet@.service
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nbnet
 
