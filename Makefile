@@ -36,7 +36,7 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DNBNET_VERSION='"$(VERSION)"' $(WARNINGS)
 	$(SANFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
-COMMON := frame spawn sock log args policy
+COMMON := frame spawn sock log args policy options
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
 PROGRAMS := $(OUT)/bin/nbnet-handler
 UNIT_TESTS := $(OUT)/bin/test-frame $(OUT)/bin/test-spawn

@@ -67,7 +67,7 @@ static int spawn_make_blocking(int fd) {
         return 0;
 }
 
-/* Resource limits, each both soft and hard so that the command cannot raise it. */
+/* Resource limits, hard as well as soft, so that the command cannot raise them. */
 static int spawn_apply_limits(const struct spawn_limits *l) {
         const struct {
                 __rlimit_resource_t resource; /* glibc types the resource as an enum */
@@ -81,6 +81,10 @@ static int spawn_apply_limits(const struct spawn_limits *l) {
 
         for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
                 struct rlimit rl = {limits[i].value, limits[i].value};
+                /* At the soft CPU limit the kernel sends SIGXCPU, at the hard one
+                 * SIGKILL: a second apart, so that the status says why (152). */
+                if (limits[i].resource == RLIMIT_CPU)
+                        rl.rlim_max++;
                 if (limits[i].value != 0 && setrlimit(limits[i].resource, &rl) < 0)
                         return -errno;
         }
