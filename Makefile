@@ -39,7 +39,7 @@ ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 COMMON := frame spawn sock log args policy options
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
 PROGRAMS := $(OUT)/bin/nbnet-handler
-UNIT_TESTS := $(OUT)/bin/test-frame $(OUT)/bin/test-spawn
+UNIT_TESTS := $(OUT)/bin/test-frame $(OUT)/bin/test-spawn $(OUT)/bin/test-log $(OUT)/bin/test-policy
 
 .PHONY: all deps run check test unit bats verify-units install uninstall clean distclean
 
@@ -64,6 +64,12 @@ $(OUT)/bin/test-frame: $(OBJ)/test-frame.o $(OBJ)/frame.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(OUT)/bin/test-spawn: $(OBJ)/test-spawn.o $(OBJ)/spawn.o $(OBJ)/sock.o | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+$(OUT)/bin/test-log: $(OBJ)/test-log.o $(OBJ)/log.o | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(SYSTEMD_LIBS)
+
+$(OUT)/bin/test-policy: $(OBJ)/test-policy.o $(OBJ)/policy.o $(OBJ)/args.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 run: deps

@@ -339,6 +339,7 @@ static void serve(struct connection *c, const struct server_options *o,
                 run_request(c, o, table, &rec);
         if (c->frame.want_status && rec.status >= 0 && rec.reason != REASON_PEER_GONE)
                 send_trailer(c->fd, rec.status);
+        rec.has_bytes_sent = sock_bytes_sent(c->fd, &rec.bytes_sent) >= 0;
         finish_connection(c->fd);
         rec.duration_usec = now_usec() - c->start_usec;
         log_connection(&rec);
