@@ -27,6 +27,12 @@ OUT := build/san
 OBJ := build/san/obj
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
+# BUILDDIR=build/clang (with CC=clang) puts a whole build there, apart from the default one.
+BUILDDIR ?=
+ifneq ($(BUILDDIR),)
+OUT := $(BUILDDIR)
+OBJ := $(BUILDDIR)/obj
+endif
 
 SYSTEMD_CFLAGS = $(shell pkg-config --cflags libsystemd 2>/dev/null)
 SYSTEMD_LIBS = $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
@@ -42,6 +48,7 @@ PROGRAMS := $(OUT)/bin/nbnet-handler
 UNIT_TESTS := $(OUT)/bin/test-frame $(OUT)/bin/test-spawn
 
 .PHONY: all deps run check test unit bats verify-units install uninstall clean distclean
+.PHONY: clang-build
 
 all: $(PROGRAMS)
 
@@ -79,6 +86,10 @@ check: deps
 	bash tests/run-all
 
 test: check
+
+# The whole project once more with clang and the same -Werror warnings, under build/clang/.
+clang-build:
+	$(MAKE) CC=clang BUILDDIR=build/clang all $(addprefix build/clang/bin/,$(notdir $(UNIT_TESTS)))
 
 install: all
 	install -d $(DESTDIR)$(LIBEXECDIR)/nbnet $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DOCDIR)
