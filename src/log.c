@@ -55,7 +55,6 @@ static void log_line(int priority, const char *line) {
                 syslog(priority, "%s", line);
 }
 
-/* The format attribute lets clang's -Wformat-nonliteral trust fmt, as gcc does for a va_list. */
 __attribute__((format(printf, 2, 0)))
 static void log_vline(int priority, const char *fmt, va_list ap) {
         char line[2048];
