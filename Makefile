@@ -27,6 +27,12 @@ OUT := build/san
 OBJ := build/san/obj
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
+# BUILDDIR=build/clang (with CC=clang) puts a whole build there, apart from the default one.
+BUILDDIR ?=
+ifneq ($(BUILDDIR),)
+OUT := $(BUILDDIR)
+OBJ := $(BUILDDIR)/obj
+endif
 
 SYSTEMD_CFLAGS = $(shell pkg-config --cflags libsystemd 2>/dev/null)
 SYSTEMD_LIBS = $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
@@ -36,7 +42,7 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DNBNET_VERSION='"$(VERSION)"' $(WARNINGS)
 	$(SANFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
-COMMON := frame spawn sock log args policy
+COMMON := frame spawn sock log args policy options
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
 # What the client and the load generator share: target (where to connect) and
 # request (framing), response (held-back tail, trailer check).
@@ -44,11 +50,12 @@ CLIENT_COMMON := frame args target request response
 CLIENT_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) client))
 LOAD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) histogram load))
 PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnet $(OUT)/bin/nbnet-load
-UNIT_TESTS := $(OUT)/bin/test-frame $(OUT)/bin/test-spawn $(OUT)/bin/test-response \
-	$(OUT)/bin/test-target $(OUT)/bin/test-histogram
+UNIT_TESTS := $(OUT)/bin/test-frame $(OUT)/bin/test-spawn $(OUT)/bin/test-log $(OUT)/bin/test-policy \
+	$(OUT)/bin/test-response $(OUT)/bin/test-target $(OUT)/bin/test-histogram
 MAN_PAGES := $(wildcard man/*.[0-9])
 
 .PHONY: all deps run check test unit bats verify-units check-man install uninstall clean distclean
+.PHONY: clang-build fuzz
 
 all: $(PROGRAMS)
 
@@ -77,6 +84,12 @@ $(OUT)/bin/test-frame: $(OBJ)/test-frame.o $(OBJ)/frame.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(OUT)/bin/test-spawn: $(OBJ)/test-spawn.o $(OBJ)/spawn.o $(OBJ)/sock.o | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+$(OUT)/bin/test-log: $(OBJ)/test-log.o $(OBJ)/log.o | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(SYSTEMD_LIBS)
+
+$(OUT)/bin/test-policy: $(OBJ)/test-policy.o $(OBJ)/policy.o $(OBJ)/args.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(OUT)/bin/test-response: $(OBJ)/test-response.o $(OBJ)/response.o $(OBJ)/request.o $(OBJ)/frame.o | $(OUT)/bin
@@ -108,6 +121,27 @@ check-man:
 		out=$$(groff -man -ww -z "$$page" 2>&1); \
 		if [ -n "$$out" ]; then echo "$$page:"; echo "$$out"; fail=1; fi; \
 	done; exit $$fail
+
+# The whole project once more with clang and the same -Werror warnings, under build/clang/.
+clang-build:
+	$(MAKE) CC=clang BUILDDIR=build/clang all $(addprefix build/clang/bin/,$(notdir $(UNIT_TESTS)))
+
+# libFuzzer target for the frame parser (tests/fuzz/README.md). `make fuzz` runs it for
+# FUZZ_SECONDS over a copy of the seed corpus in build/fuzz/, failing on any crash.
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+build/fuzz/frame_fuzz: tests/fuzz/frame_fuzz.c src/frame.c src/frame.h
+	mkdir -p build/fuzz
+	clang -std=gnu11 -D_GNU_SOURCE $(WARNINGS) $(FUZZ_FLAGS) -O1 -g -Isrc -o $@ \
+		tests/fuzz/frame_fuzz.c src/frame.c
+
+fuzz: build/fuzz/frame_fuzz
+	rm -rf build/fuzz/corpus build/fuzz/crash-*
+	mkdir -p build/fuzz/corpus
+	cp tests/fuzz/corpus/* build/fuzz/corpus/
+	build/fuzz/frame_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
+		-print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/corpus
 
 install: all
 	install -d $(DESTDIR)$(LIBEXECDIR)/nbnet $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DOCDIR) \

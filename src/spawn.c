@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +68,7 @@ static int spawn_make_blocking(int fd) {
         return 0;
 }
 
-/* Resource limits, each both soft and hard so that the command cannot raise it. */
+/* Resource limits, hard as well as soft, so that the command cannot raise them. */
 static int spawn_apply_limits(const struct spawn_limits *l) {
         const struct {
                 __rlimit_resource_t resource; /* glibc types the resource as an enum */
@@ -81,6 +82,10 @@ static int spawn_apply_limits(const struct spawn_limits *l) {
 
         for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
                 struct rlimit rl = {limits[i].value, limits[i].value};
+                /* At the soft CPU limit the kernel sends SIGXCPU, at the hard one
+                 * SIGKILL: a second apart, so that the status says why (152). */
+                if (limits[i].resource == RLIMIT_CPU)
+                        rl.rlim_max++;
                 if (limits[i].value != 0 && setrlimit(limits[i].resource, &rl) < 0)
                         return -errno;
         }
@@ -108,6 +113,21 @@ static int spawn_child_fds(int conn_fd) {
         return 0;
 }
 
+/* glibc refuses sigaction() on the signals it reserves (32, 33), and its own
+ * posix_spawn, which make and others use, passes them on ignored: reset them
+ * with the system call. The kernel's struct, for SIG_DFL: handler, flags,
+ * restorer, mask. SIGKILL and SIGSTOP fail here too, harmlessly. */
+static void spawn_default_reserved_signal(int sig) {
+        struct {
+                void *handler;
+                unsigned long flags;
+                void *restorer;
+                uint64_t mask;
+        } ksa = {.handler = SIG_DFL};
+
+        (void) syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof ksa.mask);
+}
+
 /* Runs in the vfork() child, on the parent's memory: only system calls, and
  * an error goes back through *err. Every signal is blocked on entry. */
 static void spawn_child(const struct spawn_env *env, char *const argv[], int conn_fd,
@@ -118,7 +138,8 @@ static void spawn_child(const struct spawn_env *env, char *const argv[], int con
 
         /* Handlers are reset by execve, ignored signals (SIGPIPE) are not. */
         for (int sig = 1; sig < NSIG; sig++)
-                (void) sigaction(sig, &dfl, NULL);
+                if (sigaction(sig, &dfl, NULL) < 0 && errno == EINVAL)
+                        spawn_default_reserved_signal(sig);
         if (setsid() < 0)
                 r = -errno;
         else if ((r = spawn_apply_limits(&env->limits)) >= 0 && (r = spawn_child_fds(conn_fd)) >= 0) {
