@@ -48,10 +48,10 @@ HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
 # request (framing), response (held-back tail, trailer check).
 CLIENT_COMMON := frame args target request response
 CLIENT_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) client))
-LOAD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) histogram load))
+LOAD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) histogram report load))
 PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnet $(OUT)/bin/nbnet-load
 UNIT_TESTS := $(OUT)/bin/test-frame $(OUT)/bin/test-spawn $(OUT)/bin/test-log $(OUT)/bin/test-policy \
-	$(OUT)/bin/test-response $(OUT)/bin/test-target $(OUT)/bin/test-histogram
+	$(OUT)/bin/test-response $(OUT)/bin/test-target $(OUT)/bin/test-histogram $(OUT)/bin/test-report
 MAN_PAGES := $(wildcard man/*.[0-9])
 
 .PHONY: all deps run check test unit bats verify-units check-man install uninstall clean distclean
@@ -99,6 +99,9 @@ $(OUT)/bin/test-target: $(OBJ)/test-target.o $(OBJ)/target.o $(OBJ)/args.o | $(O
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(OUT)/bin/test-histogram: $(OBJ)/test-histogram.o $(OBJ)/histogram.o | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+$(OUT)/bin/test-report: $(OBJ)/test-report.o $(OBJ)/report.o $(OBJ)/histogram.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 run: deps

@@ -210,9 +210,11 @@ static int start_timeout(const struct options *o) {
 
 /* The reader of our stdout went away (| head): end as a filter does, quietly. */
 static _Noreturn void end_by_sigpipe(int fd) {
-        abort_connection(fd);
-        signal(SIGPIPE, SIG_DFL);
-        raise(SIGPIPE);
+        if (fd >= 0)
+                abort_connection(fd);
+        /* Should either fail, the status is still the one a shell gives a SIGPIPE death. */
+        (void) signal(SIGPIPE, SIG_DFL);
+        (void) raise(SIGPIPE);
         _exit(128 + SIGPIPE);
 }
 
@@ -283,6 +285,7 @@ static int relay_response(int fd, const struct options *o) {
                         return EXIT_LOCAL;
                 }
         }
+        alarm_fd = -1; /* -T must not reset a descriptor number that is no longer ours */
         close(fd);
         if (o->raw)
                 return 0;
@@ -290,7 +293,7 @@ static int relay_response(int fd, const struct options *o) {
         if (r >= 0)
                 return r;
         /* The held-back bytes were output after all; an error on them changes nothing now. */
-        (void) write_out(-1, iov, 1);
+        (void) write_out(-1, iov, 1); /* -1: the connection is closed already */
         message(&o->target, "response ended without a status (server too old, or connection cut)");
         return EXIT_LOCAL;
 }

@@ -25,6 +25,7 @@
 
 #include "args.h"
 #include "histogram.h"
+#include "report.h"
 #include "request.h"
 #include "response.h"
 #include "target.h"
@@ -61,18 +62,6 @@ struct options {
         bool json;
 };
 
-struct counts {
-        uint64_t started;
-        uint64_t finished; /* ok or failed */
-        uint64_t ok;       /* with a status (or, --raw, a clean EOF) */
-        uint64_t output_bytes;
-        uint64_t statuses[256];
-        uint64_t connect_errors;
-        uint64_t read_errors;
-        uint64_t no_status;
-        uint64_t timeouts;
-};
-
 struct load {
         const struct options *o;
         struct sockaddr_storage addr;
@@ -81,10 +70,9 @@ struct load {
         size_t request_size;
         int epfd;
         struct slot *slots;
-        struct counts n;
-        struct histogram latency;
+        uint64_t started;
+        struct report res;
         uint64_t start_usec;
-        uint64_t end_usec;
 };
 
 static volatile sig_atomic_t interrupted;
@@ -251,7 +239,7 @@ static bool budget_left(const struct load *L) {
         if (interrupted)
                 return false;
         if (L->o->requests)
-                return L->n.started < L->o->requests;
+                return L->started < L->o->requests;
         return now_usec() < L->start_usec + L->o->duration_usec;
 }
 
@@ -279,7 +267,7 @@ static int watch(struct load *L, struct slot *s, int op, uint32_t events) {
 static int start_request(struct load *L, struct slot *s) {
         int r;
 
-        L->n.started++;
+        L->started++;
         s->start_usec = now_usec();
         s->sent = 0;
         response_init(&s->response);
@@ -303,34 +291,34 @@ static void next_request(struct load *L, struct slot *s) {
         while (budget_left(L)) {
                 if (start_request(L, s) == 0)
                         return;
-                L->n.connect_errors++;
-                L->n.finished++;
+                L->res.connect_errors++;
+                L->res.finished++;
         }
 }
 
 enum outcome { OUT_OK, OUT_CONNECT_ERROR, OUT_READ_ERROR, OUT_NO_STATUS, OUT_TIMEOUT };
 
 static void end_request(struct load *L, struct slot *s, enum outcome out, int status) {
-        L->n.finished++;
-        L->n.output_bytes += s->response.output_bytes;
+        L->res.finished++;
+        L->res.output_bytes += s->response.output_bytes;
         switch (out) {
         case OUT_OK:
-                L->n.ok++;
-                histogram_add(&L->latency, now_usec() - s->start_usec);
+                L->res.ok++;
+                histogram_add(&L->res.latency, now_usec() - s->start_usec);
                 if (status >= 0)
-                        L->n.statuses[status]++;
+                        L->res.statuses[status]++;
                 break;
         case OUT_CONNECT_ERROR:
-                L->n.connect_errors++;
+                L->res.connect_errors++;
                 break;
         case OUT_READ_ERROR:
-                L->n.read_errors++;
+                L->res.read_errors++;
                 break;
         case OUT_NO_STATUS:
-                L->n.no_status++;
+                L->res.no_status++;
                 break;
         case OUT_TIMEOUT:
-                L->n.timeouts++;
+                L->res.timeouts++;
                 break;
         }
         close_slot(L, s);
@@ -433,17 +421,17 @@ static void show_progress(const struct load *L, uint64_t now, uint64_t *last_use
 
         if (now - *last_usec < USEC_PER_SEC)
                 return;
-        rate = (double) (L->n.finished - *last_count) * 1e6 / (double) (now - *last_usec);
-        fprintf(stderr, "\r" PROGRAM ": %llu requests, %.0f/s   ", (unsigned long long) L->n.finished, rate);
+        rate = (double) (L->res.finished - *last_count) * 1e6 / (double) (now - *last_usec);
+        fprintf(stderr, "\r" PROGRAM ": %llu requests, %.0f/s   ", (unsigned long long) L->res.finished, rate);
         *last_usec = now;
-        *last_count = L->n.finished;
+        *last_count = L->res.finished;
 }
 
 static bool finished(const struct load *L, uint64_t now) {
         if (interrupted)
                 return true;
         if (L->o->requests)
-                return L->n.finished >= L->o->requests;
+                return L->res.finished >= L->o->requests;
         return now >= L->start_usec + L->o->duration_usec;
 }
 
@@ -479,106 +467,11 @@ static int run_loop(struct load *L) {
                                 show_progress(L, now, &last_usec, &last_count);
                 }
         }
-        L->end_usec = now;
+        L->res.elapsed_usec = now - L->start_usec;
+        L->res.interrupted = interrupted;
         if (progress)
                 fprintf(stderr, "\r%60s\r", "");
         return 0;
-}
-
-/* A JSON string: the command as given, with what JSON forbids escaped. */
-static void json_string(FILE *out, char *const *words, int count) {
-        fputc('"', out);
-        for (int i = 0; i < count; i++) {
-                if (i > 0)
-                        fputc(' ', out);
-                for (const unsigned char *c = (const unsigned char *) words[i]; *c; c++) {
-                        if (*c == '"' || *c == '\\')
-                                fprintf(out, "\\%c", *c);
-                        else if (*c < 0x20 || *c == 0x7f)
-                                fprintf(out, "\\u%04x", *c);
-                        else
-                                fputc(*c, out);
-                }
-        }
-        fputc('"', out);
-}
-
-struct summary {
-        double elapsed_s;
-        double rate;
-        double mb_per_s;
-        uint64_t min, p50, p90, p99, max, mean;
-};
-
-static void summarize(const struct load *L, struct summary *m) {
-        const struct histogram *h = &L->latency;
-
-        m->elapsed_s = (double) (L->end_usec - L->start_usec) / 1e6;
-        if (m->elapsed_s <= 0)
-                m->elapsed_s = 1e-6;
-        m->rate = (double) L->n.finished / m->elapsed_s;
-        m->mb_per_s = (double) L->n.output_bytes / 1e6 / m->elapsed_s;
-        m->min = h->min;
-        m->p50 = histogram_percentile(h, 50);
-        m->p90 = histogram_percentile(h, 90);
-        m->p99 = histogram_percentile(h, 99);
-        m->max = h->max;
-        m->mean = h->count ? h->sum / h->count : 0;
-}
-
-static void report_json(const struct load *L, const struct summary *m, FILE *out) {
-        const struct counts *n = &L->n;
-        bool first = true;
-
-        fprintf(out, "{\"target\": \"%s\", \"command\": ", L->o->target.text);
-        json_string(out, L->o->argv, L->o->argc);
-        fprintf(out, ", \"connections\": %u, \"raw\": %s, \"interrupted\": %s,\n",
-                L->o->conns, L->o->raw ? "true" : "false", interrupted ? "true" : "false");
-        fprintf(out, " \"requests\": %llu, \"ok\": %llu, \"elapsed_s\": %.6f, \"requests_per_s\": %.1f,\n",
-                (unsigned long long) n->finished, (unsigned long long) n->ok, m->elapsed_s, m->rate);
-        fprintf(out, " \"output_bytes\": %llu, \"output_mb_per_s\": %.3f,\n",
-                (unsigned long long) n->output_bytes, m->mb_per_s);
-        fprintf(out, " \"latency_us\": {\"min\": %llu, \"p50\": %llu, \"p90\": %llu, \"p99\": %llu, "
-                     "\"max\": %llu, \"mean\": %llu},\n",
-                (unsigned long long) m->min, (unsigned long long) m->p50, (unsigned long long) m->p90,
-                (unsigned long long) m->p99, (unsigned long long) m->max, (unsigned long long) m->mean);
-        fprintf(out, " \"statuses\": {");
-        for (unsigned i = 0; i < 256; i++) {
-                if (n->statuses[i] == 0)
-                        continue;
-                fprintf(out, "%s\"%u\": %llu", first ? "" : ", ", i, (unsigned long long) n->statuses[i]);
-                first = false;
-        }
-        fprintf(out, "},\n \"errors\": {\"connect\": %llu, \"read\": %llu, \"no_status\": %llu, "
-                     "\"timeout\": %llu}}\n",
-                (unsigned long long) n->connect_errors, (unsigned long long) n->read_errors,
-                (unsigned long long) n->no_status, (unsigned long long) n->timeouts);
-}
-
-static void report_text(const struct load *L, const struct summary *m, FILE *out) {
-        const struct counts *n = &L->n;
-
-        fprintf(out, "%s: %u connections, %s%s\n", L->o->target.text, L->o->conns,
-                L->o->raw ? "plain requests (--raw)" : "requests with status",
-                interrupted ? ", interrupted" : "");
-        fprintf(out, "  requests     %llu (%llu ok)\n", (unsigned long long) n->finished,
-                (unsigned long long) n->ok);
-        fprintf(out, "  elapsed      %.3f s\n", m->elapsed_s);
-        fprintf(out, "  requests/s   %.1f\n", m->rate);
-        fprintf(out, "  output       %.3f MB, %.3f MB/s\n", (double) n->output_bytes / 1e6, m->mb_per_s);
-        fprintf(out, "  latency      min %.3f ms, p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms\n",
-                (double) m->min / 1e3, (double) m->p50 / 1e3, (double) m->p90 / 1e3,
-                (double) m->p99 / 1e3, (double) m->max / 1e3);
-        if (!L->o->raw) {
-                fprintf(out, "  statuses    ");
-                for (unsigned i = 0; i < 256; i++)
-                        if (n->statuses[i])
-                                fprintf(out, " %u: %llu", i, (unsigned long long) n->statuses[i]);
-                fprintf(out, "%s\n", n->ok ? "" : " none");
-        }
-        fprintf(out, "  errors       connect %llu, read %llu, no status %llu, timeout %llu\n",
-                (unsigned long long) n->connect_errors, (unsigned long long) n->read_errors,
-                (unsigned long long) n->no_status, (unsigned long long) n->timeouts);
 }
 
 static int setup(struct load *L) {
@@ -603,7 +496,7 @@ static int setup(struct load *L) {
                 return fprintf(stderr, PROGRAM ": out of memory for %u slots\n", L->o->conns), -ENOMEM;
         for (unsigned i = 0; i < L->o->conns; i++)
                 L->slots[i].fd = -1;
-        histogram_init(&L->latency);
+        histogram_init(&L->res.latency);
         L->epfd = epoll_create1(EPOLL_CLOEXEC);
         if (L->epfd < 0)
                 return r = -errno, fprintf(stderr, PROGRAM ": epoll_create1: %s\n", strerror(-r)), r;
@@ -627,13 +520,14 @@ static void release(struct load *L) {
 int main(int argc, char **argv) {
         static struct load L = {.epfd = -1}; /* static: the histogram is 128 KiB */
         struct options o;
-        struct summary m;
         int r;
 
         r = parse_options(argc, argv, &o);
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : 2;
         L.o = &o;
+        L.res = (struct report){.target = o.target.text, .command = o.argv, .command_words = o.argc,
+                                .conns = o.conns, .raw = o.raw};
         r = setup(&L);
         if (r == 0) {
                 r = run_loop(&L);
@@ -641,15 +535,14 @@ int main(int argc, char **argv) {
                         fprintf(stderr, PROGRAM ": epoll_wait: %s\n", strerror(-r));
         }
         if (r == 0) {
-                summarize(&L, &m);
                 if (o.json)
-                        report_json(&L, &m, stdout);
+                        report_json(&L.res, stdout);
                 else
-                        report_text(&L, &m, stdout);
+                        report_text(&L.res, stdout);
         }
         release(&L);
         if (r < 0)
                 return EXIT_FAILURE;
         /* Anything but a clean run is worth a non-zero status to a script. */
-        return L.n.ok == L.n.finished && !interrupted ? EXIT_SUCCESS : EXIT_FAILURE;
+        return L.res.ok == L.res.finished && !interrupted ? EXIT_SUCCESS : EXIT_FAILURE;
 }
