@@ -54,12 +54,12 @@ int target_parse(const char *s, const char *default_port, struct target *t) {
         if (strncmp(s, "unix:", 5) == 0)
                 return parse_unix(s + 5, t);
         if (s[0] == '[') {
-                const char *close = strchr(s, ']');
-                if (!close || (close[1] != '\0' && close[1] != ':'))
+                const char *end = strchr(s, ']');
+                if (!end || (end[1] != '\0' && end[1] != ':'))
                         return -EINVAL;
-                r = copy_part(t->host, sizeof t->host, s + 1, (size_t) (close - s - 1));
-                if (close[1] == ':')
-                        port = close + 2;
+                r = copy_part(t->host, sizeof t->host, s + 1, (size_t) (end - s - 1));
+                if (end[1] == ':')
+                        port = end + 2;
         } else if ((colon = strchr(s, ':')) && strchr(colon + 1, ':')) {
                 /* Two colons: a bare IPv6 literal, which cannot carry a port. */
                 r = copy_part(t->host, sizeof t->host, s, strlen(s));

@@ -22,8 +22,7 @@ struct target {
         char port[6];
         struct sockaddr_un unix_addr;
         socklen_t unix_addr_len;
-        char text[sizeof "unix:" + sizeof ((struct sockaddr_un *) 0)->sun_path + 8];
-                        /* "HOST:PORT", "[IPV6]:PORT" or "unix:/PATH", for messages */
+        char text[sizeof "[]:65535" + 256]; /* "HOST:PORT", "[IPV6]:PORT" or "unix:/PATH", for messages */
 };
 
 /* default_port is used when s names none. -EINVAL for bad syntax or port,
