@@ -289,8 +289,10 @@ static int start_request(struct load *L, struct slot *s) {
 /* Closed loop: a slot starts its next request as soon as one ends. */
 static void next_request(struct load *L, struct slot *s) {
         while (budget_left(L)) {
-                if (start_request(L, s) == 0)
+                int r = start_request(L, s);
+                if (r == 0)
                         return;
+                L->res.last_errno = -r;
                 L->res.connect_errors++;
                 L->res.finished++;
         }
@@ -331,27 +333,36 @@ static void on_connecting(struct load *L, struct slot *s) {
 
         if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
                 err = errno;
-        if (err != 0)
+        if (err != 0) {
+                L->res.last_errno = err;
                 return end_request(L, s, OUT_CONNECT_ERROR, -1);
+        }
         s->state = SLOT_SENDING;
 }
 
 /* No shutdown(SHUT_WR) after the frame: the server then closes first, and
  * TIME_WAIT lands on its side rather than eating our ephemeral ports. */
 static void on_sending(struct load *L, struct slot *s) {
+        int r;
+
         while (s->sent < L->request_size) {
                 ssize_t n = send(s->fd, L->request + s->sent, L->request_size - s->sent, MSG_NOSIGNAL);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0 && errno == EAGAIN)
                         return;
-                if (n < 0)
+                if (n < 0) {
+                        L->res.last_errno = errno;
                         return end_request(L, s, OUT_READ_ERROR, -1);
+                }
                 s->sent += (size_t) n;
         }
         s->state = SLOT_READING;
-        if (watch(L, s, EPOLL_CTL_MOD, EPOLLIN) < 0)
+        r = watch(L, s, EPOLL_CTL_MOD, EPOLLIN);
+        if (r < 0) {
+                L->res.last_errno = -r;
                 end_request(L, s, OUT_READ_ERROR, -1);
+        }
 }
 
 /* A few reads per event, so that one fast stream cannot starve the others;
@@ -367,8 +378,10 @@ static void on_reading(struct load *L, struct slot *s) {
                         continue;
                 if (n < 0 && errno == EAGAIN)
                         return;
-                if (n < 0)
+                if (n < 0) {
+                        L->res.last_errno = errno;
                         return end_request(L, s, OUT_READ_ERROR, -1);
+                }
                 if (n == 0) {
                         if (L->o->raw)
                                 return end_request(L, s, OUT_OK, -1);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include "report.h"
 
+#include <string.h>
+
 /* The inside of a JSON string: what JSON forbids raw, escaped. */
 static void json_chars(FILE *out, const char *s) {
         for (const unsigned char *c = (const unsigned char *) s; *c; c++) {
@@ -74,9 +76,16 @@ void report_json(const struct report *r, FILE *out) {
                 first = false;
         }
         fprintf(out, "},\n \"errors\": {\"connect\": %llu, \"read\": %llu, \"no_status\": %llu, "
-                     "\"timeout\": %llu}}\n",
+                     "\"timeout\": %llu, \"last\": ",
                 (unsigned long long) r->connect_errors, (unsigned long long) r->read_errors,
                 (unsigned long long) r->no_status, (unsigned long long) r->timeouts);
+        if (r->last_errno) {
+                fputc('"', out);
+                json_chars(out, strerror(r->last_errno));
+                fputc('"', out);
+        } else
+                fputs("null", out);
+        fputs("}}\n", out);
 }
 
 void report_text(const struct report *r, FILE *out) {
@@ -101,7 +110,10 @@ void report_text(const struct report *r, FILE *out) {
                                 fprintf(out, " %u: %llu", i, (unsigned long long) r->statuses[i]);
                 fprintf(out, "%s\n", r->ok ? "" : " none");
         }
-        fprintf(out, "  errors       connect %llu, read %llu, no status %llu, timeout %llu\n",
+        fprintf(out, "  errors       connect %llu, read %llu, no status %llu, timeout %llu",
                 (unsigned long long) r->connect_errors, (unsigned long long) r->read_errors,
                 (unsigned long long) r->no_status, (unsigned long long) r->timeouts);
+        if (r->last_errno)
+                fprintf(out, " (last: %s)", strerror(r->last_errno));
+        fputc('\n', out);
 }

@@ -28,6 +28,7 @@ struct report {
         uint64_t read_errors;
         uint64_t no_status;
         uint64_t timeouts;
+        int last_errno;            /* of the last connect or read error; 0 when none */
         struct histogram latency;  /* microseconds, of the requests that ended well */
 };
 

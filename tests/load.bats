@@ -64,7 +64,7 @@ json_check() {
         closed=$(free_port)
         run "$LOAD" -n 5 "127.0.0.1:$closed" true
         assert_failure 1
-        assert_line "  errors       connect 5, read 0, no status 0, timeout 0"
+        assert_line "  errors       connect 5, read 0, no status 0, timeout 0 (last: Connection refused)"
 }
 
 @test "a slow command runs into -t and counts as a timeout" {

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ static void test_json_escapes_quotes_backslashes_and_controls(void **state) {
         assert_non_null(strstr(json, "\"requests_per_s\": 2.0"));
         assert_non_null(strstr(json, "\"output_mb_per_s\": 2.000"));
         assert_non_null(strstr(json, "\"min\": 100, \"p50\": 200, \"p90\": 400, \"p99\": 400, \"max\": 400"));
+        assert_non_null(strstr(json, "\"timeout\": 0, \"last\": null}}"));
         free(json);
 }
 
@@ -68,6 +70,11 @@ static void test_text_has_every_figure(void **state) {
         assert_non_null(strstr(text, "  requests/s   2.0\n"));
         assert_non_null(strstr(text, "  statuses     0: 3 137: 1\n"));
         assert_non_null(strstr(text, "p50 0.200 ms"));
+        r.connect_errors = 1;
+        r.last_errno = ECONNREFUSED;
+        free(text);
+        text = render(report_text);
+        assert_non_null(strstr(text, "connect 1, read 0, no status 0, timeout 0 (last: Connection refused)\n"));
         free(text);
 }
 
