@@ -168,6 +168,20 @@ static void send_trailer(int fd, int status) {
         send_all(fd, trailer, sizeof trailer);
 }
 
+/* poll() until an event or the deadline (0: none), through EINTR and the
+ * int limit of poll's timeout. Returns > 0 on an event, 0 at the deadline. */
+static int poll_until(struct pollfd *p, nfds_t n, uint64_t deadline) {
+        for (;;) {
+                int r = poll(p, n, poll_timeout(deadline));
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0)
+                        return -errno;
+                if (r > 0 || now_usec() >= deadline)
+                        return r;
+        }
+}
+
 /* Reads until the frame is complete or failed. -ETIMEDOUT at the deadline,
  * -ECONNRESET when the client closed or reset first, -ECANCELED on a stop signal. */
 static int read_request(struct connection *c, uint64_t deadline) {
@@ -175,19 +189,15 @@ static int read_request(struct connection *c, uint64_t deadline) {
 
         while (c->frame.state == FRAME_NEED_MORE) {
                 struct pollfd p[2] = {{.fd = c->fd, .events = POLLIN}, {.fd = c->stop_fd, .events = POLLIN}};
-                int r = poll(p, 2, poll_timeout(deadline));
+                int r = poll_until(p, 2, deadline);
                 ssize_t n;
 
-                if (r < 0 && errno == EINTR)
-                        continue;
                 if (r < 0)
-                        return -errno;
-                if (r == 0 && now_usec() >= deadline)
+                        return r;
+                if (r == 0)
                         return -ETIMEDOUT;
                 if (p[1].revents)
                         return -ECANCELED;
-                if (!p[0].revents)
-                        continue;
                 n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
                 if (n < 0 && (errno == EINTR || errno == EAGAIN))
                         continue;
@@ -212,12 +222,10 @@ static int wait_command(const struct connection *c, const struct spawn_child *ch
         };
 
         for (;;) {
-                int r = poll(p, 3, poll_timeout(deadline));
-                if (r < 0 && errno == EINTR)
-                        continue;
+                int r = poll_until(p, 3, deadline);
                 if (r < 0)
-                        return -errno;
-                if (r == 0 && now_usec() >= deadline)
+                        return r;
+                if (r == 0)
                         return -ETIMEDOUT;
                 if (p[0].revents)
                         return 0;
@@ -231,7 +239,7 @@ static int wait_command(const struct connection *c, const struct spawn_child *ch
 static bool wait_pidfd(int pidfd, uint64_t usec) {
         struct pollfd p = {.fd = pidfd, .events = POLLIN};
 
-        return poll(&p, 1, (int) (usec / 1000)) > 0;
+        return poll_until(&p, 1, now_usec() + usec) > 0;
 }
 
 /* Gives what is left of a group that got SIGTERM the grace, then SIGKILL,
@@ -346,10 +354,7 @@ static void finish_connection(int fd) {
                 log_error_errno(errno, "shutdown");
         for (;;) {
                 struct pollfd p = {.fd = fd, .events = POLLIN};
-                int r = poll(&p, 1, poll_timeout(deadline));
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r <= 0 || recv(fd, buf, sizeof buf, MSG_DONTWAIT) <= 0)
+                if (poll_until(&p, 1, deadline) <= 0 || recv(fd, buf, sizeof buf, MSG_DONTWAIT) <= 0)
                         break;
         }
         close(fd);
