@@ -14,9 +14,11 @@ setup() {
 }
 
 teardown() {
-        stop_extra_servers
-        stop_server
+        local failed=0
+        stop_extra_servers || failed=1
+        stop_server || failed=1
         [ -z "${SOCK_DIR:-}" ] || rm -rf "$SOCK_DIR"
+        return "$failed"
 }
 
 @test "a command that succeeds: exit 0 and its output" {

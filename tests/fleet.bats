@@ -41,7 +41,7 @@ teardown() {
 }
 
 @test "with one host down, pdsh reports that host only" {
-        kill "${SERVER_OF[2]}"
+        kill -TERM -- -"${SERVER_OF[2]}"
         wait "${SERVER_OF[2]}" 2>/dev/null || true
         run --separate-stderr pdsh -R exec -w '127.0.0.[1-3]' nbnet "${NBNET_PORT_OPT[@]}" %h hostname
         assert_equal "$(sort <<<"$output")" "127.0.0.1: $(hostname)

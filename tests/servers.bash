@@ -17,7 +17,9 @@ serve_at() {
                 return 1
                 ;;
         esac
-        systemd-socket-activate -l "$listen" "${mode_opts[@]}" --accept \
+        # As start_server: the sanitizers' settings passed on, one process group each.
+        setsid systemd-socket-activate -E ASAN_OPTIONS -E UBSAN_OPTIONS -E LSAN_OPTIONS \
+                -l "$listen" "${mode_opts[@]}" --accept \
                 "$NBNET_BIN/nbnet-handler" "$@" 2>>"$BATS_TEST_TMPDIR/servers.log" &
         EXTRA_SERVER_PIDS+=("$!")
 }
@@ -27,13 +29,19 @@ last_server() {
         echo "${EXTRA_SERVER_PIDS[-1]}"
 }
 
+# Stops every extra server's process group; fails on a sanitizer report in their log.
 stop_extra_servers() {
         local pid
         for pid in "${EXTRA_SERVER_PIDS[@]}"; do
-                kill "$pid" 2>/dev/null || true
+                kill -TERM -- -"$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true
                 wait "$pid" 2>/dev/null || true
         done
         EXTRA_SERVER_PIDS=()
+        if grep -q 'Sanitizer\|runtime error:' "$BATS_TEST_TMPDIR/servers.log" 2>/dev/null; then
+                echo "sanitizer report in the extra servers' log:" >&2
+                cat "$BATS_TEST_TMPDIR/servers.log" >&2
+                return 1
+        fi
 }
 
 # Whether a TCP port is free on every address given.
