@@ -41,7 +41,7 @@ HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
 PROGRAMS := $(OUT)/bin/nbnet-handler
 UNIT_TESTS := $(OUT)/bin/test-frame $(OUT)/bin/test-spawn
 
-.PHONY: all deps run check test unit bats verify-units install uninstall clean distclean
+.PHONY: all deps run check test unit bats verify-units install uninstall clean distclean deb rpm
 
 all: $(PROGRAMS)
 
@@ -96,7 +96,17 @@ uninstall:
 		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnet.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnet@.service
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nbnet
 
-clean:
-	rm -rf build bin
+# Packages from a git archive of HEAD (committed work only), into dist/.
+deb:
+	sh tools/build-deb
 
+rpm:
+	sh tools/build-rpm
+
+clean:
+	rm -rf build bin dist
+
+# .cache/ holds the systemd tests' Debian rootfs (a minute to rebuild): only
+# distclean removes it. --one-file-system: never follow a mount left inside.
 distclean: clean
+	rm -rf --one-file-system .cache
