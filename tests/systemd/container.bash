@@ -117,6 +117,11 @@ ct_cgroup_empty() {
         return 0
 }
 
+ct_cgroup_remove() {
+        find "$1" -depth -type d -exec rmdir {} + 2>/dev/null
+        [ ! -d "$1" ]
+}
+
 ct_nspawn_gone() {
         ! kill -0 "$CT_PID" 2>/dev/null
 }
@@ -126,8 +131,8 @@ ct_down() {
         if [ -n "$CT_PID" ]; then
                 # SIGTERM: nspawn asks the container's systemd to power off.
                 kill -TERM "$CT_PID" 2>/dev/null
-                if ! ct_wait_until 15 ct_nspawn_gone; then
-                        echo "# container: still up 15 s after SIGTERM; killing it"
+                if ! ct_wait_until 30 ct_nspawn_gone; then
+                        echo "# container: still up 30 s after SIGTERM; killing it"
                         kill -KILL "$CT_PID" 2>/dev/null
                 fi
                 wait "$CT_PID" 2>/dev/null
@@ -136,8 +141,9 @@ ct_down() {
                 [ -d "$cg" ] || continue
                 ct_cgroup_empty "$cg" || ct_cgroup_kill "$cg"
                 ct_wait_until 5 ct_cgroup_empty "$cg" || echo "# container: processes left in $cg"
-                find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null
-                [ -d "$cg" ] && echo "# container: could not remove $cg"
+                # Killed tasks leave their cgroup a moment after cgroup.procs
+                # shows them gone; until then rmdir fails with EBUSY.
+                ct_wait_until 5 ct_cgroup_remove "$cg" || echo "# container: could not remove $cg"
         done
         CT_CGROUPS=()
         CT_PID=""
