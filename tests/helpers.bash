@@ -35,16 +35,24 @@ port_open() {
 }
 
 # start_server [server options...]: starts the mode's server on $PORT.
+# SERVER_WRAPPER, when set, is a command line put before the server's
+# (setpriv to run it as another user, in-pids-cgroup to contain it).
+# LISTEN, when set, is the address to listen on instead of 127.0.0.1:$PORT.
 start_server() {
-        PORT=$(free_port)
+        if [ -z "${LISTEN:-}" ]; then
+                PORT=$(free_port)
+        fi
         SERVER_LOG=$BATS_TEST_TMPDIR/server.log
+        local listen=${LISTEN:-127.0.0.1:$PORT}
+        # shellcheck disable=SC2206
+        local wrapper=(${SERVER_WRAPPER:-})
         case $NBNET_MODE in
         accept)
-                systemd-socket-activate -l "127.0.0.1:$PORT" --accept \
+                "${wrapper[@]}" systemd-socket-activate -l "$listen" --accept \
                         "$NBNET_BIN/nbnet-handler" "$@" 2>"$SERVER_LOG" &
                 ;;
         inetd)
-                systemd-socket-activate -l "127.0.0.1:$PORT" --inetd --accept \
+                "${wrapper[@]}" systemd-socket-activate -l "$listen" --inetd --accept \
                         "$NBNET_BIN/nbnet-handler" "$@" 2>"$SERVER_LOG" &
                 ;;
         *)
@@ -53,7 +61,11 @@ start_server() {
                 ;;
         esac
         SERVER_PID=$!
-        wait_until 5 port_open "$PORT" || {
+        case $listen in
+        /*) wait_until 5 test -S "$listen" ;;
+        \[*) wait_until 5 port_open "$PORT" "$(echo "$listen" | sed 's/^\[\(.*\)\]:.*/\1/')" ;;
+        *) wait_until 5 port_open "$PORT" "${listen%:*}" ;;
+        esac || {
                 echo "server did not listen on $PORT; its log:" >&2
                 cat "$SERVER_LOG" >&2
                 return 1
@@ -93,4 +105,30 @@ no_process() {
 # A unique, harmless marker for "sleep" so that tests can find their own processes.
 unique_sleep() {
         echo "sleep 1000.$$$RANDOM"
+}
+
+# Makes a pids cgroup allowing at most MAX processes; prints its path.
+make_pids_cgroup() {
+        local base
+        if [ -d /sys/fs/cgroup/pids ]; then
+                base=/sys/fs/cgroup/pids
+        else
+                base=/sys/fs/cgroup
+                echo +pids >"$base/cgroup.subtree_control" 2>/dev/null || true
+        fi
+        local dir=$base/nbnet-test-$$-$RANDOM
+        mkdir "$dir" && echo "$1" >"$dir/pids.max" && echo "$dir"
+}
+
+# Kills whatever is left in a test's cgroup and removes it.
+remove_pids_cgroup() {
+        local dir=$1 pid
+        [ -d "$dir" ] || return 0
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+                for pid in $(cat "$dir/cgroup.procs"); do kill -9 "$pid" 2>/dev/null || true; done
+                rmdir "$dir" 2>/dev/null && return 0
+                sleep 0.1
+        done
+        echo "could not remove $dir" >&2
+        return 1
 }
