@@ -140,7 +140,7 @@ rpm:
 clean:
 	rm -rf build bin dist
 
-# .cache/ holds the systemd tests' Debian rootfs (a minute to rebuild): only
+# .cache/ holds the systemd tests' Debian rootfs (minutes to rebuild): only
 # distclean removes it. --one-file-system: never follow a mount left inside.
 distclean: clean
 	rm -rf --one-file-system .cache
