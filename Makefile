@@ -57,7 +57,7 @@ UNIT_TESTS := $(addprefix $(OUT)/bin/,$(UNIT_TEST_NAMES))
 MAN_PAGES := $(wildcard man/*.[0-9])
 
 .PHONY: all deps run check test unit bats verify-units check-man install uninstall clean distclean
-.PHONY: clang-build fuzz
+.PHONY: clang-build fuzz deb rpm
 
 all: $(PROGRAMS)
 
@@ -168,7 +168,17 @@ uninstall:
 		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnet.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnet@.service
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nbnet
 
-clean:
-	rm -rf build bin
+# Packages from a git archive of HEAD (committed work only), into dist/.
+deb:
+	sh tools/build-deb
 
+rpm:
+	sh tools/build-rpm
+
+clean:
+	rm -rf build bin dist
+
+# .cache/ holds the systemd tests' Debian rootfs (minutes to rebuild): only
+# distclean removes it. --one-file-system: never follow a mount left inside.
 distclean: clean
+	rm -rf --one-file-system .cache
