@@ -38,7 +38,8 @@ ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
 COMMON := frame spawn sock log args
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
-PROGRAMS := $(OUT)/bin/nbnet-handler
+NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) listen reap server conn nbnetd))
+PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnetd
 UNIT_TESTS := $(OUT)/bin/test-frame $(OUT)/bin/test-spawn
 
 .PHONY: all deps run check test unit bats verify-units install uninstall clean distclean
@@ -58,6 +59,9 @@ $(OBJ) $(OUT)/bin:
 	mkdir -p $@
 
 $(OUT)/bin/nbnet-handler: $(HANDLER_OBJS) | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYSTEMD_LIBS)
+
+$(OUT)/bin/nbnetd: $(NBNETD_OBJS) | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYSTEMD_LIBS)
 
 $(OUT)/bin/test-frame: $(OBJ)/test-frame.o $(OBJ)/frame.o | $(OUT)/bin

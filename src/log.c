@@ -55,6 +55,7 @@ static void log_line(int priority, const char *line) {
                 syslog(priority, "%s", line);
 }
 
+__attribute__((format(printf, 2, 0)))
 static void log_vline(int priority, const char *fmt, va_list ap) {
         char line[2048];
 

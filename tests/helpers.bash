@@ -2,6 +2,10 @@
 # NBNET_MODE picks how the server runs:
 #   accept  nbnet-handler under systemd-socket-activate --accept (fd 3, LISTEN_FDS=1)
 #   inetd   nbnet-handler under systemd-socket-activate --inetd --accept (fd 0)
+#   nbnetd  nbnetd started by hand with --listen 127.0.0.1:$PORT
+#   nbnetd-activated
+#           nbnetd under systemd-socket-activate without --accept, listening on
+#           127.0.0.1:$PORT and [::1]:$PORT (LISTEN_FDS=2)
 # NBNET_BIN is the directory of the binaries under test (bin/ by default).
 
 bats_load_library bats-support
@@ -46,6 +50,13 @@ start_server() {
         inetd)
                 systemd-socket-activate -l "127.0.0.1:$PORT" --inetd --accept \
                         "$NBNET_BIN/nbnet-handler" "$@" 2>"$SERVER_LOG" &
+                ;;
+        nbnetd)
+                "$NBNET_BIN/nbnetd" --listen "127.0.0.1:$PORT" "$@" 2>"$SERVER_LOG" &
+                ;;
+        nbnetd-activated)
+                systemd-socket-activate -l "127.0.0.1:$PORT" -l "[::1]:$PORT" \
+                        "$NBNET_BIN/nbnetd" "$@" 2>"$SERVER_LOG" &
                 ;;
         *)
                 echo "unknown NBNET_MODE '$NBNET_MODE'" >&2

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The state nbnetd shares between connections: its options, the event loop,
+ * the listeners, the connection table (preallocated, --max-connections
+ * slots), the FIFO of complete requests waiting for a running slot, and the
+ * live counts it reports to systemd. The per-connection state machine is
+ * conn.c; this file decides when a connection may be accepted and when its
+ * command may run.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "spawn.h"
+
+#define SERVER_MAX_LISTENERS 16
+
+struct conn;
+
+struct server_options {
+        uint32_t max_command;
+        unsigned max_connections; /* accepted at once; more wait in the kernel's backlog */
+        unsigned max_running;     /* commands at once; more requests wait in the queue */
+        unsigned max_per_source;  /* connections from one IP address */
+        uint64_t request_timeout_usec; /* for the frame, and again for the queue */
+        uint64_t command_timeout_usec; /* 0: none */
+        uint64_t stop_timeout_usec;    /* after SIGTERM, before commands are killed */
+};
+
+struct server {
+        struct server_options opt;
+        sd_event *event;
+        int listen_fds[SERVER_MAX_LISTENERS];
+        sd_event_source *listen_sources[SERVER_MAX_LISTENERS];
+        size_t n_listeners;
+        bool listening;           /* the listener sources are enabled */
+        bool accept_paused;       /* out of descriptors: retry on a timer */
+        struct conn *table;       /* opt.max_connections slots */
+        struct conn *free_slots;  /* through conn->next */
+        struct conn *queue_head, *queue_tail;
+        unsigned connections, running, queued;
+        unsigned long long served, refused;
+        struct spawn_env env;
+        bool stopping;
+        sd_event_source *retry_timer, *stop_timer, *status_timer;
+        sd_event_source *signals[4];
+        char status[160]; /* the last STATUS= sent */
+};
+
+/* Sets up the loop, the table, the signals; listeners come with server_listen. */
+int server_init(struct server *s, const struct server_options *opt, char **environ_);
+
+/* Serves the listening socket fd (taken over: closed by server_release). */
+int server_listen(struct server *s, int fd);
+
+/* Runs until SIGTERM or SIGINT and every connection is closed; 0 or -errno. */
+int server_run(struct server *s);
+
+void server_release(struct server *s);
+
+/* For conn.c: the request of c is complete; run it now or queue it. */
+void server_want_run(struct server *s, struct conn *c);
+
+/* For conn.c: c leaves the queue (queue timeout, reset) without running. */
+void server_unqueue(struct server *s, struct conn *c);
+
+/* For conn.c: a command and its group are over; its running slot is free. */
+void server_command_ended(struct server *s);
+
+/* For conn.c: c is closed; its slot goes back to the table. */
+void server_conn_closed(struct server *s, struct conn *c);
