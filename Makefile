@@ -70,10 +70,11 @@ $(OUT)/bin/test-frame: $(OBJ)/test-frame.o $(OBJ)/frame.o | $(OUT)/bin
 $(OUT)/bin/test-spawn: $(OBJ)/test-spawn.o $(OBJ)/spawn.o $(OBJ)/sock.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
+# nbnetd in the foreground on both loopback addresses; no systemd needed.
 run: deps
 	$(MAKE) all
-	@echo "nbnet: serving on 127.0.0.1:9079 (Ctrl-C stops); try: echo -n 0000000002ls | nc -N 127.0.0.1 9079"
-	exec systemd-socket-activate -l 127.0.0.1:9079 --accept bin/nbnet-handler
+	@echo "nbnet: serving on 127.0.0.1:9079 and [::1]:9079 (Ctrl-C stops); try: echo -n 0000000002ls | nc -N 127.0.0.1 9079"
+	exec bin/nbnetd --listen 127.0.0.1:9079 --listen [::1]:9079
 
 # Unit tests, the bats suite in every mode, the suite again under sanitizers,
 # and the units through systemd-analyze: one "N passed, N failed" line at the end.
@@ -87,15 +88,18 @@ test: check
 install: all
 	install -d $(DESTDIR)$(LIBEXECDIR)/nbnet $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DOCDIR)
 	install -m 0755 bin/nbnet-handler $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler
-	install -m 0644 units/nbnet.socket $(DESTDIR)$(SYSTEMDUNITDIR)/
-	sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' units/nbnet@.service.in \
-		> $(DESTDIR)$(SYSTEMDUNITDIR)/nbnet@.service
-	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/nbnet@.service
+	install -m 0755 bin/nbnetd $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnetd
+	install -m 0644 units/nbnet.socket units/nbnetd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/
+	for u in nbnet@.service nbnetd.service; do \
+		sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' units/$$u.in > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; \
+	done
 	install -m 0644 README.md doc/protocol.md $(DESTDIR)$(DOCDIR)/
 
 uninstall:
-	rm -f $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler \
-		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnet.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnet@.service
+	rm -f $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnetd \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnet.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnet@.service \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnetd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnetd.service
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nbnet
 
 clean:
