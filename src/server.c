@@ -98,6 +98,27 @@ static void server_take(struct server *s, int fd) {
         }
 }
 
+/* accept(2): Linux reports a pending network error of the new connection
+ * from accept() itself; that client is gone, the next one may not be. */
+static bool server_accept_error_is_client(int err) {
+        switch (err) {
+        case EINTR:
+        case ECONNABORTED:
+        case EPROTO:
+        case EPERM:
+        case ENETDOWN:
+        case ENOPROTOOPT:
+        case EHOSTDOWN:
+        case ENONET:
+        case EHOSTUNREACH:
+        case EOPNOTSUPP:
+        case ENETUNREACH:
+                return true;
+        default:
+                return false;
+        }
+}
+
 static void server_pause_accept(struct server *s, int err) {
         log_error_errno(err, "accept4: pausing the listeners for %llu ms",
                         (unsigned long long) (ACCEPT_RETRY_USEC / USEC_PER_MSEC));
@@ -121,11 +142,12 @@ static int server_on_listener(sd_event_source *src, int fd, uint32_t revents, vo
                 }
                 if (errno == EAGAIN)
                         break;
-                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                if (!server_accept_error_is_client(errno)) {
+                        /* Out of descriptors or memory, or worse: the listener stays
+                         * readable, and a level-triggered loop would spin on it. */
                         server_pause_accept(s, errno);
                         break;
                 }
-                /* ECONNABORTED and the like: that client is gone; the next one may not be. */
         }
         server_update_listeners(s);
         return 0;
