@@ -27,6 +27,12 @@ OUT := build/san
 OBJ := build/san/obj
 SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
+# BUILDDIR=build/clang (with CC=clang) puts a whole build there, apart from the default one.
+BUILDDIR ?=
+ifneq ($(BUILDDIR),)
+OUT := $(BUILDDIR)
+OBJ := $(BUILDDIR)/obj
+endif
 
 SYSTEMD_CFLAGS = $(shell pkg-config --cflags libsystemd 2>/dev/null)
 SYSTEMD_LIBS = $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystemd)
@@ -36,13 +42,14 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DNBNET_VERSION='"$(VERSION)"' $(WARNINGS)
 	$(SANFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
-COMMON := frame spawn sock log args
+COMMON := frame spawn sock log args policy options
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
 NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) listen reap server conn nbnetd))
 PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnetd
-UNIT_TESTS := $(OUT)/bin/test-frame $(OUT)/bin/test-spawn
+UNIT_TESTS := $(OUT)/bin/test-frame $(OUT)/bin/test-spawn $(OUT)/bin/test-log $(OUT)/bin/test-policy
 
 .PHONY: all deps run check test unit bats verify-units install uninstall clean distclean
+.PHONY: clang-build fuzz
 
 all: $(PROGRAMS)
 
@@ -70,6 +77,12 @@ $(OUT)/bin/test-frame: $(OBJ)/test-frame.o $(OBJ)/frame.o | $(OUT)/bin
 $(OUT)/bin/test-spawn: $(OBJ)/test-spawn.o $(OBJ)/spawn.o $(OBJ)/sock.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
+$(OUT)/bin/test-log: $(OBJ)/test-log.o $(OBJ)/log.o | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(SYSTEMD_LIBS)
+
+$(OUT)/bin/test-policy: $(OBJ)/test-policy.o $(OBJ)/policy.o $(OBJ)/args.o | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
 # nbnetd in the foreground on both loopback addresses; no systemd needed.
 run: deps
 	$(MAKE) all
@@ -85,10 +98,33 @@ check: deps
 
 test: check
 
+# The whole project once more with clang and the same -Werror warnings, under build/clang/.
+clang-build:
+	$(MAKE) CC=clang BUILDDIR=build/clang all $(addprefix build/clang/bin/,$(notdir $(UNIT_TESTS)))
+
+# libFuzzer target for the frame parser (tests/fuzz/README.md). `make fuzz` runs it for
+# FUZZ_SECONDS over a copy of the seed corpus in build/fuzz/, failing on any crash.
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+build/fuzz/frame_fuzz: tests/fuzz/frame_fuzz.c src/frame.c src/frame.h
+	mkdir -p build/fuzz
+	clang -std=gnu11 -D_GNU_SOURCE $(WARNINGS) $(FUZZ_FLAGS) -O1 -g -Isrc -o $@ \
+		tests/fuzz/frame_fuzz.c src/frame.c
+
+fuzz: build/fuzz/frame_fuzz
+	rm -rf build/fuzz/corpus build/fuzz/crash-*
+	mkdir -p build/fuzz/corpus
+	cp tests/fuzz/corpus/* build/fuzz/corpus/
+	build/fuzz/frame_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
+		-print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/corpus
+
 install: all
-	install -d $(DESTDIR)$(LIBEXECDIR)/nbnet $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DOCDIR)
+	install -d $(DESTDIR)$(LIBEXECDIR)/nbnet $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(MANDIR)/man8
 	install -m 0755 bin/nbnet-handler $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler
 	install -m 0755 bin/nbnetd $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnetd
+	install -m 0644 man/nbnet-handler.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 units/nbnet.socket units/nbnetd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/
 	for u in nbnet@.service nbnetd.service; do \
 		sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' units/$$u.in > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u && \
@@ -98,6 +134,7 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnetd \
+		$(DESTDIR)$(MANDIR)/man8/nbnet-handler.8 \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnet.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnet@.service \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnetd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnetd.service
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nbnet

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 int args_parse_seconds(const char *s, double min, double max, uint64_t *ret_usec) {
         char *end;
@@ -30,6 +31,33 @@ int args_parse_uint(const char *s, unsigned long min, unsigned long max, unsigne
         if (errno != 0 || *end != '\0')
                 return -EINVAL;
         if (v < min || v > max)
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+int args_parse_bytes(const char *s, unsigned long long min, unsigned long long *ret) {
+        static const char suffixes[] = "KMGT";
+        unsigned long long v, unit = 1;
+        const char *p;
+        char *end;
+
+        if (s[0] < '0' || s[0] > '9')
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno != 0)
+                return -EINVAL;
+        if (*end != '\0') {
+                p = strchr(suffixes, *end);
+                if (!p || end[1] != '\0')
+                        return -EINVAL;
+                unit <<= 10 * (p - suffixes + 1);
+        }
+        if (v > ~0ULL / unit)
+                return -ERANGE;
+        v *= unit;
+        if (v < min)
                 return -ERANGE;
         *ret = v;
         return 0;

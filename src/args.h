@@ -10,3 +10,6 @@ int args_parse_seconds(const char *s, double min, double max, uint64_t *ret_usec
 
 /* A whole number in min..max. */
 int args_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *ret);
+
+/* A size in bytes with an optional K, M, G or T suffix (powers of 1024), at least min. */
+int args_parse_bytes(const char *s, unsigned long long min, unsigned long long *ret);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "policy.h"
 #include "server.h"
 #include "spawn.h"
 
@@ -86,6 +87,7 @@ static void conn_close(struct conn *c) {
                 rec.command = c->frame.command;
                 rec.command_length = c->frame.length;
         }
+        rec.has_bytes_sent = sock_bytes_sent(c->fd, &rec.bytes_sent) >= 0;
         c->io = sd_event_source_disable_unref(c->io);
         c->timer = sd_event_source_disable_unref(c->timer);
         c->child = sd_event_source_disable_unref(c->child);
@@ -159,13 +161,37 @@ static void conn_respond(struct conn *c, const char *line, int status) {
         conn_flush(c);
 }
 
+/* A request that will not run: "nbnet: reason" on the wire, the reason in the log. */
+static void conn_refuse(struct conn *c, const char *line, int status) {
+        snprintf(c->reason_text, sizeof c->reason_text, "%s", line + strlen("nbnet: "));
+        c->reason = c->reason_text;
+        conn_respond(c, line, status);
+}
+
 static void conn_refuse_frame(struct conn *c) {
         char line[sizeof c->reason_text];
 
         frame_error_message(&c->frame, line, sizeof line);
-        snprintf(c->reason_text, sizeof c->reason_text, "%s", line + strlen("nbnet: "));
-        c->reason = c->reason_text;
-        conn_respond(c, line, SPAWN_STATUS_NOT_RUN);
+        conn_refuse(c, line, SPAWN_STATUS_NOT_RUN);
+}
+
+/* A complete frame: in restricted mode it names a command of the table. */
+static void conn_request(struct conn *c) {
+        const struct server *s = c->server;
+
+        c->command = c->frame.command;
+        if (s->opt.commands_path && !s->table_ok) {
+                conn_refuse(c, "nbnet: server misconfigured (see its log)", SPAWN_STATUS_NOT_RUN);
+                return;
+        }
+        if (s->opt.commands_path) {
+                c->command = policy_lookup(&s->table, c->frame.command);
+                if (!c->command) {
+                        conn_refuse(c, "nbnet: command not allowed", SPAWN_STATUS_REFUSED);
+                        return;
+                }
+        }
+        server_want_run(c->server, c);
 }
 
 static void conn_read(struct conn *c) {
@@ -190,7 +216,7 @@ static void conn_read(struct conn *c) {
         if (frame_failed(&c->frame))
                 conn_refuse_frame(c);
         else
-                server_want_run(c->server, c);
+                conn_request(c);
 }
 
 /* SIGTERM to the group now, SIGKILL when the grace runs out before the main exits. */
@@ -376,7 +402,7 @@ int conn_start(struct conn *c) {
         struct spawn_child child;
         int r;
 
-        r = spawn_command(&c->server->env, c->frame.command, c->fd, &c->peer, &child);
+        r = spawn_command(&c->server->env, c->command, c->fd, &c->peer, &child);
         if (r < 0)
                 return conn_spawn_failed(c, r);
         r = sd_event_add_child_pidfd(c->server->event, &c->child, child.pidfd, WEXITED,

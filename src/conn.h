@@ -36,6 +36,7 @@ struct conn {
         int fd;
         struct sock_peer peer;
         struct frame frame;
+        const char *command;     /* what runs: the frame's, or the table's line for its name */
         uint64_t start_usec;
         uint64_t deadline_usec;  /* of the group's grace while ending */
         sd_event_source *io, *timer, *child;

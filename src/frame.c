@@ -61,9 +61,12 @@ static size_t frame_feed_command(struct frame *f, const unsigned char *p, size_t
         size_t want = (size_t) f->length - f->received;
         size_t n = size < want ? size : want;
 
-        if (memchr(p, '\0', n)) {
+        const unsigned char *nul = memchr(p, '\0', n);
+        if (nul) {
+                /* As with a bad header byte, the NUL is the last byte consumed,
+                 * so the count is the same however the frame was split. */
                 f->state = FRAME_HAS_NUL;
-                return n;
+                return (size_t) (nul - p) + 1;
         }
         memcpy(f->command + f->received, p, n);
         f->received += (uint32_t) n;

@@ -19,9 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "args.h"
 #include "frame.h"
 #include "log.h"
+#include "options.h"
+#include "policy.h"
 #include "sock.h"
 #include "spawn.h"
 
@@ -39,12 +40,6 @@
 extern char **environ;
 
 static const char REASON_PEER_GONE[] = "peer reset or connection error";
-
-struct options {
-        uint32_t max_command;
-        uint64_t request_timeout_usec;
-        uint64_t command_timeout_usec; /* 0: none */
-};
 
 struct connection {
         int fd;
@@ -71,75 +66,43 @@ static int poll_timeout(uint64_t deadline) {
 }
 
 static void usage(FILE *out) {
-        fprintf(out,
-                "Usage: " PROGRAM " [OPTIONS]\n"
-                "Serve one NBNET/1 connection: read a length-prefixed command, run it with\n"
-                "/bin/sh -c onto the connection, then exit. The connection is fd 3 under\n"
-                "systemd's Accept=yes (LISTEN_FDS=1) or fd 0 under inetd and friends.\n"
-                "\n"
-                "  --max-command N          longest command accepted, in bytes (1..%u;\n"
-                "                           default %u)\n"
-                "  --request-timeout SEC    time for the whole request to arrive (default 10)\n"
-                "  --command-timeout SEC    kill the command after SEC seconds; status 124\n"
-                "                           (default: no limit)\n"
-                "  -h, --help               show this help\n"
-                "  -V, --version            show the version\n"
-                "\n"
-                "See nbnet-handler(8) and doc/protocol.md.\n",
-                FRAME_MAX_COMMAND_LIMIT, FRAME_MAX_COMMAND_DEFAULT);
+        fprintf(out, "Usage: " PROGRAM " [OPTIONS]\n"
+                     "Serve one NBNET/1 connection: read a length-prefixed command, run it with\n"
+                     "/bin/sh -c onto the connection, then exit. The connection is fd 3 under\n"
+                     "systemd's Accept=yes (LISTEN_FDS=1) or fd 0 under inetd and friends.\n"
+                     "\n");
+        server_options_help(out);
+        fprintf(out, "  -h, --help             show this help\n"
+                     "  -V, --version          show the version\n"
+                     "\n"
+                     "See nbnet-handler(8) and doc/protocol.md.\n");
 }
 
 /* Returns 0 to go on, 1 to exit 0 (help, version), -EINVAL to exit 2. */
-static int parse_options(int argc, char **argv, struct options *o) {
-        enum { OPT_MAX_COMMAND = 256, OPT_REQUEST_TIMEOUT, OPT_COMMAND_TIMEOUT };
+static int parse_options(int argc, char **argv, struct server_options *o) {
         static const struct option longopts[] = {
-                {"max-command", required_argument, NULL, OPT_MAX_COMMAND},
-                {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
-                {"command-timeout", required_argument, NULL, OPT_COMMAND_TIMEOUT},
+                SERVER_LONG_OPTIONS,
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
                 {0},
         };
-        unsigned long v;
         int c;
 
-        *o = (struct options){
-                .max_command = FRAME_MAX_COMMAND_DEFAULT,
-                .request_timeout_usec = 10 * USEC_PER_SEC,
-        };
+        server_options_init(o);
         while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) >= 0) {
                 switch (c) {
-                case OPT_MAX_COMMAND:
-                        if (args_parse_uint(optarg, 1, FRAME_MAX_COMMAND_LIMIT, &v) < 0) {
-                                fprintf(stderr, PROGRAM ": --max-command must be 1..%u, got '%s'\n",
-                                        FRAME_MAX_COMMAND_LIMIT, optarg);
-                                return -EINVAL;
-                        }
-                        o->max_command = (uint32_t) v;
-                        break;
-                case OPT_REQUEST_TIMEOUT:
-                        if (args_parse_seconds(optarg, 0.001, 86400, &o->request_timeout_usec) < 0) {
-                                fprintf(stderr, PROGRAM ": --request-timeout must be 0.001..86400 seconds, got '%s'\n",
-                                        optarg);
-                                return -EINVAL;
-                        }
-                        break;
-                case OPT_COMMAND_TIMEOUT:
-                        if (args_parse_seconds(optarg, 0, 31536000, &o->command_timeout_usec) < 0) {
-                                fprintf(stderr, PROGRAM ": --command-timeout must be 0..31536000 seconds (0: no limit), got '%s'\n",
-                                        optarg);
-                                return -EINVAL;
-                        }
-                        break;
                 case 'h':
                         usage(stdout);
                         return 1;
                 case 'V':
                         printf(PROGRAM " " NBNET_VERSION "\n");
                         return 1;
-                default:
+                case '?':
                         fprintf(stderr, "Try '" PROGRAM " --help'.\n");
                         return -EINVAL;
+                default:
+                        if (server_options_parse(o, c, optarg, PROGRAM) < 0)
+                                return -EINVAL;
                 }
         }
         if (optind < argc) {
@@ -267,13 +230,13 @@ static void end_group(pid_t pid) {
 }
 
 /* Runs the frame's command to its end; returns its NBNET status. */
-static int run_command(struct connection *c, struct spawn_env *env, const struct options *o,
-                       const char **reason, pid_t *ret_pid) {
+static int run_command(struct connection *c, struct spawn_env *env, const char *command,
+                       const struct server_options *o, const char **reason, pid_t *ret_pid) {
         struct spawn_child child;
         siginfo_t si = {0};
         int r, status;
 
-        r = spawn_command(env, c->frame.command, c->fd, &c->peer, &child);
+        r = spawn_command(env, command, c->fd, &c->peer, &child);
         if (r < 0) {
                 char line[256];
                 *reason = "spawn failed";
@@ -323,9 +286,42 @@ static void finish_connection(int fd) {
         close(fd);
 }
 
-static int serve(struct connection *c, const struct options *o) {
-        struct log_record rec = {.peer = c->peer.text, .status = -1};
+/* Answers a request that will not run: "nbnet: reason" and, with +, the trailer. */
+static void refuse(struct connection *c, struct log_record *rec, const char *line, int status) {
+        send_all(c->fd, line, strlen(line));
+        send_all(c->fd, "\n", 1);
+        rec->reason = line + strlen("nbnet: ");
+        rec->status = status;
+}
+
+/* Runs the complete request: its own command line, or in restricted mode the
+ * table's line for the name it gives (table NULL: the table would not load). */
+static void run_request(struct connection *c, const struct server_options *o,
+                        const struct policy_table *table, struct log_record *rec) {
+        const char *command = c->frame.command;
         struct spawn_env env;
+        int r;
+
+        rec->command = c->frame.command;
+        rec->command_length = c->frame.length;
+        if (o->commands_path && !table)
+                return refuse(c, rec, "nbnet: server misconfigured (see its log)", SPAWN_STATUS_NOT_RUN);
+        if (o->commands_path) {
+                command = policy_lookup(table, c->frame.command);
+                if (!command)
+                        return refuse(c, rec, "nbnet: command not allowed", SPAWN_STATUS_REFUSED);
+        }
+        r = spawn_env_init(&env, environ);
+        if (r < 0)
+                return refuse(c, rec, "nbnet: server out of memory", SPAWN_STATUS_NOT_RUN);
+        env.limits = o->limits;
+        rec->status = run_command(c, &env, command, o, &rec->reason, &rec->pid);
+        spawn_env_release(&env);
+}
+
+static void serve(struct connection *c, const struct server_options *o,
+                  const struct policy_table *table) {
+        struct log_record rec = {.peer = c->peer.text, .status = -1};
         char message[256];
         int r;
 
@@ -338,33 +334,39 @@ static int serve(struct connection *c, const struct options *o) {
                 rec.reason = strerror(-r);
         else if (frame_failed(&c->frame)) {
                 frame_error_message(&c->frame, message, sizeof message);
-                rec.reason = message + strlen("nbnet: ");
-                rec.status = SPAWN_STATUS_NOT_RUN;
-                send_all(c->fd, message, strlen(message));
-                send_all(c->fd, "\n", 1);
-        } else {
-                rec.command = c->frame.command;
-                rec.command_length = c->frame.length;
-                r = spawn_env_init(&env, environ);
-                if (r < 0) {
-                        rec.reason = "out of memory";
-                        rec.status = SPAWN_STATUS_NOT_RUN;
-                } else {
-                        rec.status = run_command(c, &env, o, &rec.reason, &rec.pid);
-                        spawn_env_release(&env);
-                }
-        }
+                refuse(c, &rec, message, SPAWN_STATUS_NOT_RUN);
+        } else
+                run_request(c, o, table, &rec);
         if (c->frame.want_status && rec.status >= 0 && rec.reason != REASON_PEER_GONE)
                 send_trailer(c->fd, rec.status);
+        rec.has_bytes_sent = sock_bytes_sent(c->fd, &rec.bytes_sent) >= 0;
         finish_connection(c->fd);
         rec.duration_usec = now_usec() - c->start_usec;
         log_connection(&rec);
-        return 0;
+}
+
+/* A refused peer gets no byte at all: closed at once, and logged. */
+static bool peer_allowed(const struct connection *c, const struct server_options *o) {
+        int r = policy_check_peer(&o->policy, c->fd);
+
+        if (r == 0)
+                return true;
+        log_connection(&(struct log_record){
+                .peer = c->peer.text,
+                .status = SPAWN_STATUS_REFUSED,
+                .reason = r == -EACCES ? "peer not allowed" : "peer could not be checked",
+                .duration_usec = now_usec() - c->start_usec,
+        });
+        if (r != -EACCES)
+                log_error_errno(r, "%s: getpeername or SO_PEERCRED", c->peer.text);
+        return false;
 }
 
 int main(int argc, char **argv) {
         struct connection c = {.start_usec = now_usec()};
-        struct options o;
+        struct policy_table table = {0};
+        struct server_options o;
+        bool table_ok = true;
         int r;
 
         r = parse_options(argc, argv, &o);
@@ -386,10 +388,23 @@ int main(int argc, char **argv) {
         r = sock_enable_keepalive(c.fd);
         if (r < 0)
                 log_error_errno(r, "%s: setsockopt keepalive", c.peer.text);
+        if (!peer_allowed(&c, &o)) {
+                close(c.fd);
+                return EXIT_SUCCESS;
+        }
+        if (o.commands_path) {
+                char why[512];
+                r = policy_load_commands(&table, o.commands_path, why, sizeof why);
+                if (r < 0)
+                        log_error_errno(r, "--commands %s", why);
+                table_ok = r >= 0;
+        }
         r = frame_init(&c.frame, o.max_command);
         if (r < 0)
                 return log_error_errno(r, "frame_init"), EXIT_FAILURE;
-        serve(&c, &o);
+        /* A bad table still answers the client, then fails the unit visibly. */
+        serve(&c, &o, table_ok ? &table : NULL);
         frame_release(&c.frame);
-        return EXIT_SUCCESS;
+        policy_table_release(&table);
+        return table_ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

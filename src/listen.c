@@ -105,12 +105,6 @@ static int listen_bind(const struct sockaddr_storage *ss, socklen_t len, const c
                 r = listen_error(-errno, err, err_size, "setsockopt SO_REUSEADDR on '%s'", spec);
                 goto fail;
         }
-        /* [::]:PORT should not also take IPv4: the administrator lists what to serve. */
-        if (ss->ss_family == AF_INET6 &&
-            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0) {
-                r = listen_error(-errno, err, err_size, "setsockopt IPV6_V6ONLY on '%s'", spec);
-                goto fail;
-        }
         if (bind(fd, (const struct sockaddr *) ss, len) < 0) {
                 r = listen_error(-errno, err, err_size, "bind '%s'", spec);
                 goto fail;

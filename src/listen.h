@@ -10,8 +10,9 @@
 #include <stddef.h>
 
 /* Binds and listens on "ADDR:PORT" (IPv4), "[ADDR]:PORT" (IPv6) or a path
- * (a Unix stream socket; a stale socket file there is replaced). Returns the
- * close-on-exec, non-blocking listening fd. */
+ * (a Unix stream socket; a stale socket file there is replaced). "[::]:PORT"
+ * takes IPv4 too unless net.ipv6.bindv6only is set, as systemd's ListenStream=
+ * does. Returns the close-on-exec, non-blocking listening fd. */
 int listen_open(const char *spec, char *err, size_t err_size);
 
 /* Takes the sockets systemd passed: their count, 0 when there are none, or

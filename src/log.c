@@ -118,28 +118,67 @@ static int log_priority_of(const struct log_record *r) {
         return r->status == 0 ? LOG_INFO : LOG_NOTICE;
 }
 
-void log_connection(const struct log_record *r) {
-        char cmd[LOG_COMMAND_MAX * 4 + 8] = "", line[sizeof cmd + 512], status[16] = "-";
-        int priority = log_priority_of(r);
+/* Appends "KEY=value" to the record's fields; values beyond the buffer are cut. */
+__attribute__((format(printf, 2, 3)))
+static void log_field(struct log_fields *f, const char *fmt, ...) {
+        size_t room = sizeof f->buf - f->used;
+        va_list ap;
+        int n;
 
+        if (f->n >= LOG_FIELDS_MAX || room < 2)
+                return;
+        va_start(ap, fmt);
+        n = vsnprintf(f->buf + f->used, room, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return;
+        if ((size_t) n >= room)
+                n = (int) room - 1;
+        f->iov[f->n++] = (struct iovec){.iov_base = f->buf + f->used, .iov_len = (size_t) n};
+        f->used += (size_t) n + 1;
+}
+
+void log_record_fields(const struct log_record *r, struct log_fields *f) {
+        char cmd[LOG_COMMAND_MAX * 4 + 8] = "", status[16] = "-", sent[32] = "";
+        size_t shown = r->command_length < LOG_COMMAND_MAX ? r->command_length : LOG_COMMAND_MAX;
+
+        f->n = f->used = 0;
         if (r->command)
                 log_escape(r->command, r->command_length, cmd, sizeof cmd);
         if (r->status >= 0)
                 snprintf(status, sizeof status, "%d", r->status);
-        snprintf(line, sizeof line, "%s %s%s%s%s status %s in %" PRIu64 ".%03" PRIu64 " ms%s%s",
-                 r->peer, r->command ? "\"" : "-", cmd,
-                 r->command_length > LOG_COMMAND_MAX ? "..." : "", r->command ? "\"" : "", status,
-                 r->duration_usec / 1000, r->duration_usec % 1000, r->reason ? ": " : "",
-                 r->reason ? r->reason : "");
-        if (!log_to_journal) {
-                fprintf(stderr, "%s: %s\n", log_program, line);
-                return;
+        if (r->has_bytes_sent)
+                snprintf(sent, sizeof sent, ", %" PRIu64 " bytes sent", r->bytes_sent);
+        log_field(f, "MESSAGE=%s %s%s%s%s status %s in %" PRIu64 ".%03" PRIu64 " ms%s%s%s", r->peer,
+                  r->command ? "\"" : "-", cmd, r->command_length > LOG_COMMAND_MAX ? "..." : "",
+                  r->command ? "\"" : "", status, r->duration_usec / 1000, r->duration_usec % 1000,
+                  sent, r->reason ? ": " : "", r->reason ? r->reason : "");
+        log_field(f, "PRIORITY=%d", log_priority_of(r));
+        log_field(f, "SYSLOG_IDENTIFIER=%s", log_program);
+        log_field(f, "NBNET_PEER=%s", r->peer);
+        if (r->command) {
+                log_field(f, "NBNET_COMMAND=%.*s", (int) shown, r->command);
+                log_field(f, "NBNET_COMMAND_LENGTH=%zu", r->command_length);
         }
-        if (sd_journal_send("MESSAGE=%s", line, "PRIORITY=%i", priority, "SYSLOG_IDENTIFIER=%s",
-                            log_program, "NBNET_PEER=%s", r->peer, "NBNET_COMMAND=%s", cmd,
-                            "NBNET_COMMAND_LENGTH=%zu", r->command_length, "NBNET_STATUS=%s",
-                            status, "NBNET_REASON=%s", r->reason ? r->reason : "",
-                            "NBNET_DURATION_USEC=%" PRIu64, r->duration_usec, "NBNET_PID=%d",
-                            (int) r->pid, NULL) < 0)
-                syslog(priority, "%s", line);
+        if (r->status >= 0)
+                log_field(f, "NBNET_STATUS=%d", r->status);
+        if (r->reason)
+                log_field(f, "NBNET_REASON=%s", r->reason);
+        log_field(f, "NBNET_DURATION_USEC=%" PRIu64, r->duration_usec);
+        if (r->has_bytes_sent)
+                log_field(f, "NBNET_BYTES_SENT=%" PRIu64, r->bytes_sent);
+        if (r->pid > 0)
+                log_field(f, "NBNET_PID=%d", (int) r->pid);
+}
+
+void log_connection(const struct log_record *r) {
+        static struct log_fields f; /* large: kept off the stack */
+        const char *message;
+
+        log_record_fields(r, &f);
+        message = (const char *) f.iov[0].iov_base + strlen("MESSAGE=");
+        if (!log_to_journal)
+                fprintf(stderr, "%s: %s\n", log_program, message);
+        else if (sd_journal_sendv(f.iov, (int) f.n) < 0)
+                syslog(log_priority_of(r), "%s", message);
 }

@@ -8,7 +8,10 @@
  * line on stderr otherwise.
  */
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include <sys/types.h>
 
 /* One record per connection: what came, what ran, how it ended. */
@@ -20,7 +23,22 @@ struct log_record {
         const char *reason;     /* why it was refused or cut; NULL when it ran */
         uint64_t duration_usec;
         pid_t pid;              /* the command's pid, 0 when none ran */
+        bool has_bytes_sent;    /* bytes_sent is known (TCP) */
+        uint64_t bytes_sent;
 };
+
+/* A record as journal fields ("KEY=value"), MESSAGE first. */
+#define LOG_FIELDS_MAX 16
+struct log_fields {
+        struct iovec iov[LOG_FIELDS_MAX];
+        size_t n;
+        size_t used;
+        char buf[16384];
+};
+
+/* Builds the fields of a record: MESSAGE, PRIORITY, SYSLOG_IDENTIFIER and the
+ * NBNET_* fields; the command is cut at 1 KiB, its true length beside it. */
+void log_record_fields(const struct log_record *r, struct log_fields *f);
 
 /* conn_fd: the connection, or -1; messages never go to it. */
 void log_init(const char *program, int conn_fd);

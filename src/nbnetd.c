@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #include "args.h"
-#include "frame.h"
 #include "listen.h"
 #include "log.h"
+#include "options.h"
 #include "server.h"
 
 #define PROGRAM "nbnetd"
@@ -29,9 +29,18 @@
 extern char **environ;
 
 struct options {
-        struct server_options server;
+        struct server_options server; /* shared with nbnet-handler (options.h) */
+        struct server_limits limits;
         const char *listen[SERVER_MAX_LISTENERS];
         size_t n_listen;
+};
+
+enum {
+        OPT_LISTEN = OPT_SERVER_LAST,
+        OPT_MAX_CONNECTIONS,
+        OPT_MAX_RUNNING,
+        OPT_MAX_PER_SOURCE,
+        OPT_STOP_TIMEOUT,
 };
 
 static void usage(FILE *out) {
@@ -44,134 +53,96 @@ static void usage(FILE *out) {
                 "The listening sockets come from systemd (a socket unit with Accept=no, or\n"
                 "systemd-socket-activate without --accept); when there are none, from --listen.\n"
                 "\n"
-                "Listening:\n"
-                "  --listen ADDR:PORT       listen on an IPv4 address, e.g. 127.0.0.1:9079\n"
-                "  --listen [ADDR]:PORT     listen on an IPv6 address, e.g. [::1]:9079\n"
-                "  --listen PATH            listen on a Unix stream socket (PATH starts with\n"
-                "                           / or .); repeatable, at most %d in all\n"
+                "  --listen ADDR:PORT     listen on an IPv4 address, e.g. 127.0.0.1:9079\n"
+                "  --listen [ADDR]:PORT   listen on an IPv6 address, e.g. [::1]:9079\n"
+                "  --listen PATH          listen on a Unix stream socket (PATH starts with /\n"
+                "                         or .); repeatable, at most %d in all\n"
+                "  --max-connections N    connections served at once (1..%u; default 1024);\n"
+                "                         at the cap, new clients wait in the kernel's backlog\n"
+                "  --max-running N        commands running at once (1..%u; default 128);\n"
+                "                         further complete requests wait in FIFO order, for\n"
+                "                         the request timeout at most, then get 'nbnet: busy'\n"
+                "                         and status 125\n"
+                "  --max-per-source N     connections from one IP address (1..%u; default\n"
+                "                         256); more are closed at once, unanswered\n"
+                "  --stop-timeout SEC     on SIGTERM or SIGINT, how long running commands may\n"
+                "                         finish before their groups are killed (default 10)\n",
+                SERVER_MAX_LISTENERS, COUNT_LIMIT, COUNT_LIMIT, COUNT_LIMIT);
+        server_options_help(out);
+        fprintf(out,
+                "  -h, --help             show this help\n"
+                "  -V, --version          show the version\n"
                 "\n"
-                "Limits:\n"
-                "  --max-connections N      connections served at once (1..%u; default 1024);\n"
-                "                           at the cap, new clients wait in the kernel's backlog\n"
-                "  --max-running N          commands running at once (1..%u; default 128);\n"
-                "                           further complete requests wait in FIFO order\n"
-                "  --max-per-source N       connections from one IP address (1..%u; default\n"
-                "                           256); more are closed at once, unanswered\n"
-                "  --max-command N          longest command accepted, in bytes (1..%u;\n"
-                "                           default %u)\n"
-                "  --request-timeout SEC    time for the whole request to arrive, and again\n"
-                "                           for a queued request to start; past it, a queued\n"
-                "                           request gets 'nbnet: busy' and status 125\n"
-                "                           (default 10)\n"
-                "  --command-timeout SEC    kill the command's process group after SEC\n"
-                "                           seconds; status 124 (default: no limit)\n"
-                "  --stop-timeout SEC       on SIGTERM or SIGINT, how long running commands\n"
-                "                           may finish before their groups are killed\n"
-                "                           (default 10)\n"
-                "\n"
-                "  -h, --help               show this help\n"
-                "  -V, --version            show the version\n"
-                "\n"
-                "Signals: SIGTERM and SIGINT stop accepting, refuse requests not yet\n"
-                "running and exit 0 once the running commands are over (a second signal\n"
-                "kills them at once); SIGHUP logs the live counts. Under systemd, nbnetd\n"
-                "reports READY=1, STATUS= and STOPPING=1, and pings the watchdog.\n"
+                "Signals: SIGTERM and SIGINT stop accepting, refuse requests not yet running\n"
+                "and exit 0 once the running commands are over (a second signal kills them at\n"
+                "once); SIGHUP logs the live counts. Under systemd, nbnetd reports READY=1,\n"
+                "STATUS= and STOPPING=1, and pings the watchdog (WatchdogSec=).\n"
                 "\n"
                 "Exit status: 0 after a stop, 1 on a fatal error, 2 on a usage error.\n"
-                "See nbnetd(8) and doc/protocol.md.\n",
-                SERVER_MAX_LISTENERS, COUNT_LIMIT, COUNT_LIMIT, COUNT_LIMIT, FRAME_MAX_COMMAND_LIMIT,
-                FRAME_MAX_COMMAND_DEFAULT);
+                "See doc/protocol.md and the README.\n");
 }
 
-static int parse_count(const char *name, const char *arg, unsigned long max, unsigned *ret) {
+static int parse_count(const char *name, const char *arg, unsigned *ret) {
         unsigned long v;
 
-        if (args_parse_uint(arg, 1, max, &v) < 0) {
-                fprintf(stderr, PROGRAM ": --%s must be 1..%lu, got '%s'\n", name, max, arg);
+        if (args_parse_uint(arg, 1, COUNT_LIMIT, &v) < 0) {
+                fprintf(stderr, PROGRAM ": --%s must be 1..%u, got '%s'\n", name, COUNT_LIMIT, arg);
                 return -EINVAL;
         }
         *ret = (unsigned) v;
         return 0;
 }
 
-static int parse_seconds(const char *name, const char *arg, double min, double max,
-                         const char *note, uint64_t *ret) {
-        if (args_parse_seconds(arg, min, max, ret) < 0) {
-                fprintf(stderr, PROGRAM ": --%s must be %g..%g seconds%s, got '%s'\n", name, min,
-                        max, note, arg);
-                return -EINVAL;
-        }
-        return 0;
-}
-
 static int parse_listen(struct options *o, const char *arg) {
         if (o->n_listen == SERVER_MAX_LISTENERS) {
-                fprintf(stderr, PROGRAM ": at most %d --listen options\n", SERVER_MAX_LISTENERS);
+                fprintf(stderr, PROGRAM ": --listen may be given at most %d times\n", SERVER_MAX_LISTENERS);
                 return -EINVAL;
         }
         o->listen[o->n_listen++] = arg;
         return 0;
 }
 
-enum {
-        OPT_LISTEN = 256,
-        OPT_MAX_CONNECTIONS,
-        OPT_MAX_RUNNING,
-        OPT_MAX_PER_SOURCE,
-        OPT_MAX_COMMAND,
-        OPT_REQUEST_TIMEOUT,
-        OPT_COMMAND_TIMEOUT,
-        OPT_STOP_TIMEOUT,
-};
-
+/* One option: 0, 1 to exit 0 (help, version), -EINVAL to exit 2. */
 static int parse_one(int c, struct options *o) {
-        struct server_options *so = &o->server;
-        unsigned v;
-        int r;
+        struct server_limits *l = &o->limits;
 
         switch (c) {
         case OPT_LISTEN:
                 return parse_listen(o, optarg);
         case OPT_MAX_CONNECTIONS:
-                return parse_count("max-connections", optarg, COUNT_LIMIT, &so->max_connections);
+                return parse_count("max-connections", optarg, &l->max_connections);
         case OPT_MAX_RUNNING:
-                return parse_count("max-running", optarg, COUNT_LIMIT, &so->max_running);
+                return parse_count("max-running", optarg, &l->max_running);
         case OPT_MAX_PER_SOURCE:
-                return parse_count("max-per-source", optarg, COUNT_LIMIT, &so->max_per_source);
-        case OPT_MAX_COMMAND:
-                r = parse_count("max-command", optarg, FRAME_MAX_COMMAND_LIMIT, &v);
-                so->max_command = v;
-                return r;
-        case OPT_REQUEST_TIMEOUT:
-                return parse_seconds("request-timeout", optarg, 0.001, 86400, "",
-                                     &so->request_timeout_usec);
-        case OPT_COMMAND_TIMEOUT:
-                return parse_seconds("command-timeout", optarg, 0, 31536000, " (0: no limit)",
-                                     &so->command_timeout_usec);
+                return parse_count("max-per-source", optarg, &l->max_per_source);
         case OPT_STOP_TIMEOUT:
-                return parse_seconds("stop-timeout", optarg, 0, 86400, "", &so->stop_timeout_usec);
+                if (args_parse_seconds(optarg, 0, 86400, &l->stop_timeout_usec) < 0) {
+                        fprintf(stderr, PROGRAM ": --stop-timeout must be 0..86400 seconds, got '%s'\n", optarg);
+                        return -EINVAL;
+                }
+                return 0;
         case 'h':
                 usage(stdout);
                 return 1;
         case 'V':
                 printf(PROGRAM " " NBNET_VERSION "\n");
                 return 1;
-        default:
+        case '?':
                 fprintf(stderr, "Try '" PROGRAM " --help'.\n");
                 return -EINVAL;
+        default:
+                return server_options_parse(&o->server, c, optarg, PROGRAM) < 0 ? -EINVAL : 0;
         }
 }
 
 /* Returns 0 to go on, 1 to exit 0 (help, version), -EINVAL to exit 2. */
 static int parse_options(int argc, char **argv, struct options *o) {
         static const struct option longopts[] = {
+                SERVER_LONG_OPTIONS,
                 {"listen", required_argument, NULL, OPT_LISTEN},
                 {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
                 {"max-running", required_argument, NULL, OPT_MAX_RUNNING},
                 {"max-per-source", required_argument, NULL, OPT_MAX_PER_SOURCE},
-                {"max-command", required_argument, NULL, OPT_MAX_COMMAND},
-                {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},
-                {"command-timeout", required_argument, NULL, OPT_COMMAND_TIMEOUT},
                 {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
@@ -180,15 +151,14 @@ static int parse_options(int argc, char **argv, struct options *o) {
         int c, r;
 
         *o = (struct options){
-                .server = {
-                        .max_command = FRAME_MAX_COMMAND_DEFAULT,
+                .limits = {
                         .max_connections = 1024,
                         .max_running = 128,
                         .max_per_source = 256,
-                        .request_timeout_usec = 10 * USEC_PER_SEC,
                         .stop_timeout_usec = 10 * USEC_PER_SEC,
                 },
         };
+        server_options_init(&o->server);
         while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) >= 0) {
                 r = parse_one(c, o);
                 if (r != 0)
@@ -274,8 +244,8 @@ int main(int argc, char **argv) {
         /* The commands' orphans become ours, so that we can reap them and see a group gone. */
         if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
                 return log_error_errno(errno, "prctl PR_SET_CHILD_SUBREAPER"), EXIT_FAILURE;
-        raise_fd_limit(o.server.max_connections);
-        r = server_init(&s, &o.server, environ);
+        raise_fd_limit(o.limits.max_connections);
+        r = server_init(&s, &o.server, &o.limits, environ);
         if (r >= 0)
                 r = add_listeners(&s, &o);
         if (r >= 0)

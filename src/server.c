@@ -36,7 +36,7 @@ static uint64_t server_now(const struct server *s) {
 /* Listeners are polled only while a connection can be taken: at the cap,
  * new clients wait in the kernel's backlog instead of being accepted and dropped. */
 static void server_update_listeners(struct server *s) {
-        bool want = !s->stopping && !s->accept_paused && s->connections < s->opt.max_connections;
+        bool want = !s->stopping && !s->accept_paused && s->connections < s->lim.max_connections;
 
         if (want == s->listening)
                 return;
@@ -51,14 +51,15 @@ static void server_update_listeners(struct server *s) {
 static unsigned server_count_source(const struct server *s, const char *addr) {
         unsigned n = 0;
 
-        for (unsigned i = 0; i < s->opt.max_connections; i++)
-                if (s->table[i].state != CONN_FREE && strcmp(s->table[i].peer.addr, addr) == 0)
+        for (unsigned i = 0; i < s->lim.max_connections; i++)
+                if (s->conns[i].state != CONN_FREE && strcmp(s->conns[i].peer.addr, addr) == 0)
                         n++;
         return n;
 }
 
-static void server_refuse(struct server *s, int fd, const struct sock_peer *peer, const char *reason) {
-        struct log_record rec = {.peer = peer->text, .status = -1, .reason = reason};
+static void server_refuse(struct server *s, int fd, const struct sock_peer *peer, int status,
+                          const char *reason) {
+        struct log_record rec = {.peer = peer->text, .status = status, .reason = reason};
 
         s->refused++;
         close(fd);
@@ -76,9 +77,17 @@ static void server_take(struct server *s, int fd) {
                 close(fd);
                 return;
         }
-        /* Nothing is written to a peer that a limit on addresses refuses. */
-        if (peer.addr[0] && server_count_source(s, peer.addr) >= s->opt.max_per_source) {
-                server_refuse(s, fd, &peer, "too many connections from this address (--max-per-source)");
+        /* Nothing is written to a peer that the policy or a limit on addresses refuses. */
+        r = policy_check_peer(&s->opt.policy, fd);
+        if (r < 0) {
+                if (r != -EACCES)
+                        log_error_errno(r, "%s: getpeername or SO_PEERCRED", peer.text);
+                server_refuse(s, fd, &peer, SPAWN_STATUS_REFUSED,
+                              r == -EACCES ? "peer not allowed" : "peer could not be checked");
+                return;
+        }
+        if (peer.addr[0] && server_count_source(s, peer.addr) >= s->lim.max_per_source) {
+                server_refuse(s, fd, &peer, -1, "too many connections from this address (--max-per-source)");
                 return;
         }
         r = sock_enable_keepalive(fd);
@@ -94,7 +103,7 @@ static void server_take(struct server *s, int fd) {
                 c->next = s->free_slots;
                 s->free_slots = c;
                 s->connections--;
-                server_refuse(s, fd, &peer, "out of memory");
+                server_refuse(s, fd, &peer, -1, "out of memory");
         }
 }
 
@@ -134,7 +143,7 @@ static int server_on_listener(sd_event_source *src, int fd, uint32_t revents, vo
 
         (void) src;
         (void) revents;
-        for (int i = 0; i < ACCEPT_BATCH && s->connections < s->opt.max_connections; i++) {
+        for (int i = 0; i < ACCEPT_BATCH && s->connections < s->lim.max_connections; i++) {
                 int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
                 if (cfd >= 0) {
                         server_take(s, cfd);
@@ -184,7 +193,7 @@ static int server_on_status(sd_event_source *src, uint64_t usec, void *userdata)
 }
 
 void server_want_run(struct server *s, struct conn *c) {
-        if (s->running < s->opt.max_running && !s->queue_head) {
+        if (s->running < s->lim.max_running && !s->queue_head) {
                 s->running++;
                 if (conn_start(c) < 0)
                         s->running--;
@@ -218,7 +227,7 @@ void server_unqueue(struct server *s, struct conn *c) {
 void server_command_ended(struct server *s) {
         s->running--;
         s->served++;
-        while (!s->stopping && s->queue_head && s->running < s->opt.max_running) {
+        while (!s->stopping && s->queue_head && s->running < s->lim.max_running) {
                 struct conn *c = s->queue_head;
                 server_unqueue(s, c);
                 s->running++;
@@ -240,8 +249,8 @@ void server_conn_closed(struct server *s, struct conn *c) {
 static bool server_tracks(pid_t pid, void *userdata) {
         const struct server *s = userdata;
 
-        for (unsigned i = 0; i < s->opt.max_connections; i++)
-                if (s->table[i].state == CONN_RUNNING && s->table[i].pid == pid)
+        for (unsigned i = 0; i < s->lim.max_connections; i++)
+                if (s->conns[i].state == CONN_RUNNING && s->conns[i].pid == pid)
                         return true;
         return false;
 }
@@ -251,8 +260,8 @@ static int server_on_stop_timeout(sd_event_source *src, uint64_t usec, void *use
 
         (void) src;
         (void) usec;
-        for (unsigned i = 0; i < s->opt.max_connections; i++)
-                conn_kill(&s->table[i], "server stopping: --stop-timeout passed");
+        for (unsigned i = 0; i < s->lim.max_connections; i++)
+                conn_kill(&s->conns[i], "server stopping: --stop-timeout passed");
         return 0;
 }
 
@@ -277,12 +286,12 @@ static void server_stop(struct server *s) {
         s->stopping = true;
         (void) sd_notify(0, "STOPPING=1");
         log_info("stopping: %u commands running, %llu ms for them to finish", s->running,
-                 (unsigned long long) (s->opt.stop_timeout_usec / USEC_PER_MSEC));
+                 (unsigned long long) (s->lim.stop_timeout_usec / USEC_PER_MSEC));
         server_close_listeners(s);
-        for (unsigned i = 0; i < s->opt.max_connections; i++)
-                conn_stop(&s->table[i]);
+        for (unsigned i = 0; i < s->lim.max_connections; i++)
+                conn_stop(&s->conns[i]);
         r = sd_event_add_time_relative(s->event, &s->stop_timer, CLOCK_MONOTONIC,
-                                       s->opt.stop_timeout_usec, USEC_PER_MSEC, server_on_stop_timeout, s);
+                                       s->lim.stop_timeout_usec, USEC_PER_MSEC, server_on_stop_timeout, s);
         if (r < 0) {
                 log_error_errno(r, "sd_event_add_time_relative for the stop timeout");
                 server_on_stop_timeout(NULL, 0, s);
@@ -311,14 +320,14 @@ static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo 
         return 0;
 }
 
-static int server_init_table(struct server *s) {
-        s->table = calloc(s->opt.max_connections, sizeof *s->table);
-        if (!s->table)
-                return log_error_errno(ENOMEM, "calloc %u connection slots", s->opt.max_connections);
-        for (unsigned i = s->opt.max_connections; i-- > 0;) {
-                s->table[i].fd = -1;
-                s->table[i].next = s->free_slots;
-                s->free_slots = &s->table[i];
+static int server_init_conns(struct server *s) {
+        s->conns = calloc(s->lim.max_connections, sizeof *s->conns);
+        if (!s->conns)
+                return log_error_errno(ENOMEM, "calloc %u connection slots", s->lim.max_connections);
+        for (unsigned i = s->lim.max_connections; i-- > 0;) {
+                s->conns[i].fd = -1;
+                s->conns[i].next = s->free_slots;
+                s->free_slots = &s->conns[i];
         }
         return 0;
 }
@@ -360,16 +369,34 @@ static int server_init_timers(struct server *s) {
         return 0;
 }
 
-int server_init(struct server *s, const struct server_options *opt, char **environ_) {
+/* A table that will not load is logged, and requests get "server misconfigured",
+ * as nbnet-handler answers them. */
+static void server_load_commands(struct server *s) {
+        char why[512];
         int r;
 
-        *s = (struct server){.opt = *opt};
-        r = server_init_table(s);
+        s->table_ok = true;
+        if (!s->opt.commands_path)
+                return;
+        r = policy_load_commands(&s->table, s->opt.commands_path, why, sizeof why);
+        if (r < 0)
+                log_error_errno(r, "--commands %s", why);
+        s->table_ok = r >= 0;
+}
+
+int server_init(struct server *s, const struct server_options *opt,
+                const struct server_limits *lim, char **environ_) {
+        int r;
+
+        *s = (struct server){.opt = *opt, .lim = *lim};
+        r = server_init_conns(s);
         if (r < 0)
                 return r;
+        server_load_commands(s);
         r = spawn_env_init(&s->env, environ_);
         if (r < 0)
                 return log_error_errno(r, "spawn_env_init");
+        s->env.limits = s->opt.limits;
         r = sd_event_new(&s->event);
         if (r < 0)
                 return log_error_errno(r, "sd_event_new");
@@ -422,8 +449,9 @@ void server_release(struct server *s) {
         s->status_timer = sd_event_source_disable_unref(s->status_timer);
         for (size_t i = 0; i < sizeof s->signals / sizeof s->signals[0]; i++)
                 s->signals[i] = sd_event_source_disable_unref(s->signals[i]);
-        free(s->table);
-        s->table = NULL;
+        free(s->conns);
+        s->conns = NULL;
+        policy_table_release(&s->table);
         spawn_env_release(&s->env);
         s->event = sd_event_unref(s->event);
 }

@@ -4,7 +4,7 @@
 /*
  * The state nbnetd shares between connections: its options, the event loop,
  * the listeners, the connection table (preallocated, --max-connections
- * slots), the FIFO of complete requests waiting for a running slot, and the
+ * slots), the restricted mode's command table, the FIFO of complete requests waiting for a running slot, and the
  * live counts it reports to systemd. The per-connection state machine is
  * conn.c; this file decides when a connection may be accepted and when its
  * command may run.
@@ -15,31 +15,34 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "options.h"
+#include "policy.h"
 #include "spawn.h"
 
 #define SERVER_MAX_LISTENERS 16
 
 struct conn;
 
-struct server_options {
-        uint32_t max_command;
+/* nbnetd's own limits, beside the options it shares with nbnet-handler. */
+struct server_limits {
         unsigned max_connections; /* accepted at once; more wait in the kernel's backlog */
         unsigned max_running;     /* commands at once; more requests wait in the queue */
         unsigned max_per_source;  /* connections from one IP address */
-        uint64_t request_timeout_usec; /* for the frame, and again for the queue */
-        uint64_t command_timeout_usec; /* 0: none */
-        uint64_t stop_timeout_usec;    /* after SIGTERM, before commands are killed */
+        uint64_t stop_timeout_usec; /* after SIGTERM, before commands are killed */
 };
 
 struct server {
-        struct server_options opt;
+        struct server_options opt; /* options.h: request limits, policy, resource limits */
+        struct server_limits lim;
+        struct policy_table table; /* restricted mode (--commands) */
+        bool table_ok;             /* false: the table would not load; requests are refused */
         sd_event *event;
         int listen_fds[SERVER_MAX_LISTENERS];
         sd_event_source *listen_sources[SERVER_MAX_LISTENERS];
         size_t n_listeners;
         bool listening;           /* the listener sources are enabled */
         bool accept_paused;       /* out of descriptors: retry on a timer */
-        struct conn *table;       /* opt.max_connections slots */
+        struct conn *conns;       /* lim.max_connections slots */
         struct conn *free_slots;  /* through conn->next */
         struct conn *queue_head, *queue_tail;
         unsigned connections, running, queued;
@@ -51,8 +54,10 @@ struct server {
         char status[160]; /* the last STATUS= sent */
 };
 
-/* Sets up the loop, the table, the signals; listeners come with server_listen. */
-int server_init(struct server *s, const struct server_options *opt, char **environ_);
+/* Sets up the loop, the connection table, the signals, the command table;
+ * listeners come with server_listen. */
+int server_init(struct server *s, const struct server_options *opt,
+                const struct server_limits *lim, char **environ_);
 
 /* Serves the listening socket fd (taken over: closed by server_release). */
 int server_listen(struct server *s, int fd);

@@ -4,7 +4,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+/* linux/tcp.h, not netinet/tcp.h: glibc's struct tcp_info lacks tcpi_bytes_sent. */
+#include <linux/tcp.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -72,5 +74,20 @@ int sock_enable_keepalive(int fd) {
                 if (setsockopt(fd, opts[i].level, opts[i].name, &opts[i].value,
                                sizeof opts[i].value) < 0)
                         return -errno;
+        return 0;
+}
+
+int sock_bytes_sent(int fd, uint64_t *ret) {
+        struct tcp_info ti = {0};
+        socklen_t len = sizeof ti;
+
+        if (!sock_is_tcp(fd))
+                return -EOPNOTSUPP;
+        if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+                return -errno;
+        /* Kernels before 4.19 fill a shorter struct without these counters. */
+        if (len < offsetof(struct tcp_info, tcpi_bytes_retrans) + sizeof ti.tcpi_bytes_retrans)
+                return -EOPNOTSUPP;
+        *ret = ti.tcpi_bytes_sent - ti.tcpi_bytes_retrans;
         return 0;
 }

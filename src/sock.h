@@ -4,6 +4,7 @@
 /* Small facts about a connection that both servers need. */
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* A peer, as systemd describes it to Accept=yes services. */
 struct sock_peer {
@@ -21,3 +22,7 @@ int sock_enable_keepalive(int fd);
 
 /* Whether fd is a TCP socket (keepalive and TCP_INFO apply). */
 bool sock_is_tcp(int fd);
+
+/* Bytes of payload the connection has sent, retransmissions not counted
+ * (TCP_INFO); -EOPNOTSUPP on a socket that is not TCP. */
+int sock_bytes_sent(int fd, uint64_t *ret);

@@ -3,10 +3,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <spawn.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -66,41 +68,88 @@ static int spawn_make_blocking(int fd) {
         return 0;
 }
 
-/* The order matters when conn_fd is 0, 1 or 2 (inetd): the connection is
- * copied to 1 and 2 before fd 0 is replaced by /dev/null. */
-static int spawn_file_actions(posix_spawn_file_actions_t *fa, int conn_fd) {
-        int r = posix_spawn_file_actions_init(fa);
+/* Resource limits, hard as well as soft, so that the command cannot raise them. */
+static int spawn_apply_limits(const struct spawn_limits *l) {
+        const struct {
+                __rlimit_resource_t resource; /* glibc types the resource as an enum */
+                rlim_t value;
+        } limits[] = {
+                {RLIMIT_CPU, l->cpu},
+                {RLIMIT_AS, l->as},
+                {RLIMIT_NPROC, l->nproc},
+                {RLIMIT_FSIZE, l->fsize},
+        };
 
-        if (r)
-                return -r;
-        if ((r = posix_spawn_file_actions_adddup2(fa, conn_fd, STDOUT_FILENO)) ||
-            (r = posix_spawn_file_actions_adddup2(fa, conn_fd, STDERR_FILENO)) ||
-            (r = posix_spawn_file_actions_addopen(fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0)) ||
-            (r = posix_spawn_file_actions_addclosefrom_np(fa, STDERR_FILENO + 1))) {
-                posix_spawn_file_actions_destroy(fa);
-                return -r;
+        for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+                struct rlimit rl = {limits[i].value, limits[i].value};
+                /* At the soft CPU limit the kernel sends SIGXCPU, at the hard one
+                 * SIGKILL: a second apart, so that the status says why (152). */
+                if (limits[i].resource == RLIMIT_CPU)
+                        rl.rlim_max++;
+                if (limits[i].value != 0 && setrlimit(limits[i].resource, &rl) < 0)
+                        return -errno;
         }
         return 0;
 }
 
-static int spawn_attributes(posix_spawnattr_t *attr) {
-        sigset_t all, none;
-        int r = posix_spawnattr_init(attr);
-
-        if (r)
-                return -r;
-        /* glibc's sigfillset() leaves out its internal signals (32, 33), and its
-         * posix_spawn then passes them on ignored: set every bit instead. */
-        memset(&all, 0xff, sizeof all);
-        sigemptyset(&none);
-        if ((r = posix_spawnattr_setsigdefault(attr, &all)) ||
-            (r = posix_spawnattr_setsigmask(attr, &none)) ||
-            (r = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
-                                                        POSIX_SPAWN_SETSID))) {
-                posix_spawnattr_destroy(attr);
-                return -r;
+/* fd 1 and 2 the connection, fd 0 /dev/null, nothing else. The order matters
+ * when conn_fd is 0, 1 or 2 (inetd): the connection is copied to 1 and 2
+ * before fd 0 is replaced. dup2(fd, fd) keeps FD_CLOEXEC, so clear it then. */
+static int spawn_child_fds(int conn_fd) {
+        for (int fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++) {
+                if (conn_fd == fd ? fcntl(fd, F_SETFD, 0) < 0 : dup2(conn_fd, fd) < 0)
+                        return -errno;
         }
+        int null_fd = open("/dev/null", O_RDONLY);
+        if (null_fd < 0)
+                return -errno;
+        if (null_fd != STDIN_FILENO) {
+                if (dup2(null_fd, STDIN_FILENO) < 0)
+                        return -errno;
+                (void) close(null_fd);
+        }
+        if (close_range(STDERR_FILENO + 1, ~0U, 0) < 0)
+                return -errno;
         return 0;
+}
+
+/* glibc refuses sigaction() on the signals it reserves (32, 33), and its own
+ * posix_spawn, which make and others use, passes them on ignored: reset them
+ * with the system call. The kernel's struct, for SIG_DFL: handler, flags,
+ * restorer, mask. SIGKILL and SIGSTOP fail here too, harmlessly. */
+static void spawn_default_reserved_signal(int sig) {
+        struct {
+                void *handler;
+                unsigned long flags;
+                void *restorer;
+                uint64_t mask;
+        } ksa = {.handler = SIG_DFL};
+
+        (void) syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof ksa.mask);
+}
+
+/* Runs in the vfork() child, on the parent's memory: only system calls, and
+ * an error goes back through *err. Every signal is blocked on entry. */
+static void spawn_child(const struct spawn_env *env, char *const argv[], int conn_fd,
+                        volatile int *err) {
+        struct sigaction dfl = {.sa_handler = SIG_DFL};
+        sigset_t none;
+        int r;
+
+        /* Handlers are reset by execve, ignored signals (SIGPIPE) are not. */
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sigaction(sig, &dfl, NULL) < 0 && errno == EINVAL)
+                        spawn_default_reserved_signal(sig);
+        if (setsid() < 0)
+                r = -errno;
+        else if ((r = spawn_apply_limits(&env->limits)) >= 0 && (r = spawn_child_fds(conn_fd)) >= 0) {
+                sigemptyset(&none);
+                (void) sigprocmask(SIG_SETMASK, &none, NULL);
+                execve(SHELL, argv, env->envp);
+                r = -errno;
+        }
+        *err = r;
+        _exit(127);
 }
 
 static int spawn_pidfd_open(pid_t pid) {
@@ -112,29 +161,31 @@ static int spawn_pidfd_open(pid_t pid) {
 int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
                   const struct sock_peer *peer, struct spawn_child *ret) {
         char *argv[] = {(char *) "sh", (char *) "-c", (char *) command, NULL};
-        posix_spawn_file_actions_t fa;
-        posix_spawnattr_t attr;
+        volatile int err = 0;
+        sigset_t all, saved;
         pid_t pid;
         int r, pidfd;
 
         r = spawn_make_blocking(conn_fd);
         if (r < 0)
                 return r;
-        r = spawn_file_actions(&fa, conn_fd);
+        spawn_env_set_peer(env, peer);
+        /* No handler of ours may run in the child while it shares our memory. */
+        sigfillset(&all);
+        r = -pthread_sigmask(SIG_SETMASK, &all, &saved);
         if (r < 0)
                 return r;
-        r = spawn_attributes(&attr);
+        /* vfork: no page tables copied; we resume once the child has exec'd or died. */
+        pid = vfork();
+        if (pid == 0)
+                spawn_child(env, argv, conn_fd, &err);
+        r = pid < 0 ? -errno : err;
+        (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
         if (r < 0) {
-                posix_spawn_file_actions_destroy(&fa);
+                if (pid > 0)
+                        (void) waitpid(pid, NULL, 0);
                 return r;
         }
-        spawn_env_set_peer(env, peer);
-        /* glibc's posix_spawn is vfork-like: exec has happened (or failed) on return. */
-        r = -posix_spawn(&pid, SHELL, &fa, &attr, argv, env->envp);
-        posix_spawnattr_destroy(&attr);
-        posix_spawn_file_actions_destroy(&fa);
-        if (r < 0)
-                return r;
 
         pidfd = spawn_pidfd_open(pid);
         if (pidfd < 0) {

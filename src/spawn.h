@@ -13,12 +13,22 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "sock.h"
 
-/* The environment every command gets, built once from the server's own. */
+/* Resource limits applied to each command before exec; 0 leaves one alone. */
+struct spawn_limits {
+        rlim_t cpu;   /* seconds */
+        rlim_t as;    /* bytes */
+        rlim_t nproc; /* processes of the user */
+        rlim_t fsize; /* bytes */
+};
+
+/* What every command gets, built once: the server's environment, its limits. */
 struct spawn_env {
+        struct spawn_limits limits; /* set by the caller after spawn_env_init */
         char **envp; /* filtered environment, then two slots for REMOTE_* */
         size_t count;
         char remote_addr[sizeof "REMOTE_ADDR=" + sizeof ((struct sock_peer *) 0)->addr];

@@ -2,10 +2,10 @@
 # NBNET_MODE picks how the server runs:
 #   accept  nbnet-handler under systemd-socket-activate --accept (fd 3, LISTEN_FDS=1)
 #   inetd   nbnet-handler under systemd-socket-activate --inetd --accept (fd 0)
-#   nbnetd  nbnetd started by hand with --listen 127.0.0.1:$PORT
+#   nbnetd  nbnetd started by hand with --listen 127.0.0.1:$PORT (or $LISTEN)
 #   nbnetd-activated
 #           nbnetd under systemd-socket-activate without --accept, listening on
-#           127.0.0.1:$PORT and [::1]:$PORT (LISTEN_FDS=2)
+#           127.0.0.1:$PORT and [::1]:$PORT (LISTEN_FDS=2), or on $LISTEN alone
 # NBNET_BIN is the directory of the binaries under test (bin/ by default).
 
 bats_load_library bats-support
@@ -39,23 +39,36 @@ port_open() {
 }
 
 # start_server [server options...]: starts the mode's server on $PORT.
+# SERVER_WRAPPER, when set, is a command line put before the server's
+# (setpriv to run it as another user, in-pids-cgroup to contain it).
+# LISTEN, when set, is the address to listen on instead of 127.0.0.1:$PORT.
 start_server() {
-        PORT=$(free_port)
+        if [ -z "${LISTEN:-}" ]; then
+                PORT=$(free_port)
+        fi
         SERVER_LOG=$BATS_TEST_TMPDIR/server.log
+        local listen=${LISTEN:-127.0.0.1:$PORT}
+        # shellcheck disable=SC2206
+        local wrapper=(${SERVER_WRAPPER:-})
         case $NBNET_MODE in
         accept)
-                systemd-socket-activate -l "127.0.0.1:$PORT" --accept \
+                "${wrapper[@]}" systemd-socket-activate -l "$listen" --accept \
                         "$NBNET_BIN/nbnet-handler" "$@" 2>"$SERVER_LOG" &
                 ;;
         inetd)
-                systemd-socket-activate -l "127.0.0.1:$PORT" --inetd --accept \
+                "${wrapper[@]}" systemd-socket-activate -l "$listen" --inetd --accept \
                         "$NBNET_BIN/nbnet-handler" "$@" 2>"$SERVER_LOG" &
                 ;;
         nbnetd)
-                "$NBNET_BIN/nbnetd" --listen "127.0.0.1:$PORT" "$@" 2>"$SERVER_LOG" &
+                "${wrapper[@]}" "$NBNET_BIN/nbnetd" --listen "$listen" "$@" 2>"$SERVER_LOG" &
                 ;;
         nbnetd-activated)
-                systemd-socket-activate -l "127.0.0.1:$PORT" -l "[::1]:$PORT" \
+                # Both loopback addresses, as nbnetd.socket has them, unless LISTEN says.
+                local sockets=(-l "$listen")
+                if [ -z "${LISTEN:-}" ]; then
+                        sockets+=(-l "[::1]:$PORT")
+                fi
+                "${wrapper[@]}" systemd-socket-activate "${sockets[@]}" \
                         "$NBNET_BIN/nbnetd" "$@" 2>"$SERVER_LOG" &
                 ;;
         *)
@@ -64,7 +77,11 @@ start_server() {
                 ;;
         esac
         SERVER_PID=$!
-        wait_until 5 port_open "$PORT" || {
+        case $listen in
+        /*) wait_until 5 test -S "$listen" ;;
+        \[*) wait_until 5 port_open "$PORT" "$(echo "$listen" | sed 's/^\[\(.*\)\]:.*/\1/')" ;;
+        *) wait_until 5 port_open "$PORT" "${listen%:*}" ;;
+        esac || {
                 echo "server did not listen on $PORT; its log:" >&2
                 cat "$SERVER_LOG" >&2
                 return 1
@@ -104,4 +121,30 @@ no_process() {
 # A unique, harmless marker for "sleep" so that tests can find their own processes.
 unique_sleep() {
         echo "sleep 1000.$$$RANDOM"
+}
+
+# Makes a pids cgroup allowing at most MAX processes; prints its path.
+make_pids_cgroup() {
+        local base
+        if [ -d /sys/fs/cgroup/pids ]; then
+                base=/sys/fs/cgroup/pids
+        else
+                base=/sys/fs/cgroup
+                echo +pids >"$base/cgroup.subtree_control" 2>/dev/null || true
+        fi
+        local dir=$base/nbnet-test-$$-$RANDOM
+        mkdir "$dir" && echo "$1" >"$dir/pids.max" && echo "$dir"
+}
+
+# Kills whatever is left in a test's cgroup and removes it.
+remove_pids_cgroup() {
+        local dir=$1 pid
+        [ -d "$dir" ] || return 0
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+                for pid in $(cat "$dir/cgroup.procs"); do kill -9 "$pid" 2>/dev/null || true; done
+                rmdir "$dir" 2>/dev/null && return 0
+                sleep 0.1
+        done
+        echo "could not remove $dir" >&2
+        return 1
 }

@@ -133,6 +133,22 @@ static void test_nul_in_command(void **state) {
         assert_error("+0000000001\0", 12, 0, FRAME_HAS_NUL, "nbnet: command contains a NUL byte");
 }
 
+/* Found by tests/fuzz: a chunk holding the NUL and more bytes consumed them all. */
+static void test_nul_is_the_last_byte_consumed_in_any_chunking(void **state) {
+        static const char req[] = "0000000005a\0bcd";
+        (void) state;
+
+        for (size_t chunk = 1; chunk <= sizeof req; chunk++) {
+                struct frame f;
+                size_t used;
+                assert_int_equal(feed_in_chunks(&f, 0, req, sizeof req - 1, chunk, &used),
+                                 FRAME_HAS_NUL);
+                assert_int_equal(used, 12);
+                assert_int_equal(f.consumed, 12);
+                frame_release(&f);
+        }
+}
+
 static void test_limit_is_checked_before_the_command(void **state) {
         struct frame f;
         (void) state;
@@ -238,6 +254,7 @@ int main(void) {
                 cmocka_unit_test(test_plus_only_at_the_start),
                 cmocka_unit_test(test_empty_command),
                 cmocka_unit_test(test_nul_in_command),
+                cmocka_unit_test(test_nul_is_the_last_byte_consumed_in_any_chunking),
                 cmocka_unit_test(test_limit_is_checked_before_the_command),
                 cmocka_unit_test(test_limit_at_and_around_its_edge),
                 cmocka_unit_test(test_default_limit_and_cap),

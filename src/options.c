@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+#include "options.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "args.h"
+#include "frame.h"
+
+#define USEC_PER_SEC 1000000ull
+
+void server_options_init(struct server_options *o) {
+        *o = (struct server_options){
+                .max_command = FRAME_MAX_COMMAND_DEFAULT,
+                .request_timeout_usec = 10 * USEC_PER_SEC,
+        };
+}
+
+void server_options_help(FILE *out) {
+        fprintf(out,
+                "  --max-command N        longest command accepted, in bytes (1..%u;\n"
+                "                         default %u)\n"
+                "  --request-timeout SEC  time for the whole request to arrive (default 10)\n"
+                "  --command-timeout SEC  kill the command's process group after SEC seconds;\n"
+                "                         status 124 (default 0: no limit)\n"
+                "  --allow CIDR           only peers in CIDR may connect (repeatable; IPv4 or\n"
+                "                         IPv6; IPv4-mapped peers match IPv4 rules)\n"
+                "  --allow-uid USER       on a Unix socket, only this user may connect\n"
+                "  --allow-group GROUP    on a Unix socket, only members of GROUP may connect\n"
+                "  --commands FILE        restricted mode: a request names a command of FILE\n"
+                "                         ('name = command line' lines); nothing else runs\n"
+                "  --limit-cpu SEC        CPU seconds per command (SIGXCPU, then SIGKILL)\n"
+                "  --limit-as BYTES       address space per command (K, M, G suffixes)\n"
+                "  --limit-nproc N        processes of the command's user (not for root)\n"
+                "  --limit-fsize BYTES    largest file a command may write (K, M, G)\n",
+                FRAME_MAX_COMMAND_LIMIT, FRAME_MAX_COMMAND_DEFAULT);
+}
+
+static int bad(const char *program, const char *option, const char *allowed, const char *arg) {
+        fprintf(stderr, "%s: %s must be %s, got '%s'\n", program, option, allowed, arg);
+        return -EINVAL;
+}
+
+static int parse_count(const char *arg, rlim_t *ret) {
+        unsigned long v;
+
+        if (args_parse_uint(arg, 1, 1UL << 30, &v) < 0)
+                return -EINVAL;
+        *ret = (rlim_t) v;
+        return 0;
+}
+
+static int parse_size(const char *arg, rlim_t *ret) {
+        unsigned long long v;
+
+        if (args_parse_bytes(arg, 1, &v) < 0)
+                return -EINVAL;
+        *ret = (rlim_t) v;
+        return 0;
+}
+
+int server_options_parse(struct server_options *o, int opt, const char *arg, const char *program) {
+        unsigned long v;
+        int r;
+
+        switch (opt) {
+        case OPT_MAX_COMMAND:
+                if (args_parse_uint(arg, 1, FRAME_MAX_COMMAND_LIMIT, &v) < 0)
+                        return bad(program, "--max-command", "1..131071", arg);
+                o->max_command = (uint32_t) v;
+                return 0;
+        case OPT_REQUEST_TIMEOUT:
+                if (args_parse_seconds(arg, 0.001, 86400, &o->request_timeout_usec) < 0)
+                        return bad(program, "--request-timeout", "0.001..86400 seconds", arg);
+                return 0;
+        case OPT_COMMAND_TIMEOUT:
+                if (args_parse_seconds(arg, 0, 31536000, &o->command_timeout_usec) < 0)
+                        return bad(program, "--command-timeout", "0..31536000 seconds (0: no limit)", arg);
+                return 0;
+        case OPT_ALLOW:
+                r = policy_add_net(&o->policy, arg);
+                if (r == -E2BIG)
+                        return bad(program, "--allow", "given at most 64 times", arg);
+                if (r < 0)
+                        return bad(program, "--allow", "an address or CIDR (192.0.2.0/24, 2001:db8::/32)", arg);
+                return 0;
+        case OPT_ALLOW_UID:
+                r = policy_add_uid(&o->policy, arg);
+                if (r < 0)
+                        return bad(program, "--allow-uid",
+                                   r == -E2BIG ? "given at most 32 times" : "a known user name or a uid", arg);
+                return 0;
+        case OPT_ALLOW_GROUP:
+                r = policy_add_group(&o->policy, arg);
+                if (r < 0)
+                        return bad(program, "--allow-group",
+                                   r == -E2BIG ? "given at most 32 times" : "a known group name or a gid", arg);
+                return 0;
+        case OPT_COMMANDS:
+                o->commands_path = arg;
+                return 0;
+        case OPT_LIMIT_CPU:
+                if (parse_count(arg, &o->limits.cpu) < 0)
+                        return bad(program, "--limit-cpu", "1..1073741824 seconds", arg);
+                return 0;
+        case OPT_LIMIT_AS:
+                if (parse_size(arg, &o->limits.as) < 0)
+                        return bad(program, "--limit-as", "a size like 512M or 2G", arg);
+                return 0;
+        case OPT_LIMIT_NPROC:
+                if (parse_count(arg, &o->limits.nproc) < 0)
+                        return bad(program, "--limit-nproc", "1..1073741824", arg);
+                return 0;
+        case OPT_LIMIT_FSIZE:
+                if (parse_size(arg, &o->limits.fsize) < 0)
+                        return bad(program, "--limit-fsize", "a size like 1M or 10G", arg);
+                return 0;
+        default:
+                return -ENOENT;
+        }
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The options both servers take (nbnet-handler and nbnetd): request limits,
+ * timeouts, who may connect, what may run, per-command resource limits.
+ * Each program adds its own options beside SERVER_LONG_OPTIONS and passes
+ * the ones it does not know to server_options_parse().
+ */
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "policy.h"
+#include "spawn.h"
+
+enum {
+        OPT_MAX_COMMAND = 0x100,
+        OPT_REQUEST_TIMEOUT,
+        OPT_COMMAND_TIMEOUT,
+        OPT_ALLOW,
+        OPT_ALLOW_UID,
+        OPT_ALLOW_GROUP,
+        OPT_COMMANDS,
+        OPT_LIMIT_CPU,
+        OPT_LIMIT_AS,
+        OPT_LIMIT_NPROC,
+        OPT_LIMIT_FSIZE,
+        OPT_SERVER_LAST, /* a program's own options start here */
+};
+
+#define SERVER_LONG_OPTIONS                                                     \
+        {"max-command", required_argument, NULL, OPT_MAX_COMMAND},              \
+        {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},      \
+        {"command-timeout", required_argument, NULL, OPT_COMMAND_TIMEOUT},      \
+        {"allow", required_argument, NULL, OPT_ALLOW},                          \
+        {"allow-uid", required_argument, NULL, OPT_ALLOW_UID},                  \
+        {"allow-group", required_argument, NULL, OPT_ALLOW_GROUP},              \
+        {"commands", required_argument, NULL, OPT_COMMANDS},                    \
+        {"limit-cpu", required_argument, NULL, OPT_LIMIT_CPU},                  \
+        {"limit-as", required_argument, NULL, OPT_LIMIT_AS},                    \
+        {"limit-nproc", required_argument, NULL, OPT_LIMIT_NPROC},              \
+        {"limit-fsize", required_argument, NULL, OPT_LIMIT_FSIZE}
+
+struct server_options {
+        uint32_t max_command;
+        uint64_t request_timeout_usec;
+        uint64_t command_timeout_usec; /* 0: none */
+        const char *commands_path;     /* restricted mode's table, or NULL */
+        struct policy policy;
+        struct spawn_limits limits;
+};
+
+void server_options_init(struct server_options *o);
+
+/* Handles one of the SERVER_LONG_OPTIONS: 0, or -EINVAL after printing what
+ * is allowed to stderr. -ENOENT: not a server option. */
+int server_options_parse(struct server_options *o, int opt, const char *arg, const char *program);
+
+/* The --help lines of the server options. */
+void server_options_help(FILE *out);

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Who may connect and what may run: an address allow-list for IP peers,
+ * uid and group lists for Unix peers (SO_PEERCRED), and the restricted
+ * command table (--commands FILE) in the manner of NRPE. Never logs, never
+ * exits: errors come back as negative errno values and a message.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#define POLICY_MAX_NETS 64
+#define POLICY_MAX_IDS 32
+#define POLICY_MAX_COMMANDS 1024
+#define POLICY_NAME_MAX 64
+/* A command table larger than this is a mistake, not a configuration. */
+#define POLICY_FILE_MAX (1024 * 1024)
+
+struct policy_net {
+        sa_family_t family;
+        unsigned char addr[16];
+        unsigned prefix;
+};
+
+struct policy_command {
+        const char *name;
+        const char *line; /* run with /bin/sh -c */
+};
+
+/* The command table; entries point into storage, the file's text. */
+struct policy_table {
+        struct policy_command *entries;
+        size_t count;
+        char *storage;
+};
+
+struct policy {
+        struct policy_net nets[POLICY_MAX_NETS];
+        size_t n_nets; /* 0: every address may connect */
+        uid_t uids[POLICY_MAX_IDS];
+        size_t n_uids;
+        gid_t gids[POLICY_MAX_IDS];
+        size_t n_gids; /* uids and gids both empty: every local user may connect */
+        struct policy_table table;
+        bool restricted; /* a command table is in force */
+};
+
+/* "192.0.2.0/24", "2001:db8::/32", "127.0.0.1" (a host). -EINVAL, -E2BIG. */
+int policy_add_net(struct policy *p, const char *cidr);
+/* A user name or a numeric uid. -ENOENT for an unknown user. */
+int policy_add_uid(struct policy *p, const char *user);
+/* A group name or a numeric gid. -ENOENT for an unknown group. */
+int policy_add_group(struct policy *p, const char *group);
+
+/* Whether an IP address may connect; IPv4-mapped IPv6 matches IPv4 rules. */
+bool policy_allows_address(const struct policy *p, const struct sockaddr *sa);
+
+/* Checks the peer of a connection: 0 allowed, -EACCES refused, other
+ * negative errno when the peer could not be looked up. */
+int policy_check_peer(const struct policy *p, int fd);
+
+/* Loads a command table; on error fills err with "PATH:LINE: what is wrong"
+ * and leaves t empty. */
+int policy_load_commands(struct policy_table *t, const char *path, char *err, size_t err_size);
+
+/* The command line for a name, or NULL when the name is not in the table. */
+const char *policy_lookup(const struct policy_table *t, const char *name);
+
+void policy_table_release(struct policy_table *t);

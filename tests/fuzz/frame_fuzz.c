@@ -1,0 +1,185 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer target for the NBNET/1 request parser (src/frame.c).
+ *
+ * Input: byte 0 chooses the limit (0: the default, 255: FRAME_MAX_COMMAND_LIMIT,
+ * else the byte's value); byte 1 % 16 is a count k; the next k bytes, each % 16
+ * (so '0'..'9' are 0..9), are chunk sizes; the rest is fed to the parser in
+ * chunks of those sizes in turn (a 0 is an empty feed), and once more in one
+ * piece. Both runs must agree with each other and with the protocol's rules.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define check(cond) \
+        do { \
+                if (!(cond)) \
+                        abort(); \
+        } while (0)
+
+/* What doc/protocol.md says the parser ends in after these bytes, worked out in one pass. */
+struct expect {
+        enum frame_state state;
+        size_t consumed;
+        bool want_status;
+        uint64_t length;
+};
+
+static struct expect frame_expect(const uint8_t *p, size_t n, uint32_t limit) {
+        struct expect e = {.state = FRAME_NEED_MORE, .consumed = n};
+        size_t i = 0, header;
+
+        if (n > 0 && p[0] == '+') {
+                e.want_status = true;
+                i = 1;
+        }
+        header = i + FRAME_HEADER_DIGITS;
+        for (; i < n && i < header; i++) {
+                if (p[i] < '0' || p[i] > '9') {
+                        e.state = FRAME_BAD_HEADER;
+                        e.consumed = i + 1;
+                        return e;
+                }
+                e.length = e.length * 10 + (uint64_t) (p[i] - '0');
+        }
+        if (i < header)
+                return e;
+        if (e.length == 0 || e.length > limit) {
+                e.state = e.length == 0 ? FRAME_EMPTY : FRAME_TOO_LONG;
+                e.consumed = header;
+                return e;
+        }
+        size_t have = n - header < e.length ? n - header : (size_t) e.length;
+        const uint8_t *nul = memchr(p + header, '\0', have);
+        if (nul) {
+                /* Like a bad header byte, the NUL is the last byte consumed. */
+                e.state = FRAME_HAS_NUL;
+                e.consumed = (size_t) (nul - p) + 1;
+        } else if (have == e.length) {
+                e.state = FRAME_COMPLETE;
+                e.consumed = header + have;
+        }
+        return e;
+}
+
+/* Feeds a heap copy of exactly size bytes, so that ASan sees any read past them. */
+static size_t feed_copy(struct frame *f, const uint8_t *p, size_t size) {
+        uint8_t *copy = malloc(size);
+        enum frame_state before = f->state;
+        size_t used;
+
+        check(copy);
+        if (size > 0)
+                memcpy(copy, p, size);
+        used = frame_feed(f, copy, size);
+        free(copy);
+        check(used <= size);
+        if (before != FRAME_NEED_MORE)
+                check(used == 0 && f->state == before);
+        else if (f->state == FRAME_NEED_MORE)
+                check(used == size);
+        return used;
+}
+
+static void check_error_message(const struct frame *f) {
+        char buf[512];
+        int n = frame_error_message(f, buf, sizeof buf);
+
+        if (!frame_failed(f)) {
+                check(n == -EINVAL);
+                return;
+        }
+        check(n > 0 && (size_t) n == strlen(buf) && strncmp(buf, "nbnet: ", 7) == 0);
+        char *exact = malloc((size_t) n + 1);
+        check(exact);
+        check(frame_error_message(f, exact, (size_t) n + 1) == n && strcmp(exact, buf) == 0);
+        /* One byte short: truncated, NUL-terminated, and said so. */
+        check(frame_error_message(f, exact, (size_t) n) == -ENOBUFS && exact[n - 1] == '\0');
+        free(exact);
+}
+
+static void check_against_expect(const struct frame *f, const struct expect *e,
+                                 const uint8_t *p, size_t fed, uint32_t limit) {
+        check(f->state == e->state);
+        check(f->consumed == e->consumed && f->consumed <= fed);
+        check(f->want_status == e->want_status);
+        check(f->max_command == limit);
+        check(frame_failed(f) == (f->state != FRAME_NEED_MORE && f->state != FRAME_COMPLETE));
+        if (f->digits == FRAME_HEADER_DIGITS)
+                check(f->length == e->length);
+        /* A refused length is never allocated. */
+        if (f->state == FRAME_EMPTY || f->state == FRAME_TOO_LONG || f->state == FRAME_BAD_HEADER)
+                check(f->command == NULL);
+        if (f->state == FRAME_COMPLETE) {
+                size_t header = (f->want_status ? 1 : 0) + FRAME_HEADER_DIGITS;
+                check(f->length >= 1 && f->length <= limit);
+                check(f->command && strlen(f->command) == f->length);
+                check(memcmp(f->command, p + header, (size_t) f->length) == 0);
+        }
+        check_error_message(f);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        struct frame chunked, whole;
+        uint8_t sizes[16];
+        size_t k, pos, fed, used = 0, sum = 0;
+        uint32_t limit, asked;
+
+        if (size < 2)
+                return 0;
+        asked = data[0] == 255 ? FRAME_MAX_COMMAND_LIMIT : data[0];
+        limit = asked ? asked : FRAME_MAX_COMMAND_DEFAULT;
+        k = data[1] % 16u;
+        if (k > size - 2)
+                k = size - 2;
+        for (size_t i = 0; i < k; i++) {
+                sizes[i] = data[2 + i] % 16u;
+                sum += sizes[i];
+        }
+        const uint8_t *p = data + 2 + k;
+        size_t n = size - 2 - k;
+
+        check(frame_init(&chunked, FRAME_MAX_COMMAND_LIMIT + 1) == -ERANGE);
+        check(frame_init(&chunked, asked) == 0 && frame_init(&whole, asked) == 0);
+
+        /* In chunks, cycling through the sizes; with none (or only zeros), the rest at once. */
+        pos = 0;
+        for (size_t i = 0; pos < n; i++) {
+                size_t want = sum == 0 ? n - pos : sizes[i % k];
+                if (sum == 0 && i < k)
+                        want = 0;
+                if (want > n - pos)
+                        want = n - pos;
+                used += feed_copy(&chunked, p + pos, want);
+                check(chunked.consumed == used);
+                pos += want;
+        }
+        fed = pos;
+        check(used <= fed);
+
+        check(feed_copy(&whole, p, n) == whole.consumed);
+
+        struct expect e = frame_expect(p, n, limit);
+        check_against_expect(&chunked, &e, p, fed, limit);
+        check_against_expect(&whole, &e, p, n, limit);
+
+        /* Every chunking ends where one piece does. */
+        check(chunked.state == whole.state && chunked.consumed == whole.consumed);
+        check(chunked.digits == whole.digits && chunked.length == whole.length);
+        check(chunked.bad_byte == whole.bad_byte);
+        if (whole.state == FRAME_COMPLETE)
+                check(strcmp(chunked.command, whole.command) == 0);
+
+        frame_release(&chunked);
+        frame_release(&whole);
+        check(chunked.command == NULL && whole.command == NULL);
+        return 0;
+}

@@ -1,0 +1,197 @@
+#!/usr/bin/env bats
+# Who may connect, what may run, and per-command resource limits.
+# Runs once per server mode (NBNET_MODE, see helpers.bash).
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+teardown() {
+        stop_server
+        if [ -n "${UNIX_DIR:-}" ]; then
+                rm -rf "$UNIX_DIR"
+        fi
+        if [ -n "${CGROUP:-}" ]; then
+                remove_pids_cgroup "$CGROUP"
+        fi
+}
+
+# Connects from FROM (a local address) and prints what came back.
+from() {
+        local src=$1
+        shift
+        $NBCLIENT "$PORT" --bind "$src" "$@"
+}
+
+@test "--allow: a peer inside the list runs its command" {
+        start_server --allow 127.0.0.1/32
+        run from 127.0.0.1 --command "echo allowed" --plus
+        assert_output $'allowed\n\x1eNBNET-STATUS 000'
+}
+
+@test "--allow: a peer outside the list gets no byte, runs nothing, and is logged" {
+        start_server --allow 127.0.0.1/32 --allow ::1
+        run --separate-stderr from 127.0.0.2 --command "touch $BATS_TEST_TMPDIR/ran" --plus --timeout 5
+        assert_output ""
+        [ ! -e "$BATS_TEST_TMPDIR/ran" ]
+        wait_until 2 grep -q '127.0.0.2:[0-9]* - status 126 .*peer not allowed' "$SERVER_LOG"
+}
+
+@test "--allow: a CIDR prefix admits its whole network" {
+        start_server --allow 127.0.0.0/30
+        run from 127.0.0.3 --command "echo in" --plus
+        assert_output $'in\n\x1eNBNET-STATUS 000'
+        run --separate-stderr from 127.0.0.4 --command "echo out" --plus --timeout 5
+        assert_output ""
+}
+
+@test "--allow: IPv6 rules admit ::1 and refuse it when only IPv4 is listed" {
+        PORT=$(free_port)
+        LISTEN="[::1]:$PORT" start_server --allow ::1/128
+        run $NBCLIENT "$PORT" --host ::1 --command 'echo v6' --plus
+        assert_output $'v6\n\x1eNBNET-STATUS 000'
+        stop_server
+        LISTEN="[::1]:$PORT" start_server --allow 127.0.0.1
+        run --separate-stderr $NBCLIENT "$PORT" --host ::1 --command 'echo v6' --plus --timeout 5
+        assert_output ""
+}
+
+@test "--allow: an IPv4 peer on a dual-stack socket matches its IPv4 rule" {
+        PORT=$(free_port)
+        LISTEN="[::]:$PORT" start_server --allow 127.0.0.1
+        run $NBCLIENT "$PORT" --host 127.0.0.1 --command 'echo "mapped $REMOTE_ADDR"' --plus
+        assert_output $'mapped 127.0.0.1\n\x1eNBNET-STATUS 000'
+        run --separate-stderr $NBCLIENT "$PORT" --host 127.0.0.1 --bind 127.0.0.2 --command 'echo no' --timeout 5
+        assert_output ""
+}
+
+@test "--allow: a bad CIDR is a usage error that says what is expected" {
+        run --separate-stderr "$NBNET_BIN/nbnet-handler" --allow 10.0.0.0/33
+        assert_failure 2
+        [[ "$stderr" == *"--allow must be an address or CIDR"*"'10.0.0.0/33'"* ]]
+}
+
+# A Unix socket that nobody may also open, in a directory nobody may enter,
+# with a copy of the raw client that nobody may run.
+unix_server() {
+        UNIX_DIR=$(mktemp -d /tmp/nbnet-unix.XXXXXX)
+        chmod 755 "$UNIX_DIR"
+        cp "$TOP/tests/lib/nbclient.py" "$UNIX_DIR/"
+        SOCK=$UNIX_DIR/nbnet.sock
+        LISTEN=$SOCK start_server "$@"
+        chmod 777 "$SOCK"
+}
+
+# The raw client on the Unix socket, as nobody (Debian's python3: a
+# per-user interpreter on PATH may not be nobody's to run).
+client_as_nobody() {
+        setpriv --reuid=nobody --regid=nogroup --clear-groups \
+                /usr/bin/python3 "$UNIX_DIR/nbclient.py" --unix "$SOCK" "$@"
+}
+
+@test "--allow-uid: the listed user is served on a Unix socket, another is refused" {
+        unix_server --allow-uid root
+        run $NBCLIENT --unix "$SOCK" --command 'id -un' --plus
+        assert_output $'root\n\x1eNBNET-STATUS 000'
+        run --separate-stderr client_as_nobody --command 'id -un' --plus --timeout 5
+        assert_output ""
+        wait_until 2 grep -q 'peer not allowed' "$SERVER_LOG"
+}
+
+@test "--allow-group: a member of the group is served, others are refused" {
+        unix_server --allow-group nogroup
+        run client_as_nobody --command 'echo member' --plus
+        assert_output $'member\n\x1eNBNET-STATUS 000'
+        run --separate-stderr $NBCLIENT --unix "$SOCK" --command 'echo root' --plus --timeout 5
+        assert_output ""
+}
+
+@test "--allow-uid: an unknown user is a usage error" {
+        run --separate-stderr "$NBNET_BIN/nbnet-handler" --allow-uid no-such-user-nbnet
+        assert_failure 2
+        [[ "$stderr" == *"--allow-uid must be a known user name or a uid"* ]]
+}
+
+commands_file() {
+        COMMANDS=$BATS_TEST_TMPDIR/commands
+        printf '%s\n' "# restricted commands" "" "hello = echo hello from the table" \
+                "  load=cat /proc/loadavg  " "fail = exit 9" >"$COMMANDS"
+}
+
+@test "--commands: a known name runs its configured command line" {
+        commands_file
+        start_server --commands "$COMMANDS"
+        run $NBCLIENT "$PORT" --command hello --plus
+        assert_output $'hello from the table\n\x1eNBNET-STATUS 000'
+        $NBCLIENT "$PORT" --command fail --plus >"$BATS_TEST_TMPDIR/out"
+        assert_equal "$(trailer_status "$BATS_TEST_TMPDIR/out")" 9
+        run $NBCLIENT "$PORT" --command load
+        assert_output --regexp '^[0-9.]+ [0-9.]+ [0-9.]+ [0-9]+/[0-9]+ [0-9]+$'
+}
+
+@test "--commands: anything else gets 'command not allowed', 126, and never reaches a shell" {
+        commands_file
+        start_server --commands "$COMMANDS"
+        run $NBCLIENT "$PORT" --command "hello; touch $BATS_TEST_TMPDIR/ran" --plus
+        assert_output $'nbnet: command not allowed\n\x1eNBNET-STATUS 126'
+        run $NBCLIENT "$PORT" --command "touch $BATS_TEST_TMPDIR/ran"
+        assert_output "nbnet: command not allowed"
+        [ ! -e "$BATS_TEST_TMPDIR/ran" ]
+        wait_until 2 grep -q 'status 126 .*command not allowed' "$SERVER_LOG"
+}
+
+@test "--commands: a bad table is refused with its file name and line number" {
+        printf '%s\n' "ok = true" "this line has no equals sign" >"$BATS_TEST_TMPDIR/bad"
+        start_server --commands "$BATS_TEST_TMPDIR/bad"
+        run $NBCLIENT "$PORT" --command ok --plus --timeout 5
+        assert_output $'nbnet: server misconfigured (see its log)\n\x1eNBNET-STATUS 125'
+        wait_until 2 grep -q "$BATS_TEST_TMPDIR/bad:2: expected 'name = command line'" "$SERVER_LOG"
+}
+
+@test "--commands: a missing table says so" {
+        start_server --commands "$BATS_TEST_TMPDIR/missing"
+        run $NBCLIENT "$PORT" --command ok --timeout 5
+        assert_output "nbnet: server misconfigured (see its log)"
+        wait_until 2 grep -q "$BATS_TEST_TMPDIR/missing: No such file or directory" "$SERVER_LOG"
+}
+
+@test "--limit-nproc: a fork bomb ends, and the server still serves" {
+        # RLIMIT_NPROC does not bind root: run the server as nobody, inside a
+        # pids cgroup of our own so that a mistake cannot take the machine down.
+        CGROUP=$(make_pids_cgroup 200)
+        SERVER_WRAPPER="$TOP/tests/lib/in-pids-cgroup $CGROUP setpriv --reuid=nobody --regid=nogroup --clear-groups" \
+                start_server --limit-nproc 20 --command-timeout 5
+        # dash does not take ':' as a function name; the bomb is the same.
+        run $NBCLIENT "$PORT" --command 'bomb() { bomb | bomb & }; bomb; sleep 1; echo survived' --plus --timeout 15
+        assert_output --partial "survived"
+        wait_until 5 test "$(wc -l <"$CGROUP/cgroup.procs")" -le 2
+        run $NBCLIENT "$PORT" --command 'echo still serving' --plus
+        assert_output $'still serving\n\x1eNBNET-STATUS 000'
+}
+
+@test "--limit-cpu: a busy loop is stopped by SIGXCPU, status 152" {
+        # The hard limit is one second above the soft one: SIGXCPU first (152,
+        # which says why), SIGKILL (137) only for a command that ignores it.
+        start_server --limit-cpu 1
+        $NBCLIENT "$PORT" --command 'while :; do :; done' --plus --timeout 10 >"$BATS_TEST_TMPDIR/out"
+        assert_equal "$(trailer_status "$BATS_TEST_TMPDIR/out")" 152
+}
+
+@test "--limit-fsize: writing past the limit fails" {
+        start_server --limit-fsize 1M
+        $NBCLIENT "$PORT" --command "head -c 100M /dev/zero > $BATS_TEST_TMPDIR/x" --plus >"$BATS_TEST_TMPDIR/out"
+        assert_equal "$(trailer_status "$BATS_TEST_TMPDIR/out")" 153
+        (( $(stat -c %s "$BATS_TEST_TMPDIR/x") <= 1048576 ))
+}
+
+@test "--limit-as: an allocation past the limit fails" {
+        start_server --limit-as 200M
+        run $NBCLIENT "$PORT" --command "python3 -c 'bytearray(400 << 20)' 2>&1 | tail -1" --plus
+        assert_output --partial "MemoryError"
+}
+
+@test "a bad --limit-as size says what a size looks like" {
+        run --separate-stderr "$NBNET_BIN/nbnet-handler" --limit-as 12Q
+        assert_failure 2
+        [[ "$stderr" == *"--limit-as must be a size like 512M or 2G, got '12Q'"* ]]
+}

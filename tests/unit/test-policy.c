@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/* cmocka tests of the address allow-list and the command table. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "policy.h"
+
+static struct policy policy;
+
+static bool allows(const char *text) {
+        struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
+        struct sockaddr_in sin = {.sin_family = AF_INET};
+
+        if (inet_pton(AF_INET, text, &sin.sin_addr) == 1)
+                return policy_allows_address(&policy, (struct sockaddr *) &sin);
+        assert_int_equal(inet_pton(AF_INET6, text, &sin6.sin6_addr), 1);
+        return policy_allows_address(&policy, (struct sockaddr *) &sin6);
+}
+
+static int reset(void **state) {
+        (void) state;
+        policy_table_release(&policy.table);
+        memset(&policy, 0, sizeof policy);
+        return 0;
+}
+
+static void test_no_rule_allows_everyone(void **state) {
+        (void) state;
+        assert_true(allows("192.0.2.1"));
+        assert_true(allows("2001:db8::1"));
+}
+
+static void test_ipv4_prefixes(void **state) {
+        (void) state;
+        assert_int_equal(policy_add_net(&policy, "192.0.2.0/25"), 0);
+        assert_int_equal(policy_add_net(&policy, "10.1.2.3"), 0);
+        assert_true(allows("192.0.2.0"));
+        assert_true(allows("192.0.2.127"));
+        assert_false(allows("192.0.2.128"));
+        assert_true(allows("10.1.2.3"));
+        assert_false(allows("10.1.2.4"));
+        assert_false(allows("::1"));
+}
+
+static void test_ipv4_mapped_peers_match_ipv4_rules(void **state) {
+        (void) state;
+        assert_int_equal(policy_add_net(&policy, "127.0.0.0/8"), 0);
+        assert_true(allows("::ffff:127.0.0.2"));
+        assert_false(allows("::ffff:128.0.0.1"));
+}
+
+static void test_ipv6_prefixes(void **state) {
+        (void) state;
+        assert_int_equal(policy_add_net(&policy, "2001:db8::/33"), 0);
+        assert_int_equal(policy_add_net(&policy, "::1"), 0);
+        assert_true(allows("2001:db8:7fff::1"));
+        assert_false(allows("2001:db8:8000::1"));
+        assert_true(allows("::1"));
+        assert_false(allows("127.0.0.1"));
+}
+
+static void test_zero_prefix_matches_the_family(void **state) {
+        (void) state;
+        assert_int_equal(policy_add_net(&policy, "0.0.0.0/0"), 0);
+        assert_true(allows("203.0.113.9"));
+        assert_false(allows("2001:db8::1"));
+}
+
+static void test_bad_cidrs_are_refused(void **state) {
+        const char *bad[] = {"", "10.0.0.0/33", "10.0.0.0/", "10.0.0.0/-1", "10.0.0/8", "::/129",
+                             "host.example", "10.0.0.0/8/8", "10.0.0.0/ 8"};
+        (void) state;
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+                assert_int_equal(policy_add_net(&policy, bad[i]), -EINVAL);
+        assert_int_equal(policy.n_nets, 0);
+}
+
+static void test_the_list_has_a_limit(void **state) {
+        (void) state;
+        for (int i = 0; i < POLICY_MAX_NETS; i++)
+                assert_int_equal(policy_add_net(&policy, "10.0.0.1"), 0);
+        assert_int_equal(policy_add_net(&policy, "10.0.0.1"), -E2BIG);
+}
+
+static void test_users_and_groups_by_name_or_number(void **state) {
+        (void) state;
+        assert_int_equal(policy_add_uid(&policy, "root"), 0);
+        assert_int_equal(policy_add_uid(&policy, "1234"), 0);
+        assert_int_equal(policy_add_uid(&policy, "no-such-user-nbnet"), -ENOENT);
+        assert_int_equal(policy_add_group(&policy, "root"), 0);
+        assert_int_equal(policy_add_group(&policy, "no-such-group-nbnet"), -ENOENT);
+        assert_int_equal(policy.uids[0], 0);
+        assert_int_equal(policy.uids[1], 1234);
+        assert_int_equal(policy.gids[0], 0);
+}
+
+/* Writes size bytes of text to a temporary file and loads it as a command
+ * table; the file's path goes to path. */
+static int load(const char *text, size_t size, char *path, char *err, size_t err_size) {
+        int fd, r;
+
+        strcpy(path, "/tmp/nbnet-test-commands.XXXXXX");
+        fd = mkstemp(path);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, size), (ssize_t) size);
+        close(fd);
+        r = policy_load_commands(&policy.table, path, err, err_size);
+        unlink(path);
+        return r;
+}
+
+static void test_a_table_maps_names_to_command_lines(void **state) {
+        static const char text[] = "# comment\n\n  uptime = uptime  \nload=cat /proc/loadavg\n"
+                                   "with.dots-and_under = echo a = b\r\n";
+        char err[256], path[64];
+        (void) state;
+
+        assert_int_equal(load(text, sizeof text - 1, path, err, sizeof err), 0);
+        assert_int_equal(policy.table.count, 3);
+        assert_string_equal(policy_lookup(&policy.table, "uptime"), "uptime");
+        assert_string_equal(policy_lookup(&policy.table, "load"), "cat /proc/loadavg");
+        assert_string_equal(policy_lookup(&policy.table, "with.dots-and_under"), "echo a = b");
+        assert_null(policy_lookup(&policy.table, "UPTIME"));
+        assert_null(policy_lookup(&policy.table, "uptime "));
+        assert_null(policy_lookup(&policy.table, "cat /proc/loadavg"));
+}
+
+static void test_table_errors_name_the_line(void **state) {
+        static const struct {
+                const char *text, *message;
+        } cases[] = {
+                {"a = true\nno equals here\n", ":2: expected 'name = command line'"},
+                {"= true\n", ":1: a name is 1 to 64 letters, digits, '_', '.' or '-'"},
+                {"bad name = true\n", ":1: a name is 1 to 64 letters, digits, '_', '.' or '-'"},
+                {"a =   \n", ":1: empty command line"},
+                {"a = x\n\na = y\n", ":3: name defined twice"},
+                {"a = x\0b = y\n", ": contains a NUL byte"},
+        };
+        (void) state;
+
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                char err[256], path[64];
+                /* The NUL case's text goes on past its NUL. */
+                size_t len = i == 5 ? 12 : strlen(cases[i].text);
+                assert_true(load(cases[i].text, len, path, err, sizeof err) < 0);
+                assert_true(strncmp(err, path, strlen(path)) == 0);
+                assert_string_equal(err + strlen(path), cases[i].message);
+                assert_int_equal(policy.table.count, 0);
+        }
+}
+
+static void test_a_missing_table_says_so(void **state) {
+        char err[256];
+        (void) state;
+
+        assert_int_equal(policy_load_commands(&policy.table, "/nonexistent/nbnet", err, sizeof err), -ENOENT);
+        assert_string_equal(err, "/nonexistent/nbnet: No such file or directory");
+        assert_int_equal(policy_load_commands(&policy.table, "/tmp", err, sizeof err), -EINVAL);
+        assert_string_equal(err, "/tmp: not a regular file");
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_teardown(test_no_rule_allows_everyone, reset),
+                cmocka_unit_test_teardown(test_ipv4_prefixes, reset),
+                cmocka_unit_test_teardown(test_ipv4_mapped_peers_match_ipv4_rules, reset),
+                cmocka_unit_test_teardown(test_ipv6_prefixes, reset),
+                cmocka_unit_test_teardown(test_zero_prefix_matches_the_family, reset),
+                cmocka_unit_test_teardown(test_bad_cidrs_are_refused, reset),
+                cmocka_unit_test_teardown(test_the_list_has_a_limit, reset),
+                cmocka_unit_test_teardown(test_users_and_groups_by_name_or_number, reset),
+                cmocka_unit_test_teardown(test_a_table_maps_names_to_command_lines, reset),
+                cmocka_unit_test_teardown(test_table_errors_name_the_line, reset),
+                cmocka_unit_test_teardown(test_a_missing_table_says_so, reset),
+        };
+        return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
+}
