@@ -110,17 +110,18 @@ static void conn_finish(struct conn *c) {
         conn_arm(c, conn_now(c) + DRAIN_USEC);
 }
 
+/* Reads and drops input until EOF or an error, then closes; a client that
+ * still sends is read on at the next wake-up, until the drain timeout. */
 static void conn_drain(struct conn *c) {
         for (int i = 0; i < DRAIN_READS; i++) {
                 ssize_t n = recv(c->fd, conn_buf, sizeof conn_buf, MSG_DONTWAIT);
-                if (n < 0 && errno == EINTR)
+                if (n > 0 || (n < 0 && errno == EINTR))
                         continue;
                 if (n < 0 && errno == EAGAIN)
                         return;
-                if (n <= 0)
-                        break;
+                conn_close(c);
+                return;
         }
-        conn_close(c);
 }
 
 /* Sends what is left of c->out without blocking; then the connection finishes. */
@@ -374,18 +375,25 @@ int conn_open(struct conn *c, struct server *s, int fd, const struct sock_peer *
         (void) sd_event_now(s->event, CLOCK_MONOTONIC, &c->start_usec);
         r = frame_init(&c->frame, s->opt.max_command);
         if (r < 0)
-                return r;
+                goto fail;
         r = sd_event_add_io(s->event, &c->io, fd, EPOLLIN, conn_on_io, c);
-        if (r < 0)
-                return log_error_errno(r, "%s: sd_event_add_io", peer->text);
+        if (r < 0) {
+                log_error_errno(r, "%s: sd_event_add_io", peer->text);
+                goto fail;
+        }
         r = sd_event_add_time(s->event, &c->timer, CLOCK_MONOTONIC,
                               c->start_usec + s->opt.request_timeout_usec, TIMER_ACCURACY_USEC,
                               conn_on_timer, c);
         if (r < 0) {
-                c->io = sd_event_source_disable_unref(c->io);
-                return log_error_errno(r, "%s: sd_event_add_time", peer->text);
+                log_error_errno(r, "%s: sd_event_add_time", peer->text);
+                goto fail;
         }
         return 0;
+fail:
+        c->io = sd_event_source_disable_unref(c->io);
+        c->state = CONN_FREE;
+        c->fd = -1;
+        return r;
 }
 
 static int conn_spawn_failed(struct conn *c, int r) {

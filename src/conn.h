@@ -51,7 +51,8 @@ struct conn {
         struct conn *prev, *next; /* the queue, or the free slots */
 };
 
-/* Takes over the accepted socket fd; on failure the caller closes it. */
+/* Takes over the accepted socket fd; on failure the slot is free again and
+ * the caller closes fd. */
 int conn_open(struct conn *c, struct server *s, int fd, const struct sock_peer *peer);
 
 /* Starts the command of a complete request; -errno when it could not run

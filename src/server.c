@@ -98,8 +98,6 @@ static void server_take(struct server *s, int fd) {
         s->connections++;
         r = conn_open(c, s, fd, &peer);
         if (r < 0) {
-                c->state = CONN_FREE;
-                frame_release(&c->frame);
                 c->next = s->free_slots;
                 s->free_slots = c;
                 s->connections--;

@@ -68,7 +68,8 @@ elapsed_ms() {
 }
 
 @test "an idle client and one that never reads do not slow a third client's hostname" {
-        start_server
+        # --stop-timeout 0: the teardown need not wait for yes to be killed.
+        start_server --stop-timeout 0
         python3 -c 'import socket, time; s = socket.create_connection(("127.0.0.1", '"$PORT"')); time.sleep(30)' &
         BG_PIDS="$!"
         local marker=nbnet-yes-$$$RANDOM
@@ -115,7 +116,7 @@ elapsed_ms() {
 }
 
 @test "a queued request is answered busy with 125 once its wait passes the request timeout" {
-        start_server --max-running 1 --request-timeout 1
+        start_server --max-running 1 --request-timeout 1 --stop-timeout 0
         local marker
         marker=$(unique_sleep)
         $NBCLIENT "$PORT" --command "$marker" --timeout 10 >/dev/null &
@@ -149,7 +150,7 @@ elapsed_ms() {
 }
 
 @test "a long command on one connection does not hold another open" {
-        start_server
+        start_server --stop-timeout 0
         local marker
         marker=$(unique_sleep)
         $NBCLIENT "$PORT" --command "$marker" --timeout 30 >/dev/null &
