@@ -39,14 +39,16 @@ SYSTEMD_LIBS = $(shell pkg-config --libs libsystemd 2>/dev/null || echo -lsystem
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DNBNET_VERSION='"$(VERSION)"' $(WARNINGS) $(SYSTEMD_CFLAGS) \
-	$(SANFLAGS) $(CFLAGS)
-ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+	$(CPPFLAGS) $(SANFLAGS) $(CFLAGS)
+# CFLAGS on the link line too: packagers' -flto or -fsanitize need it there.
+ALL_LDFLAGS = $(SANFLAGS) $(CFLAGS) $(LDFLAGS)
 
 COMMON := frame spawn sock log args policy options
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
 NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) listen reap server conn nbnetd))
 PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnetd
-UNIT_TESTS := $(OUT)/bin/test-frame $(OUT)/bin/test-spawn $(OUT)/bin/test-log $(OUT)/bin/test-policy
+UNIT_TEST_NAMES := test-frame test-spawn test-log test-policy
+UNIT_TESTS := $(addprefix $(OUT)/bin/,$(UNIT_TEST_NAMES))
 
 .PHONY: all deps run check test unit bats verify-units install uninstall clean distclean
 .PHONY: clang-build fuzz
@@ -92,15 +94,15 @@ run: deps
 # Unit tests, the bats suite in every mode, the suite again under sanitizers,
 # and the units through systemd-analyze: one "N passed, N failed" line at the end.
 check: deps
-	$(MAKE) all $(UNIT_TESTS)
-	$(MAKE) SANITIZE=address,undefined all
+	$(MAKE) SANITIZE= all $(addprefix bin/,$(UNIT_TEST_NAMES))
+	$(MAKE) SANITIZE=address,undefined all $(addprefix build/san/bin/,$(UNIT_TEST_NAMES))
 	bash tests/run-all
 
 test: check
 
 # The whole project once more with clang and the same -Werror warnings, under build/clang/.
 clang-build:
-	$(MAKE) CC=clang BUILDDIR=build/clang all $(addprefix build/clang/bin/,$(notdir $(UNIT_TESTS)))
+	$(MAKE) CC=clang BUILDDIR=build/clang all $(addprefix build/clang/bin/,$(UNIT_TEST_NAMES))
 
 # libFuzzer target for the frame parser (tests/fuzz/README.md). `make fuzz` runs it for
 # FUZZ_SECONDS over a copy of the seed corpus in build/fuzz/, failing on any crash.

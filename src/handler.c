@@ -5,7 +5,9 @@
  * xinetd, tcpserver or systemd-socket-activate --inetd.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <systemd/sd-daemon.h>
@@ -40,9 +43,11 @@
 extern char **environ;
 
 static const char REASON_PEER_GONE[] = "peer reset or connection error";
+static const char REASON_STOPPING[] = "server stopping: command killed";
 
 struct connection {
         int fd;
+        int stop_fd; /* signalfd: SIGTERM, SIGINT, SIGHUP stop the server */
         struct sock_peer peer;
         struct frame frame;
         uint64_t start_usec;
@@ -62,7 +67,10 @@ static int poll_timeout(uint64_t deadline) {
         if (deadline == 0)
                 return -1;
         now = now_usec();
-        return deadline > now ? (int) ((deadline - now + 999) / 1000) : 0;
+        if (deadline <= now)
+                return 0;
+        /* poll() takes an int: a longer wait is cut, and the caller waits again. */
+        return (deadline - now) / 1000 >= INT_MAX ? INT_MAX : (int) ((deadline - now + 999) / 1000);
 }
 
 static void usage(FILE *out) {
@@ -160,22 +168,36 @@ static void send_trailer(int fd, int status) {
         send_all(fd, trailer, sizeof trailer);
 }
 
-/* Reads until the frame is complete or failed. -ETIMEDOUT at the deadline,
- * -ECONNRESET when the client closed or reset first. */
-static int read_request(struct connection *c, uint64_t deadline) {
-        char buf[16384];
-
-        while (c->frame.state == FRAME_NEED_MORE) {
-                struct pollfd p = {.fd = c->fd, .events = POLLIN};
-                int r = poll(&p, 1, poll_timeout(deadline));
-                ssize_t n;
-
+/* poll() until an event or the deadline (0: none), through EINTR and the
+ * int limit of poll's timeout. Returns > 0 on an event, 0 at the deadline. */
+static int poll_until(struct pollfd *p, nfds_t n, uint64_t deadline) {
+        for (;;) {
+                int r = poll(p, n, poll_timeout(deadline));
                 if (r < 0 && errno == EINTR)
                         continue;
                 if (r < 0)
                         return -errno;
+                if (r > 0 || now_usec() >= deadline)
+                        return r;
+        }
+}
+
+/* Reads until the frame is complete or failed. -ETIMEDOUT at the deadline,
+ * -ECONNRESET when the client closed or reset first, -ECANCELED on a stop signal. */
+static int read_request(struct connection *c, uint64_t deadline) {
+        char buf[16384];
+
+        while (c->frame.state == FRAME_NEED_MORE) {
+                struct pollfd p[2] = {{.fd = c->fd, .events = POLLIN}, {.fd = c->stop_fd, .events = POLLIN}};
+                int r = poll_until(p, 2, deadline);
+                ssize_t n;
+
+                if (r < 0)
+                        return r;
                 if (r == 0)
                         return -ETIMEDOUT;
+                if (p[1].revents)
+                        return -ECANCELED;
                 n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
                 if (n < 0 && (errno == EINTR || errno == EAGAIN))
                         continue;
@@ -188,44 +210,96 @@ static int read_request(struct connection *c, uint64_t deadline) {
         return 0;
 }
 
-/* Waits for the main process to exit, the peer to go or the deadline.
- * Returns 0 when the process exited, -ECONNRESET, -ETIMEDOUT. */
+/* Waits for the main process to exit, the peer to go, the deadline or a stop
+ * signal. Returns 0 when the process exited, -ECONNRESET, -ETIMEDOUT, -ECANCELED. */
 static int wait_command(const struct connection *c, const struct spawn_child *child,
                         uint64_t deadline) {
         /* events 0 on the connection: only errors and hang-ups, never a FIN alone. */
-        struct pollfd p[2] = {{.fd = child->pidfd, .events = POLLIN}, {.fd = c->fd, .events = 0}};
+        struct pollfd p[3] = {
+                {.fd = child->pidfd, .events = POLLIN},
+                {.fd = c->fd, .events = 0},
+                {.fd = c->stop_fd, .events = POLLIN},
+        };
 
         for (;;) {
-                int r = poll(p, 2, poll_timeout(deadline));
-                if (r < 0 && errno == EINTR)
-                        continue;
+                int r = poll_until(p, 3, deadline);
                 if (r < 0)
-                        return -errno;
+                        return r;
                 if (r == 0)
                         return -ETIMEDOUT;
                 if (p[0].revents)
                         return 0;
                 if (p[1].revents & (POLLERR | POLLHUP | POLLNVAL))
                         return -ECONNRESET;
+                if (p[2].revents)
+                        return -ECANCELED;
         }
 }
 
 static bool wait_pidfd(int pidfd, uint64_t usec) {
         struct pollfd p = {.fd = pidfd, .events = POLLIN};
 
-        return poll(&p, 1, (int) (usec / 1000)) > 0;
+        return poll_until(&p, 1, now_usec() + usec) > 0;
 }
 
-/* Gives what is left of a group that got SIGTERM the grace, then SIGKILL. */
+/* Gives what is left of a group that got SIGTERM the grace, then SIGKILL,
+ * and waits (boundedly) until it is gone. */
 static void end_group(pid_t pid) {
-        uint64_t deadline = now_usec() + KILL_GRACE_USEC;
+        uint64_t kill_at = now_usec() + KILL_GRACE_USEC, give_up = kill_at + KILL_GRACE_USEC;
+        bool killed = false;
 
         for (spawn_reap_group(pid); spawn_group_alive(pid); spawn_reap_group(pid)) {
-                if (now_usec() >= deadline) {
-                        (void) spawn_kill_group(pid, SIGKILL);
+                uint64_t now = now_usec();
+                if (now >= give_up)
                         return;
-                }
+                if (now >= kill_at && !killed)
+                        killed = spawn_kill_group(pid, SIGKILL) == 0;
                 (void) usleep(5000);
+        }
+}
+
+/* Our children now: as subreaper we inherit what the command left behind,
+ * including processes that left its group with setsid(). 0 when none. */
+static size_t list_children(pid_t *pids, size_t max) {
+        char path[64], buf[4096];
+        size_t n = 0;
+        ssize_t len;
+        int fd;
+
+        snprintf(path, sizeof path, "/proc/self/task/%d/children", (int) gettid());
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        len = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (len <= 0)
+                return 0;
+        buf[len] = '\0';
+        for (char *p = buf, *end; n < max; p = end) {
+                long pid = strtol(p, &end, 10);
+                if (end == p)
+                        break;
+                pids[n++] = (pid_t) pid;
+        }
+        return n;
+}
+
+/* Ends whatever the command left that escaped its group (a daemon started with
+ * setsid still holds the connection): SIGTERM, then SIGKILL after the grace. */
+static void end_escapees(void) {
+        uint64_t kill_at = now_usec() + KILL_GRACE_USEC, give_up = kill_at + KILL_GRACE_USEC;
+        pid_t pids[256];
+        size_t n;
+
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+                ;
+        while ((n = list_children(pids, sizeof pids / sizeof pids[0])) > 0 && now_usec() < give_up) {
+                int sig = now_usec() >= kill_at ? SIGKILL : SIGTERM;
+                for (size_t i = 0; i < n; i++)
+                        (void) kill(pids[i], sig);
+                (void) usleep(5000);
+                while (waitpid(-1, NULL, WNOHANG) > 0)
+                        ;
         }
 }
 
@@ -248,7 +322,9 @@ static int run_command(struct connection *c, struct spawn_env *env, const char *
         *ret_pid = child.pid;
         r = wait_command(c, &child, o->command_timeout_usec ? now_usec() + o->command_timeout_usec : 0);
         if (r < 0) {
-                *reason = r == -ETIMEDOUT ? "command timeout" : REASON_PEER_GONE;
+                *reason = r == -ETIMEDOUT    ? "command timeout"
+                          : r == -ECANCELED ? REASON_STOPPING
+                                            : REASON_PEER_GONE;
                 /* The main process first, so that its own exit ends the wait below. */
                 (void) spawn_kill_group(child.pid, SIGTERM);
                 if (!wait_pidfd(child.pidfd, KILL_GRACE_USEC))
@@ -264,6 +340,7 @@ static int run_command(struct connection *c, struct spawn_env *env, const char *
         close(child.pidfd);
         /* Any member left keeps the group's id from being reused. */
         end_group(child.pid);
+        end_escapees();
         return status;
 }
 
@@ -277,10 +354,7 @@ static void finish_connection(int fd) {
                 log_error_errno(errno, "shutdown");
         for (;;) {
                 struct pollfd p = {.fd = fd, .events = POLLIN};
-                int r = poll(&p, 1, poll_timeout(deadline));
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r <= 0 || recv(fd, buf, sizeof buf, MSG_DONTWAIT) <= 0)
+                if (poll_until(&p, 1, deadline) <= 0 || recv(fd, buf, sizeof buf, MSG_DONTWAIT) <= 0)
                         break;
         }
         close(fd);
@@ -328,6 +402,8 @@ static void serve(struct connection *c, const struct server_options *o,
         r = read_request(c, c->start_usec + o->request_timeout_usec);
         if (r == -ETIMEDOUT)
                 rec.reason = "request timeout: the frame did not arrive in time";
+        else if (r == -ECANCELED)
+                rec.reason = "server stopping before the frame arrived";
         else if (r == -ECONNRESET)
                 rec.reason = "client closed before sending a whole frame";
         else if (r < 0)
@@ -340,7 +416,11 @@ static void serve(struct connection *c, const struct server_options *o,
         if (c->frame.want_status && rec.status >= 0 && rec.reason != REASON_PEER_GONE)
                 send_trailer(c->fd, rec.status);
         rec.has_bytes_sent = sock_bytes_sent(c->fd, &rec.bytes_sent) >= 0;
-        finish_connection(c->fd);
+        /* The drain protects output in flight; a request that never ran has none. */
+        if (r < 0)
+                close(c->fd);
+        else
+                finish_connection(c->fd);
         rec.duration_usec = now_usec() - c->start_usec;
         log_connection(&rec);
 }
@@ -362,6 +442,20 @@ static bool peer_allowed(const struct connection *c, const struct server_options
         return false;
 }
 
+static int open_stop_signals(void) {
+        sigset_t mask;
+        int fd;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+        fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        return fd < 0 ? -errno : fd;
+}
+
 int main(int argc, char **argv) {
         struct connection c = {.start_usec = now_usec()};
         struct policy_table table = {0};
@@ -378,6 +472,11 @@ int main(int argc, char **argv) {
         /* The command's orphans become ours, so that we can reap them and see the group gone. */
         if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
                 return log_error_errno(errno, "prctl PR_SET_CHILD_SUBREAPER"), EXIT_FAILURE;
+        /* Stopped by inetd, systemd-socket-activate or Ctrl-C, we end the command
+         * first: in a session of its own, it would not get the signal. */
+        c.stop_fd = open_stop_signals();
+        if (c.stop_fd < 0)
+                return log_error_errno(c.stop_fd, "signalfd SIGTERM SIGINT SIGHUP"), EXIT_FAILURE;
         c.fd = find_connection();
         if (c.fd < 0)
                 return 2;

@@ -50,17 +50,21 @@ start_server() {
         local listen=${LISTEN:-127.0.0.1:$PORT}
         # shellcheck disable=SC2206
         local wrapper=(${SERVER_WRAPPER:-})
+        # systemd-socket-activate passes on only the variables it is told to.
+        local pass_env=(-E ASAN_OPTIONS -E UBSAN_OPTIONS -E LSAN_OPTIONS)
+        # setsid: the server and everything it starts form one process group,
+        # which stop_server ends as a whole.
         case $NBNET_MODE in
         accept)
-                "${wrapper[@]}" systemd-socket-activate -l "$listen" --accept \
+                setsid "${wrapper[@]}" systemd-socket-activate "${pass_env[@]}" -l "$listen" --accept \
                         "$NBNET_BIN/nbnet-handler" "$@" 2>"$SERVER_LOG" &
                 ;;
         inetd)
-                "${wrapper[@]}" systemd-socket-activate -l "$listen" --inetd --accept \
+                setsid "${wrapper[@]}" systemd-socket-activate "${pass_env[@]}" -l "$listen" --inetd --accept \
                         "$NBNET_BIN/nbnet-handler" "$@" 2>"$SERVER_LOG" &
                 ;;
         nbnetd)
-                "${wrapper[@]}" "$NBNET_BIN/nbnetd" --listen "$listen" "$@" 2>"$SERVER_LOG" &
+                setsid "${wrapper[@]}" "$NBNET_BIN/nbnetd" --listen "$listen" "$@" 2>"$SERVER_LOG" &
                 ;;
         nbnetd-activated)
                 # Both loopback addresses, as nbnetd.socket has them, unless LISTEN says.
@@ -68,7 +72,7 @@ start_server() {
                 if [ -z "${LISTEN:-}" ]; then
                         sockets+=(-l "[::1]:$PORT")
                 fi
-                "${wrapper[@]}" systemd-socket-activate "${sockets[@]}" \
+                setsid "${wrapper[@]}" systemd-socket-activate "${pass_env[@]}" "${sockets[@]}" \
                         "$NBNET_BIN/nbnetd" "$@" 2>"$SERVER_LOG" &
                 ;;
         *)
@@ -88,11 +92,17 @@ start_server() {
         }
 }
 
+# Stops the server's process group; fails when its log has a sanitizer report.
 stop_server() {
         if [ -n "${SERVER_PID:-}" ]; then
-                kill "$SERVER_PID" 2>/dev/null || true
+                kill -TERM -- -"$SERVER_PID" 2>/dev/null || kill "$SERVER_PID" 2>/dev/null || true
                 wait "$SERVER_PID" 2>/dev/null || true
                 SERVER_PID=
+        fi
+        if [ -n "${SERVER_LOG:-}" ] && grep -q 'Sanitizer\|runtime error:' "$SERVER_LOG" 2>/dev/null; then
+                echo "sanitizer report in the server's log:" >&2
+                cat "$SERVER_LOG" >&2
+                return 1
         fi
 }
 

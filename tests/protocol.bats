@@ -170,10 +170,84 @@ out2"
 }
 
 @test "bytes sent after the frame cost the client no output" {
-        local want got
+        local want
         want=$(seq 200000 | sha256sum)
-        got=$($NBCLIENT "$PORT" --command "seq 200000" --extra 300000 | sha256sum)
-        assert_equal "$got" "$want"
+        # The client reads only after the command is over and the server has
+        # shut down its side: unread input then would have reset the connection.
+        $NBCLIENT "$PORT" --command "seq 200000" --extra 300000 --read-delay 1 >"$BATS_TEST_TMPDIR/out"
+        assert_equal "$(sha256sum <"$BATS_TEST_TMPDIR/out")" "$want"
+}
+
+@test "a frame dripped in too slowly is cut at the request timeout, counted from the start" {
+        local t0 t1
+        t0=$(date +%s%N)
+        # 0.3 s between bytes never idles 2 s, but the whole frame takes over 20 s.
+        run --separate-stderr $NBCLIENT "$PORT" --command "touch $BATS_TEST_TMPDIR/ran; # padding" \
+                --one-byte 0.3 --timeout 30
+        t1=$(date +%s%N)
+        assert_output ""
+        (( (t1 - t0) < 5000000000 ))
+        [ ! -e "$BATS_TEST_TMPDIR/ran" ]
+}
+
+@test "a command that ignores SIGTERM is killed after the grace when the client resets" {
+        local marker
+        marker=$(unique_sleep)
+        $NBCLIENT "$PORT" --command "trap '' TERM; $marker; echo not reached" --reset-after 0.5
+        wait_until 2 no_process "$marker"
+}
+
+@test "a background child that ignores SIGTERM does not outlive its command" {
+        local marker t0 t1
+        marker=$(unique_sleep)
+        t0=$(date +%s%N)
+        run $NBCLIENT "$PORT" --command "(trap '' TERM; exec $marker) & echo bg" --plus --timeout 10
+        t1=$(date +%s%N)
+        assert_output $'bg
+NBNET-STATUS 000'
+        (( (t1 - t0) < 3000000000 ))
+        no_process "$marker"
+}
+
+@test "a daemon that left the command's session (setsid) does not hold the connection" {
+        local marker t0 t1
+        marker=$(unique_sleep)
+        t0=$(date +%s%N)
+        run $NBCLIENT "$PORT" --command "setsid sh -c '$marker &'; echo bye" --plus --timeout 10
+        t1=$(date +%s%N)
+        assert_output $'bye
+NBNET-STATUS 000'
+        (( (t1 - t0) < 3000000000 ))
+        wait_until 1 no_process "$marker"
+}
+
+@test "TCP keepalive is on while a command runs" {
+        frame "sleep 2" | nc -N 127.0.0.1 "$PORT" >/dev/null &
+        local nc_pid=$!
+        wait_until 2 sh -c "ss -tnoH '( sport = :$PORT )' | grep -q keepalive"
+        wait "$nc_pid"
+}
+
+@test "socat as a client gets the whole output" {
+        run sh -c "$(declare -f frame); frame 'sleep 1; seq 3' | socat -t 10 - TCP:127.0.0.1:$PORT"
+        assert_output "$(seq 3)"
+}
+
+@test "nc without -N gets the output and ends when the server closes" {
+        run sh -c "$(declare -f frame); frame 'echo plain nc' | timeout 10 nc 127.0.0.1 $PORT"
+        assert_success
+        assert_output "plain nc"
+}
+
+@test "stopping the server ends the command it is running" {
+        local marker
+        marker=$(unique_sleep)
+        frame "$marker" | nc -N 127.0.0.1 "$PORT" >/dev/null &
+        local nc_pid=$!
+        wait_until 3 pgrep -f -- "$marker"
+        stop_server
+        wait_until 1.5 no_process "$marker"
+        wait "$nc_pid"
 }
 
 @test "status trailer: true is 0" {

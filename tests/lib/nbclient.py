@@ -43,6 +43,8 @@ def main() -> int:
     p.add_argument("--reset-after", type=float, metavar="SEC",
                    help="close with SO_LINGER 0 (a reset) SEC seconds after sending")
     p.add_argument("--read-limit", type=int, help="stop reading after this many bytes, then reset")
+    p.add_argument("--read-delay", type=float, default=0.0, metavar="SEC",
+                   help="wait SEC seconds after sending before reading anything")
     p.add_argument("--timeout", type=float, default=30.0, help="give up after SEC seconds")
     args = p.parse_args()
 
@@ -70,6 +72,7 @@ def main() -> int:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         s.close()
         return 0
+    time.sleep(args.read_delay)
     out = sys.stdout.buffer
     got = 0
     s.settimeout(args.timeout)
