@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -207,7 +208,8 @@ static void conn_read(struct conn *c) {
                         snprintf(c->reason_text, sizeof c->reason_text, "%s", strerror(errno));
                         c->reason = c->reason_text;
                 }
-                conn_finish(c);
+                /* Nothing ran, so no output is in flight for a drain to protect. */
+                conn_close(c);
                 return;
         }
         /* Bytes after the frame are not the command's input: they are dropped. */
@@ -236,19 +238,25 @@ static void conn_command_done(struct conn *c) {
         conn_flush(c);
 }
 
-/* While ending: reap what is our child in the group, and see whether it is empty. */
+/* While ending: the group, and whatever left it but still holds the
+ * connection, get SIGTERM, then SIGKILL after the grace; the trailer waits
+ * until they are gone, or one more grace after the SIGKILL. */
 static void conn_end_group(struct conn *c) {
+        uint64_t now = conn_now(c);
+        bool grace_over = now >= c->deadline_usec;
+        bool left;
+
         spawn_reap_group(c->pid);
-        if (!spawn_group_alive(c->pid)) {
-                conn_command_done(c);
-                return;
-        }
-        if (conn_now(c) >= c->deadline_usec) {
+        left = spawn_group_alive(c->pid);
+        if (left && grace_over)
                 (void) spawn_kill_group(c->pid, SIGKILL);
+        if (server_signal_holders(c->server, c->ino, grace_over ? SIGKILL : SIGTERM) > 0)
+                left = true;
+        if (!left || now >= c->deadline_usec + KILL_GRACE_USEC) {
                 conn_command_done(c);
                 return;
         }
-        conn_arm(c, conn_now(c) + GROUP_POLL_USEC);
+        conn_arm(c, now + GROUP_POLL_USEC);
 }
 
 /* sd-event reaps the main process only after this returns: its zombie keeps
@@ -258,6 +266,7 @@ static int conn_on_child(sd_event_source *s, const siginfo_t *si, void *userdata
 
         (void) s;
         c->status = c->timed_out ? SPAWN_STATUS_TIMEOUT : spawn_status_of(si);
+        c->server->mains--;
         /* Background children must not hold the connection open. */
         (void) spawn_kill_group(c->pid, SIGTERM);
         c->state = CONN_ENDING;
@@ -332,7 +341,7 @@ static int conn_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         switch (c->state) {
         case CONN_READING:
                 c->reason = "request timeout: the frame did not arrive in time";
-                conn_finish(c);
+                conn_close(c);
                 break;
         case CONN_QUEUED:
                 conn_busy(c);
@@ -363,6 +372,7 @@ static int conn_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 int conn_open(struct conn *c, struct server *s, int fd, const struct sock_peer *peer) {
+        struct stat st;
         int r;
 
         *c = (struct conn){
@@ -373,6 +383,11 @@ int conn_open(struct conn *c, struct server *s, int fd, const struct sock_peer *
                 .status = -1,
         };
         (void) sd_event_now(s->event, CLOCK_MONOTONIC, &c->start_usec);
+        if (fstat(fd, &st) < 0) {
+                r = log_error_errno(errno, "%s: fstat", peer->text);
+                goto fail;
+        }
+        c->ino = st.st_ino;
         r = frame_init(&c->frame, s->opt.max_command);
         if (r < 0)
                 goto fail;
@@ -428,6 +443,7 @@ int conn_start(struct conn *c) {
         }
         c->pid = child.pid;
         c->state = CONN_RUNNING;
+        c->server->mains++;
         conn_watch(c, 0);
         if (c->server->opt.command_timeout_usec)
                 conn_arm(c, conn_now(c) + c->server->opt.command_timeout_usec);
@@ -445,8 +461,8 @@ void conn_wait(struct conn *c) {
 void conn_stop(struct conn *c) {
         switch (c->state) {
         case CONN_READING:
-                c->reason = "server stopping";
-                conn_finish(c);
+                c->reason = "server stopping before the frame arrived";
+                conn_close(c);
                 break;
         case CONN_QUEUED:
                 server_unqueue(c->server, c);

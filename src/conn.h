@@ -34,6 +34,7 @@ struct conn {
         struct server *server;
         enum conn_state state;
         int fd;
+        ino_t ino;               /* the socket's, to find processes that hold it */
         struct sock_peer peer;
         struct frame frame;
         const char *command;     /* what runs: the frame's, or the table's line for its name */

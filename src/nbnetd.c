@@ -66,7 +66,7 @@ static void usage(FILE *out) {
                 "  --max-per-source N     connections from one IP address (1..%u; default\n"
                 "                         256); more are closed at once, unanswered\n"
                 "  --stop-timeout SEC     on SIGTERM or SIGINT, how long running commands may\n"
-                "                         finish before their groups are killed (default 10)\n",
+                "                         finish before their groups are killed (default 5)\n",
                 SERVER_MAX_LISTENERS, COUNT_LIMIT, COUNT_LIMIT, COUNT_LIMIT);
         server_options_help(out);
         fprintf(out,
@@ -155,7 +155,7 @@ static int parse_options(int argc, char **argv, struct options *o) {
                         .max_connections = 1024,
                         .max_running = 128,
                         .max_per_source = 256,
-                        .stop_timeout_usec = 10 * USEC_PER_SEC,
+                        .stop_timeout_usec = 5 * USEC_PER_SEC,
                 },
         };
         server_options_init(&o->server);

@@ -26,6 +26,10 @@
 
 static const int server_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD};
 
+/* Children looked at in one sweep; more are found by the next SIGCHLD. */
+#define SERVER_MAX_CHILDREN 4096
+static pid_t server_pids[SERVER_MAX_CHILDREN];
+
 static uint64_t server_now(const struct server *s) {
         uint64_t now = 0;
 
@@ -244,13 +248,37 @@ void server_conn_closed(struct server *s, struct conn *c) {
 }
 
 /* A main process that the event loop's child source will reap itself. */
-static bool server_tracks(pid_t pid, void *userdata) {
-        const struct server *s = userdata;
-
+static bool server_tracks(const struct server *s, pid_t pid) {
         for (unsigned i = 0; i < s->lim.max_connections; i++)
                 if (s->conns[i].state == CONN_RUNNING && s->conns[i].pid == pid)
                         return true;
         return false;
+}
+
+/* Our children that no child source waits for: orphans left in ending
+ * groups, and processes that left their command's group. */
+static size_t server_untracked(const struct server *s, pid_t *pids, size_t max) {
+        size_t n = reap_children(pids, max), kept = 0;
+
+        /* Each running command's main process is a child: no more, no orphan. */
+        if (n <= s->mains)
+                return 0;
+        for (size_t i = 0; i < n; i++)
+                if (!server_tracks(s, pids[i]))
+                        pids[kept++] = pids[i];
+        return kept;
+}
+
+unsigned server_signal_holders(struct server *s, ino_t ino, int sig) {
+        size_t n = server_untracked(s, server_pids, SERVER_MAX_CHILDREN);
+        unsigned found = 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (reap_holds_socket(server_pids[i], ino)) {
+                        (void) kill(server_pids[i], sig);
+                        found++;
+                }
+        return found;
 }
 
 static int server_on_stop_timeout(sd_event_source *src, uint64_t usec, void *userdata) {
@@ -303,9 +331,12 @@ static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo 
 
         (void) src;
         switch (si->ssi_signo) {
-        case SIGCHLD:
-                reap_orphans(server_tracks, s);
+        case SIGCHLD: {
+                size_t n = server_untracked(s, server_pids, SERVER_MAX_CHILDREN);
+                for (size_t i = 0; i < n; i++)
+                        reap_if_exited(server_pids[i]);
                 break;
+        }
         case SIGHUP:
                 /* Nothing to reload: the options are the command line. Say how it goes. */
                 log_info("%u connections, %u running, %u queued, %llu served, %llu refused",

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <systemd/sd-event.h>
 
 #include "options.h"
@@ -46,6 +47,7 @@ struct server {
         struct conn *free_slots;  /* through conn->next */
         struct conn *queue_head, *queue_tail;
         unsigned connections, running, queued;
+        unsigned mains;           /* commands whose main process is not reaped yet */
         unsigned long long served, refused;
         struct spawn_env env;
         bool stopping;
@@ -75,6 +77,11 @@ void server_unqueue(struct server *s, struct conn *c);
 
 /* For conn.c: a command and its group are over; its running slot is free. */
 void server_command_ended(struct server *s);
+
+/* For conn.c: sends sig to each orphan of ours that holds the socket of
+ * inode ino (it left its command's group, yet would hold the connection
+ * open); returns how many there were. */
+unsigned server_signal_holders(struct server *s, ino_t ino, int sig);
 
 /* For conn.c: c is closed; its slot goes back to the table. */
 void server_conn_closed(struct server *s, struct conn *c);

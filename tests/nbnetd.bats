@@ -186,9 +186,10 @@ elapsed_ms() {
         [ -n "${NBNET_SANITIZED:-}" ] || (($(rss_kb) <= rss + 256))
 }
 
-@test "an orphan that left its group is reaped, not left a zombie" {
+@test "an orphan that left its group and the connection is reaped, not left a zombie" {
         start_server
-        run $NBCLIENT "$PORT" --command "setsid sh -c 'sleep 0.5 &'; echo started" --plus
+        # Not holding the connection, it is left to run; when it exits, it is ours to reap.
+        run $NBCLIENT "$PORT" --command "setsid sh -c 'sleep 0.5 </dev/null >/dev/null 2>&1 &'; echo started" --plus
         assert_output $'started\n\x1eNBNET-STATUS 000'
         wait_until 5 no_zombie_child
         # Give the escaped sleep the time to end, then look for its zombie.
