@@ -229,7 +229,8 @@ static void conn_kill_group(struct conn *c) {
         conn_arm(c, conn_now(c) + KILL_GRACE_USEC);
 }
 
-/* The group is gone (or was just sent SIGKILL): the trailer, then closing. */
+/* The group and its escapees are gone, or their last grace ran out: the
+ * trailer, then closing. */
 static void conn_command_done(struct conn *c) {
         server_command_ended(c->server);
         c->out_len = c->out_sent = 0;
@@ -244,12 +245,18 @@ static void conn_command_done(struct conn *c) {
 static void conn_end_group(struct conn *c) {
         uint64_t now = conn_now(c);
         bool grace_over = now >= c->deadline_usec;
-        bool left;
+        bool left = false;
 
-        spawn_reap_group(c->pid);
-        left = spawn_group_alive(c->pid);
-        if (left && grace_over)
-                (void) spawn_kill_group(c->pid, SIGKILL);
+        /* Once seen empty, the group's id is free for reuse: never signal it again. */
+        if (!c->group_gone) {
+                spawn_reap_group(c->pid);
+                c->group_gone = !spawn_group_alive(c->pid);
+        }
+        if (!c->group_gone) {
+                left = true;
+                if (grace_over)
+                        (void) spawn_kill_group(c->pid, SIGKILL);
+        }
         if (server_signal_holders(c->server, c->ino, grace_over ? SIGKILL : SIGTERM) > 0)
                 left = true;
         if (!left || now >= c->deadline_usec + KILL_GRACE_USEC) {

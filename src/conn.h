@@ -44,6 +44,7 @@ struct conn {
         pid_t pid;               /* the command's, also its process group */
         bool killing;            /* its group was sent SIGTERM before the main exited */
         bool timed_out;          /* the command timeout killed it: status 124 */
+        bool group_gone;         /* its process group was seen empty */
         int status;              /* NBNET status, -1 when none */
         const char *reason;      /* why it was refused or cut, for the log */
         char reason_text[160];

@@ -189,8 +189,8 @@ static void raise_fd_limit(unsigned max_connections) {
                             (unsigned long long) rl.rlim_cur, max_connections, (unsigned long long) want);
 }
 
-/* Adds systemd's sockets or, without any, the --listen ones. Returns 0,
- * -EINVAL for a usage error, another -errno for a fatal one. */
+/* Adds systemd's sockets or, without any, the --listen ones. Returns 0, 1
+ * for a usage error (told on stderr), or -errno for a fatal one (logged). */
 static int add_listeners(struct server *s, const struct options *o) {
         int fds[SERVER_MAX_LISTENERS];
         char err[256];
@@ -212,13 +212,14 @@ static int add_listeners(struct server *s, const struct options *o) {
                 fprintf(stderr, PROGRAM ": nothing to listen on: give --listen ADDR:PORT (e.g. "
                                 "--listen 127.0.0.1:9079), or start it from a socket unit with "
                                 "Accept=no; try '" PROGRAM " --help'.\n");
-                return -EINVAL;
+                return 1;
         }
         for (size_t i = 0; i < o->n_listen; i++) {
                 int fd = listen_open(o->listen[i], err, sizeof err);
-                if (fd == -EINVAL) {
+                /* listen_open's parse errors: what was given cannot be an address. */
+                if (fd == -EINVAL || fd == -ENAMETOOLONG) {
                         fprintf(stderr, PROGRAM ": --listen %s\n", err);
-                        return -EINVAL;
+                        return 1;
                 }
                 if (fd < 0)
                         return log_error_errno(fd, "%s", err);
@@ -246,12 +247,12 @@ int main(int argc, char **argv) {
                 return log_error_errno(errno, "prctl PR_SET_CHILD_SUBREAPER"), EXIT_FAILURE;
         raise_fd_limit(o.limits.max_connections);
         r = server_init(&s, &o.server, &o.limits, environ);
-        if (r >= 0)
+        if (r == 0)
                 r = add_listeners(&s, &o);
-        if (r >= 0)
+        if (r == 0)
                 r = server_run(&s);
         server_release(&s);
-        if (r == -EINVAL)
+        if (r > 0)
                 return 2;
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
