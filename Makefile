@@ -46,12 +46,19 @@ ALL_LDFLAGS = $(SANFLAGS) $(CFLAGS) $(LDFLAGS)
 COMMON := frame spawn sock log args policy options
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
 NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) listen reap server conn nbnetd))
-PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnetd
-UNIT_TEST_NAMES := test-frame test-spawn test-log test-policy
+# What the client and the load generator share: target (where to connect) and
+# request (framing), response (held-back tail, trailer check).
+CLIENT_COMMON := frame args target request response
+CLIENT_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) client))
+LOAD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) histogram report load))
+PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnetd $(OUT)/bin/nbnet $(OUT)/bin/nbnet-load
+UNIT_TEST_NAMES := test-frame test-spawn test-log test-policy \
+	test-response test-target test-histogram test-report
 UNIT_TESTS := $(addprefix $(OUT)/bin/,$(UNIT_TEST_NAMES))
+MAN_PAGES := $(wildcard man/*.[0-9])
 
-.PHONY: all deps run check test unit bats verify-units install uninstall clean distclean
-.PHONY: clang-build fuzz
+.PHONY: all deps run check test unit bats verify-units check-man install uninstall clean distclean
+.PHONY: clang-build fuzz deb rpm
 
 all: $(PROGRAMS)
 
@@ -73,6 +80,12 @@ $(OUT)/bin/nbnet-handler: $(HANDLER_OBJS) | $(OUT)/bin
 $(OUT)/bin/nbnetd: $(NBNETD_OBJS) | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYSTEMD_LIBS)
 
+$(OUT)/bin/nbnet: $(CLIENT_OBJS) | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+$(OUT)/bin/nbnet-load: $(LOAD_OBJS) | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
 $(OUT)/bin/test-frame: $(OBJ)/test-frame.o $(OBJ)/frame.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
@@ -83,6 +96,18 @@ $(OUT)/bin/test-log: $(OBJ)/test-log.o $(OBJ)/log.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(SYSTEMD_LIBS)
 
 $(OUT)/bin/test-policy: $(OBJ)/test-policy.o $(OBJ)/policy.o $(OBJ)/args.o | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+$(OUT)/bin/test-response: $(OBJ)/test-response.o $(OBJ)/response.o $(OBJ)/request.o $(OBJ)/frame.o | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+$(OUT)/bin/test-target: $(OBJ)/test-target.o $(OBJ)/target.o $(OBJ)/args.o | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+$(OUT)/bin/test-histogram: $(OBJ)/test-histogram.o $(OBJ)/histogram.o | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+$(OUT)/bin/test-report: $(OBJ)/test-report.o $(OBJ)/report.o $(OBJ)/histogram.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 # nbnetd in the foreground on both loopback addresses; no systemd needed.
@@ -99,6 +124,13 @@ check: deps
 	bash tests/run-all
 
 test: check
+
+# What man -l would warn about, as errors: groff prints warnings but exits 0.
+check-man:
+	@fail=0; for page in $(MAN_PAGES); do \
+		out=$$(groff -man -ww -z "$$page" 2>&1); \
+		if [ -n "$$out" ]; then echo "$$page:"; echo "$$out"; fail=1; fi; \
+	done; exit $$fail
 
 # The whole project once more with clang and the same -Werror warnings, under build/clang/.
 clang-build:
@@ -123,10 +155,12 @@ fuzz: build/fuzz/frame_fuzz
 
 install: all
 	install -d $(DESTDIR)$(LIBEXECDIR)/nbnet $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DOCDIR) \
-		$(DESTDIR)$(MANDIR)/man8
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 bin/nbnet-handler $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler
 	install -m 0755 bin/nbnetd $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnetd
-	install -m 0644 man/nbnet-handler.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0755 bin/nbnet bin/nbnet-load $(DESTDIR)$(BINDIR)/
+	install -m 0644 man/nbnet-handler.8 man/nbnetd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/nbnet.1 man/nbnet-load.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 units/nbnet.socket units/nbnetd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/
 	for u in nbnet@.service nbnetd.service; do \
 		sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' units/$$u.in > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u && \
@@ -136,12 +170,24 @@ install: all
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnetd \
-		$(DESTDIR)$(MANDIR)/man8/nbnet-handler.8 \
+		$(DESTDIR)$(MANDIR)/man8/nbnet-handler.8 $(DESTDIR)$(MANDIR)/man8/nbnetd.8 \
+		$(DESTDIR)$(BINDIR)/nbnet $(DESTDIR)$(BINDIR)/nbnet-load \
+		$(DESTDIR)$(MANDIR)/man1/nbnet.1 $(DESTDIR)$(MANDIR)/man1/nbnet-load.1 \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnet.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnet@.service \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnetd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnetd.service
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nbnet
 
-clean:
-	rm -rf build bin
+# Packages from a git archive of HEAD (committed work only), into dist/.
+deb:
+	sh tools/build-deb
 
+rpm:
+	sh tools/build-rpm
+
+clean:
+	rm -rf build bin dist
+
+# .cache/ holds the systemd tests' Debian rootfs (minutes to rebuild): only
+# distclean removes it. --one-file-system: never follow a mount left inside.
 distclean: clean
+	rm -rf --one-file-system .cache

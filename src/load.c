@@ -1,0 +1,561 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nbnet-load: a closed-loop load generator in the manner of wrk. C slots
+ * each run requests back to back, one connection per request (a connection
+ * carries one command), and every response's trailer is checked.
+ *
+ * One epoll loop over a fixed array of slots, not sd-event: the only events
+ * are socket readiness and a coarse tick, and at tens of thousands of
+ * connections a second, sd-event's allocation of a source per connection
+ * would cost more than the work it schedules.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "histogram.h"
+#include "report.h"
+#include "request.h"
+#include "response.h"
+#include "target.h"
+
+#define PROGRAM "nbnet-load"
+#define USEC_PER_SEC 1000000ull
+#define MAX_CONNS 1000u
+#define MAX_REQUESTS 10000000ul
+#define MAX_DURATION_SEC 3600.0
+/* Timeouts and progress are checked on this tick, not per connection. */
+#define TICK_USEC (100 * 1000ull)
+
+enum slot_state { SLOT_IDLE, SLOT_CONNECTING, SLOT_SENDING, SLOT_READING };
+
+struct slot {
+        enum slot_state state;
+        int fd;
+        uint32_t generation; /* in the epoll cookie: an event for a closed connection is ignored */
+        size_t sent;
+        uint64_t start_usec;
+        struct response response;
+};
+
+struct options {
+        struct target target;
+        const char *port;
+        char **argv; /* COMMAND [ARG...] */
+        int argc;
+        unsigned conns;
+        unsigned long requests;   /* 0 with a duration */
+        uint64_t duration_usec;   /* 0 with a request count */
+        uint64_t timeout_usec;    /* per request */
+        bool raw;
+        bool json;
+};
+
+struct load {
+        const struct options *o;
+        struct sockaddr_storage addr;
+        socklen_t addr_len;
+        char *request;
+        size_t request_size;
+        int epfd;
+        struct slot *slots;
+        uint64_t started;
+        struct report res;
+        uint64_t start_usec;
+};
+
+static volatile sig_atomic_t interrupted;
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static void on_interrupt(int sig) {
+        (void) sig;
+        interrupted = 1;
+}
+
+static void usage(FILE *out) {
+        fprintf(out,
+                "Usage: " PROGRAM " [OPTIONS] (-n REQUESTS | -d SECONDS) HOST[:PORT] COMMAND [ARG...]\n"
+                "Run COMMAND on an nbnet server over and over from CONNS clients at once, each\n"
+                "starting its next request when the last one ends, and report the rate, the\n"
+                "latency percentiles and the statuses. HOST may be unix:/PATH.\n"
+                "\n"
+                "  -c CONNS         concurrent clients, 1..%u (default 1)\n"
+                "  -n REQUESTS      stop after REQUESTS requests, 1..%lu\n"
+                "  -d SECONDS       stop after SECONDS, 0.001..%.0f\n"
+                "  -p PORT          port when HOST:PORT names none (default " TARGET_DEFAULT_PORT ")\n"
+                "  -t SEC           give up on one request after SEC (default 30)\n"
+                "  -r, --raw        plain requests, counted by clean EOF, for servers that\n"
+                "                   cannot send a status trailer\n"
+                "      --json       the report as one JSON object\n"
+                "  -h, --help       show this help\n"
+                "  -V, --version    show the version\n"
+                "\n"
+                "See nbnet-load(1).\n",
+                MAX_CONNS, MAX_REQUESTS, MAX_DURATION_SEC);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...) {
+        va_list ap;
+
+        fprintf(stderr, PROGRAM ": ");
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "; try '" PROGRAM " --help'\n");
+        return -EINVAL;
+}
+
+/* Returns 0 to go on, 1 to exit 0 (help, version), -EINVAL to exit 2. */
+static int parse_options(int argc, char **argv, struct options *o) {
+        enum { OPT_JSON = 256 };
+        static const struct option longopts[] = {
+                {"raw", no_argument, NULL, 'r'},
+                {"json", no_argument, NULL, OPT_JSON},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},
+                {0},
+        };
+        unsigned long v;
+        int c, r;
+
+        *o = (struct options){.port = TARGET_DEFAULT_PORT, .conns = 1, .timeout_usec = 30 * USEC_PER_SEC};
+        while ((c = getopt_long(argc, argv, "+c:n:d:p:t:rhV", longopts, NULL)) >= 0) {
+                switch (c) {
+                case 'c':
+                        if (args_parse_uint(optarg, 1, MAX_CONNS, &v) < 0)
+                                return usage_error("-c must be 1..%u, got '%s'", MAX_CONNS, optarg);
+                        o->conns = (unsigned) v;
+                        break;
+                case 'n':
+                        if (args_parse_uint(optarg, 1, MAX_REQUESTS, &o->requests) < 0)
+                                return usage_error("-n must be 1..%lu, got '%s'", MAX_REQUESTS, optarg);
+                        break;
+                case 'd':
+                        if (args_parse_seconds(optarg, 0.001, MAX_DURATION_SEC, &o->duration_usec) < 0)
+                                return usage_error("-d must be 0.001..%.0f seconds, got '%s'",
+                                                   MAX_DURATION_SEC, optarg);
+                        break;
+                case 'p':
+                        if (args_parse_uint(optarg, 1, 65535, &v) < 0)
+                                return usage_error("-p must be a port, 1..65535, got '%s'", optarg);
+                        o->port = optarg;
+                        break;
+                case 't':
+                        if (args_parse_seconds(optarg, 0.001, 86400, &o->timeout_usec) < 0)
+                                return usage_error("-t must be 0.001..86400 seconds, got '%s'", optarg);
+                        break;
+                case 'r':
+                        o->raw = true;
+                        break;
+                case OPT_JSON:
+                        o->json = true;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 1;
+                case 'V':
+                        printf(PROGRAM " " NBNET_VERSION "\n");
+                        return 1;
+                default:
+                        fprintf(stderr, "Try '" PROGRAM " --help'.\n");
+                        return -EINVAL;
+                }
+        }
+        if ((o->requests == 0) == (o->duration_usec == 0))
+                return usage_error("give exactly one of -n REQUESTS and -d SECONDS: the run must end");
+        if (argc - optind < 2)
+                return usage_error("%s", argc == optind ? "no HOST and COMMAND given" : "no COMMAND given");
+        r = target_parse(argv[optind], o->port, &o->target);
+        if (r < 0)
+                return usage_error("'%s' is not HOST, HOST:PORT, [IPV6]:PORT or unix:/PATH", argv[optind]);
+        o->argv = argv + optind + 1;
+        o->argc = argc - optind - 1;
+        return 0;
+}
+
+/* The first address of the target: a benchmark measures one server. */
+static int resolve(struct load *L) {
+        const struct target *t = &L->o->target;
+        const char *error = NULL;
+        struct addrinfo *list;
+        int r;
+
+        if (t->is_unix) {
+                memcpy(&L->addr, &t->unix_addr, t->unix_addr_len);
+                L->addr_len = t->unix_addr_len;
+                return 0;
+        }
+        r = target_resolve(t, &list, &error);
+        if (r < 0) {
+                fprintf(stderr, PROGRAM ": %s: cannot resolve the host: %s\n", t->text, error);
+                return r;
+        }
+        memcpy(&L->addr, list->ai_addr, list->ai_addrlen);
+        L->addr_len = list->ai_addrlen;
+        freeaddrinfo(list);
+        return 0;
+}
+
+/* Each slot holds one socket; make room for them under RLIMIT_NOFILE. */
+static int ensure_fd_limit(unsigned conns) {
+        struct rlimit rl;
+        rlim_t need = conns + 16;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return -errno;
+        if (rl.rlim_cur >= need)
+                return 0;
+        if (rl.rlim_max < need) {
+                fprintf(stderr, PROGRAM ": -c %u needs %lu descriptors, the hard limit is %lu; "
+                                "raise it (ulimit -Hn) or lower -c\n",
+                        conns, (unsigned long) need, (unsigned long) rl.rlim_max);
+                return -EMFILE;
+        }
+        rl.rlim_cur = need;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return -errno;
+        return 0;
+}
+
+static bool budget_left(const struct load *L) {
+        if (interrupted)
+                return false;
+        if (L->o->requests)
+                return L->started < L->o->requests;
+        return now_usec() < L->start_usec + L->o->duration_usec;
+}
+
+static uint64_t cookie(const struct load *L, const struct slot *s) {
+        return (uint64_t) s->generation << 32 | (uint64_t) (s - L->slots);
+}
+
+/* Unregister before close: a later event in the batch must not find the fd. */
+static void close_slot(struct load *L, struct slot *s) {
+        if (epoll_ctl(L->epfd, EPOLL_CTL_DEL, s->fd, NULL) < 0 && errno != ENOENT && errno != EBADF)
+                fprintf(stderr, PROGRAM ": epoll_ctl DEL: %s\n", strerror(errno));
+        close(s->fd);
+        s->fd = -1;
+        s->state = SLOT_IDLE;
+        s->generation++;
+}
+
+static int watch(struct load *L, struct slot *s, int op, uint32_t events) {
+        struct epoll_event ev = {.events = events, .data.u64 = cookie(L, s)};
+
+        return epoll_ctl(L->epfd, op, s->fd, &ev) < 0 ? -errno : 0;
+}
+
+/* Opens the connection of a new request; -errno when it failed at once. */
+static int start_request(struct load *L, struct slot *s) {
+        int r;
+
+        L->started++;
+        s->start_usec = now_usec();
+        s->sent = 0;
+        response_init(&s->response);
+        s->fd = socket(L->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (s->fd < 0)
+                return -errno;
+        s->state = SLOT_CONNECTING;
+        r = connect(s->fd, (struct sockaddr *) &L->addr, L->addr_len) < 0 && errno != EINPROGRESS ? -errno : 0;
+        if (r == 0)
+                r = watch(L, s, EPOLL_CTL_ADD, EPOLLOUT);
+        if (r < 0) {
+                close(s->fd);
+                s->fd = -1;
+                s->state = SLOT_IDLE;
+        }
+        return r;
+}
+
+/* Closed loop: a slot starts its next request as soon as one ends. */
+static void next_request(struct load *L, struct slot *s) {
+        while (budget_left(L)) {
+                int r = start_request(L, s);
+                if (r == 0)
+                        return;
+                L->res.last_errno = -r;
+                L->res.connect_errors++;
+                L->res.finished++;
+        }
+}
+
+enum outcome { OUT_OK, OUT_CONNECT_ERROR, OUT_READ_ERROR, OUT_NO_STATUS, OUT_TIMEOUT };
+
+static void end_request(struct load *L, struct slot *s, enum outcome out, int status) {
+        L->res.finished++;
+        L->res.output_bytes += s->response.output_bytes;
+        switch (out) {
+        case OUT_OK:
+                L->res.ok++;
+                histogram_add(&L->res.latency, now_usec() - s->start_usec);
+                if (status >= 0)
+                        L->res.statuses[status]++;
+                break;
+        case OUT_CONNECT_ERROR:
+                L->res.connect_errors++;
+                break;
+        case OUT_READ_ERROR:
+                L->res.read_errors++;
+                break;
+        case OUT_NO_STATUS:
+                L->res.no_status++;
+                break;
+        case OUT_TIMEOUT:
+                L->res.timeouts++;
+                break;
+        }
+        close_slot(L, s);
+        next_request(L, s);
+}
+
+static void on_connecting(struct load *L, struct slot *s) {
+        int err = 0;
+        socklen_t len = sizeof err;
+
+        if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+                err = errno;
+        if (err != 0) {
+                L->res.last_errno = err;
+                return end_request(L, s, OUT_CONNECT_ERROR, -1);
+        }
+        s->state = SLOT_SENDING;
+}
+
+/* No shutdown(SHUT_WR) after the frame: the server then closes first, and
+ * TIME_WAIT lands on its side rather than eating our ephemeral ports. */
+static void on_sending(struct load *L, struct slot *s) {
+        int r;
+
+        while (s->sent < L->request_size) {
+                ssize_t n = send(s->fd, L->request + s->sent, L->request_size - s->sent, MSG_NOSIGNAL);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return;
+                if (n < 0) {
+                        L->res.last_errno = errno;
+                        return end_request(L, s, OUT_READ_ERROR, -1);
+                }
+                s->sent += (size_t) n;
+        }
+        s->state = SLOT_READING;
+        r = watch(L, s, EPOLL_CTL_MOD, EPOLLIN);
+        if (r < 0) {
+                L->res.last_errno = -r;
+                end_request(L, s, OUT_READ_ERROR, -1);
+        }
+}
+
+/* A few reads per event, so that one fast stream cannot starve the others;
+ * epoll is level-triggered and comes back for the rest. */
+static void on_reading(struct load *L, struct slot *s) {
+        static char discard[256 * 1024];
+        struct iovec unused[2];
+        int status;
+
+        for (int i = 0; i < 4; i++) {
+                ssize_t n = recv(s->fd, discard, sizeof discard, 0);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return;
+                if (n < 0) {
+                        L->res.last_errno = errno;
+                        return end_request(L, s, OUT_READ_ERROR, -1);
+                }
+                if (n == 0) {
+                        if (L->o->raw)
+                                return end_request(L, s, OUT_OK, -1);
+                        status = response_finish(&s->response, unused);
+                        return end_request(L, s, status >= 0 ? OUT_OK : OUT_NO_STATUS, status);
+                }
+                if (L->o->raw)
+                        s->response.output_bytes += (uint64_t) n;
+                else
+                        (void) response_feed(&s->response, discard, (size_t) n, unused);
+        }
+}
+
+static void on_event(struct load *L, const struct epoll_event *ev) {
+        uint32_t index = (uint32_t) ev->data.u64, generation = (uint32_t) (ev->data.u64 >> 32);
+        struct slot *s;
+
+        if (index >= L->o->conns)
+                return;
+        s = &L->slots[index];
+        if (s->fd < 0 || s->generation != generation)
+                return;
+        switch (s->state) {
+        case SLOT_CONNECTING:
+                on_connecting(L, s);
+                if (s->state == SLOT_SENDING)
+                        on_sending(L, s);
+                break;
+        case SLOT_SENDING:
+                on_sending(L, s);
+                break;
+        case SLOT_READING:
+                on_reading(L, s);
+                break;
+        case SLOT_IDLE:
+                break;
+        }
+}
+
+static void expire_requests(struct load *L, uint64_t now) {
+        for (unsigned i = 0; i < L->o->conns; i++) {
+                struct slot *s = &L->slots[i];
+                if (s->state != SLOT_IDLE && now - s->start_usec >= L->o->timeout_usec)
+                        end_request(L, s, OUT_TIMEOUT, -1);
+        }
+}
+
+static void show_progress(const struct load *L, uint64_t now, uint64_t *last_usec, uint64_t *last_count) {
+        double rate;
+
+        if (now - *last_usec < USEC_PER_SEC)
+                return;
+        rate = (double) (L->res.finished - *last_count) * 1e6 / (double) (now - *last_usec);
+        fprintf(stderr, "\r" PROGRAM ": %llu requests, %.0f/s   ", (unsigned long long) L->res.finished, rate);
+        *last_usec = now;
+        *last_count = L->res.finished;
+}
+
+static bool finished(const struct load *L, uint64_t now) {
+        if (interrupted)
+                return true;
+        if (L->o->requests)
+                return L->res.finished >= L->o->requests;
+        return now >= L->start_usec + L->o->duration_usec;
+}
+
+static int run_loop(struct load *L) {
+        struct epoll_event events[64];
+        bool progress = isatty(STDERR_FILENO);
+        uint64_t now, next_tick, last_usec, last_count = 0;
+        int n;
+
+        L->start_usec = last_usec = now_usec();
+        next_tick = L->start_usec + TICK_USEC;
+        for (unsigned i = 0; i < L->o->conns; i++)
+                next_request(L, &L->slots[i]);
+        for (now = now_usec(); !finished(L, now); now = now_usec()) {
+                uint64_t wake = next_tick;
+                int timeout_ms;
+
+                if (L->o->duration_usec && L->start_usec + L->o->duration_usec < wake)
+                        wake = L->start_usec + L->o->duration_usec;
+                timeout_ms = wake > now ? (int) ((wake - now + 999) / 1000) : 0;
+                n = epoll_wait(L->epfd, events, 64, timeout_ms);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                for (int i = 0; i < n; i++)
+                        on_event(L, &events[i]);
+                now = now_usec();
+                if (now >= next_tick) {
+                        next_tick = now + TICK_USEC;
+                        expire_requests(L, now);
+                        if (progress)
+                                show_progress(L, now, &last_usec, &last_count);
+                }
+        }
+        L->res.elapsed_usec = now - L->start_usec;
+        L->res.interrupted = interrupted;
+        if (progress)
+                fprintf(stderr, "\r%60s\r", "");
+        return 0;
+}
+
+static int setup(struct load *L) {
+        struct sigaction sa = {.sa_handler = on_interrupt}; /* no SA_RESTART: epoll_wait returns */
+        int r;
+
+        L->request = request_build(L->o->argv, L->o->argc, !L->o->raw, &L->request_size);
+        if (!L->request) {
+                r = -errno;
+                fprintf(stderr, PROGRAM ": %s\n", r == -EINVAL ? "the command is empty" :
+                        r == -E2BIG ? "the command is too long for any server" : strerror(-r));
+                return r;
+        }
+        r = resolve(L);
+        if (r < 0)
+                return r;
+        r = ensure_fd_limit(L->o->conns);
+        if (r < 0)
+                return r == -EMFILE ? r : (fprintf(stderr, PROGRAM ": setrlimit: %s\n", strerror(-r)), r);
+        L->slots = calloc(L->o->conns, sizeof *L->slots);
+        if (!L->slots)
+                return fprintf(stderr, PROGRAM ": out of memory for %u slots\n", L->o->conns), -ENOMEM;
+        for (unsigned i = 0; i < L->o->conns; i++)
+                L->slots[i].fd = -1;
+        histogram_init(&L->res.latency);
+        L->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (L->epfd < 0)
+                return r = -errno, fprintf(stderr, PROGRAM ": epoll_create1: %s\n", strerror(-r)), r;
+        if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0 ||
+            signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+                return r = -errno, fprintf(stderr, PROGRAM ": sigaction: %s\n", strerror(-r)), r;
+        return 0;
+}
+
+static void release(struct load *L) {
+        if (L->slots)
+                for (unsigned i = 0; i < L->o->conns; i++)
+                        if (L->slots[i].fd >= 0)
+                                close_slot(L, &L->slots[i]);
+        if (L->epfd >= 0)
+                close(L->epfd);
+        free(L->slots);
+        free(L->request);
+}
+
+int main(int argc, char **argv) {
+        static struct load L = {.epfd = -1}; /* static: the histogram is 128 KiB */
+        struct options o;
+        int r;
+
+        r = parse_options(argc, argv, &o);
+        if (r != 0)
+                return r > 0 ? EXIT_SUCCESS : 2;
+        L.o = &o;
+        L.res = (struct report){.target = o.target.text, .command = o.argv, .command_words = o.argc,
+                                .conns = o.conns, .raw = o.raw};
+        r = setup(&L);
+        if (r == 0) {
+                r = run_loop(&L);
+                if (r < 0)
+                        fprintf(stderr, PROGRAM ": epoll_wait: %s\n", strerror(-r));
+        }
+        if (r == 0) {
+                if (o.json)
+                        report_json(&L.res, stdout);
+                else
+                        report_text(&L.res, stdout);
+        }
+        release(&L);
+        if (r < 0)
+                return EXIT_FAILURE;
+        /* Anything but a clean run is worth a non-zero status to a script. */
+        return L.res.ok == L.res.finished && !interrupted ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+#include "report.h"
+
+#include <string.h>
+
+/* The inside of a JSON string: what JSON forbids raw, escaped. */
+static void json_chars(FILE *out, const char *s) {
+        for (const unsigned char *c = (const unsigned char *) s; *c; c++) {
+                if (*c == '"' || *c == '\\')
+                        fprintf(out, "\\%c", *c);
+                else if (*c < 0x20 || *c == 0x7f)
+                        fprintf(out, "\\u%04x", *c);
+                else
+                        fputc(*c, out);
+        }
+}
+
+/* The command's words as one JSON string, joined as the request joins them. */
+static void json_words(FILE *out, char *const *words, int count) {
+        fputc('"', out);
+        for (int i = 0; i < count; i++) {
+                if (i > 0)
+                        fputc(' ', out);
+                json_chars(out, words[i]);
+        }
+        fputc('"', out);
+}
+
+/* What the report derives from the counts. */
+struct summary {
+        double elapsed_s;
+        double rate;
+        double mb_per_s;
+        uint64_t min, p50, p90, p99, max, mean;
+};
+
+static void summarize(const struct report *r, struct summary *m) {
+        const struct histogram *h = &r->latency;
+
+        /* A run of no measurable time still gives finite rates. */
+        m->elapsed_s = r->elapsed_usec > 0 ? (double) r->elapsed_usec / 1e6 : 1e-6;
+        m->rate = (double) r->finished / m->elapsed_s;
+        m->mb_per_s = (double) r->output_bytes / 1e6 / m->elapsed_s;
+        m->min = h->min;
+        m->p50 = histogram_percentile(h, 50);
+        m->p90 = histogram_percentile(h, 90);
+        m->p99 = histogram_percentile(h, 99);
+        m->max = h->max;
+        m->mean = h->count ? h->sum / h->count : 0;
+}
+
+void report_json(const struct report *r, FILE *out) {
+        struct summary m;
+        bool first = true;
+
+        summarize(r, &m);
+        fprintf(out, "{\"target\": \"");
+        json_chars(out, r->target);
+        fprintf(out, "\", \"command\": ");
+        json_words(out, r->command, r->command_words);
+        fprintf(out, ", \"connections\": %u, \"raw\": %s, \"interrupted\": %s,\n",
+                r->conns, r->raw ? "true" : "false", r->interrupted ? "true" : "false");
+        fprintf(out, " \"requests\": %llu, \"ok\": %llu, \"elapsed_s\": %.6f, \"requests_per_s\": %.1f,\n",
+                (unsigned long long) r->finished, (unsigned long long) r->ok, m.elapsed_s, m.rate);
+        fprintf(out, " \"output_bytes\": %llu, \"output_mb_per_s\": %.3f,\n",
+                (unsigned long long) r->output_bytes, m.mb_per_s);
+        fprintf(out, " \"latency_us\": {\"min\": %llu, \"p50\": %llu, \"p90\": %llu, \"p99\": %llu, "
+                     "\"max\": %llu, \"mean\": %llu},\n",
+                (unsigned long long) m.min, (unsigned long long) m.p50, (unsigned long long) m.p90,
+                (unsigned long long) m.p99, (unsigned long long) m.max, (unsigned long long) m.mean);
+        fprintf(out, " \"statuses\": {");
+        for (unsigned i = 0; i < 256; i++) {
+                if (r->statuses[i] == 0)
+                        continue;
+                fprintf(out, "%s\"%u\": %llu", first ? "" : ", ", i, (unsigned long long) r->statuses[i]);
+                first = false;
+        }
+        fprintf(out, "},\n \"errors\": {\"connect\": %llu, \"read\": %llu, \"no_status\": %llu, "
+                     "\"timeout\": %llu, \"last\": ",
+                (unsigned long long) r->connect_errors, (unsigned long long) r->read_errors,
+                (unsigned long long) r->no_status, (unsigned long long) r->timeouts);
+        if (r->last_errno) {
+                fputc('"', out);
+                json_chars(out, strerror(r->last_errno));
+                fputc('"', out);
+        } else
+                fputs("null", out);
+        fputs("}}\n", out);
+}
+
+void report_text(const struct report *r, FILE *out) {
+        struct summary m;
+
+        summarize(r, &m);
+        fprintf(out, "%s: %u connections, %s%s\n", r->target, r->conns,
+                r->raw ? "plain requests (--raw)" : "requests with status",
+                r->interrupted ? ", interrupted" : "");
+        fprintf(out, "  requests     %llu (%llu ok)\n", (unsigned long long) r->finished,
+                (unsigned long long) r->ok);
+        fprintf(out, "  elapsed      %.3f s\n", m.elapsed_s);
+        fprintf(out, "  requests/s   %.1f\n", m.rate);
+        fprintf(out, "  output       %.3f MB, %.3f MB/s\n", (double) r->output_bytes / 1e6, m.mb_per_s);
+        fprintf(out, "  latency      min %.3f ms, p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+                (double) m.min / 1e3, (double) m.p50 / 1e3, (double) m.p90 / 1e3,
+                (double) m.p99 / 1e3, (double) m.max / 1e3);
+        if (!r->raw) {
+                fprintf(out, "  statuses    ");
+                for (unsigned i = 0; i < 256; i++)
+                        if (r->statuses[i])
+                                fprintf(out, " %u: %llu", i, (unsigned long long) r->statuses[i]);
+                fprintf(out, "%s\n", r->ok ? "" : " none");
+        }
+        fprintf(out, "  errors       connect %llu, read %llu, no status %llu, timeout %llu",
+                (unsigned long long) r->connect_errors, (unsigned long long) r->read_errors,
+                (unsigned long long) r->no_status, (unsigned long long) r->timeouts);
+        if (r->last_errno)
+                fprintf(out, " (last: %s)", strerror(r->last_errno));
+        fputc('\n', out);
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/* cmocka tests of nbnet-load's report: its JSON escapes and its figures. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "report.h"
+
+static struct report r;
+
+static char *render(void (*fn)(const struct report *, FILE *)) {
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *out = open_memstream(&buf, &size);
+
+        assert_non_null(out);
+        fn(&r, out);
+        assert_int_equal(fclose(out), 0);
+        return buf;
+}
+
+static void setup_report(char **words, int count) {
+        memset(&r, 0, sizeof r);
+        histogram_init(&r.latency);
+        r.target = "unix:/tmp/a\"b";
+        r.command = words;
+        r.command_words = count;
+        r.conns = 2;
+        r.elapsed_usec = 2000000;
+        r.finished = r.ok = 4;
+        r.output_bytes = 4000000;
+        r.statuses[0] = 3;
+        r.statuses[137] = 1;
+        for (uint64_t v = 100; v <= 400; v += 100)
+                histogram_add(&r.latency, v);
+}
+
+static void test_json_escapes_quotes_backslashes_and_controls(void **state) {
+        char *words[] = {"printf", "'a\"b\\\\c\n\x1e'"};
+        char *json;
+        (void) state;
+
+        setup_report(words, 2);
+        json = render(report_json);
+        assert_non_null(strstr(json, "\"target\": \"unix:/tmp/a\\\"b\""));
+        assert_non_null(strstr(json, "\"command\": \"printf 'a\\\"b\\\\\\\\c\\u000a\\u001e'\""));
+        assert_non_null(strstr(json, "\"statuses\": {\"0\": 3, \"137\": 1}"));
+        assert_non_null(strstr(json, "\"requests_per_s\": 2.0"));
+        assert_non_null(strstr(json, "\"output_mb_per_s\": 2.000"));
+        assert_non_null(strstr(json, "\"min\": 100, \"p50\": 200, \"p90\": 400, \"p99\": 400, \"max\": 400"));
+        assert_non_null(strstr(json, "\"timeout\": 0, \"last\": null}}"));
+        free(json);
+}
+
+static void test_text_has_every_figure(void **state) {
+        char *words[] = {"true"};
+        char *text;
+        (void) state;
+
+        setup_report(words, 1);
+        text = render(report_text);
+        assert_non_null(strstr(text, "  requests     4 (4 ok)\n"));
+        assert_non_null(strstr(text, "  requests/s   2.0\n"));
+        assert_non_null(strstr(text, "  statuses     0: 3 137: 1\n"));
+        assert_non_null(strstr(text, "p50 0.200 ms"));
+        r.connect_errors = 1;
+        r.last_errno = ECONNREFUSED;
+        free(text);
+        text = render(report_text);
+        assert_non_null(strstr(text, "connect 1, read 0, no status 0, timeout 0 (last: Connection refused)\n"));
+        free(text);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_json_escapes_quotes_backslashes_and_controls),
+                cmocka_unit_test(test_text_has_every_figure),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
