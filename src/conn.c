@@ -177,23 +177,29 @@ static void conn_refuse_frame(struct conn *c) {
         conn_refuse(c, line, SPAWN_STATUS_NOT_RUN);
 }
 
-/* A complete frame: in restricted mode it names a command of the table. */
-static void conn_request(struct conn *c) {
+/* What a complete frame runs: its own command, or in restricted mode the
+ * table's line for the name it gives. NULL, with the request answered, when
+ * nothing may run. Looked up again when a queued request starts, since SIGHUP
+ * may have replaced the table meanwhile. */
+static const char *conn_command(struct conn *c) {
         const struct server *s = c->server;
+        const char *command;
 
-        c->command = c->frame.command;
-        if (s->opt.commands_path && !s->table_ok) {
+        if (!s->opt.commands_path)
+                return c->frame.command;
+        if (!s->table_ok) {
                 conn_refuse(c, "nbnet: server misconfigured (see its log)", SPAWN_STATUS_NOT_RUN);
-                return;
+                return NULL;
         }
-        if (s->opt.commands_path) {
-                c->command = policy_lookup(&s->table, c->frame.command);
-                if (!c->command) {
-                        conn_refuse(c, "nbnet: command not allowed", SPAWN_STATUS_REFUSED);
-                        return;
-                }
-        }
-        server_want_run(c->server, c);
+        command = policy_lookup(&s->table, c->frame.command);
+        if (!command)
+                conn_refuse(c, "nbnet: command not allowed", SPAWN_STATUS_REFUSED);
+        return command;
+}
+
+static void conn_request(struct conn *c) {
+        if (conn_command(c))
+                server_want_run(c->server, c);
 }
 
 static void conn_read(struct conn *c) {
@@ -429,10 +435,13 @@ static int conn_spawn_failed(struct conn *c, int r) {
 }
 
 int conn_start(struct conn *c) {
+        const char *command = conn_command(c);
         struct spawn_child child;
         int r;
 
-        r = spawn_command(&c->server->env, c->command, c->fd, &c->peer, &child);
+        if (!command)
+                return -EACCES;
+        r = spawn_command(&c->server->env, command, c->fd, &c->peer, &child);
         if (r < 0)
                 return conn_spawn_failed(c, r);
         r = sd_event_add_child_pidfd(c->server->event, &c->child, child.pidfd, WEXITED,

@@ -37,7 +37,6 @@ struct conn {
         ino_t ino;               /* the socket's, to find processes that hold it */
         struct sock_peer peer;
         struct frame frame;
-        const char *command;     /* what runs: the frame's, or the table's line for its name */
         uint64_t start_usec;
         uint64_t deadline_usec;  /* of the group's grace while ending */
         sd_event_source *io, *timer, *child;

@@ -75,8 +75,9 @@ static void usage(FILE *out) {
                 "\n"
                 "Signals: SIGTERM and SIGINT stop accepting, refuse requests not yet running\n"
                 "and exit 0 once the running commands are over (a second signal kills them at\n"
-                "once); SIGHUP logs the live counts. Under systemd, nbnetd reports READY=1,\n"
-                "STATUS= and STOPPING=1, and pings the watchdog (WatchdogSec=).\n"
+                "once); SIGHUP reads the --commands table again and logs the live counts.\n"
+                "Under systemd, nbnetd reports READY=1, STATUS= and STOPPING=1, and pings\n"
+                "the watchdog (WatchdogSec=).\n"
                 "\n"
                 "Exit status: 0 after a stop, 1 on a fatal error, 2 on a usage error.\n"
                 "See doc/protocol.md and the README.\n");

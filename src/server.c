@@ -326,6 +326,27 @@ static void server_stop(struct server *s) {
                 (void) sd_event_exit(s->event, 0);
 }
 
+/* SIGHUP: the --commands table is read again. A bad new table is logged and
+ * the one in force is kept; running commands are not affected either way. */
+static void server_reload_commands(struct server *s) {
+        struct policy_table table;
+        char why[512];
+        int r;
+
+        if (!s->opt.commands_path)
+                return;
+        r = policy_load_commands(&table, s->opt.commands_path, why, sizeof why);
+        if (r < 0) {
+                log_error_errno(r, "SIGHUP: --commands %s; %s", why,
+                                s->table_ok ? "keeping the table in force" : "still no table");
+                return;
+        }
+        policy_table_release(&s->table);
+        s->table = table;
+        s->table_ok = true;
+        log_info("SIGHUP: --commands %s reloaded, %zu commands", s->opt.commands_path, table.count);
+}
+
 static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata) {
         struct server *s = userdata;
 
@@ -338,7 +359,7 @@ static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo 
                 break;
         }
         case SIGHUP:
-                /* Nothing to reload: the options are the command line. Say how it goes. */
+                server_reload_commands(s);
                 log_info("%u connections, %u running, %u queued, %llu served, %llu refused",
                          s->connections, s->running, s->queued, s->served, s->refused);
                 break;

@@ -306,3 +306,21 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         assert_failure 2
         [[ "$stderr" == *"--help"* ]]
 }
+
+@test "SIGHUP reads the --commands table again, and keeps it when the new one is bad" {
+        local table=$BATS_TEST_TMPDIR/commands
+        echo "one = echo first" >"$table"
+        start_server --commands "$table"
+        run $NBCLIENT "$PORT" --command one
+        assert_output "first"
+        printf '%s\n' "one = echo second" "two = echo added" >"$table"
+        kill -HUP "$SERVER_PID"
+        wait_until 2 grep -q "reloaded, 2 commands" "$SERVER_LOG"
+        run $NBCLIENT "$PORT" --command two
+        assert_output "added"
+        echo "a broken line" >"$table"
+        kill -HUP "$SERVER_PID"
+        wait_until 2 grep -q "$table:1: expected 'name = command line'; keeping the table in force" "$SERVER_LOG"
+        run $NBCLIENT "$PORT" --command one
+        assert_output "second"
+}
