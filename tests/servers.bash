@@ -1,26 +1,35 @@
 # More servers than helpers.bash's one, on addresses of the test's choosing:
 # an IPv6 literal, a Unix socket, 127.0.0.2 and 127.0.0.3 for the fleet.
-# serve_at is the one place that knows how a server is started: when nbnetd
-# takes over from systemd-socket-activate + nbnet-handler, only it changes.
+# serve_at is the one place here that knows how each NBNET_MODE starts a server.
 
 EXTRA_SERVER_PIDS=()
 
 # serve_at LISTEN [server options...]: LISTEN is ADDR:PORT, [ADDR]:PORT or a socket path.
 serve_at() {
-        local listen=$1 mode_opts=()
+        local listen=$1 activate=(systemd-socket-activate -E ASAN_OPTIONS -E UBSAN_OPTIONS -E LSAN_OPTIONS)
         shift
+        # As start_server: the sanitizers' settings passed on, one process group each.
         case $NBNET_MODE in
-        accept) ;;
-        inetd) mode_opts=(--inetd) ;;
+        accept)
+                setsid "${activate[@]}" -l "$listen" --accept "$NBNET_BIN/nbnet-handler" "$@" \
+                        2>>"$BATS_TEST_TMPDIR/servers.log" &
+                ;;
+        inetd)
+                setsid "${activate[@]}" -l "$listen" --inetd --accept "$NBNET_BIN/nbnet-handler" "$@" \
+                        2>>"$BATS_TEST_TMPDIR/servers.log" &
+                ;;
+        nbnetd)
+                setsid "$NBNET_BIN/nbnetd" --listen "$listen" "$@" 2>>"$BATS_TEST_TMPDIR/servers.log" &
+                ;;
+        nbnetd-activated)
+                setsid "${activate[@]}" -l "$listen" "$NBNET_BIN/nbnetd" "$@" \
+                        2>>"$BATS_TEST_TMPDIR/servers.log" &
+                ;;
         *)
                 echo "serve_at: unknown NBNET_MODE '$NBNET_MODE'" >&2
                 return 1
                 ;;
         esac
-        # As start_server: the sanitizers' settings passed on, one process group each.
-        setsid systemd-socket-activate -E ASAN_OPTIONS -E UBSAN_OPTIONS -E LSAN_OPTIONS \
-                -l "$listen" "${mode_opts[@]}" --accept \
-                "$NBNET_BIN/nbnet-handler" "$@" 2>>"$BATS_TEST_TMPDIR/servers.log" &
         EXTRA_SERVER_PIDS+=("$!")
 }
 
