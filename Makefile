@@ -45,12 +45,13 @@ ALL_LDFLAGS = $(SANFLAGS) $(CFLAGS) $(LDFLAGS)
 
 COMMON := frame spawn sock log args policy options
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
+NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) listen reap server conn nbnetd))
 # What the client and the load generator share: target (where to connect) and
 # request (framing), response (held-back tail, trailer check).
 CLIENT_COMMON := frame args target request response
 CLIENT_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) client))
 LOAD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) histogram report load))
-PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnet $(OUT)/bin/nbnet-load
+PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnetd $(OUT)/bin/nbnet $(OUT)/bin/nbnet-load
 UNIT_TEST_NAMES := test-frame test-spawn test-log test-policy \
 	test-response test-target test-histogram test-report
 UNIT_TESTS := $(addprefix $(OUT)/bin/,$(UNIT_TEST_NAMES))
@@ -74,6 +75,9 @@ $(OBJ) $(OUT)/bin:
 	mkdir -p $@
 
 $(OUT)/bin/nbnet-handler: $(HANDLER_OBJS) | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYSTEMD_LIBS)
+
+$(OUT)/bin/nbnetd: $(NBNETD_OBJS) | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYSTEMD_LIBS)
 
 $(OUT)/bin/nbnet: $(CLIENT_OBJS) | $(OUT)/bin
@@ -106,10 +110,11 @@ $(OUT)/bin/test-histogram: $(OBJ)/test-histogram.o $(OBJ)/histogram.o | $(OUT)/b
 $(OUT)/bin/test-report: $(OBJ)/test-report.o $(OBJ)/report.o $(OBJ)/histogram.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
+# nbnetd in the foreground on both loopback addresses; no systemd needed.
 run: deps
 	$(MAKE) all
-	@echo "nbnet: serving on 127.0.0.1:9079 (Ctrl-C stops); try: echo -n 0000000002ls | nc -N 127.0.0.1 9079"
-	exec systemd-socket-activate -l 127.0.0.1:9079 --accept bin/nbnet-handler
+	@echo "nbnet: serving on 127.0.0.1:9079 and [::1]:9079 (Ctrl-C stops); try: echo -n 0000000002ls | nc -N 127.0.0.1 9079"
+	exec bin/nbnetd --listen 127.0.0.1:9079 --listen [::1]:9079
 
 # Unit tests, the bats suite in every mode, the suite again under sanitizers,
 # and the units through systemd-analyze: one "N passed, N failed" line at the end.
@@ -152,20 +157,24 @@ install: all
 	install -d $(DESTDIR)$(LIBEXECDIR)/nbnet $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DOCDIR) \
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 bin/nbnet-handler $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler
+	install -m 0755 bin/nbnetd $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnetd
 	install -m 0755 bin/nbnet bin/nbnet-load $(DESTDIR)$(BINDIR)/
-	install -m 0644 man/nbnet-handler.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/nbnet-handler.8 man/nbnetd.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/nbnet.1 man/nbnet-load.1 $(DESTDIR)$(MANDIR)/man1/
-	install -m 0644 units/nbnet.socket $(DESTDIR)$(SYSTEMDUNITDIR)/
-	sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' units/nbnet@.service.in \
-		> $(DESTDIR)$(SYSTEMDUNITDIR)/nbnet@.service
-	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/nbnet@.service
+	install -m 0644 units/nbnet.socket units/nbnetd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/
+	for u in nbnet@.service nbnetd.service; do \
+		sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' units/$$u.in > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; \
+	done
 	install -m 0644 README.md doc/protocol.md $(DESTDIR)$(DOCDIR)/
 
 uninstall:
-	rm -f $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler $(DESTDIR)$(MANDIR)/man8/nbnet-handler.8 \
+	rm -f $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnetd \
+		$(DESTDIR)$(MANDIR)/man8/nbnet-handler.8 $(DESTDIR)$(MANDIR)/man8/nbnetd.8 \
 		$(DESTDIR)$(BINDIR)/nbnet $(DESTDIR)$(BINDIR)/nbnet-load \
 		$(DESTDIR)$(MANDIR)/man1/nbnet.1 $(DESTDIR)$(MANDIR)/man1/nbnet-load.1 \
-		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnet.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnet@.service
+		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnet.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnet@.service \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnetd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnetd.service
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nbnet
 
 # Packages from a git archive of HEAD (committed work only), into dist/.

@@ -2,6 +2,10 @@
 # NBNET_MODE picks how the server runs:
 #   accept  nbnet-handler under systemd-socket-activate --accept (fd 3, LISTEN_FDS=1)
 #   inetd   nbnet-handler under systemd-socket-activate --inetd --accept (fd 0)
+#   nbnetd  nbnetd started by hand with --listen 127.0.0.1:$PORT (or $LISTEN)
+#   nbnetd-activated
+#           nbnetd under systemd-socket-activate without --accept, listening on
+#           127.0.0.1:$PORT and [::1]:$PORT (LISTEN_FDS=2), or on $LISTEN alone
 # NBNET_BIN is the directory of the binaries under test (bin/ by default).
 
 bats_load_library bats-support
@@ -58,6 +62,18 @@ start_server() {
         inetd)
                 setsid "${wrapper[@]}" systemd-socket-activate "${pass_env[@]}" -l "$listen" --inetd --accept \
                         "$NBNET_BIN/nbnet-handler" "$@" 2>"$SERVER_LOG" &
+                ;;
+        nbnetd)
+                setsid "${wrapper[@]}" "$NBNET_BIN/nbnetd" --listen "$listen" "$@" 2>"$SERVER_LOG" &
+                ;;
+        nbnetd-activated)
+                # Both loopback addresses, as nbnetd.socket has them, unless LISTEN says.
+                local sockets=(-l "$listen")
+                if [ -z "${LISTEN:-}" ]; then
+                        sockets+=(-l "[::1]:$PORT")
+                fi
+                setsid "${wrapper[@]}" systemd-socket-activate "${pass_env[@]}" "${sockets[@]}" \
+                        "$NBNET_BIN/nbnetd" "$@" 2>"$SERVER_LOG" &
                 ;;
         *)
                 echo "unknown NBNET_MODE '$NBNET_MODE'" >&2

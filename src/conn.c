@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: MIT */
+#include "conn.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "policy.h"
+#include "server.h"
+#include "spawn.h"
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+#define USEC_PER_MSEC 1000ull
+#define USEC_PER_SEC 1000000ull
+/* How long a killed group gets between SIGTERM and SIGKILL (as nbnet-handler). */
+#define KILL_GRACE_USEC (500 * USEC_PER_MSEC)
+/* How often an ending group is looked at during its grace. */
+#define GROUP_POLL_USEC (5 * USEC_PER_MSEC)
+/* How long the client gets to finish sending after our FIN (see Closing). */
+#define DRAIN_USEC (2 * USEC_PER_SEC)
+/* How long a client that reads nothing may keep our last 18 bytes waiting. */
+#define SEND_USEC (10 * USEC_PER_SEC)
+#define TIMER_ACCURACY_USEC USEC_PER_MSEC
+/* Reads per wake-up while draining, so that a flood cannot hog the loop. */
+#define DRAIN_READS 4
+
+static const char REASON_PEER_GONE[] = "peer reset or connection error";
+
+/* One buffer for every recv: the loop is single-threaded and never keeps input. */
+static char conn_buf[16384];
+
+static uint64_t conn_now(const struct conn *c) {
+        uint64_t now = 0;
+
+        (void) sd_event_now(c->server->event, CLOCK_MONOTONIC, &now);
+        return now;
+}
+
+static void conn_arm(struct conn *c, uint64_t usec) {
+        int r = sd_event_source_set_time(c->timer, usec);
+
+        if (r >= 0)
+                r = sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_error_errno(r, "%s: sd_event_source_set_time", c->peer.text);
+}
+
+static void conn_disarm(struct conn *c) {
+        (void) sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+}
+
+/* events 0 still reports errors and hang-ups: that is how a running command's
+ * connection is watched, since a FIN alone would spin a level-triggered loop. */
+static void conn_watch(struct conn *c, uint32_t events) {
+        int r = sd_event_source_set_io_events(c->io, events);
+
+        if (r >= 0)
+                r = sd_event_source_set_enabled(c->io, SD_EVENT_ON);
+        if (r < 0)
+                log_error_errno(r, "%s: sd_event_source_set_io_events", c->peer.text);
+}
+
+static void conn_unwatch(struct conn *c) {
+        (void) sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
+}
+
+/* Sources are unregistered before the fd is closed: no event may name a
+ * descriptor number that the next accept() could hand out again. */
+static void conn_close(struct conn *c) {
+        struct log_record rec = {
+                .peer = c->peer.text,
+                .status = c->status,
+                .reason = c->reason,
+                .pid = c->pid,
+        };
+
+        if (c->frame.state == FRAME_COMPLETE) {
+                rec.command = c->frame.command;
+                rec.command_length = c->frame.length;
+        }
+        rec.has_bytes_sent = sock_bytes_sent(c->fd, &rec.bytes_sent) >= 0;
+        c->io = sd_event_source_disable_unref(c->io);
+        c->timer = sd_event_source_disable_unref(c->timer);
+        c->child = sd_event_source_disable_unref(c->child);
+        close(c->fd);
+        c->fd = -1;
+        rec.duration_usec = conn_now(c) - c->start_usec;
+        log_connection(&rec);
+        frame_release(&c->frame);
+        c->state = CONN_FREE;
+        server_conn_closed(c->server, c);
+}
+
+/* Shut the write side, read what the client still sends, close: closing with
+ * unread bytes would send a RST that can destroy output in flight. */
+static void conn_finish(struct conn *c) {
+        if (shutdown(c->fd, SHUT_WR) < 0 && errno != ENOTCONN)
+                log_error_errno(errno, "%s: shutdown", c->peer.text);
+        c->state = CONN_DRAINING;
+        conn_watch(c, EPOLLIN);
+        conn_arm(c, conn_now(c) + DRAIN_USEC);
+}
+
+/* Reads and drops input until EOF or an error, then closes; a client that
+ * still sends is read on at the next wake-up, until the drain timeout. */
+static void conn_drain(struct conn *c) {
+        for (int i = 0; i < DRAIN_READS; i++) {
+                ssize_t n = recv(c->fd, conn_buf, sizeof conn_buf, MSG_DONTWAIT);
+                if (n > 0 || (n < 0 && errno == EINTR))
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return;
+                conn_close(c);
+                return;
+        }
+}
+
+/* Sends what is left of c->out without blocking; then the connection finishes. */
+static void conn_flush(struct conn *c) {
+        while (c->out_sent < c->out_len) {
+                ssize_t n = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent,
+                                 MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN) {
+                        if (c->state != CONN_SENDING) {
+                                c->state = CONN_SENDING;
+                                conn_watch(c, EPOLLOUT);
+                                conn_arm(c, conn_now(c) + SEND_USEC);
+                        }
+                        return;
+                }
+                if (n <= 0)
+                        break; /* the peer is gone; nothing more to tell it */
+                c->out_sent += (size_t) n;
+        }
+        conn_finish(c);
+}
+
+static void conn_add_trailer(struct conn *c, int status) {
+        frame_format_trailer(c->out + c->out_len, status);
+        c->out_len += FRAME_TRAILER_SIZE;
+}
+
+/* Answers with "nbnet: ...\n" (plus the trailer for '+') and finishes. */
+static void conn_respond(struct conn *c, const char *line, int status) {
+        c->status = status;
+        c->out_len = (size_t) snprintf(c->out, sizeof c->out - FRAME_TRAILER_SIZE, "%s\n", line);
+        if (c->out_len >= sizeof c->out - FRAME_TRAILER_SIZE)
+                c->out_len = sizeof c->out - FRAME_TRAILER_SIZE - 1;
+        if (c->frame.want_status)
+                conn_add_trailer(c, status);
+        conn_flush(c);
+}
+
+/* A request that will not run: "nbnet: reason" on the wire, the reason in the log. */
+static void conn_refuse(struct conn *c, const char *line, int status) {
+        snprintf(c->reason_text, sizeof c->reason_text, "%s", line + strlen("nbnet: "));
+        c->reason = c->reason_text;
+        conn_respond(c, line, status);
+}
+
+static void conn_refuse_frame(struct conn *c) {
+        char line[sizeof c->reason_text];
+
+        frame_error_message(&c->frame, line, sizeof line);
+        conn_refuse(c, line, SPAWN_STATUS_NOT_RUN);
+}
+
+/* A complete frame: in restricted mode it names a command of the table. */
+static void conn_request(struct conn *c) {
+        const struct server *s = c->server;
+
+        c->command = c->frame.command;
+        if (s->opt.commands_path && !s->table_ok) {
+                conn_refuse(c, "nbnet: server misconfigured (see its log)", SPAWN_STATUS_NOT_RUN);
+                return;
+        }
+        if (s->opt.commands_path) {
+                c->command = policy_lookup(&s->table, c->frame.command);
+                if (!c->command) {
+                        conn_refuse(c, "nbnet: command not allowed", SPAWN_STATUS_REFUSED);
+                        return;
+                }
+        }
+        server_want_run(c->server, c);
+}
+
+static void conn_read(struct conn *c) {
+        ssize_t n = recv(c->fd, conn_buf, sizeof conn_buf, MSG_DONTWAIT);
+
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                return;
+        if (n <= 0) {
+                if (n == 0)
+                        c->reason = "client closed before sending a whole frame";
+                else {
+                        snprintf(c->reason_text, sizeof c->reason_text, "%s", strerror(errno));
+                        c->reason = c->reason_text;
+                }
+                /* Nothing ran, so no output is in flight for a drain to protect. */
+                conn_close(c);
+                return;
+        }
+        /* Bytes after the frame are not the command's input: they are dropped. */
+        (void) frame_feed(&c->frame, conn_buf, (size_t) n);
+        if (c->frame.state == FRAME_NEED_MORE)
+                return;
+        if (frame_failed(&c->frame))
+                conn_refuse_frame(c);
+        else
+                conn_request(c);
+}
+
+/* SIGTERM to the group now, SIGKILL when the grace runs out before the main exits. */
+static void conn_kill_group(struct conn *c) {
+        c->killing = true;
+        (void) spawn_kill_group(c->pid, SIGTERM);
+        conn_arm(c, conn_now(c) + KILL_GRACE_USEC);
+}
+
+/* The group and its escapees are gone, or their last grace ran out: the
+ * trailer, then closing. */
+static void conn_command_done(struct conn *c) {
+        server_command_ended(c->server);
+        c->out_len = c->out_sent = 0;
+        if (c->frame.want_status && c->reason != REASON_PEER_GONE)
+                conn_add_trailer(c, c->status);
+        conn_flush(c);
+}
+
+/* While ending: the group, and whatever left it but still holds the
+ * connection, get SIGTERM, then SIGKILL after the grace; the trailer waits
+ * until they are gone, or one more grace after the SIGKILL. */
+static void conn_end_group(struct conn *c) {
+        uint64_t now = conn_now(c);
+        bool grace_over = now >= c->deadline_usec;
+        bool left = false;
+
+        /* Once seen empty, the group's id is free for reuse: never signal it again. */
+        if (!c->group_gone) {
+                spawn_reap_group(c->pid);
+                c->group_gone = !spawn_group_alive(c->pid);
+        }
+        if (!c->group_gone) {
+                left = true;
+                if (grace_over)
+                        (void) spawn_kill_group(c->pid, SIGKILL);
+        }
+        if (server_signal_holders(c->server, c->ino, grace_over ? SIGKILL : SIGTERM) > 0)
+                left = true;
+        if (!left || now >= c->deadline_usec + KILL_GRACE_USEC) {
+                conn_command_done(c);
+                return;
+        }
+        conn_arm(c, now + GROUP_POLL_USEC);
+}
+
+/* sd-event reaps the main process only after this returns: its zombie keeps
+ * the process group's id from being reused while we signal the group. */
+static int conn_on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        struct conn *c = userdata;
+
+        (void) s;
+        c->status = c->timed_out ? SPAWN_STATUS_TIMEOUT : spawn_status_of(si);
+        c->server->mains--;
+        /* Background children must not hold the connection open. */
+        (void) spawn_kill_group(c->pid, SIGTERM);
+        c->state = CONN_ENDING;
+        conn_unwatch(c);
+        c->deadline_usec = conn_now(c) + KILL_GRACE_USEC;
+        /* At once, but after the reap: then an empty group reads as empty. */
+        conn_arm(c, 1);
+        return 0;
+}
+
+static void conn_on_error(struct conn *c) {
+        switch (c->state) {
+        case CONN_QUEUED:
+                server_unqueue(c->server, c);
+                c->reason = REASON_PEER_GONE;
+                conn_finish(c);
+                break;
+        case CONN_RUNNING:
+                c->reason = REASON_PEER_GONE;
+                conn_unwatch(c);
+                if (!c->killing)
+                        conn_kill_group(c);
+                break;
+        default:
+                conn_unwatch(c);
+                break;
+        }
+}
+
+static int conn_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct conn *c = userdata;
+
+        (void) s;
+        (void) fd;
+        switch (c->state) {
+        case CONN_READING:
+                conn_read(c);
+                break;
+        case CONN_SENDING:
+                if (revents & (EPOLLERR | EPOLLHUP))
+                        conn_finish(c);
+                else
+                        conn_flush(c);
+                break;
+        case CONN_DRAINING:
+                conn_drain(c);
+                break;
+        default:
+                if (revents & (EPOLLERR | EPOLLHUP))
+                        conn_on_error(c);
+                break;
+        }
+        return 0;
+}
+
+static void conn_busy(struct conn *c) {
+        char line[128];
+
+        server_unqueue(c->server, c);
+        c->reason = "busy: the queue wait exceeded the request timeout";
+        snprintf(line, sizeof line, "nbnet: busy (%u commands running); try again later",
+                 c->server->running);
+        c->server->refused++;
+        conn_respond(c, line, SPAWN_STATUS_NOT_RUN);
+}
+
+static int conn_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct conn *c = userdata;
+
+        (void) s;
+        (void) usec;
+        switch (c->state) {
+        case CONN_READING:
+                c->reason = "request timeout: the frame did not arrive in time";
+                conn_close(c);
+                break;
+        case CONN_QUEUED:
+                conn_busy(c);
+                break;
+        case CONN_RUNNING:
+                if (c->killing)
+                        (void) spawn_kill_group(c->pid, SIGKILL);
+                else {
+                        c->timed_out = true;
+                        c->reason = "command timeout";
+                        conn_kill_group(c);
+                }
+                break;
+        case CONN_ENDING:
+                conn_end_group(c);
+                break;
+        case CONN_SENDING:
+                c->reason = "the client did not read its response";
+                conn_finish(c);
+                break;
+        case CONN_DRAINING:
+                conn_close(c);
+                break;
+        case CONN_FREE:
+                break;
+        }
+        return 0;
+}
+
+int conn_open(struct conn *c, struct server *s, int fd, const struct sock_peer *peer) {
+        struct stat st;
+        int r;
+
+        *c = (struct conn){
+                .server = s,
+                .state = CONN_READING,
+                .fd = fd,
+                .peer = *peer,
+                .status = -1,
+        };
+        (void) sd_event_now(s->event, CLOCK_MONOTONIC, &c->start_usec);
+        if (fstat(fd, &st) < 0) {
+                r = log_error_errno(errno, "%s: fstat", peer->text);
+                goto fail;
+        }
+        c->ino = st.st_ino;
+        r = frame_init(&c->frame, s->opt.max_command);
+        if (r < 0)
+                goto fail;
+        r = sd_event_add_io(s->event, &c->io, fd, EPOLLIN, conn_on_io, c);
+        if (r < 0) {
+                log_error_errno(r, "%s: sd_event_add_io", peer->text);
+                goto fail;
+        }
+        r = sd_event_add_time(s->event, &c->timer, CLOCK_MONOTONIC,
+                              c->start_usec + s->opt.request_timeout_usec, TIMER_ACCURACY_USEC,
+                              conn_on_timer, c);
+        if (r < 0) {
+                log_error_errno(r, "%s: sd_event_add_time", peer->text);
+                goto fail;
+        }
+        return 0;
+fail:
+        c->io = sd_event_source_disable_unref(c->io);
+        c->state = CONN_FREE;
+        c->fd = -1;
+        return r;
+}
+
+static int conn_spawn_failed(struct conn *c, int r) {
+        char line[160];
+
+        log_error_errno(r, "%s: spawn /bin/sh -c", c->peer.text);
+        c->reason = "spawn failed";
+        snprintf(line, sizeof line, "nbnet: cannot run the command: %s", strerror(-r));
+        conn_respond(c, line, SPAWN_STATUS_NOT_RUN);
+        return r;
+}
+
+int conn_start(struct conn *c) {
+        struct spawn_child child;
+        int r;
+
+        r = spawn_command(&c->server->env, c->command, c->fd, &c->peer, &child);
+        if (r < 0)
+                return conn_spawn_failed(c, r);
+        r = sd_event_add_child_pidfd(c->server->event, &c->child, child.pidfd, WEXITED,
+                                     conn_on_child, c);
+        if (r >= 0)
+                r = sd_event_source_set_child_pidfd_own(c->child, true);
+        if (r < 0) {
+                siginfo_t si;
+                log_error_errno(r, "%s: sd_event_add_child_pidfd", c->peer.text);
+                (void) spawn_kill_group(child.pid, SIGKILL);
+                (void) waitid((idtype_t) P_PIDFD, (id_t) child.pidfd, &si, WEXITED);
+                c->child = sd_event_source_disable_unref(c->child);
+                close(child.pidfd);
+                return conn_spawn_failed(c, r);
+        }
+        c->pid = child.pid;
+        c->state = CONN_RUNNING;
+        c->server->mains++;
+        conn_watch(c, 0);
+        if (c->server->opt.command_timeout_usec)
+                conn_arm(c, conn_now(c) + c->server->opt.command_timeout_usec);
+        else
+                conn_disarm(c);
+        return 0;
+}
+
+void conn_wait(struct conn *c) {
+        c->state = CONN_QUEUED;
+        conn_watch(c, 0);
+        conn_arm(c, conn_now(c) + c->server->opt.request_timeout_usec);
+}
+
+void conn_stop(struct conn *c) {
+        switch (c->state) {
+        case CONN_READING:
+                c->reason = "server stopping before the frame arrived";
+                conn_close(c);
+                break;
+        case CONN_QUEUED:
+                server_unqueue(c->server, c);
+                c->reason = "server stopping";
+                c->server->refused++;
+                conn_respond(c, "nbnet: busy (the server is stopping)", SPAWN_STATUS_NOT_RUN);
+                break;
+        default:
+                break;
+        }
+}
+
+void conn_kill(struct conn *c, const char *reason) {
+        if (c->state != CONN_RUNNING || c->killing)
+                return;
+        c->reason = reason;
+        conn_kill_group(c);
+}

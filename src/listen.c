@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+#include "listen.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+/* The kernel caps it at net.core.somaxconn; clients past --max-connections wait here. */
+#define LISTEN_BACKLOG 4096
+
+/* Fills err (the caller adds strerror(-r) when it logs) and returns r. */
+__attribute__((format(printf, 4, 5)))
+static int listen_error(int r, char *err, size_t err_size, const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(err, err_size, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+/* "[ADDR]:PORT" or "ADDR:PORT" into a socket address. */
+static int listen_parse_inet(const char *spec, struct sockaddr_storage *ss, socklen_t *len,
+                             char *err, size_t err_size) {
+        char host[INET6_ADDRSTRLEN + 2];
+        const char *colon = strrchr(spec, ':');
+        size_t host_len;
+        char *end;
+        unsigned long port;
+
+        if (!colon || colon == spec)
+                return listen_error(-EINVAL, err, err_size,
+                                    "'%s' is not ADDR:PORT, [ADDR]:PORT or a socket path", spec);
+        errno = 0;
+        port = strtoul(colon + 1, &end, 10);
+        if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 || port < 1 || port > 65535)
+                return listen_error(-EINVAL, err, err_size, "'%s': the port must be 1..65535", spec);
+        host_len = (size_t) (colon - spec);
+        if (spec[0] == '[') {
+                if (host_len < 3 || spec[host_len - 1] != ']')
+                        return listen_error(-EINVAL, err, err_size, "'%s': an IPv6 address needs [ADDR]:PORT", spec);
+                spec++;
+                host_len -= 2;
+        }
+        if (host_len >= sizeof host)
+                return listen_error(-EINVAL, err, err_size, "'%s': the address is too long", spec);
+        memcpy(host, spec, host_len);
+        host[host_len] = '\0';
+        memset(ss, 0, sizeof *ss);
+        if (inet_pton(AF_INET, host, &((struct sockaddr_in *) ss)->sin_addr) == 1) {
+                struct sockaddr_in *sin = (struct sockaddr_in *) ss;
+                sin->sin_family = AF_INET;
+                sin->sin_port = htons((uint16_t) port);
+                *len = sizeof *sin;
+                return 0;
+        }
+        if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *) ss)->sin6_addr) == 1) {
+                struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) ss;
+                sin6->sin6_family = AF_INET6;
+                sin6->sin6_port = htons((uint16_t) port);
+                *len = sizeof *sin6;
+                return 0;
+        }
+        return listen_error(-EINVAL, err, err_size,
+                            "'%s': not an IPv4 address or a bracketed IPv6 address (no host names)", host);
+}
+
+static int listen_parse_unix(const char *path, struct sockaddr_storage *ss, socklen_t *len,
+                             char *err, size_t err_size) {
+        struct sockaddr_un *sun = (struct sockaddr_un *) ss;
+        struct stat st;
+
+        if (strlen(path) >= sizeof sun->sun_path)
+                return listen_error(-ENAMETOOLONG, err, err_size, "'%s': the socket path is too long", path);
+        memset(ss, 0, sizeof *ss);
+        sun->sun_family = AF_UNIX;
+        strcpy(sun->sun_path, path);
+        *len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
+        /* A socket file left by an earlier run would make bind() fail with EADDRINUSE. */
+        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && unlink(path) < 0)
+                return listen_error(-errno, err, err_size, "unlink stale socket '%s'", path);
+        return 0;
+}
+
+static int listen_bind(const struct sockaddr_storage *ss, socklen_t len, const char *spec,
+                       char *err, size_t err_size) {
+        int one = 1, fd, r;
+
+        fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return listen_error(-errno, err, err_size, "socket for '%s'", spec);
+        if (ss->ss_family != AF_UNIX &&
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) {
+                r = listen_error(-errno, err, err_size, "setsockopt SO_REUSEADDR on '%s'", spec);
+                goto fail;
+        }
+        if (bind(fd, (const struct sockaddr *) ss, len) < 0) {
+                r = listen_error(-errno, err, err_size, "bind '%s'", spec);
+                goto fail;
+        }
+        if (listen(fd, LISTEN_BACKLOG) < 0) {
+                r = listen_error(-errno, err, err_size, "listen on '%s'", spec);
+                goto fail;
+        }
+        return fd;
+fail:
+        close(fd);
+        return r;
+}
+
+int listen_open(const char *spec, char *err, size_t err_size) {
+        struct sockaddr_storage ss;
+        socklen_t len = 0;
+        bool is_path = spec[0] == '/' || spec[0] == '.';
+        int r;
+
+        r = is_path ? listen_parse_unix(spec, &ss, &len, err, err_size)
+                    : listen_parse_inet(spec, &ss, &len, err, err_size);
+        if (r < 0)
+                return r;
+        return listen_bind(&ss, len, spec, err, err_size);
+}
+
+int listen_take_activated(int *fds, size_t max, char *err, size_t err_size) {
+        int n = sd_listen_fds(true);
+
+        if (n < 0)
+                return listen_error(n, err, err_size, "LISTEN_FDS is set but invalid");
+        if ((size_t) n > max)
+                return listen_error(-E2BIG, err, err_size, "got %d sockets, at most %zu are supported", n, max);
+        for (int i = 0; i < n; i++) {
+                int fd = SD_LISTEN_FDS_START + i;
+                int flags;
+
+                if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0)
+                        return listen_error(-ENOTSOCK, err, err_size,
+                                            "fd %d is not a listening stream socket: the socket unit needs "
+                                            "Accept=no (for Accept=yes, run nbnet-handler)", fd);
+                /* accept() must not block when another process took the connection first. */
+                flags = fcntl(fd, F_GETFL);
+                if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+                        return listen_error(-errno, err, err_size, "fcntl O_NONBLOCK on fd %d", fd);
+                fds[i] = fd;
+        }
+        return n;
+}

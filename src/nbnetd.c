@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * nbnetd: serves NBNET/1 on every listening socket systemd passes
+ * (Accept=no) or that --listen names, from one event loop.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "listen.h"
+#include "log.h"
+#include "options.h"
+#include "server.h"
+
+#define PROGRAM "nbnetd"
+#define USEC_PER_SEC 1000000ull
+#define COUNT_LIMIT 65536u
+/* Descriptors per connection (its socket, its command's pidfd) and a margin for the rest. */
+#define FDS_PER_CONNECTION 2
+#define FDS_MARGIN 64
+
+extern char **environ;
+
+struct options {
+        struct server_options server; /* shared with nbnet-handler (options.h) */
+        struct server_limits limits;
+        const char *listen[SERVER_MAX_LISTENERS];
+        size_t n_listen;
+};
+
+enum {
+        OPT_LISTEN = OPT_SERVER_LAST,
+        OPT_MAX_CONNECTIONS,
+        OPT_MAX_RUNNING,
+        OPT_MAX_PER_SOURCE,
+        OPT_STOP_TIMEOUT,
+};
+
+static void usage(FILE *out) {
+        fprintf(out,
+                "Usage: " PROGRAM " [OPTIONS]\n"
+                "Serve NBNET/1 (doc/protocol.md) from one event loop: read a length-prefixed\n"
+                "command on each connection, run it with /bin/sh -c with the connection as its\n"
+                "stdout and stderr, and close when it is over.\n"
+                "\n"
+                "The listening sockets come from systemd (a socket unit with Accept=no, or\n"
+                "systemd-socket-activate without --accept); when there are none, from --listen.\n"
+                "\n"
+                "  --listen ADDR:PORT     listen on an IPv4 address, e.g. 127.0.0.1:9079\n"
+                "  --listen [ADDR]:PORT   listen on an IPv6 address, e.g. [::1]:9079\n"
+                "  --listen PATH          listen on a Unix stream socket (PATH starts with /\n"
+                "                         or .); repeatable, at most %d in all\n"
+                "  --max-connections N    connections served at once (1..%u; default 1024);\n"
+                "                         at the cap, new clients wait in the kernel's backlog\n"
+                "  --max-running N        commands running at once (1..%u; default 128);\n"
+                "                         further complete requests wait in FIFO order, for\n"
+                "                         the request timeout at most, then get 'nbnet: busy'\n"
+                "                         and status 125\n"
+                "  --max-per-source N     connections from one IP address (1..%u; default\n"
+                "                         256); more are closed at once, unanswered\n"
+                "  --stop-timeout SEC     on SIGTERM or SIGINT, how long running commands may\n"
+                "                         finish before their groups are killed (default 5)\n",
+                SERVER_MAX_LISTENERS, COUNT_LIMIT, COUNT_LIMIT, COUNT_LIMIT);
+        server_options_help(out);
+        fprintf(out,
+                "  -h, --help             show this help\n"
+                "  -V, --version          show the version\n"
+                "\n"
+                "Signals: SIGTERM and SIGINT stop accepting, refuse requests not yet running\n"
+                "and exit 0 once the running commands are over (a second signal kills them at\n"
+                "once); SIGHUP logs the live counts. Under systemd, nbnetd reports READY=1,\n"
+                "STATUS= and STOPPING=1, and pings the watchdog (WatchdogSec=).\n"
+                "\n"
+                "Exit status: 0 after a stop, 1 on a fatal error, 2 on a usage error.\n"
+                "See doc/protocol.md and the README.\n");
+}
+
+static int parse_count(const char *name, const char *arg, unsigned *ret) {
+        unsigned long v;
+
+        if (args_parse_uint(arg, 1, COUNT_LIMIT, &v) < 0) {
+                fprintf(stderr, PROGRAM ": --%s must be 1..%u, got '%s'\n", name, COUNT_LIMIT, arg);
+                return -EINVAL;
+        }
+        *ret = (unsigned) v;
+        return 0;
+}
+
+static int parse_listen(struct options *o, const char *arg) {
+        if (o->n_listen == SERVER_MAX_LISTENERS) {
+                fprintf(stderr, PROGRAM ": --listen may be given at most %d times\n", SERVER_MAX_LISTENERS);
+                return -EINVAL;
+        }
+        o->listen[o->n_listen++] = arg;
+        return 0;
+}
+
+/* One option: 0, 1 to exit 0 (help, version), -EINVAL to exit 2. */
+static int parse_one(int c, struct options *o) {
+        struct server_limits *l = &o->limits;
+
+        switch (c) {
+        case OPT_LISTEN:
+                return parse_listen(o, optarg);
+        case OPT_MAX_CONNECTIONS:
+                return parse_count("max-connections", optarg, &l->max_connections);
+        case OPT_MAX_RUNNING:
+                return parse_count("max-running", optarg, &l->max_running);
+        case OPT_MAX_PER_SOURCE:
+                return parse_count("max-per-source", optarg, &l->max_per_source);
+        case OPT_STOP_TIMEOUT:
+                if (args_parse_seconds(optarg, 0, 86400, &l->stop_timeout_usec) < 0) {
+                        fprintf(stderr, PROGRAM ": --stop-timeout must be 0..86400 seconds, got '%s'\n", optarg);
+                        return -EINVAL;
+                }
+                return 0;
+        case 'h':
+                usage(stdout);
+                return 1;
+        case 'V':
+                printf(PROGRAM " " NBNET_VERSION "\n");
+                return 1;
+        case '?':
+                fprintf(stderr, "Try '" PROGRAM " --help'.\n");
+                return -EINVAL;
+        default:
+                return server_options_parse(&o->server, c, optarg, PROGRAM) < 0 ? -EINVAL : 0;
+        }
+}
+
+/* Returns 0 to go on, 1 to exit 0 (help, version), -EINVAL to exit 2. */
+static int parse_options(int argc, char **argv, struct options *o) {
+        static const struct option longopts[] = {
+                SERVER_LONG_OPTIONS,
+                {"listen", required_argument, NULL, OPT_LISTEN},
+                {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+                {"max-running", required_argument, NULL, OPT_MAX_RUNNING},
+                {"max-per-source", required_argument, NULL, OPT_MAX_PER_SOURCE},
+                {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},
+                {0},
+        };
+        int c, r;
+
+        *o = (struct options){
+                .limits = {
+                        .max_connections = 1024,
+                        .max_running = 128,
+                        .max_per_source = 256,
+                        .stop_timeout_usec = 5 * USEC_PER_SEC,
+                },
+        };
+        server_options_init(&o->server);
+        while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) >= 0) {
+                r = parse_one(c, o);
+                if (r != 0)
+                        return r;
+        }
+        if (optind < argc) {
+                fprintf(stderr, PROGRAM ": unexpected argument '%s'; try '" PROGRAM " --help'.\n",
+                        argv[optind]);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* Each connection holds a socket and a pidfd: raise the soft limit towards the
+ * hard one so that --max-connections can be reached. */
+static void raise_fd_limit(unsigned max_connections) {
+        rlim_t want = (rlim_t) max_connections * FDS_PER_CONNECTION + FDS_MARGIN;
+        struct rlimit rl;
+
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+                return;
+        rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+                log_error_errno(errno, "setrlimit RLIMIT_NOFILE %llu", (unsigned long long) rl.rlim_cur);
+        else if (rl.rlim_cur < want)
+                log_warning("the descriptor limit %llu is below what %u connections need (%llu): "
+                            "raise LimitNOFILE= or lower --max-connections",
+                            (unsigned long long) rl.rlim_cur, max_connections, (unsigned long long) want);
+}
+
+/* Adds systemd's sockets or, without any, the --listen ones. Returns 0, 1
+ * for a usage error (told on stderr), or -errno for a fatal one (logged). */
+static int add_listeners(struct server *s, const struct options *o) {
+        int fds[SERVER_MAX_LISTENERS];
+        char err[256];
+        int n, r;
+
+        n = listen_take_activated(fds, SERVER_MAX_LISTENERS, err, sizeof err);
+        if (n < 0)
+                return log_error_errno(n, "%s", err);
+        if (n > 0 && o->n_listen > 0)
+                log_warning("--listen ignored: systemd passed %d listening sockets", n);
+        for (int i = 0; i < n; i++) {
+                r = server_listen(s, fds[i]);
+                if (r < 0)
+                        return r;
+        }
+        if (n > 0)
+                return 0;
+        if (o->n_listen == 0) {
+                fprintf(stderr, PROGRAM ": nothing to listen on: give --listen ADDR:PORT (e.g. "
+                                "--listen 127.0.0.1:9079), or start it from a socket unit with "
+                                "Accept=no; try '" PROGRAM " --help'.\n");
+                return 1;
+        }
+        for (size_t i = 0; i < o->n_listen; i++) {
+                int fd = listen_open(o->listen[i], err, sizeof err);
+                /* listen_open's parse errors: what was given cannot be an address. */
+                if (fd == -EINVAL || fd == -ENAMETOOLONG) {
+                        fprintf(stderr, PROGRAM ": --listen %s\n", err);
+                        return 1;
+                }
+                if (fd < 0)
+                        return log_error_errno(fd, "%s", err);
+                r = server_listen(s, fd);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        struct options o;
+        struct server s;
+        int r;
+
+        r = parse_options(argc, argv, &o);
+        if (r != 0)
+                return r > 0 ? EXIT_SUCCESS : 2;
+        log_init(PROGRAM, -1);
+        /* A client that goes away must not kill us mid-write; commands get SIGPIPE back. */
+        if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+                return log_error_errno(errno, "signal SIGPIPE"), EXIT_FAILURE;
+        /* The commands' orphans become ours, so that we can reap them and see a group gone. */
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+                return log_error_errno(errno, "prctl PR_SET_CHILD_SUBREAPER"), EXIT_FAILURE;
+        raise_fd_limit(o.limits.max_connections);
+        r = server_init(&s, &o.server, &o.limits, environ);
+        if (r == 0)
+                r = add_listeners(&s, &o);
+        if (r == 0)
+                r = server_run(&s);
+        server_release(&s);
+        if (r > 0)
+                return 2;
+        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

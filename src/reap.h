@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The orphans a subreaper inherits: with PR_SET_CHILD_SUBREAPER every
+ * orphaned descendant of a command becomes our child, including the ones
+ * that left their command's process group (setsid), which neither a group
+ * wait nor a group kill can find. Never logs, never exits.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Our children, zombies included, at most max of them; returns how many. */
+size_t reap_children(pid_t *pids, size_t max);
+
+/* Reaps pid if it has exited; never waits. */
+void reap_if_exited(pid_t pid);
+
+/* Whether pid has the socket of inode ino open (as one of its descriptors). */
+bool reap_holds_socket(pid_t pid, ino_t ino);

@@ -1,0 +1,486 @@
+/* SPDX-License-Identifier: MIT */
+#include "server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "reap.h"
+#include "sock.h"
+
+#define USEC_PER_MSEC 1000ull
+#define USEC_PER_SEC 1000000ull
+/* Connections taken per wake-up of a listener, so that one cannot starve the rest. */
+#define ACCEPT_BATCH 64
+/* Out of descriptors or memory: how long the listeners rest before accept() again. */
+#define ACCEPT_RETRY_USEC (100 * USEC_PER_MSEC)
+#define STATUS_INTERVAL_USEC USEC_PER_SEC
+
+static const int server_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD};
+
+/* Children looked at in one sweep; more are found by the next SIGCHLD. */
+#define SERVER_MAX_CHILDREN 4096
+static pid_t server_pids[SERVER_MAX_CHILDREN];
+
+static uint64_t server_now(const struct server *s) {
+        uint64_t now = 0;
+
+        (void) sd_event_now(s->event, CLOCK_MONOTONIC, &now);
+        return now;
+}
+
+/* Listeners are polled only while a connection can be taken: at the cap,
+ * new clients wait in the kernel's backlog instead of being accepted and dropped. */
+static void server_update_listeners(struct server *s) {
+        bool want = !s->stopping && !s->accept_paused && s->connections < s->lim.max_connections;
+
+        if (want == s->listening)
+                return;
+        for (size_t i = 0; i < s->n_listeners; i++) {
+                int r = sd_event_source_set_enabled(s->listen_sources[i], want ? SD_EVENT_ON : SD_EVENT_OFF);
+                if (r < 0)
+                        log_error_errno(r, "sd_event_source_set_enabled on listener fd %d", s->listen_fds[i]);
+        }
+        s->listening = want;
+}
+
+static unsigned server_count_source(const struct server *s, const char *addr) {
+        unsigned n = 0;
+
+        for (unsigned i = 0; i < s->lim.max_connections; i++)
+                if (s->conns[i].state != CONN_FREE && strcmp(s->conns[i].peer.addr, addr) == 0)
+                        n++;
+        return n;
+}
+
+static void server_refuse(struct server *s, int fd, const struct sock_peer *peer, int status,
+                          const char *reason) {
+        struct log_record rec = {.peer = peer->text, .status = status, .reason = reason};
+
+        s->refused++;
+        close(fd);
+        log_connection(&rec);
+}
+
+static void server_take(struct server *s, int fd) {
+        struct sock_peer peer;
+        struct conn *c;
+        int r;
+
+        r = sock_peer_of(fd, &peer);
+        if (r < 0) {
+                log_error_errno(r, "getpeername on a new connection");
+                close(fd);
+                return;
+        }
+        /* Nothing is written to a peer that the policy or a limit on addresses refuses. */
+        r = policy_check_peer(&s->opt.policy, fd);
+        if (r < 0) {
+                if (r != -EACCES)
+                        log_error_errno(r, "%s: getpeername or SO_PEERCRED", peer.text);
+                server_refuse(s, fd, &peer, SPAWN_STATUS_REFUSED,
+                              r == -EACCES ? "peer not allowed" : "peer could not be checked");
+                return;
+        }
+        if (peer.addr[0] && server_count_source(s, peer.addr) >= s->lim.max_per_source) {
+                server_refuse(s, fd, &peer, -1, "too many connections from this address (--max-per-source)");
+                return;
+        }
+        r = sock_enable_keepalive(fd);
+        if (r < 0)
+                log_error_errno(r, "%s: setsockopt keepalive", peer.text);
+        c = s->free_slots;
+        s->free_slots = c->next;
+        s->connections++;
+        r = conn_open(c, s, fd, &peer);
+        if (r < 0) {
+                c->next = s->free_slots;
+                s->free_slots = c;
+                s->connections--;
+                server_refuse(s, fd, &peer, -1, "out of memory");
+        }
+}
+
+/* accept(2): Linux reports a pending network error of the new connection
+ * from accept() itself; that client is gone, the next one may not be. */
+static bool server_accept_error_is_client(int err) {
+        switch (err) {
+        case EINTR:
+        case ECONNABORTED:
+        case EPROTO:
+        case EPERM:
+        case ENETDOWN:
+        case ENOPROTOOPT:
+        case EHOSTDOWN:
+        case ENONET:
+        case EHOSTUNREACH:
+        case EOPNOTSUPP:
+        case ENETUNREACH:
+                return true;
+        default:
+                return false;
+        }
+}
+
+static void server_pause_accept(struct server *s, int err) {
+        log_error_errno(err, "accept4: pausing the listeners for %llu ms",
+                        (unsigned long long) (ACCEPT_RETRY_USEC / USEC_PER_MSEC));
+        s->accept_paused = true;
+        server_update_listeners(s);
+        if (sd_event_source_set_time(s->retry_timer, server_now(s) + ACCEPT_RETRY_USEC) < 0 ||
+            sd_event_source_set_enabled(s->retry_timer, SD_EVENT_ONESHOT) < 0)
+                s->accept_paused = false; /* better to retry at once than never */
+}
+
+static int server_on_listener(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
+        struct server *s = userdata;
+
+        (void) src;
+        (void) revents;
+        for (int i = 0; i < ACCEPT_BATCH && s->connections < s->lim.max_connections; i++) {
+                int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+                if (cfd >= 0) {
+                        server_take(s, cfd);
+                        continue;
+                }
+                if (errno == EAGAIN)
+                        break;
+                if (!server_accept_error_is_client(errno)) {
+                        /* Out of descriptors or memory, or worse: the listener stays
+                         * readable, and a level-triggered loop would spin on it. */
+                        server_pause_accept(s, errno);
+                        break;
+                }
+        }
+        server_update_listeners(s);
+        return 0;
+}
+
+static int server_on_retry(sd_event_source *src, uint64_t usec, void *userdata) {
+        struct server *s = userdata;
+
+        (void) src;
+        (void) usec;
+        s->accept_paused = false;
+        server_update_listeners(s);
+        return 0;
+}
+
+static void server_notify_status(struct server *s) {
+        char status[sizeof s->status];
+
+        snprintf(status, sizeof status,
+                 "STATUS=%u connections, %u running, %u queued, %llu served, %llu refused",
+                 s->connections, s->running, s->queued, s->served, s->refused);
+        if (strcmp(status, s->status) == 0)
+                return;
+        memcpy(s->status, status, sizeof status);
+        (void) sd_notify(0, status);
+}
+
+static int server_on_status(sd_event_source *src, uint64_t usec, void *userdata) {
+        struct server *s = userdata;
+
+        server_notify_status(s);
+        (void) sd_event_source_set_time(src, usec + STATUS_INTERVAL_USEC);
+        return 0;
+}
+
+void server_want_run(struct server *s, struct conn *c) {
+        if (s->running < s->lim.max_running && !s->queue_head) {
+                s->running++;
+                if (conn_start(c) < 0)
+                        s->running--;
+                return;
+        }
+        /* FIFO: the oldest complete request runs first. */
+        c->next = NULL;
+        c->prev = s->queue_tail;
+        if (s->queue_tail)
+                s->queue_tail->next = c;
+        else
+                s->queue_head = c;
+        s->queue_tail = c;
+        s->queued++;
+        conn_wait(c);
+}
+
+void server_unqueue(struct server *s, struct conn *c) {
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                s->queue_head = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        else
+                s->queue_tail = c->prev;
+        c->prev = c->next = NULL;
+        s->queued--;
+}
+
+void server_command_ended(struct server *s) {
+        s->running--;
+        s->served++;
+        while (!s->stopping && s->queue_head && s->running < s->lim.max_running) {
+                struct conn *c = s->queue_head;
+                server_unqueue(s, c);
+                s->running++;
+                if (conn_start(c) < 0)
+                        s->running--;
+        }
+}
+
+void server_conn_closed(struct server *s, struct conn *c) {
+        c->next = s->free_slots;
+        s->free_slots = c;
+        s->connections--;
+        server_update_listeners(s);
+        if (s->stopping && s->connections == 0)
+                (void) sd_event_exit(s->event, 0);
+}
+
+/* A main process that the event loop's child source will reap itself. */
+static bool server_tracks(const struct server *s, pid_t pid) {
+        for (unsigned i = 0; i < s->lim.max_connections; i++)
+                if (s->conns[i].state == CONN_RUNNING && s->conns[i].pid == pid)
+                        return true;
+        return false;
+}
+
+/* Our children that no child source waits for: orphans left in ending
+ * groups, and processes that left their command's group. */
+static size_t server_untracked(const struct server *s, pid_t *pids, size_t max) {
+        size_t n = reap_children(pids, max), kept = 0;
+
+        /* Each running command's main process is a child: no more, no orphan. */
+        if (n <= s->mains)
+                return 0;
+        for (size_t i = 0; i < n; i++)
+                if (!server_tracks(s, pids[i]))
+                        pids[kept++] = pids[i];
+        return kept;
+}
+
+unsigned server_signal_holders(struct server *s, ino_t ino, int sig) {
+        size_t n = server_untracked(s, server_pids, SERVER_MAX_CHILDREN);
+        unsigned found = 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (reap_holds_socket(server_pids[i], ino)) {
+                        (void) kill(server_pids[i], sig);
+                        found++;
+                }
+        return found;
+}
+
+static int server_on_stop_timeout(sd_event_source *src, uint64_t usec, void *userdata) {
+        struct server *s = userdata;
+
+        (void) src;
+        (void) usec;
+        for (unsigned i = 0; i < s->lim.max_connections; i++)
+                conn_kill(&s->conns[i], "server stopping: --stop-timeout passed");
+        return 0;
+}
+
+static void server_close_listeners(struct server *s) {
+        for (size_t i = 0; i < s->n_listeners; i++) {
+                s->listen_sources[i] = sd_event_source_disable_unref(s->listen_sources[i]);
+                close(s->listen_fds[i]);
+        }
+        s->n_listeners = 0;
+        s->listening = false;
+}
+
+/* Stop accepting, refuse what has not started, give commands the stop timeout. */
+static void server_stop(struct server *s) {
+        int r;
+
+        if (s->stopping) {
+                /* A second signal: no more waiting. */
+                server_on_stop_timeout(NULL, 0, s);
+                return;
+        }
+        s->stopping = true;
+        (void) sd_notify(0, "STOPPING=1");
+        log_info("stopping: %u commands running, %llu ms for them to finish", s->running,
+                 (unsigned long long) (s->lim.stop_timeout_usec / USEC_PER_MSEC));
+        server_close_listeners(s);
+        for (unsigned i = 0; i < s->lim.max_connections; i++)
+                conn_stop(&s->conns[i]);
+        r = sd_event_add_time_relative(s->event, &s->stop_timer, CLOCK_MONOTONIC,
+                                       s->lim.stop_timeout_usec, USEC_PER_MSEC, server_on_stop_timeout, s);
+        if (r < 0) {
+                log_error_errno(r, "sd_event_add_time_relative for the stop timeout");
+                server_on_stop_timeout(NULL, 0, s);
+        }
+        if (s->connections == 0)
+                (void) sd_event_exit(s->event, 0);
+}
+
+static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata) {
+        struct server *s = userdata;
+
+        (void) src;
+        switch (si->ssi_signo) {
+        case SIGCHLD: {
+                size_t n = server_untracked(s, server_pids, SERVER_MAX_CHILDREN);
+                for (size_t i = 0; i < n; i++)
+                        reap_if_exited(server_pids[i]);
+                break;
+        }
+        case SIGHUP:
+                /* Nothing to reload: the options are the command line. Say how it goes. */
+                log_info("%u connections, %u running, %u queued, %llu served, %llu refused",
+                         s->connections, s->running, s->queued, s->served, s->refused);
+                break;
+        default:
+                server_stop(s);
+                break;
+        }
+        return 0;
+}
+
+static int server_init_conns(struct server *s) {
+        s->conns = calloc(s->lim.max_connections, sizeof *s->conns);
+        if (!s->conns)
+                return log_error_errno(ENOMEM, "calloc %u connection slots", s->lim.max_connections);
+        for (unsigned i = s->lim.max_connections; i-- > 0;) {
+                s->conns[i].fd = -1;
+                s->conns[i].next = s->free_slots;
+                s->free_slots = &s->conns[i];
+        }
+        return 0;
+}
+
+/* sd-event wants its signals blocked; commands get an empty mask from spawn. */
+static int server_init_signals(struct server *s) {
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        for (size_t i = 0; i < sizeof server_signals / sizeof server_signals[0]; i++)
+                sigaddset(&mask, server_signals[i]);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "sigprocmask");
+        for (size_t i = 0; i < sizeof server_signals / sizeof server_signals[0]; i++) {
+                r = sd_event_add_signal(s->event, &s->signals[i], server_signals[i], server_on_signal, s);
+                if (r < 0)
+                        return log_error_errno(r, "sd_event_add_signal %s", strsignal(server_signals[i]));
+        }
+        return 0;
+}
+
+static int server_init_timers(struct server *s) {
+        int r;
+
+        r = sd_event_add_time(s->event, &s->retry_timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC,
+                              server_on_retry, s);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s->retry_timer, SD_EVENT_OFF);
+        if (r < 0)
+                return log_error_errno(r, "sd_event_add_time for the accept retry");
+        r = sd_event_add_time_relative(s->event, &s->status_timer, CLOCK_MONOTONIC,
+                                       STATUS_INTERVAL_USEC, STATUS_INTERVAL_USEC / 10,
+                                       server_on_status, s);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s->status_timer, SD_EVENT_ON);
+        if (r < 0)
+                return log_error_errno(r, "sd_event_add_time for the status");
+        return 0;
+}
+
+/* A table that will not load is logged, and requests get "server misconfigured",
+ * as nbnet-handler answers them. */
+static void server_load_commands(struct server *s) {
+        char why[512];
+        int r;
+
+        s->table_ok = true;
+        if (!s->opt.commands_path)
+                return;
+        r = policy_load_commands(&s->table, s->opt.commands_path, why, sizeof why);
+        if (r < 0)
+                log_error_errno(r, "--commands %s", why);
+        s->table_ok = r >= 0;
+}
+
+int server_init(struct server *s, const struct server_options *opt,
+                const struct server_limits *lim, char **environ_) {
+        int r;
+
+        *s = (struct server){.opt = *opt, .lim = *lim};
+        r = server_init_conns(s);
+        if (r < 0)
+                return r;
+        server_load_commands(s);
+        r = spawn_env_init(&s->env, environ_);
+        if (r < 0)
+                return log_error_errno(r, "spawn_env_init");
+        s->env.limits = s->opt.limits;
+        r = sd_event_new(&s->event);
+        if (r < 0)
+                return log_error_errno(r, "sd_event_new");
+        r = server_init_signals(s);
+        if (r < 0)
+                return r;
+        r = server_init_timers(s);
+        if (r < 0)
+                return r;
+        /* Pings at half of WatchdogSec= while the loop turns; nothing without it. */
+        r = sd_event_set_watchdog(s->event, true);
+        if (r < 0)
+                return log_error_errno(r, "sd_event_set_watchdog");
+        return 0;
+}
+
+int server_listen(struct server *s, int fd) {
+        int r;
+
+        if (s->n_listeners == SERVER_MAX_LISTENERS) {
+                close(fd);
+                return log_error_errno(E2BIG, "more than %d listeners", SERVER_MAX_LISTENERS);
+        }
+        r = sd_event_add_io(s->event, &s->listen_sources[s->n_listeners], fd, EPOLLIN,
+                            server_on_listener, s);
+        if (r < 0) {
+                close(fd);
+                return log_error_errno(r, "sd_event_add_io on listener fd %d", fd);
+        }
+        s->listen_fds[s->n_listeners++] = fd;
+        s->listening = true;
+        return 0;
+}
+
+int server_run(struct server *s) {
+        int r;
+
+        server_notify_status(s);
+        (void) sd_notify(0, "READY=1");
+        r = sd_event_loop(s->event);
+        if (r < 0)
+                return log_error_errno(r, "sd_event_loop");
+        return 0;
+}
+
+void server_release(struct server *s) {
+        server_close_listeners(s);
+        s->retry_timer = sd_event_source_disable_unref(s->retry_timer);
+        s->stop_timer = sd_event_source_disable_unref(s->stop_timer);
+        s->status_timer = sd_event_source_disable_unref(s->status_timer);
+        for (size_t i = 0; i < sizeof s->signals / sizeof s->signals[0]; i++)
+                s->signals[i] = sd_event_source_disable_unref(s->signals[i]);
+        free(s->conns);
+        s->conns = NULL;
+        policy_table_release(&s->table);
+        spawn_env_release(&s->env);
+        s->event = sd_event_unref(s->event);
+}

@@ -1,0 +1,308 @@
+#!/usr/bin/env bats
+# nbnetd as a daemon: its limits, its resources over time, stopping, systemd
+# notifications and usage errors. The protocol itself is protocol.bats's.
+# NBNET_SANITIZED=1 (run-all, with NBNET_BIN=build/san/bin) skips the RSS bound only.
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+case $NBNET_MODE in
+nbnetd | nbnetd-activated) ;;
+*) NBNET_MODE=nbnetd ;;
+esac
+NBLOAD="python3 $TOP/tests/lib/nbload.py"
+
+teardown() {
+        stop_server
+        if [ -n "${BG_PIDS:-}" ]; then
+                kill $BG_PIDS 2>/dev/null || true
+                wait $BG_PIDS 2>/dev/null || true
+        fi
+}
+
+fd_count() {
+        ls "/proc/$SERVER_PID/fd" | wc -l
+}
+
+rss_kb() {
+        awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER_PID/status"
+}
+
+fds_are() {
+        [ "$(fd_count)" -eq "$1" ]
+}
+
+no_zombie_child() {
+        ! ps --ppid "$SERVER_PID" -o stat= | grep -q Z
+}
+
+# Connections waiting in the kernel's accept queue of the test's listener.
+backlog_is() {
+        [ "$(ss -Hltn "sport = :$PORT" | awk '{ print $2 }')" = "$1" ]
+}
+
+# The server holds N connections more than when it started (one fd each).
+holds() {
+        fds_are $((BASE_FDS + $1))
+}
+
+# processes_are N PATTERN: exactly N processes' command lines match PATTERN.
+processes_are() {
+        [ "$(pgrep -fc -- "$2")" -eq "$1" ]
+}
+
+server_gone() {
+        ! kill -0 "$SERVER_PID" 2>/dev/null
+}
+
+elapsed_ms() {
+        echo $((($(date +%s%N) - $1) / 1000000))
+}
+
+@test "200 clients at once running true all get status 0" {
+        start_server --max-per-source 256
+        run $NBLOAD "$PORT" --command true --plus --concurrency 200 --requests 200 --timeout 30
+        assert_success
+        assert_output --partial "requests=200 ok=200 failed=0"
+}
+
+@test "an idle client and one that never reads do not slow a third client's hostname" {
+        # --stop-timeout 0: the teardown need not wait for yes to be killed.
+        start_server --stop-timeout 0
+        python3 -c 'import socket, time; s = socket.create_connection(("127.0.0.1", '"$PORT"')); time.sleep(30)' &
+        BG_PIDS="$!"
+        local marker=nbnet-yes-$$$RANDOM
+        python3 -c 'import socket, sys, time; s = socket.create_connection(("127.0.0.1", '"$PORT"')); s.sendall(sys.argv[1].encode()); time.sleep(30)' \
+                "$(frame "yes $marker")" &
+        BG_PIDS="$BG_PIDS $!"
+        wait_until 5 pgrep -f -- "^yes $marker" >/dev/null
+        local t0
+        t0=$(date +%s%N)
+        run $NBCLIENT "$PORT" --command hostname --plus --timeout 5
+        local ms
+        ms=$(elapsed_ms "$t0")
+        assert_output "$(hostname)"$'\n\x1eNBNET-STATUS 000'
+        echo "hostname took $ms ms"
+        ((ms < 1000))
+}
+
+@test "at --max-connections 10 the 11th client waits in the backlog, then is served" {
+        start_server --max-connections 10 --request-timeout 30
+        BASE_FDS=$(fd_count)
+        $NBLOAD "$PORT" --hold 10 --ready-file "$BATS_TEST_TMPDIR/ready" \
+                --go-file "$BATS_TEST_TMPDIR/go" --timeout 30 >"$BATS_TEST_TMPDIR/hold.out" &
+        local hold_pid=$!
+        BG_PIDS="$hold_pid"
+        wait_until 10 test -e "$BATS_TEST_TMPDIR/ready"
+        wait_until 5 holds 10
+        $NBCLIENT "$PORT" --command "echo eleventh" --plus --timeout 30 >"$BATS_TEST_TMPDIR/11.out" &
+        local eleventh=$!
+        BG_PIDS="$BG_PIDS $eleventh"
+        wait_until 5 backlog_is 1
+        holds 10
+        touch "$BATS_TEST_TMPDIR/go"
+        wait "$hold_pid"
+        wait "$eleventh"
+        assert_equal "$(cat "$BATS_TEST_TMPDIR/11.out")" $'eleventh\n\x1eNBNET-STATUS 000'
+        assert_equal "$(cat "$BATS_TEST_TMPDIR/hold.out")" "held=10 served=10"
+}
+
+@test "at --max-running 2 four sleep 1 finish in about 2 s and all succeed" {
+        start_server --max-running 2
+        run $NBLOAD "$PORT" --command "sleep 1" --plus --concurrency 4 --requests 4 --timeout 10
+        assert_success
+        assert_output --regexp "ok=4 failed=0 seconds=(1\.9|2\.|3\.[0-4])"
+}
+
+@test "a queued request is answered busy with 125 once its wait passes the request timeout" {
+        start_server --max-running 1 --request-timeout 1 --stop-timeout 0
+        local marker
+        marker=$(unique_sleep)
+        $NBCLIENT "$PORT" --command "$marker" --timeout 10 >/dev/null &
+        BG_PIDS="$!"
+        wait_until 3 pgrep -f -- "^$marker" >/dev/null
+        local t0
+        t0=$(date +%s%N)
+        $NBCLIENT "$PORT" --command "echo ran" --plus --timeout 5 >"$BATS_TEST_TMPDIR/out"
+        local ms
+        ms=$(elapsed_ms "$t0")
+        run head -c -18 "$BATS_TEST_TMPDIR/out"
+        assert_output --regexp "^nbnet: busy"
+        assert_equal "$(trailer_status "$BATS_TEST_TMPDIR/out")" 125
+        echo "answered after $ms ms"
+        ((ms >= 900 && ms < 3000))
+}
+
+@test "--max-per-source closes an address's extra connection unanswered, not another address's" {
+        start_server --max-per-source 2 --request-timeout 30
+        BASE_FDS=$(fd_count)
+        $NBLOAD "$PORT" --hold 2 --ready-file "$BATS_TEST_TMPDIR/ready" \
+                --go-file "$BATS_TEST_TMPDIR/go" --timeout 30 >/dev/null &
+        BG_PIDS="$!"
+        wait_until 10 test -e "$BATS_TEST_TMPDIR/ready"
+        wait_until 5 holds 2
+        run $NBCLIENT "$PORT" --command "echo third" --timeout 5
+        refute_output --partial "third"
+        run $NBCLIENT "$PORT" --bind 127.0.0.2 --command "echo other" --timeout 5
+        assert_output "other"
+        grep -q "max-per-source" "$SERVER_LOG"
+}
+
+@test "a long command on one connection does not hold another open" {
+        start_server --stop-timeout 0
+        local marker
+        marker=$(unique_sleep)
+        $NBCLIENT "$PORT" --command "$marker" --timeout 30 >/dev/null &
+        BG_PIDS="$!"
+        wait_until 3 pgrep -f -- "^$marker" >/dev/null
+        local t0
+        t0=$(date +%s%N)
+        run sh -c "$(declare -f frame); frame 'echo short' | nc -N 127.0.0.1 $PORT"
+        local ms
+        ms=$(elapsed_ms "$t0")
+        assert_output "short"
+        ((ms < 2000))
+        # Close-on-exec: the long command holds no descriptor but its own three.
+        run ls "/proc/$(pgrep -f -- "^$marker")/fd"
+        assert_output $'0\n1\n2'
+}
+
+@test "after 2,000 requests descriptors and RSS are back and no zombie is left" {
+        start_server --max-running 8
+        # Warm up: the allocator and sd-event's structures reach their working size.
+        $NBLOAD "$PORT" --command "true" --plus --concurrency 8 --requests 200 >/dev/null
+        wait_until 5 no_zombie_child
+        local fds rss
+        fds=$(fd_count)
+        rss=$(rss_kb)
+        run $NBLOAD "$PORT" --command "echo x; true & exit 3" --plus --expect-status 3 \
+                --concurrency 8 --requests 2000 --timeout 30
+        assert_success
+        wait_until 5 fds_are "$fds"
+        wait_until 5 no_zombie_child
+        echo "RSS before $rss kB, after $(rss_kb) kB"
+        # AddressSanitizer keeps freed memory in quarantine; there leaks are its to find.
+        [ -n "${NBNET_SANITIZED:-}" ] || (($(rss_kb) <= rss + 256))
+}
+
+@test "an orphan that left its group and the connection is reaped, not left a zombie" {
+        start_server
+        # Not holding the connection, it is left to run; when it exits, it is ours to reap.
+        run $NBCLIENT "$PORT" --command "setsid sh -c 'sleep 0.5 </dev/null >/dev/null 2>&1 &'; echo started" --plus
+        assert_output $'started\n\x1eNBNET-STATUS 000'
+        wait_until 5 no_zombie_child
+        # Give the escaped sleep the time to end, then look for its zombie.
+        wait_until 5 sh -c "! pgrep -x sleep -P $SERVER_PID >/dev/null"
+        wait_until 2 no_zombie_child
+}
+
+@test "1,000 idle connections are held, then served in turn" {
+        ulimit -n 8192
+        start_server --max-connections 1100 --max-per-source 1100 --request-timeout 60
+        BASE_FDS=$(fd_count)
+        $NBLOAD "$PORT" --hold 1000 --ready-file "$BATS_TEST_TMPDIR/ready" \
+                --go-file "$BATS_TEST_TMPDIR/go" --timeout 60 >"$BATS_TEST_TMPDIR/hold.out" &
+        local hold_pid=$!
+        BG_PIDS="$hold_pid"
+        wait_until 20 test -e "$BATS_TEST_TMPDIR/ready"
+        wait_until 10 holds 1000
+        touch "$BATS_TEST_TMPDIR/go"
+        wait "$hold_pid"
+        assert_equal "$(cat "$BATS_TEST_TMPDIR/hold.out")" "held=1000 served=1000"
+        wait_until 10 fds_are "$BASE_FDS"
+}
+
+@test "SIGTERM with 20 commands running: all gone after --stop-timeout, exit 0" {
+        start_server --stop-timeout 1
+        local marker
+        marker=$(unique_sleep)
+        $NBLOAD "$PORT" --command "$marker" --plus --concurrency 20 --requests 20 --timeout 30 \
+                >/dev/null 2>&1 &
+        BG_PIDS="$!"
+        wait_until 10 processes_are 20 "^$marker"
+        local t0 rc=0 ms
+        t0=$(date +%s%N)
+        kill -TERM "$SERVER_PID"
+        wait_until 8 server_gone
+        ms=$(elapsed_ms "$t0")
+        wait "$SERVER_PID" || rc=$?
+        SERVER_PID=
+        assert_equal "$rc" 0
+        echo "stopped after $ms ms"
+        ((ms >= 900))
+        wait_until 1 no_process "$marker"
+}
+
+@test "systemd sees READY=1, STATUS= and STOPPING=1 on NOTIFY_SOCKET" {
+        local sock=$BATS_TEST_TMPDIR/notify log=$BATS_TEST_TMPDIR/notify.log
+        python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(30)
+with open(sys.argv[2], "ab", buffering=0) as out:
+    while True:
+        d = s.recv(4096)
+        out.write(d + b"\n")
+        if b"STOPPING=1" in d:
+            break
+' "$sock" "$log" &
+        BG_PIDS="$!"
+        wait_until 5 test -S "$sock"
+        NOTIFY_SOCKET=$sock start_server
+        wait_until 5 grep -q "^READY=1" "$log"
+        grep -q "^STATUS=0 connections, 0 running, 0 queued, 0 served, 0 refused" "$log"
+        $NBCLIENT "$PORT" --command true >/dev/null
+        wait_until 3 grep -q "1 served" "$log"
+        kill -TERM "$SERVER_PID"
+        wait_until 5 grep -q "^STOPPING=1" "$log"
+}
+
+@test "the activated daemon serves both of systemd's sockets, IPv4 and IPv6" {
+        NBNET_MODE=nbnetd-activated
+        start_server
+        run $NBCLIENT "$PORT" --command "echo v4" --plus
+        assert_output $'v4\n\x1eNBNET-STATUS 000'
+        run $NBCLIENT "$PORT" --host ::1 --command "echo v6" --plus
+        assert_output $'v6\n\x1eNBNET-STATUS 000'
+}
+
+@test "--listen PATH serves a Unix stream socket" {
+        local sock=$BATS_TEST_TMPDIR/nbnetd.sock
+        "$NBNET_BIN/nbnetd" --listen "$sock" 2>"$BATS_TEST_TMPDIR/server.log" &
+        SERVER_PID=$!
+        wait_until 5 test -S "$sock"
+        run $NBCLIENT --unix "$sock" --command 'echo "unix:${REMOTE_ADDR:-none}"' --plus
+        assert_output $'unix:none\n\x1eNBNET-STATUS 000'
+}
+
+@test "--help describes every option and exits 0; --version prints the version" {
+        run "$NBNET_BIN/nbnetd" --help
+        assert_success
+        for opt in --listen --max-connections --max-running --max-per-source --max-command \
+                --request-timeout --command-timeout --stop-timeout --version; do
+                assert_output --partial -- "$opt"
+        done
+        run "$NBNET_BIN/nbnetd" --version
+        assert_success
+        assert_output --regexp '^nbnetd [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+@test "usage errors exit 2 and say what is allowed" {
+        run --separate-stderr "$NBNET_BIN/nbnetd"
+        assert_failure 2
+        [[ "$stderr" == *"--listen"* ]]
+        run --separate-stderr "$NBNET_BIN/nbnetd" --listen 127.0.0.1:1 --max-running 0
+        assert_failure 2
+        [[ "$stderr" == *"--max-running must be 1..65536, got '0'"* ]]
+        run --separate-stderr "$NBNET_BIN/nbnetd" --listen localhost:9079
+        assert_failure 2
+        [[ "$stderr" == *"not an IPv4 address"* ]]
+        run --separate-stderr "$NBNET_BIN/nbnetd" --listen 127.0.0.1:99999
+        assert_failure 2
+        [[ "$stderr" == *"1..65535"* ]]
+        run --separate-stderr "$NBNET_BIN/nbnetd" --bogus
+        assert_failure 2
+        [[ "$stderr" == *"--help"* ]]
+}
