@@ -115,7 +115,7 @@ def main() -> int:
         f.write("\n")
 
     def fmt(v, spec):
-        return "-" if v is None else format(v, spec)
+        return format("-", spec.split(".")[0]) if v is None else format(v, spec)
 
     head = f"{'server':<15}" + "".join(f"{'true c=' + str(c):>22}" for c in conc) + \
         f"{'head MB/s':>11}{'dd MB/s':>10}"
@@ -139,7 +139,7 @@ def main() -> int:
 
     if not smoke:
         with open(out_path.rsplit(".", 1)[0] + ".dat", "w") as f:
-            f.write("# concurrency " + " ".join(servers) + " spawn-limit\n")
+            f.write("concurrency " + " ".join(servers) + " spawn-limit\n")
             for c in conc:
                 f.write(f"{c} " + " ".join(f"{table[s][f'c{c}']['requests_per_s']:.1f}" for s in servers)
                         + f" {spawn_limit_at(c):.1f}\n")
