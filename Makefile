@@ -56,9 +56,13 @@ UNIT_TEST_NAMES := test-frame test-spawn test-log test-policy \
 	test-response test-target test-histogram test-report
 UNIT_TESTS := $(addprefix $(OUT)/bin/,$(UNIT_TEST_NAMES))
 MAN_PAGES := $(wildcard man/*.[0-9])
+# bench/: the machine's limits that `make bench` measures nbnet against.
+# Built under build/bench/ (not ./bench, the sources, nor the `bench` target).
+BENCH_DIR := $(if $(filter .,$(OUT)),build,$(OUT))/bench
+BENCH_PROGRAMS := $(BENCH_DIR)/spawn-limit $(BENCH_DIR)/sock-sink
 
 .PHONY: all deps run check test unit bats verify-units check-man install uninstall clean distclean
-.PHONY: clang-build fuzz deb rpm
+.PHONY: clang-build fuzz deb rpm bench bench-deps bench-programs
 
 all: $(PROGRAMS)
 
@@ -110,6 +114,26 @@ $(OUT)/bin/test-histogram: $(OBJ)/test-histogram.o $(OBJ)/histogram.o | $(OUT)/b
 $(OUT)/bin/test-report: $(OBJ)/test-report.o $(OBJ)/report.o $(OBJ)/histogram.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
+$(BENCH_DIR):
+	mkdir -p $@
+
+$(BENCH_DIR)/spawn-limit: bench/spawn-limit.c $(OBJ)/spawn.o $(OBJ)/sock.o | $(BENCH_DIR)
+	$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ $^
+
+$(BENCH_DIR)/sock-sink: bench/sock-sink.c | $(BENCH_DIR)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^
+
+bench-programs: $(PROGRAMS) $(BENCH_PROGRAMS)
+
+# nbnet against the machine's limits and its peers, in one run (bench/run):
+# a few minutes; the peers are installed first.
+bench-deps:
+	@sh tools/deps bench
+
+bench: bench-deps
+	$(MAKE) SANITIZE= bench-programs
+	bash bench/run
+
 # nbnetd in the foreground on both loopback addresses; no systemd needed.
 run: deps
 	$(MAKE) all
@@ -119,7 +143,7 @@ run: deps
 # Unit tests, the bats suite in every mode, the suite again under sanitizers,
 # and the units through systemd-analyze: one "N passed, N failed" line at the end.
 check: deps
-	$(MAKE) SANITIZE= all $(addprefix bin/,$(UNIT_TEST_NAMES))
+	$(MAKE) SANITIZE= all $(addprefix bin/,$(UNIT_TEST_NAMES)) bench-programs
 	$(MAKE) SANITIZE=address,undefined all $(addprefix build/san/bin/,$(UNIT_TEST_NAMES))
 	bash tests/run-all
 
@@ -134,7 +158,8 @@ check-man:
 
 # The whole project once more with clang and the same -Werror warnings, under build/clang/.
 clang-build:
-	$(MAKE) CC=clang BUILDDIR=build/clang all $(addprefix build/clang/bin/,$(UNIT_TEST_NAMES))
+	$(MAKE) CC=clang BUILDDIR=build/clang all $(addprefix build/clang/bin/,$(UNIT_TEST_NAMES)) \
+		bench-programs
 
 # libFuzzer target for the frame parser (tests/fuzz/README.md). `make fuzz` runs it for
 # FUZZ_SECONDS over a copy of the seed corpus in build/fuzz/, failing on any crash.

@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""bench/run's report: medians of the repetitions in RESULTS (one JSON object
+a line), a table and the ratios on stdout, the same as JSON in OUT, and the
+chart's data beside it (OUT with .dat). With --smoke, only checks that every
+measurement happened and that every request ended well.
+
+    python3 bench/report.py [--smoke] RESULTS OUT WORKERS
+"""
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+
+def median(values):
+    return statistics.median(values) if values else None
+
+
+def main() -> int:
+    args = sys.argv[1:]
+    smoke = args[0] == "--smoke"
+    if smoke:
+        args = args[1:]
+    results_path, out_path, workers = args[0], args[1], int(args[2])
+    runs = defaultdict(list)
+    with open(results_path) as f:
+        for line in f:
+            r = json.loads(line)
+            runs[(r["kind"], r["name"], r["workload"])].append(r["result"])
+
+    bad = [(k, r) for k, rs in runs.items() if k[0] == "server" for r in rs
+           if r["ok"] == 0 or r["ok"] != r["requests"]]
+    for k, r in bad:
+        print(f"bench: {k[1]} {k[2]}: {r['ok']} of {r['requests']} requests ok; errors {r['errors']}",
+              file=sys.stderr)
+
+    servers = list(dict.fromkeys(k[1] for k in runs if k[0] == "server"))
+    loads = [w for w in dict.fromkeys(k[2] for k in runs if k[0] == "server") if w.startswith("true")]
+    conc = [int(w.split("=")[1]) for w in loads]
+
+    def srv(name, workload, key, sub=None):
+        rs = runs.get(("server", name, workload), [])
+        return median([r[key][sub] if sub else r[key] for r in rs])
+
+    def lim(name, workload, key):
+        return median([r[key] for r in runs.get(("limit", name, workload), [])])
+
+    spawn1 = lim("spawn", "workers=1", "spawns_per_s")
+    spawnw = lim("spawn", f"workers={workers}", "spawns_per_s")
+    per_spawn_us = lim("spawn", "workers=1", "per_spawn_us")
+    sock = {w: lim("socket", w, "mb_per_s") for w in ("head", "dd")}
+
+    table = {}
+    for name in servers:
+        row = {}
+        for w, c in zip(loads, conc):
+            row[f"c{c}"] = {"requests_per_s": srv(name, w, "requests_per_s"),
+                            "p50_ms": srv(name, w, "latency_us", "p50") / 1000,
+                            "p99_ms": srv(name, w, "latency_us", "p99") / 1000}
+        for w in ("head", "dd"):
+            mb = srv(name, w, "output_mb_per_s")
+            if mb is not None:
+                row[f"{w}_mb_per_s"] = mb
+        table[name] = row
+
+    def spawn_limit_at(c):
+        return spawn1 if c == 1 else spawnw
+
+    nb = table.get("nbnetd", {})
+    peers = [s for s in servers if not s.startswith("nbnet")]
+    ratios = {}
+    for c in conc:
+        ratios[f"nbnetd_over_spawn_limit_c{c}"] = nb[f"c{c}"]["requests_per_s"] / spawn_limit_at(c)
+        if peers:
+            best = max(peers, key=lambda s: table[s][f"c{c}"]["requests_per_s"])
+            ratios[f"nbnetd_over_best_peer_c{c}"] = \
+                nb[f"c{c}"]["requests_per_s"] / table[best][f"c{c}"]["requests_per_s"]
+            ratios[f"best_peer_c{c}"] = best
+    for w in ("head", "dd"):
+        if f"{w}_mb_per_s" in nb and sock[w]:
+            ratios[f"nbnetd_{w}_over_socket_limit"] = nb[f"{w}_mb_per_s"] / sock[w]
+    if peers:
+        best = max(peers, key=lambda s: table[s].get("head_mb_per_s", 0))
+        ratios["nbnetd_head_over_best_peer"] = nb["head_mb_per_s"] / table[best]["head_mb_per_s"]
+        ratios["best_peer_head"] = best
+    if 1 in conc and per_spawn_us:
+        ratios["nbnetd_p50_c1_over_per_spawn_time"] = nb["c1"]["p50_ms"] * 1000 / per_spawn_us
+
+    targets = {}
+    if not smoke:
+        targets["c1 >= 0.9 of the sequential spawn limit"] = ratios["nbnetd_over_spawn_limit_c1"] >= 0.9
+        targets[f"c8 >= 0.85 of the {workers}-worker spawn limit"] = ratios["nbnetd_over_spawn_limit_c8"] >= 0.85
+        for w in ("head", "dd"):
+            targets[f"{w} bulk >= 0.95 of the socket limit"] = ratios[f"nbnetd_{w}_over_socket_limit"] >= 0.95
+        targets["nbnetd ahead of every peer at every concurrency"] = all(
+            ratios[f"nbnetd_over_best_peer_c{c}"] > 1 for c in conc)
+        hd = table["nbnet-handler"]
+        targets["nbnet-handler ahead of xinetd, socat, ncat"] = all(
+            hd[f"c{c}"]["requests_per_s"] > table[p][f"c{c}"]["requests_per_s"]
+            for c in conc for p in ("xinetd", "socat", "ncat") if p in table)
+
+    report = {
+        "note": "medians of the repetitions; loopback; a shared machine makes absolute figures noisy",
+        "repetitions": max(len(v) for v in runs.values()),
+        "workers": workers,
+        "limits": {"spawn_per_s_1_worker": spawn1, f"spawn_per_s_{workers}_workers": spawnw,
+                   "per_spawn_us_1_worker": per_spawn_us,
+                   "socket_mb_per_s_head": sock["head"], "socket_mb_per_s_dd": sock["dd"]},
+        "servers": table,
+        "ratios": ratios,
+        "targets_met": targets,
+    }
+    with open(out_path, "w") as f:
+        json.dump(report, f, indent=2)
+        f.write("\n")
+
+    def fmt(v, spec):
+        return format("-", spec.split(".")[0]) if v is None else format(v, spec)
+
+    head = f"{'server':<15}" + "".join(f"{'true c=' + str(c):>22}" for c in conc) + \
+        f"{'head MB/s':>11}{'dd MB/s':>10}"
+    print(head)
+    print(f"{'':<15}" + "".join(f"{'req/s p50/p99 ms':>22}" for _ in conc))
+    for name in servers:
+        row = table[name]
+        cells = "".join(f"{row[f'c{c}']['requests_per_s']:>8.0f} {row[f'c{c}']['p50_ms']:>6.2f}/"
+                        f"{row[f'c{c}']['p99_ms']:<6.2f}" for c in conc)
+        print(f"{name:<15}{cells}{fmt(row.get('head_mb_per_s'), '>11.0f')}"
+              f"{fmt(row.get('dd_mb_per_s'), '>10.0f')}")
+    lim_cells = "".join(f"{fmt(spawn_limit_at(c), '>8.0f')}{'':14}" for c in conc)
+    print(f"{'limit':<15}{lim_cells}{fmt(sock['head'], '>11.0f')}{fmt(sock['dd'], '>10.0f')}")
+    print(f"(limit: spawn-limit with 1 worker at c=1, {workers} at c>1, {fmt(per_spawn_us, '.0f')} us a spawn "
+          "sequentially; socket-limit with head -c and dd)")
+    print()
+    for k, v in ratios.items():
+        print(f"  {k:<40} {v if isinstance(v, str) else format(v, '.2f')}")
+    for k, v in targets.items():
+        print(f"  target {'met   ' if v else 'MISSED'} {k}")
+
+    if not smoke:
+        with open(out_path.rsplit(".", 1)[0] + ".dat", "w") as f:
+            f.write("concurrency " + " ".join(servers) + " spawn-limit\n")
+            for c in conc:
+                f.write(f"{c} " + " ".join(f"{table[s][f'c{c}']['requests_per_s']:.1f}" for s in servers)
+                        + f" {spawn_limit_at(c):.1f}\n")
+    expected = len(servers) * (len(conc) + 1) + 2
+    if bad or len([k for k in runs if k[0] == "server"]) != expected:
+        print("bench: some measurements are missing or failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The spawn limit: what nbnet does per request minus the network. Each worker
+ * loops: a socketpair, spawn_command() of `sh -c COMMAND` onto one end (the
+ * servers' own routine, src/spawn.c), close that end, wait on the pidfd, reap.
+ * WORKERS processes run at once for SECONDS; prints one JSON object.
+ *
+ *     bench/spawn-limit [-w WORKERS] [-d SECONDS] [COMMAND]
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spawn.h"
+
+extern char **environ;
+
+static double now_s(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+/* One request's worth of work; 0 or a negative errno. */
+static int spawn_once(struct spawn_env *env, const char *command) {
+        struct spawn_child child;
+        struct pollfd pfd;
+        siginfo_t si = {0};
+        int sv[2], r;
+
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                return -errno;
+        r = spawn_command(env, command, sv[0], NULL, &child);
+        (void) close(sv[0]);
+        if (r < 0) {
+                (void) close(sv[1]);
+                return r;
+        }
+        pfd = (struct pollfd){.fd = child.pidfd, .events = POLLIN};
+        while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+                ;
+        (void) waitid(P_PID, (id_t) child.pid, &si, WEXITED);
+        (void) close(child.pidfd);
+        (void) close(sv[1]);
+        return si.si_code == CLD_EXITED && si.si_status == 0 ? 0 : -ECHILD;
+}
+
+/* Spawns until the deadline; the count goes to fd out as text. */
+static int worker(const char *command, double deadline, int out) {
+        struct spawn_env env;
+        uint64_t n = 0;
+        char buf[32];
+        int r, len;
+
+        r = spawn_env_init(&env, environ);
+        if (r < 0)
+                return 1;
+        while (now_s() < deadline) {
+                r = spawn_once(&env, command);
+                if (r < 0) {
+                        fprintf(stderr, "spawn-limit: %s: %s\n", command, strerror(-r));
+                        return 1;
+                }
+                n++;
+        }
+        spawn_env_release(&env);
+        len = snprintf(buf, sizeof buf, "%llu\n", (unsigned long long) n);
+        return write(out, buf, (size_t) len) == len ? 0 : 1;
+}
+
+int main(int argc, char **argv) {
+        const char *command = "true";
+        long workers = 1;
+        double seconds = 3, start, elapsed;
+        uint64_t total = 0;
+        int opt, pipefd[2], failed = 0;
+        FILE *in;
+
+        while ((opt = getopt(argc, argv, "w:d:")) != -1) {
+                switch (opt) {
+                case 'w':
+                        workers = strtol(optarg, NULL, 10);
+                        break;
+                case 'd':
+                        seconds = strtod(optarg, NULL);
+                        break;
+                default:
+                        fprintf(stderr, "usage: spawn-limit [-w WORKERS] [-d SECONDS] [COMMAND]\n");
+                        return 2;
+                }
+        }
+        if (optind < argc)
+                command = argv[optind];
+        if (workers < 1 || workers > 256 || !(seconds > 0 && seconds <= 600)) {
+                fprintf(stderr, "spawn-limit: -w must be 1..256 and -d 0..600 seconds\n");
+                return 2;
+        }
+        if (pipe(pipefd) < 0) {
+                perror("spawn-limit: pipe");
+                return 1;
+        }
+        start = now_s();
+        for (long i = 0; i < workers; i++) {
+                pid_t pid = fork();
+                if (pid < 0) {
+                        perror("spawn-limit: fork");
+                        return 1;
+                }
+                if (pid == 0) {
+                        (void) close(pipefd[0]);
+                        _exit(worker(command, start + seconds, pipefd[1]));
+                }
+        }
+        (void) close(pipefd[1]);
+        in = fdopen(pipefd[0], "r");
+        if (!in)
+                return 1;
+        for (unsigned long long n; fscanf(in, "%llu", &n) == 1;)
+                total += n;
+        (void) fclose(in);
+        for (int status; wait(&status) > 0;)
+                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                        failed = 1;
+        elapsed = now_s() - start;
+        if (failed)
+                return 1;
+        printf("{\"command\": \"sh -c %s\", \"workers\": %ld, \"spawns\": %llu, "
+               "\"elapsed_s\": %.3f, \"spawns_per_s\": %.1f, \"per_spawn_us\": %.1f}\n",
+               command, workers, (unsigned long long) total, elapsed, (double) total / elapsed,
+               total ? elapsed * 1e6 * (double) workers / (double) total : 0.0);
+        return 0;
+}
