@@ -63,8 +63,9 @@ static void usage(FILE *out) {
                 "                         further complete requests wait in FIFO order, for\n"
                 "                         the request timeout at most, then get 'nbnet: busy'\n"
                 "                         and status 125\n"
-                "  --max-per-source N     connections from one IP address (1..%u; default\n"
-                "                         256); more are closed at once, unanswered\n"
+                "  --max-per-source N     connections from one IP address (1..%u; default:\n"
+                "                         as --max-connections); more are closed at once,\n"
+                "                         unanswered; lower it when clients are many hosts\n"
                 "  --stop-timeout SEC     on SIGTERM or SIGINT, how long running commands may\n"
                 "                         finish before their groups are killed (default 5)\n",
                 SERVER_MAX_LISTENERS, COUNT_LIMIT, COUNT_LIMIT, COUNT_LIMIT);
@@ -155,7 +156,6 @@ static int parse_options(int argc, char **argv, struct options *o) {
                 .limits = {
                         .max_connections = 1024,
                         .max_running = 128,
-                        .max_per_source = 256,
                         .stop_timeout_usec = 5 * USEC_PER_SEC,
                 },
         };
@@ -170,6 +170,9 @@ static int parse_options(int argc, char **argv, struct options *o) {
                         argv[optind]);
                 return -EINVAL;
         }
+        /* On loopback every client is one source: by default the two limits are one. */
+        if (o->limits.max_per_source == 0)
+                o->limits.max_per_source = o->limits.max_connections;
         return 0;
 }
 
