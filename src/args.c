@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,4 +63,15 @@ int args_parse_bytes(const char *s, unsigned long long min, unsigned long long *
                 return -ERANGE;
         *ret = v;
         return 0;
+}
+
+int args_usage_error(const char *program, const char *fmt, ...) {
+        va_list ap;
+
+        fprintf(stderr, "%s: ", program);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "; try '%s --help'\n", program);
+        return -EINVAL;
 }

@@ -13,3 +13,6 @@ int args_parse_uint(const char *s, unsigned long min, unsigned long max, unsigne
 
 /* A size in bytes with an optional K, M, G or T suffix (powers of 1024), at least min. */
 int args_parse_bytes(const char *s, unsigned long long min, unsigned long long *ret);
+
+/* "PROGRAM: what is wrong; try 'PROGRAM --help'" on stderr; returns -EINVAL. */
+int args_usage_error(const char *program, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -83,17 +83,7 @@ static void message(const struct target *t, const char *fmt, ...) {
         fputc('\n', stderr);
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...) {
-        va_list ap;
-
-        fprintf(stderr, PROGRAM ": ");
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fprintf(stderr, "; try '" PROGRAM " --help'\n");
-        return -EINVAL;
-}
+#define usage_error(...) args_usage_error(PROGRAM, __VA_ARGS__)
 
 /* Returns 0 to go on, 1 to exit 0 (help, version), -EINVAL to exit 2. */
 static int parse_options(int argc, char **argv, struct options *o) {

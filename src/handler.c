@@ -5,7 +5,6 @@
  * xinetd, tcpserver or systemd-socket-activate --inetd.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
@@ -26,6 +25,7 @@
 #include "log.h"
 #include "options.h"
 #include "policy.h"
+#include "reap.h"
 #include "sock.h"
 #include "spawn.h"
 
@@ -258,32 +258,6 @@ static void end_group(pid_t pid) {
         }
 }
 
-/* Our children now: as subreaper we inherit what the command left behind,
- * including processes that left its group with setsid(). 0 when none. */
-static size_t list_children(pid_t *pids, size_t max) {
-        char path[64], buf[4096];
-        size_t n = 0;
-        ssize_t len;
-        int fd;
-
-        snprintf(path, sizeof path, "/proc/self/task/%d/children", (int) gettid());
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return 0;
-        len = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (len <= 0)
-                return 0;
-        buf[len] = '\0';
-        for (char *p = buf, *end; n < max; p = end) {
-                long pid = strtol(p, &end, 10);
-                if (end == p)
-                        break;
-                pids[n++] = (pid_t) pid;
-        }
-        return n;
-}
-
 /* Ends whatever the command left that escaped its group (a daemon started with
  * setsid still holds the connection): SIGTERM, then SIGKILL after the grace. */
 static void end_escapees(void) {
@@ -293,7 +267,7 @@ static void end_escapees(void) {
 
         while (waitpid(-1, NULL, WNOHANG) > 0)
                 ;
-        while ((n = list_children(pids, sizeof pids / sizeof pids[0])) > 0 && now_usec() < give_up) {
+        while ((n = reap_children(pids, sizeof pids / sizeof pids[0])) > 0 && now_usec() < give_up) {
                 int sig = now_usec() >= kill_at ? SIGKILL : SIGTERM;
                 for (size_t i = 0; i < n; i++)
                         (void) kill(pids[i], sig);
