@@ -46,6 +46,8 @@ def main() -> int:
     p.add_argument("--read-delay", type=float, default=0.0, metavar="SEC",
                    help="wait SEC seconds after sending before reading anything")
     p.add_argument("--timeout", type=float, default=30.0, help="give up after SEC seconds")
+    p.add_argument("--elapsed-ms", metavar="FILE",
+                   help="write the milliseconds from connect to end of output to FILE")
     args = p.parse_args()
 
     if args.raw is not None:
@@ -54,6 +56,8 @@ def main() -> int:
         data = frame(args.command.encode(), args.plus)
     else:
         data = b""
+    # Timed here, not around the process: python's start-up is no server's delay.
+    started = time.monotonic()
     s = connect(args)
     s.setsockopt(socket.IPPROTO_TCP if not args.unix else socket.SOL_SOCKET,
                  socket.TCP_NODELAY if not args.unix else socket.SO_KEEPALIVE, 1)
@@ -94,6 +98,9 @@ def main() -> int:
             break
     out.flush()
     s.close()
+    if args.elapsed_ms:
+        with open(args.elapsed_ms, "w") as f:
+            f.write("%d\n" % ((time.monotonic() - started) * 1000))
     return 0
 
 
