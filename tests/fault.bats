@@ -29,8 +29,8 @@ teardown() {
                 kill -CONT "$STOPPED_PID" 2>/dev/null || true
         fi
         if [ -n "${BG_PIDS:-}" ]; then
-                kill $BG_PIDS 2>/dev/null || true
-                wait $BG_PIDS 2>/dev/null || true
+                kill "$BG_PIDS" 2>/dev/null || true
+                wait "$BG_PIDS" 2>/dev/null || true
         fi
         stop_server
         if [ -n "${CGROUP:-}" ]; then
@@ -51,7 +51,7 @@ server_footprint() {
         local pid fds=0 kids=0
         for pid in $SERVER_PID $(pgrep -P "$SERVER_PID"); do
                 [ "$pid" = "$SERVER_PID" ] || kids=$((kids + 1))
-                fds=$((fds + $(ls "/proc/$pid/fd" 2>/dev/null | wc -l)))
+                fds=$((fds + $(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)))
         done
         echo "fds=$fds children=$kids"
 }
@@ -66,7 +66,7 @@ cpu_ticks() {
 }
 
 fd_count() {
-        ls "/proc/$1/fd" | wc -l
+        find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l
 }
 
 field() {
