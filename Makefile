@@ -134,6 +134,13 @@ bench: bench-deps
 	$(MAKE) SANITIZE= bench-programs
 	bash bench/run
 
+# SOAK_SECONDS (default 60) of mixed and misbehaving load on nbnetd (SOAK_MODES="nbnetd
+# accept" adds the handler); then descriptors, children and RSS must be back (tests/soak).
+# Not part of make check.
+.PHONY: soak
+soak: all
+	bash tests/soak
+
 # nbnetd in the foreground on both loopback addresses; no systemd needed.
 run: deps
 	$(MAKE) all

@@ -177,20 +177,31 @@ static int parse_options(int argc, char **argv, struct options *o) {
 }
 
 /* Each connection holds a socket and a pidfd: raise the soft limit towards the
- * hard one so that --max-connections can be reached. */
-static void raise_fd_limit(unsigned max_connections) {
+ * hard one so that --max-connections can be reached, and lower the count to
+ * what fits. Accepting past it would leave no descriptor for the command's
+ * pidfd: every request would fail "cannot run the command: Too many open files". */
+static unsigned fit_fd_limit(unsigned max_connections) {
         rlim_t want = (rlim_t) max_connections * FDS_PER_CONNECTION + FDS_MARGIN;
         struct rlimit rl;
+        unsigned fit;
 
         if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
-                return;
+                return max_connections;
         rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
-        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
                 log_error_errno(errno, "setrlimit RLIMIT_NOFILE %llu", (unsigned long long) rl.rlim_cur);
-        else if (rl.rlim_cur < want)
-                log_warning("the descriptor limit %llu is below what %u connections need (%llu): "
-                            "raise LimitNOFILE= or lower --max-connections",
-                            (unsigned long long) rl.rlim_cur, max_connections, (unsigned long long) want);
+                if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                        return max_connections;
+        }
+        if (rl.rlim_cur >= want)
+                return max_connections;
+        fit = rl.rlim_cur > FDS_MARGIN + FDS_PER_CONNECTION
+                      ? (unsigned) ((rl.rlim_cur - FDS_MARGIN) / FDS_PER_CONNECTION)
+                      : 1;
+        log_warning("the descriptor limit %llu is below what %u connections need (%llu): "
+                    "serving %u at once; raise LimitNOFILE= or lower --max-connections",
+                    (unsigned long long) rl.rlim_cur, max_connections, (unsigned long long) want, fit);
+        return fit;
 }
 
 /* Adds systemd's sockets or, without any, the --listen ones. Returns 0, 1
@@ -249,7 +260,7 @@ int main(int argc, char **argv) {
         /* The commands' orphans become ours, so that we can reap them and see a group gone. */
         if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
                 return log_error_errno(errno, "prctl PR_SET_CHILD_SUBREAPER"), EXIT_FAILURE;
-        raise_fd_limit(o.limits.max_connections);
+        o.limits.max_connections = fit_fd_limit(o.limits.max_connections);
         r = server_init(&s, &o.server, &o.limits, environ);
         if (r == 0)
                 r = add_listeners(&s, &o);
