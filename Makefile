@@ -62,7 +62,7 @@ BENCH_DIR := $(if $(filter .,$(OUT)),build,$(OUT))/bench
 BENCH_PROGRAMS := $(BENCH_DIR)/spawn-limit $(BENCH_DIR)/sock-sink
 
 .PHONY: all deps run check test unit bats verify-units check-man install uninstall clean distclean
-.PHONY: clang-build fuzz deb rpm bench bench-deps bench-programs
+.PHONY: clang-build fuzz fuzz-frame fuzz-commands deb rpm bench bench-deps bench-programs
 
 all: $(PROGRAMS)
 
@@ -168,8 +168,9 @@ clang-build:
 	$(MAKE) CC=clang BUILDDIR=build/clang all $(addprefix build/clang/bin/,$(UNIT_TEST_NAMES)) \
 		bench-programs
 
-# libFuzzer target for the frame parser (tests/fuzz/README.md). `make fuzz` runs it for
-# FUZZ_SECONDS over a copy of the seed corpus in build/fuzz/, failing on any crash.
+# libFuzzer targets (tests/fuzz/README.md): the frame parser and the --commands table.
+# `make fuzz` runs each for FUZZ_SECONDS over a copy of its seed corpus in build/fuzz/,
+# failing on any crash; `make -j2 fuzz` runs them side by side.
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
@@ -178,12 +179,27 @@ build/fuzz/frame_fuzz: tests/fuzz/frame_fuzz.c src/frame.c src/frame.h
 	clang -std=gnu11 -D_GNU_SOURCE $(WARNINGS) $(FUZZ_FLAGS) -O1 -g -Isrc -o $@ \
 		tests/fuzz/frame_fuzz.c src/frame.c
 
-fuzz: build/fuzz/frame_fuzz
+fuzz: fuzz-frame fuzz-commands
+
+fuzz-frame: build/fuzz/frame_fuzz
 	rm -rf build/fuzz/corpus build/fuzz/crash-*
 	mkdir -p build/fuzz/corpus
 	cp tests/fuzz/corpus/* build/fuzz/corpus/
 	build/fuzz/frame_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
 		-print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/corpus
+
+build/fuzz/commands_fuzz: tests/fuzz/commands_fuzz.c src/policy.c src/policy.h src/args.c src/args.h src/frame.h
+	mkdir -p build/fuzz
+	clang -std=gnu11 -D_GNU_SOURCE $(WARNINGS) $(FUZZ_FLAGS) -O1 -g -Isrc -o $@ \
+		tests/fuzz/commands_fuzz.c src/policy.c src/args.c -lm
+
+# -max_len 4096: a table of 1024 entries would do an O(n^2) name check per run, 100 times slower.
+fuzz-commands: build/fuzz/commands_fuzz
+	rm -rf build/fuzz/corpus-commands build/fuzz/commands-crash-*
+	mkdir -p build/fuzz/corpus-commands
+	cp tests/fuzz/corpus-commands/* build/fuzz/corpus-commands/
+	build/fuzz/commands_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
+		-print_final_stats=1 -artifact_prefix=build/fuzz/commands- build/fuzz/corpus-commands
 
 install: all
 	install -d $(DESTDIR)$(LIBEXECDIR)/nbnet $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DOCDIR) \

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer target for the restricted command table (--commands FILE) of
+ * src/policy.c. The input is the file's text, as it is: it goes into a memfd,
+ * which policy_load_commands() reads through /proc/self/fd/N, so the real
+ * loader runs (file checks included) and policy.c needs no second entry point.
+ * The result must be the one an independent one-pass reading of the format
+ * (README.md, man/nbnetd.8) gives, and the same on a second load.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "policy.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define check(cond) \
+        do { \
+                if (!(cond)) \
+                        abort(); \
+        } while (0)
+
+/* What the format says a text gives: the entries, or the line of the first error. */
+struct expect {
+        size_t count;
+        unsigned bad_line; /* 0: accepted */
+        bool has_nul;
+        const char *names[POLICY_MAX_COMMANDS];
+        size_t name_len[POLICY_MAX_COMMANDS];
+        const char *lines[POLICY_MAX_COMMANDS];
+        size_t line_len[POLICY_MAX_COMMANDS];
+};
+
+static struct expect expect;
+
+/* The C locale's isspace(): what the loader trims. */
+static bool is_space(char c) {
+        return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+static void trim(const char **s, size_t *n) {
+        while (*n > 0 && is_space(**s)) {
+                (*s)++;
+                (*n)--;
+        }
+        while (*n > 0 && is_space((*s)[*n - 1]))
+                (*n)--;
+}
+
+static bool valid_name(const char *s, size_t n) {
+        if (n == 0 || n > POLICY_NAME_MAX)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                      (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '.' || s[i] == '-'))
+                        return false;
+        return true;
+}
+
+/* One line: false when it is an error. */
+static bool expect_line(struct expect *e, const char *s, size_t n) {
+        const char *eq, *name, *cmd;
+        size_t name_n, cmd_n;
+
+        trim(&s, &n);
+        if (n == 0 || s[0] == '#')
+                return true;
+        eq = memchr(s, '=', n);
+        if (!eq)
+                return false;
+        name = s;
+        name_n = (size_t) (eq - s);
+        cmd = eq + 1;
+        cmd_n = n - name_n - 1;
+        trim(&name, &name_n);
+        trim(&cmd, &cmd_n);
+        if (!valid_name(name, name_n) || cmd_n == 0 || cmd_n > FRAME_MAX_COMMAND_LIMIT)
+                return false;
+        for (size_t i = 0; i < e->count; i++)
+                if (e->name_len[i] == name_n && memcmp(e->names[i], name, name_n) == 0)
+                        return false;
+        if (e->count >= POLICY_MAX_COMMANDS)
+                return false;
+        e->names[e->count] = name;
+        e->name_len[e->count] = name_n;
+        e->lines[e->count] = cmd;
+        e->line_len[e->count] = cmd_n;
+        e->count++;
+        return true;
+}
+
+static void expect_text(struct expect *e, const char *text, size_t size) {
+        const char *line = text, *end = text + size;
+        unsigned lineno = 0;
+
+        e->count = 0;
+        e->bad_line = 0;
+        e->has_nul = memchr(text, '\0', size) != NULL;
+        if (e->has_nul)
+                return;
+        for (;;) {
+                const char *nl = memchr(line, '\n', (size_t) (end - line));
+                size_t n = nl ? (size_t) (nl - line) : (size_t) (end - line);
+                lineno++;
+                if (!expect_line(e, line, n)) {
+                        e->bad_line = lineno;
+                        e->count = 0;
+                        return;
+                }
+                if (!nl)
+                        return;
+                line = nl + 1;
+        }
+}
+
+struct result {
+        int r;
+        char err[512];
+        struct policy_table table;
+};
+
+static void load(const char *path, struct result *res) {
+        res->err[0] = '\0';
+        res->r = policy_load_commands(&res->table, path, res->err, sizeof res->err);
+}
+
+static void check_accepted(const struct result *res, const struct expect *e) {
+        const struct policy_table *t = &res->table;
+
+        check(res->r == 0 && e->bad_line == 0 && !e->has_nul);
+        check(t->count == e->count && t->count <= POLICY_MAX_COMMANDS);
+        check(t->count == 0 || (t->entries && t->storage));
+        for (size_t i = 0; i < t->count; i++) {
+                const struct policy_command *c = &t->entries[i];
+                size_t name_n = strlen(c->name), line_n = strlen(c->line);
+                check(name_n >= 1 && name_n <= POLICY_NAME_MAX);
+                check(line_n >= 1 && line_n <= FRAME_MAX_COMMAND_LIMIT);
+                check(!strchr(c->line, '\n') && !is_space(c->line[0]) && !is_space(c->line[line_n - 1]));
+                check(name_n == e->name_len[i] && memcmp(c->name, e->names[i], name_n) == 0);
+                check(line_n == e->line_len[i] && memcmp(c->line, e->lines[i], line_n) == 0);
+                /* Every name finds its own entry: names are unique. */
+                check(policy_lookup(t, c->name) == c->line);
+        }
+        check(policy_lookup(t, "") == NULL);
+}
+
+static void check_rejected(const struct result *res, const struct expect *e, const char *path,
+                           unsigned n_lines) {
+        const struct policy_table *t = &res->table;
+        size_t plen = strlen(path);
+        const char *rest = res->err + plen;
+
+        check(res->r < 0);
+        check(t->count == 0 && t->entries == NULL && t->storage == NULL);
+        check(strncmp(res->err, path, plen) == 0);
+        if (e->has_nul) {
+                check(res->r == -EBADMSG && strcmp(rest, ": contains a NUL byte") == 0);
+                return;
+        }
+        /* "PATH:LINE: why", LINE the first bad one, within the text's lines. */
+        char *end;
+        check(rest[0] == ':' && rest[1] >= '1' && rest[1] <= '9');
+        unsigned long line = strtoul(rest + 1, &end, 10);
+        check(end[0] == ':' && end[1] == ' ' && end[2] != '\0');
+        check(line >= 1 && line <= n_lines && line == e->bad_line);
+        check(res->r == -EINVAL || res->r == -E2BIG);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        struct result a, b;
+        char path[64];
+        unsigned n_lines = 1;
+        int fd;
+
+        /* The loader refuses more than POLICY_FILE_MAX, which -max_len keeps us far below. */
+        if (size > POLICY_FILE_MAX)
+                return 0;
+        for (size_t i = 0; i < size; i++)
+                n_lines += data[i] == '\n';
+        fd = memfd_create("nbnet-commands-fuzz", MFD_CLOEXEC);
+        check(fd >= 0);
+        check(size == 0 || write(fd, data, size) == (ssize_t) size);
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+
+        expect_text(&expect, (const char *) data, size);
+        load(path, &a);
+        load(path, &b);
+        check(close(fd) == 0);
+
+        /* The same text, the same result. */
+        check(a.r == b.r && strcmp(a.err, b.err) == 0 && a.table.count == b.table.count);
+        for (size_t i = 0; i < a.table.count; i++) {
+                check(strcmp(a.table.entries[i].name, b.table.entries[i].name) == 0);
+                check(strcmp(a.table.entries[i].line, b.table.entries[i].line) == 0);
+        }
+        if (expect.has_nul || expect.bad_line)
+                check_rejected(&a, &expect, path, n_lines);
+        else
+                check_accepted(&a, &expect);
+
+        policy_table_release(&a.table);
+        policy_table_release(&b.table);
+        check(a.table.count == 0 && a.table.entries == NULL && a.table.storage == NULL);
+        return 0;
+}
