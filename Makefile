@@ -78,8 +78,9 @@ $(OBJ)/test-%.o: tests/unit/test-%.c $(wildcard src/*.h) | $(OBJ)
 $(OBJ) $(OUT)/bin:
 	mkdir -p $@
 
+# Without libsystemd: exec'd per connection, it would pay for loading it each time.
 $(OUT)/bin/nbnet-handler: $(HANDLER_OBJS) | $(OUT)/bin
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYSTEMD_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 $(OUT)/bin/nbnetd: $(NBNETD_OBJS) | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYSTEMD_LIBS)
