@@ -16,10 +16,11 @@ NBNET_BIN=${NBNET_BIN:-$TOP/bin}
 NBNET_MODE=${NBNET_MODE:-accept}
 NBCLIENT="python3 $TOP/tests/lib/nbclient.py"
 
-# Polls "$@" every 50 ms until it succeeds or SECONDS pass.
+# Polls "$@" every 50 ms until it succeeds or SECONDS pass. "%.0f", not "%d":
+# mawk (Debian's awk) caps %d at 2^31-1, which made every bound over 2.1 s 2.1 s.
 wait_until() {
         local limit_ns t0
-        limit_ns=$(awk -v s="$1" 'BEGIN { printf "%d", s * 1e9 }')
+        limit_ns=$(awk -v s="$1" 'BEGIN { printf "%.0f", s * 1e9 }')
         shift
         t0=$(date +%s%N)
         while ! "$@"; do
