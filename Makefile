@@ -59,7 +59,7 @@ MAN_PAGES := $(wildcard man/*.[0-9])
 # bench/: the machine's limits that `make bench` measures nbnet against.
 # Built under build/bench/ (not ./bench, the sources, nor the `bench` target).
 BENCH_DIR := $(if $(filter .,$(OUT)),build,$(OUT))/bench
-BENCH_PROGRAMS := $(BENCH_DIR)/spawn-limit $(BENCH_DIR)/sock-sink
+BENCH_PROGRAMS := $(BENCH_DIR)/spawn-limit $(BENCH_DIR)/sock-source $(BENCH_DIR)/rtt
 
 .PHONY: all deps run check test unit bats verify-units check-man install uninstall clean distclean
 .PHONY: clang-build fuzz fuzz-frame fuzz-commands deb rpm bench bench-deps bench-programs
@@ -78,8 +78,9 @@ $(OBJ)/test-%.o: tests/unit/test-%.c $(wildcard src/*.h) | $(OBJ)
 $(OBJ) $(OUT)/bin:
 	mkdir -p $@
 
+# Without libsystemd: exec'd per connection, it would pay for loading it each time.
 $(OUT)/bin/nbnet-handler: $(HANDLER_OBJS) | $(OUT)/bin
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYSTEMD_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 $(OUT)/bin/nbnetd: $(NBNETD_OBJS) | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYSTEMD_LIBS)
@@ -120,7 +121,10 @@ $(BENCH_DIR):
 $(BENCH_DIR)/spawn-limit: bench/spawn-limit.c $(OBJ)/spawn.o $(OBJ)/sock.o | $(BENCH_DIR)
 	$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ $^
 
-$(BENCH_DIR)/sock-sink: bench/sock-sink.c | $(BENCH_DIR)
+$(BENCH_DIR)/sock-source: bench/sock-source.c | $(BENCH_DIR)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^
+
+$(BENCH_DIR)/rtt: bench/rtt.c | $(BENCH_DIR)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^
 
 bench-programs: $(PROGRAMS) $(BENCH_PROGRAMS)

@@ -49,6 +49,10 @@ def main() -> int:
     spawnw = lim("spawn", f"workers={workers}", "spawns_per_s")
     per_spawn_us = lim("spawn", "workers=1", "per_spawn_us")
     sock = {w: lim("socket", w, "mb_per_s") for w in ("head", "dd")}
+    # The latency target's reference: the median of one sequential spawn plus
+    # the median of one loopback round trip (bench/rtt).
+    p50_spawn_us = lim("spawn", "workers=1", "p50_spawn_us")
+    rtt_us = lim("rtt", "loopback", "rtt_us_p50")
 
     table = {}
     for name in servers:
@@ -85,6 +89,9 @@ def main() -> int:
         ratios["best_peer_head"] = best
     if 1 in conc and per_spawn_us:
         ratios["nbnetd_p50_c1_over_per_spawn_time"] = nb["c1"]["p50_ms"] * 1000 / per_spawn_us
+    if 1 in conc and p50_spawn_us and rtt_us is not None:
+        ratios["nbnetd_p50_c1_over_spawn_plus_rtt"] = \
+            nb["c1"]["p50_ms"] * 1000 / (p50_spawn_us + rtt_us)
 
     targets = {}
     if not smoke:
@@ -92,6 +99,8 @@ def main() -> int:
         targets[f"c8 >= 0.85 of the {workers}-worker spawn limit"] = ratios["nbnetd_over_spawn_limit_c8"] >= 0.85
         for w in ("head", "dd"):
             targets[f"{w} bulk >= 0.95 of the socket limit"] = ratios[f"nbnetd_{w}_over_socket_limit"] >= 0.95
+        targets["p50 at c1 within 10% of a spawn plus a round trip"] = \
+            ratios["nbnetd_p50_c1_over_spawn_plus_rtt"] <= 1.10
         targets["nbnetd ahead of every peer at every concurrency"] = all(
             ratios[f"nbnetd_over_best_peer_c{c}"] > 1 for c in conc)
         hd = table["nbnet-handler"]
@@ -105,6 +114,7 @@ def main() -> int:
         "workers": workers,
         "limits": {"spawn_per_s_1_worker": spawn1, f"spawn_per_s_{workers}_workers": spawnw,
                    "per_spawn_us_1_worker": per_spawn_us,
+                   "p50_spawn_us_1_worker": p50_spawn_us, "rtt_us_p50": rtt_us,
                    "socket_mb_per_s_head": sock["head"], "socket_mb_per_s_dd": sock["dd"]},
         "servers": table,
         "ratios": ratios,
@@ -130,7 +140,8 @@ def main() -> int:
     lim_cells = "".join(f"{fmt(spawn_limit_at(c), '>8.0f')}{'':14}" for c in conc)
     print(f"{'limit':<15}{lim_cells}{fmt(sock['head'], '>11.0f')}{fmt(sock['dd'], '>10.0f')}")
     print(f"(limit: spawn-limit with 1 worker at c=1, {workers} at c>1, {fmt(per_spawn_us, '.0f')} us a spawn "
-          "sequentially; socket-limit with head -c and dd)")
+          f"sequentially, median {fmt(p50_spawn_us, '.0f')} us; loopback round trip {fmt(rtt_us, '.0f')} us; "
+          "socket-limit: head -c and dd into the socket, read by nbnet-load --raw)")
     print()
     for k, v in ratios.items():
         print(f"  {k:<40} {v if isinstance(v, str) else format(v, '.2f')}")

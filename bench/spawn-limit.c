@@ -53,33 +53,52 @@ static int spawn_once(struct spawn_env *env, const char *command) {
         return si.si_code == CLD_EXITED && si.si_status == 0 ? 0 : -ECHILD;
 }
 
-/* Spawns until the deadline; the count goes to fd out as text. */
+/* The first spawns' times, for the median of one spawn. */
+#define MAX_SAMPLES (1 << 16)
+static double samples[MAX_SAMPLES];
+
+static int cmp_double(const void *a, const void *b) {
+        double x = *(const double *) a, y = *(const double *) b;
+
+        return x < y ? -1 : x > y;
+}
+
+/* Spawns until the deadline; the count and the median microseconds of one
+ * spawn go to fd out as text. */
 static int worker(const char *command, double deadline, int out) {
         struct spawn_env env;
         uint64_t n = 0;
-        char buf[32];
+        double t, median = 0;
+        char buf[64];
         int r, len;
 
         r = spawn_env_init(&env, environ);
         if (r < 0)
                 return 1;
-        while (now_s() < deadline) {
+        while ((t = now_s()) < deadline) {
                 r = spawn_once(&env, command);
                 if (r < 0) {
                         fprintf(stderr, "spawn-limit: %s: %s\n", command, strerror(-r));
                         return 1;
                 }
+                if (n < MAX_SAMPLES)
+                        samples[n] = (now_s() - t) * 1e6;
                 n++;
         }
         spawn_env_release(&env);
-        len = snprintf(buf, sizeof buf, "%llu\n", (unsigned long long) n);
+        if (n > 0) {
+                size_t m = n < MAX_SAMPLES ? (size_t) n : MAX_SAMPLES;
+                qsort(samples, m, sizeof samples[0], cmp_double);
+                median = samples[m / 2];
+        }
+        len = snprintf(buf, sizeof buf, "%llu %.1f\n", (unsigned long long) n, median);
         return write(out, buf, (size_t) len) == len ? 0 : 1;
 }
 
 int main(int argc, char **argv) {
         const char *command = "true";
         long workers = 1;
-        double seconds = 3, start, elapsed;
+        double seconds = 3, start, elapsed, median;
         uint64_t total = 0;
         int opt, pipefd[2], failed = 0;
         FILE *in;
@@ -123,8 +142,13 @@ int main(int argc, char **argv) {
         in = fdopen(pipefd[0], "r");
         if (!in)
                 return 1;
-        for (unsigned long long n; fscanf(in, "%llu", &n) == 1;)
+        /* The median of one spawn: the workers' medians, averaged. */
+        double median_sum = 0;
+        long medians = 0;
+        for (unsigned long long n; fscanf(in, "%llu %lf", &n, &median) == 2; medians++) {
                 total += n;
+                median_sum += median;
+        }
         (void) fclose(in);
         for (int status; wait(&status) > 0;)
                 if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
@@ -133,8 +157,10 @@ int main(int argc, char **argv) {
         if (failed)
                 return 1;
         printf("{\"command\": \"sh -c %s\", \"workers\": %ld, \"spawns\": %llu, "
-               "\"elapsed_s\": %.3f, \"spawns_per_s\": %.1f, \"per_spawn_us\": %.1f}\n",
+               "\"elapsed_s\": %.3f, \"spawns_per_s\": %.1f, \"per_spawn_us\": %.1f, "
+               "\"p50_spawn_us\": %.1f}\n",
                command, workers, (unsigned long long) total, elapsed, (double) total / elapsed,
-               total ? elapsed * 1e6 * (double) workers / (double) total : 0.0);
+               total ? elapsed * 1e6 * (double) workers / (double) total : 0.0,
+               medians ? median_sum / (double) medians : 0.0);
         return 0;
 }

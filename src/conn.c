@@ -88,7 +88,7 @@ static void conn_close(struct conn *c) {
                 rec.command = c->frame.command;
                 rec.command_length = c->frame.length;
         }
-        rec.has_bytes_sent = sock_bytes_sent(c->fd, &rec.bytes_sent) >= 0;
+        rec.has_bytes_sent = c->tcp && sock_tcp_bytes_sent(c->fd, &rec.bytes_sent) >= 0;
         c->io = sd_event_source_disable_unref(c->io);
         c->timer = sd_event_source_disable_unref(c->timer);
         c->child = sd_event_source_disable_unref(c->child);
@@ -263,7 +263,14 @@ static void conn_end_group(struct conn *c) {
                 if (grace_over)
                         (void) spawn_kill_group(c->pid, SIGKILL);
         }
-        if (server_signal_holders(c->server, c->ino, grace_over ? SIGKILL : SIGTERM) > 0)
+        if (c->ino == 0) {
+                struct stat st;
+                if (fstat(c->fd, &st) < 0)
+                        log_error_errno(errno, "%s: fstat", c->peer.text);
+                else
+                        c->ino = st.st_ino;
+        }
+        if (c->ino != 0 && server_signal_holders(c->server, c->ino, grace_over ? SIGKILL : SIGTERM) > 0)
                 left = true;
         if (!left || now >= c->deadline_usec + KILL_GRACE_USEC) {
                 conn_command_done(c);
@@ -272,21 +279,43 @@ static void conn_end_group(struct conn *c) {
         conn_arm(c, now + GROUP_POLL_USEC);
 }
 
-/* sd-event reaps the main process only after this returns: its zombie keeps
- * the process group's id from being reused while we signal the group. */
-static int conn_on_child(sd_event_source *s, const siginfo_t *si, void *userdata) {
+/* The main process exited: its pidfd is readable. Its zombie, not reaped
+ * yet, keeps the process group's id from being reused while we look. We are
+ * a subreaper, so every living descendant of an exited main is our child:
+ * when our children are all running commands' mains, nothing of this command
+ * is left (no group member, no escapee) and the trailer goes out at once,
+ * without signalling an empty group. Otherwise the group gets SIGTERM before
+ * the reap, and conn_end_group takes over. */
+static int conn_on_child(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct conn *c = userdata;
+        siginfo_t si = {0};
+        bool alone;
 
         (void) s;
-        c->status = c->timed_out ? SPAWN_STATUS_TIMEOUT : spawn_status_of(si);
-        c->server->mains--;
+        (void) revents;
+        if (waitid((idtype_t) P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG | WNOWAIT) < 0) {
+                log_error_errno(errno, "%s: waitid on the pidfd of %d", c->peer.text, (int) c->pid);
+                si = (siginfo_t){0};
+        } else if (si.si_pid == 0)
+                return 0; /* not exited after all */
+        c->status = c->timed_out ? SPAWN_STATUS_TIMEOUT : spawn_status_of(&si);
+        alone = !server_has_untracked(c->server);
         /* Background children must not hold the connection open. */
-        (void) spawn_kill_group(c->pid, SIGTERM);
+        if (!alone)
+                (void) spawn_kill_group(c->pid, SIGTERM);
+        (void) waitid((idtype_t) P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG);
+        c->child = sd_event_source_disable_unref(c->child);
+        c->server->mains--;
         c->state = CONN_ENDING;
+        if (alone) {
+                /* conn_command_done watches the socket again at once. */
+                c->group_gone = true;
+                conn_command_done(c);
+                return 0;
+        }
         conn_unwatch(c);
         c->deadline_usec = conn_now(c) + KILL_GRACE_USEC;
-        /* At once, but after the reap: then an empty group reads as empty. */
-        conn_arm(c, 1);
+        conn_end_group(c);
         return 0;
 }
 
@@ -385,7 +414,6 @@ static int conn_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 int conn_open(struct conn *c, struct server *s, int fd, const struct sock_peer *peer) {
-        struct stat st;
         int r;
 
         *c = (struct conn){
@@ -396,11 +424,6 @@ int conn_open(struct conn *c, struct server *s, int fd, const struct sock_peer *
                 .status = -1,
         };
         (void) sd_event_now(s->event, CLOCK_MONOTONIC, &c->start_usec);
-        if (fstat(fd, &st) < 0) {
-                r = log_error_errno(errno, "%s: fstat", peer->text);
-                goto fail;
-        }
-        c->ino = st.st_ino;
         r = frame_init(&c->frame, s->opt.max_command);
         if (r < 0)
                 goto fail;
@@ -444,13 +467,14 @@ int conn_start(struct conn *c) {
         r = spawn_command(&c->server->env, command, c->fd, &c->peer, &child);
         if (r < 0)
                 return conn_spawn_failed(c, r);
-        r = sd_event_add_child_pidfd(c->server->event, &c->child, child.pidfd, WEXITED,
-                                     conn_on_child, c);
+        /* A plain io source: sd_event_add_child_pidfd would read /proc/self/fdinfo
+         * for the pid we already know, and scan with waitid on every SIGCHLD. */
+        r = sd_event_add_io(c->server->event, &c->child, child.pidfd, EPOLLIN, conn_on_child, c);
         if (r >= 0)
-                r = sd_event_source_set_child_pidfd_own(c->child, true);
+                r = sd_event_source_set_io_fd_own(c->child, true);
         if (r < 0) {
                 siginfo_t si;
-                log_error_errno(r, "%s: sd_event_add_child_pidfd", c->peer.text);
+                log_error_errno(r, "%s: sd_event_add_io on the command's pidfd", c->peer.text);
                 (void) spawn_kill_group(child.pid, SIGKILL);
                 (void) waitid((idtype_t) P_PIDFD, (id_t) child.pidfd, &si, WEXITED);
                 c->child = sd_event_source_disable_unref(c->child);

@@ -34,12 +34,14 @@ struct conn {
         struct server *server;
         enum conn_state state;
         int fd;
-        ino_t ino;               /* the socket's, to find processes that hold it */
+        bool tcp;                /* TCP_INFO applies */
+        ino_t ino;               /* the socket's, to find processes that hold it; 0 until needed */
         struct sock_peer peer;
         struct frame frame;
         uint64_t start_usec;
         uint64_t deadline_usec;  /* of the group's grace while ending */
-        sd_event_source *io, *timer, *child;
+        sd_event_source *io, *timer;
+        sd_event_source *child;  /* the main process's pidfd, readable once it exits */
         pid_t pid;               /* the command's, also its process group */
         bool killing;            /* its group was sent SIGTERM before the main exited */
         bool timed_out;          /* the command timeout killed it: status 124 */

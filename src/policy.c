@@ -164,9 +164,13 @@ int policy_check_peer(const struct policy *p, int fd) {
 
         if (getpeername(fd, (struct sockaddr *) &ss, &len) < 0)
                 return -errno;
-        if (ss.ss_family == AF_UNIX)
+        return policy_check_peer_addr(p, fd, &ss);
+}
+
+int policy_check_peer_addr(const struct policy *p, int fd, const struct sockaddr_storage *ss) {
+        if (ss->ss_family == AF_UNIX)
                 return policy_check_unix_peer(p, fd);
-        return policy_allows_address(p, (const struct sockaddr *) &ss) ? 0 : -EACCES;
+        return policy_allows_address(p, (const struct sockaddr *) ss) ? 0 : -EACCES;
 }
 
 static char *policy_trim(char *s) {

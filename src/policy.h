@@ -63,6 +63,9 @@ bool policy_allows_address(const struct policy *p, const struct sockaddr *sa);
  * negative errno when the peer could not be looked up. */
 int policy_check_peer(const struct policy *p, int fd);
 
+/* The same with the peer's address that accept() returned (ss). */
+int policy_check_peer_addr(const struct policy *p, int fd, const struct sockaddr_storage *ss);
+
 /* Loads a command table; on error fills err with "PATH:LINE: what is wrong"
  * and leaves t empty. */
 int policy_load_commands(struct policy_table *t, const char *path, char *err, size_t err_size);

@@ -2,27 +2,45 @@
 #include "reap.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The main thread's list of children, kept open: the file is generated
+ * afresh by every read from offset 0, so one scan is one pread. */
+static int reap_children_fd = -1;
+
+/* A pid and its separator take at most 11 bytes: a read that leaves more
+ * room than that in the kernel's page-sized buffer reached the end. */
+#define REAP_RECORD_MAX 16
+
+int reap_open(void) {
+        char path[64];
+
+        if (reap_children_fd >= 0)
+                return 0;
+        snprintf(path, sizeof path, "/proc/self/task/%ld/children", (long) getpid());
+        reap_children_fd = open(path, O_RDONLY | O_CLOEXEC);
+        return reap_children_fd < 0 ? -errno : 0;
+}
+
 /* The program is single-threaded, so all its children hang off the main
  * thread's list; read in pieces without allocating. */
 size_t reap_children(pid_t *pids, size_t max) {
-        char path[64], buf[4096];
+        char buf[4096];
         long pid = 0;
         bool in_number = false;
         size_t n = 0;
+        off_t off = 0;
         ssize_t len;
-        int fd;
 
-        snprintf(path, sizeof path, "/proc/self/task/%ld/children", (long) getpid());
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
+        if (reap_open() < 0)
                 return 0;
-        while (n < max && (len = read(fd, buf, sizeof buf)) > 0)
+        while (n < max && (len = pread(reap_children_fd, buf, sizeof buf, off)) > 0) {
+                off += len;
                 for (ssize_t i = 0; i < len && n < max; i++) {
                         if (buf[i] >= '0' && buf[i] <= '9') {
                                 pid = pid * 10 + (buf[i] - '0');
@@ -33,16 +51,18 @@ size_t reap_children(pid_t *pids, size_t max) {
                                 in_number = false;
                         }
                 }
+                if ((size_t) len < sizeof buf - REAP_RECORD_MAX)
+                        break;
+        }
         if (in_number && n < max)
                 pids[n++] = (pid_t) pid;
-        close(fd);
         return n;
 }
 
-void reap_if_exited(pid_t pid) {
+bool reap_if_exited(pid_t pid) {
         siginfo_t si = {0};
 
-        (void) waitid(P_PID, (id_t) pid, &si, WEXITED | WNOHANG);
+        return waitid(P_PID, (id_t) pid, &si, WEXITED | WNOHANG) == 0 && si.si_pid != 0;
 }
 
 bool reap_holds_socket(pid_t pid, ino_t ino) {

@@ -12,11 +12,15 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Opens /proc/self/task/PID/children once, for every reap_children after
+ * (reap_children opens it itself when this was not called); 0 or -errno. */
+int reap_open(void);
+
 /* Our children, zombies included, at most max of them; returns how many. */
 size_t reap_children(pid_t *pids, size_t max);
 
-/* Reaps pid if it has exited; never waits. */
-void reap_if_exited(pid_t pid);
+/* Reaps pid if it has exited (true); never waits. */
+bool reap_if_exited(pid_t pid);
 
 /* Whether pid has the socket of inode ino open (as one of its descriptors). */
 bool reap_holds_socket(pid_t pid, ino_t ino);

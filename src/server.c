@@ -70,22 +70,24 @@ static void server_refuse(struct server *s, int fd, const struct sock_peer *peer
         log_connection(&rec);
 }
 
-static void server_take(struct server *s, int fd) {
+/* peer_ss is the address accept() returned; tcp tells whether the listener is
+ * TCP, and so the connection: it inherited keepalive from the listener. */
+static void server_take(struct server *s, int fd, const struct sockaddr_storage *peer_ss, bool tcp) {
         struct sock_peer peer;
         struct conn *c;
         int r;
 
-        r = sock_peer_of(fd, &peer);
+        r = sock_peer_from(peer_ss, &peer);
         if (r < 0) {
-                log_error_errno(r, "getpeername on a new connection");
+                log_error_errno(r, "inet_ntop of a new connection's address");
                 close(fd);
                 return;
         }
         /* Nothing is written to a peer that the policy or a limit on addresses refuses. */
-        r = policy_check_peer(&s->opt.policy, fd);
+        r = policy_check_peer_addr(&s->opt.policy, fd, peer_ss);
         if (r < 0) {
                 if (r != -EACCES)
-                        log_error_errno(r, "%s: getpeername or SO_PEERCRED", peer.text);
+                        log_error_errno(r, "%s: SO_PEERCRED", peer.text);
                 server_refuse(s, fd, &peer, SPAWN_STATUS_REFUSED,
                               r == -EACCES ? "peer not allowed" : "peer could not be checked");
                 return;
@@ -94,9 +96,6 @@ static void server_take(struct server *s, int fd) {
                 server_refuse(s, fd, &peer, -1, "too many connections from this address (--max-per-source)");
                 return;
         }
-        r = sock_enable_keepalive(fd);
-        if (r < 0)
-                log_error_errno(r, "%s: setsockopt keepalive", peer.text);
         c = s->free_slots;
         s->free_slots = c->next;
         s->connections++;
@@ -106,7 +105,9 @@ static void server_take(struct server *s, int fd) {
                 s->free_slots = c;
                 s->connections--;
                 server_refuse(s, fd, &peer, -1, "out of memory");
+                return;
         }
+        c->tcp = tcp;
 }
 
 /* accept(2): Linux reports a pending network error of the new connection
@@ -142,13 +143,18 @@ static void server_pause_accept(struct server *s, int err) {
 
 static int server_on_listener(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         struct server *s = userdata;
+        bool tcp = false;
 
-        (void) src;
         (void) revents;
+        for (size_t i = 0; i < s->n_listeners; i++)
+                if (s->listen_sources[i] == src)
+                        tcp = s->listen_tcp[i];
         for (int i = 0; i < ACCEPT_BATCH && s->connections < s->lim.max_connections; i++) {
-                int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+                struct sockaddr_storage ss = {0};
+                socklen_t len = sizeof ss;
+                int cfd = accept4(fd, (struct sockaddr *) &ss, &len, SOCK_CLOEXEC);
                 if (cfd >= 0) {
-                        server_take(s, cfd);
+                        server_take(s, cfd, &ss, tcp);
                         continue;
                 }
                 if (errno == EAGAIN)
@@ -269,6 +275,20 @@ static size_t server_untracked(const struct server *s, pid_t *pids, size_t max) 
         return kept;
 }
 
+/* Reaps the untracked children that exited; returns how many are left. */
+static size_t server_reap_untracked(const struct server *s) {
+        size_t n = server_untracked(s, server_pids, SERVER_MAX_CHILDREN), left = 0;
+
+        for (size_t i = 0; i < n; i++)
+                if (!reap_if_exited(server_pids[i]))
+                        left++;
+        return left;
+}
+
+bool server_has_untracked(const struct server *s) {
+        return server_reap_untracked(s) > 0;
+}
+
 unsigned server_signal_holders(struct server *s, ino_t ino, int sig) {
         size_t n = server_untracked(s, server_pids, SERVER_MAX_CHILDREN);
         unsigned found = 0;
@@ -352,12 +372,13 @@ static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo 
 
         (void) src;
         switch (si->ssi_signo) {
-        case SIGCHLD: {
-                size_t n = server_untracked(s, server_pids, SERVER_MAX_CHILDREN);
-                for (size_t i = 0; i < n; i++)
-                        reap_if_exited(server_pids[i]);
+        case SIGCHLD:
+                /* A running command's main: its pidfd callback reaps what exited
+                 * (server_has_untracked), including orphans whose SIGCHLD this
+                 * one absorbed. Anything else: an orphan, reaped now. */
+                if (!server_tracks(s, (pid_t) si->ssi_pid))
+                        (void) server_reap_untracked(s);
                 break;
-        }
         case SIGHUP:
                 server_reload_commands(s);
                 log_info("%u connections, %u running, %u queued, %llu served, %llu refused",
@@ -450,6 +471,10 @@ int server_init(struct server *s, const struct server_options *opt,
         r = sd_event_new(&s->event);
         if (r < 0)
                 return log_error_errno(r, "sd_event_new");
+        /* Kept open, read once per scan. */
+        r = reap_open();
+        if (r < 0)
+                return log_error_errno(r, "open /proc/self/task/PID/children (is /proc mounted?)");
         r = server_init_signals(s);
         if (r < 0)
                 return r;
@@ -470,6 +495,12 @@ int server_listen(struct server *s, int fd) {
                 close(fd);
                 return log_error_errno(E2BIG, "more than %d listeners", SERVER_MAX_LISTENERS);
         }
+        /* Accepted TCP sockets inherit SO_KEEPALIVE and TCP_KEEP* from their
+         * listener: set once here, not per connection. */
+        s->listen_tcp[s->n_listeners] = sock_is_tcp(fd);
+        r = sock_enable_keepalive(fd);
+        if (r < 0)
+                log_error_errno(r, "setsockopt keepalive on listener fd %d", fd);
         r = sd_event_add_io(s->event, &s->listen_sources[s->n_listeners], fd, EPOLLIN,
                             server_on_listener, s);
         if (r < 0) {

@@ -40,6 +40,7 @@ struct server {
         sd_event *event;
         int listen_fds[SERVER_MAX_LISTENERS];
         sd_event_source *listen_sources[SERVER_MAX_LISTENERS];
+        bool listen_tcp[SERVER_MAX_LISTENERS]; /* TCP, not a Unix socket */
         size_t n_listeners;
         bool listening;           /* the listener sources are enabled */
         bool accept_paused;       /* out of descriptors: retry on a timer */
@@ -77,6 +78,11 @@ void server_unqueue(struct server *s, struct conn *c);
 
 /* For conn.c: a command and its group are over; its running slot is free. */
 void server_command_ended(struct server *s);
+
+/* For conn.c: reaps our exited orphans, then tells whether a child is left
+ * that no running command's main is: an orphan or an escapee, of any
+ * command. One read of /proc when there is none. */
+bool server_has_untracked(const struct server *s);
 
 /* For conn.c: sends sig to each orphan of ours that holds the socket of
  * inode ino (it left its command's group, yet would hold the connection

@@ -20,20 +20,26 @@
 int sock_peer_of(int fd, struct sock_peer *peer) {
         struct sockaddr_storage ss;
         socklen_t len = sizeof ss;
+
+        *peer = (struct sock_peer){.text = "unix"};
+        if (getpeername(fd, (struct sockaddr *) &ss, &len) < 0)
+                return -errno;
+        return sock_peer_from(&ss, peer);
+}
+
+int sock_peer_from(const struct sockaddr_storage *ss, struct sock_peer *peer) {
         const void *addr;
         int family;
         in_port_t port;
 
         *peer = (struct sock_peer){.text = "unix"};
-        if (getpeername(fd, (struct sockaddr *) &ss, &len) < 0)
-                return -errno;
-        family = ss.ss_family;
+        family = ss->ss_family;
         if (family == AF_INET) {
-                const struct sockaddr_in *sin = (const struct sockaddr_in *) &ss;
+                const struct sockaddr_in *sin = (const struct sockaddr_in *) ss;
                 addr = &sin->sin_addr;
                 port = sin->sin_port;
         } else if (family == AF_INET6) {
-                const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *) &ss;
+                const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *) ss;
                 addr = &sin6->sin6_addr;
                 port = sin6->sin6_port;
                 if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
@@ -78,11 +84,15 @@ int sock_enable_keepalive(int fd) {
 }
 
 int sock_bytes_sent(int fd, uint64_t *ret) {
+        if (!sock_is_tcp(fd))
+                return -EOPNOTSUPP;
+        return sock_tcp_bytes_sent(fd, ret);
+}
+
+int sock_tcp_bytes_sent(int fd, uint64_t *ret) {
         struct tcp_info ti = {0};
         socklen_t len = sizeof ti;
 
-        if (!sock_is_tcp(fd))
-                return -EOPNOTSUPP;
         if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
                 return -errno;
         /* Kernels before 4.19 fill a shorter struct without these counters. */

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 /* A peer, as systemd describes it to Accept=yes services. */
 struct sock_peer {
@@ -16,6 +17,9 @@ struct sock_peer {
 /* Fills peer from getpeername(); an IPv4-mapped IPv6 address reads as IPv4. */
 int sock_peer_of(int fd, struct sock_peer *peer);
 
+/* The same from an address that accept() already returned: no system call. */
+int sock_peer_from(const struct sockaddr_storage *ss, struct sock_peer *peer);
+
 /* TCP keepalive, so that a silent command notices a peer that vanished;
  * nothing to do (0) on a socket that is not TCP. */
 int sock_enable_keepalive(int fd);
@@ -26,3 +30,6 @@ bool sock_is_tcp(int fd);
 /* Bytes of payload the connection has sent, retransmissions not counted
  * (TCP_INFO); -EOPNOTSUPP on a socket that is not TCP. */
 int sock_bytes_sent(int fd, uint64_t *ret);
+
+/* The same for a socket known to be TCP: one getsockopt instead of two. */
+int sock_tcp_bytes_sent(int fd, uint64_t *ret);

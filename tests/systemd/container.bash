@@ -28,7 +28,7 @@ ct_cgroup_roots() {
 # Polls "$@" every 50 ms for at most SECONDS.
 ct_wait_until() {
         local limit_ns t0
-        limit_ns=$(awk -v s="$1" 'BEGIN { printf "%d", s * 1e9 }')
+        limit_ns=$(awk -v s="$1" 'BEGIN { printf "%.0f", s * 1e9 }')
         shift
         t0=$(date +%s%N)
         until "$@"; do
