@@ -78,9 +78,8 @@ $(OBJ)/test-%.o: tests/unit/test-%.c $(wildcard src/*.h) | $(OBJ)
 $(OBJ) $(OUT)/bin:
 	mkdir -p $@
 
-# Without libsystemd: exec'd per connection, it would pay for loading it each time.
 $(OUT)/bin/nbnet-handler: $(HANDLER_OBJS) | $(OUT)/bin
-	$(CC) $(ALL_LDFLAGS) -o $@ $^
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYSTEMD_LIBS)
 
 $(OUT)/bin/nbnetd: $(NBNETD_OBJS) | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYSTEMD_LIBS)

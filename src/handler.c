@@ -5,7 +5,6 @@
  * xinetd, tcpserver or systemd-socket-activate --inetd.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <poll.h>
@@ -17,8 +16,8 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -122,59 +121,15 @@ static int parse_options(int argc, char **argv, struct server_options *o) {
         return 0;
 }
 
-/* The first fd systemd passes (SD_LISTEN_FDS_START). */
-#define LISTEN_FDS_START 3
-
-/* sd_listen_fds(true) without libsystemd, which this program, exec'd for
- * every connection, would spend more time loading than the call takes: the
- * fds passed to us (LISTEN_PID is ours), made close-on-exec; the variables
- * are unset either way. 0 when none, -EINVAL when LISTEN_FDS is bad. */
-static int listen_fds(void) {
-        const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
-        char *end;
-        long n = 0;
-
-        if (pid && fds) {
-                errno = 0;
-                long p = strtol(pid, &end, 10);
-                if (errno == 0 && *end == '\0' && end != pid && p == (long) getpid()) {
-                        n = strtol(fds, &end, 10);
-                        if (errno != 0 || *end != '\0' || end == fds || n < 0 || n > INT_MAX - LISTEN_FDS_START)
-                                n = -EINVAL;
-                        for (long fd = LISTEN_FDS_START; n > 0 && fd < LISTEN_FDS_START + n; fd++)
-                                if (fcntl((int) fd, F_SETFD, FD_CLOEXEC) < 0)
-                                        n = -errno;
-                }
-        }
-        (void) unsetenv("LISTEN_PID");
-        (void) unsetenv("LISTEN_FDS");
-        (void) unsetenv("LISTEN_FDNAMES");
-        return (int) n;
-}
-
-/* sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 0): a stream socket, not listening. */
-static bool is_stream_connection(int fd) {
-        struct stat st;
-        int type = 0, listening = 0;
-        socklen_t len = sizeof type;
-
-        if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
-                return false;
-        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_STREAM)
-                return false;
-        len = sizeof listening;
-        return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening == 0;
-}
-
 /* fd 3 under Accept=yes, fd 0 under inetd; -ENOTSOCK with a message otherwise. */
 static int find_connection(void) {
-        int n = listen_fds();
+        int n = sd_listen_fds(true);
 
         if (n < 0)
                 return log_error_errno(n, "LISTEN_FDS is set but invalid");
         if (n == 1) {
-                if (is_stream_connection(LISTEN_FDS_START))
-                        return LISTEN_FDS_START;
+                if (sd_is_socket(SD_LISTEN_FDS_START, AF_UNSPEC, SOCK_STREAM, 0) > 0)
+                        return SD_LISTEN_FDS_START;
                 fprintf(stderr, PROGRAM ": fd 3 is not a connected stream socket: "
                                 "the socket unit needs Accept=yes (for Accept=no, run nbnetd)\n");
                 return -ENOTSOCK;
@@ -184,7 +139,7 @@ static int find_connection(void) {
                                 "the socket unit needs Accept=yes (for Accept=no, run nbnetd)\n", n);
                 return -EINVAL;
         }
-        if (is_stream_connection(STDIN_FILENO))
+        if (sd_is_socket(STDIN_FILENO, AF_UNSPEC, SOCK_STREAM, 0) > 0)
                 return STDIN_FILENO;
         fprintf(stderr, PROGRAM ": no connection: expected a connected stream socket on fd 3 "
                         "(systemd Accept=yes) or fd 0 (inetd); to serve a port by hand, run nbnetd "

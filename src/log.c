@@ -8,11 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <endian.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <syslog.h>
+#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 /* Commands are logged up to this many bytes; the true length goes beside. */
@@ -20,50 +18,6 @@
 
 static const char *log_program = "nbnet";
 static bool log_to_journal;
-/* Ours, not libsystemd's sd_journal_send: nbnet-handler is exec'd for every
- * connection, and loading libsystemd and its libraries cost it more than
- * half a millisecond each time. */
-static int log_journal_fd = -1;
-
-#ifndef LOG_JOURNAL_SOCKET
-#define LOG_JOURNAL_SOCKET "/run/systemd/journal/socket"
-#endif
-
-/* systemd's native journal protocol, one datagram: each field "KEY=VALUE\n";
- * a value with a newline in it goes as "KEY\n", its length as 64-bit little
- * endian, the value, "\n". 0 or -errno (the caller falls back to syslog). */
-static int log_journal_sendv(const struct iovec *fields, size_t n) {
-        static const struct sockaddr_un sa = {.sun_family = AF_UNIX, .sun_path = LOG_JOURNAL_SOCKET};
-        static char newline[] = "\n";
-        struct iovec iov[LOG_FIELDS_MAX * 5];
-        uint64_t lens[LOG_FIELDS_MAX];
-        struct msghdr mh = {.msg_name = (void *) &sa, .msg_namelen = sizeof sa, .msg_iov = iov};
-        size_t k = 0;
-
-        if (log_journal_fd < 0)
-                return -ENOTCONN;
-        if (n > LOG_FIELDS_MAX)
-                n = LOG_FIELDS_MAX;
-        for (size_t i = 0; i < n; i++) {
-                char *f = fields[i].iov_base;
-                size_t len = fields[i].iov_len;
-                char *eq = memchr(f, '=', len);
-                if (!eq)
-                        continue;
-                size_t key = (size_t) (eq - f), value = len - key - 1;
-                if (memchr(eq + 1, '\n', value)) {
-                        lens[i] = htole64((uint64_t) value);
-                        iov[k++] = (struct iovec){f, key};
-                        iov[k++] = (struct iovec){newline, 1};
-                        iov[k++] = (struct iovec){&lens[i], sizeof lens[i]};
-                        iov[k++] = (struct iovec){eq + 1, value};
-                } else
-                        iov[k++] = (struct iovec){f, len};
-                iov[k++] = (struct iovec){newline, 1};
-        }
-        mh.msg_iovlen = k;
-        return sendmsg(log_journal_fd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
 
 /* systemd sets JOURNAL_STREAM=DEV:INODE when stderr is a stream to the journal. */
 static bool log_stderr_is_journal(const struct stat *st) {
@@ -91,43 +45,13 @@ void log_init(const char *program, int conn_fd) {
         else
                 log_to_journal = log_stderr_is_journal(&st) ||
                                  (conn_fd >= 0 && log_same_file(conn_fd, STDERR_FILENO));
-        /* Opened here, before any connection: commands never inherit it. */
-        if (log_to_journal && log_journal_fd < 0)
-                log_journal_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-}
-
-/* Appends "KEY=value" to the record's fields; values beyond the buffer are cut. */
-__attribute__((format(printf, 2, 3)))
-static void log_field(struct log_fields *f, const char *fmt, ...) {
-        size_t room = sizeof f->buf - f->used;
-        va_list ap;
-        int n;
-
-        if (f->n >= LOG_FIELDS_MAX || room < 2)
-                return;
-        va_start(ap, fmt);
-        n = vsnprintf(f->buf + f->used, room, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                return;
-        if ((size_t) n >= room)
-                n = (int) room - 1;
-        f->iov[f->n++] = (struct iovec){.iov_base = f->buf + f->used, .iov_len = (size_t) n};
-        f->used += (size_t) n + 1;
 }
 
 static void log_line(int priority, const char *line) {
-        static struct log_fields f; /* large: kept off the stack */
-
-        if (!log_to_journal) {
+        if (!log_to_journal)
                 fprintf(stderr, "%s: %s\n", log_program, line);
-                return;
-        }
-        f.n = f.used = 0;
-        log_field(&f, "MESSAGE=%s", line);
-        log_field(&f, "PRIORITY=%d", priority);
-        log_field(&f, "SYSLOG_IDENTIFIER=%s", log_program);
-        if (log_journal_sendv(f.iov, f.n) < 0)
+        else if (sd_journal_send("MESSAGE=%s", line, "PRIORITY=%i", priority,
+                                 "SYSLOG_IDENTIFIER=%s", log_program, NULL) < 0)
                 syslog(priority, "%s", line);
 }
 
@@ -194,6 +118,26 @@ static int log_priority_of(const struct log_record *r) {
         return r->status == 0 ? LOG_INFO : LOG_NOTICE;
 }
 
+/* Appends "KEY=value" to the record's fields; values beyond the buffer are cut. */
+__attribute__((format(printf, 2, 3)))
+static void log_field(struct log_fields *f, const char *fmt, ...) {
+        size_t room = sizeof f->buf - f->used;
+        va_list ap;
+        int n;
+
+        if (f->n >= LOG_FIELDS_MAX || room < 2)
+                return;
+        va_start(ap, fmt);
+        n = vsnprintf(f->buf + f->used, room, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return;
+        if ((size_t) n >= room)
+                n = (int) room - 1;
+        f->iov[f->n++] = (struct iovec){.iov_base = f->buf + f->used, .iov_len = (size_t) n};
+        f->used += (size_t) n + 1;
+}
+
 void log_record_fields(const struct log_record *r, struct log_fields *f) {
         char cmd[LOG_COMMAND_MAX * 4 + 8] = "", status[16] = "-", sent[32] = "";
         size_t shown = r->command_length < LOG_COMMAND_MAX ? r->command_length : LOG_COMMAND_MAX;
@@ -235,6 +179,6 @@ void log_connection(const struct log_record *r) {
         message = (const char *) f.iov[0].iov_base + strlen("MESSAGE=");
         if (!log_to_journal)
                 fprintf(stderr, "%s: %s\n", log_program, message);
-        else if (log_journal_sendv(f.iov, f.n) < 0)
+        else if (sd_journal_sendv(f.iov, (int) f.n) < 0)
                 syslog(log_priority_of(r), "%s", message);
 }
