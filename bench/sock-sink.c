@@ -20,6 +20,8 @@
 
 #define BUF_SIZE (1 << 20)
 
+static char buf[BUF_SIZE];
+
 static double now_s(void) {
         struct timespec ts;
 
@@ -32,7 +34,6 @@ int main(int argc, char **argv) {
         socklen_t len = sizeof sin;
         uint64_t total = 0;
         double start, elapsed;
-        char *buf;
         FILE *f;
         int lfd, fd;
 
@@ -40,9 +41,8 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "usage: sock-sink PORTFILE LABEL\n");
                 return 2;
         }
-        buf = malloc(BUF_SIZE);
         lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (!buf || lfd < 0 || bind(lfd, (struct sockaddr *) &sin, sizeof sin) < 0 ||
+        if (lfd < 0 || bind(lfd, (struct sockaddr *) &sin, sizeof sin) < 0 ||
             listen(lfd, 1) < 0 || getsockname(lfd, (struct sockaddr *) &sin, &len) < 0) {
                 perror("sock-sink");
                 return 1;
