@@ -79,14 +79,15 @@ static int listen_parse_inet(const char *spec, struct sockaddr_storage *ss, sock
 static int listen_parse_unix(const char *path, struct sockaddr_storage *ss, socklen_t *len,
                              char *err, size_t err_size) {
         struct sockaddr_un *sun = (struct sockaddr_un *) ss;
+        size_t n = strlen(path);
         struct stat st;
 
-        if (strlen(path) >= sizeof sun->sun_path)
+        if (n >= sizeof sun->sun_path)
                 return listen_error(-ENAMETOOLONG, err, err_size, "'%s': the socket path is too long", path);
         memset(ss, 0, sizeof *ss);
         sun->sun_family = AF_UNIX;
-        strcpy(sun->sun_path, path);
-        *len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
+        memcpy(sun->sun_path, path, n + 1);
+        *len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + n + 1);
         /* A socket file left by an earlier run would make bind() fail with EADDRINUSE. */
         if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && unlink(path) < 0)
                 return listen_error(-errno, err, err_size, "unlink stale socket '%s'", path);

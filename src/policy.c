@@ -29,13 +29,14 @@ static int policy_parse_prefix(const char *s, unsigned max, unsigned *ret) {
 int policy_add_net(struct policy *p, const char *cidr) {
         struct policy_net net = {0};
         char text[INET6_ADDRSTRLEN + 8];
+        size_t n = strlen(cidr);
         char *slash;
 
         if (p->n_nets >= POLICY_MAX_NETS)
                 return -E2BIG;
-        if (strlen(cidr) >= sizeof text)
+        if (n >= sizeof text)
                 return -EINVAL;
-        strcpy(text, cidr);
+        memcpy(text, cidr, n + 1);
         slash = strchr(text, '/');
         if (slash)
                 *slash = '\0';
