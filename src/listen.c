@@ -121,7 +121,7 @@ fail:
 }
 
 int listen_open(const char *spec, char *err, size_t err_size) {
-        struct sockaddr_storage ss;
+        struct sockaddr_storage ss = {0};
         socklen_t len = 0;
         bool is_path = spec[0] == '/' || spec[0] == '.';
         int r;

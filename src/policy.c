@@ -160,7 +160,7 @@ static int policy_check_unix_peer(const struct policy *p, int fd) {
 }
 
 int policy_check_peer(const struct policy *p, int fd) {
-        struct sockaddr_storage ss;
+        struct sockaddr_storage ss = {0};
         socklen_t len = sizeof ss;
 
         if (getpeername(fd, (struct sockaddr *) &ss, &len) < 0)
