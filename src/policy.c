@@ -233,7 +233,7 @@ static int policy_read_file(const char *path, char **ret) {
                 r = -errno;
         else if (!S_ISREG(st.st_mode))
                 r = -EINVAL;
-        else if (st.st_size > POLICY_FILE_MAX)
+        else if (st.st_size > (off_t) POLICY_FILE_MAX)
                 r = -EFBIG;
         else if (!(buf = malloc((size_t) st.st_size + 1)))
                 r = -ENOMEM;
