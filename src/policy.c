@@ -247,13 +247,14 @@ static int policy_read_file(const char *path, char **ret) {
                         got += (size_t) n;
         }
         close(fd);
-        if (r == 0 && memchr(buf, '\0', got))
+        /* r == 0 means buf was allocated; clang 14's analyzer thinks fstat() or read() may fail with errno 0. */
+        if (r == 0 && memchr(buf, '\0', got)) // NOLINT(clang-analyzer-core.NonNullParamChecker)
                 r = -EBADMSG;
         if (r < 0) {
                 free(buf);
                 return r;
         }
-        buf[got] = '\0';
+        buf[got] = '\0'; // NOLINT(clang-analyzer-core.NullDereference): as above
         *ret = buf;
         return 0;
 }
