@@ -23,8 +23,17 @@ static bool log_to_journal;
 static bool log_stderr_is_journal(const struct stat *st) {
         const char *e = getenv("JOURNAL_STREAM");
         unsigned long long dev, ino;
+        char *end;
 
-        if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
+        if (!e)
+                return false;
+        errno = 0;
+        dev = strtoull(e, &end, 10);
+        if (errno != 0 || end == e || *end != ':')
+                return false;
+        e = end + 1;
+        ino = strtoull(e, &end, 10);
+        if (errno != 0 || end == e || *end != '\0')
                 return false;
         return st->st_dev == dev && st->st_ino == ino;
 }
