@@ -247,14 +247,17 @@ static int policy_read_file(const char *path, char **ret) {
                         got += (size_t) n;
         }
         close(fd);
-        /* r == 0 means buf was allocated; clang 14's analyzer thinks fstat() or read() may fail with errno 0. */
-        if (r == 0 && memchr(buf, '\0', got)) // NOLINT(clang-analyzer-core.NonNullParamChecker)
+        /* r == 0 means buf was allocated; clang 14's analyzer thinks fstat() or
+         * read() may fail with errno 0. */
+        /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
+        if (r == 0 && memchr(buf, '\0', got))
                 r = -EBADMSG;
         if (r < 0) {
                 free(buf);
                 return r;
         }
-        buf[got] = '\0'; // NOLINT(clang-analyzer-core.NullDereference): as above
+        /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): as above */
+        buf[got] = '\0';
         *ret = buf;
         return 0;
 }
@@ -309,7 +312,8 @@ const char *policy_lookup(const struct policy_table *t, const char *name) {
         /* Entries below count all have a name; clang 14's analyzer loses count
          * when policy_load_commands() passes &t->storage to policy_read_file(). */
         for (size_t i = 0; i < t->count; i++)
-                if (strcmp(t->entries[i].name, name) == 0) // NOLINT(clang-analyzer-core.NonNullParamChecker)
+                /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
+                if (strcmp(t->entries[i].name, name) == 0)
                         return t->entries[i].line;
         return NULL;
 }
