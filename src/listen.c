@@ -20,7 +20,8 @@
 #define LISTEN_BACKLOG 4096
 
 /* Fills err (the caller adds strerror(-r) when it logs) and returns r. */
-__attribute__((format(printf, 4, 5)))
+static int listen_error(int r, char *err, size_t err_size, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
 static int listen_error(int r, char *err, size_t err_size, const char *fmt, ...) {
         va_list ap;
 
