@@ -196,7 +196,7 @@ lint-clang-tidy:
 		$(LINT_DEFS) $(SYSTEMD_CFLAGS) 2>/dev/null
 
 lint-shellcheck:
-	test -n "$(SHELL_SCRIPTS)"
+	@test -n "$(SHELL_SCRIPTS)" || { echo "lint-shellcheck: git ls-files found no shell script" >&2; exit 1; }
 	$(SHELLCHECK) $(SHELL_SCRIPTS)
 	$(SHELLCHECK) --exclude=$(SHELLCHECK_BATS_EXCLUDE) $(wildcard tests/*.bats)
 
