@@ -20,7 +20,8 @@
 #define LISTEN_BACKLOG 4096
 
 /* Fills err (the caller adds strerror(-r) when it logs) and returns r. */
-__attribute__((format(printf, 4, 5)))
+static int listen_error(int r, char *err, size_t err_size, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
 static int listen_error(int r, char *err, size_t err_size, const char *fmt, ...) {
         va_list ap;
 
@@ -79,14 +80,15 @@ static int listen_parse_inet(const char *spec, struct sockaddr_storage *ss, sock
 static int listen_parse_unix(const char *path, struct sockaddr_storage *ss, socklen_t *len,
                              char *err, size_t err_size) {
         struct sockaddr_un *sun = (struct sockaddr_un *) ss;
+        size_t n = strlen(path);
         struct stat st;
 
-        if (strlen(path) >= sizeof sun->sun_path)
+        if (n >= sizeof sun->sun_path)
                 return listen_error(-ENAMETOOLONG, err, err_size, "'%s': the socket path is too long", path);
         memset(ss, 0, sizeof *ss);
         sun->sun_family = AF_UNIX;
-        strcpy(sun->sun_path, path);
-        *len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
+        memcpy(sun->sun_path, path, n + 1);
+        *len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + n + 1);
         /* A socket file left by an earlier run would make bind() fail with EADDRINUSE. */
         if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && unlink(path) < 0)
                 return listen_error(-errno, err, err_size, "unlink stale socket '%s'", path);
@@ -120,7 +122,7 @@ fail:
 }
 
 int listen_open(const char *spec, char *err, size_t err_size) {
-        struct sockaddr_storage ss;
+        struct sockaddr_storage ss = {0};
         socklen_t len = 0;
         bool is_path = spec[0] == '/' || spec[0] == '.';
         int r;

@@ -23,8 +23,17 @@ static bool log_to_journal;
 static bool log_stderr_is_journal(const struct stat *st) {
         const char *e = getenv("JOURNAL_STREAM");
         unsigned long long dev, ino;
+        char *end;
 
-        if (!e || sscanf(e, "%llu:%llu", &dev, &ino) != 2)
+        if (!e)
+                return false;
+        errno = 0;
+        dev = strtoull(e, &end, 10);
+        if (errno != 0 || end == e || *end != ':')
+                return false;
+        e = end + 1;
+        ino = strtoull(e, &end, 10);
+        if (errno != 0 || end == e || *end != '\0')
                 return false;
         return st->st_dev == dev && st->st_ino == ino;
 }
@@ -55,7 +64,7 @@ static void log_line(int priority, const char *line) {
                 syslog(priority, "%s", line);
 }
 
-__attribute__((format(printf, 2, 0)))
+static void log_vline(int priority, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void log_vline(int priority, const char *fmt, va_list ap) {
         char line[2048];
 
@@ -119,7 +128,7 @@ static int log_priority_of(const struct log_record *r) {
 }
 
 /* Appends "KEY=value" to the record's fields; values beyond the buffer are cut. */
-__attribute__((format(printf, 2, 3)))
+static void log_field(struct log_fields *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void log_field(struct log_fields *f, const char *fmt, ...) {
         size_t room = sizeof f->buf - f->used;
         va_list ap;

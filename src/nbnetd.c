@@ -153,11 +153,9 @@ static int parse_options(int argc, char **argv, struct options *o) {
         int c, r;
 
         *o = (struct options){
-                .limits = {
-                        .max_connections = 1024,
-                        .max_running = 128,
-                        .stop_timeout_usec = 5 * USEC_PER_SEC,
-                },
+                .limits.max_connections = 1024,
+                .limits.max_running = 128,
+                .limits.stop_timeout_usec = 5 * USEC_PER_SEC,
         };
         server_options_init(&o->server);
         while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) >= 0) {

@@ -30,6 +30,8 @@ enum {
         OPT_SERVER_LAST, /* a program's own options start here */
 };
 
+/* clang-format reads these braces as one initializer and re-indents them. */
+/* clang-format off */
 #define SERVER_LONG_OPTIONS                                                     \
         {"max-command", required_argument, NULL, OPT_MAX_COMMAND},              \
         {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},      \
@@ -42,6 +44,7 @@ enum {
         {"limit-as", required_argument, NULL, OPT_LIMIT_AS},                    \
         {"limit-nproc", required_argument, NULL, OPT_LIMIT_NPROC},              \
         {"limit-fsize", required_argument, NULL, OPT_LIMIT_FSIZE}
+/* clang-format on */
 
 struct server_options {
         uint32_t max_command;

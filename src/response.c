@@ -28,7 +28,7 @@ int response_feed(struct response *r, const void *data, size_t size, struct iove
                 out[n++] = (struct iovec){.iov_base = r->released, .iov_len = from_tail};
         }
         if (from_data > 0)
-                out[n++] = (struct iovec){.iov_base = (void *) (uintptr_t) d, .iov_len = from_data};
+                out[n++] = (struct iovec){.iov_base = (void *) d, .iov_len = from_data};
         /* What stays: the rest of the old tail, then the end of data; 18 bytes in all. */
         memmove(r->tail, r->tail + from_tail, r->held - from_tail);
         memcpy(r->tail + (r->held - from_tail), d + from_data, size - from_data);

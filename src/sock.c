@@ -18,7 +18,7 @@
 #define KEEPALIVE_COUNT 3
 
 int sock_peer_of(int fd, struct sock_peer *peer) {
-        struct sockaddr_storage ss;
+        struct sockaddr_storage ss = {0};
         socklen_t len = sizeof ss;
 
         *peer = (struct sock_peer){.text = "unix"};

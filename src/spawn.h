@@ -31,8 +31,8 @@ struct spawn_env {
         struct spawn_limits limits; /* set by the caller after spawn_env_init */
         char **envp; /* filtered environment, then two slots for REMOTE_* */
         size_t count;
-        char remote_addr[sizeof "REMOTE_ADDR=" + sizeof ((struct sock_peer *) 0)->addr];
-        char remote_port[sizeof "REMOTE_PORT=" + sizeof ((struct sock_peer *) 0)->port];
+        char remote_addr[sizeof "REMOTE_ADDR=" + sizeof(((struct sock_peer *) 0)->addr)];
+        char remote_port[sizeof "REMOTE_PORT=" + sizeof(((struct sock_peer *) 0)->port)];
 };
 
 struct spawn_child {

@@ -60,13 +60,11 @@ int target_parse(const char *s, const char *default_port, struct target *t) {
                 r = copy_part(t->host, sizeof t->host, s + 1, (size_t) (end - s - 1));
                 if (end[1] == ':')
                         port = end + 2;
-        } else if ((colon = strchr(s, ':')) && strchr(colon + 1, ':')) {
-                /* Two colons: a bare IPv6 literal, which cannot carry a port. */
-                r = copy_part(t->host, sizeof t->host, s, strlen(s));
-        } else if (colon) {
+        } else if ((colon = strchr(s, ':')) && !strchr(colon + 1, ':')) {
                 r = copy_part(t->host, sizeof t->host, s, (size_t) (colon - s));
                 port = colon + 1;
         } else
+                /* No colon, or two: a bare IPv6 literal, which cannot carry a port. */
                 r = copy_part(t->host, sizeof t->host, s, strlen(s));
         if (r < 0)
                 return r;

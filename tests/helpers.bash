@@ -14,6 +14,7 @@ bats_load_library bats-assert
 TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 NBNET_BIN=${NBNET_BIN:-$TOP/bin}
 NBNET_MODE=${NBNET_MODE:-accept}
+# shellcheck disable=SC2034 # used by the .bats files that load this one
 NBCLIENT="python3 $TOP/tests/lib/nbclient.py"
 
 # Polls "$@" every 50 ms until it succeeds or SECONDS pass. %.0f, not %d:
@@ -84,7 +85,7 @@ start_server() {
         SERVER_PID=$!
         case $listen in
         /*) wait_until 5 test -S "$listen" ;;
-        \[*) wait_until 5 port_open "$PORT" "$(echo "$listen" | sed 's/^\[\(.*\)\]:.*/\1/')" ;;
+        \[*) local host=${listen#\[} && wait_until 5 port_open "$PORT" "${host%%\]*}" ;;
         *) wait_until 5 port_open "$PORT" "${listen%:*}" ;;
         esac || {
                 echo "server did not listen on $PORT; its log:" >&2
@@ -149,10 +150,11 @@ make_pids_cgroup() {
 
 # Kills whatever is left in a test's cgroup and removes it.
 remove_pids_cgroup() {
-        local dir=$1 pid
+        local dir=$1 pid pids
         [ -d "$dir" ] || return 0
         for _ in 1 2 3 4 5 6 7 8 9 10; do
-                for pid in $(cat "$dir/cgroup.procs"); do kill -9 "$pid" 2>/dev/null || true; done
+                mapfile -t pids <"$dir/cgroup.procs"
+                for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
                 rmdir "$dir" 2>/dev/null && return 0
                 sleep 0.1
         done

@@ -22,7 +22,7 @@ teardown() {
 }
 
 fd_count() {
-        ls "/proc/$SERVER_PID/fd" | wc -l
+        find "/proc/$SERVER_PID/fd" -mindepth 1 -maxdepth 1 | wc -l
 }
 
 rss_kb() {
@@ -34,7 +34,7 @@ fds_are() {
 }
 
 no_zombie_child() {
-        ! ps --ppid "$SERVER_PID" -o stat= | grep -q Z
+        ! pgrep -P "$SERVER_PID" -r Z >/dev/null
 }
 
 # Connections waiting in the kernel's accept queue of the test's listener.
