@@ -363,6 +363,7 @@ static void run_request(struct connection *c, const struct server_options *o,
         if (r < 0)
                 return refuse(c, rec, "nbnet: server out of memory", SPAWN_STATUS_NOT_RUN);
         env.limits = o->limits;
+        env.always_shell = o->always_shell;
         rec->status = run_command(c, &env, command, o, &rec->reason, &rec->pid);
         spawn_env_release(&env);
 }

@@ -2,7 +2,8 @@
 #pragma once
 
 /*
- * Starts /bin/sh -c COMMAND onto a connection as doc/protocol.md's "What the
+ * Starts /bin/sh -c COMMAND (or, when the shell would only exec it, the
+ * command's program itself: command.h, shenv.h) onto a connection as doc/protocol.md's "What the
  * command sees" says: fd 0 /dev/null, fds 1 and 2 the connection in blocking
  * mode, no other descriptor, default signals and an empty mask, a session of
  * its own, the server's environment minus systemd's activation variables plus
@@ -13,6 +14,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <limits.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
@@ -33,6 +35,18 @@ struct spawn_env {
         size_t count;
         char remote_addr[sizeof "REMOTE_ADDR=" + sizeof ((struct sock_peer *) 0)->addr];
         char remote_port[sizeof "REMOTE_PORT=" + sizeof ((struct sock_peer *) 0)->port];
+        /* The direct path: a line without shell syntax is exec'd without the
+         * shell, with the environment the shell would pass (shenv.h). */
+        bool always_shell;  /* set by the caller after spawn_env_init */
+        char **sh_order;    /* envp as dash exports it, or NULL: no direct path */
+        char **direct_envp; /* sh_order without the REMOTE_* of a peerless spawn */
+        const char *path;   /* PATH's value, which dash searches */
+        const char *pwd_value; /* PWD from the environment, or NULL */
+        char pwd[PATH_MAX + sizeof "PWD="];
+        char exe[PATH_MAX];
+        char *words;  /* the words of the line, grown as needed */
+        char **argv;
+        size_t words_size;
 };
 
 struct spawn_child {
