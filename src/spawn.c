@@ -195,7 +195,7 @@ static void spawn_default_reserved_signal(int sig) {
 /* Runs in the vfork() child, on the parent's memory: only system calls, and
  * an error goes back through *err. Every signal is blocked on entry. */
 static void spawn_child(const struct spawn_env *env, const char *exe, char *const argv[],
-                        int conn_fd, volatile int *err) {
+                        int conn_fd, volatile int *err, volatile bool *shell) {
         struct sigaction dfl = {.sa_handler = SIG_DFL};
         sigset_t none;
         int r;
@@ -214,6 +214,7 @@ static void spawn_child(const struct spawn_env *env, const char *exe, char *cons
                  * its own way, with its own message and status. */
                 if (exe)
                         execve(exe, env->argv, env->direct_envp);
+                *shell = true;
                 execve(SHELL, argv, env->envp);
                 r = -errno;
         }
@@ -302,6 +303,7 @@ int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
                   const struct sock_peer *peer, struct spawn_child *ret) {
         char *argv[] = {(char *) "sh", (char *) "-c", (char *) command, NULL};
         const char *exe = NULL;
+        volatile bool shell = false;
         volatile int err = 0;
         sigset_t all, saved;
         pid_t pid;
@@ -321,7 +323,7 @@ int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
         /* vfork: no page tables copied; we resume once the child has exec'd or died. */
         pid = vfork();
         if (pid == 0)
-                spawn_child(env, exe, argv, conn_fd, &err);
+                spawn_child(env, exe, argv, conn_fd, &err, &shell);
         r = pid < 0 ? -errno : err;
         (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
         if (r < 0) {
@@ -336,7 +338,7 @@ int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
                 (void) waitpid(pid, NULL, 0);
                 return pidfd;
         }
-        *ret = (struct spawn_child){.pid = pid, .pidfd = pidfd};
+        *ret = (struct spawn_child){.pid = pid, .pidfd = pidfd, .direct = exe && !shell};
         return 0;
 }
 
@@ -354,6 +356,19 @@ void spawn_reap_group(pid_t pid) {
                 if (waitid(P_PGID, (id_t) pid, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
                         return;
         }
+}
+
+/* dash's sprint_status(): strsignal() in the C locale (dash sets none),
+ * at most 32 bytes of it, " (core dumped)", for all but SIGINT and SIGPIPE. */
+size_t spawn_signal_note(const siginfo_t *si, char note[static SPAWN_NOTE_SIZE]) {
+        int n;
+
+        if ((si->si_code != CLD_KILLED && si->si_code != CLD_DUMPED) ||
+            si->si_status == SIGINT || si->si_status == SIGPIPE)
+                return 0;
+        n = snprintf(note, SPAWN_NOTE_SIZE, "%.32s%s\n", strsignal(si->si_status),
+                     si->si_code == CLD_DUMPED ? " (core dumped)" : "");
+        return n > 0 && n < SPAWN_NOTE_SIZE ? (size_t) n : 0;
 }
 
 int spawn_status_of(const siginfo_t *si) {

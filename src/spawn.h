@@ -52,6 +52,7 @@ struct spawn_env {
 struct spawn_child {
         pid_t pid; /* also the command's process group and session */
         int pidfd; /* close-on-exec; owned by the caller */
+        bool direct; /* exec'd without /bin/sh */
 };
 
 /* NBNET statuses that the server itself gives (doc/protocol.md). */
@@ -75,6 +76,13 @@ bool spawn_group_alive(pid_t pid);
 /* Reaps the group's members that are our children: with PR_SET_CHILD_SUBREAPER
  * the orphans of a command are ours, and a zombie would count as alive. */
 void spawn_reap_group(pid_t pid);
+
+/* What /bin/sh writes to stderr when the command it waits for dies of a
+ * signal ("Terminated\n", "Segmentation fault (core dumped)\n"): owed by
+ * the server for a child.direct command that someone else killed. Its
+ * length, or 0 (an exit, SIGINT, SIGPIPE: the shell says nothing). */
+#define SPAWN_NOTE_SIZE 64
+size_t spawn_signal_note(const siginfo_t *si, char note[static SPAWN_NOTE_SIZE]);
 
 /* The NBNET status of a child's end as waitid() reports it: 0-255 like $?. */
 int spawn_status_of(const siginfo_t *si);
