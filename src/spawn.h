@@ -28,7 +28,9 @@ struct spawn_limits {
         rlim_t fsize; /* bytes */
 };
 
-/* What every command gets, built once: the server's environment, its limits. */
+/* What every command gets, built once: the server's environment, its limits.
+ * It points into itself (sh_order holds remote_addr, remote_port, pwd): use
+ * it where spawn_env_init() put it, never a copy. */
 struct spawn_env {
         struct spawn_limits limits; /* set by the caller after spawn_env_init */
         char **envp; /* filtered environment, then two slots for REMOTE_* */
