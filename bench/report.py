@@ -108,6 +108,14 @@ def main() -> int:
             hd[f"c{c}"]["requests_per_s"] > table[p][f"c{c}"]["requests_per_s"]
             for c in conc for p in ("xinetd", "socat", "ncat") if p in table)
 
+    # The direct path: nbnetd's /bin/true (no /bin/sh) over the sh -c spawn limit.
+    for c in (1, 8):
+        direct = median([r["requests_per_s"] for r in runs.get(("direct", "nbnetd", f"/bin/true c={c}"), [])])
+        if direct is not None:
+            ratios[f"nbnetd_direct_over_spawn_limit_c{c}"] = direct / spawn_limit_at(c)
+            if not smoke:
+                targets[f"direct /bin/true c{c} >= 1.0 of the sh -c spawn limit"] = direct >= spawn_limit_at(c)
+
     report = {
         "note": "medians of the repetitions; loopback; a shared machine makes absolute figures noisy",
         "repetitions": max(len(v) for v in runs.values()),

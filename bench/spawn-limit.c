@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The spawn limit: what nbnet does per request minus the network. Each worker
- * loops: a socketpair, spawn_command() of `sh -c COMMAND` onto one end (the
- * servers' own routine, src/spawn.c), close that end, wait on the pidfd, reap.
- * WORKERS processes run at once for SECONDS; prints one JSON object.
+ * loops: a socketpair, spawn_command() of COMMAND onto one end (the servers'
+ * own routine, src/spawn.c: `sh -c COMMAND`, or the program itself when the
+ * line needs no shell, like /bin/true; -S: always the shell, as the servers'
+ * --always-shell), close that end, wait on the pidfd, reap. WORKERS processes
+ * run at once for SECONDS; prints one JSON object ("direct": how it ran).
  *
- *     bench/spawn-limit [-w WORKERS] [-d SECONDS] [COMMAND]
+ *     bench/spawn-limit [-S] [-w WORKERS] [-d SECONDS] [COMMAND]
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +33,7 @@ static double now_s(void) {
 }
 
 /* One request's worth of work; 0 or a negative errno. */
-static int spawn_once(struct spawn_env *env, const char *command) {
+static int spawn_once(struct spawn_env *env, const char *command, bool *direct) {
         struct spawn_child child;
         struct pollfd pfd;
         siginfo_t si = {0};
@@ -40,6 +43,7 @@ static int spawn_once(struct spawn_env *env, const char *command) {
                 return -errno;
         r = spawn_command(env, command, sv[0], NULL, &child);
         (void) close(sv[0]);
+        *direct = r >= 0 && child.direct;
         if (r < 0) {
                 (void) close(sv[1]);
                 return r;
@@ -63,20 +67,22 @@ static int cmp_double(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-/* Spawns until the deadline; the count and the median microseconds of one
- * spawn go to fd out as text. */
-static int worker(const char *command, double deadline, int out) {
+/* Spawns until the deadline; the count, how many ran without the shell and
+ * the median microseconds of one spawn go to fd out as text. */
+static int worker(const char *command, bool always_shell, double deadline, int out) {
         struct spawn_env env;
-        uint64_t n = 0;
+        uint64_t n = 0, direct = 0;
+        bool was_direct = false;
         double t, median = 0;
-        char buf[64];
+        char buf[80];
         int r, len;
 
         r = spawn_env_init(&env, environ);
         if (r < 0)
                 return 1;
+        env.always_shell = always_shell;
         while ((t = now_s()) < deadline) {
-                r = spawn_once(&env, command);
+                r = spawn_once(&env, command, &was_direct);
                 if (r < 0) {
                         fprintf(stderr, "spawn-limit: %s: %s\n", command, strerror(-r));
                         return 1;
@@ -84,6 +90,7 @@ static int worker(const char *command, double deadline, int out) {
                 if (n < MAX_SAMPLES)
                         samples[n] = (now_s() - t) * 1e6;
                 n++;
+                direct += was_direct;
         }
         spawn_env_release(&env);
         if (n > 0) {
@@ -91,7 +98,8 @@ static int worker(const char *command, double deadline, int out) {
                 qsort(samples, m, sizeof samples[0], cmp_double);
                 median = samples[m / 2];
         }
-        len = snprintf(buf, sizeof buf, "%llu %.1f\n", (unsigned long long) n, median);
+        len = snprintf(buf, sizeof buf, "%llu %llu %.1f\n", (unsigned long long) n,
+                       (unsigned long long) direct, median);
         return write(out, buf, (size_t) len) == len ? 0 : 1;
 }
 
@@ -99,12 +107,16 @@ int main(int argc, char **argv) {
         const char *command = "true";
         long workers = 1;
         double seconds = 3, start, elapsed, median;
-        uint64_t total = 0;
+        uint64_t total = 0, direct = 0;
+        bool always_shell = false;
         int opt, pipefd[2], failed = 0;
         FILE *in;
 
-        while ((opt = getopt(argc, argv, "w:d:")) != -1) {
+        while ((opt = getopt(argc, argv, "Sw:d:")) != -1) {
                 switch (opt) {
+                case 'S':
+                        always_shell = true;
+                        break;
                 case 'w':
                         workers = strtol(optarg, NULL, 10);
                         break;
@@ -112,7 +124,7 @@ int main(int argc, char **argv) {
                         seconds = strtod(optarg, NULL);
                         break;
                 default:
-                        fprintf(stderr, "usage: spawn-limit [-w WORKERS] [-d SECONDS] [COMMAND]\n");
+                        fprintf(stderr, "usage: spawn-limit [-S] [-w WORKERS] [-d SECONDS] [COMMAND]\n");
                         return 2;
                 }
         }
@@ -135,7 +147,7 @@ int main(int argc, char **argv) {
                 }
                 if (pid == 0) {
                         (void) close(pipefd[0]);
-                        _exit(worker(command, start + seconds, pipefd[1]));
+                        _exit(worker(command, always_shell, start + seconds, pipefd[1]));
                 }
         }
         (void) close(pipefd[1]);
@@ -145,8 +157,9 @@ int main(int argc, char **argv) {
         /* The median of one spawn: the workers' medians, averaged. */
         double median_sum = 0;
         long medians = 0;
-        for (unsigned long long n; fscanf(in, "%llu %lf", &n, &median) == 2; medians++) {
+        for (unsigned long long n, d; fscanf(in, "%llu %llu %lf", &n, &d, &median) == 3; medians++) {
                 total += n;
+                direct += d;
                 median_sum += median;
         }
         (void) fclose(in);
@@ -156,10 +169,11 @@ int main(int argc, char **argv) {
         elapsed = now_s() - start;
         if (failed)
                 return 1;
-        printf("{\"command\": \"sh -c %s\", \"workers\": %ld, \"spawns\": %llu, "
+        printf("{\"command\": \"%s%s\", \"direct\": %s, \"workers\": %ld, \"spawns\": %llu, "
                "\"elapsed_s\": %.3f, \"spawns_per_s\": %.1f, \"per_spawn_us\": %.1f, "
                "\"p50_spawn_us\": %.1f}\n",
-               command, workers, (unsigned long long) total, elapsed, (double) total / elapsed,
+               direct ? "" : "sh -c ", command, direct ? "true" : "false", workers,
+               (unsigned long long) total, elapsed, (double) total / elapsed,
                total ? elapsed * 1e6 * (double) workers / (double) total : 0.0,
                medians ? median_sum / (double) medians : 0.0);
         return 0;

@@ -308,6 +308,13 @@ static int run_command(struct connection *c, struct spawn_env *env, const char *
         if (waitid((idtype_t) P_PIDFD, (id_t) child.pidfd, &si, WEXITED | WNOWAIT) < 0)
                 log_error_errno(errno, "waitid pidfd %d", child.pidfd);
         status = r == -ETIMEDOUT ? SPAWN_STATUS_TIMEOUT : spawn_status_of(&si);
+        /* A program run without the shell: the shell's "Terminated" is ours to say. */
+        if (child.direct && r == 0) {
+                char note[SPAWN_NOTE_SIZE];
+                size_t len = spawn_signal_note(&si, note);
+                if (len > 0)
+                        send_all(c->fd, note, len);
+        }
         /* Background children must not hold the connection open. */
         (void) spawn_kill_group(child.pid, SIGTERM);
         (void) waitid((idtype_t) P_PIDFD, (id_t) child.pidfd, &si, WEXITED);
@@ -363,6 +370,7 @@ static void run_request(struct connection *c, const struct server_options *o,
         if (r < 0)
                 return refuse(c, rec, "nbnet: server out of memory", SPAWN_STATUS_NOT_RUN);
         env.limits = o->limits;
+        env.always_shell = o->always_shell;
         rec->status = run_command(c, &env, command, o, &rec->reason, &rec->pid);
         spawn_env_release(&env);
 }

@@ -32,7 +32,9 @@ void server_options_help(FILE *out) {
                 "  --limit-cpu SEC        CPU seconds per command (SIGXCPU, then SIGKILL)\n"
                 "  --limit-as BYTES       address space per command (K, M, G suffixes)\n"
                 "  --limit-nproc N        processes of the command's user (not for root)\n"
-                "  --limit-fsize BYTES    largest file a command may write (K, M, G)\n",
+                "  --limit-fsize BYTES    largest file a command may write (K, M, G)\n"
+                "  --always-shell         run every command with /bin/sh -c, even one without\n"
+                "                         shell syntax (default: exec that one directly)\n",
                 FRAME_MAX_COMMAND_LIMIT, FRAME_MAX_COMMAND_DEFAULT);
 }
 
@@ -114,6 +116,9 @@ int server_options_parse(struct server_options *o, int opt, const char *arg, con
         case OPT_LIMIT_FSIZE:
                 if (parse_size(arg, &o->limits.fsize) < 0)
                         return bad(program, "--limit-fsize", "a size like 1M or 10G", arg);
+                return 0;
+        case OPT_ALWAYS_SHELL:
+                o->always_shell = true;
                 return 0;
         default:
                 return -ENOENT;

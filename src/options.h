@@ -9,6 +9,7 @@
  */
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -27,6 +28,7 @@ enum {
         OPT_LIMIT_AS,
         OPT_LIMIT_NPROC,
         OPT_LIMIT_FSIZE,
+        OPT_ALWAYS_SHELL,
         OPT_SERVER_LAST, /* a program's own options start here */
 };
 
@@ -43,7 +45,8 @@ enum {
         {"limit-cpu", required_argument, NULL, OPT_LIMIT_CPU},                  \
         {"limit-as", required_argument, NULL, OPT_LIMIT_AS},                    \
         {"limit-nproc", required_argument, NULL, OPT_LIMIT_NPROC},              \
-        {"limit-fsize", required_argument, NULL, OPT_LIMIT_FSIZE}
+        {"limit-fsize", required_argument, NULL, OPT_LIMIT_FSIZE},              \
+        {"always-shell", no_argument, NULL, OPT_ALWAYS_SHELL}
 /* clang-format on */
 
 struct server_options {
@@ -53,6 +56,7 @@ struct server_options {
         const char *commands_path;     /* restricted mode's table, or NULL */
         struct policy policy;
         struct spawn_limits limits;
+        bool always_shell; /* no direct exec: /bin/sh -c runs every command */
 };
 
 void server_options_init(struct server_options *o);

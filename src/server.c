@@ -468,6 +468,7 @@ int server_init(struct server *s, const struct server_options *opt,
         if (r < 0)
                 return log_error_errno(r, "spawn_env_init");
         s->env.limits = s->opt.limits;
+        s->env.always_shell = s->opt.always_shell;
         r = sd_event_new(&s->event);
         if (r < 0)
                 return log_error_errno(r, "sd_event_new");

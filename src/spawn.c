@@ -9,9 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "command.h"
+#include "shenv.h"
 
 #define SHELL "/bin/sh"
 
@@ -25,8 +29,56 @@ static bool spawn_env_is_activation(const char *var) {
         return strncmp(var, "REMOTE_ADDR=", 12) == 0 || strncmp(var, "REMOTE_PORT=", 12) == 0;
 }
 
+/* Whether /bin/sh is the shell whose rules command.c and shenv.c follow. */
+static bool spawn_sh_is_dash(void) {
+        char *real = realpath(SHELL, NULL);
+        bool dash;
+
+        if (!real)
+                return false;
+        dash = strcmp(strrchr(real, '/') ? strrchr(real, '/') + 1 : real, "dash") == 0;
+        free(real);
+        return dash;
+}
+
+/* The environment dash would export, REMOTE_* included: with -EINVAL (an
+ * environment dash rewrites, no PATH) the shell runs every command. */
+static int spawn_direct_init(struct spawn_env *env) {
+        const char *pwd_value;
+        char **vars;
+        int r;
+
+        if (!spawn_sh_is_dash())
+                return 0;
+        vars = calloc(env->count + 3, sizeof(char *));
+        env->sh_order = calloc(env->count + 4, sizeof(char *));
+        env->direct_envp = calloc(env->count + 4, sizeof(char *));
+        if (!vars || !env->sh_order || !env->direct_envp) {
+                free(vars);
+                return -ENOMEM;
+        }
+        memcpy(vars, env->envp, env->count * sizeof(char *));
+        vars[env->count] = env->remote_addr;
+        vars[env->count + 1] = env->remote_port;
+        r = shenv_order(vars, env->pwd, env->sh_order, &pwd_value);
+        free(vars);
+        if (r == -EINVAL) {
+                free(env->sh_order);
+                env->sh_order = NULL;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        env->pwd_value = pwd_value;
+        for (char **e = env->sh_order; *e; e++)
+                if (strncmp(*e, "PATH=", 5) == 0)
+                        env->path = *e + 5;
+        return 0;
+}
+
 int spawn_env_init(struct spawn_env *env, char *const *environ_) {
         size_t n = 0;
+        int r;
 
         *env = (struct spawn_env){0};
         while (environ_ && environ_[n])
@@ -37,12 +89,24 @@ int spawn_env_init(struct spawn_env *env, char *const *environ_) {
         for (size_t i = 0; i < n; i++)
                 if (!spawn_env_is_activation(environ_[i]))
                         env->envp[env->count++] = environ_[i];
-        return 0;
+        /* The names, for shenv_order(); spawn_env_set_peer() fills in the values. */
+        memcpy(env->remote_addr, "REMOTE_ADDR=", sizeof "REMOTE_ADDR=");
+        memcpy(env->remote_port, "REMOTE_PORT=", sizeof "REMOTE_PORT=");
+        memcpy(env->pwd, "PWD=", sizeof "PWD=");
+        r = spawn_direct_init(env);
+        if (r < 0)
+                spawn_env_release(env);
+        return r;
 }
 
 void spawn_env_release(struct spawn_env *env) {
         free(env->envp);
-        env->envp = NULL;
+        free(env->sh_order);
+        free(env->direct_envp);
+        free(env->words);
+        free(env->argv);
+        env->envp = env->sh_order = env->direct_envp = env->argv = NULL;
+        env->words = NULL;
 }
 
 static void spawn_env_set_peer(struct spawn_env *env, const struct sock_peer *peer) {
@@ -130,8 +194,8 @@ static void spawn_default_reserved_signal(int sig) {
 
 /* Runs in the vfork() child, on the parent's memory: only system calls, and
  * an error goes back through *err. Every signal is blocked on entry. */
-static void spawn_child(const struct spawn_env *env, char *const argv[], int conn_fd,
-                        volatile int *err) {
+static void spawn_child(const struct spawn_env *env, const char *exe, char *const argv[],
+                        int conn_fd, volatile int *err, volatile bool *shell) {
         struct sigaction dfl = {.sa_handler = SIG_DFL};
         sigset_t none;
         int r;
@@ -145,6 +209,12 @@ static void spawn_child(const struct spawn_env *env, char *const argv[], int con
         else if ((r = spawn_apply_limits(&env->limits)) >= 0 && (r = spawn_child_fds(conn_fd)) >= 0) {
                 sigemptyset(&none);
                 (void) sigprocmask(SIG_SETMASK, &none, NULL);
+                /* A failed execve() changes nothing: on any error (ENOENT,
+                 * EACCES, ENOEXEC: a script without #!) the shell redoes it
+                 * its own way, with its own message and status. */
+                if (exe)
+                        execve(exe, env->argv, env->direct_envp);
+                *shell = true;
                 execve(SHELL, argv, env->envp);
                 r = -errno;
         }
@@ -158,9 +228,82 @@ static int spawn_pidfd_open(pid_t pid) {
         return fd < 0 ? -errno : (int) fd;
 }
 
+/* dash's find_command(): the first regular file NAME in a PATH directory (an
+ * empty one is "."), whether executable or not; the shell tries that one. */
+static bool spawn_search_path(struct spawn_env *env, const char *name) {
+        struct stat st;
+
+        for (const char *dir = env->path;; dir++) {
+                size_t len = strcspn(dir, ":");
+                int n = len ? snprintf(env->exe, sizeof env->exe, "%.*s/%s", (int) len, dir, name)
+                            : snprintf(env->exe, sizeof env->exe, "%s", name);
+                if (n > 0 && (size_t) n < sizeof env->exe && stat(env->exe, &st) == 0 && S_ISREG(st.st_mode))
+                        return true;
+                dir += len;
+                if (*dir == '\0')
+                        return false;
+        }
+}
+
+/* dash's PWD: the environment's when it names ".", else getcwd(). */
+static bool spawn_set_pwd(struct spawn_env *env) {
+        const size_t prefix = sizeof "PWD=" - 1;
+        struct stat a, b;
+
+        if (env->pwd_value && env->pwd_value[0] == '/' && stat(env->pwd_value, &a) == 0 &&
+            stat(".", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+                size_t len = strlen(env->pwd_value);
+                if (len >= sizeof env->pwd - prefix)
+                        return false;
+                memcpy(env->pwd + prefix, env->pwd_value, len + 1);
+                return true;
+        }
+        /* dash warns when getcwd() fails: leave that to it. */
+        return getcwd(env->pwd + prefix, sizeof env->pwd - prefix) != NULL;
+}
+
+/* Whether the line may skip the shell; then env->argv, the program to exec
+ * (*exe) and env->direct_envp are what `sh -c LINE` would execve(). */
+static bool spawn_plan_direct(struct spawn_env *env, const char *command,
+                              const struct sock_peer *peer, const char **exe) {
+        size_t len = strlen(command), k = 0;
+        bool with_peer = peer && peer->addr[0];
+
+        if (env->always_shell || !env->sh_order || !env->path || strchr(env->path, '%'))
+                return false;
+        if (len + 1 > env->words_size) {
+                char *words = realloc(env->words, len + 1);
+                if (words)
+                        env->words = words;
+                char **argv = realloc(env->argv, COMMAND_MAX_ARGV(len) * sizeof(char *));
+                if (argv)
+                        env->argv = argv;
+                if (!words || !argv)
+                        return false;
+                env->words_size = len + 1;
+        }
+        if (command_split(command, env->words, env->argv) == 0)
+                return false;
+        if (strchr(env->argv[0], '/'))
+                *exe = env->argv[0];
+        else if (spawn_search_path(env, env->argv[0]))
+                *exe = env->exe;
+        else
+                return false; /* the shell says "not found", status 127 */
+        if (!spawn_set_pwd(env))
+                return false;
+        for (char **e = env->sh_order; *e; e++)
+                if (with_peer || (*e != env->remote_addr && *e != env->remote_port))
+                        env->direct_envp[k++] = *e;
+        env->direct_envp[k] = NULL;
+        return true;
+}
+
 int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
                   const struct sock_peer *peer, struct spawn_child *ret) {
         char *argv[] = {(char *) "sh", (char *) "-c", (char *) command, NULL};
+        const char *exe = NULL;
+        volatile bool shell = false;
         volatile int err = 0;
         sigset_t all, saved;
         pid_t pid;
@@ -170,6 +313,8 @@ int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
         if (r < 0)
                 return r;
         spawn_env_set_peer(env, peer);
+        if (!spawn_plan_direct(env, command, peer, &exe))
+                exe = NULL;
         /* No handler of ours may run in the child while it shares our memory. */
         sigfillset(&all);
         r = -pthread_sigmask(SIG_SETMASK, &all, &saved);
@@ -178,7 +323,7 @@ int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
         /* vfork: no page tables copied; we resume once the child has exec'd or died. */
         pid = vfork();
         if (pid == 0)
-                spawn_child(env, argv, conn_fd, &err);
+                spawn_child(env, exe, argv, conn_fd, &err, &shell);
         r = pid < 0 ? -errno : err;
         (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
         if (r < 0) {
@@ -193,7 +338,7 @@ int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
                 (void) waitpid(pid, NULL, 0);
                 return pidfd;
         }
-        *ret = (struct spawn_child){.pid = pid, .pidfd = pidfd};
+        *ret = (struct spawn_child){.pid = pid, .pidfd = pidfd, .direct = exe && !shell};
         return 0;
 }
 
@@ -211,6 +356,19 @@ void spawn_reap_group(pid_t pid) {
                 if (waitid(P_PGID, (id_t) pid, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
                         return;
         }
+}
+
+/* dash's sprint_status(): strsignal() in the C locale (dash sets none),
+ * at most 32 bytes of it, " (core dumped)", for all but SIGINT and SIGPIPE. */
+size_t spawn_signal_note(const siginfo_t *si, char note[static SPAWN_NOTE_SIZE]) {
+        int n;
+
+        if ((si->si_code != CLD_KILLED && si->si_code != CLD_DUMPED) ||
+            si->si_status == SIGINT || si->si_status == SIGPIPE)
+                return 0;
+        n = snprintf(note, SPAWN_NOTE_SIZE, "%.32s%s\n", strsignal(si->si_status),
+                     si->si_code == CLD_DUMPED ? " (core dumped)" : "");
+        return n > 0 && n < SPAWN_NOTE_SIZE ? (size_t) n : 0;
 }
 
 int spawn_status_of(const siginfo_t *si) {

@@ -2,7 +2,8 @@
 #pragma once
 
 /*
- * Starts /bin/sh -c COMMAND onto a connection as doc/protocol.md's "What the
+ * Starts /bin/sh -c COMMAND (or, when the shell would only exec it, the
+ * command's program itself: command.h, shenv.h) onto a connection as doc/protocol.md's "What the
  * command sees" says: fd 0 /dev/null, fds 1 and 2 the connection in blocking
  * mode, no other descriptor, default signals and an empty mask, a session of
  * its own, the server's environment minus systemd's activation variables plus
@@ -13,6 +14,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <limits.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 
@@ -26,18 +28,33 @@ struct spawn_limits {
         rlim_t fsize; /* bytes */
 };
 
-/* What every command gets, built once: the server's environment, its limits. */
+/* What every command gets, built once: the server's environment, its limits.
+ * It points into itself (sh_order holds remote_addr, remote_port, pwd): use
+ * it where spawn_env_init() put it, never a copy. */
 struct spawn_env {
         struct spawn_limits limits; /* set by the caller after spawn_env_init */
         char **envp; /* filtered environment, then two slots for REMOTE_* */
         size_t count;
         char remote_addr[sizeof "REMOTE_ADDR=" + sizeof(((struct sock_peer *) 0)->addr)];
         char remote_port[sizeof "REMOTE_PORT=" + sizeof(((struct sock_peer *) 0)->port)];
+        /* The direct path: a line without shell syntax is exec'd without the
+         * shell, with the environment the shell would pass (shenv.h). */
+        bool always_shell;  /* set by the caller after spawn_env_init */
+        char **sh_order;    /* envp as dash exports it, or NULL: no direct path */
+        char **direct_envp; /* sh_order without the REMOTE_* of a peerless spawn */
+        const char *path;   /* PATH's value, which dash searches */
+        const char *pwd_value; /* PWD from the environment, or NULL */
+        char pwd[PATH_MAX + sizeof "PWD="];
+        char exe[PATH_MAX];
+        char *words;  /* the words of the line, grown as needed */
+        char **argv;
+        size_t words_size;
 };
 
 struct spawn_child {
         pid_t pid; /* also the command's process group and session */
         int pidfd; /* close-on-exec; owned by the caller */
+        bool direct; /* exec'd without /bin/sh */
 };
 
 /* NBNET statuses that the server itself gives (doc/protocol.md). */
@@ -61,6 +78,13 @@ bool spawn_group_alive(pid_t pid);
 /* Reaps the group's members that are our children: with PR_SET_CHILD_SUBREAPER
  * the orphans of a command are ours, and a zombie would count as alive. */
 void spawn_reap_group(pid_t pid);
+
+/* What /bin/sh writes to stderr when the command it waits for dies of a
+ * signal ("Terminated\n", "Segmentation fault (core dumped)\n"): owed by
+ * the server for a child.direct command that someone else killed. Its
+ * length, or 0 (an exit, SIGINT, SIGPIPE: the shell says nothing). */
+#define SPAWN_NOTE_SIZE 64
+size_t spawn_signal_note(const siginfo_t *si, char note[static SPAWN_NOTE_SIZE]);
 
 /* The NBNET status of a child's end as waitid() reports it: 0-255 like $?. */
 int spawn_status_of(const siginfo_t *si);

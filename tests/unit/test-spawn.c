@@ -164,6 +164,70 @@ static void test_kill_group_reaches_background_children(void **state) {
         (void) out;
 }
 
+static void test_signal_note_is_the_shells(void **state) {
+        char note[SPAWN_NOTE_SIZE];
+        siginfo_t term = {.si_code = CLD_KILLED, .si_status = SIGTERM};
+        siginfo_t segv = {.si_code = CLD_DUMPED, .si_status = SIGSEGV};
+        siginfo_t rt = {.si_code = CLD_KILLED, .si_status = SIGRTMIN + 2};
+        siginfo_t intr = {.si_code = CLD_KILLED, .si_status = SIGINT};
+        siginfo_t pipe_ = {.si_code = CLD_KILLED, .si_status = SIGPIPE};
+        siginfo_t exited = {.si_code = CLD_EXITED, .si_status = SIGTERM};
+
+        (void) state;
+        assert_int_equal(spawn_signal_note(&term, note), strlen("Terminated\n"));
+        assert_memory_equal(note, "Terminated\n", strlen("Terminated\n"));
+        assert_int_equal(spawn_signal_note(&segv, note), strlen("Segmentation fault (core dumped)\n"));
+        assert_memory_equal(note, "Segmentation fault (core dumped)\n", 32);
+        assert_true(spawn_signal_note(&rt, note) > 0);
+        assert_memory_equal(note, "Real-time signal 2\n", strlen("Real-time signal 2\n"));
+        assert_int_equal(spawn_signal_note(&intr, note), 0);
+        assert_int_equal(spawn_signal_note(&pipe_, note), 0);
+        assert_int_equal(spawn_signal_note(&exited, note), 0);
+}
+
+/* Whether COMMAND ran without the shell, and its status. */
+static bool ran_direct(const char *command, bool always_shell, int *status) {
+        char *environ_[] = {"PATH=/usr/bin:/bin", NULL};
+        struct spawn_env env;
+        struct spawn_child child;
+        siginfo_t si = {0};
+        int sv[2];
+
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        assert_int_equal(spawn_env_init(&env, environ_), 0);
+        env.always_shell = always_shell;
+        assert_int_equal(spawn_command(&env, command, sv[1], NULL, &child), 0);
+        spawn_env_release(&env);
+        close(sv[1]);
+        assert_int_equal(waitid((idtype_t) P_PIDFD, (id_t) child.pidfd, &si, WEXITED), 0);
+        close(child.pidfd);
+        close(sv[0]);
+        *status = spawn_status_of(&si);
+        return child.direct;
+}
+
+static void test_a_plain_line_runs_without_the_shell(void **state) {
+        int status;
+
+        (void) state;
+        assert_true(ran_direct("/bin/true", false, &status));
+        assert_int_equal(status, 0);
+        assert_true(ran_direct(" \t/bin/false  ", false, &status));
+        assert_int_equal(status, 1);
+        assert_true(ran_direct("ls -d /", false, &status));
+        assert_int_equal(status, 0);
+        assert_false(ran_direct("/bin/true", true, &status));
+        assert_int_equal(status, 0);
+        /* A builtin, shell syntax, nothing in PATH: the shell. */
+        assert_false(ran_direct("true", false, &status));
+        assert_false(ran_direct("/bin/true;", false, &status));
+        assert_false(ran_direct("nosuchcommand-nbnet", false, &status));
+        assert_int_equal(status, 127);
+        /* Found but not executable (a directory): the shell tried after all. */
+        assert_false(ran_direct("/", false, &status));
+        assert_int_equal(status, 126);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_status_of_exit_and_signals),
@@ -173,6 +237,8 @@ int main(void) {
                 cmocka_unit_test(test_spawn_without_peer_sets_no_remote_variables),
                 cmocka_unit_test(test_spawn_with_the_connection_on_fd_0),
                 cmocka_unit_test(test_kill_group_reaches_background_children),
+                cmocka_unit_test(test_signal_note_is_the_shells),
+                cmocka_unit_test(test_a_plain_line_runs_without_the_shell),
         };
         /* Orphans of a killed group become ours, so that spawn_reap_group can reap them. */
         prctl(PR_SET_CHILD_SUBREAPER, 1);

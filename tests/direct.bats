@@ -1,0 +1,184 @@
+#!/usr/bin/env bats
+# The direct path: a command line without shell syntax is exec'd without
+# /bin/sh -c. Every command below runs on a default server and on one with
+# --always-shell, and what the client gets (output, errors, status trailer)
+# must be the same bytes. NBNET_MODE: nbnetd or accept (the handler).
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+case $NBNET_MODE in
+nbnetd | accept) ;;
+*) NBNET_MODE=nbnetd ;;
+esac
+
+# The servers' environment: a PATH whose first directory holds a file that
+# is not executable (ls), a script without #! (hello) and a directory (date);
+# a duplicate, names dash drops, a stale PWD, OLDPWD.
+server_env() {
+        echo "PATH=$BIN_DIR:/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 A=1 A=2 B-C=3 1X=4" \
+                "PWD=/nonexistent OLDPWD=/tmp TERM=dumb"
+}
+
+# start_pair_server PORT [options]: one server in the file's mode, in $WORK.
+start_pair_server() {
+        local port=$1 pass=() var
+        shift
+        # shellcheck disable=SC2046
+        case $NBNET_MODE in
+        nbnetd)
+                (cd "$WORK" && exec setsid env -i $(server_env) ASAN_OPTIONS="${ASAN_OPTIONS:-}" \
+                        "$NBNET_BIN/nbnetd" --listen "127.0.0.1:$port" "$@") 2>>"$WORK/servers.log" &
+                ;;
+        accept)
+                # systemd-socket-activate passes on what -E names, one value
+                # each, and refuses names that are no shell names.
+                for var in $(server_env) ASAN_OPTIONS=; do
+                        if [[ ${var%%=*} =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
+                                pass+=(-E "${var%%=*}")
+                        fi
+                done
+                (cd "$WORK" && exec setsid env -i $(server_env) ASAN_OPTIONS="${ASAN_OPTIONS:-}" \
+                        systemd-socket-activate "${pass[@]}" -l "127.0.0.1:$port" --accept \
+                        "$NBNET_BIN/nbnet-handler" "$@") 2>>"$WORK/servers.log" &
+                ;;
+        esac
+        echo $! >>"$WORK/pids"
+        wait_until 5 port_open "$port"
+}
+
+setup_file() {
+        export WORK=$BATS_FILE_TMPDIR BIN_DIR=$BATS_FILE_TMPDIR/bin
+        mkdir -p "$BIN_DIR/date" "$WORK/dir"
+        printf 'echo not run\n' >"$BIN_DIR/ls"
+        printf 'echo "script $0 $# $1"\nexit 7\n' >"$BIN_DIR/hello"
+        chmod +x "$BIN_DIR/hello"
+        cp "$BIN_DIR/hello" "$WORK/script"
+        printf 'x\n' >"$WORK/plain"
+        export DIRECT_PORT SHELL_PORT
+        DIRECT_PORT=$(free_port)
+        SHELL_PORT=$(free_port)
+        start_pair_server "$DIRECT_PORT"
+        start_pair_server "$SHELL_PORT" --always-shell
+}
+
+teardown_file() {
+        local pid
+        for pid in $(cat "$WORK/pids" 2>/dev/null); do
+                kill -TERM -- -"$pid" 2>/dev/null || true
+        done
+        if grep -q 'Sanitizer\|runtime error:' "$WORK/servers.log" 2>/dev/null; then
+                cat "$WORK/servers.log" >&2
+                return 1
+        fi
+}
+
+# What a client gets for COMMAND from the server on PORT; the peer's port
+# (REMOTE_PORT) is the one byte that differs between two connections.
+response() {
+        frame "$2" + | nc -N 127.0.0.1 "$1" | sed 's/REMOTE_PORT=[0-9]*/REMOTE_PORT=N/g'
+}
+
+# Runs each command both ways; fails naming each command whose bytes differ.
+same_both_ways() {
+        local cmd failed=0
+        for cmd in "$@"; do
+                response "$DIRECT_PORT" "$cmd" >"$WORK/direct.out"
+                response "$SHELL_PORT" "$cmd" >"$WORK/shell.out"
+                if ! grep -q $'\x1eNBNET-STATUS' "$WORK/shell.out"; then
+                        echo "no status trailer for '$cmd'" >&2
+                        failed=1
+                elif ! cmp -s "$WORK/direct.out" "$WORK/shell.out"; then
+                        echo "'$cmd' differs (< direct, > always-shell):" >&2
+                        diff <(od -c "$WORK/direct.out") <(od -c "$WORK/shell.out") >&2 || true
+                        failed=1
+                fi
+        done
+        return $failed
+}
+
+@test "programs found in PATH: same output and status both ways" {
+        same_both_ways "/bin/true" "/bin/false" "ls /" "ls -d /nonexistent" "date -u +%Y" \
+                "/usr/bin/env" "id -u" "uname -s" "/bin/echo a  b" "printenv HOME" "/bin/pwd" \
+                "/bin/pwd -L" "sleep 0" "test/x" "ls" "hello a" "date" "cat plain" "grep -c x plain"
+}
+
+@test "what is not found, not executable or no program: the shell's message and status" {
+        same_both_ways "nosuchcmd" "nosuchcmd a b" "/nonexistent/x" "nosuchdir/x" "./nosuch" \
+                "$WORK/plain" "$WORK/dir" "$WORK/script" "$WORK/script one two" "./script 1" \
+                "dir" "$BIN_DIR/date" "$BIN_DIR/ls /"
+}
+
+@test "builtins and keywords go to the shell: the same as with --always-shell" {
+        same_both_ways "true" "false" "echo hi" "cd /" "exit 3" "pwd" "printf x" "kill -0 1" \
+                "test -d /" "type ls" "command -v ls" "umask" "ulimit -n" "exec /bin/echo x" \
+                "if" "{" "!" "times" "read x" "A=1 env"
+}
+
+@test "shell syntax goes to the shell: the same as with --always-shell" {
+        same_both_ways "echo 'a  b'" 'echo "$HOME"' 'ls /e*' 'ls /e?c' 'ls /[e]tc' 'echo a\nb' \
+                "ls ~" "ls / >/dev/null" "ls / | wc -l" "ls /; ls /nonexistent" "ls / && false" \
+                "ls & wait" "(ls /)" "echo \`id -u\`" "ls / # comment" $'ls\n/' $'ls\r' \
+                $'ls\v/' "ls /\$x" "ls {a,b}" "ls ^" "ls \"\"" ""
+}
+
+@test "what the program sees: environment, argv[0], signals, umask, fds, limits" {
+        same_both_ways "env" "cat /proc/self/environ" "cat /proc/self/cmdline" \
+                "grep -e SigPnd -e ShdPnd -e SigBlk -e SigIgn -e SigCgt -e Umask -e NoNewPrivs /proc/self/status" \
+                "ls /proc/self/fd" "cat /proc/self/limits" "cat /proc/self/loginuid" \
+                "stat -c %a plain" "ps -o pgid=,sid=,tpgid= -p 0" "tty"
+}
+
+@test "a long argument list is the same both ways" {
+        local args
+        args=$(seq -s ' ' -f 'word%g' 1 5000)
+        same_both_ways "/bin/echo $args" "printf %s\\n $args"
+}
+
+# parent_of PORT: the name of the parent of a command that port runs.
+parent_of() {
+        local marker pid
+        marker=$(unique_sleep)
+        response "$1" "$marker" >/dev/null &
+        wait_until 5 pgrep -f -x -- "$marker" >/dev/null
+        pid=$(pgrep -f -x -- "$marker")
+        ps -o comm= -p "$(ps -o ppid= -p "$pid" | tr -d " ")"
+        kill "$pid"
+        wait $!
+}
+
+# The one difference, and how to see the path taken: dash forks even for the
+# last command of -c, so under the shell the command's parent is sh.
+@test "the direct path is taken: the program's parent is the server, not sh" {
+        run parent_of "$DIRECT_PORT"
+        assert_output --regexp '^nbnet'
+        run parent_of "$SHELL_PORT"
+        assert_output sh
+}
+
+# killed PORT SIGNAL: what the client gets for a sleep killed by SIGNAL.
+killed() {
+        local port=$1 sig=$2 marker pid
+        marker=$(unique_sleep)
+        response "$port" "$marker" >"$WORK/killed.out" &
+        wait_until 5 pgrep -f -x -- "$marker" >/dev/null
+        pid=$(pgrep -f -x -- "$marker")
+        kill -s "$sig" "$pid"
+        wait $!
+        cat "$WORK/killed.out"
+}
+
+@test "a program killed by a signal: the shell's note (Terminated, ...) and 128+N both ways" {
+        local sig failed=0
+        for sig in TERM KILL SEGV ABRT INT PIPE 36; do
+                killed "$DIRECT_PORT" "$sig" >"$WORK/sig.direct"
+                killed "$SHELL_PORT" "$sig" >"$WORK/sig.shell"
+                if ! cmp -s "$WORK/sig.direct" "$WORK/sig.shell"; then
+                        echo "SIG$sig: direct '$(cat -v "$WORK/sig.direct")', shell '$(cat -v "$WORK/sig.shell")'" >&2
+                        failed=1
+                fi
+        done
+        grep -q Terminated "$WORK/sig.shell" || grep -q 'Real-time' "$WORK/sig.shell"
+        return $failed
+}
