@@ -65,9 +65,11 @@ setup_file() {
 
 teardown_file() {
         local pid
-        for pid in $(cat "$WORK/pids" 2>/dev/null); do
-                kill -TERM -- -"$pid" 2>/dev/null || true
-        done
+        if [ -f "$WORK/pids" ]; then
+                while read -r pid; do
+                        kill -TERM -- -"$pid" 2>/dev/null || true
+                done <"$WORK/pids"
+        fi
         if grep -q 'Sanitizer\|runtime error:' "$WORK/servers.log" 2>/dev/null; then
                 cat "$WORK/servers.log" >&2
                 return 1
