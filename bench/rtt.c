@@ -81,8 +81,8 @@ int main(int argc, char **argv) {
         }
         t = calloc((size_t) n, sizeof *t);
         lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (!t || lfd < 0 || bind(lfd, (struct sockaddr *) &sin, sizeof sin) < 0 || listen(lfd, 1) < 0 ||
-            getsockname(lfd, (struct sockaddr *) &sin, &len) < 0) {
+        if (!t || lfd < 0 || bind(lfd, (struct sockaddr *) &sin, sizeof sin) < 0 ||
+            listen(lfd, 1) < 0 || getsockname(lfd, (struct sockaddr *) &sin, &len) < 0) {
                 perror("rtt: socket, bind or listen on 127.0.0.1");
                 return 1;
         }

@@ -124,7 +124,8 @@ int main(int argc, char **argv) {
                         seconds = strtod(optarg, NULL);
                         break;
                 default:
-                        fprintf(stderr, "usage: spawn-limit [-S] [-w WORKERS] [-d SECONDS] [COMMAND]\n");
+                        fprintf(stderr,
+                                "usage: spawn-limit [-S] [-w WORKERS] [-d SECONDS] [COMMAND]\n");
                         return 2;
                 }
         }

@@ -70,7 +70,8 @@ static void usage(FILE *out) {
                 "usage error. See nbnet(1).\n");
 }
 
-static void message(const struct target *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void message(const struct target *t, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
 static void message(const struct target *t, const char *fmt, ...) {
         va_list ap;
 
@@ -108,11 +109,13 @@ static int parse_options(int argc, char **argv, struct options *o) {
                         break;
                 case 't':
                         if (args_parse_seconds(optarg, 0.001, 86400, &o->connect_timeout_usec) < 0)
-                                return usage_error("-t must be 0.001..86400 seconds, got '%s'", optarg);
+                                return usage_error("-t must be 0.001..86400 seconds, got '%s'",
+                                                   optarg);
                         break;
                 case 'T':
                         if (args_parse_seconds(optarg, 0.001, 31536000, &o->timeout_usec) < 0)
-                                return usage_error("-T must be 0.001..31536000 seconds, got '%s'", optarg);
+                                return usage_error("-T must be 0.001..31536000 seconds, got '%s'",
+                                                   optarg);
                         o->timeout_text = optarg;
                         break;
                 case 'r':
@@ -133,12 +136,14 @@ static int parse_options(int argc, char **argv, struct options *o) {
                 }
         }
         if (argc - optind < 2)
-                return usage_error("%s", argc == optind ? "no HOST and COMMAND given" : "no COMMAND given");
+                return usage_error("%s", argc == optind ? "no HOST and COMMAND given"
+                                                        : "no COMMAND given");
         r = target_parse(argv[optind], o->port, &o->target);
         if (r == -ENAMETOOLONG)
                 return usage_error("'%s': the host name or socket path is too long", argv[optind]);
         if (r < 0)
-                return usage_error("'%s' is not HOST, HOST:PORT, [IPV6]:PORT or unix:/PATH", argv[optind]);
+                return usage_error("'%s' is not HOST, HOST:PORT, [IPV6]:PORT or unix:/PATH",
+                                   argv[optind]);
         o->argv = argv + optind + 1;
         o->argc = argc - optind - 1;
         return 0;
@@ -186,9 +191,11 @@ static int start_timeout(const struct options *o) {
 
         if (o->timeout_usec == 0)
                 return 0;
-        n = snprintf(alarm_message, sizeof alarm_message, PROGRAM ": %s: timed out after %s s (-T)\n",
-                     o->target.text, o->timeout_text);
-        alarm_message_len = n < 0 ? 0 : (size_t) n < sizeof alarm_message ? (size_t) n : sizeof alarm_message - 1;
+        n = snprintf(alarm_message, sizeof alarm_message,
+                     PROGRAM ": %s: timed out after %s s (-T)\n", o->target.text, o->timeout_text);
+        alarm_message_len = n < 0                               ? 0
+                            : (size_t) n < sizeof alarm_message ? (size_t) n
+                                                                : sizeof alarm_message - 1;
         if (sigaction(SIGALRM, &sa, NULL) < 0)
                 return -errno;
         it.it_value.tv_sec = (time_t) (o->timeout_usec / 1000000);
@@ -258,7 +265,8 @@ static int relay_response(int fd, const struct options *o) {
                 if (n < 0) {
                         r = -errno;
                         abort_connection(fd);
-                        message(&o->target, "reading the response: %s (connection cut)", strerror(-r));
+                        message(&o->target, "reading the response: %s (connection cut)",
+                                strerror(-r));
                         return EXIT_LOCAL;
                 }
                 if (n == 0)

@@ -8,13 +8,14 @@
  * "builtin"), with GNU make's sh_cmds for the Bourne shell (login, logout
  * and fc are not dash's: the shell then says "not found", as it should). */
 static const char *const shell_words[] = {
-        "!", ".", ":", "[", "alias", "bg", "break", "case", "cd", "chdir", "command",
-        "continue", "do", "done", "echo", "elif", "else", "esac", "eval", "exec",
-        "exit", "export", "false", "fc", "fg", "fi", "for", "getopts", "hash", "if",
-        "in", "jobs", "kill", "local", "login", "logout", "printf", "pwd", "read",
-        "readonly", "return", "set", "shift", "test", "then", "times", "trap", "true",
-        "type", "ulimit", "umask", "unalias", "unset", "until", "wait", "while", "{",
-        "}",
+        "!",      ".",      ":",       "[",        "alias",  "bg",     "break", "case",
+        "cd",     "chdir",  "command", "continue", "do",     "done",   "echo",  "elif",
+        "else",   "esac",   "eval",    "exec",     "exit",   "export", "false", "fc",
+        "fg",     "fi",     "for",     "getopts",  "hash",   "if",     "in",    "jobs",
+        "kill",   "local",  "login",   "logout",   "printf", "pwd",    "read",  "readonly",
+        "return", "set",    "shift",   "test",     "then",   "times",  "trap",  "true",
+        "type",   "ulimit", "umask",   "unalias",  "unset",  "until",  "wait",  "while",
+        "{",      "}",
 };
 
 int command_is_shell_word(const char *name) {

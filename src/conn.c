@@ -270,7 +270,8 @@ static void conn_end_group(struct conn *c) {
                 else
                         c->ino = st.st_ino;
         }
-        if (c->ino != 0 && server_signal_holders(c->server, c->ino, grace_over ? SIGKILL : SIGTERM) > 0)
+        if (c->ino != 0 &&
+            server_signal_holders(c->server, c->ino, grace_over ? SIGKILL : SIGTERM) > 0)
                 left = true;
         if (!left || now >= c->deadline_usec + KILL_GRACE_USEC) {
                 conn_command_done(c);

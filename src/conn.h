@@ -34,21 +34,21 @@ struct conn {
         struct server *server;
         enum conn_state state;
         int fd;
-        bool tcp;                /* TCP_INFO applies */
-        ino_t ino;               /* the socket's, to find processes that hold it; 0 until needed */
+        bool tcp;  /* TCP_INFO applies */
+        ino_t ino; /* the socket's, to find processes that hold it; 0 until needed */
         struct sock_peer peer;
         struct frame frame;
         uint64_t start_usec;
-        uint64_t deadline_usec;  /* of the group's grace while ending */
+        uint64_t deadline_usec; /* of the group's grace while ending */
         sd_event_source *io, *timer;
-        sd_event_source *child;  /* the main process's pidfd, readable once it exits */
-        pid_t pid;               /* the command's, also its process group */
-        bool killing;            /* its group was sent SIGTERM before the main exited */
-        bool timed_out;          /* the command timeout killed it: status 124 */
-        bool group_gone;         /* its process group was seen empty */
-        bool direct;             /* exec'd without /bin/sh: the shell's notes are ours */
-        int status;              /* NBNET status, -1 when none */
-        const char *reason;      /* why it was refused or cut, for the log */
+        sd_event_source *child; /* the main process's pidfd, readable once it exits */
+        pid_t pid;              /* the command's, also its process group */
+        bool killing;           /* its group was sent SIGTERM before the main exited */
+        bool timed_out;         /* the command timeout killed it: status 124 */
+        bool group_gone;        /* its process group was seen empty */
+        bool direct;            /* exec'd without /bin/sh: the shell's notes are ours */
+        int status;             /* NBNET status, -1 when none */
+        const char *reason;     /* why it was refused or cut, for the log */
         char reason_text[160];
         char out[256 + FRAME_TRAILER_SIZE]; /* our own line and trailer */
         size_t out_len, out_sent;

@@ -31,14 +31,14 @@ enum frame_state {
 
 struct frame {
         enum frame_state state;
-        bool want_status;     /* the request began with '+' */
-        uint32_t max_command; /* limit on the command's length */
-        unsigned digits;      /* header digits seen so far */
-        uint64_t length;      /* the header's value, once all ten digits are in */
-        uint32_t received;    /* command bytes received */
-        size_t consumed;      /* bytes of the frame seen so far, header included */
+        bool want_status;       /* the request began with '+' */
+        uint32_t max_command;   /* limit on the command's length */
+        unsigned digits;        /* header digits seen so far */
+        uint64_t length;        /* the header's value, once all ten digits are in */
+        uint32_t received;      /* command bytes received */
+        size_t consumed;        /* bytes of the frame seen so far, header included */
         unsigned char bad_byte; /* the offending byte, for FRAME_BAD_HEADER */
-        char *command;        /* NUL-terminated when complete; owned by the frame */
+        char *command;          /* NUL-terminated when complete; owned by the frame */
 };
 
 /* max_command 0 means the default; more than FRAME_MAX_COMMAND_LIMIT is -ERANGE. */

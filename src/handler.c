@@ -130,18 +130,22 @@ static int find_connection(void) {
         if (n == 1) {
                 if (sd_is_socket(SD_LISTEN_FDS_START, AF_UNSPEC, SOCK_STREAM, 0) > 0)
                         return SD_LISTEN_FDS_START;
-                fprintf(stderr, PROGRAM ": fd 3 is not a connected stream socket: "
+                fprintf(stderr,
+                        PROGRAM ": fd 3 is not a connected stream socket: "
                                 "the socket unit needs Accept=yes (for Accept=no, run nbnetd)\n");
                 return -ENOTSOCK;
         }
         if (n > 1) {
-                fprintf(stderr, PROGRAM ": got %d sockets, expected one connection: "
-                                "the socket unit needs Accept=yes (for Accept=no, run nbnetd)\n", n);
+                fprintf(stderr,
+                        PROGRAM ": got %d sockets, expected one connection: "
+                                "the socket unit needs Accept=yes (for Accept=no, run nbnetd)\n",
+                        n);
                 return -EINVAL;
         }
         if (sd_is_socket(STDIN_FILENO, AF_UNSPEC, SOCK_STREAM, 0) > 0)
                 return STDIN_FILENO;
-        fprintf(stderr, PROGRAM ": no connection: expected a connected stream socket on fd 3 "
+        fprintf(stderr,
+                PROGRAM ": no connection: expected a connected stream socket on fd 3 "
                         "(systemd Accept=yes) or fd 0 (inetd); to serve a port by hand, run nbnetd "
                         "or systemd-socket-activate --accept " PROGRAM "\n");
         return -ENOTSOCK;
@@ -188,7 +192,8 @@ static int read_request(struct connection *c, uint64_t deadline) {
         char buf[16384];
 
         while (c->frame.state == FRAME_NEED_MORE) {
-                struct pollfd p[2] = {{.fd = c->fd, .events = POLLIN}, {.fd = c->stop_fd, .events = POLLIN}};
+                struct pollfd p[2] = {{.fd = c->fd, .events = POLLIN},
+                                      {.fd = c->stop_fd, .events = POLLIN}};
                 int r = poll_until(p, 2, deadline);
                 ssize_t n;
 
@@ -294,9 +299,10 @@ static int run_command(struct connection *c, struct spawn_env *env, const char *
                 return SPAWN_STATUS_NOT_RUN;
         }
         *ret_pid = child.pid;
-        r = wait_command(c, &child, o->command_timeout_usec ? now_usec() + o->command_timeout_usec : 0);
+        r = wait_command(c, &child,
+                         o->command_timeout_usec ? now_usec() + o->command_timeout_usec : 0);
         if (r < 0) {
-                *reason = r == -ETIMEDOUT    ? "command timeout"
+                *reason = r == -ETIMEDOUT   ? "command timeout"
                           : r == -ECANCELED ? REASON_STOPPING
                                             : REASON_PEER_GONE;
                 /* The main process first, so that its own exit ends the wait below. */
@@ -360,7 +366,8 @@ static void run_request(struct connection *c, const struct server_options *o,
         rec->command = c->frame.command;
         rec->command_length = c->frame.length;
         if (o->commands_path && !table)
-                return refuse(c, rec, "nbnet: server misconfigured (see its log)", SPAWN_STATUS_NOT_RUN);
+                return refuse(c, rec, "nbnet: server misconfigured (see its log)",
+                              SPAWN_STATUS_NOT_RUN);
         if (o->commands_path) {
                 command = policy_lookup(table, c->frame.command);
                 if (!command)

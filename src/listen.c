@@ -50,7 +50,8 @@ static int listen_parse_inet(const char *spec, struct sockaddr_storage *ss, sock
         host_len = (size_t) (colon - spec);
         if (spec[0] == '[') {
                 if (host_len < 3 || spec[host_len - 1] != ']')
-                        return listen_error(-EINVAL, err, err_size, "'%s': an IPv6 address needs [ADDR]:PORT", spec);
+                        return listen_error(-EINVAL, err, err_size,
+                                            "'%s': an IPv6 address needs [ADDR]:PORT", spec);
                 spec++;
                 host_len -= 2;
         }
@@ -74,7 +75,8 @@ static int listen_parse_inet(const char *spec, struct sockaddr_storage *ss, sock
                 return 0;
         }
         return listen_error(-EINVAL, err, err_size,
-                            "'%s': not an IPv4 address or a bracketed IPv6 address (no host names)", host);
+                            "'%s': not an IPv4 address or a bracketed IPv6 address (no host names)",
+                            host);
 }
 
 static int listen_parse_unix(const char *path, struct sockaddr_storage *ss, socklen_t *len,
@@ -84,7 +86,8 @@ static int listen_parse_unix(const char *path, struct sockaddr_storage *ss, sock
         struct stat st;
 
         if (n >= sizeof sun->sun_path)
-                return listen_error(-ENAMETOOLONG, err, err_size, "'%s': the socket path is too long", path);
+                return listen_error(-ENAMETOOLONG, err, err_size,
+                                    "'%s': the socket path is too long", path);
         memset(ss, 0, sizeof *ss);
         sun->sun_family = AF_UNIX;
         memcpy(sun->sun_path, path, n + 1);
@@ -140,15 +143,18 @@ int listen_take_activated(int *fds, size_t max, char *err, size_t err_size) {
         if (n < 0)
                 return listen_error(n, err, err_size, "LISTEN_FDS is set but invalid");
         if ((size_t) n > max)
-                return listen_error(-E2BIG, err, err_size, "got %d sockets, at most %zu are supported", n, max);
+                return listen_error(-E2BIG, err, err_size,
+                                    "got %d sockets, at most %zu are supported", n, max);
         for (int i = 0; i < n; i++) {
                 int fd = SD_LISTEN_FDS_START + i;
                 int flags;
 
                 if (sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1) <= 0)
-                        return listen_error(-ENOTSOCK, err, err_size,
-                                            "fd %d is not a listening stream socket: the socket unit needs "
-                                            "Accept=no (for Accept=yes, run nbnet-handler)", fd);
+                        return listen_error(
+                                -ENOTSOCK, err, err_size,
+                                "fd %d is not a listening stream socket: the socket unit needs "
+                                "Accept=no (for Accept=yes, run nbnet-handler)",
+                                fd);
                 /* accept() must not block when another process took the connection first. */
                 flags = fcntl(fd, F_GETFL);
                 if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)

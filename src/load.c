@@ -55,9 +55,9 @@ struct options {
         char **argv; /* COMMAND [ARG...] */
         int argc;
         unsigned conns;
-        unsigned long requests;   /* 0 with a duration */
-        uint64_t duration_usec;   /* 0 with a request count */
-        uint64_t timeout_usec;    /* per request */
+        unsigned long requests; /* 0 with a duration */
+        uint64_t duration_usec; /* 0 with a request count */
+        uint64_t timeout_usec;  /* per request */
         bool raw;
         bool json;
 };
@@ -91,7 +91,8 @@ static void on_interrupt(int sig) {
 
 static void usage(FILE *out) {
         fprintf(out,
-                "Usage: " PROGRAM " [OPTIONS] (-n REQUESTS | -d SECONDS) HOST[:PORT] COMMAND [ARG...]\n"
+                "Usage: " PROGRAM
+                " [OPTIONS] (-n REQUESTS | -d SECONDS) HOST[:PORT] COMMAND [ARG...]\n"
                 "Run COMMAND on an nbnet server over and over from CONNS clients at once, each\n"
                 "starting its next request when the last one ends, and report the rate, the\n"
                 "latency percentiles and the statuses. HOST may be unix:/PATH.\n"
@@ -126,7 +127,8 @@ static int parse_options(int argc, char **argv, struct options *o) {
         unsigned long v;
         int c, r;
 
-        *o = (struct options){.port = TARGET_DEFAULT_PORT, .conns = 1, .timeout_usec = 30 * USEC_PER_SEC};
+        *o = (struct options){
+                .port = TARGET_DEFAULT_PORT, .conns = 1, .timeout_usec = 30 * USEC_PER_SEC};
         while ((c = getopt_long(argc, argv, "+c:n:d:p:t:rhV", longopts, NULL)) >= 0) {
                 switch (c) {
                 case 'c':
@@ -136,7 +138,8 @@ static int parse_options(int argc, char **argv, struct options *o) {
                         break;
                 case 'n':
                         if (args_parse_uint(optarg, 1, MAX_REQUESTS, &o->requests) < 0)
-                                return usage_error("-n must be 1..%lu, got '%s'", MAX_REQUESTS, optarg);
+                                return usage_error("-n must be 1..%lu, got '%s'", MAX_REQUESTS,
+                                                   optarg);
                         break;
                 case 'd':
                         if (args_parse_seconds(optarg, 0.001, MAX_DURATION_SEC, &o->duration_usec) < 0)
@@ -150,7 +153,8 @@ static int parse_options(int argc, char **argv, struct options *o) {
                         break;
                 case 't':
                         if (args_parse_seconds(optarg, 0.001, 86400, &o->timeout_usec) < 0)
-                                return usage_error("-t must be 0.001..86400 seconds, got '%s'", optarg);
+                                return usage_error("-t must be 0.001..86400 seconds, got '%s'",
+                                                   optarg);
                         break;
                 case 'r':
                         o->raw = true;
@@ -170,12 +174,15 @@ static int parse_options(int argc, char **argv, struct options *o) {
                 }
         }
         if ((o->requests == 0) == (o->duration_usec == 0))
-                return usage_error("give exactly one of -n REQUESTS and -d SECONDS: the run must end");
+                return usage_error(
+                        "give exactly one of -n REQUESTS and -d SECONDS: the run must end");
         if (argc - optind < 2)
-                return usage_error("%s", argc == optind ? "no HOST and COMMAND given" : "no COMMAND given");
+                return usage_error("%s", argc == optind ? "no HOST and COMMAND given"
+                                                        : "no COMMAND given");
         r = target_parse(argv[optind], o->port, &o->target);
         if (r < 0)
-                return usage_error("'%s' is not HOST, HOST:PORT, [IPV6]:PORT or unix:/PATH", argv[optind]);
+                return usage_error("'%s' is not HOST, HOST:PORT, [IPV6]:PORT or unix:/PATH",
+                                   argv[optind]);
         o->argv = argv + optind + 1;
         o->argc = argc - optind - 1;
         return 0;
@@ -214,7 +221,8 @@ static int ensure_fd_limit(unsigned conns) {
         if (rl.rlim_cur >= need)
                 return 0;
         if (rl.rlim_max < need) {
-                fprintf(stderr, PROGRAM ": -c %u needs %lu descriptors, the hard limit is %lu; "
+                fprintf(stderr,
+                        PROGRAM ": -c %u needs %lu descriptors, the hard limit is %lu; "
                                 "raise it (ulimit -Hn) or lower -c\n",
                         conns, (unsigned long) need, (unsigned long) rl.rlim_max);
                 return -EMFILE;
@@ -265,7 +273,9 @@ static int start_request(struct load *L, struct slot *s) {
         if (s->fd < 0)
                 return -errno;
         s->state = SLOT_CONNECTING;
-        r = connect(s->fd, (struct sockaddr *) &L->addr, L->addr_len) < 0 && errno != EINPROGRESS ? -errno : 0;
+        r = connect(s->fd, (struct sockaddr *) &L->addr, L->addr_len) < 0 && errno != EINPROGRESS
+                    ? -errno
+                    : 0;
         if (r == 0)
                 r = watch(L, s, EPOLL_CTL_ADD, EPOLLOUT);
         if (r < 0) {
@@ -336,7 +346,8 @@ static void on_sending(struct load *L, struct slot *s) {
         int r;
 
         while (s->sent < L->request_size) {
-                ssize_t n = send(s->fd, L->request + s->sent, L->request_size - s->sent, MSG_NOSIGNAL);
+                ssize_t n =
+                        send(s->fd, L->request + s->sent, L->request_size - s->sent, MSG_NOSIGNAL);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0 && errno == EAGAIN)
@@ -419,13 +430,15 @@ static void expire_requests(struct load *L, uint64_t now) {
         }
 }
 
-static void show_progress(const struct load *L, uint64_t now, uint64_t *last_usec, uint64_t *last_count) {
+static void show_progress(const struct load *L, uint64_t now, uint64_t *last_usec,
+                          uint64_t *last_count) {
         double rate;
 
         if (now - *last_usec < USEC_PER_SEC)
                 return;
         rate = (double) (L->res.finished - *last_count) * 1e6 / (double) (now - *last_usec);
-        fprintf(stderr, "\r" PROGRAM ": %llu requests, %.0f/s   ", (unsigned long long) L->res.finished, rate);
+        fprintf(stderr, "\r" PROGRAM ": %llu requests, %.0f/s   ",
+                (unsigned long long) L->res.finished, rate);
         *last_usec = now;
         *last_count = L->res.finished;
 }
@@ -484,8 +497,10 @@ static int setup(struct load *L) {
         L->request = request_build(L->o->argv, L->o->argc, !L->o->raw, &L->request_size);
         if (!L->request) {
                 r = -errno;
-                fprintf(stderr, PROGRAM ": %s\n", r == -EINVAL ? "the command is empty" :
-                        r == -E2BIG ? "the command is too long for any server" : strerror(-r));
+                fprintf(stderr, PROGRAM ": %s\n",
+                        r == -EINVAL  ? "the command is empty"
+                        : r == -E2BIG ? "the command is too long for any server"
+                                      : strerror(-r));
                 return r;
         }
         r = resolve(L);
@@ -493,10 +508,13 @@ static int setup(struct load *L) {
                 return r;
         r = ensure_fd_limit(L->o->conns);
         if (r < 0)
-                return r == -EMFILE ? r : (fprintf(stderr, PROGRAM ": setrlimit: %s\n", strerror(-r)), r);
+                return r == -EMFILE
+                               ? r
+                               : (fprintf(stderr, PROGRAM ": setrlimit: %s\n", strerror(-r)), r);
         L->slots = calloc(L->o->conns, sizeof *L->slots);
         if (!L->slots)
-                return fprintf(stderr, PROGRAM ": out of memory for %u slots\n", L->o->conns), -ENOMEM;
+                return fprintf(stderr, PROGRAM ": out of memory for %u slots\n", L->o->conns),
+                       -ENOMEM;
         for (unsigned i = 0; i < L->o->conns; i++)
                 L->slots[i].fd = -1;
         histogram_init(&L->res.latency);
@@ -529,8 +547,11 @@ int main(int argc, char **argv) {
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : 2;
         L.o = &o;
-        L.res = (struct report){.target = o.target.text, .command = o.argv, .command_words = o.argc,
-                                .conns = o.conns, .raw = o.raw};
+        L.res = (struct report){.target = o.target.text,
+                                .command = o.argv,
+                                .command_words = o.argc,
+                                .conns = o.conns,
+                                .raw = o.raw};
         r = setup(&L);
         if (r == 0) {
                 r = run_loop(&L);

@@ -64,7 +64,8 @@ static void log_line(int priority, const char *line) {
                 syslog(priority, "%s", line);
 }
 
-static void log_vline(int priority, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+static void log_vline(int priority, const char *fmt, va_list ap)
+        __attribute__((format(printf, 2, 0)));
 static void log_vline(int priority, const char *fmt, va_list ap) {
         char line[2048];
 
@@ -128,7 +129,8 @@ static int log_priority_of(const struct log_record *r) {
 }
 
 /* Appends "KEY=value" to the record's fields; values beyond the buffer are cut. */
-static void log_field(struct log_fields *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_field(struct log_fields *f, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
 static void log_field(struct log_fields *f, const char *fmt, ...) {
         size_t room = sizeof f->buf - f->used;
         va_list ap;

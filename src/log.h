@@ -16,14 +16,14 @@
 
 /* One record per connection: what came, what ran, how it ended. */
 struct log_record {
-        const char *peer;       /* "ADDR:PORT", or "unix" */
-        const char *command;    /* NULL when no command was read */
+        const char *peer;    /* "ADDR:PORT", or "unix" */
+        const char *command; /* NULL when no command was read */
         size_t command_length;
-        int status;             /* NBNET status, or -1 when none was given */
-        const char *reason;     /* why it was refused or cut; NULL when it ran */
+        int status;         /* NBNET status, or -1 when none was given */
+        const char *reason; /* why it was refused or cut; NULL when it ran */
         uint64_t duration_usec;
-        pid_t pid;              /* the command's pid, 0 when none ran */
-        bool has_bytes_sent;    /* bytes_sent is known (TCP) */
+        pid_t pid;           /* the command's pid, 0 when none ran */
+        bool has_bytes_sent; /* bytes_sent is known (TCP) */
         uint64_t bytes_sent;
 };
 

@@ -97,7 +97,8 @@ static int parse_count(const char *name, const char *arg, unsigned *ret) {
 
 static int parse_listen(struct options *o, const char *arg) {
         if (o->n_listen == SERVER_MAX_LISTENERS) {
-                fprintf(stderr, PROGRAM ": --listen may be given at most %d times\n", SERVER_MAX_LISTENERS);
+                fprintf(stderr, PROGRAM ": --listen may be given at most %d times\n",
+                        SERVER_MAX_LISTENERS);
                 return -EINVAL;
         }
         o->listen[o->n_listen++] = arg;
@@ -119,7 +120,9 @@ static int parse_one(int c, struct options *o) {
                 return parse_count("max-per-source", optarg, &l->max_per_source);
         case OPT_STOP_TIMEOUT:
                 if (args_parse_seconds(optarg, 0, 86400, &l->stop_timeout_usec) < 0) {
-                        fprintf(stderr, PROGRAM ": --stop-timeout must be 0..86400 seconds, got '%s'\n", optarg);
+                        fprintf(stderr,
+                                PROGRAM ": --stop-timeout must be 0..86400 seconds, got '%s'\n",
+                                optarg);
                         return -EINVAL;
                 }
                 return 0;
@@ -187,7 +190,8 @@ static unsigned fit_fd_limit(unsigned max_connections) {
                 return max_connections;
         rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
         if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
-                log_error_errno(errno, "setrlimit RLIMIT_NOFILE %llu", (unsigned long long) rl.rlim_cur);
+                log_error_errno(errno, "setrlimit RLIMIT_NOFILE %llu",
+                                (unsigned long long) rl.rlim_cur);
                 if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
                         return max_connections;
         }
@@ -198,7 +202,8 @@ static unsigned fit_fd_limit(unsigned max_connections) {
                       : 1;
         log_warning("the descriptor limit %llu is below what %u connections need (%llu): "
                     "serving %u at once; raise LimitNOFILE= or lower --max-connections",
-                    (unsigned long long) rl.rlim_cur, max_connections, (unsigned long long) want, fit);
+                    (unsigned long long) rl.rlim_cur, max_connections, (unsigned long long) want,
+                    fit);
         return fit;
 }
 
@@ -222,7 +227,8 @@ static int add_listeners(struct server *s, const struct options *o) {
         if (n > 0)
                 return 0;
         if (o->n_listen == 0) {
-                fprintf(stderr, PROGRAM ": nothing to listen on: give --listen ADDR:PORT (e.g. "
+                fprintf(stderr,
+                        PROGRAM ": nothing to listen on: give --listen ADDR:PORT (e.g. "
                                 "--listen 127.0.0.1:9079), or start it from a socket unit with "
                                 "Accept=no; try '" PROGRAM " --help'.\n");
                 return 1;

@@ -77,26 +77,32 @@ int server_options_parse(struct server_options *o, int opt, const char *arg, con
                 return 0;
         case OPT_COMMAND_TIMEOUT:
                 if (args_parse_seconds(arg, 0, 31536000, &o->command_timeout_usec) < 0)
-                        return bad(program, "--command-timeout", "0..31536000 seconds (0: no limit)", arg);
+                        return bad(program, "--command-timeout",
+                                   "0..31536000 seconds (0: no limit)", arg);
                 return 0;
         case OPT_ALLOW:
                 r = policy_add_net(&o->policy, arg);
                 if (r == -E2BIG)
                         return bad(program, "--allow", "given at most 64 times", arg);
                 if (r < 0)
-                        return bad(program, "--allow", "an address or CIDR (192.0.2.0/24, 2001:db8::/32)", arg);
+                        return bad(program, "--allow",
+                                   "an address or CIDR (192.0.2.0/24, 2001:db8::/32)", arg);
                 return 0;
         case OPT_ALLOW_UID:
                 r = policy_add_uid(&o->policy, arg);
                 if (r < 0)
                         return bad(program, "--allow-uid",
-                                   r == -E2BIG ? "given at most 32 times" : "a known user name or a uid", arg);
+                                   r == -E2BIG ? "given at most 32 times"
+                                               : "a known user name or a uid",
+                                   arg);
                 return 0;
         case OPT_ALLOW_GROUP:
                 r = policy_add_group(&o->policy, arg);
                 if (r < 0)
                         return bad(program, "--allow-group",
-                                   r == -E2BIG ? "given at most 32 times" : "a known group name or a gid", arg);
+                                   r == -E2BIG ? "given at most 32 times"
+                                               : "a known group name or a gid",
+                                   arg);
                 return 0;
         case OPT_COMMANDS:
                 o->commands_path = arg;

@@ -58,25 +58,28 @@ void report_json(const struct report *r, FILE *out) {
         json_chars(out, r->target);
         fprintf(out, "\", \"command\": ");
         json_words(out, r->command, r->command_words);
-        fprintf(out, ", \"connections\": %u, \"raw\": %s, \"interrupted\": %s,\n",
-                r->conns, r->raw ? "true" : "false", r->interrupted ? "true" : "false");
+        fprintf(out, ", \"connections\": %u, \"raw\": %s, \"interrupted\": %s,\n", r->conns,
+                r->raw ? "true" : "false", r->interrupted ? "true" : "false");
         fprintf(out, " \"requests\": %llu, \"ok\": %llu, \"elapsed_s\": %.6f, \"requests_per_s\": %.1f,\n",
                 (unsigned long long) r->finished, (unsigned long long) r->ok, m.elapsed_s, m.rate);
         fprintf(out, " \"output_bytes\": %llu, \"output_mb_per_s\": %.3f,\n",
                 (unsigned long long) r->output_bytes, m.mb_per_s);
-        fprintf(out, " \"latency_us\": {\"min\": %llu, \"p50\": %llu, \"p90\": %llu, \"p99\": %llu, "
-                     "\"max\": %llu, \"mean\": %llu},\n",
+        fprintf(out,
+                " \"latency_us\": {\"min\": %llu, \"p50\": %llu, \"p90\": %llu, \"p99\": %llu, "
+                "\"max\": %llu, \"mean\": %llu},\n",
                 (unsigned long long) m.min, (unsigned long long) m.p50, (unsigned long long) m.p90,
                 (unsigned long long) m.p99, (unsigned long long) m.max, (unsigned long long) m.mean);
         fprintf(out, " \"statuses\": {");
         for (unsigned i = 0; i < 256; i++) {
                 if (r->statuses[i] == 0)
                         continue;
-                fprintf(out, "%s\"%u\": %llu", first ? "" : ", ", i, (unsigned long long) r->statuses[i]);
+                fprintf(out, "%s\"%u\": %llu", first ? "" : ", ", i,
+                        (unsigned long long) r->statuses[i]);
                 first = false;
         }
-        fprintf(out, "},\n \"errors\": {\"connect\": %llu, \"read\": %llu, \"no_status\": %llu, "
-                     "\"timeout\": %llu, \"last\": ",
+        fprintf(out,
+                "},\n \"errors\": {\"connect\": %llu, \"read\": %llu, \"no_status\": %llu, "
+                "\"timeout\": %llu, \"last\": ",
                 (unsigned long long) r->connect_errors, (unsigned long long) r->read_errors,
                 (unsigned long long) r->no_status, (unsigned long long) r->timeouts);
         if (r->last_errno) {
@@ -99,8 +102,10 @@ void report_text(const struct report *r, FILE *out) {
                 (unsigned long long) r->ok);
         fprintf(out, "  elapsed      %.3f s\n", m.elapsed_s);
         fprintf(out, "  requests/s   %.1f\n", m.rate);
-        fprintf(out, "  output       %.3f MB, %.3f MB/s\n", (double) r->output_bytes / 1e6, m.mb_per_s);
-        fprintf(out, "  latency      min %.3f ms, p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms\n",
+        fprintf(out, "  output       %.3f MB, %.3f MB/s\n", (double) r->output_bytes / 1e6,
+                m.mb_per_s);
+        fprintf(out,
+                "  latency      min %.3f ms, p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms\n",
                 (double) m.min / 1e3, (double) m.p50 / 1e3, (double) m.p90 / 1e3,
                 (double) m.p99 / 1e3, (double) m.max / 1e3);
         if (!r->raw) {

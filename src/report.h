@@ -13,23 +13,23 @@
 #include "histogram.h"
 
 struct report {
-        const char *target;        /* "HOST:PORT", "[IPV6]:PORT" or "unix:/PATH" */
-        char *const *command;      /* the words of the command */
+        const char *target;   /* "HOST:PORT", "[IPV6]:PORT" or "unix:/PATH" */
+        char *const *command; /* the words of the command */
         int command_words;
         unsigned conns;
         bool raw;
         bool interrupted;
         uint64_t elapsed_usec;
-        uint64_t finished;         /* requests that ended, well or not */
-        uint64_t ok;               /* with a status (or, raw, a clean EOF) */
-        uint64_t output_bytes;     /* trailers excluded */
+        uint64_t finished;     /* requests that ended, well or not */
+        uint64_t ok;           /* with a status (or, raw, a clean EOF) */
+        uint64_t output_bytes; /* trailers excluded */
         uint64_t statuses[256];
         uint64_t connect_errors;
         uint64_t read_errors;
         uint64_t no_status;
         uint64_t timeouts;
-        int last_errno;            /* of the last connect or read error; 0 when none */
-        struct histogram latency;  /* microseconds, of the requests that ended well */
+        int last_errno;           /* of the last connect or read error; 0 when none */
+        struct histogram latency; /* microseconds, of the requests that ended well */
 };
 
 void report_text(const struct report *r, FILE *out);

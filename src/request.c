@@ -24,7 +24,8 @@ char *request_build(char *const *words, int count, bool with_status, size_t *ret
                 errno = EINVAL;
                 return NULL;
         }
-        n = snprintf(header, sizeof header, "%s%0*zu", with_status ? "+" : "", FRAME_HEADER_DIGITS, len);
+        n = snprintf(header, sizeof header, "%s%0*zu", with_status ? "+" : "", FRAME_HEADER_DIGITS,
+                     len);
         if (n < 0)
                 return NULL;
         off = (size_t) n;

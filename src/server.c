@@ -45,9 +45,11 @@ static void server_update_listeners(struct server *s) {
         if (want == s->listening)
                 return;
         for (size_t i = 0; i < s->n_listeners; i++) {
-                int r = sd_event_source_set_enabled(s->listen_sources[i], want ? SD_EVENT_ON : SD_EVENT_OFF);
+                int r = sd_event_source_set_enabled(s->listen_sources[i],
+                                                    want ? SD_EVENT_ON : SD_EVENT_OFF);
                 if (r < 0)
-                        log_error_errno(r, "sd_event_source_set_enabled on listener fd %d", s->listen_fds[i]);
+                        log_error_errno(r, "sd_event_source_set_enabled on listener fd %d",
+                                        s->listen_fds[i]);
         }
         s->listening = want;
 }
@@ -93,7 +95,8 @@ static void server_take(struct server *s, int fd, const struct sockaddr_storage 
                 return;
         }
         if (peer.addr[0] && server_count_source(s, peer.addr) >= s->lim.max_per_source) {
-                server_refuse(s, fd, &peer, -1, "too many connections from this address (--max-per-source)");
+                server_refuse(s, fd, &peer, -1,
+                              "too many connections from this address (--max-per-source)");
                 return;
         }
         c = s->free_slots;
@@ -337,7 +340,8 @@ static void server_stop(struct server *s) {
         for (unsigned i = 0; i < s->lim.max_connections; i++)
                 conn_stop(&s->conns[i]);
         r = sd_event_add_time_relative(s->event, &s->stop_timer, CLOCK_MONOTONIC,
-                                       s->lim.stop_timeout_usec, USEC_PER_MSEC, server_on_stop_timeout, s);
+                                       s->lim.stop_timeout_usec, USEC_PER_MSEC,
+                                       server_on_stop_timeout, s);
         if (r < 0) {
                 log_error_errno(r, "sd_event_add_time_relative for the stop timeout");
                 server_on_stop_timeout(NULL, 0, s);
@@ -414,9 +418,11 @@ static int server_init_signals(struct server *s) {
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return log_error_errno(errno, "sigprocmask");
         for (size_t i = 0; i < sizeof server_signals / sizeof server_signals[0]; i++) {
-                r = sd_event_add_signal(s->event, &s->signals[i], server_signals[i], server_on_signal, s);
+                r = sd_event_add_signal(s->event, &s->signals[i], server_signals[i],
+                                        server_on_signal, s);
                 if (r < 0)
-                        return log_error_errno(r, "sd_event_add_signal %s", strsignal(server_signals[i]));
+                        return log_error_errno(r, "sd_event_add_signal %s",
+                                               strsignal(server_signals[i]));
         }
         return 0;
 }
@@ -455,8 +461,8 @@ static void server_load_commands(struct server *s) {
         s->table_ok = r >= 0;
 }
 
-int server_init(struct server *s, const struct server_options *opt,
-                const struct server_limits *lim, char **environ_) {
+int server_init(struct server *s, const struct server_options *opt, const struct server_limits *lim,
+                char **environ_) {
         int r;
 
         *s = (struct server){.opt = *opt, .lim = *lim};

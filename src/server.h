@@ -26,9 +26,9 @@ struct conn;
 
 /* nbnetd's own limits, beside the options it shares with nbnet-handler. */
 struct server_limits {
-        unsigned max_connections; /* accepted at once; more wait in the kernel's backlog */
-        unsigned max_running;     /* commands at once; more requests wait in the queue */
-        unsigned max_per_source;  /* connections from one IP address */
+        unsigned max_connections;   /* accepted at once; more wait in the kernel's backlog */
+        unsigned max_running;       /* commands at once; more requests wait in the queue */
+        unsigned max_per_source;    /* connections from one IP address */
         uint64_t stop_timeout_usec; /* after SIGTERM, before commands are killed */
 };
 
@@ -42,13 +42,13 @@ struct server {
         sd_event_source *listen_sources[SERVER_MAX_LISTENERS];
         bool listen_tcp[SERVER_MAX_LISTENERS]; /* TCP, not a Unix socket */
         size_t n_listeners;
-        bool listening;           /* the listener sources are enabled */
-        bool accept_paused;       /* out of descriptors: retry on a timer */
-        struct conn *conns;       /* lim.max_connections slots */
-        struct conn *free_slots;  /* through conn->next */
+        bool listening;          /* the listener sources are enabled */
+        bool accept_paused;      /* out of descriptors: retry on a timer */
+        struct conn *conns;      /* lim.max_connections slots */
+        struct conn *free_slots; /* through conn->next */
         struct conn *queue_head, *queue_tail;
         unsigned connections, running, queued;
-        unsigned mains;           /* commands whose main process is not reaped yet */
+        unsigned mains; /* commands whose main process is not reaped yet */
         unsigned long long served, refused;
         struct spawn_env env;
         bool stopping;
@@ -59,8 +59,8 @@ struct server {
 
 /* Sets up the loop, the connection table, the signals, the command table;
  * listeners come with server_listen. */
-int server_init(struct server *s, const struct server_options *opt,
-                const struct server_limits *lim, char **environ_);
+int server_init(struct server *s, const struct server_options *opt, const struct server_limits *lim,
+                char **environ_);
 
 /* Serves the listening socket fd (taken over: closed by server_release). */
 int server_listen(struct server *s, int fd);

@@ -237,7 +237,8 @@ static bool spawn_search_path(struct spawn_env *env, const char *name) {
                 size_t len = strcspn(dir, ":");
                 int n = len ? snprintf(env->exe, sizeof env->exe, "%.*s/%s", (int) len, dir, name)
                             : snprintf(env->exe, sizeof env->exe, "%s", name);
-                if (n > 0 && (size_t) n < sizeof env->exe && stat(env->exe, &st) == 0 && S_ISREG(st.st_mode))
+                if (n > 0 && (size_t) n < sizeof env->exe && stat(env->exe, &st) == 0 &&
+                    S_ISREG(st.st_mode))
                         return true;
                 dir += len;
                 if (*dir == '\0')
@@ -363,8 +364,8 @@ void spawn_reap_group(pid_t pid) {
 size_t spawn_signal_note(const siginfo_t *si, char note[static SPAWN_NOTE_SIZE]) {
         int n;
 
-        if ((si->si_code != CLD_KILLED && si->si_code != CLD_DUMPED) ||
-            si->si_status == SIGINT || si->si_status == SIGPIPE)
+        if ((si->si_code != CLD_KILLED && si->si_code != CLD_DUMPED) || si->si_status == SIGINT ||
+            si->si_status == SIGPIPE)
                 return 0;
         n = snprintf(note, SPAWN_NOTE_SIZE, "%.32s%s\n", strsignal(si->si_status),
                      si->si_code == CLD_DUMPED ? " (core dumped)" : "");

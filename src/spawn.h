@@ -33,27 +33,27 @@ struct spawn_limits {
  * it where spawn_env_init() put it, never a copy. */
 struct spawn_env {
         struct spawn_limits limits; /* set by the caller after spawn_env_init */
-        char **envp; /* filtered environment, then two slots for REMOTE_* */
+        char **envp;                /* filtered environment, then two slots for REMOTE_* */
         size_t count;
         char remote_addr[sizeof "REMOTE_ADDR=" + sizeof(((struct sock_peer *) 0)->addr)];
         char remote_port[sizeof "REMOTE_PORT=" + sizeof(((struct sock_peer *) 0)->port)];
         /* The direct path: a line without shell syntax is exec'd without the
          * shell, with the environment the shell would pass (shenv.h). */
-        bool always_shell;  /* set by the caller after spawn_env_init */
-        char **sh_order;    /* envp as dash exports it, or NULL: no direct path */
-        char **direct_envp; /* sh_order without the REMOTE_* of a peerless spawn */
-        const char *path;   /* PATH's value, which dash searches */
+        bool always_shell;     /* set by the caller after spawn_env_init */
+        char **sh_order;       /* envp as dash exports it, or NULL: no direct path */
+        char **direct_envp;    /* sh_order without the REMOTE_* of a peerless spawn */
+        const char *path;      /* PATH's value, which dash searches */
         const char *pwd_value; /* PWD from the environment, or NULL */
         char pwd[PATH_MAX + sizeof "PWD="];
         char exe[PATH_MAX];
-        char *words;  /* the words of the line, grown as needed */
+        char *words; /* the words of the line, grown as needed */
         char **argv;
         size_t words_size;
 };
 
 struct spawn_child {
-        pid_t pid; /* also the command's process group and session */
-        int pidfd; /* close-on-exec; owned by the caller */
+        pid_t pid;   /* also the command's process group and session */
+        int pidfd;   /* close-on-exec; owned by the caller */
         bool direct; /* exec'd without /bin/sh */
 };
 

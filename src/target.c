@@ -71,14 +71,17 @@ int target_parse(const char *s, const char *default_port, struct target *t) {
         r = parse_port(port ? port : default_port, t);
         if (r < 0)
                 return r;
-        snprintf(t->text, sizeof t->text, strchr(t->host, ':') ? "[%s]:%s" : "%s:%s", t->host, t->port);
+        snprintf(t->text, sizeof t->text, strchr(t->host, ':') ? "[%s]:%s" : "%s:%s", t->host,
+                 t->port);
         return 0;
 }
 
 int target_resolve(const struct target *t, struct addrinfo **ret, const char **error) {
         /* No AI_ADDRCONFIG: on a host with only loopback it would drop ::1 and 127.0.0.1. */
-        const struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                                       .ai_protocol = IPPROTO_TCP, .ai_flags = AI_NUMERICSERV};
+        const struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                                       .ai_socktype = SOCK_STREAM,
+                                       .ai_protocol = IPPROTO_TCP,
+                                       .ai_flags = AI_NUMERICSERV};
         int r = getaddrinfo(t->host, t->port, &hints, ret);
 
         if (r != 0) {
@@ -116,7 +119,8 @@ static int connect_one(const struct sockaddr *addr, socklen_t len, uint64_t time
         if (connect(fd, addr, len) < 0)
                 r = errno == EINPROGRESS ? finish_connect(fd, timeout_usec) : -errno;
         /* The caller does blocking I/O; its whole-command timeout is its own business. */
-        if (r == 0 && ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0))
+        if (r == 0 &&
+            ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0))
                 r = -errno;
         if (r < 0) {
                 close(fd);
@@ -130,7 +134,8 @@ int target_connect(const struct target *t, uint64_t timeout_usec, const char **e
         int r;
 
         if (t->is_unix)
-                return connect_one((const struct sockaddr *) &t->unix_addr, t->unix_addr_len, timeout_usec);
+                return connect_one((const struct sockaddr *) &t->unix_addr, t->unix_addr_len,
+                                   timeout_usec);
         r = target_resolve(t, &list, error);
         if (r < 0)
                 return r;

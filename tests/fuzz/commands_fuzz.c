@@ -143,7 +143,8 @@ static void check_accepted(const struct result *res, const struct expect *e) {
                 size_t name_n = strlen(c->name), line_n = strlen(c->line);
                 check(name_n >= 1 && name_n <= POLICY_NAME_MAX);
                 check(line_n >= 1 && line_n <= FRAME_MAX_COMMAND_LIMIT);
-                check(!strchr(c->line, '\n') && !is_space(c->line[0]) && !is_space(c->line[line_n - 1]));
+                check(!strchr(c->line, '\n') && !is_space(c->line[0]) &&
+                      !is_space(c->line[line_n - 1]));
                 check(name_n == e->name_len[i] && memcmp(c->name, e->names[i], name_n) == 0);
                 check(line_n == e->line_len[i] && memcmp(c->line, e->lines[i], line_n) == 0);
                 /* Every name finds its own entry: names are unique. */

@@ -106,8 +106,8 @@ static void check_error_message(const struct frame *f) {
         free(exact);
 }
 
-static void check_against_expect(const struct frame *f, const struct expect *e,
-                                 const uint8_t *p, size_t fed, uint32_t limit) {
+static void check_against_expect(const struct frame *f, const struct expect *e, const uint8_t *p,
+                                 size_t fed, uint32_t limit) {
         check(f->state == e->state);
         check(f->consumed == e->consumed && f->consumed <= fed);
         check(f->want_status == e->want_status);

@@ -66,13 +66,14 @@ static void test_any_other_byte_goes_to_the_shell(void **state) {
 
 static void test_assignments_keywords_and_builtins_go_to_the_shell(void **state) {
         static const char *const lines[] = {
-                "A=1 ls", "A= ls", "=x", "true", "false", "echo hi", "printf x", "cd /",
-                "exit 3", "type ls", "command ls", "exec ls", "kill 1", "test 1", "pwd",
-                "umask", "ulimit -n", "read x", "wait", "times", "trap", "set", "export",
-                "unset x", "eval ls", ". x", ": x", "if", "then", "in", "do", "done",
-                "case", "esac", "for", "while", "until", "local x", "getopts", "hash",
-                "alias", "jobs", "fg", "bg", "shift", "return", "break", "continue",
-                "readonly", "chdir /", "login", "logout", "fc",
+                "A=1 ls",  "A= ls",  "=x",        "true",       "false",   "echo hi",  "printf x",
+                "cd /",    "exit 3", "type ls",   "command ls", "exec ls", "kill 1",   "test 1",
+                "pwd",     "umask",  "ulimit -n", "read x",     "wait",    "times",    "trap",
+                "set",     "export", "unset x",   "eval ls",    ". x",     ": x",      "if",
+                "then",    "in",     "do",        "done",       "case",    "esac",     "for",
+                "while",   "until",  "local x",   "getopts",    "hash",    "alias",    "jobs",
+                "fg",      "bg",     "shift",     "return",     "break",   "continue", "readonly",
+                "chdir /", "login",  "logout",    "fc",
         };
 
         (void) state;

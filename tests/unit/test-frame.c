@@ -154,7 +154,8 @@ static void test_limit_is_checked_before_the_command(void **state) {
         (void) state;
 
         /* No command byte is needed to refuse, and nothing is allocated. */
-        assert_error("9999999999", 10, 0, FRAME_TOO_LONG, "nbnet: command too long (9999999999 > 65536)");
+        assert_error("9999999999", 10, 0, FRAME_TOO_LONG,
+                     "nbnet: command too long (9999999999 > 65536)");
         assert_error("0000070000", 10, 0, FRAME_TOO_LONG, "nbnet: command too long (70000 > 65536)");
         assert_int_equal(frame_init(&f, 0), 0);
         frame_feed(&f, "0000065537", 10);

@@ -32,15 +32,22 @@ static const char *field(const char *key) {
 
 static void test_a_command_that_ran_has_every_field(void **state) {
         struct log_record r = {
-                .peer = "127.0.0.1:4000", .command = "exit 3", .command_length = 6,
-                .status = 3, .duration_usec = 1500, .pid = 42,
-                .has_bytes_sent = true, .bytes_sent = 18,
+                .peer = "127.0.0.1:4000",
+                .command = "exit 3",
+                .command_length = 6,
+                .status = 3,
+                .duration_usec = 1500,
+                .pid = 42,
+                .has_bytes_sent = true,
+                .bytes_sent = 18,
         };
         (void) state;
 
         log_init("test", -1);
         log_record_fields(&r, &fields);
-        assert_string_equal(fields.iov[0].iov_base, "MESSAGE=127.0.0.1:4000 \"exit 3\" status 3 in 1.500 ms, 18 bytes sent");
+        assert_string_equal(
+                fields.iov[0].iov_base,
+                "MESSAGE=127.0.0.1:4000 \"exit 3\" status 3 in 1.500 ms, 18 bytes sent");
         assert_string_equal(field("PRIORITY"), "5"); /* notice: non-zero exit */
         assert_string_equal(field("SYSLOG_IDENTIFIER"), "test");
         assert_string_equal(field("NBNET_PEER"), "127.0.0.1:4000");
@@ -71,7 +78,8 @@ static void test_success_is_info_and_refusal_is_warning(void **state) {
 
 static void test_long_commands_are_cut_at_1_kib_with_the_true_length(void **state) {
         static char cmd[5000];
-        struct log_record r = {.peer = "p", .command = cmd, .command_length = sizeof cmd - 1, .status = 0};
+        struct log_record r = {
+                .peer = "p", .command = cmd, .command_length = sizeof cmd - 1, .status = 0};
         (void) state;
 
         memset(cmd, 'x', sizeof cmd - 1);
@@ -82,11 +90,13 @@ static void test_long_commands_are_cut_at_1_kib_with_the_true_length(void **stat
 }
 
 static void test_control_bytes_are_escaped_in_the_message(void **state) {
-        struct log_record r = {.peer = "p", .command = "echo \"a\"\nrm", .command_length = 11, .status = 0};
+        struct log_record r = {
+                .peer = "p", .command = "echo \"a\"\nrm", .command_length = 11, .status = 0};
         (void) state;
 
         log_record_fields(&r, &fields);
-        assert_string_equal(fields.iov[0].iov_base, "MESSAGE=p \"echo \\\"a\\\"\\x0arm\" status 0 in 0.000 ms");
+        assert_string_equal(fields.iov[0].iov_base,
+                            "MESSAGE=p \"echo \\\"a\\\"\\x0arm\" status 0 in 0.000 ms");
         assert_string_equal(field("NBNET_COMMAND"), "echo \"a\"\nrm");
 }
 

@@ -77,8 +77,8 @@ static void test_zero_prefix_matches_the_family(void **state) {
 }
 
 static void test_bad_cidrs_are_refused(void **state) {
-        const char *bad[] = {"", "10.0.0.0/33", "10.0.0.0/", "10.0.0.0/-1", "10.0.0/8", "::/129",
-                             "host.example", "10.0.0.0/8/8", "10.0.0.0/ 8"};
+        const char *bad[] = {"",       "10.0.0.0/33",  "10.0.0.0/",    "10.0.0.0/-1", "10.0.0/8",
+                             "::/129", "host.example", "10.0.0.0/8/8", "10.0.0.0/ 8"};
         (void) state;
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
                 assert_int_equal(policy_add_net(&policy, bad[i]), -EINVAL);
@@ -163,7 +163,8 @@ static void test_a_missing_table_says_so(void **state) {
         char err[256];
         (void) state;
 
-        assert_int_equal(policy_load_commands(&policy.table, "/nonexistent/nbnet", err, sizeof err), -ENOENT);
+        assert_int_equal(policy_load_commands(&policy.table, "/nonexistent/nbnet", err, sizeof err),
+                         -ENOENT);
         assert_string_equal(err, "/nonexistent/nbnet: No such file or directory");
         assert_int_equal(policy_load_commands(&policy.table, "/tmp", err, sizeof err), -EINVAL);
         assert_string_equal(err, "/tmp: not a regular file");

@@ -54,7 +54,8 @@ static void test_json_escapes_quotes_backslashes_and_controls(void **state) {
         assert_non_null(strstr(json, "\"statuses\": {\"0\": 3, \"137\": 1}"));
         assert_non_null(strstr(json, "\"requests_per_s\": 2.0"));
         assert_non_null(strstr(json, "\"output_mb_per_s\": 2.000"));
-        assert_non_null(strstr(json, "\"min\": 100, \"p50\": 200, \"p90\": 400, \"p99\": 400, \"max\": 400"));
+        assert_non_null(strstr(
+                json, "\"min\": 100, \"p50\": 200, \"p90\": 400, \"p99\": 400, \"max\": 400"));
         assert_non_null(strstr(json, "\"timeout\": 0, \"last\": null}}"));
         free(json);
 }
@@ -74,7 +75,8 @@ static void test_text_has_every_figure(void **state) {
         r.last_errno = ECONNREFUSED;
         free(text);
         text = render(report_text);
-        assert_non_null(strstr(text, "connect 1, read 0, no status 0, timeout 0 (last: Connection refused)\n"));
+        assert_non_null(strstr(
+                text, "connect 1, read 0, no status 0, timeout 0 (last: Connection refused)\n"));
         free(text);
 }
 

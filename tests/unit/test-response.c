@@ -39,7 +39,8 @@ static int feed_in_chunks(const char *stream, size_t size, size_t chunk, char *o
 }
 
 static void test_output_and_status_at_every_chunk_size(void **state) {
-        static const char stream[] = "hello\nworld, a longer line of output\n\x1eNBNET-STATUS 042\n";
+        static const char stream[] =
+                "hello\nworld, a longer line of output\n\x1eNBNET-STATUS 042\n";
         const size_t size = sizeof stream - 1, body = size - 18;
         char out[256];
         size_t len;

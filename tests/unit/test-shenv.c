@@ -78,12 +78,14 @@ static void check_like_sh(char *const *vars) {
 
 static void test_order_dedup_and_pwd_are_dashs(void **state) {
         char *plain[] = {"PATH=/usr/bin:/bin", "HOME=/root", "LANG=C.UTF-8", NULL};
-        char *dups[] = {"A=1", "PATH=/usr/bin:/bin", "B=2", "A=3", "PATH=/bin:/usr/bin", "A=4", NULL};
-        char *invalid[] = {"PATH=/usr/bin:/bin", "B-C=1", "1X=2", "NOEQUALS", "=x",
+        char *dups[] = {"A=1", "PATH=/usr/bin:/bin", "B=2", "A=3", "PATH=/bin:/usr/bin", "A=4",
+                        NULL};
+        char *invalid[] = {"PATH=/usr/bin:/bin",      "B-C=1", "1X=2", "NOEQUALS", "=x",
                            "BASH_FUNC_f%%=() { :; }", "_ok=3", "x9=4", NULL};
         char *pwd[] = {"PATH=/usr/bin:/bin", "PWD=/nonexistent", "OLDPWD=/x", NULL};
-        char *fixed_names[] = {"TERM=xterm", "HISTSIZE=5", "PATH=/usr/bin:/bin", "ENV=/e",
-                               "HOME=/", "SHELL=/bin/bash", "TMOUT=3", NULL};
+        char *fixed_names[] = {"TERM=xterm", "HISTSIZE=5", "PATH=/usr/bin:/bin",
+                               "ENV=/e",     "HOME=/",     "SHELL=/bin/bash",
+                               "TMOUT=3",    NULL};
 
         (void) state;
         check_like_sh(plain);
@@ -120,8 +122,8 @@ static void test_many_names_land_where_dash_puts_them(void **state) {
 }
 
 static void test_variables_dash_rewrites_leave_the_shell_in_charge(void **state) {
-        static const char *const names[] = {"IFS", "OPTIND", "PPID", "LINENO", "PS1",
-                                            "PS2", "PS4", "MAIL", "MAILPATH"};
+        static const char *const names[] = {"IFS", "OPTIND", "PPID", "LINENO",  "PS1",
+                                            "PS2", "PS4",    "MAIL", "MAILPATH"};
         char pwd[] = "PWD=";
         char *out[4];
         const char *pwd_value;

@@ -39,9 +39,17 @@ static void test_status_of_exit_and_signals(void **state) {
 }
 
 static void test_env_drops_activation_variables(void **state) {
-        char *environ_[] = {"PATH=/bin", "LISTEN_FDS=1", "LISTEN_PID=3", "LISTEN_FDNAMES=x",
-                            "NOTIFY_SOCKET=/run/x", "WATCHDOG_USEC=1", "WATCHDOG_PID=2",
-                            "REMOTE_ADDR=10.0.0.1", "HOME=/root", "LISTENER=keep", NULL};
+        char *environ_[] = {"PATH=/bin",
+                            "LISTEN_FDS=1",
+                            "LISTEN_PID=3",
+                            "LISTEN_FDNAMES=x",
+                            "NOTIFY_SOCKET=/run/x",
+                            "WATCHDOG_USEC=1",
+                            "WATCHDOG_PID=2",
+                            "REMOTE_ADDR=10.0.0.1",
+                            "HOME=/root",
+                            "LISTENER=keep",
+                            NULL};
         struct spawn_env env;
         (void) state;
 
@@ -103,8 +111,7 @@ static void test_spawn_gives_the_command_what_the_protocol_says(void **state) {
                              "python3 -c 'import os; print(os.get_blocking(1))'",
                              &peer, out, sizeof out, &pid),
                          0);
-        snprintf(want, sizeof want, "192.0.2.1 4242 none\n0 1 2 3 \n%d %d %d\nTrue\n", pid, pid,
-                 pid);
+        snprintf(want, sizeof want, "192.0.2.1 4242 none\n0 1 2 3 \n%d %d %d\nTrue\n", pid, pid, pid);
         assert_string_equal(out, want);
 }
 
@@ -132,7 +139,8 @@ static void test_spawn_with_the_connection_on_fd_0(void **state) {
         assert_true(saved >= 0);
         assert_int_equal(dup2(sv[1], STDIN_FILENO), STDIN_FILENO);
         assert_int_equal(spawn_env_init(&env, environ_), 0);
-        assert_int_equal(spawn_command(&env, "cat; echo fd0ok; echo e >&2", STDIN_FILENO, NULL, &child), 0);
+        assert_int_equal(
+                spawn_command(&env, "cat; echo fd0ok; echo e >&2", STDIN_FILENO, NULL, &child), 0);
         spawn_env_release(&env);
         assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
         close(saved);
@@ -176,7 +184,8 @@ static void test_signal_note_is_the_shells(void **state) {
         (void) state;
         assert_int_equal(spawn_signal_note(&term, note), strlen("Terminated\n"));
         assert_memory_equal(note, "Terminated\n", strlen("Terminated\n"));
-        assert_int_equal(spawn_signal_note(&segv, note), strlen("Segmentation fault (core dumped)\n"));
+        assert_int_equal(spawn_signal_note(&segv, note),
+                         strlen("Segmentation fault (core dumped)\n"));
         assert_memory_equal(note, "Segmentation fault (core dumped)\n", 32);
         assert_true(spawn_signal_note(&rt, note) > 0);
         assert_memory_equal(note, "Real-time signal 2\n", strlen("Real-time signal 2\n"));

@@ -32,8 +32,9 @@ static void test_host_forms(void **state) {
 }
 
 static void test_bad_forms(void **state) {
-        static const char *bad[] = {"", ":9079", "host:", "host:0", "host:65536", "host:9x",
-                                    "host:-1", "[::1", "[::1]x", "[]:9079", "[::1]:", "unix:"};
+        static const char *bad[] = {"",           ":9079",   "host:",   "host:0",
+                                    "host:65536", "host:9x", "host:-1", "[::1",
+                                    "[::1]x",     "[]:9079", "[::1]:",  "unix:"};
         struct target t;
         (void) state;
 
