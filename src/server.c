@@ -144,24 +144,38 @@ static void server_pause_accept(struct server *s, int err) {
                 s->accept_paused = false; /* better to retry at once than never */
 }
 
+/* A connection queued before keepalive was set on its listener (systemd
+ * queues them while we start) did not inherit it: set it on its own. */
+static void server_keepalive_queued(struct server *s, size_t l, int fd) {
+        int r;
+
+        if (!s->listen_tcp[l] || s->listen_drained[l])
+                return;
+        r = sock_enable_keepalive(fd);
+        if (r < 0)
+                log_error_errno(r, "setsockopt keepalive on a queued connection, fd %d", fd);
+}
+
 static int server_on_listener(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         struct server *s = userdata;
-        bool tcp = false;
+        size_t l = 0;
 
         (void) revents;
-        for (size_t i = 0; i < s->n_listeners; i++)
-                if (s->listen_sources[i] == src)
-                        tcp = s->listen_tcp[i];
+        while (l + 1 < s->n_listeners && s->listen_sources[l] != src)
+                l++;
         for (int i = 0; i < ACCEPT_BATCH && s->connections < s->lim.max_connections; i++) {
                 struct sockaddr_storage ss = {0};
                 socklen_t len = sizeof ss;
                 int cfd = accept4(fd, (struct sockaddr *) &ss, &len, SOCK_CLOEXEC);
                 if (cfd >= 0) {
-                        server_take(s, cfd, &ss, tcp);
+                        server_keepalive_queued(s, l, cfd);
+                        server_take(s, cfd, &ss, s->listen_tcp[l]);
                         continue;
                 }
-                if (errno == EAGAIN)
+                if (errno == EAGAIN) {
+                        s->listen_drained[l] = true;
                         break;
+                }
                 if (!server_accept_error_is_client(errno)) {
                         /* Out of descriptors or memory, or worse: the listener stays
                          * readable, and a level-triggered loop would spin on it. */
@@ -505,6 +519,7 @@ int server_listen(struct server *s, int fd) {
         /* Accepted TCP sockets inherit SO_KEEPALIVE and TCP_KEEP* from their
          * listener: set once here, not per connection. */
         s->listen_tcp[s->n_listeners] = sock_is_tcp(fd);
+        s->listen_drained[s->n_listeners] = false;
         r = sock_enable_keepalive(fd);
         if (r < 0)
                 log_error_errno(r, "setsockopt keepalive on listener fd %d", fd);

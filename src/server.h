@@ -41,6 +41,9 @@ struct server {
         int listen_fds[SERVER_MAX_LISTENERS];
         sd_event_source *listen_sources[SERVER_MAX_LISTENERS];
         bool listen_tcp[SERVER_MAX_LISTENERS]; /* TCP, not a Unix socket */
+        /* Accepted until EAGAIN since keepalive was set on it: every later
+         * connection inherited keepalive from the listener. */
+        bool listen_drained[SERVER_MAX_LISTENERS];
         size_t n_listeners;
         bool listening;          /* the listener sources are enabled */
         bool accept_paused;      /* out of descriptors: retry on a timer */

@@ -268,6 +268,23 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         assert_output $'v6\n\x1eNBNET-STATUS 000'
 }
 
+@test "the connection that starts the activated daemon has TCP keepalive too" {
+        # systemd-socket-activate, like Accept=no, starts nbnetd on the first
+        # connection: it was queued before nbnetd set keepalive on the listener.
+        PORT=$(free_port)
+        SERVER_LOG=$BATS_TEST_TMPDIR/server.log
+        setsid systemd-socket-activate -E ASAN_OPTIONS -E UBSAN_OPTIONS -l "127.0.0.1:$PORT" \
+                "$NBNET_BIN/nbnetd" 2>"$SERVER_LOG" &
+        SERVER_PID=$!
+        wait_until 5 sh -c "ss -ltnH '( sport = :$PORT )' | grep -q LISTEN"
+        frame "sleep 2" | nc -N 127.0.0.1 "$PORT" >/dev/null &
+        BG_PIDS=$!
+        wait_until 5 sh -c "ss -tnoH '( sport = :$PORT )' | grep -q keepalive" || {
+                ss -tnoH "( sport = :$PORT )"
+                false
+        }
+}
+
 @test "--listen PATH serves a Unix stream socket" {
         local sock=$BATS_TEST_TMPDIR/nbnetd.sock
         "$NBNET_BIN/nbnetd" --listen "$sock" 2>"$BATS_TEST_TMPDIR/server.log" &
