@@ -80,7 +80,7 @@ int spawn_env_init(struct spawn_env *env, char *const *environ_) {
         size_t n = 0;
         int r;
 
-        *env = (struct spawn_env){0};
+        *env = (struct spawn_env){.null_fd = -1};
         while (environ_ && environ_[n])
                 n++;
         env->envp = calloc(n + 3, sizeof(char *));
@@ -93,6 +93,13 @@ int spawn_env_init(struct spawn_env *env, char *const *environ_) {
         memcpy(env->remote_addr, "REMOTE_ADDR=", sizeof "REMOTE_ADDR=");
         memcpy(env->remote_port, "REMOTE_PORT=", sizeof "REMOTE_PORT=");
         memcpy(env->pwd, "PWD=", sizeof "PWD=");
+        /* Kept open for every child's fd 0; one that lands on 0-2 (a server
+         * started without them) is not kept: the child opens its own then. */
+        env->null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (env->null_fd >= 0 && env->null_fd <= STDERR_FILENO) {
+                (void) close(env->null_fd);
+                env->null_fd = -1;
+        }
         r = spawn_direct_init(env);
         if (r < 0)
                 spawn_env_release(env);
@@ -100,6 +107,9 @@ int spawn_env_init(struct spawn_env *env, char *const *environ_) {
 }
 
 void spawn_env_release(struct spawn_env *env) {
+        if (env->null_fd >= 0)
+                (void) close(env->null_fd);
+        env->null_fd = -1;
         free(env->envp);
         free(env->sh_order);
         free(env->direct_envp);
@@ -158,55 +168,75 @@ static int spawn_apply_limits(const struct spawn_limits *l) {
 
 /* fd 1 and 2 the connection, fd 0 /dev/null, nothing else. The order matters
  * when conn_fd is 0, 1 or 2 (inetd): the connection is copied to 1 and 2
- * before fd 0 is replaced. dup2(fd, fd) keeps FD_CLOEXEC, so clear it then. */
-static int spawn_child_fds(int conn_fd) {
+ * before fd 0 is replaced. dup2(fd, fd) keeps FD_CLOEXEC, so clear it then.
+ * null_fd is the server's /dev/null (above 2), or -1: opened here. */
+static int spawn_child_fds(int conn_fd, int null_fd) {
         for (int fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++) {
                 if (conn_fd == fd ? fcntl(fd, F_SETFD, 0) < 0 : dup2(conn_fd, fd) < 0)
                         return -errno;
         }
-        int null_fd = open("/dev/null", O_RDONLY);
-        if (null_fd < 0)
-                return -errno;
-        if (null_fd != STDIN_FILENO) {
+        if (null_fd > STDERR_FILENO) {
                 if (dup2(null_fd, STDIN_FILENO) < 0)
                         return -errno;
-                (void) close(null_fd);
+        } else {
+                null_fd = open("/dev/null", O_RDONLY);
+                if (null_fd < 0)
+                        return -errno;
+                if (null_fd != STDIN_FILENO) {
+                        if (dup2(null_fd, STDIN_FILENO) < 0)
+                                return -errno;
+                        (void) close(null_fd);
+                }
         }
         if (close_range(STDERR_FILENO + 1, ~0U, 0) < 0)
                 return -errno;
         return 0;
 }
 
-/* glibc refuses sigaction() on the signals it reserves (32, 33), and its own
- * posix_spawn, which make and others use, passes them on ignored: reset them
- * with the system call. The kernel's struct, for SIG_DFL: handler, flags,
- * restorer, mask. SIGKILL and SIGSTOP fail here too, harmlessly. */
-static void spawn_default_reserved_signal(int sig) {
-        struct {
-                void *handler;
-                unsigned long flags;
-                void *restorer;
-                uint64_t mask;
-        } ksa = {.handler = SIG_DFL};
+/* The kernel's struct sigaction: handler, flags, restorer, mask. glibc
+ * refuses sigaction() on the signals it reserves (32, 33), and its own
+ * posix_spawn, which make and others use, passes them on ignored: these go
+ * through the system call, for every signal alike. */
+struct spawn_ksigaction {
+        void *handler;
+        unsigned long flags;
+        void *restorer;
+        uint64_t mask;
+};
 
-        (void) syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof ksa.mask);
+/* The signals whose disposition is not SIG_DFL, as bits (1 << (sig - 1)):
+ * execve() resets handlers, not ignored signals (SIGPIPE, 32, 33), and a
+ * handler must not run in the vfork child either. Read once, at the first
+ * spawn: a server sets its dispositions before it serves. Resetting only
+ * these spares the child 64 system calls while the parent waits for it. */
+static uint64_t spawn_signals_to_reset(struct spawn_env *env) {
+        if (!env->signals_known) {
+                for (int sig = 1; sig < NSIG && sig <= 64; sig++) {
+                        struct spawn_ksigaction old = {0};
+                        if (syscall(SYS_rt_sigaction, sig, NULL, &old, sizeof old.mask) == 0 &&
+                            old.handler != SIG_DFL)
+                                env->signals_to_reset |= UINT64_C(1) << (sig - 1);
+                }
+                env->signals_known = true;
+        }
+        return env->signals_to_reset;
 }
 
 /* Runs in the vfork() child, on the parent's memory: only system calls, and
  * an error goes back through *err. Every signal is blocked on entry. */
-static void spawn_child(const struct spawn_env *env, const char *exe, char *const argv[],
-                        int conn_fd, volatile int *err, volatile bool *shell) {
-        struct sigaction dfl = {.sa_handler = SIG_DFL};
+static void spawn_child(const struct spawn_env *env, uint64_t reset, const char *exe,
+                        char *const argv[], int conn_fd, volatile int *err, volatile bool *shell) {
+        const struct spawn_ksigaction dfl = {.handler = SIG_DFL};
         sigset_t none;
         int r;
 
-        /* Handlers are reset by execve, ignored signals (SIGPIPE) are not. */
-        for (int sig = 1; sig < NSIG; sig++)
-                if (sigaction(sig, &dfl, NULL) < 0 && errno == EINVAL)
-                        spawn_default_reserved_signal(sig);
+        for (int sig = 1; reset != 0; sig++, reset >>= 1)
+                if (reset & 1)
+                        (void) syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
         if (setsid() < 0)
                 r = -errno;
-        else if ((r = spawn_apply_limits(&env->limits)) >= 0 && (r = spawn_child_fds(conn_fd)) >= 0) {
+        else if ((r = spawn_apply_limits(&env->limits)) >= 0 &&
+                 (r = spawn_child_fds(conn_fd, env->null_fd)) >= 0) {
                 sigemptyset(&none);
                 (void) sigprocmask(SIG_SETMASK, &none, NULL);
                 /* A failed execve() changes nothing: on any error (ENOENT,
@@ -307,6 +337,7 @@ int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
         volatile bool shell = false;
         volatile int err = 0;
         sigset_t all, saved;
+        uint64_t reset;
         pid_t pid;
         int r, pidfd;
 
@@ -316,6 +347,7 @@ int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
         spawn_env_set_peer(env, peer);
         if (!spawn_plan_direct(env, command, peer, &exe))
                 exe = NULL;
+        reset = spawn_signals_to_reset(env);
         /* No handler of ours may run in the child while it shares our memory. */
         sigfillset(&all);
         r = -pthread_sigmask(SIG_SETMASK, &all, &saved);
@@ -324,7 +356,7 @@ int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
         /* vfork: no page tables copied; we resume once the child has exec'd or died. */
         pid = vfork();
         if (pid == 0)
-                spawn_child(env, exe, argv, conn_fd, &err, &shell);
+                spawn_child(env, reset, exe, argv, conn_fd, &err, &shell);
         r = pid < 0 ? -errno : err;
         (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
         if (r < 0) {

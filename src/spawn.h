@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <limits.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -49,6 +50,9 @@ struct spawn_env {
         char *words; /* the words of the line, grown as needed */
         char **argv;
         size_t words_size;
+        int null_fd;               /* /dev/null for the children's fd 0, or -1 */
+        bool signals_known;        /* signals_to_reset read (at the first spawn) */
+        uint64_t signals_to_reset; /* bit sig - 1: not SIG_DFL here */
 };
 
 struct spawn_child {
