@@ -308,7 +308,7 @@ static int conn_on_child(sd_event_source *s, int fd, uint32_t revents, void *use
                 (void) spawn_kill_group(c->pid, SIGTERM);
         (void) waitid((idtype_t) P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG);
         c->child = sd_event_source_disable_unref(c->child);
-        c->server->mains--;
+        server_main_reaped(c->server, c);
         c->state = CONN_ENDING;
         if (alone) {
                 /* conn_command_done watches the socket again at once. */
@@ -487,7 +487,7 @@ int conn_start(struct conn *c) {
         c->pid = child.pid;
         c->direct = child.direct;
         c->state = CONN_RUNNING;
-        c->server->mains++;
+        server_main_started(c->server, c);
         conn_watch(c, 0);
         if (c->server->opt.command_timeout_usec)
                 conn_arm(c, conn_now(c) + c->server->opt.command_timeout_usec);
