@@ -276,13 +276,25 @@ static bool spawn_search_path(struct spawn_env *env, const char *name) {
         }
 }
 
+/* stat(".") once: the working directory is the same inode for as long as
+ * the server does not chdir (none does), even if it is renamed or removed. */
+static bool spawn_cwd_stat(struct spawn_env *env, struct stat *st) {
+        if (!env->cwd_known) {
+                if (stat(".", &env->cwd) < 0)
+                        return false;
+                env->cwd_known = true;
+        }
+        *st = env->cwd;
+        return true;
+}
+
 /* dash's PWD: the environment's when it names ".", else getcwd(). */
 static bool spawn_set_pwd(struct spawn_env *env) {
         const size_t prefix = sizeof "PWD=" - 1;
         struct stat a, b;
 
         if (env->pwd_value && env->pwd_value[0] == '/' && stat(env->pwd_value, &a) == 0 &&
-            stat(".", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+            spawn_cwd_stat(env, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
                 size_t len = strlen(env->pwd_value);
                 if (len >= sizeof env->pwd - prefix)
                         return false;

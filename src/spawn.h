@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <limits.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "sock.h"
@@ -53,6 +54,8 @@ struct spawn_env {
         int null_fd;               /* /dev/null for the children's fd 0, or -1 */
         bool signals_known;        /* signals_to_reset read (at the first spawn) */
         uint64_t signals_to_reset; /* bit sig - 1: not SIG_DFL here */
+        bool cwd_known;            /* cwd holds stat("."): the server never chdirs */
+        struct stat cwd;
 };
 
 struct spawn_child {
