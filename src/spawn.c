@@ -122,9 +122,12 @@ void spawn_env_release(struct spawn_env *env) {
 static void spawn_env_set_peer(struct spawn_env *env, const struct sock_peer *peer) {
         size_t n = env->count;
 
+        /* The names are in place (spawn_env_init); the values fit, NULs included. */
         if (peer && peer->addr[0]) {
-                snprintf(env->remote_addr, sizeof env->remote_addr, "REMOTE_ADDR=%s", peer->addr);
-                snprintf(env->remote_port, sizeof env->remote_port, "REMOTE_PORT=%s", peer->port);
+                memcpy(env->remote_addr + strlen("REMOTE_ADDR="), peer->addr,
+                       strnlen(peer->addr, sizeof peer->addr - 1) + 1);
+                memcpy(env->remote_port + strlen("REMOTE_PORT="), peer->port,
+                       strnlen(peer->port, sizeof peer->port - 1) + 1);
                 env->envp[n++] = env->remote_addr;
                 env->envp[n++] = env->remote_port;
         }
