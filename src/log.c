@@ -277,6 +277,27 @@ void log_record_fields(const struct log_record *r, struct log_fields *f) {
                 log_field_int(f, "NBNET_PID=", (int) r->pid);
 }
 
+/* "program: line\n" on stderr, as fprintf would write it, without its
+ * formatting: one write() for the whole line unless it is cut short. */
+static void log_stderr_line(const char *line, size_t len) {
+        static char buf[sizeof((struct log_fields *) 0)->buf + 64]; /* large: off the stack */
+        struct log_out o = {.buf = buf, .size = sizeof buf};
+        size_t done = 0;
+
+        log_puts(&o, log_program);
+        log_put(&o, ": ", 2);
+        log_put(&o, line, len);
+        log_putc(&o, '\n');
+        while (done < o.len) {
+                ssize_t n = write(STDERR_FILENO, buf + done, o.len - done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return;
+                done += (size_t) n;
+        }
+}
+
 void log_connection(const struct log_record *r) {
         static struct log_fields f; /* large: kept off the stack */
         const char *message;
@@ -284,7 +305,7 @@ void log_connection(const struct log_record *r) {
         log_record_fields(r, &f);
         message = (const char *) f.iov[0].iov_base + strlen("MESSAGE=");
         if (!log_to_journal)
-                fprintf(stderr, "%s: %s\n", log_program, message);
+                log_stderr_line(message, f.iov[0].iov_len - strlen("MESSAGE="));
         else if (sd_journal_sendv(f.iov, (int) f.n) < 0)
                 syslog(log_priority_of(r), "%s", message);
 }
