@@ -445,6 +445,11 @@ static int server_init_signals(struct server *s) {
         for (size_t i = 0; i < sizeof server_signals / sizeof server_signals[0]; i++) {
                 r = sd_event_add_signal(s->event, &s->signals[i], server_signals[i],
                                         server_on_signal, s);
+                /* A main's SIGCHLD comes with its pidfd: handled first, it finds
+                 * the main still tracked, and the pidfd callback's one scan of
+                 * /proc does for both, instead of a second scan after the reap. */
+                if (r >= 0 && server_signals[i] == SIGCHLD)
+                        r = sd_event_source_set_priority(s->signals[i], SD_EVENT_PRIORITY_IMPORTANT);
                 if (r < 0)
                         return log_error_errno(r, "sd_event_add_signal %s",
                                                strsignal(server_signals[i]));
