@@ -125,11 +125,16 @@ static void conn_drain(struct conn *c) {
         }
 }
 
-/* Sends what is left of c->out without blocking; then the connection finishes. */
+/* Sends what is left of c->out without blocking; then the connection finishes.
+ * On TCP with MSG_MORE: conn_finish's shutdown() follows, and the kernel puts
+ * our FIN on the segment that carries these bytes, so that the client gets
+ * the trailer and its EOF in one segment, one wake-up, not two. */
 static void conn_flush(struct conn *c) {
+        int more = c->tcp ? MSG_MORE : 0;
+
         while (c->out_sent < c->out_len) {
                 ssize_t n = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent,
-                                 MSG_DONTWAIT | MSG_NOSIGNAL);
+                                 MSG_DONTWAIT | MSG_NOSIGNAL | more);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0 && errno == EAGAIN) {
