@@ -56,7 +56,10 @@ struct spawn_env {
         uint64_t signals_to_reset; /* bit sig - 1: not SIG_DFL here */
         bool cwd_known;            /* cwd holds stat("."): the server never chdirs */
         struct stat cwd;
+        char *stack; /* the child's until it execs: SPAWN_STACK_SIZE bytes */
 };
+
+#define SPAWN_STACK_SIZE ((size_t) 64 * 1024)
 
 struct spawn_child {
         pid_t pid;   /* also the command's process group and session */
