@@ -27,6 +27,12 @@ int reap_open(void) {
         return reap_children_fd < 0 ? -errno : 0;
 }
 
+void reap_close(void) {
+        if (reap_children_fd >= 0)
+                (void) close(reap_children_fd);
+        reap_children_fd = -1;
+}
+
 /* The program is single-threaded, so all its children hang off the main
  * thread's list; read in pieces without allocating. */
 size_t reap_children(pid_t *pids, size_t max) {

@@ -571,5 +571,6 @@ void server_release(struct server *s) {
         s->conns = NULL;
         policy_table_release(&s->table);
         spawn_env_release(&s->env);
+        reap_close();
         s->event = sd_event_unref(s->event);
 }
