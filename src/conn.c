@@ -125,11 +125,16 @@ static void conn_drain(struct conn *c) {
         }
 }
 
-/* Sends what is left of c->out without blocking; then the connection finishes. */
+/* Sends what is left of c->out without blocking; then the connection finishes.
+ * On TCP with MSG_MORE: conn_finish's shutdown() follows, and the kernel puts
+ * our FIN on the segment that carries these bytes, so that the client gets
+ * the trailer and its EOF in one segment, one wake-up, not two. */
 static void conn_flush(struct conn *c) {
+        int more = c->tcp ? MSG_MORE : 0;
+
         while (c->out_sent < c->out_len) {
                 ssize_t n = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent,
-                                 MSG_DONTWAIT | MSG_NOSIGNAL);
+                                 MSG_DONTWAIT | MSG_NOSIGNAL | more);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0 && errno == EAGAIN) {
@@ -308,7 +313,7 @@ static int conn_on_child(sd_event_source *s, int fd, uint32_t revents, void *use
                 (void) spawn_kill_group(c->pid, SIGTERM);
         (void) waitid((idtype_t) P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG);
         c->child = sd_event_source_disable_unref(c->child);
-        c->server->mains--;
+        server_main_reaped(c->server, c);
         c->state = CONN_ENDING;
         if (alone) {
                 /* conn_command_done watches the socket again at once. */
@@ -487,7 +492,7 @@ int conn_start(struct conn *c) {
         c->pid = child.pid;
         c->direct = child.direct;
         c->state = CONN_RUNNING;
-        c->server->mains++;
+        server_main_started(c->server, c);
         conn_watch(c, 0);
         if (c->server->opt.command_timeout_usec)
                 conn_arm(c, conn_now(c) + c->server->opt.command_timeout_usec);

@@ -52,7 +52,8 @@ struct conn {
         char reason_text[160];
         char out[256 + FRAME_TRAILER_SIZE]; /* our own line and trailer */
         size_t out_len, out_sent;
-        struct conn *prev, *next; /* the queue, or the free slots */
+        struct conn *prev, *next;           /* the queue, or the free slots */
+        struct conn *main_prev, *main_next; /* server's mains: while CONN_RUNNING */
 };
 
 /* Takes over the accepted socket fd; on failure the slot is free again and

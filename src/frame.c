@@ -136,10 +136,14 @@ void frame_release(struct frame *f) {
 }
 
 void frame_format_trailer(char buf[static FRAME_TRAILER_SIZE], int status) {
-        char tmp[FRAME_TRAILER_SIZE + 1];
+        static const char head[] = "\x1eNBNET-STATUS ";
+        const size_t h = sizeof head - 1;
 
         if (status < 0 || status > 255)
                 status = 125;
-        snprintf(tmp, sizeof tmp, "\x1eNBNET-STATUS %03d\n", status);
-        memcpy(buf, tmp, FRAME_TRAILER_SIZE);
+        memcpy(buf, head, h);
+        buf[h] = (char) ('0' + status / 100);
+        buf[h + 1] = (char) ('0' + status / 10 % 10);
+        buf[h + 2] = (char) ('0' + status % 10);
+        buf[h + 3] = '\n';
 }

@@ -102,24 +102,67 @@ void log_warning(const char *fmt, ...) {
         va_end(ap);
 }
 
+/* One field of a record being built in f->buf: appends are cut at the end
+ * of the buffer. No printf: this runs for every connection. */
+struct log_out {
+        char *buf;
+        size_t size, len; /* size > len always: room for the '\0' */
+};
+
+static void log_put(struct log_out *o, const char *s, size_t len) {
+        if (len > o->size - 1 - o->len)
+                len = o->size - 1 - o->len;
+        memcpy(o->buf + o->len, s, len);
+        o->len += len;
+}
+
+static void log_puts(struct log_out *o, const char *s) {
+        log_put(o, s, strlen(s));
+}
+
+static void log_putc(struct log_out *o, char c) {
+        if (o->len + 1 < o->size)
+                o->buf[o->len++] = c;
+}
+
+/* v in decimal, at least min_digits of them (zero-padded). */
+static void log_put_u64(struct log_out *o, uint64_t v, int min_digits) {
+        char digits[24];
+        size_t n = 0;
+
+        do {
+                digits[sizeof digits - ++n] = (char) ('0' + v % 10);
+                v /= 10;
+        } while (v != 0 || (int) n < min_digits);
+        log_put(o, digits + sizeof digits - n, n);
+}
+
+static void log_put_int(struct log_out *o, int v) {
+        if (v < 0) {
+                log_putc(o, '-');
+                log_put_u64(o, (uint64_t) - (int64_t) v, 1);
+        } else
+                log_put_u64(o, (uint64_t) v, 1);
+}
+
 /* A command on one log line: control bytes, quotes and backslashes escaped,
  * cut at LOG_COMMAND_MAX bytes of the original. */
-static void log_escape(const char *s, size_t len, char *out, size_t size) {
-        size_t o = 0;
+static void log_put_escaped(struct log_out *o, const char *s, size_t len) {
+        static const char hex[] = "0123456789abcdef";
 
         if (len > LOG_COMMAND_MAX)
                 len = LOG_COMMAND_MAX;
-        for (size_t i = 0; i < len && o + 5 < size; i++) {
+        for (size_t i = 0; i < len; i++) {
                 unsigned char c = (unsigned char) s[i];
                 if (c == '"' || c == '\\') {
-                        out[o++] = '\\';
-                        out[o++] = (char) c;
-                } else if (c < 0x20 || c == 0x7f)
-                        o += (size_t) snprintf(out + o, size - o, "\\x%02x", c);
-                else
-                        out[o++] = (char) c;
+                        log_putc(o, '\\');
+                        log_putc(o, (char) c);
+                } else if (c < 0x20 || c == 0x7f) {
+                        const char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 0xf]};
+                        log_put(o, esc, sizeof esc);
+                } else
+                        log_putc(o, (char) c);
         }
-        out[o] = '\0';
 }
 
 static int log_priority_of(const struct log_record *r) {
@@ -128,58 +171,131 @@ static int log_priority_of(const struct log_record *r) {
         return r->status == 0 ? LOG_INFO : LOG_NOTICE;
 }
 
-/* Appends "KEY=value" to the record's fields; values beyond the buffer are cut. */
-static void log_field(struct log_fields *f, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
-static void log_field(struct log_fields *f, const char *fmt, ...) {
+/* Starts a field "KEY=..." in f; false when f is full (the field is left out). */
+static bool log_begin(struct log_fields *f, struct log_out *o, const char *key) {
         size_t room = sizeof f->buf - f->used;
-        va_list ap;
-        int n;
 
         if (f->n >= LOG_FIELDS_MAX || room < 2)
+                return false;
+        *o = (struct log_out){.buf = f->buf + f->used, .size = room};
+        log_puts(o, key);
+        return true;
+}
+
+static void log_end(struct log_fields *f, struct log_out *o) {
+        o->buf[o->len] = '\0';
+        f->iov[f->n++] = (struct iovec){.iov_base = o->buf, .iov_len = o->len};
+        f->used += o->len + 1;
+}
+
+static void log_field_str(struct log_fields *f, const char *key, const char *value, size_t len) {
+        struct log_out o;
+
+        if (log_begin(f, &o, key)) {
+                log_put(&o, value, len);
+                log_end(f, &o);
+        }
+}
+
+static void log_field_u64(struct log_fields *f, const char *key, uint64_t value) {
+        struct log_out o;
+
+        if (log_begin(f, &o, key)) {
+                log_put_u64(&o, value, 1);
+                log_end(f, &o);
+        }
+}
+
+static void log_field_int(struct log_fields *f, const char *key, int value) {
+        struct log_out o;
+
+        if (log_begin(f, &o, key)) {
+                log_put_int(&o, value);
+                log_end(f, &o);
+        }
+}
+
+/* MESSAGE=PEER "COMMAND" status N in MS.USEC ms[, N bytes sent][: REASON] */
+static void log_message(struct log_fields *f, const struct log_record *r) {
+        struct log_out o;
+
+        if (!log_begin(f, &o, "MESSAGE="))
                 return;
-        va_start(ap, fmt);
-        n = vsnprintf(f->buf + f->used, room, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                return;
-        if ((size_t) n >= room)
-                n = (int) room - 1;
-        f->iov[f->n++] = (struct iovec){.iov_base = f->buf + f->used, .iov_len = (size_t) n};
-        f->used += (size_t) n + 1;
+        log_puts(&o, r->peer);
+        log_putc(&o, ' ');
+        if (r->command) {
+                log_putc(&o, '"');
+                log_put_escaped(&o, r->command, r->command_length);
+                if (r->command_length > LOG_COMMAND_MAX)
+                        log_puts(&o, "...");
+                log_putc(&o, '"');
+        } else
+                log_putc(&o, '-');
+        log_puts(&o, " status ");
+        if (r->status >= 0)
+                log_put_int(&o, r->status);
+        else
+                log_putc(&o, '-');
+        log_puts(&o, " in ");
+        log_put_u64(&o, r->duration_usec / 1000, 1);
+        log_putc(&o, '.');
+        log_put_u64(&o, r->duration_usec % 1000, 3);
+        log_puts(&o, " ms");
+        if (r->has_bytes_sent) {
+                log_puts(&o, ", ");
+                log_put_u64(&o, r->bytes_sent, 1);
+                log_puts(&o, " bytes sent");
+        }
+        if (r->reason) {
+                log_puts(&o, ": ");
+                log_puts(&o, r->reason);
+        }
+        log_end(f, &o);
 }
 
 void log_record_fields(const struct log_record *r, struct log_fields *f) {
-        char cmd[LOG_COMMAND_MAX * 4 + 8] = "", status[16] = "-", sent[32] = "";
         size_t shown = r->command_length < LOG_COMMAND_MAX ? r->command_length : LOG_COMMAND_MAX;
 
         f->n = f->used = 0;
-        if (r->command)
-                log_escape(r->command, r->command_length, cmd, sizeof cmd);
-        if (r->status >= 0)
-                snprintf(status, sizeof status, "%d", r->status);
-        if (r->has_bytes_sent)
-                snprintf(sent, sizeof sent, ", %" PRIu64 " bytes sent", r->bytes_sent);
-        log_field(f, "MESSAGE=%s %s%s%s%s status %s in %" PRIu64 ".%03" PRIu64 " ms%s%s%s", r->peer,
-                  r->command ? "\"" : "-", cmd, r->command_length > LOG_COMMAND_MAX ? "..." : "",
-                  r->command ? "\"" : "", status, r->duration_usec / 1000, r->duration_usec % 1000,
-                  sent, r->reason ? ": " : "", r->reason ? r->reason : "");
-        log_field(f, "PRIORITY=%d", log_priority_of(r));
-        log_field(f, "SYSLOG_IDENTIFIER=%s", log_program);
-        log_field(f, "NBNET_PEER=%s", r->peer);
+        log_message(f, r);
+        log_field_int(f, "PRIORITY=", log_priority_of(r));
+        log_field_str(f, "SYSLOG_IDENTIFIER=", log_program, strlen(log_program));
+        log_field_str(f, "NBNET_PEER=", r->peer, strlen(r->peer));
         if (r->command) {
-                log_field(f, "NBNET_COMMAND=%.*s", (int) shown, r->command);
-                log_field(f, "NBNET_COMMAND_LENGTH=%zu", r->command_length);
+                /* Up to a NUL, as %.*s did. */
+                log_field_str(f, "NBNET_COMMAND=", r->command, strnlen(r->command, shown));
+                log_field_u64(f, "NBNET_COMMAND_LENGTH=", r->command_length);
         }
         if (r->status >= 0)
-                log_field(f, "NBNET_STATUS=%d", r->status);
+                log_field_int(f, "NBNET_STATUS=", r->status);
         if (r->reason)
-                log_field(f, "NBNET_REASON=%s", r->reason);
-        log_field(f, "NBNET_DURATION_USEC=%" PRIu64, r->duration_usec);
+                log_field_str(f, "NBNET_REASON=", r->reason, strlen(r->reason));
+        log_field_u64(f, "NBNET_DURATION_USEC=", r->duration_usec);
         if (r->has_bytes_sent)
-                log_field(f, "NBNET_BYTES_SENT=%" PRIu64, r->bytes_sent);
+                log_field_u64(f, "NBNET_BYTES_SENT=", r->bytes_sent);
         if (r->pid > 0)
-                log_field(f, "NBNET_PID=%d", (int) r->pid);
+                log_field_int(f, "NBNET_PID=", (int) r->pid);
+}
+
+/* "program: line\n" on stderr, as fprintf would write it, without its
+ * formatting: one write() for the whole line unless it is cut short. */
+static void log_stderr_line(const char *line, size_t len) {
+        static char buf[sizeof((struct log_fields *) 0)->buf + 64]; /* large: off the stack */
+        struct log_out o = {.buf = buf, .size = sizeof buf};
+        size_t done = 0;
+
+        log_puts(&o, log_program);
+        log_put(&o, ": ", 2);
+        log_put(&o, line, len);
+        log_putc(&o, '\n');
+        while (done < o.len) {
+                ssize_t n = write(STDERR_FILENO, buf + done, o.len - done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return;
+                done += (size_t) n;
+        }
 }
 
 void log_connection(const struct log_record *r) {
@@ -189,7 +305,7 @@ void log_connection(const struct log_record *r) {
         log_record_fields(r, &f);
         message = (const char *) f.iov[0].iov_base + strlen("MESSAGE=");
         if (!log_to_journal)
-                fprintf(stderr, "%s: %s\n", log_program, message);
+                log_stderr_line(message, f.iov[0].iov_len - strlen("MESSAGE="));
         else if (sd_journal_sendv(f.iov, (int) f.n) < 0)
                 syslog(log_priority_of(r), "%s", message);
 }

@@ -16,7 +16,7 @@
  * (reap_children opens it itself when this was not called); 0 or -errno. */
 int reap_open(void);
 
-/* Closes what reap_open opened. */
+/* Closes what reap_open opened (at exit: no descriptor of ours left open). */
 void reap_close(void);
 
 /* Our children, zombies included, at most max of them; returns how many. */

@@ -94,7 +94,11 @@ static void server_take(struct server *s, int fd, const struct sockaddr_storage 
                               r == -EACCES ? "peer not allowed" : "peer could not be checked");
                 return;
         }
-        if (peer.addr[0] && server_count_source(s, peer.addr) >= s->lim.max_per_source) {
+        /* Fewer than max_connections are open here: with max_per_source at
+         * least that (the default), no address can be over it, and the
+         * table is not scanned. */
+        if (peer.addr[0] && s->lim.max_per_source < s->lim.max_connections &&
+            server_count_source(s, peer.addr) >= s->lim.max_per_source) {
                 server_refuse(s, fd, &peer, -1,
                               "too many connections from this address (--max-per-source)");
                 return;
@@ -270,10 +274,31 @@ void server_conn_closed(struct server *s, struct conn *c) {
                 (void) sd_event_exit(s->event, 0);
 }
 
-/* A main process that the event loop's child source will reap itself. */
+void server_main_started(struct server *s, struct conn *c) {
+        c->main_prev = NULL;
+        c->main_next = s->mains_head;
+        if (s->mains_head)
+                s->mains_head->main_prev = c;
+        s->mains_head = c;
+        s->mains++;
+}
+
+void server_main_reaped(struct server *s, struct conn *c) {
+        if (c->main_prev)
+                c->main_prev->main_next = c->main_next;
+        else
+                s->mains_head = c->main_next;
+        if (c->main_next)
+                c->main_next->main_prev = c->main_prev;
+        c->main_prev = c->main_next = NULL;
+        s->mains--;
+}
+
+/* A main process that the event loop's child source will reap itself: a
+ * walk over the running commands, not over the connection table. */
 static bool server_tracks(const struct server *s, pid_t pid) {
-        for (unsigned i = 0; i < s->lim.max_connections; i++)
-                if (s->conns[i].state == CONN_RUNNING && s->conns[i].pid == pid)
+        for (const struct conn *c = s->mains_head; c; c = c->main_next)
+                if (c->pid == pid)
                         return true;
         return false;
 }
@@ -434,6 +459,11 @@ static int server_init_signals(struct server *s) {
         for (size_t i = 0; i < sizeof server_signals / sizeof server_signals[0]; i++) {
                 r = sd_event_add_signal(s->event, &s->signals[i], server_signals[i],
                                         server_on_signal, s);
+                /* A main's SIGCHLD comes with its pidfd: handled first, it finds
+                 * the main still tracked, and the pidfd callback's one scan of
+                 * /proc does for both, instead of a second scan after the reap. */
+                if (r >= 0 && server_signals[i] == SIGCHLD)
+                        r = sd_event_source_set_priority(s->signals[i], SD_EVENT_PRIORITY_IMPORTANT);
                 if (r < 0)
                         return log_error_errno(r, "sd_event_add_signal %s",
                                                strsignal(server_signals[i]));

@@ -51,7 +51,8 @@ struct server {
         struct conn *free_slots; /* through conn->next */
         struct conn *queue_head, *queue_tail;
         unsigned connections, running, queued;
-        unsigned mains; /* commands whose main process is not reaped yet */
+        unsigned mains;          /* commands whose main process is not reaped yet */
+        struct conn *mains_head; /* those commands' connections, through conn->main_next */
         unsigned long long served, refused;
         struct spawn_env env;
         bool stopping;
@@ -78,6 +79,10 @@ void server_want_run(struct server *s, struct conn *c);
 
 /* For conn.c: c leaves the queue (queue timeout, reset) without running. */
 void server_unqueue(struct server *s, struct conn *c);
+
+/* For conn.c: c's command started (its main is our child), or its main was reaped. */
+void server_main_started(struct server *s, struct conn *c);
+void server_main_reaped(struct server *s, struct conn *c);
 
 /* For conn.c: a command and its group are over; its running slot is free. */
 void server_command_ended(struct server *s);

@@ -27,6 +27,37 @@ int sock_peer_of(int fd, struct sock_peer *peer) {
         return sock_peer_from(&ss, peer);
 }
 
+/* v in decimal at out, no terminator; returns the length (1 to 5). */
+static size_t sock_put_decimal(char *out, unsigned v) {
+        char digits[8];
+        size_t n = 0;
+
+        do {
+                digits[sizeof digits - ++n] = (char) ('0' + v % 10);
+                v /= 10;
+        } while (v != 0);
+        memcpy(out, digits + sizeof digits - n, n);
+        return n;
+}
+
+/* What inet_ntop and snprintf would write for an IPv4 peer, without them:
+ * this runs for every connection. */
+static void sock_peer_ipv4(const unsigned char a[4], in_port_t port, struct sock_peer *peer) {
+        size_t n = 0, p;
+
+        for (int i = 0; i < 4; i++) {
+                if (i > 0)
+                        peer->addr[n++] = '.';
+                n += sock_put_decimal(peer->addr + n, a[i]);
+        }
+        peer->addr[n] = '\0';
+        p = sock_put_decimal(peer->port, ntohs(port));
+        peer->port[p] = '\0';
+        memcpy(peer->text, peer->addr, n);
+        peer->text[n] = ':';
+        memcpy(peer->text + n + 1, peer->port, p + 1);
+}
+
 int sock_peer_from(const struct sockaddr_storage *ss, struct sock_peer *peer) {
         const void *addr;
         int family;
@@ -48,6 +79,10 @@ int sock_peer_from(const struct sockaddr_storage *ss, struct sock_peer *peer) {
                 }
         } else
                 return 0;
+        if (family == AF_INET) {
+                sock_peer_ipv4(addr, port, peer);
+                return 0;
+        }
         if (!inet_ntop(family, addr, peer->addr, sizeof peer->addr))
                 return -errno;
         snprintf(peer->port, sizeof peer->port, "%u", (unsigned) ntohs(port));

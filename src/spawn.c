@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,20 @@
 #include "shenv.h"
 
 #define SHELL "/bin/sh"
+
+/* The child's functions run on a stack that AddressSanitizer knows nothing
+ * of and never return (execve, _exit): no shadow-memory bookkeeping there. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SPAWN_CHILD_SIDE __attribute__((no_sanitize("address")))
+#endif
+#endif
+#if !defined(SPAWN_CHILD_SIDE) && defined(__SANITIZE_ADDRESS__)
+#define SPAWN_CHILD_SIDE __attribute__((no_sanitize("address")))
+#endif
+#ifndef SPAWN_CHILD_SIDE
+#define SPAWN_CHILD_SIDE
+#endif
 
 /* Variables that describe the server's activation, not the command's. */
 static bool spawn_env_is_activation(const char *var) {
@@ -80,7 +95,7 @@ int spawn_env_init(struct spawn_env *env, char *const *environ_) {
         size_t n = 0;
         int r;
 
-        *env = (struct spawn_env){0};
+        *env = (struct spawn_env){.null_fd = -1};
         while (environ_ && environ_[n])
                 n++;
         env->envp = calloc(n + 3, sizeof(char *));
@@ -93,6 +108,18 @@ int spawn_env_init(struct spawn_env *env, char *const *environ_) {
         memcpy(env->remote_addr, "REMOTE_ADDR=", sizeof "REMOTE_ADDR=");
         memcpy(env->remote_port, "REMOTE_PORT=", sizeof "REMOTE_PORT=");
         memcpy(env->pwd, "PWD=", sizeof "PWD=");
+        /* Kept open for every child's fd 0; one that lands on 0-2 (a server
+         * started without them) is not kept: the child opens its own then. */
+        env->stack = malloc(SPAWN_STACK_SIZE);
+        if (!env->stack) {
+                spawn_env_release(env);
+                return -ENOMEM;
+        }
+        env->null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (env->null_fd >= 0 && env->null_fd <= STDERR_FILENO) {
+                (void) close(env->null_fd);
+                env->null_fd = -1;
+        }
         r = spawn_direct_init(env);
         if (r < 0)
                 spawn_env_release(env);
@@ -100,11 +127,16 @@ int spawn_env_init(struct spawn_env *env, char *const *environ_) {
 }
 
 void spawn_env_release(struct spawn_env *env) {
+        if (env->null_fd >= 0)
+                (void) close(env->null_fd);
+        env->null_fd = -1;
         free(env->envp);
         free(env->sh_order);
         free(env->direct_envp);
         free(env->words);
         free(env->argv);
+        free(env->stack);
+        env->stack = NULL;
         env->envp = env->sh_order = env->direct_envp = env->argv = NULL;
         env->words = NULL;
 }
@@ -112,9 +144,12 @@ void spawn_env_release(struct spawn_env *env) {
 static void spawn_env_set_peer(struct spawn_env *env, const struct sock_peer *peer) {
         size_t n = env->count;
 
+        /* The names are in place (spawn_env_init); the values fit, NULs included. */
         if (peer && peer->addr[0]) {
-                snprintf(env->remote_addr, sizeof env->remote_addr, "REMOTE_ADDR=%s", peer->addr);
-                snprintf(env->remote_port, sizeof env->remote_port, "REMOTE_PORT=%s", peer->port);
+                memcpy(env->remote_addr + strlen("REMOTE_ADDR="), peer->addr,
+                       strnlen(peer->addr, sizeof peer->addr - 1) + 1);
+                memcpy(env->remote_port + strlen("REMOTE_PORT="), peer->port,
+                       strnlen(peer->port, sizeof peer->port - 1) + 1);
                 env->envp[n++] = env->remote_addr;
                 env->envp[n++] = env->remote_port;
         }
@@ -133,7 +168,7 @@ static int spawn_make_blocking(int fd) {
 }
 
 /* Resource limits, hard as well as soft, so that the command cannot raise them. */
-static int spawn_apply_limits(const struct spawn_limits *l) {
+SPAWN_CHILD_SIDE static int spawn_apply_limits(const struct spawn_limits *l) {
         const struct {
                 __rlimit_resource_t resource; /* glibc types the resource as an enum */
                 rlim_t value;
@@ -158,67 +193,101 @@ static int spawn_apply_limits(const struct spawn_limits *l) {
 
 /* fd 1 and 2 the connection, fd 0 /dev/null, nothing else. The order matters
  * when conn_fd is 0, 1 or 2 (inetd): the connection is copied to 1 and 2
- * before fd 0 is replaced. dup2(fd, fd) keeps FD_CLOEXEC, so clear it then. */
-static int spawn_child_fds(int conn_fd) {
+ * before fd 0 is replaced. dup2(fd, fd) keeps FD_CLOEXEC, so clear it then.
+ * null_fd is the server's /dev/null (above 2), or -1: opened here. */
+SPAWN_CHILD_SIDE static int spawn_child_fds(int conn_fd, int null_fd) {
         for (int fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++) {
                 if (conn_fd == fd ? fcntl(fd, F_SETFD, 0) < 0 : dup2(conn_fd, fd) < 0)
                         return -errno;
         }
-        int null_fd = open("/dev/null", O_RDONLY);
-        if (null_fd < 0)
-                return -errno;
-        if (null_fd != STDIN_FILENO) {
+        if (null_fd > STDERR_FILENO) {
                 if (dup2(null_fd, STDIN_FILENO) < 0)
                         return -errno;
-                (void) close(null_fd);
+        } else {
+                null_fd = open("/dev/null", O_RDONLY);
+                if (null_fd < 0)
+                        return -errno;
+                if (null_fd != STDIN_FILENO) {
+                        if (dup2(null_fd, STDIN_FILENO) < 0)
+                                return -errno;
+                        (void) close(null_fd);
+                }
         }
         if (close_range(STDERR_FILENO + 1, ~0U, 0) < 0)
                 return -errno;
         return 0;
 }
 
-/* glibc refuses sigaction() on the signals it reserves (32, 33), and its own
- * posix_spawn, which make and others use, passes them on ignored: reset them
- * with the system call. The kernel's struct, for SIG_DFL: handler, flags,
- * restorer, mask. SIGKILL and SIGSTOP fail here too, harmlessly. */
-static void spawn_default_reserved_signal(int sig) {
-        struct {
-                void *handler;
-                unsigned long flags;
-                void *restorer;
-                uint64_t mask;
-        } ksa = {.handler = SIG_DFL};
+/* The kernel's struct sigaction: handler, flags, restorer, mask. glibc
+ * refuses sigaction() on the signals it reserves (32, 33), and its own
+ * posix_spawn, which make and others use, passes them on ignored: these go
+ * through the system call, for every signal alike. */
+struct spawn_ksigaction {
+        void *handler;
+        unsigned long flags;
+        void *restorer;
+        uint64_t mask;
+};
 
-        (void) syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof ksa.mask);
+/* The signals whose disposition is not SIG_DFL, as bits (1 << (sig - 1)):
+ * execve() resets handlers, not ignored signals (SIGPIPE, 32, 33), and a
+ * handler must not run in the vfork child either. Read once, at the first
+ * spawn: a server sets its dispositions before it serves. Resetting only
+ * these spares the child 64 system calls while the parent waits for it. */
+static uint64_t spawn_signals_to_reset(struct spawn_env *env) {
+        if (!env->signals_known) {
+                for (int sig = 1; sig < NSIG && sig <= 64; sig++) {
+                        struct spawn_ksigaction old = {0};
+                        if (syscall(SYS_rt_sigaction, sig, NULL, &old, sizeof old.mask) == 0 &&
+                            old.handler != SIG_DFL)
+                                env->signals_to_reset |= UINT64_C(1) << (sig - 1);
+                }
+                env->signals_known = true;
+        }
+        return env->signals_to_reset;
 }
 
-/* Runs in the vfork() child, on the parent's memory: only system calls, and
- * an error goes back through *err. Every signal is blocked on entry. */
-static void spawn_child(const struct spawn_env *env, const char *exe, char *const argv[],
-                        int conn_fd, volatile int *err, volatile bool *shell) {
-        struct sigaction dfl = {.sa_handler = SIG_DFL};
+/* What the child needs, on the parent's stack: the child shares our memory. */
+struct spawn_job {
+        const struct spawn_env *env;
+        uint64_t reset;
+        const char *exe;
+        char *const *argv;
+        int conn_fd;
+        volatile int err;
+        volatile bool shell;
+};
+
+/* Runs in the vfork-like child, on the parent's memory and spawn_env's
+ * stack: only system calls, and an error goes back through job->err. Every
+ * signal is blocked on entry. */
+SPAWN_CHILD_SIDE static int spawn_child(void *arg) {
+        struct spawn_job *job = arg;
+        const struct spawn_env *env = job->env;
+        const struct spawn_ksigaction dfl = {.handler = SIG_DFL};
+        uint64_t reset = job->reset;
         sigset_t none;
         int r;
 
-        /* Handlers are reset by execve, ignored signals (SIGPIPE) are not. */
-        for (int sig = 1; sig < NSIG; sig++)
-                if (sigaction(sig, &dfl, NULL) < 0 && errno == EINVAL)
-                        spawn_default_reserved_signal(sig);
+        for (int sig = 1; reset != 0; sig++, reset >>= 1)
+                if (reset & 1)
+                        (void) syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
         if (setsid() < 0)
                 r = -errno;
-        else if ((r = spawn_apply_limits(&env->limits)) >= 0 && (r = spawn_child_fds(conn_fd)) >= 0) {
+        else if ((r = spawn_apply_limits(&env->limits)) >= 0 &&
+                 (r = spawn_child_fds(job->conn_fd, env->null_fd)) >= 0) {
                 sigemptyset(&none);
                 (void) sigprocmask(SIG_SETMASK, &none, NULL);
                 /* A failed execve() changes nothing: on any error (ENOENT,
                  * EACCES, ENOEXEC: a script without #!) the shell redoes it
                  * its own way, with its own message and status. */
-                if (exe)
-                        execve(exe, env->argv, env->direct_envp);
-                *shell = true;
-                execve(SHELL, argv, env->envp);
+                if (job->exe)
+                        execve(job->exe, env->argv, env->direct_envp);
+                job->shell = true;
+                execve(SHELL, job->argv, env->envp);
                 r = -errno;
         }
-        *err = r;
+        job->err = r;
         _exit(127);
 }
 
@@ -246,13 +315,25 @@ static bool spawn_search_path(struct spawn_env *env, const char *name) {
         }
 }
 
+/* stat(".") once: the working directory is the same inode for as long as
+ * the server does not chdir (none does), even if it is renamed or removed. */
+static bool spawn_cwd_stat(struct spawn_env *env, struct stat *st) {
+        if (!env->cwd_known) {
+                if (stat(".", &env->cwd) < 0)
+                        return false;
+                env->cwd_known = true;
+        }
+        *st = env->cwd;
+        return true;
+}
+
 /* dash's PWD: the environment's when it names ".", else getcwd(). */
 static bool spawn_set_pwd(struct spawn_env *env) {
         const size_t prefix = sizeof "PWD=" - 1;
         struct stat a, b;
 
         if (env->pwd_value && env->pwd_value[0] == '/' && stat(env->pwd_value, &a) == 0 &&
-            stat(".", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+            spawn_cwd_stat(env, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
                 size_t len = strlen(env->pwd_value);
                 if (len >= sizeof env->pwd - prefix)
                         return false;
@@ -304,11 +385,10 @@ int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
                   const struct sock_peer *peer, struct spawn_child *ret) {
         char *argv[] = {(char *) "sh", (char *) "-c", (char *) command, NULL};
         const char *exe = NULL;
-        volatile bool shell = false;
-        volatile int err = 0;
+        struct spawn_job job = {.env = env, .argv = argv, .conn_fd = conn_fd};
         sigset_t all, saved;
         pid_t pid;
-        int r, pidfd;
+        int r, pidfd = -1;
 
         r = spawn_make_blocking(conn_fd);
         if (r < 0)
@@ -316,30 +396,35 @@ int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
         spawn_env_set_peer(env, peer);
         if (!spawn_plan_direct(env, command, peer, &exe))
                 exe = NULL;
+        job.exe = exe;
+        job.reset = spawn_signals_to_reset(env);
         /* No handler of ours may run in the child while it shares our memory. */
         sigfillset(&all);
         r = -pthread_sigmask(SIG_SETMASK, &all, &saved);
         if (r < 0)
                 return r;
-        /* vfork: no page tables copied; we resume once the child has exec'd or died. */
-        pid = vfork();
-        if (pid == 0)
-                spawn_child(env, exe, argv, conn_fd, &err, &shell);
-        r = pid < 0 ? -errno : err;
+        /* vfork() as clone(): no page tables copied, and we resume once the
+         * child has exec'd or died; CLONE_PIDFD gives the pidfd (close-on-exec)
+         * without a pidfd_open() per command. The child runs on env->stack. */
+        pid = clone(spawn_child, env->stack + SPAWN_STACK_SIZE,
+                    CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &job, &pidfd);
+        r = pid < 0 ? -errno : job.err;
         (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
         if (r < 0) {
+                if (pidfd >= 0)
+                        (void) close(pidfd);
                 if (pid > 0)
                         (void) waitpid(pid, NULL, 0);
                 return r;
         }
-
-        pidfd = spawn_pidfd_open(pid);
+        if (pidfd < 0)
+                pidfd = spawn_pidfd_open(pid);
         if (pidfd < 0) {
                 (void) kill(pid, SIGKILL);
                 (void) waitpid(pid, NULL, 0);
                 return pidfd;
         }
-        *ret = (struct spawn_child){.pid = pid, .pidfd = pidfd, .direct = exe && !shell};
+        *ret = (struct spawn_child){.pid = pid, .pidfd = pidfd, .direct = exe && !job.shell};
         return 0;
 }
 

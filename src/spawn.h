@@ -14,8 +14,10 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <limits.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "sock.h"
@@ -49,7 +51,15 @@ struct spawn_env {
         char *words; /* the words of the line, grown as needed */
         char **argv;
         size_t words_size;
+        int null_fd;               /* /dev/null for the children's fd 0, or -1 */
+        bool signals_known;        /* signals_to_reset read (at the first spawn) */
+        uint64_t signals_to_reset; /* bit sig - 1: not SIG_DFL here */
+        bool cwd_known;            /* cwd holds stat("."): the server never chdirs */
+        struct stat cwd;
+        char *stack; /* the child's until it execs: SPAWN_STACK_SIZE bytes */
 };
+
+#define SPAWN_STACK_SIZE ((size_t) 64 * 1024)
 
 struct spawn_child {
         pid_t pid;   /* also the command's process group and session */
