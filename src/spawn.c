@@ -374,8 +374,8 @@ SPAWN_CHILD_SIDE static int spawn_mini_shell(void *arg) {
         (void) sigprocmask(SIG_SETMASK, &intr, NULL);
         job->exec_failed = false;
         /* The lower half of our copy of the stack: we run on the upper one. */
-        pid = clone(spawn_program, env->stack + SPAWN_STACK_SIZE / 2, CLONE_VM | CLONE_VFORK | SIGCHLD,
-                    job);
+        pid = clone(spawn_program, env->stack + SPAWN_STACK_SIZE / 2,
+                    CLONE_VM | CLONE_VFORK | SIGCHLD, job);
         if (pid < 0 || job->exec_failed) {
                 while (pid > 0 && waitpid(pid, NULL, 0) < 0 && errno == EINTR)
                         continue;
@@ -564,8 +564,8 @@ int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
         if (exe)
                 /* The mini-shell: a fork (its own copy of our memory) that
                  * runs on its copy of env->stack; CLONE_PIDFD as below. */
-                pid = clone(spawn_mini_shell, env->stack + SPAWN_STACK_SIZE,
-                            CLONE_PIDFD | SIGCHLD, &job, &pidfd);
+                pid = clone(spawn_mini_shell, env->stack + SPAWN_STACK_SIZE, CLONE_PIDFD | SIGCHLD,
+                            &job, &pidfd);
         else
                 /* vfork() as clone(): no page tables copied, and we resume
                  * once the child has exec'd or died; CLONE_PIDFD gives the
