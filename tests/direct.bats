@@ -213,6 +213,45 @@ parent_of() {
         ! grep -q 'run as' "$WORK/direct.out"
 }
 
+# start_nproc_server PORT UID [options]: a server in the file's mode as
+# UID (one no other process has), in /, with --limit-nproc room for the
+# server's processes and /bin/sh, but not for the shell's fork (the
+# handler's mode has systemd-socket-activate as well).
+start_nproc_server() {
+        local port=$1 uid=$2 limit=3 wrapper
+        shift 2
+        [ "$NBNET_MODE" = accept ] && limit=4
+        wrapper=(setpriv --reuid="$uid" --regid="$uid" --clear-groups)
+        case $NBNET_MODE in
+        nbnetd)
+                (cd / && exec setsid "${wrapper[@]}" env -i PATH=/usr/bin:/bin \
+                        ASAN_OPTIONS="${ASAN_OPTIONS:-}" "$NBNET_BIN/nbnetd" \
+                        --listen "127.0.0.1:$port" --limit-nproc $((limit - 1)) "$@") \
+                        2>>"$WORK/servers.log" &
+                ;;
+        accept)
+                (cd / && exec setsid "${wrapper[@]}" env -i PATH=/usr/bin:/bin \
+                        ASAN_OPTIONS="${ASAN_OPTIONS:-}" systemd-socket-activate -E PATH \
+                        -E ASAN_OPTIONS -l "127.0.0.1:$port" --accept "$NBNET_BIN/nbnet-handler" \
+                        --limit-nproc $((limit - 1)) "$@") 2>>"$WORK/servers.log" &
+                ;;
+        esac
+        echo $! >>"$WORK/pids"
+        wait_until 5 port_open "$port"
+}
+
+# A limit that leaves the shell no fork leaves the mini-shell none either:
+# both need one process more than the program alone.
+@test "--limit-nproc: the direct path needs as many processes as sh -c" {
+        local direct_port shell_port uid=$((40000 + $$ % 20000))
+        direct_port=$(free_port)
+        start_nproc_server "$direct_port" "$uid"
+        shell_port=$(free_port)
+        start_nproc_server "$shell_port" $((uid + 1)) --always-shell
+        DIRECT_PORT=$direct_port SHELL_PORT=$shell_port same_both_ways "/bin/true" "/bin/echo x"
+        grep -q 'Cannot fork' "$WORK/direct.out"
+}
+
 # killed PORT SIGNAL: what the client gets for a sleep killed by SIGNAL.
 killed() {
         local port=$1 sig=$2 marker pid
