@@ -2,9 +2,9 @@
 #pragma once
 
 /*
- * Starts /bin/sh -c COMMAND (or, when the shell would only exec it, the
- * command's program itself: command.h, shenv.h) onto a connection as doc/protocol.md's "What the
- * command sees" says: fd 0 /dev/null, fds 1 and 2 the connection in blocking
+ * Starts /bin/sh -c COMMAND (or, when the shell would only fork and exec
+ * it, a mini-shell that does just that: command.h, shenv.h, spawn.c) onto a
+ * connection as doc/protocol.md's "What the command sees" says: fd 0 /dev/null, fds 1 and 2 the connection in blocking
  * mode, no other descriptor, default signals and an empty mask, a session of
  * its own, the server's environment minus systemd's activation variables plus
  * REMOTE_ADDR and REMOTE_PORT. Also: killing a command's process group and
