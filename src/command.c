@@ -57,8 +57,10 @@ size_t command_split(const char *line, char *buf, char **argv) {
         }
         argv[argc] = NULL;
         /* A first word with '=' is an assignment (or, like =x, a command
-         * named so: the shell decides). */
-        if (argc == 0 || strchr(argv[0], '=') || command_is_shell_word(argv[0]))
+         * named so: the shell decides); one with a leading '-' or '+' is an
+         * option to `sh -c` (-x, +e), not a command. */
+        if (argc == 0 || strchr(argv[0], '=') || argv[0][0] == '-' || argv[0][0] == '+' ||
+            command_is_shell_word(argv[0]))
                 return 0;
         return argc;
 }

@@ -244,7 +244,7 @@ static void conn_kill_group(struct conn *c) {
  * trailer, then closing. */
 static void conn_command_done(struct conn *c) {
         server_command_ended(c->server);
-        c->out_sent = 0; /* out holds the note of conn_on_child, if any */
+        c->out_sent = 0;
         if (c->frame.want_status && c->reason != REASON_PEER_GONE)
                 conn_add_trailer(c, c->status);
         conn_flush(c);
@@ -306,8 +306,7 @@ static int conn_on_child(sd_event_source *s, int fd, uint32_t revents, void *use
                 return 0; /* not exited after all */
         c->status = c->timed_out ? SPAWN_STATUS_TIMEOUT : spawn_status_of(&si);
         alone = !server_has_untracked(c->server);
-        /* A program run without the shell: the shell's "Terminated" is ours to say. */
-        c->out_len = c->direct && !c->killing && !c->timed_out ? spawn_signal_note(&si, c->out) : 0;
+        c->out_len = 0;
         /* Background children must not hold the connection open. */
         if (!alone)
                 (void) spawn_kill_group(c->pid, SIGTERM);
@@ -490,7 +489,6 @@ int conn_start(struct conn *c) {
                 return conn_spawn_failed(c, r);
         }
         c->pid = child.pid;
-        c->direct = child.direct;
         c->state = CONN_RUNNING;
         server_main_started(c->server, c);
         conn_watch(c, 0);

@@ -46,7 +46,6 @@ struct conn {
         bool killing;           /* its group was sent SIGTERM before the main exited */
         bool timed_out;         /* the command timeout killed it: status 124 */
         bool group_gone;        /* its process group was seen empty */
-        bool direct;            /* exec'd without /bin/sh: the shell's notes are ours */
         int status;             /* NBNET status, -1 when none */
         const char *reason;     /* why it was refused or cut, for the log */
         char reason_text[160];

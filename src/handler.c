@@ -314,13 +314,6 @@ static int run_command(struct connection *c, struct spawn_env *env, const char *
         if (waitid((idtype_t) P_PIDFD, (id_t) child.pidfd, &si, WEXITED | WNOWAIT) < 0)
                 log_error_errno(errno, "waitid pidfd %d", child.pidfd);
         status = r == -ETIMEDOUT ? SPAWN_STATUS_TIMEOUT : spawn_status_of(&si);
-        /* A program run without the shell: the shell's "Terminated" is ours to say. */
-        if (child.direct && r == 0) {
-                char note[SPAWN_NOTE_SIZE];
-                size_t len = spawn_signal_note(&si, note);
-                if (len > 0)
-                        send_all(c->fd, note, len);
-        }
         /* Background children must not hold the connection open. */
         (void) spawn_kill_group(child.pid, SIGTERM);
         (void) waitid((idtype_t) P_PIDFD, (id_t) child.pidfd, &si, WEXITED);

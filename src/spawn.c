@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -19,6 +20,8 @@
 #include "shenv.h"
 
 #define SHELL "/bin/sh"
+/* The mini-shell's word when even the shell cannot be exec'd. */
+#define SPAWN_NO_SHELL "nbnet: cannot run the command: execve " SHELL " failed\n"
 
 /* The child's functions run on a stack that AddressSanitizer knows nothing
  * of and never return (execve, _exit): no shadow-memory bookkeeping there. */
@@ -119,6 +122,10 @@ int spawn_env_init(struct spawn_env *env, char *const *environ_) {
         if (env->null_fd >= 0 && env->null_fd <= STDERR_FILENO) {
                 (void) close(env->null_fd);
                 env->null_fd = -1;
+        }
+        for (int sig = 1; sig <= SPAWN_NOTE_SIGNALS; sig++) {
+                siginfo_t si = {.si_code = CLD_KILLED, .si_status = sig};
+                env->notes_len[sig - 1] = (uint8_t) spawn_signal_note(&si, env->notes[sig - 1]);
         }
         r = spawn_direct_init(env);
         if (r < 0)
@@ -247,48 +254,151 @@ static uint64_t spawn_signals_to_reset(struct spawn_env *env) {
         return env->signals_to_reset;
 }
 
-/* What the child needs, on the parent's stack: the child shares our memory. */
+/* What the child needs, on the parent's stack: the child shares our memory
+ * (the shell's child) or has a copy of it (the mini-shell). */
 struct spawn_job {
         const struct spawn_env *env;
         uint64_t reset;
         const char *exe;
         char *const *argv;
         int conn_fd;
+        int report_fd; /* the mini-shell's: its setup's error goes there */
         volatile int err;
-        volatile bool shell;
+        volatile bool exec_failed; /* the mini-shell's program: execve() failed */
 };
 
-/* Runs in the vfork-like child, on the parent's memory and spawn_env's
- * stack: only system calls, and an error goes back through job->err. Every
- * signal is blocked on entry. */
-SPAWN_CHILD_SIDE static int spawn_child(void *arg) {
-        struct spawn_job *job = arg;
+/* What the shell's child and the mini-shell both do first: default signals
+ * (they come in all blocked), a session of their own, the limits, fds 0-2
+ * and no other. The signal mask is left to the caller. */
+SPAWN_CHILD_SIDE static int spawn_child_setup(const struct spawn_job *job) {
         const struct spawn_env *env = job->env;
         const struct spawn_ksigaction dfl = {.handler = SIG_DFL};
         uint64_t reset = job->reset;
-        sigset_t none;
         int r;
 
         for (int sig = 1; reset != 0; sig++, reset >>= 1)
                 if (reset & 1)
                         (void) syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
         if (setsid() < 0)
-                r = -errno;
-        else if ((r = spawn_apply_limits(&env->limits)) >= 0 &&
-                 (r = spawn_child_fds(job->conn_fd, env->null_fd)) >= 0) {
+                return -errno;
+        if ((r = spawn_apply_limits(&env->limits)) < 0)
+                return r;
+        return spawn_child_fds(job->conn_fd, env->null_fd);
+}
+
+/* Runs in the vfork-like child, on the parent's memory and spawn_env's
+ * stack: only system calls, and an error goes back through job->err. Every
+ * signal is blocked on entry. */
+SPAWN_CHILD_SIDE static int spawn_child(void *arg) {
+        struct spawn_job *job = arg;
+        sigset_t none;
+        int r;
+
+        r = spawn_child_setup(job);
+        if (r >= 0) {
                 sigemptyset(&none);
                 (void) sigprocmask(SIG_SETMASK, &none, NULL);
-                /* A failed execve() changes nothing: on any error (ENOENT,
-                 * EACCES, ENOEXEC: a script without #!) the shell redoes it
-                 * its own way, with its own message and status. */
-                if (job->exe)
-                        execve(job->exe, env->argv, env->direct_envp);
-                job->shell = true;
-                execve(SHELL, job->argv, env->envp);
+                execve(SHELL, job->argv, job->env->envp);
                 r = -errno;
         }
         job->err = r;
         _exit(127);
+}
+
+/* The mini-shell's child, vfork-like on the mini-shell's memory: the
+ * program, or a flag that says the shell must try it its own way. */
+SPAWN_CHILD_SIDE static int spawn_program(void *arg) {
+        struct spawn_job *job = arg;
+        sigset_t none;
+
+        sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+        execve(job->exe, job->env->argv, job->env->direct_envp);
+        job->exec_failed = true;
+        _exit(127);
+}
+
+/* The note for signal SIG into env->note: spawn_signal_note()'s, made at
+ * spawn_env_init() (strsignal() is not for a forked child), with
+ * " (core dumped)" before its newline when CORE. */
+SPAWN_CHILD_SIDE static size_t spawn_note_of(const struct spawn_env *env, int sig, bool core,
+                                             char note[static SPAWN_NOTE_SIZE]) {
+        static const char dumped[] = " (core dumped)\n";
+        size_t len;
+
+        if (sig < 1 || sig > SPAWN_NOTE_SIGNALS)
+                return 0;
+        len = env->notes_len[sig - 1];
+        if (len == 0)
+                return 0;
+        for (size_t i = 0; i < len; i++)
+                note[i] = env->notes[sig - 1][i];
+        if (core && len - 1 + sizeof dumped - 1 <= SPAWN_NOTE_SIZE) {
+                for (size_t i = 0; i < sizeof dumped - 1; i++)
+                        note[len - 1 + i] = dumped[i];
+                len += sizeof dumped - 2;
+        }
+        return len;
+}
+
+/* What `sh -c LINE` does for a line that is one program, minus its own
+ * execve(): a plain fork of the server (its own copy of our memory, which
+ * nobody else uses: the servers have one thread) that sets itself up like
+ * the shell's child, starts the program in a vfork-like child and waits for
+ * it, then ends like dash: the program's exit status, or, for a signal N,
+ * dash's note on fd 2 and status 128 + N. dash catches SIGINT in -c mode,
+ * waits for its child and then dies of it: here SIGINT stays blocked for
+ * that wait. A failed execve() (ENOENT, EACCES, ENOEXEC: a script without
+ * #!, or no process left for the program) changes nothing yet: the
+ * mini-shell execs `/bin/sh -c LINE` itself, which redoes it its own way,
+ * with its own message and status. Only system calls: nothing of libc's
+ * state (locks, the tid it caches) is to be trusted in a raw clone. */
+SPAWN_CHILD_SIDE static int spawn_mini_shell(void *arg) {
+        struct spawn_job *job = arg;
+        const struct spawn_env *env = job->env;
+        sigset_t none, intr, pending;
+        char note[SPAWN_NOTE_SIZE];
+        int r, status = 0;
+        pid_t pid;
+
+        r = spawn_child_setup(job); /* closes report_fd if it succeeds */
+        if (r < 0) {
+                (void) !write(job->report_fd, &r, sizeof r);
+                _exit(127);
+        }
+        /* /proc/PID/comm as the shell's: "sh". */
+        (void) prctl(PR_SET_NAME, "sh", 0, 0, 0);
+        sigemptyset(&none);
+        sigemptyset(&intr);
+        sigaddset(&intr, SIGINT);
+        (void) sigprocmask(SIG_SETMASK, &intr, NULL);
+        job->exec_failed = false;
+        /* The lower half of our copy of the stack: we run on the upper one. */
+        pid = clone(spawn_program, env->stack + SPAWN_STACK_SIZE / 2,
+                    CLONE_VM | CLONE_VFORK | SIGCHLD, job);
+        if (pid < 0 || job->exec_failed) {
+                while (pid > 0 && waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                        continue;
+                (void) sigprocmask(SIG_SETMASK, &none, NULL);
+                execve(SHELL, job->argv, env->envp);
+                (void) !write(STDERR_FILENO, SPAWN_NO_SHELL, sizeof SPAWN_NO_SHELL - 1);
+                _exit(SPAWN_STATUS_NOT_RUN);
+        }
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        _exit(SPAWN_STATUS_NOT_RUN);
+        if (WIFSIGNALED(status)) {
+                int sig = WTERMSIG(status);
+                size_t len = spawn_note_of(env, sig, WCOREDUMP(status), note);
+                if (len > 0)
+                        (void) !write(STDERR_FILENO, note, len);
+                status = 128 + sig;
+        } else
+                status = WEXITSTATUS(status);
+        /* A SIGINT of ours: now it kills us, as it kills dash. */
+        if (sigpending(&pending) == 0 && sigismember(&pending, SIGINT))
+                (void) sigprocmask(SIG_SETMASK, &none, NULL);
+        _exit(status);
 }
 
 static int spawn_pidfd_open(pid_t pid) {
@@ -381,11 +491,48 @@ static bool spawn_plan_direct(struct spawn_env *env, const char *command,
         return true;
 }
 
+/* The mini-shell's setup error, through a pipe that its close_range()
+ * closes: 0 when it got that far. Ends REPORT[0]. */
+static int spawn_read_report(int report[2]) {
+        int err = 0;
+        ssize_t n;
+
+        do
+                n = read(report[0], &err, sizeof err);
+        while (n < 0 && errno == EINTR);
+        (void) close(report[0]);
+        if (n < 0)
+                return -errno;
+        return n == (ssize_t) sizeof err && err < 0 ? err : 0;
+}
+
+/* A pipe for the mini-shell's report, both ends above fd 2: the child's fds
+ * 0-2 are replaced before it is done with it. */
+static int spawn_report_pipe(int report[2]) {
+        if (pipe2(report, O_CLOEXEC) < 0)
+                return -errno;
+        for (int i = 0; i < 2; i++) {
+                if (report[i] > STDERR_FILENO)
+                        continue;
+                int fd = fcntl(report[i], F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+                int saved = errno;
+                (void) close(report[i]);
+                report[i] = fd;
+                if (fd < 0) {
+                        if (report[1 - i] >= 0)
+                                (void) close(report[1 - i]);
+                        return -saved;
+                }
+        }
+        return 0;
+}
+
 int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
                   const struct sock_peer *peer, struct spawn_child *ret) {
         char *argv[] = {(char *) "sh", (char *) "-c", (char *) command, NULL};
         const char *exe = NULL;
-        struct spawn_job job = {.env = env, .argv = argv, .conn_fd = conn_fd};
+        struct spawn_job job = {.env = env, .argv = argv, .conn_fd = conn_fd, .report_fd = -1};
+        int report[2] = {-1, -1};
         sigset_t all, saved;
         pid_t pid;
         int r, pidfd = -1;
@@ -396,20 +543,45 @@ int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
         spawn_env_set_peer(env, peer);
         if (!spawn_plan_direct(env, command, peer, &exe))
                 exe = NULL;
+        if (exe) {
+                r = spawn_report_pipe(report);
+                if (r < 0)
+                        return r;
+                job.report_fd = report[1];
+        }
         job.exe = exe;
         job.reset = spawn_signals_to_reset(env);
         /* No handler of ours may run in the child while it shares our memory. */
         sigfillset(&all);
         r = -pthread_sigmask(SIG_SETMASK, &all, &saved);
-        if (r < 0)
+        if (r < 0) {
+                if (exe) {
+                        (void) close(report[0]);
+                        (void) close(report[1]);
+                }
                 return r;
-        /* vfork() as clone(): no page tables copied, and we resume once the
-         * child has exec'd or died; CLONE_PIDFD gives the pidfd (close-on-exec)
-         * without a pidfd_open() per command. The child runs on env->stack. */
-        pid = clone(spawn_child, env->stack + SPAWN_STACK_SIZE,
-                    CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &job, &pidfd);
+        }
+        if (exe)
+                /* The mini-shell: a fork (its own copy of our memory) that
+                 * runs on its copy of env->stack; CLONE_PIDFD as below. */
+                pid = clone(spawn_mini_shell, env->stack + SPAWN_STACK_SIZE, CLONE_PIDFD | SIGCHLD,
+                            &job, &pidfd);
+        else
+                /* vfork() as clone(): no page tables copied, and we resume
+                 * once the child has exec'd or died; CLONE_PIDFD gives the
+                 * pidfd (close-on-exec) without a pidfd_open() per command.
+                 * The child runs on env->stack. */
+                pid = clone(spawn_child, env->stack + SPAWN_STACK_SIZE,
+                            CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &job, &pidfd);
         r = pid < 0 ? -errno : job.err;
         (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
+        if (exe) {
+                (void) close(report[1]);
+                if (pid > 0)
+                        r = spawn_read_report(report);
+                else
+                        (void) close(report[0]);
+        }
         if (r < 0) {
                 if (pidfd >= 0)
                         (void) close(pidfd);
@@ -424,7 +596,7 @@ int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
                 (void) waitpid(pid, NULL, 0);
                 return pidfd;
         }
-        *ret = (struct spawn_child){.pid = pid, .pidfd = pidfd, .direct = exe && !job.shell};
+        *ret = (struct spawn_child){.pid = pid, .pidfd = pidfd, .direct = exe != NULL};
         return 0;
 }
 

@@ -2,9 +2,9 @@
 #pragma once
 
 /*
- * Starts /bin/sh -c COMMAND (or, when the shell would only exec it, the
- * command's program itself: command.h, shenv.h) onto a connection as doc/protocol.md's "What the
- * command sees" says: fd 0 /dev/null, fds 1 and 2 the connection in blocking
+ * Starts /bin/sh -c COMMAND (or, when the shell would only fork and exec
+ * it, a mini-shell that does just that: command.h, shenv.h, spawn.c) onto a
+ * connection as doc/protocol.md's "What the command sees" says: fd 0 /dev/null, fds 1 and 2 the connection in blocking
  * mode, no other descriptor, default signals and an empty mask, a session of
  * its own, the server's environment minus systemd's activation variables plus
  * REMOTE_ADDR and REMOTE_PORT. Also: killing a command's process group and
@@ -29,6 +29,9 @@ struct spawn_limits {
         rlim_t nproc; /* processes of the user */
         rlim_t fsize; /* bytes */
 };
+
+#define SPAWN_NOTE_SIZE 64
+#define SPAWN_NOTE_SIGNALS 64 /* signals 1-64 */
 
 /* What every command gets, built once: the server's environment, its limits.
  * It points into itself (sh_order holds remote_addr, remote_port, pwd): use
@@ -57,6 +60,9 @@ struct spawn_env {
         bool cwd_known;            /* cwd holds stat("."): the server never chdirs */
         struct stat cwd;
         char *stack; /* the child's until it execs: SPAWN_STACK_SIZE bytes */
+        /* spawn_signal_note() of each signal, for the mini-shell (spawn.c). */
+        char notes[SPAWN_NOTE_SIGNALS][SPAWN_NOTE_SIZE];
+        uint8_t notes_len[SPAWN_NOTE_SIGNALS];
 };
 
 #define SPAWN_STACK_SIZE ((size_t) 64 * 1024)
@@ -64,7 +70,7 @@ struct spawn_env {
 struct spawn_child {
         pid_t pid;   /* also the command's process group and session */
         int pidfd;   /* close-on-exec; owned by the caller */
-        bool direct; /* exec'd without /bin/sh */
+        bool direct; /* a mini-shell, not /bin/sh, runs the program (spawn.c) */
 };
 
 /* NBNET statuses that the server itself gives (doc/protocol.md). */
@@ -90,10 +96,9 @@ bool spawn_group_alive(pid_t pid);
 void spawn_reap_group(pid_t pid);
 
 /* What /bin/sh writes to stderr when the command it waits for dies of a
- * signal ("Terminated\n", "Segmentation fault (core dumped)\n"): owed by
- * the server for a child.direct command that someone else killed. Its
- * length, or 0 (an exit, SIGINT, SIGPIPE: the shell says nothing). */
-#define SPAWN_NOTE_SIZE 64
+ * signal ("Terminated\n", "Segmentation fault (core dumped)\n"), which the
+ * mini-shell of a child.direct command writes as well. Its length, or 0 (an
+ * exit, SIGINT, SIGPIPE: the shell says nothing). */
 size_t spawn_signal_note(const siginfo_t *si, char note[static SPAWN_NOTE_SIZE]);
 
 /* The NBNET status of a child's end as waitid() reports it: 0-255 like $?. */

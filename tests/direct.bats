@@ -56,6 +56,20 @@ setup_file() {
         chmod +x "$BIN_DIR/hello"
         cp "$BIN_DIR/hello" "$WORK/script"
         printf 'x\n' >"$WORK/plain"
+        # For the tests of the process tree: a program that signals its
+        # parent, and then says $2; one that exits with $1; one that kills
+        # its own group; one that dies of SIGTERM after starting a background
+        # writer that ignores SIGTERM and writes once the script's parent is
+        # gone; programs named like options of sh.
+        printf '#!/bin/sh\nkill -"$1" $PPID\n[ -z "$2" ] || echo "$2"\n' >"$BIN_DIR/killppid"
+        printf '#!/bin/sh\nexit "$1"\n' >"$BIN_DIR/exitn"
+        printf '#!/bin/sh\nkill -TERM 0\nsleep 1\necho not killed\n' >"$BIN_DIR/killgroup"
+        printf '#!/bin/sh\ntrap "" TERM\n(while kill -0 $PPID 2>/dev/null; do sleep 0.01; done; echo late) &\ntrap - TERM\nkill -TERM $$\n' \
+                >"$BIN_DIR/bgnote"
+        printf '#!/bin/sh\necho "run as $0"\n' >"$BIN_DIR/-x"
+        cp "$BIN_DIR/-x" "$BIN_DIR/+e"
+        chmod +x "$BIN_DIR/killppid" "$BIN_DIR/exitn" "$BIN_DIR/killgroup" "$BIN_DIR/bgnote" \
+                "$BIN_DIR/-x" "$BIN_DIR/+e"
         export DIRECT_PORT SHELL_PORT
         DIRECT_PORT=$(free_port)
         SHELL_PORT=$(free_port)
@@ -138,25 +152,105 @@ same_both_ways() {
         same_both_ways "/bin/echo $args" "printf %s\\n $args"
 }
 
-# parent_of PORT: the name of the parent of a command that port runs.
+# parent_of PORT: the name (comm) and the executable of the parent of a
+# command that port runs.
 parent_of() {
-        local marker pid
+        local marker pid ppid
         marker=$(unique_sleep)
         response "$1" "$marker" >/dev/null &
         wait_until 5 pgrep -f -x -- "$marker" >/dev/null
         pid=$(pgrep -f -x -- "$marker")
-        ps -o comm= -p "$(ps -o ppid= -p "$pid" | tr -d " ")"
+        ppid=$(ps -o ppid= -p "$pid" | tr -d " ")
+        echo "$(ps -o comm= -p "$ppid") $(basename "$(readlink "/proc/$ppid/exe")")"
         kill "$pid"
         wait $!
 }
 
-# The one difference, and how to see the path taken: dash forks even for the
-# last command of -c, so under the shell the command's parent is sh.
-@test "the direct path is taken: the program's parent is the server, not sh" {
+# dash forks even for the last command of -c, so under the shell the
+# command's parent is sh; on the direct path it is the mini-shell, a fork of
+# the server named "sh" as well: only its executable tells the two apart.
+@test "the direct path is taken: the program's parent is the mini-shell, not /bin/sh" {
         run parent_of "$DIRECT_PORT"
-        assert_output --regexp '^nbnet'
+        assert_output --regexp '^sh nbnet'
         run parent_of "$SHELL_PORT"
-        assert_output sh
+        assert_output 'sh dash'
+}
+
+# The process tree is the shell's: the program is not the session or group
+# leader, and what it does to its parent or its group it does to a shell.
+@test "a program that signals its parent signals the mini-shell, not the server" {
+        same_both_ways "killppid USR1" "killppid TERM" "killppid KILL" "killppid QUIT" \
+                "killppid INT after" "killppid HUP" "/bin/true"
+        # The servers are still there.
+        same_both_ways "/bin/echo still serving"
+        grep -q 'still serving' "$WORK/direct.out"
+}
+
+@test "setsid(1) and the like: the program is no process group leader" {
+        same_both_ways "setsid seq 20000" "setsid exitn 7" "setsid -w exitn 3" \
+                "ps -o stat= -p 0"
+        [ "$(grep -c . "$WORK/direct.out")" -ge 1 ]
+        response "$DIRECT_PORT" "setsid seq 20000" >"$WORK/seq.out"
+        [ "$(grep -c -x "[0-9][0-9]*" "$WORK/seq.out")" -eq 20000 ]
+}
+
+@test "the signal note comes when the program dies, before a background writer's output" {
+        same_both_ways "bgnote"
+        [ "$(head -n 2 "$WORK/direct.out" | tr '\n' ' ')" = "Terminated late " ]
+}
+
+@test "a program that kills its own group kills the mini-shell too, without a note" {
+        same_both_ways "killgroup"
+        run ! grep -q Terminated "$WORK/direct.out"
+}
+
+@test "FDSize and the other fields of /proc/self/status are the shell's" {
+        same_both_ways "grep -v -e ^Pid -e ^PPid -e ^Tgid -e ^NSpid -e ^NStgid -e ^NSpgid -e ^NSsid -e ^VmPeak -e ^VmSize -e ^VmHWM -e ^VmRSS -e ^RssAnon -e ^RssFile -e ^VmData -e ^VmStk -e ^VmPTE -e ctxt_switches -e ^Rss /proc/self/status" \
+                "grep FDSize /proc/self/status"
+}
+
+@test "a first word with a leading - or + is an option of sh -c, even if it is in PATH" {
+        same_both_ways "-x" "+e" "-x a" "+e ls"
+        run ! grep -q 'run as' "$WORK/direct.out"
+}
+
+# start_nproc_server PORT UID [options]: a server in the file's mode as
+# UID (one no other process has), in /, with --limit-nproc room for the
+# server's processes and /bin/sh, but not for the shell's fork (the
+# handler's mode has systemd-socket-activate as well).
+start_nproc_server() {
+        local port=$1 uid=$2 limit=3 wrapper
+        shift 2
+        [ "$NBNET_MODE" = accept ] && limit=4
+        wrapper=(setpriv --reuid="$uid" --regid="$uid" --clear-groups)
+        case $NBNET_MODE in
+        nbnetd)
+                (cd / && exec setsid "${wrapper[@]}" env -i PATH=/usr/bin:/bin \
+                        ASAN_OPTIONS="${ASAN_OPTIONS:-}" "$NBNET_BIN/nbnetd" \
+                        --listen "127.0.0.1:$port" --limit-nproc $((limit - 1)) "$@") \
+                        2>>"$WORK/servers.log" &
+                ;;
+        accept)
+                (cd / && exec setsid "${wrapper[@]}" env -i PATH=/usr/bin:/bin \
+                        ASAN_OPTIONS="${ASAN_OPTIONS:-}" systemd-socket-activate -E PATH \
+                        -E ASAN_OPTIONS -l "127.0.0.1:$port" --accept "$NBNET_BIN/nbnet-handler" \
+                        --limit-nproc $((limit - 1)) "$@") 2>>"$WORK/servers.log" &
+                ;;
+        esac
+        echo $! >>"$WORK/pids"
+        wait_until 5 port_open "$port"
+}
+
+# A limit that leaves the shell no fork leaves the mini-shell none either:
+# both need one process more than the program alone.
+@test "--limit-nproc: the direct path needs as many processes as sh -c" {
+        local direct_port shell_port uid=$((40000 + $$ % 20000))
+        direct_port=$(free_port)
+        start_nproc_server "$direct_port" "$uid"
+        shell_port=$(free_port)
+        start_nproc_server "$shell_port" $((uid + 1)) --always-shell
+        DIRECT_PORT=$direct_port SHELL_PORT=$shell_port same_both_ways "/bin/true" "/bin/echo x"
+        grep -q 'Cannot fork' "$WORK/direct.out"
 }
 
 # killed PORT SIGNAL: what the client gets for a sleep killed by SIGNAL.

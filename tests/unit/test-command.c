@@ -81,6 +81,13 @@ static void test_assignments_keywords_and_builtins_go_to_the_shell(void **state)
                 if (split(lines[i]) != 0)
                         fail_msg("'%s' would be exec'd without the shell", lines[i]);
         }
+        /* `sh -c -x` takes a leading '-' or '+' as an option, even when a
+         * program of that name is in PATH. */
+        assert_int_equal(split("-x"), 0);
+        assert_int_equal(split("+e ls"), 0);
+        assert_int_equal(split("- x"), 0);
+        assert_int_equal(split("--version"), 0);
+        assert_int_equal(split("ls -x"), 2);
         /* A builtin's name as an argument is an argument. */
         assert_int_equal(split("/usr/bin/env echo hi"), 3);
         assert_int_equal(split("/bin/true"), 1);
