@@ -215,8 +215,10 @@ static int add_listeners(struct server *s, const struct options *o) {
         int n, r;
 
         n = listen_take_activated(fds, SERVER_MAX_LISTENERS, err, sizeof err);
-        if (n < 0)
-                return log_error_errno(n, "%s", err);
+        if (n < 0) {
+                fprintf(stderr, PROGRAM ": %s\n", err);
+                return n;
+        }
         if (n > 0 && o->n_listen > 0)
                 log_warning("--listen ignored: systemd passed %d listening sockets", n);
         for (int i = 0; i < n; i++) {
@@ -240,8 +242,10 @@ static int add_listeners(struct server *s, const struct options *o) {
                         fprintf(stderr, PROGRAM ": --listen %s\n", err);
                         return 1;
                 }
-                if (fd < 0)
-                        return log_error_errno(fd, "%s", err);
+                if (fd < 0) {
+                        fprintf(stderr, PROGRAM ": --listen %s\n", err);
+                        return fd;
+                }
                 r = server_listen(s, fd);
                 if (r < 0)
                         return r;

@@ -294,6 +294,33 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         assert_output $'unix:none\n\x1eNBNET-STATUS 000'
 }
 
+@test "--listen PATH refuses a socket a live server listens on, replaces a stale one, keeps other files" {
+        local sock=$BATS_TEST_TMPDIR/nbnetd.sock file=$BATS_TEST_TMPDIR/file
+        "$NBNET_BIN/nbnetd" --listen "$sock" 2>"$BATS_TEST_TMPDIR/server.log" &
+        SERVER_PID=$!
+        wait_until 5 test -S "$sock"
+        run --separate-stderr timeout 10 "$NBNET_BIN/nbnetd" --listen "$sock"
+        assert_failure 1
+        [[ "$stderr" == *"--listen '$sock': a server is already listening there"* ]]
+        # The first server still has its socket.
+        run $NBCLIENT --unix "$sock" --command 'echo still' --plus
+        assert_output $'still\n\x1eNBNET-STATUS 000'
+        # Once it is gone, its socket file is stale: a new server takes the path.
+        kill "$SERVER_PID"
+        wait "$SERVER_PID" || true
+        test -S "$sock"
+        "$NBNET_BIN/nbnetd" --listen "$sock" 2>>"$BATS_TEST_TMPDIR/server.log" &
+        SERVER_PID=$!
+        wait_until 5 $NBCLIENT --unix "$sock" --command 'echo new' --timeout 2
+        run $NBCLIENT --unix "$sock" --command 'echo new' --plus
+        assert_output $'new\n\x1eNBNET-STATUS 000'
+        echo keep >"$file"
+        run --separate-stderr timeout 10 "$NBNET_BIN/nbnetd" --listen "$file"
+        assert_failure 1
+        [[ "$stderr" == *"exists and is not a socket"* ]]
+        [ "$(cat "$file")" = keep ]
+}
+
 @test "--help describes every option and exits 0; --version prints the version" {
         run "$NBNET_BIN/nbnetd" --help
         assert_success
@@ -319,6 +346,12 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         run --separate-stderr "$NBNET_BIN/nbnetd" --listen 127.0.0.1:99999
         assert_failure 2
         [[ "$stderr" == *"1..65535"* ]]
+        run --separate-stderr "$NBNET_BIN/nbnetd" --listen '[::1]'
+        assert_failure 2
+        [[ "$stderr" == *"--listen [::1]: no port; use [::1]:9079"* ]]
+        run --separate-stderr "$NBNET_BIN/nbnetd" --listen relative.sock
+        assert_failure 2
+        [[ "$stderr" == *"a Unix socket path must start with / or ./"* ]]
         run --separate-stderr "$NBNET_BIN/nbnetd" --bogus
         assert_failure 2
         [[ "$stderr" == *"--help"* ]]
