@@ -22,9 +22,13 @@
 #define PROGRAM "nbnetd"
 #define USEC_PER_SEC 1000000ull
 #define COUNT_LIMIT 65536u
-/* Descriptors per connection (its socket, its command's pidfd) and a margin for the rest. */
+/* Descriptors per connection (its socket, its command's pidfd) and a margin for
+ * the rest (stdio, epoll, signalfd, timers, listeners, the journal): a quarter
+ * of the limit, at least FDS_MARGIN_MIN and at most FDS_MARGIN_MAX, so that a
+ * small limit still serves several connections at once. */
 #define FDS_PER_CONNECTION 2
-#define FDS_MARGIN 64
+#define FDS_MARGIN_MIN 24
+#define FDS_MARGIN_MAX 64
 
 extern char **environ;
 
@@ -181,9 +185,16 @@ static int parse_options(int argc, char **argv, struct options *o) {
  * hard one so that --max-connections can be reached, and lower the count to
  * what fits. Accepting past it would leave no descriptor for the command's
  * pidfd: every request would fail "cannot run the command: Too many open files". */
+static rlim_t fd_margin(rlim_t limit) {
+        rlim_t m = limit / 4;
+
+        return m < FDS_MARGIN_MIN ? FDS_MARGIN_MIN : m > FDS_MARGIN_MAX ? FDS_MARGIN_MAX : m;
+}
+
 static unsigned fit_fd_limit(unsigned max_connections) {
-        rlim_t want = (rlim_t) max_connections * FDS_PER_CONNECTION + FDS_MARGIN;
+        rlim_t want = (rlim_t) max_connections * FDS_PER_CONNECTION + FDS_MARGIN_MAX;
         struct rlimit rl;
+        rlim_t margin;
         unsigned fit;
 
         if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
@@ -197,13 +208,16 @@ static unsigned fit_fd_limit(unsigned max_connections) {
         }
         if (rl.rlim_cur >= want)
                 return max_connections;
-        fit = rl.rlim_cur > FDS_MARGIN + FDS_PER_CONNECTION
-                      ? (unsigned) ((rl.rlim_cur - FDS_MARGIN) / FDS_PER_CONNECTION)
+        margin = fd_margin(rl.rlim_cur);
+        fit = rl.rlim_cur > margin + FDS_PER_CONNECTION
+                      ? (unsigned) ((rl.rlim_cur - margin) / FDS_PER_CONNECTION)
                       : 1;
+        /* Under systemd the limit is the unit's; by hand, the shell's. */
         log_warning("the descriptor limit %llu is below what %u connections need (%llu): "
-                    "serving %u at once; raise LimitNOFILE= or lower --max-connections",
-                    (unsigned long long) rl.rlim_cur, max_connections, (unsigned long long) want,
-                    fit);
+                    "serving %u at once; %s or lower --max-connections",
+                    (unsigned long long) rl.rlim_cur, max_connections, (unsigned long long) want, fit,
+                    getenv("INVOCATION_ID") || getenv("LISTEN_FDS") ? "raise LimitNOFILE="
+                                                                    : "raise ulimit -n");
         return fit;
 }
 
