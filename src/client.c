@@ -100,6 +100,8 @@ static int parse_options(int argc, char **argv, struct options *o) {
 
         *o = (struct options){.port = TARGET_DEFAULT_PORT, .connect_timeout_usec = 10000000};
         /* '+': stop at HOST, so that "nbnet host ls -l" keeps -l for ls. */
+        /* getopt's own messages start with argv[0]: make it the name the others use. */
+        argv[0] = (char *) PROGRAM;
         while ((c = getopt_long(argc, argv, "+p:t:T:rqhV", longopts, NULL)) >= 0) {
                 switch (c) {
                 case 'p':

@@ -129,6 +129,8 @@ static int parse_options(int argc, char **argv, struct options *o) {
 
         *o = (struct options){
                 .port = TARGET_DEFAULT_PORT, .conns = 1, .timeout_usec = 30 * USEC_PER_SEC};
+        /* getopt's own messages start with argv[0]: make it the name the others use. */
+        argv[0] = (char *) PROGRAM;
         while ((c = getopt_long(argc, argv, "+c:n:d:p:t:rhV", longopts, NULL)) >= 0) {
                 switch (c) {
                 case 'c':

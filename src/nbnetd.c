@@ -165,6 +165,8 @@ static int parse_options(int argc, char **argv, struct options *o) {
                 .limits.stop_timeout_usec = 5 * USEC_PER_SEC,
         };
         server_options_init(&o->server);
+        /* getopt's own messages start with argv[0]: make it the name the others use. */
+        argv[0] = (char *) PROGRAM;
         while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) >= 0) {
                 r = parse_one(c, o);
                 if (r != 0)

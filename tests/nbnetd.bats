@@ -355,6 +355,8 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         run --separate-stderr "$NBNET_BIN/nbnetd" --bogus
         assert_failure 2
         [[ "$stderr" == *"--help"* ]]
+        # getopt's own message names the program as the others do, not its path.
+        [[ "$stderr" == "nbnetd: unrecognized option '--bogus'"* ]]
 }
 
 @test "SIGHUP reads the --commands table again, and keeps it when the new one is bad" {
