@@ -3,7 +3,8 @@
 
 /*
  * nbnet-load's results and their two forms: text for people, one JSON
- * object for scripts. Reads the counts, never changes them.
+ * object for scripts. Reads the counts, never changes them. Requests per
+ * second count the ok requests only.
  */
 
 #include <stdbool.h>
