@@ -14,7 +14,7 @@
 #include "histogram.h"
 
 struct report {
-        const char *target;   /* "HOST:PORT", "[IPV6]:PORT" or "unix:/PATH" */
+        const char *target;   /* "HOST:PORT", "[IPV6]:PORT" or "unix:PATH" */
         char *const *command; /* the words of the command */
         int command_words;
         unsigned conns;
