@@ -50,9 +50,10 @@ enum {
 static void usage(FILE *out) {
         fprintf(out,
                 "Usage: " PROGRAM " [OPTIONS]\n"
-                "Serve NBNET/1 (doc/protocol.md) from one event loop: read a length-prefixed\n"
-                "command on each connection, run it with /bin/sh -c with the connection as its\n"
-                "stdout and stderr, and close when it is over.\n"
+                "Serve NBNET/1 from one event loop: read a length-prefixed command on each\n"
+                "connection, run it with /bin/sh -c with the connection as its stdout and\n"
+                "stderr, and close when it is over. A line without shell syntax runs without\n"
+                "the shell, exactly as the shell would run it (see --always-shell).\n"
                 "\n"
                 "The listening sockets come from systemd (a socket unit with Accept=no, or\n"
                 "systemd-socket-activate without --accept); when there are none, from --listen.\n"
@@ -85,7 +86,9 @@ static void usage(FILE *out) {
                 "the watchdog (WatchdogSec=).\n"
                 "\n"
                 "Exit status: 0 after a stop, 1 on a fatal error, 2 on a usage error.\n"
-                "See doc/protocol.md and the README.\n");
+                "See nbnetd(8), nbnet-handler(8), and protocol.md and README.md in the\n"
+                "documentation directory (/usr/share/doc/nbnet, or /usr/local/share/doc/nbnet\n"
+                "after make install).\n");
 }
 
 static int parse_count(const char *name, const char *arg, unsigned *ret) {
