@@ -372,7 +372,20 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         assert_output "added"
         echo "a broken line" >"$table"
         kill -HUP "$SERVER_PID"
-        wait_until 2 grep -q "$table:1: expected 'name = command line'; keeping the table in force" "$SERVER_LOG"
+        # The reason, and no errno text after it.
+        wait_until 2 grep -q "$table:1: expected 'name = command line'; keeping the table in force\$" "$SERVER_LOG"
         run $NBCLIENT "$PORT" --command one
         assert_output "second"
+}
+
+@test "the log says once what is wrong with --commands, and where nbnetd listens" {
+        start_server --commands "$BATS_TEST_TMPDIR/missing"
+        wait_until 2 grep -q "listening on .*:$PORT; at most [0-9]* connections, [0-9]* running" "$SERVER_LOG"
+        grep -q "^nbnetd: --commands $BATS_TEST_TMPDIR/missing: No such file or directory; " "$SERVER_LOG"
+        [ "$(grep -o "No such file or directory" "$SERVER_LOG" | wc -l)" -eq 1 ]
+        # With nothing to listen on, that is the one message: the table is not read.
+        run --separate-stderr "$NBNET_BIN/nbnetd" --commands "$BATS_TEST_TMPDIR/missing"
+        assert_failure 2
+        [[ "$stderr" == "nbnetd: nothing to listen on"* ]]
+        [[ "$stderr" != *"--commands"* ]]
 }
