@@ -378,6 +378,17 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         assert_output "second"
 }
 
+@test "a descriptor limit of 48 still allows 12 connections at once, and the warning says what to raise" {
+        # By hand the limit is the shell's; started by systemd, the unit's.
+        local raise="raise ulimit -n"
+        [ "$NBNET_MODE" != nbnetd-activated ] || raise="raise LimitNOFILE="
+        SERVER_WRAPPER="prlimit --nofile=48:48" start_server
+        run $NBCLIENT "$PORT" --command "echo small" --plus
+        assert_output $'small\n\x1eNBNET-STATUS 000'
+        # A quarter of 48 is below the 24-descriptor minimum: (48 - 24) / 2 = 12.
+        wait_until 2 grep -q "descriptor limit 48 .*: serving 12 at once; $raise" "$SERVER_LOG"
+}
+
 @test "the log says once what is wrong with --commands, and where nbnetd listens" {
         start_server --commands "$BATS_TEST_TMPDIR/missing"
         wait_until 2 grep -q "listening on .*:$PORT; at most [0-9]* connections, [0-9]* running" "$SERVER_LOG"
