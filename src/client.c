@@ -51,7 +51,7 @@ static bool quiet;
 static void usage(FILE *out) {
         fprintf(out,
                 "Usage: " PROGRAM " [OPTIONS] HOST[:PORT] COMMAND [ARG...]\n"
-                "       " PROGRAM " [OPTIONS] unix:/PATH COMMAND [ARG...]\n"
+                "       " PROGRAM " [OPTIONS] unix:PATH COMMAND [ARG...]\n"
                 "Run COMMAND (its words joined with spaces, as ssh does) on an nbnet server,\n"
                 "stream its output to stdout and exit with its status.\n"
                 "\n"
@@ -100,6 +100,8 @@ static int parse_options(int argc, char **argv, struct options *o) {
 
         *o = (struct options){.port = TARGET_DEFAULT_PORT, .connect_timeout_usec = 10000000};
         /* '+': stop at HOST, so that "nbnet host ls -l" keeps -l for ls. */
+        /* getopt's own messages start with argv[0]: make it the name the others use. */
+        argv[0] = (char *) PROGRAM;
         while ((c = getopt_long(argc, argv, "+p:t:T:rqhV", longopts, NULL)) >= 0) {
                 switch (c) {
                 case 'p':
@@ -142,7 +144,7 @@ static int parse_options(int argc, char **argv, struct options *o) {
         if (r == -ENAMETOOLONG)
                 return usage_error("'%s': the host name or socket path is too long", argv[optind]);
         if (r < 0)
-                return usage_error("'%s' is not HOST, HOST:PORT, [IPV6]:PORT or unix:/PATH",
+                return usage_error("'%s' is not HOST, HOST:PORT, [IPV6]:PORT or unix:PATH",
                                    argv[optind]);
         o->argv = argv + optind + 1;
         o->argc = argc - optind - 1;

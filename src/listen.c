@@ -19,7 +19,7 @@
 /* The kernel caps it at net.core.somaxconn; clients past --max-connections wait here. */
 #define LISTEN_BACKLOG 4096
 
-/* Fills err (the caller adds strerror(-r) when it logs) and returns r. */
+/* Fills err with the whole message (listen_error_errno adds strerror(-r)) and returns r. */
 static int listen_error(int r, char *err, size_t err_size, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 static int listen_error(int r, char *err, size_t err_size, const char *fmt, ...) {
@@ -28,6 +28,20 @@ static int listen_error(int r, char *err, size_t err_size, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err, err_size, fmt, ap);
         va_end(ap);
+        return r;
+}
+
+static int listen_error_errno(int r, char *err, size_t err_size, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static int listen_error_errno(int r, char *err, size_t err_size, const char *fmt, ...) {
+        va_list ap;
+        size_t n;
+
+        va_start(ap, fmt);
+        vsnprintf(err, err_size, fmt, ap);
+        va_end(ap);
+        n = strlen(err);
+        snprintf(err + n, err_size - n, ": %s", strerror(-r));
         return r;
 }
 
@@ -40,9 +54,18 @@ static int listen_parse_inet(const char *spec, struct sockaddr_storage *ss, sock
         char *end;
         unsigned long port;
 
+        struct in_addr a4;
+        size_t spec_len = strlen(spec);
+
+        if (spec[0] == '[' && spec_len > 2 && spec[spec_len - 1] == ']')
+                return listen_error(-EINVAL, err, err_size, "%s: no port; use %s:9079", spec, spec);
+        if (!colon && inet_pton(AF_INET, spec, &a4) == 1)
+                return listen_error(-EINVAL, err, err_size, "%s: no port; use %s:9079", spec, spec);
         if (!colon || colon == spec)
                 return listen_error(-EINVAL, err, err_size,
-                                    "'%s' is not ADDR:PORT, [ADDR]:PORT or a socket path", spec);
+                                    "'%s' is not ADDR:PORT, [ADDR]:PORT or a socket path (a Unix "
+                                    "socket path must start with / or ./)",
+                                    spec);
         errno = 0;
         port = strtoul(colon + 1, &end, 10);
         if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 || port < 1 || port > 65535)
@@ -79,11 +102,28 @@ static int listen_parse_inet(const char *spec, struct sockaddr_storage *ss, sock
                             host);
 }
 
+/* 1 when something accepts connections on the Unix socket, 0 when nothing
+ * listens there any more (a stale file), -errno when that cannot be told. */
+static int listen_unix_in_use(const struct sockaddr_storage *ss, socklen_t len) {
+        int fd, r;
+
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        r = connect(fd, (const struct sockaddr *) ss, len) == 0 ? 1 : -errno;
+        close(fd);
+        /* EAGAIN: a live listener whose backlog is full. */
+        if (r == -EAGAIN)
+                return 1;
+        return r == -ECONNREFUSED ? 0 : r;
+}
+
 static int listen_parse_unix(const char *path, struct sockaddr_storage *ss, socklen_t *len,
                              char *err, size_t err_size) {
         struct sockaddr_un *sun = (struct sockaddr_un *) ss;
         size_t n = strlen(path);
         struct stat st;
+        int r;
 
         if (n >= sizeof sun->sun_path)
                 return listen_error(-ENAMETOOLONG, err, err_size,
@@ -92,9 +132,28 @@ static int listen_parse_unix(const char *path, struct sockaddr_storage *ss, sock
         sun->sun_family = AF_UNIX;
         memcpy(sun->sun_path, path, n + 1);
         *len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + n + 1);
-        /* A socket file left by an earlier run would make bind() fail with EADDRINUSE. */
-        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && unlink(path) < 0)
-                return listen_error(-errno, err, err_size, "unlink stale socket '%s'", path);
+        if (lstat(path, &st) < 0)
+                return errno == ENOENT
+                               ? 0
+                               : listen_error_errno(-errno, err, err_size, "lstat '%s'", path);
+        if (!S_ISSOCK(st.st_mode))
+                return listen_error(-EEXIST, err, err_size,
+                                    "'%s' exists and is not a socket; remove it or choose "
+                                    "another path",
+                                    path);
+        /* A socket file left by an earlier run would make bind() fail with
+         * EADDRINUSE; one a live server listens on must be left to it, as TCP does. */
+        r = listen_unix_in_use(ss, *len);
+        if (r > 0)
+                return listen_error(-EADDRINUSE, err, err_size,
+                                    "'%s': a server is already listening there; stop it or "
+                                    "choose another path",
+                                    path);
+        if (r < 0)
+                return listen_error_errno(r, err, err_size, "connect to the existing socket '%s'",
+                                          path);
+        if (unlink(path) < 0)
+                return listen_error_errno(-errno, err, err_size, "unlink stale socket '%s'", path);
         return 0;
 }
 
@@ -104,18 +163,26 @@ static int listen_bind(const struct sockaddr_storage *ss, socklen_t len, const c
 
         fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
-                return listen_error(-errno, err, err_size, "socket for '%s'", spec);
+                return listen_error_errno(-errno, err, err_size, "socket for '%s'", spec);
         if (ss->ss_family != AF_UNIX &&
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) {
-                r = listen_error(-errno, err, err_size, "setsockopt SO_REUSEADDR on '%s'", spec);
+                r = listen_error_errno(-errno, err, err_size, "setsockopt SO_REUSEADDR on '%s'",
+                                       spec);
                 goto fail;
         }
         if (bind(fd, (const struct sockaddr *) ss, len) < 0) {
-                r = listen_error(-errno, err, err_size, "bind '%s'", spec);
+                r = -errno;
+                if (r == -EADDRINUSE)
+                        listen_error(r, err, err_size,
+                                     "bind '%s': %s; another server is on that address: stop "
+                                     "it or choose another port",
+                                     spec, strerror(EADDRINUSE));
+                else
+                        listen_error_errno(r, err, err_size, "bind '%s'", spec);
                 goto fail;
         }
         if (listen(fd, LISTEN_BACKLOG) < 0) {
-                r = listen_error(-errno, err, err_size, "listen on '%s'", spec);
+                r = listen_error_errno(-errno, err, err_size, "listen on '%s'", spec);
                 goto fail;
         }
         return fd;
@@ -141,7 +208,7 @@ int listen_take_activated(int *fds, size_t max, char *err, size_t err_size) {
         int n = sd_listen_fds(true);
 
         if (n < 0)
-                return listen_error(n, err, err_size, "LISTEN_FDS is set but invalid");
+                return listen_error_errno(n, err, err_size, "LISTEN_FDS is set but invalid");
         if ((size_t) n > max)
                 return listen_error(-E2BIG, err, err_size,
                                     "got %d sockets, at most %zu are supported", n, max);
@@ -158,7 +225,8 @@ int listen_take_activated(int *fds, size_t max, char *err, size_t err_size) {
                 /* accept() must not block when another process took the connection first. */
                 flags = fcntl(fd, F_GETFL);
                 if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-                        return listen_error(-errno, err, err_size, "fcntl O_NONBLOCK on fd %d", fd);
+                        return listen_error_errno(-errno, err, err_size,
+                                                  "fcntl O_NONBLOCK on fd %d", fd);
                 fds[i] = fd;
         }
         return n;

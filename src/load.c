@@ -95,7 +95,7 @@ static void usage(FILE *out) {
                 " [OPTIONS] (-n REQUESTS | -d SECONDS) HOST[:PORT] COMMAND [ARG...]\n"
                 "Run COMMAND on an nbnet server over and over from CONNS clients at once, each\n"
                 "starting its next request when the last one ends, and report the rate, the\n"
-                "latency percentiles and the statuses. HOST may be unix:/PATH.\n"
+                "latency percentiles and the statuses. HOST may be unix:PATH.\n"
                 "\n"
                 "  -c CONNS         concurrent clients, 1..%u (default 1)\n"
                 "  -n REQUESTS      stop after REQUESTS requests, 1..%lu\n"
@@ -129,6 +129,8 @@ static int parse_options(int argc, char **argv, struct options *o) {
 
         *o = (struct options){
                 .port = TARGET_DEFAULT_PORT, .conns = 1, .timeout_usec = 30 * USEC_PER_SEC};
+        /* getopt's own messages start with argv[0]: make it the name the others use. */
+        argv[0] = (char *) PROGRAM;
         while ((c = getopt_long(argc, argv, "+c:n:d:p:t:rhV", longopts, NULL)) >= 0) {
                 switch (c) {
                 case 'c':
@@ -181,7 +183,7 @@ static int parse_options(int argc, char **argv, struct options *o) {
                                                         : "no COMMAND given");
         r = target_parse(argv[optind], o->port, &o->target);
         if (r < 0)
-                return usage_error("'%s' is not HOST, HOST:PORT, [IPV6]:PORT or unix:/PATH",
+                return usage_error("'%s' is not HOST, HOST:PORT, [IPV6]:PORT or unix:PATH",
                                    argv[optind]);
         o->argv = argv + optind + 1;
         o->argc = argc - optind - 1;

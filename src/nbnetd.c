@@ -22,9 +22,13 @@
 #define PROGRAM "nbnetd"
 #define USEC_PER_SEC 1000000ull
 #define COUNT_LIMIT 65536u
-/* Descriptors per connection (its socket, its command's pidfd) and a margin for the rest. */
+/* Descriptors per connection (its socket, its command's pidfd) and a margin for
+ * the rest (stdio, epoll, signalfd, timers, listeners, the journal): a quarter
+ * of the limit, at least FDS_MARGIN_MIN and at most FDS_MARGIN_MAX, so that a
+ * small limit still serves several connections at once. */
 #define FDS_PER_CONNECTION 2
-#define FDS_MARGIN 64
+#define FDS_MARGIN_MIN 24
+#define FDS_MARGIN_MAX 64
 
 extern char **environ;
 
@@ -46,9 +50,10 @@ enum {
 static void usage(FILE *out) {
         fprintf(out,
                 "Usage: " PROGRAM " [OPTIONS]\n"
-                "Serve NBNET/1 (doc/protocol.md) from one event loop: read a length-prefixed\n"
-                "command on each connection, run it with /bin/sh -c with the connection as its\n"
-                "stdout and stderr, and close when it is over.\n"
+                "Serve NBNET/1 from one event loop: read a length-prefixed command on each\n"
+                "connection, run it with /bin/sh -c with the connection as its stdout and\n"
+                "stderr, and close when it is over. A line without shell syntax runs without\n"
+                "the shell, exactly as the shell would run it (see --always-shell).\n"
                 "\n"
                 "The listening sockets come from systemd (a socket unit with Accept=no, or\n"
                 "systemd-socket-activate without --accept); when there are none, from --listen.\n"
@@ -81,7 +86,9 @@ static void usage(FILE *out) {
                 "the watchdog (WatchdogSec=).\n"
                 "\n"
                 "Exit status: 0 after a stop, 1 on a fatal error, 2 on a usage error.\n"
-                "See doc/protocol.md and the README.\n");
+                "See nbnetd(8), nbnet-handler(8), and protocol.md and README.md in the\n"
+                "documentation directory (/usr/share/doc/nbnet, or /usr/local/share/doc/nbnet\n"
+                "after make install).\n");
 }
 
 static int parse_count(const char *name, const char *arg, unsigned *ret) {
@@ -161,6 +168,8 @@ static int parse_options(int argc, char **argv, struct options *o) {
                 .limits.stop_timeout_usec = 5 * USEC_PER_SEC,
         };
         server_options_init(&o->server);
+        /* getopt's own messages start with argv[0]: make it the name the others use. */
+        argv[0] = (char *) PROGRAM;
         while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) >= 0) {
                 r = parse_one(c, o);
                 if (r != 0)
@@ -181,9 +190,16 @@ static int parse_options(int argc, char **argv, struct options *o) {
  * hard one so that --max-connections can be reached, and lower the count to
  * what fits. Accepting past it would leave no descriptor for the command's
  * pidfd: every request would fail "cannot run the command: Too many open files". */
+static rlim_t fd_margin(rlim_t limit) {
+        rlim_t m = limit / 4;
+
+        return m < FDS_MARGIN_MIN ? FDS_MARGIN_MIN : m > FDS_MARGIN_MAX ? FDS_MARGIN_MAX : m;
+}
+
 static unsigned fit_fd_limit(unsigned max_connections) {
-        rlim_t want = (rlim_t) max_connections * FDS_PER_CONNECTION + FDS_MARGIN;
+        rlim_t want = (rlim_t) max_connections * FDS_PER_CONNECTION + FDS_MARGIN_MAX;
         struct rlimit rl;
+        rlim_t margin;
         unsigned fit;
 
         if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
@@ -197,13 +213,16 @@ static unsigned fit_fd_limit(unsigned max_connections) {
         }
         if (rl.rlim_cur >= want)
                 return max_connections;
-        fit = rl.rlim_cur > FDS_MARGIN + FDS_PER_CONNECTION
-                      ? (unsigned) ((rl.rlim_cur - FDS_MARGIN) / FDS_PER_CONNECTION)
+        margin = fd_margin(rl.rlim_cur);
+        fit = rl.rlim_cur > margin + FDS_PER_CONNECTION
+                      ? (unsigned) ((rl.rlim_cur - margin) / FDS_PER_CONNECTION)
                       : 1;
+        /* Under systemd the limit is the unit's; by hand, the shell's. */
         log_warning("the descriptor limit %llu is below what %u connections need (%llu): "
-                    "serving %u at once; raise LimitNOFILE= or lower --max-connections",
-                    (unsigned long long) rl.rlim_cur, max_connections, (unsigned long long) want,
-                    fit);
+                    "serving %u at once; %s or lower --max-connections",
+                    (unsigned long long) rl.rlim_cur, max_connections, (unsigned long long) want, fit,
+                    getenv("INVOCATION_ID") || getenv("LISTEN_FDS") ? "raise LimitNOFILE="
+                                                                    : "raise ulimit -n");
         return fit;
 }
 
@@ -215,8 +234,10 @@ static int add_listeners(struct server *s, const struct options *o) {
         int n, r;
 
         n = listen_take_activated(fds, SERVER_MAX_LISTENERS, err, sizeof err);
-        if (n < 0)
-                return log_error_errno(n, "%s", err);
+        if (n < 0) {
+                fprintf(stderr, PROGRAM ": %s\n", err);
+                return n;
+        }
         if (n > 0 && o->n_listen > 0)
                 log_warning("--listen ignored: systemd passed %d listening sockets", n);
         for (int i = 0; i < n; i++) {
@@ -240,8 +261,10 @@ static int add_listeners(struct server *s, const struct options *o) {
                         fprintf(stderr, PROGRAM ": --listen %s\n", err);
                         return 1;
                 }
-                if (fd < 0)
-                        return log_error_errno(fd, "%s", err);
+                if (fd < 0) {
+                        fprintf(stderr, PROGRAM ": --listen %s\n", err);
+                        return fd;
+                }
                 r = server_listen(s, fd);
                 if (r < 0)
                         return r;

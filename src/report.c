@@ -39,7 +39,8 @@ static void summarize(const struct report *r, struct summary *m) {
 
         /* A run of no measurable time still gives finite rates. */
         m->elapsed_s = r->elapsed_usec > 0 ? (double) r->elapsed_usec / 1e6 : 1e-6;
-        m->rate = (double) r->finished / m->elapsed_s;
+        /* Failures are counted apart: a refused connect is fast, not throughput. */
+        m->rate = (double) r->ok / m->elapsed_s;
         m->mb_per_s = (double) r->output_bytes / 1e6 / m->elapsed_s;
         m->min = h->min;
         m->p50 = histogram_percentile(h, 50);
@@ -101,7 +102,7 @@ void report_text(const struct report *r, FILE *out) {
         fprintf(out, "  requests     %llu (%llu ok)\n", (unsigned long long) r->finished,
                 (unsigned long long) r->ok);
         fprintf(out, "  elapsed      %.3f s\n", m.elapsed_s);
-        fprintf(out, "  requests/s   %.1f\n", m.rate);
+        fprintf(out, "  requests/s   %.1f (ok ones)\n", m.rate);
         fprintf(out, "  output       %.3f MB, %.3f MB/s\n", (double) r->output_bytes / 1e6,
                 m.mb_per_s);
         fprintf(out,
@@ -121,4 +122,7 @@ void report_text(const struct report *r, FILE *out) {
         if (r->last_errno)
                 fprintf(out, " (last: %s)", strerror(r->last_errno));
         fputc('\n', out);
+        if (r->ok < r->finished)
+                fprintf(out, "FAILED: %llu of %llu requests did not end well (see errors above)\n",
+                        (unsigned long long) (r->finished - r->ok), (unsigned long long) r->finished);
 }

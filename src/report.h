@@ -3,7 +3,8 @@
 
 /*
  * nbnet-load's results and their two forms: text for people, one JSON
- * object for scripts. Reads the counts, never changes them.
+ * object for scripts. Reads the counts, never changes them. Requests per
+ * second count the ok requests only.
  */
 
 #include <stdbool.h>
@@ -13,7 +14,7 @@
 #include "histogram.h"
 
 struct report {
-        const char *target;   /* "HOST:PORT", "[IPV6]:PORT" or "unix:/PATH" */
+        const char *target;   /* "HOST:PORT", "[IPV6]:PORT" or "unix:PATH" */
         char *const *command; /* the words of the command */
         int command_words;
         unsigned conns;

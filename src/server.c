@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -29,6 +30,11 @@ static const int server_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD};
 /* Children looked at in one sweep; more are found by the next SIGCHLD. */
 #define SERVER_MAX_CHILDREN 4096
 static pid_t server_pids[SERVER_MAX_CHILDREN];
+
+/* "1 connection", "2 connections". */
+static const char *server_plural(unsigned long long n) {
+        return n == 1 ? "" : "s";
+}
 
 static uint64_t server_now(const struct server *s) {
         uint64_t now = 0;
@@ -205,8 +211,9 @@ static void server_notify_status(struct server *s) {
         char status[sizeof s->status];
 
         snprintf(status, sizeof status,
-                 "STATUS=%u connections, %u running, %u queued, %llu served, %llu refused",
-                 s->connections, s->running, s->queued, s->served, s->refused);
+                 "STATUS=%u connection%s, %u running, %u queued, %llu served, %llu refused",
+                 s->connections, server_plural(s->connections), s->running, s->queued, s->served,
+                 s->refused);
         if (strcmp(status, s->status) == 0)
                 return;
         memcpy(s->status, status, sizeof status);
@@ -373,7 +380,8 @@ static void server_stop(struct server *s) {
         }
         s->stopping = true;
         (void) sd_notify(0, "STOPPING=1");
-        log_info("stopping: %u commands running, %llu ms for them to finish", s->running,
+        log_info("stopping: %u command%s running, %llu ms for them to finish", s->running,
+                 server_plural(s->running),
                  (unsigned long long) (s->lim.stop_timeout_usec / USEC_PER_MSEC));
         server_close_listeners(s);
         for (unsigned i = 0; i < s->lim.max_connections; i++)
@@ -400,14 +408,17 @@ static void server_reload_commands(struct server *s) {
                 return;
         r = policy_load_commands(&table, s->opt.commands_path, why, sizeof why);
         if (r < 0) {
-                log_error_errno(r, "SIGHUP: --commands %s; %s", why,
-                                s->table_ok ? "keeping the table in force" : "still no table");
+                /* why says what is wrong; strerror(r) would add nothing. */
+                log_warning("SIGHUP: --commands %s; %s", why,
+                            s->table_ok ? "keeping the table in force"
+                                        : "still no table: requests are refused");
                 return;
         }
         policy_table_release(&s->table);
         s->table = table;
         s->table_ok = true;
-        log_info("SIGHUP: --commands %s reloaded, %zu commands", s->opt.commands_path, table.count);
+        log_info("SIGHUP: --commands %s reloaded, %zu command%s", s->opt.commands_path, table.count,
+                 server_plural(table.count));
 }
 
 static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata) {
@@ -424,8 +435,9 @@ static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo 
                 break;
         case SIGHUP:
                 server_reload_commands(s);
-                log_info("%u connections, %u running, %u queued, %llu served, %llu refused",
-                         s->connections, s->running, s->queued, s->served, s->refused);
+                log_info("%u connection%s, %u running, %u queued, %llu served, %llu refused",
+                         s->connections, server_plural(s->connections), s->running, s->queued,
+                         s->served, s->refused);
                 break;
         default:
                 server_stop(s);
@@ -500,8 +512,11 @@ static void server_load_commands(struct server *s) {
         if (!s->opt.commands_path)
                 return;
         r = policy_load_commands(&s->table, s->opt.commands_path, why, sizeof why);
+        /* why says what is wrong, with strerror when a system call failed. */
         if (r < 0)
-                log_error_errno(r, "--commands %s", why);
+                log_warning("--commands %s; every request is refused until it is fixed and "
+                            "nbnetd gets SIGHUP",
+                            why);
         s->table_ok = r >= 0;
 }
 
@@ -513,7 +528,6 @@ int server_init(struct server *s, const struct server_options *opt, const struct
         r = server_init_conns(s);
         if (r < 0)
                 return r;
-        server_load_commands(s);
         r = spawn_env_init(&s->env, environ_);
         if (r < 0)
                 return log_error_errno(r, "spawn_env_init");
@@ -564,9 +578,38 @@ int server_listen(struct server *s, int fd) {
         return 0;
 }
 
+/* One line at start: where, and how much at once. */
+static void server_log_start(const struct server *s) {
+        char where[SERVER_MAX_LISTENERS * 112] = "";
+        size_t used = 0;
+
+        for (size_t i = 0; i < s->n_listeners; i++) {
+                struct sockaddr_storage ss = {0};
+                socklen_t len = sizeof ss;
+                struct sock_peer p;
+                const char *text = "?";
+
+                if (getsockname(s->listen_fds[i], (struct sockaddr *) &ss, &len) == 0) {
+                        if (ss.ss_family == AF_UNIX)
+                                text = ((const struct sockaddr_un *) &ss)->sun_path;
+                        else if (sock_peer_from(&ss, &p) == 0)
+                                text = p.text;
+                }
+                used += (size_t) snprintf(where + used, sizeof where - used, "%s%s",
+                                          i > 0 ? ", " : "", text);
+                if (used >= sizeof where)
+                        break;
+        }
+        log_info("listening on %s; at most %u connection%s, %u running", where,
+                 s->lim.max_connections, server_plural(s->lim.max_connections), s->lim.max_running);
+}
+
 int server_run(struct server *s) {
         int r;
 
+        /* After the listeners: a usage error is told first and alone. */
+        server_load_commands(s);
+        server_log_start(s);
         server_notify_status(s);
         (void) sd_notify(0, "READY=1");
         r = sd_event_loop(s->event);

@@ -61,15 +61,16 @@ struct server {
         char status[160]; /* the last STATUS= sent */
 };
 
-/* Sets up the loop, the connection table, the signals, the command table;
- * listeners come with server_listen. */
+/* Sets up the loop, the connection table, the signals;
+ * listeners come with server_listen, the command table with server_run. */
 int server_init(struct server *s, const struct server_options *opt, const struct server_limits *lim,
                 char **environ_);
 
 /* Serves the listening socket fd (taken over: closed by server_release). */
 int server_listen(struct server *s, int fd);
 
-/* Runs until SIGTERM or SIGINT and every connection is closed; 0 or -errno. */
+/* Loads the --commands table, logs where it listens, and runs until SIGTERM
+ * or SIGINT and every connection is closed; 0 or -errno. */
 int server_run(struct server *s);
 
 void server_release(struct server *s);

@@ -3,7 +3,7 @@
 
 /*
  * Where a client connects: "HOST", "HOST:PORT", "[IPV6]", "[IPV6]:PORT", a
- * bare IPv6 literal (no port then), or "unix:/PATH". Parsing, resolving with
+ * bare IPv6 literal (no port then), or "unix:PATH". Parsing, resolving with
  * getaddrinfo, connecting with a timeout, and the name messages give it.
  * Never logs, never exits.
  */
@@ -22,7 +22,7 @@ struct target {
         char port[6];
         struct sockaddr_un unix_addr;
         socklen_t unix_addr_len;
-        char text[sizeof "[]:65535" + 256]; /* "HOST:PORT", "[IPV6]:PORT" or "unix:/PATH", for messages */
+        char text[sizeof "[]:65535" + 256]; /* "HOST:PORT", "[IPV6]:PORT" or "unix:PATH", for messages */
 };
 
 /* default_port is used when s names none. -EINVAL for bad syntax or port,

@@ -294,6 +294,33 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         assert_output $'unix:none\n\x1eNBNET-STATUS 000'
 }
 
+@test "--listen PATH refuses a socket a live server listens on, replaces a stale one, keeps other files" {
+        local sock=$BATS_TEST_TMPDIR/nbnetd.sock file=$BATS_TEST_TMPDIR/file
+        "$NBNET_BIN/nbnetd" --listen "$sock" 2>"$BATS_TEST_TMPDIR/server.log" &
+        SERVER_PID=$!
+        wait_until 5 test -S "$sock"
+        run --separate-stderr timeout 10 "$NBNET_BIN/nbnetd" --listen "$sock"
+        assert_failure 1
+        [[ "$stderr" == *"--listen '$sock': a server is already listening there"* ]]
+        # The first server still has its socket.
+        run $NBCLIENT --unix "$sock" --command 'echo still' --plus
+        assert_output $'still\n\x1eNBNET-STATUS 000'
+        # Once it is gone, its socket file is stale: a new server takes the path.
+        kill "$SERVER_PID"
+        wait "$SERVER_PID" || true
+        test -S "$sock"
+        "$NBNET_BIN/nbnetd" --listen "$sock" 2>>"$BATS_TEST_TMPDIR/server.log" &
+        SERVER_PID=$!
+        wait_until 5 $NBCLIENT --unix "$sock" --command 'echo new' --timeout 2
+        run $NBCLIENT --unix "$sock" --command 'echo new' --plus
+        assert_output $'new\n\x1eNBNET-STATUS 000'
+        echo keep >"$file"
+        run --separate-stderr timeout 10 "$NBNET_BIN/nbnetd" --listen "$file"
+        assert_failure 1
+        [[ "$stderr" == *"exists and is not a socket"* ]]
+        [ "$(cat "$file")" = keep ]
+}
+
 @test "--help describes every option and exits 0; --version prints the version" {
         run "$NBNET_BIN/nbnetd" --help
         assert_success
@@ -319,9 +346,17 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         run --separate-stderr "$NBNET_BIN/nbnetd" --listen 127.0.0.1:99999
         assert_failure 2
         [[ "$stderr" == *"1..65535"* ]]
+        run --separate-stderr "$NBNET_BIN/nbnetd" --listen '[::1]'
+        assert_failure 2
+        [[ "$stderr" == *"--listen [::1]: no port; use [::1]:9079"* ]]
+        run --separate-stderr "$NBNET_BIN/nbnetd" --listen relative.sock
+        assert_failure 2
+        [[ "$stderr" == *"a Unix socket path must start with / or ./"* ]]
         run --separate-stderr "$NBNET_BIN/nbnetd" --bogus
         assert_failure 2
         [[ "$stderr" == *"--help"* ]]
+        # getopt's own message names the program as the others do, not its path.
+        [[ "$stderr" == "nbnetd: unrecognized option '--bogus'"* ]]
 }
 
 @test "SIGHUP reads the --commands table again, and keeps it when the new one is bad" {
@@ -337,7 +372,31 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         assert_output "added"
         echo "a broken line" >"$table"
         kill -HUP "$SERVER_PID"
-        wait_until 2 grep -q "$table:1: expected 'name = command line'; keeping the table in force" "$SERVER_LOG"
+        # The reason, and no errno text after it.
+        wait_until 2 grep -q "$table:1: expected 'name = command line'; keeping the table in force\$" "$SERVER_LOG"
         run $NBCLIENT "$PORT" --command one
         assert_output "second"
+}
+
+@test "a descriptor limit of 48 still allows 12 connections at once, and the warning says what to raise" {
+        # By hand the limit is the shell's; started by systemd, the unit's.
+        local raise="raise ulimit -n"
+        [ "$NBNET_MODE" != nbnetd-activated ] || raise="raise LimitNOFILE="
+        SERVER_WRAPPER="prlimit --nofile=48:48" start_server
+        run $NBCLIENT "$PORT" --command "echo small" --plus
+        assert_output $'small\n\x1eNBNET-STATUS 000'
+        # A quarter of 48 is below the 24-descriptor minimum: (48 - 24) / 2 = 12.
+        wait_until 2 grep -q "descriptor limit 48 .*: serving 12 at once; $raise" "$SERVER_LOG"
+}
+
+@test "the log says once what is wrong with --commands, and where nbnetd listens" {
+        start_server --commands "$BATS_TEST_TMPDIR/missing"
+        wait_until 2 grep -q "listening on .*:$PORT; at most [0-9]* connections, [0-9]* running" "$SERVER_LOG"
+        grep -q "^nbnetd: --commands $BATS_TEST_TMPDIR/missing: No such file or directory; " "$SERVER_LOG"
+        [ "$(grep -o "No such file or directory" "$SERVER_LOG" | wc -l)" -eq 1 ]
+        # With nothing to listen on, that is the one message: the table is not read.
+        run --separate-stderr "$NBNET_BIN/nbnetd" --commands "$BATS_TEST_TMPDIR/missing"
+        assert_failure 2
+        [[ "$stderr" == "nbnetd: nothing to listen on"* ]]
+        [[ "$stderr" != *"--commands"* ]]
 }

@@ -68,7 +68,8 @@ static void test_text_has_every_figure(void **state) {
         setup_report(words, 1);
         text = render(report_text);
         assert_non_null(strstr(text, "  requests     4 (4 ok)\n"));
-        assert_non_null(strstr(text, "  requests/s   2.0\n"));
+        assert_non_null(strstr(text, "  requests/s   2.0 (ok ones)\n"));
+        assert_null(strstr(text, "FAILED"));
         assert_non_null(strstr(text, "  statuses     0: 3 137: 1\n"));
         assert_non_null(strstr(text, "p50 0.200 ms"));
         r.connect_errors = 1;
@@ -80,10 +81,31 @@ static void test_text_has_every_figure(void **state) {
         free(text);
 }
 
+/* Refused connects end fast: they must not read as throughput. */
+static void test_rate_counts_ok_requests_only(void **state) {
+        char *words[] = {"true"};
+        char *text, *json;
+        (void) state;
+
+        setup_report(words, 1);
+        r.finished = 1000;
+        r.ok = 0;
+        r.connect_errors = 1000;
+        r.last_errno = ECONNREFUSED;
+        text = render(report_text);
+        assert_non_null(strstr(text, "  requests/s   0.0 (ok ones)\n"));
+        assert_non_null(strstr(text, "FAILED: 1000 of 1000 requests did not end well"));
+        json = render(report_json);
+        assert_non_null(strstr(json, "\"requests_per_s\": 0.0"));
+        free(text);
+        free(json);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_json_escapes_quotes_backslashes_and_controls),
                 cmocka_unit_test(test_text_has_every_figure),
+                cmocka_unit_test(test_rate_counts_ok_requests_only),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* cmocka tests of target parsing: HOST[:PORT], [IPV6]:PORT, unix:/PATH. */
+/* cmocka tests of target parsing: HOST[:PORT], [IPV6]:PORT, unix:PATH. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
