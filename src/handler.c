@@ -75,15 +75,18 @@ static int poll_timeout(uint64_t deadline) {
 
 static void usage(FILE *out) {
         fprintf(out, "Usage: " PROGRAM " [OPTIONS]\n"
-                     "Serve one NBNET/1 connection: read a length-prefixed command, run it with\n"
-                     "/bin/sh -c onto the connection, then exit. The connection is fd 3 under\n"
-                     "systemd's Accept=yes (LISTEN_FDS=1) or fd 0 under inetd and friends.\n"
+                     "Serve one NBNET/1 connection: read a length-prefixed command, run it as\n"
+                     "/bin/sh -c would (a line without shell syntax runs without the shell, with\n"
+                     "the same result; see --always-shell) onto the connection, then exit. The\n"
+                     "connection is fd 3 under systemd's Accept=yes (LISTEN_FDS=1) or fd 0\n"
+                     "under inetd and friends.\n"
                      "\n");
         server_options_help(out);
         fprintf(out, "  -h, --help             show this help\n"
                      "  -V, --version          show the version\n"
                      "\n"
-                     "See nbnet-handler(8) and doc/protocol.md.\n");
+                     "See nbnet-handler(8), and protocol.md in the documentation directory\n"
+                     "(/usr/share/doc/nbnet, or /usr/local/share/doc/nbnet after make install).\n");
 }
 
 /* Returns 0 to go on, 1 to exit 0 (help, version), -EINVAL to exit 2. */
@@ -97,6 +100,7 @@ static int parse_options(int argc, char **argv, struct server_options *o) {
         int c;
 
         server_options_init(o);
+        argv[0] = (char *) PROGRAM; /* getopt's messages name the program, not its path */
         while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
@@ -476,8 +480,9 @@ int main(int argc, char **argv) {
         if (o.commands_path) {
                 char why[512];
                 r = policy_load_commands(&table, o.commands_path, why, sizeof why);
+                /* why names the file, the line and the cause: no errno text after it. */
                 if (r < 0)
-                        log_error_errno(r, "--commands %s", why);
+                        log_error("--commands %s; every request is refused until it is fixed", why);
                 table_ok = r >= 0;
         }
         r = frame_init(&c.frame, o.max_command);

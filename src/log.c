@@ -102,6 +102,14 @@ void log_warning(const char *fmt, ...) {
         va_end(ap);
 }
 
+void log_error(const char *fmt, ...) {
+        va_list ap;
+
+        va_start(ap, fmt);
+        log_vline(LOG_ERR, fmt, ap);
+        va_end(ap);
+}
+
 /* One field of a record being built in f->buf: appends are cut at the end
  * of the buffer. No printf: this runs for every connection. */
 struct log_out {

@@ -50,3 +50,5 @@ int log_error_errno(int err, const char *fmt, ...) __attribute__((format(printf,
 
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* At error priority, for a message that already says why (no errno). */
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -153,6 +153,8 @@ commands_file() {
         run $NBCLIENT "$PORT" --command ok --timeout 5
         assert_output "nbnet: server misconfigured (see its log)"
         wait_until 2 grep -q "$BATS_TEST_TMPDIR/missing: No such file or directory" "$SERVER_LOG"
+        run grep -c "No such file or directory.*No such file or directory" "$SERVER_LOG"
+        assert_output 0
 }
 
 @test "--limit-nproc: a fork bomb ends, and the server still serves" {
