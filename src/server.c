@@ -311,12 +311,14 @@ static bool server_tracks(const struct server *s, pid_t pid) {
 }
 
 /* Our children that no child source waits for: orphans left in ending
- * groups, and processes that left their command's group. */
-static size_t server_untracked(const struct server *s, pid_t *pids, size_t max) {
+ * groups, and processes that left their command's group. *complete is
+ * false when the list was cut at max: some may be missing from it. */
+static size_t server_untracked(const struct server *s, pid_t *pids, size_t max, bool *complete) {
         size_t n = reap_children(pids, max), kept = 0;
 
+        *complete = n < max;
         /* Each running command's main process is a child: no more, no orphan. */
-        if (n <= s->mains)
+        if (*complete && n <= s->mains)
                 return 0;
         for (size_t i = 0; i < n; i++)
                 if (!server_tracks(s, pids[i]))
@@ -324,22 +326,26 @@ static size_t server_untracked(const struct server *s, pid_t *pids, size_t max) 
         return kept;
 }
 
-/* Reaps the untracked children that exited; returns how many are left. */
-static size_t server_reap_untracked(const struct server *s) {
-        size_t n = server_untracked(s, server_pids, SERVER_MAX_CHILDREN), left = 0;
+/* Reaps the untracked children that exited; returns how many were found,
+ * the reaped ones included: one that exited after the list was read may
+ * have left children of its own, given to us too late to be on it. */
+static size_t server_reap_untracked(const struct server *s, bool *complete) {
+        size_t n = server_untracked(s, server_pids, SERVER_MAX_CHILDREN, complete);
 
         for (size_t i = 0; i < n; i++)
-                if (!reap_if_exited(server_pids[i]))
-                        left++;
-        return left;
+                (void) reap_if_exited(server_pids[i]);
+        return n;
 }
 
 bool server_has_untracked(const struct server *s) {
-        return server_reap_untracked(s) > 0;
+        bool complete;
+
+        return server_reap_untracked(s, &complete) > 0 || !complete;
 }
 
 unsigned server_signal_holders(struct server *s, ino_t ino, int sig) {
-        size_t n = server_untracked(s, server_pids, SERVER_MAX_CHILDREN);
+        bool complete;
+        size_t n = server_untracked(s, server_pids, SERVER_MAX_CHILDREN, &complete);
         unsigned found = 0;
 
         for (size_t i = 0; i < n; i++)
@@ -424,6 +430,8 @@ static void server_reload_commands(struct server *s) {
 static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata) {
         struct server *s = userdata;
 
+        bool complete;
+
         (void) src;
         switch (si->ssi_signo) {
         case SIGCHLD:
@@ -431,7 +439,7 @@ static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo 
                  * (server_has_untracked), including orphans whose SIGCHLD this
                  * one absorbed. Anything else: an orphan, reaped now. */
                 if (!server_tracks(s, (pid_t) si->ssi_pid))
-                        (void) server_reap_untracked(s);
+                        (void) server_reap_untracked(s, &complete);
                 break;
         case SIGHUP:
                 server_reload_commands(s);

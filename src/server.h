@@ -88,9 +88,10 @@ void server_main_reaped(struct server *s, struct conn *c);
 /* For conn.c: a command and its group are over; its running slot is free. */
 void server_command_ended(struct server *s);
 
-/* For conn.c: reaps our exited orphans, then tells whether a child is left
- * that no running command's main is: an orphan or an escapee, of any
- * command. One read of /proc when there is none. */
+/* For conn.c: reaps our exited orphans, then tells whether a child was
+ * there that no running command's main is: an orphan or an escapee, of any
+ * command (or whether that cannot be told: more children than the list
+ * holds). One read of /proc when there is none. */
 bool server_has_untracked(const struct server *s);
 
 /* For conn.c: sends sig to each orphan of ours that holds the socket of
