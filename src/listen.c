@@ -107,12 +107,15 @@ static int listen_parse_inet(const char *spec, struct sockaddr_storage *ss, sock
 static int listen_unix_in_use(const struct sockaddr_storage *ss, socklen_t len) {
         int fd, r;
 
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        /* Non-blocking: a blocking connect() would wait for a busy or
+         * stopped server's full backlog, with no timeout. */
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return -errno;
         r = connect(fd, (const struct sockaddr *) ss, len) == 0 ? 1 : -errno;
         close(fd);
-        /* EAGAIN: a live listener whose backlog is full. */
+        /* EAGAIN: a live listener whose backlog is full (a Unix connect()
+         * never answers EINPROGRESS). */
         if (r == -EAGAIN)
                 return 1;
         return r == -ECONNREFUSED ? 0 : r;

@@ -217,6 +217,10 @@ static unsigned fit_fd_limit(unsigned max_connections) {
         fit = rl.rlim_cur > margin + FDS_PER_CONNECTION
                       ? (unsigned) ((rl.rlim_cur - margin) / FDS_PER_CONNECTION)
                       : 1;
+        /* The smaller reserve of a small limit may leave room for them all:
+         * never serve more than --max-connections. */
+        if (fit >= max_connections)
+                return max_connections;
         /* Under systemd the limit is the unit's; by hand, the shell's. */
         log_warning("the descriptor limit %llu is below what %u connections need (%llu): "
                     "serving %u at once; %s or lower --max-connections",

@@ -389,6 +389,32 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         wait_until 2 grep -q "descriptor limit 48 .*: serving 12 at once; $raise" "$SERVER_LOG"
 }
 
+@test "a descriptor limit just short of --max-connections' need never serves more than it" {
+        SERVER_WRAPPER="prlimit --nofile=80:80" start_server --max-connections 10
+        run $NBCLIENT "$PORT" --command "echo ten" --plus
+        assert_output $'ten\n\x1eNBNET-STATUS 000'
+        wait_until 2 grep -q "listening on .*; at most 10 connections" "$SERVER_LOG"
+}
+
+@test "--listen PATH does not hang on a live server whose backlog is full" {
+        local sock=$BATS_TEST_TMPDIR/full.sock
+        # A listener that never accepts, its backlog (0) filled by one client.
+        /usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(0)
+c = socket.socket(socket.AF_UNIX)
+c.connect(sys.argv[1])
+time.sleep(30)
+' "$sock" &
+        BG_PIDS=$!
+        wait_until 5 test -S "$sock"
+        run --separate-stderr timeout 10 "$NBNET_BIN/nbnetd" --listen "$sock"
+        assert_failure 1
+        [[ "$stderr" == *"--listen '$sock': a server is already listening there"* ]]
+}
+
 @test "the log says once what is wrong with --commands, and where nbnetd listens" {
         start_server --commands "$BATS_TEST_TMPDIR/missing"
         wait_until 2 grep -q "listening on .*:$PORT; at most [0-9]* connections, [0-9]* running" "$SERVER_LOG"
