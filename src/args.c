@@ -75,3 +75,19 @@ int args_usage_error(const char *program, const char *fmt, ...) {
         fprintf(stderr, "; try '%s --help'\n", program);
         return -EINVAL;
 }
+
+int args_common_option(int c, const char *program, const char *version, void (*usage)(FILE *out)) {
+        switch (c) {
+        case 'h':
+                usage(stdout);
+                return 1;
+        case 'V':
+                printf("%s %s\n", program, version);
+                return 1;
+        case '?':
+                fprintf(stderr, "Try '%s --help'.\n", program);
+                return -EINVAL;
+        default:
+                return 0;
+        }
+}

@@ -4,6 +4,7 @@
 /* Parsing of numeric command-line values, shared by every program. */
 
 #include <stdint.h>
+#include <stdio.h>
 
 /* Seconds as a decimal ("10", "0.5") into microseconds; min..max inclusive. */
 int args_parse_seconds(const char *s, double min, double max, uint64_t *ret_usec);
@@ -16,3 +17,8 @@ int args_parse_bytes(const char *s, unsigned long long min, unsigned long long *
 
 /* "PROGRAM: what is wrong; try 'PROGRAM --help'" on stderr; returns -EINVAL. */
 int args_usage_error(const char *program, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The options every program has, for getopt's c: 'h' prints usage to stdout
+ * and 'V' the version (1: exit 0), '?' points to --help (-EINVAL, exit 2);
+ * any other c is not one of them (0). */
+int args_common_option(int c, const char *program, const char *version, void (*usage)(FILE *out));

@@ -126,15 +126,9 @@ static int parse_options(int argc, char **argv, struct options *o) {
                 case 'q':
                         o->quiet = true;
                         break;
-                case 'h':
-                        usage(stdout);
-                        return 1;
-                case 'V':
-                        printf(PROGRAM " " NBNET_VERSION "\n");
-                        return 1;
-                default:
-                        fprintf(stderr, "Try '" PROGRAM " --help'.\n");
-                        return -EINVAL;
+                default: /* -h, -V, and getopt's '?' */
+                        if ((r = args_common_option(c, PROGRAM, NBNET_VERSION, usage)) != 0)
+                                return r;
                 }
         }
         if (argc - optind < 2)

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "frame.h"
 #include "log.h"
 #include "options.h"
@@ -104,14 +105,9 @@ static int parse_options(int argc, char **argv, struct server_options *o) {
         while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) >= 0) {
                 switch (c) {
                 case 'h':
-                        usage(stdout);
-                        return 1;
                 case 'V':
-                        printf(PROGRAM " " NBNET_VERSION "\n");
-                        return 1;
                 case '?':
-                        fprintf(stderr, "Try '" PROGRAM " --help'.\n");
-                        return -EINVAL;
+                        return args_common_option(c, PROGRAM, NBNET_VERSION, usage);
                 default:
                         if (server_options_parse(o, c, optarg, PROGRAM) < 0)
                                 return -EINVAL;

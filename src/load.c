@@ -164,15 +164,9 @@ static int parse_options(int argc, char **argv, struct options *o) {
                 case OPT_JSON:
                         o->json = true;
                         break;
-                case 'h':
-                        usage(stdout);
-                        return 1;
-                case 'V':
-                        printf(PROGRAM " " NBNET_VERSION "\n");
-                        return 1;
-                default:
-                        fprintf(stderr, "Try '" PROGRAM " --help'.\n");
-                        return -EINVAL;
+                default: /* -h, -V, and getopt's '?' */
+                        if ((r = args_common_option(c, PROGRAM, NBNET_VERSION, usage)) != 0)
+                                return r;
                 }
         }
         if ((o->requests == 0) == (o->duration_usec == 0))

@@ -134,14 +134,9 @@ static int parse_one(int c, struct options *o) {
                 }
                 return 0;
         case 'h':
-                usage(stdout);
-                return 1;
         case 'V':
-                printf(PROGRAM " " NBNET_VERSION "\n");
-                return 1;
         case '?':
-                fprintf(stderr, "Try '" PROGRAM " --help'.\n");
-                return -EINVAL;
+                return args_common_option(c, PROGRAM, NBNET_VERSION, usage);
         default:
                 return server_options_parse(&o->server, c, optarg, PROGRAM) < 0 ? -EINVAL : 0;
         }
