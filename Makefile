@@ -43,9 +43,9 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DNBNET_VERSION='"$(VERSION)"' $(WARNINGS)
 # CFLAGS on the link line too: packagers' -flto or -fsanitize need it there.
 ALL_LDFLAGS = $(SANFLAGS) $(CFLAGS) $(LDFLAGS)
 
-COMMON := frame spawn command shenv sock log args policy options reap
+COMMON := frame spawn command shenv sock log args policy options proc request_core
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
-NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) listen server conn nbnetd))
+NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans listen server conn nbnetd))
 # What the client and the load generator share: target (where to connect) and
 # request (framing), response (held-back tail, trailer check).
 CLIENT_COMMON := frame args target request response

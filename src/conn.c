@@ -12,29 +12,17 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "policy.h"
-#include "server.h"
-#include "spawn.h"
 
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
-
-#define USEC_PER_MSEC 1000ull
-#define USEC_PER_SEC 1000000ull
-/* How long a killed group gets between SIGTERM and SIGKILL (as nbnet-handler). */
-#define KILL_GRACE_USEC (500 * USEC_PER_MSEC)
+#define USEC_PER_MSEC REQUEST_USEC_PER_MSEC
+#define USEC_PER_SEC REQUEST_USEC_PER_SEC
+#define KILL_GRACE_USEC REQUEST_KILL_GRACE_USEC
 /* How often an ending group is looked at during its grace. */
 #define GROUP_POLL_USEC (5 * USEC_PER_MSEC)
-/* How long the client gets to finish sending after our FIN (see Closing). */
-#define DRAIN_USEC (2 * USEC_PER_SEC)
 /* How long a client that reads nothing may keep our last 18 bytes waiting. */
 #define SEND_USEC (10 * USEC_PER_SEC)
 #define TIMER_ACCURACY_USEC USEC_PER_MSEC
 /* Reads per wake-up while draining, so that a flood cannot hog the loop. */
 #define DRAIN_READS 4
-
-static const char REASON_PEER_GONE[] = "peer reset or connection error";
 
 /* One buffer for every recv: the loop is single-threaded and never keeps input. */
 static char conn_buf[16384];
@@ -42,7 +30,7 @@ static char conn_buf[16384];
 static uint64_t conn_now(const struct conn *c) {
         uint64_t now = 0;
 
-        (void) sd_event_now(c->server->event, CLOCK_MONOTONIC, &now);
+        (void) sd_event_now(c->cfg->event, CLOCK_MONOTONIC, &now);
         return now;
 }
 
@@ -77,10 +65,11 @@ static void conn_unwatch(struct conn *c) {
 /* Sources are unregistered before the fd is closed: no event may name a
  * descriptor number that the next accept() could hand out again. */
 static void conn_close(struct conn *c) {
+        const char *reason = request_end_info(c->end)->log;
         struct log_record rec = {
                 .peer = c->peer.text,
                 .status = c->status,
-                .reason = c->reason,
+                .reason = reason ? reason : c->reason_text[0] ? c->reason_text : NULL,
                 .pid = c->pid,
         };
 
@@ -98,7 +87,7 @@ static void conn_close(struct conn *c) {
         log_connection(&rec);
         frame_release(&c->frame);
         c->state = CONN_FREE;
-        server_conn_closed(c->server, c);
+        c->cfg->report(c->cfg->owner, c, CONN_EVENT_CLOSED);
 }
 
 /* Shut the write side, read what the client still sends, close: closing with
@@ -108,7 +97,7 @@ static void conn_finish(struct conn *c) {
                 log_error_errno(errno, "%s: shutdown", c->peer.text);
         c->state = CONN_DRAINING;
         conn_watch(c, EPOLLIN);
-        conn_arm(c, conn_now(c) + DRAIN_USEC);
+        conn_arm(c, conn_now(c) + REQUEST_DRAIN_USEC);
 }
 
 /* Reads and drops input until EOF or an error, then closes; a client that
@@ -152,59 +141,34 @@ static void conn_flush(struct conn *c) {
         conn_finish(c);
 }
 
-static void conn_add_trailer(struct conn *c, int status) {
-        frame_format_trailer(c->out + c->out_len, status);
-        c->out_len += FRAME_TRAILER_SIZE;
-}
+/* Answers a request that will not run with "nbnet: line\n" (plus the
+ * trailer for '+') and finishes; line NULL: the end's own. */
+static void conn_refuse(struct conn *c, enum request_end end, const char *line) {
+        const struct request_end_info *info = request_end_info(end);
 
-/* Answers with "nbnet: ...\n" (plus the trailer for '+') and finishes. */
-static void conn_respond(struct conn *c, const char *line, int status) {
-        c->status = status;
-        c->out_len = (size_t) snprintf(c->out, sizeof c->out - FRAME_TRAILER_SIZE, "%s\n", line);
-        if (c->out_len >= sizeof c->out - FRAME_TRAILER_SIZE)
-                c->out_len = sizeof c->out - FRAME_TRAILER_SIZE - 1;
-        if (c->frame.want_status)
-                conn_add_trailer(c, status);
+        c->end = end;
+        c->status = info->status;
+        line = line ? line : info->line;
+        if (!info->log)
+                snprintf(c->reason_text, sizeof c->reason_text, "%s", line + strlen("nbnet: "));
+        c->out_len = request_format_refusal(c->out, sizeof c->out, line,
+                                            request_wants_trailer(&c->frame, end, c->status),
+                                            c->status);
         conn_flush(c);
 }
 
-/* A request that will not run: "nbnet: reason" on the wire, the reason in the log. */
-static void conn_refuse(struct conn *c, const char *line, int status) {
-        snprintf(c->reason_text, sizeof c->reason_text, "%s", line + strlen("nbnet: "));
-        c->reason = c->reason_text;
-        conn_respond(c, line, status);
-}
-
-static void conn_refuse_frame(struct conn *c) {
-        char line[sizeof c->reason_text];
-
-        frame_error_message(&c->frame, line, sizeof line);
-        conn_refuse(c, line, SPAWN_STATUS_NOT_RUN);
-}
-
-/* What a complete frame runs: its own command, or in restricted mode the
- * table's line for the name it gives. NULL, with the request answered, when
- * nothing may run. Looked up again when a queued request starts, since SIGHUP
- * may have replaced the table meanwhile. */
-static const char *conn_command(struct conn *c) {
-        const struct server *s = c->server;
-        const char *command;
-
-        if (!s->opt.commands_path)
-                return c->frame.command;
-        if (!s->table_ok) {
-                conn_refuse(c, "nbnet: server misconfigured (see its log)", SPAWN_STATUS_NOT_RUN);
-                return NULL;
-        }
-        command = policy_lookup(&s->table, c->frame.command);
-        if (!command)
-                conn_refuse(c, "nbnet: command not allowed", SPAWN_STATUS_REFUSED);
-        return command;
-}
-
+/* A complete frame: its command may run (the owner decides when), or it is refused. */
 static void conn_request(struct conn *c) {
-        if (conn_command(c))
-                server_want_run(c->server, c);
+        enum request_end end;
+
+        if (frame_failed(&c->frame)) {
+                char line[sizeof c->reason_text];
+                frame_error_message(&c->frame, line, sizeof line);
+                conn_refuse(c, REQUEST_BAD_FRAME, line);
+        } else if (request_command(c->cfg->commands, &c->frame, &end))
+                c->cfg->report(c->cfg->owner, c, CONN_EVENT_READY);
+        else
+                conn_refuse(c, end, NULL);
 }
 
 static void conn_read(struct conn *c) {
@@ -214,10 +178,10 @@ static void conn_read(struct conn *c) {
                 return;
         if (n <= 0) {
                 if (n == 0)
-                        c->reason = "client closed before sending a whole frame";
+                        c->end = REQUEST_CLIENT_LEFT;
                 else {
+                        c->end = REQUEST_READ_FAILED;
                         snprintf(c->reason_text, sizeof c->reason_text, "%s", strerror(errno));
-                        c->reason = c->reason_text;
                 }
                 /* Nothing ran, so no output is in flight for a drain to protect. */
                 conn_close(c);
@@ -225,11 +189,7 @@ static void conn_read(struct conn *c) {
         }
         /* Bytes after the frame are not the command's input: they are dropped. */
         (void) frame_feed(&c->frame, conn_buf, (size_t) n);
-        if (c->frame.state == FRAME_NEED_MORE)
-                return;
-        if (frame_failed(&c->frame))
-                conn_refuse_frame(c);
-        else
+        if (c->frame.state != FRAME_NEED_MORE)
                 conn_request(c);
 }
 
@@ -243,10 +203,12 @@ static void conn_kill_group(struct conn *c) {
 /* The group and its escapees are gone, or their last grace ran out: the
  * trailer, then closing. */
 static void conn_command_done(struct conn *c) {
-        server_command_ended(c->server);
-        c->out_sent = 0;
-        if (c->frame.want_status && c->reason != REASON_PEER_GONE)
-                conn_add_trailer(c, c->status);
+        c->cfg->report(c->cfg->owner, c, CONN_EVENT_ENDED);
+        c->out_len = c->out_sent = 0;
+        if (request_wants_trailer(&c->frame, c->end, c->status)) {
+                frame_format_trailer(c->out, c->status);
+                c->out_len = FRAME_TRAILER_SIZE;
+        }
         conn_flush(c);
 }
 
@@ -276,7 +238,7 @@ static void conn_end_group(struct conn *c) {
                         c->ino = st.st_ino;
         }
         if (c->ino != 0 &&
-            server_signal_holders(c->server, c->ino, grace_over ? SIGKILL : SIGTERM) > 0)
+            orphans_signal_holders(c->cfg->orphans, c->ino, grace_over ? SIGKILL : SIGTERM) > 0)
                 left = true;
         if (!left || now >= c->deadline_usec + KILL_GRACE_USEC) {
                 conn_command_done(c);
@@ -305,14 +267,13 @@ static int conn_on_child(sd_event_source *s, int fd, uint32_t revents, void *use
         } else if (si.si_pid == 0)
                 return 0; /* not exited after all */
         c->status = c->timed_out ? SPAWN_STATUS_TIMEOUT : spawn_status_of(&si);
-        alone = !server_has_untracked(c->server);
-        c->out_len = 0;
+        alone = !orphans_any(c->cfg->orphans);
         /* Background children must not hold the connection open. */
         if (!alone)
                 (void) spawn_kill_group(c->pid, SIGTERM);
         (void) waitid((idtype_t) P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG);
         c->child = sd_event_source_disable_unref(c->child);
-        server_main_reaped(c->server, c);
+        orphans_remove_main(c->cfg->orphans, c->pid);
         c->state = CONN_ENDING;
         if (alone) {
                 /* conn_command_done watches the socket again at once. */
@@ -329,12 +290,12 @@ static int conn_on_child(sd_event_source *s, int fd, uint32_t revents, void *use
 static void conn_on_error(struct conn *c) {
         switch (c->state) {
         case CONN_QUEUED:
-                server_unqueue(c->server, c);
-                c->reason = REASON_PEER_GONE;
+                c->cfg->report(c->cfg->owner, c, CONN_EVENT_LEFT_QUEUE);
+                c->end = REQUEST_PEER_GONE;
                 conn_finish(c);
                 break;
         case CONN_RUNNING:
-                c->reason = REASON_PEER_GONE;
+                c->end = REQUEST_PEER_GONE;
                 conn_unwatch(c);
                 if (!c->killing)
                         conn_kill_group(c);
@@ -371,17 +332,6 @@ static int conn_on_io(sd_event_source *s, int fd, uint32_t revents, void *userda
         return 0;
 }
 
-static void conn_busy(struct conn *c) {
-        char line[128];
-
-        server_unqueue(c->server, c);
-        c->reason = "busy: the queue wait exceeded the request timeout";
-        snprintf(line, sizeof line, "nbnet: busy (%u commands running); try again later",
-                 c->server->running);
-        c->server->refused++;
-        conn_respond(c, line, SPAWN_STATUS_NOT_RUN);
-}
-
 static int conn_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         struct conn *c = userdata;
 
@@ -389,18 +339,18 @@ static int conn_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         (void) usec;
         switch (c->state) {
         case CONN_READING:
-                c->reason = "request timeout: the frame did not arrive in time";
+                c->end = REQUEST_FRAME_TIMEOUT;
                 conn_close(c);
                 break;
         case CONN_QUEUED:
-                conn_busy(c);
+                c->cfg->report(c->cfg->owner, c, CONN_EVENT_QUEUE_TIMEOUT);
                 break;
         case CONN_RUNNING:
                 if (c->killing)
                         (void) spawn_kill_group(c->pid, SIGKILL);
                 else {
                         c->timed_out = true;
-                        c->reason = "command timeout";
+                        c->end = REQUEST_COMMAND_TIMEOUT;
                         conn_kill_group(c);
                 }
                 break;
@@ -408,7 +358,7 @@ static int conn_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 conn_end_group(c);
                 break;
         case CONN_SENDING:
-                c->reason = "the client did not read its response";
+                c->end = REQUEST_RESPONSE_UNREAD;
                 conn_finish(c);
                 break;
         case CONN_DRAINING:
@@ -420,27 +370,30 @@ static int conn_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-int conn_open(struct conn *c, struct server *s, int fd, const struct sock_peer *peer) {
+int conn_open(struct conn *c, const struct conn_config *cfg, int fd, const struct sock_peer *peer,
+              bool tcp) {
         int r;
 
         *c = (struct conn){
-                .server = s,
+                .cfg = cfg,
                 .state = CONN_READING,
                 .fd = fd,
+                .tcp = tcp,
                 .peer = *peer,
                 .status = -1,
+                .end = REQUEST_RAN,
         };
-        (void) sd_event_now(s->event, CLOCK_MONOTONIC, &c->start_usec);
-        r = frame_init(&c->frame, s->opt.max_command);
+        (void) sd_event_now(cfg->event, CLOCK_MONOTONIC, &c->start_usec);
+        r = frame_init(&c->frame, cfg->opt->max_command);
         if (r < 0)
                 goto fail;
-        r = sd_event_add_io(s->event, &c->io, fd, EPOLLIN, conn_on_io, c);
+        r = sd_event_add_io(cfg->event, &c->io, fd, EPOLLIN, conn_on_io, c);
         if (r < 0) {
                 log_error_errno(r, "%s: sd_event_add_io", peer->text);
                 goto fail;
         }
-        r = sd_event_add_time(s->event, &c->timer, CLOCK_MONOTONIC,
-                              c->start_usec + s->opt.request_timeout_usec, TIMER_ACCURACY_USEC,
+        r = sd_event_add_time(cfg->event, &c->timer, CLOCK_MONOTONIC,
+                              c->start_usec + cfg->opt->request_timeout_usec, TIMER_ACCURACY_USEC,
                               conn_on_timer, c);
         if (r < 0) {
                 log_error_errno(r, "%s: sd_event_add_time", peer->text);
@@ -458,25 +411,28 @@ static int conn_spawn_failed(struct conn *c, int r) {
         char line[160];
 
         log_error_errno(r, "%s: spawn /bin/sh -c", c->peer.text);
-        c->reason = "spawn failed";
         snprintf(line, sizeof line, "nbnet: cannot run the command: %s", strerror(-r));
-        conn_respond(c, line, SPAWN_STATUS_NOT_RUN);
+        conn_refuse(c, REQUEST_SPAWN_FAILED, line);
         return r;
 }
 
 int conn_start(struct conn *c) {
-        const char *command = conn_command(c);
+        enum request_end end;
+        /* Looked up again: SIGHUP may have replaced the table while it was queued. */
+        const char *command = request_command(c->cfg->commands, &c->frame, &end);
         struct spawn_child child;
         int r;
 
-        if (!command)
+        if (!command) {
+                conn_refuse(c, end, NULL);
                 return -EACCES;
-        r = spawn_command(&c->server->env, command, c->fd, &c->peer, &child);
+        }
+        r = spawn_command(c->cfg->env, command, c->fd, &c->peer, &child);
         if (r < 0)
                 return conn_spawn_failed(c, r);
         /* A plain io source: sd_event_add_child_pidfd would read /proc/self/fdinfo
          * for the pid we already know, and scan with waitid on every SIGCHLD. */
-        r = sd_event_add_io(c->server->event, &c->child, child.pidfd, EPOLLIN, conn_on_child, c);
+        r = sd_event_add_io(c->cfg->event, &c->child, child.pidfd, EPOLLIN, conn_on_child, c);
         if (r >= 0)
                 r = sd_event_source_set_io_fd_own(c->child, true);
         if (r < 0) {
@@ -490,41 +446,40 @@ int conn_start(struct conn *c) {
         }
         c->pid = child.pid;
         c->state = CONN_RUNNING;
-        server_main_started(c->server, c);
+        orphans_add_main(c->cfg->orphans, c->pid);
         conn_watch(c, 0);
-        if (c->server->opt.command_timeout_usec)
-                conn_arm(c, conn_now(c) + c->server->opt.command_timeout_usec);
+        if (c->cfg->opt->command_timeout_usec)
+                conn_arm(c, conn_now(c) + c->cfg->opt->command_timeout_usec);
         else
                 conn_disarm(c);
         return 0;
 }
 
-void conn_wait(struct conn *c) {
+void conn_queue(struct conn *c) {
         c->state = CONN_QUEUED;
         conn_watch(c, 0);
-        conn_arm(c, conn_now(c) + c->server->opt.request_timeout_usec);
+        conn_arm(c, conn_now(c) + c->cfg->opt->request_timeout_usec);
+}
+
+void conn_refuse_queued(struct conn *c, enum request_end end, unsigned running) {
+        char line[128];
+
+        if (end != REQUEST_BUSY)
+                return conn_refuse(c, end, NULL);
+        snprintf(line, sizeof line, "nbnet: busy (%u commands running); try again later", running);
+        conn_refuse(c, end, line);
 }
 
 void conn_stop(struct conn *c) {
-        switch (c->state) {
-        case CONN_READING:
-                c->reason = "server stopping before the frame arrived";
-                conn_close(c);
-                break;
-        case CONN_QUEUED:
-                server_unqueue(c->server, c);
-                c->reason = "server stopping";
-                c->server->refused++;
-                conn_respond(c, "nbnet: busy (the server is stopping)", SPAWN_STATUS_NOT_RUN);
-                break;
-        default:
-                break;
-        }
+        if (c->state != CONN_READING)
+                return;
+        c->end = REQUEST_STOPPED_READING;
+        conn_close(c);
 }
 
-void conn_kill(struct conn *c, const char *reason) {
+void conn_kill(struct conn *c, enum request_end end) {
         if (c->state != CONN_RUNNING || c->killing)
                 return;
-        c->reason = reason;
+        c->end = end;
         conn_kill_group(c);
 }

@@ -6,7 +6,9 @@
  * reading -> (queued) -> running -> ending -> (sending) -> draining -> closed.
  * It behaves on the wire as nbnet-handler does (doc/protocol.md), without
  * ever blocking: the socket stays in blocking mode for the command, and
- * every recv/send of ours passes MSG_DONTWAIT.
+ * every recv/send of ours passes MSG_DONTWAIT. It is told what it needs when
+ * it opens (struct conn_config) and reports what happened to its owner
+ * (enum conn_event); it never touches the owner's counters or lists.
  */
 
 #include <stdbool.h>
@@ -16,9 +18,11 @@
 #include <systemd/sd-event.h>
 
 #include "frame.h"
+#include "options.h"
+#include "orphans.h"
+#include "request_core.h"
 #include "sock.h"
-
-struct server;
+#include "spawn.h"
 
 enum conn_state {
         CONN_FREE,     /* an unused slot of the table */
@@ -30,8 +34,30 @@ enum conn_state {
         CONN_DRAINING, /* write side shut; input read and dropped until EOF */
 };
 
+/* What a connection tells its owner. */
+enum conn_event {
+        CONN_EVENT_READY,         /* complete and allowed: conn_start() or conn_queue() it */
+        CONN_EVENT_LEFT_QUEUE,    /* queued, and its peer went: it leaves the queue */
+        CONN_EVENT_QUEUE_TIMEOUT, /* queued for the request timeout: conn_refuse_queued() it */
+        CONN_EVENT_ENDED,         /* its command and group are over: a running slot is free */
+        CONN_EVENT_CLOSED,        /* closed and logged: its slot is free */
+};
+
+struct conn;
+
+/* What every connection is given, owned by the server; the connections only read it. */
+struct conn_config {
+        sd_event *event;
+        const struct server_options *opt;
+        const struct request_commands *commands; /* replaced in place at SIGHUP */
+        struct spawn_env *env;
+        struct orphans *orphans;
+        void (*report)(void *owner, struct conn *c, enum conn_event event);
+        void *owner;
+};
+
 struct conn {
-        struct server *server;
+        const struct conn_config *cfg;
         enum conn_state state;
         int fd;
         bool tcp;  /* TCP_INFO applies */
@@ -47,27 +73,31 @@ struct conn {
         bool timed_out;         /* the command timeout killed it: status 124 */
         bool group_gone;        /* its process group was seen empty */
         int status;             /* NBNET status, -1 when none */
-        const char *reason;     /* why it was refused or cut, for the log */
-        char reason_text[160];
+        enum request_end end;   /* how it ended, when not by its command alone */
+        char reason_text[160];  /* the log's reason when the end has no text of its own */
         char out[256 + FRAME_TRAILER_SIZE]; /* our own line and trailer */
         size_t out_len, out_sent;
-        struct conn *prev, *next;           /* the queue, or the free slots */
-        struct conn *main_prev, *main_next; /* server's mains: while CONN_RUNNING */
+        struct conn *prev, *next; /* the owner's: its queue or its free slots */
 };
 
 /* Takes over the accepted socket fd; on failure the slot is free again and
  * the caller closes fd. */
-int conn_open(struct conn *c, struct server *s, int fd, const struct sock_peer *peer);
+int conn_open(struct conn *c, const struct conn_config *cfg, int fd, const struct sock_peer *peer,
+              bool tcp);
 
 /* Starts the command of a complete request; -errno when it could not run
  * (the client has then been told, and the connection is closing). */
 int conn_start(struct conn *c);
 
-/* The request waits in the server's queue, until the request timeout at most. */
-void conn_wait(struct conn *c);
+/* The request waits for a running slot, until the request timeout at most. */
+void conn_queue(struct conn *c);
 
-/* The server stops: a request not yet running is refused. */
+/* A queued request that will not run: busy (running: the commands that run)
+ * or stopping (end is REQUEST_BUSY or REQUEST_STOPPED_QUEUED). */
+void conn_refuse_queued(struct conn *c, enum request_end end, unsigned running);
+
+/* The server stops: a request still being read is dropped. */
 void conn_stop(struct conn *c);
 
-/* The stop timeout passed: a running command's group is killed. */
-void conn_kill(struct conn *c, const char *reason);
+/* Kills a running command's group (the server stops, or its stop timeout passed). */
+void conn_kill(struct conn *c, enum request_end end);

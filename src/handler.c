@@ -26,25 +26,23 @@
 #include "log.h"
 #include "options.h"
 #include "policy.h"
-#include "reap.h"
+#include "proc.h"
+#include "request_core.h"
 #include "sock.h"
 #include "spawn.h"
 
-#ifndef P_PIDFD
-#define P_PIDFD 3
-#endif
-
 #define PROGRAM "nbnet-handler"
-#define USEC_PER_SEC 1000000ull
-/* How long a killed group gets between SIGTERM and SIGKILL. */
-#define KILL_GRACE_USEC (500 * 1000ull)
-/* How long the client gets to finish sending after our FIN (see Closing). */
-#define DRAIN_USEC (2 * USEC_PER_SEC)
+#define USEC_PER_SEC REQUEST_USEC_PER_SEC
+#define KILL_GRACE_USEC REQUEST_KILL_GRACE_USEC
 
 extern char **environ;
 
-static const char REASON_PEER_GONE[] = "peer reset or connection error";
-static const char REASON_STOPPING[] = "server stopping: command killed";
+/* How the request ended, what ran, and its status (-1: none). */
+struct outcome {
+        enum request_end end;
+        int status;
+        pid_t pid;
+};
 
 struct connection {
         int fd;
@@ -165,13 +163,6 @@ static void send_all(int fd, const void *data, size_t size) {
         }
 }
 
-static void send_trailer(int fd, int status) {
-        char trailer[FRAME_TRAILER_SIZE];
-
-        frame_format_trailer(trailer, status);
-        send_all(fd, trailer, sizeof trailer);
-}
-
 /* poll() until an event or the deadline (0: none), through EINTR and the
  * int limit of poll's timeout. Returns > 0 on an event, 0 at the deadline. */
 static int poll_until(struct pollfd *p, nfds_t n, uint64_t deadline) {
@@ -272,7 +263,7 @@ static void end_escapees(void) {
 
         while (waitpid(-1, NULL, WNOHANG) > 0)
                 ;
-        while ((n = reap_children(pids, sizeof pids / sizeof pids[0])) > 0 && now_usec() < give_up) {
+        while ((n = proc_children(pids, sizeof pids / sizeof pids[0])) > 0 && now_usec() < give_up) {
                 int sig = now_usec() >= kill_at ? SIGKILL : SIGTERM;
                 for (size_t i = 0; i < n; i++)
                         (void) kill(pids[i], sig);
@@ -282,9 +273,22 @@ static void end_escapees(void) {
         }
 }
 
-/* Runs the frame's command to its end; returns its NBNET status. */
-static int run_command(struct connection *c, struct spawn_env *env, const char *command,
-                       const struct server_options *o, const char **reason, pid_t *ret_pid) {
+/* Tells the client why its request will not run: "nbnet: line" (the
+ * trailer, when asked, follows in serve). line NULL: the end's own. */
+static void refuse(struct connection *c, struct outcome *out, enum request_end end,
+                   const char *line) {
+        const struct request_end_info *info = request_end_info(end);
+        char buf[256];
+
+        out->end = end;
+        out->status = info->status;
+        send_all(c->fd, buf,
+                 request_format_refusal(buf, sizeof buf, line ? line : info->line, false, 0));
+}
+
+/* Runs the frame's command to its end: its NBNET status in out. */
+static void run_command(struct connection *c, struct spawn_env *env, const char *command,
+                        const struct server_options *o, struct outcome *out) {
         struct spawn_child child;
         siginfo_t si = {0};
         int r, status;
@@ -292,19 +296,18 @@ static int run_command(struct connection *c, struct spawn_env *env, const char *
         r = spawn_command(env, command, c->fd, &c->peer, &child);
         if (r < 0) {
                 char line[256];
-                *reason = "spawn failed";
                 log_error_errno(r, "%s: spawn /bin/sh -c", c->peer.text);
-                snprintf(line, sizeof line, "nbnet: cannot run the command: %s\n", strerror(-r));
-                send_all(c->fd, line, strlen(line));
-                return SPAWN_STATUS_NOT_RUN;
+                snprintf(line, sizeof line, "nbnet: cannot run the command: %s", strerror(-r));
+                refuse(c, out, REQUEST_SPAWN_FAILED, line);
+                return;
         }
-        *ret_pid = child.pid;
+        out->pid = child.pid;
         r = wait_command(c, &child,
                          o->command_timeout_usec ? now_usec() + o->command_timeout_usec : 0);
         if (r < 0) {
-                *reason = r == -ETIMEDOUT   ? "command timeout"
-                          : r == -ECANCELED ? REASON_STOPPING
-                                            : REASON_PEER_GONE;
+                out->end = r == -ETIMEDOUT   ? REQUEST_COMMAND_TIMEOUT
+                           : r == -ECANCELED ? REQUEST_STOPPED_RUNNING
+                                             : REQUEST_PEER_GONE;
                 /* The main process first, so that its own exit ends the wait below. */
                 (void) spawn_kill_group(child.pid, SIGTERM);
                 if (!wait_pidfd(child.pidfd, KILL_GRACE_USEC))
@@ -321,13 +324,13 @@ static int run_command(struct connection *c, struct spawn_env *env, const char *
         /* Any member left keeps the group's id from being reused. */
         end_group(child.pid);
         end_escapees();
-        return status;
+        out->status = status;
 }
 
 /* Shut the write side, read what the client still sends, close: closing with
  * unread bytes would send a RST that can destroy output in flight. */
 static void finish_connection(int fd) {
-        uint64_t deadline = now_usec() + DRAIN_USEC;
+        uint64_t deadline = now_usec() + REQUEST_DRAIN_USEC;
         char buf[16384];
 
         if (shutdown(fd, SHUT_WR) < 0 && errno != ENOTCONN)
@@ -340,63 +343,60 @@ static void finish_connection(int fd) {
         close(fd);
 }
 
-/* Answers a request that will not run: "nbnet: reason" and, with +, the trailer. */
-static void refuse(struct connection *c, struct log_record *rec, const char *line, int status) {
-        send_all(c->fd, line, strlen(line));
-        send_all(c->fd, "\n", 1);
-        rec->reason = line + strlen("nbnet: ");
-        rec->status = status;
-}
-
 /* Runs the complete request: its own command line, or in restricted mode the
- * table's line for the name it gives (table NULL: the table would not load). */
+ * table's line for the name it gives. */
 static void run_request(struct connection *c, const struct server_options *o,
-                        const struct policy_table *table, struct log_record *rec) {
-        const char *command = c->frame.command;
+                        const struct request_commands *commands, struct outcome *out) {
+        enum request_end end;
+        const char *command = request_command(commands, &c->frame, &end);
         struct spawn_env env;
-        int r;
 
-        rec->command = c->frame.command;
-        rec->command_length = c->frame.length;
-        if (o->commands_path && !table)
-                return refuse(c, rec, "nbnet: server misconfigured (see its log)",
-                              SPAWN_STATUS_NOT_RUN);
-        if (o->commands_path) {
-                command = policy_lookup(table, c->frame.command);
-                if (!command)
-                        return refuse(c, rec, "nbnet: command not allowed", SPAWN_STATUS_REFUSED);
-        }
-        r = spawn_env_init(&env, environ);
-        if (r < 0)
-                return refuse(c, rec, "nbnet: server out of memory", SPAWN_STATUS_NOT_RUN);
+        if (!command)
+                return refuse(c, out, end, NULL);
+        if (spawn_env_init(&env, environ) < 0)
+                return refuse(c, out, REQUEST_NO_MEMORY, NULL);
         env.limits = o->limits;
         env.always_shell = o->always_shell;
-        rec->status = run_command(c, &env, command, o, &rec->reason, &rec->pid);
+        run_command(c, &env, command, o, out);
         spawn_env_release(&env);
 }
 
 static void serve(struct connection *c, const struct server_options *o,
-                  const struct policy_table *table) {
-        struct log_record rec = {.peer = c->peer.text, .status = -1};
+                  const struct request_commands *commands) {
+        struct outcome out = {.end = REQUEST_RAN, .status = -1};
+        struct log_record rec = {.peer = c->peer.text};
         char message[256];
         int r;
 
         r = read_request(c, c->start_usec + o->request_timeout_usec);
         if (r == -ETIMEDOUT)
-                rec.reason = "request timeout: the frame did not arrive in time";
+                out.end = REQUEST_FRAME_TIMEOUT;
         else if (r == -ECANCELED)
-                rec.reason = "server stopping before the frame arrived";
+                out.end = REQUEST_STOPPED_READING;
         else if (r == -ECONNRESET)
-                rec.reason = "client closed before sending a whole frame";
-        else if (r < 0)
+                out.end = REQUEST_CLIENT_LEFT;
+        else if (r < 0) {
+                out.end = REQUEST_READ_FAILED;
                 rec.reason = strerror(-r);
-        else if (frame_failed(&c->frame)) {
+        } else if (frame_failed(&c->frame)) {
                 frame_error_message(&c->frame, message, sizeof message);
-                refuse(c, &rec, message, SPAWN_STATUS_NOT_RUN);
+                refuse(c, &out, REQUEST_BAD_FRAME, message);
+                rec.reason = message + strlen("nbnet: ");
         } else
-                run_request(c, o, table, &rec);
-        if (c->frame.want_status && rec.status >= 0 && rec.reason != REASON_PEER_GONE)
-                send_trailer(c->fd, rec.status);
+                run_request(c, o, commands, &out);
+        if (request_wants_trailer(&c->frame, out.end, out.status)) {
+                char trailer[FRAME_TRAILER_SIZE];
+                frame_format_trailer(trailer, out.status);
+                send_all(c->fd, trailer, sizeof trailer);
+        }
+        if (c->frame.state == FRAME_COMPLETE) {
+                rec.command = c->frame.command;
+                rec.command_length = c->frame.length;
+        }
+        rec.status = out.status;
+        rec.pid = out.pid;
+        if (!rec.reason)
+                rec.reason = request_end_info(out.end)->log;
         rec.has_bytes_sent = sock_bytes_sent(c->fd, &rec.bytes_sent) >= 0;
         /* The drain protects output in flight; a request that never ran has none. */
         if (r < 0)
@@ -440,9 +440,8 @@ static int open_stop_signals(void) {
 
 int main(int argc, char **argv) {
         struct connection c = {.start_usec = now_usec()};
-        struct policy_table table = {0};
+        struct request_commands commands;
         struct server_options o;
-        bool table_ok = true;
         int r;
 
         r = parse_options(argc, argv, &o);
@@ -473,20 +472,14 @@ int main(int argc, char **argv) {
                 close(c.fd);
                 return EXIT_SUCCESS;
         }
-        if (o.commands_path) {
-                char why[512];
-                r = policy_load_commands(&table, o.commands_path, why, sizeof why);
-                /* why names the file, the line and the cause: no errno text after it. */
-                if (r < 0)
-                        log_error("--commands %s; every request is refused until it is fixed", why);
-                table_ok = r >= 0;
-        }
+        request_commands_load(&commands, o.commands_path, "it is fixed");
         r = frame_init(&c.frame, o.max_command);
         if (r < 0)
                 return log_error_errno(r, "frame_init"), EXIT_FAILURE;
         /* A bad table still answers the client, then fails the unit visibly. */
-        serve(&c, &o, table_ok ? &table : NULL);
+        serve(&c, &o, &commands);
         frame_release(&c.frame);
-        policy_table_release(&table);
-        return table_ok ? EXIT_SUCCESS : EXIT_FAILURE;
+        r = commands.ok ? EXIT_SUCCESS : EXIT_FAILURE;
+        request_commands_release(&commands);
+        return r;
 }

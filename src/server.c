@@ -12,9 +12,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
-#include "conn.h"
 #include "log.h"
-#include "reap.h"
 #include "sock.h"
 
 #define USEC_PER_MSEC 1000ull
@@ -26,10 +24,6 @@
 #define STATUS_INTERVAL_USEC USEC_PER_SEC
 
 static const int server_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD};
-
-/* Children looked at in one sweep; more are found by the next SIGCHLD. */
-#define SERVER_MAX_CHILDREN 4096
-static pid_t server_pids[SERVER_MAX_CHILDREN];
 
 /* "1 connection", "2 connections". */
 static const char *server_plural(unsigned long long n) {
@@ -112,15 +106,13 @@ static void server_take(struct server *s, int fd, const struct sockaddr_storage 
         c = s->free_slots;
         s->free_slots = c->next;
         s->connections++;
-        r = conn_open(c, s, fd, &peer);
+        r = conn_open(c, &s->conn_cfg, fd, &peer, tcp);
         if (r < 0) {
                 c->next = s->free_slots;
                 s->free_slots = c;
                 s->connections--;
                 server_refuse(s, fd, &peer, -1, "out of memory");
-                return;
         }
-        c->tcp = tcp;
 }
 
 /* accept(2): Linux reports a pending network error of the new connection
@@ -228,11 +220,17 @@ static int server_on_status(sd_event_source *src, uint64_t usec, void *userdata)
         return 0;
 }
 
-void server_want_run(struct server *s, struct conn *c) {
+/* Takes a running slot and starts c's command; the slot is free again when it cannot run. */
+static void server_start(struct server *s, struct conn *c) {
+        s->running++;
+        if (conn_start(c) < 0)
+                s->running--;
+}
+
+/* The request of c is complete: it runs now, or waits in the FIFO. */
+static void server_want_run(struct server *s, struct conn *c) {
         if (s->running < s->lim.max_running && !s->queue_head) {
-                s->running++;
-                if (conn_start(c) < 0)
-                        s->running--;
+                server_start(s, c);
                 return;
         }
         /* FIFO: the oldest complete request runs first. */
@@ -244,10 +242,10 @@ void server_want_run(struct server *s, struct conn *c) {
                 s->queue_head = c;
         s->queue_tail = c;
         s->queued++;
-        conn_wait(c);
+        conn_queue(c);
 }
 
-void server_unqueue(struct server *s, struct conn *c) {
+static void server_unqueue(struct server *s, struct conn *c) {
         if (c->prev)
                 c->prev->next = c->next;
         else
@@ -260,19 +258,24 @@ void server_unqueue(struct server *s, struct conn *c) {
         s->queued--;
 }
 
-void server_command_ended(struct server *s) {
+/* A queued request that will not run: busy, or the server stops. */
+static void server_refuse_queued(struct server *s, struct conn *c, enum request_end end) {
+        server_unqueue(s, c);
+        s->refused++;
+        conn_refuse_queued(c, end, s->running);
+}
+
+static void server_command_ended(struct server *s) {
         s->running--;
         s->served++;
         while (!s->stopping && s->queue_head && s->running < s->lim.max_running) {
                 struct conn *c = s->queue_head;
                 server_unqueue(s, c);
-                s->running++;
-                if (conn_start(c) < 0)
-                        s->running--;
+                server_start(s, c);
         }
 }
 
-void server_conn_closed(struct server *s, struct conn *c) {
+static void server_conn_closed(struct server *s, struct conn *c) {
         c->next = s->free_slots;
         s->free_slots = c;
         s->connections--;
@@ -281,79 +284,27 @@ void server_conn_closed(struct server *s, struct conn *c) {
                 (void) sd_event_exit(s->event, 0);
 }
 
-void server_main_started(struct server *s, struct conn *c) {
-        c->main_prev = NULL;
-        c->main_next = s->mains_head;
-        if (s->mains_head)
-                s->mains_head->main_prev = c;
-        s->mains_head = c;
-        s->mains++;
-}
+/* What a connection reports (conn.h). */
+static void server_on_conn(void *owner, struct conn *c, enum conn_event event) {
+        struct server *s = owner;
 
-void server_main_reaped(struct server *s, struct conn *c) {
-        if (c->main_prev)
-                c->main_prev->main_next = c->main_next;
-        else
-                s->mains_head = c->main_next;
-        if (c->main_next)
-                c->main_next->main_prev = c->main_prev;
-        c->main_prev = c->main_next = NULL;
-        s->mains--;
-}
-
-/* A main process that the event loop's child source will reap itself: a
- * walk over the running commands, not over the connection table. */
-static bool server_tracks(const struct server *s, pid_t pid) {
-        for (const struct conn *c = s->mains_head; c; c = c->main_next)
-                if (c->pid == pid)
-                        return true;
-        return false;
-}
-
-/* Our children that no child source waits for: orphans left in ending
- * groups, and processes that left their command's group. *complete is
- * false when the list was cut at max: some may be missing from it. */
-static size_t server_untracked(const struct server *s, pid_t *pids, size_t max, bool *complete) {
-        size_t n = reap_children(pids, max), kept = 0;
-
-        *complete = n < max;
-        /* Each running command's main process is a child: no more, no orphan. */
-        if (*complete && n <= s->mains)
-                return 0;
-        for (size_t i = 0; i < n; i++)
-                if (!server_tracks(s, pids[i]))
-                        pids[kept++] = pids[i];
-        return kept;
-}
-
-/* Reaps the untracked children that exited; returns how many were found,
- * the reaped ones included: one that exited after the list was read may
- * have left children of its own, given to us too late to be on it. */
-static size_t server_reap_untracked(const struct server *s, bool *complete) {
-        size_t n = server_untracked(s, server_pids, SERVER_MAX_CHILDREN, complete);
-
-        for (size_t i = 0; i < n; i++)
-                (void) reap_if_exited(server_pids[i]);
-        return n;
-}
-
-bool server_has_untracked(const struct server *s) {
-        bool complete;
-
-        return server_reap_untracked(s, &complete) > 0 || !complete;
-}
-
-unsigned server_signal_holders(struct server *s, ino_t ino, int sig) {
-        bool complete;
-        size_t n = server_untracked(s, server_pids, SERVER_MAX_CHILDREN, &complete);
-        unsigned found = 0;
-
-        for (size_t i = 0; i < n; i++)
-                if (reap_holds_socket(server_pids[i], ino)) {
-                        (void) kill(server_pids[i], sig);
-                        found++;
-                }
-        return found;
+        switch (event) {
+        case CONN_EVENT_READY:
+                server_want_run(s, c);
+                break;
+        case CONN_EVENT_LEFT_QUEUE:
+                server_unqueue(s, c);
+                break;
+        case CONN_EVENT_QUEUE_TIMEOUT:
+                server_refuse_queued(s, c, REQUEST_BUSY);
+                break;
+        case CONN_EVENT_ENDED:
+                server_command_ended(s);
+                break;
+        case CONN_EVENT_CLOSED:
+                server_conn_closed(s, c);
+                break;
+        }
 }
 
 static int server_on_stop_timeout(sd_event_source *src, uint64_t usec, void *userdata) {
@@ -362,7 +313,7 @@ static int server_on_stop_timeout(sd_event_source *src, uint64_t usec, void *use
         (void) src;
         (void) usec;
         for (unsigned i = 0; i < s->lim.max_connections; i++)
-                conn_kill(&s->conns[i], "server stopping: --stop-timeout passed");
+                conn_kill(&s->conns[i], REQUEST_STOP_TIMEOUT);
         return 0;
 }
 
@@ -390,6 +341,8 @@ static void server_stop(struct server *s) {
                  server_plural(s->running),
                  (unsigned long long) (s->lim.stop_timeout_usec / USEC_PER_MSEC));
         server_close_listeners(s);
+        while (s->queue_head)
+                server_refuse_queued(s, s->queue_head, REQUEST_STOPPED_QUEUED);
         for (unsigned i = 0; i < s->lim.max_connections; i++)
                 conn_stop(&s->conns[i]);
         r = sd_event_add_time_relative(s->event, &s->stop_timer, CLOCK_MONOTONIC,
@@ -403,46 +356,20 @@ static void server_stop(struct server *s) {
                 (void) sd_event_exit(s->event, 0);
 }
 
-/* SIGHUP: the --commands table is read again. A bad new table is logged and
- * the one in force is kept; running commands are not affected either way. */
-static void server_reload_commands(struct server *s) {
-        struct policy_table table;
-        char why[512];
-        int r;
-
-        if (!s->opt.commands_path)
-                return;
-        r = policy_load_commands(&table, s->opt.commands_path, why, sizeof why);
-        if (r < 0) {
-                /* why says what is wrong; strerror(r) would add nothing. */
-                log_warning("SIGHUP: --commands %s; %s", why,
-                            s->table_ok ? "keeping the table in force"
-                                        : "still no table: requests are refused");
-                return;
-        }
-        policy_table_release(&s->table);
-        s->table = table;
-        s->table_ok = true;
-        log_info("SIGHUP: --commands %s reloaded, %zu command%s", s->opt.commands_path, table.count,
-                 server_plural(table.count));
-}
-
 static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata) {
         struct server *s = userdata;
-
-        bool complete;
 
         (void) src;
         switch (si->ssi_signo) {
         case SIGCHLD:
                 /* A running command's main: its pidfd callback reaps what exited
-                 * (server_has_untracked), including orphans whose SIGCHLD this
-                 * one absorbed. Anything else: an orphan, reaped now. */
-                if (!server_tracks(s, (pid_t) si->ssi_pid))
-                        (void) server_reap_untracked(s, &complete);
+                 * (orphans_any), including orphans whose SIGCHLD this one
+                 * absorbed. Anything else: an orphan, reaped now. */
+                if (!orphans_is_main(&s->orphans, (pid_t) si->ssi_pid))
+                        (void) orphans_any(&s->orphans);
                 break;
         case SIGHUP:
-                server_reload_commands(s);
+                request_commands_reload(&s->commands);
                 log_info("%u connection%s, %u running, %u queued, %llu served, %llu refused",
                          s->connections, server_plural(s->connections), s->running, s->queued,
                          s->served, s->refused);
@@ -510,24 +437,6 @@ static int server_init_timers(struct server *s) {
         return 0;
 }
 
-/* A table that will not load is logged, and requests get "server misconfigured",
- * as nbnet-handler answers them. */
-static void server_load_commands(struct server *s) {
-        char why[512];
-        int r;
-
-        s->table_ok = true;
-        if (!s->opt.commands_path)
-                return;
-        r = policy_load_commands(&s->table, s->opt.commands_path, why, sizeof why);
-        /* why says what is wrong, with strerror when a system call failed. */
-        if (r < 0)
-                log_warning("--commands %s; every request is refused until it is fixed and "
-                            "nbnetd gets SIGHUP",
-                            why);
-        s->table_ok = r >= 0;
-}
-
 int server_init(struct server *s, const struct server_options *opt, const struct server_limits *lim,
                 char **environ_) {
         int r;
@@ -544,10 +453,18 @@ int server_init(struct server *s, const struct server_options *opt, const struct
         r = sd_event_new(&s->event);
         if (r < 0)
                 return log_error_errno(r, "sd_event_new");
-        /* Kept open, read once per scan. */
-        r = reap_open();
+        r = orphans_init(&s->orphans, s->lim.max_running);
         if (r < 0)
                 return log_error_errno(r, "open /proc/self/task/PID/children (is /proc mounted?)");
+        s->conn_cfg = (struct conn_config){
+                .event = s->event,
+                .opt = &s->opt,
+                .commands = &s->commands,
+                .env = &s->env,
+                .orphans = &s->orphans,
+                .report = server_on_conn,
+                .owner = s,
+        };
         r = server_init_signals(s);
         if (r < 0)
                 return r;
@@ -616,7 +533,8 @@ int server_run(struct server *s) {
         int r;
 
         /* After the listeners: a usage error is told first and alone. */
-        server_load_commands(s);
+        request_commands_load(&s->commands, s->opt.commands_path,
+                              "it is fixed and nbnetd gets SIGHUP");
         server_log_start(s);
         server_notify_status(s);
         (void) sd_notify(0, "READY=1");
@@ -635,8 +553,8 @@ void server_release(struct server *s) {
                 s->signals[i] = sd_event_source_disable_unref(s->signals[i]);
         free(s->conns);
         s->conns = NULL;
-        policy_table_release(&s->table);
+        request_commands_release(&s->commands);
         spawn_env_release(&s->env);
-        reap_close();
+        orphans_release(&s->orphans);
         s->event = sd_event_unref(s->event);
 }

@@ -103,3 +103,9 @@ size_t spawn_signal_note(const siginfo_t *si, char note[static SPAWN_NOTE_SIZE])
 
 /* The NBNET status of a child's end as waitid() reports it: 0-255 like $?. */
 int spawn_status_of(const siginfo_t *si);
+
+/* waitid() on a pidfd: Linux 5.4; glibc 2.36 names it in an enum, older ones not at all. */
+#include <sys/wait.h>
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif

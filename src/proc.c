@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-#include "reap.h"
+#include "proc.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -11,31 +11,31 @@
 
 /* The main thread's list of children, kept open: the file is generated
  * afresh by every read from offset 0, so one scan is one pread. */
-static int reap_children_fd = -1;
+static int proc_children_fd = -1;
 
 /* A pid and its separator take at most 11 bytes: a read that leaves more
  * room than that in the kernel's page-sized buffer reached the end. */
-#define REAP_RECORD_MAX 16
+#define PROC_RECORD_MAX 16
 
-int reap_open(void) {
+int proc_open(void) {
         char path[64];
 
-        if (reap_children_fd >= 0)
+        if (proc_children_fd >= 0)
                 return 0;
         snprintf(path, sizeof path, "/proc/self/task/%ld/children", (long) getpid());
-        reap_children_fd = open(path, O_RDONLY | O_CLOEXEC);
-        return reap_children_fd < 0 ? -errno : 0;
+        proc_children_fd = open(path, O_RDONLY | O_CLOEXEC);
+        return proc_children_fd < 0 ? -errno : 0;
 }
 
-void reap_close(void) {
-        if (reap_children_fd >= 0)
-                (void) close(reap_children_fd);
-        reap_children_fd = -1;
+void proc_close(void) {
+        if (proc_children_fd >= 0)
+                (void) close(proc_children_fd);
+        proc_children_fd = -1;
 }
 
 /* The program is single-threaded, so all its children hang off the main
  * thread's list; read in pieces without allocating. */
-size_t reap_children(pid_t *pids, size_t max) {
+size_t proc_children(pid_t *pids, size_t max) {
         char buf[4096];
         long pid = 0;
         bool in_number = false;
@@ -43,9 +43,9 @@ size_t reap_children(pid_t *pids, size_t max) {
         off_t off = 0;
         ssize_t len;
 
-        if (reap_open() < 0)
+        if (proc_open() < 0)
                 return 0;
-        while (n < max && (len = pread(reap_children_fd, buf, sizeof buf, off)) > 0) {
+        while (n < max && (len = pread(proc_children_fd, buf, sizeof buf, off)) > 0) {
                 off += len;
                 for (ssize_t i = 0; i < len && n < max; i++) {
                         if (buf[i] >= '0' && buf[i] <= '9') {
@@ -57,7 +57,7 @@ size_t reap_children(pid_t *pids, size_t max) {
                                 in_number = false;
                         }
                 }
-                if ((size_t) len < sizeof buf - REAP_RECORD_MAX)
+                if ((size_t) len < sizeof buf - PROC_RECORD_MAX)
                         break;
         }
         if (in_number && n < max)
@@ -65,13 +65,13 @@ size_t reap_children(pid_t *pids, size_t max) {
         return n;
 }
 
-bool reap_if_exited(pid_t pid) {
+bool proc_reap_if_exited(pid_t pid) {
         siginfo_t si = {0};
 
         return waitid(P_PID, (id_t) pid, &si, WEXITED | WNOHANG) == 0 && si.si_pid != 0;
 }
 
-bool reap_holds_socket(pid_t pid, ino_t ino) {
+bool proc_holds_socket(pid_t pid, ino_t ino) {
         char dir[64], want[48], target[64];
         struct dirent *de;
         bool found = false;
