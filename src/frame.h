@@ -59,4 +59,7 @@ void frame_release(struct frame *f);
 
 /* The status trailer of a '+' response: "\x1eNBNET-STATUS NNN\n". */
 #define FRAME_TRAILER_SIZE 18
+/* A status outside 0..255 is written as 125. */
 void frame_format_trailer(char buf[static FRAME_TRAILER_SIZE], int status);
+/* The status in a trailer, or -EBADMSG when the bytes are not one. */
+int frame_parse_trailer(const char trailer[static FRAME_TRAILER_SIZE]);

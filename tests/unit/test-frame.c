@@ -246,6 +246,27 @@ static void test_trailer_format(void **state) {
         assert_memory_equal(t, "\x1eNBNET-STATUS 125\n", FRAME_TRAILER_SIZE);
 }
 
+static void test_trailer_forms(void **state) {
+        (void) state;
+        assert_int_equal(frame_parse_trailer("\x1eNBNET-STATUS 255\n"), 255);
+        assert_int_equal(frame_parse_trailer("\x1eNBNET-STATUS 137\n"), 137);
+        assert_int_equal(frame_parse_trailer("\x1eNBNET-STATUS 256\n"), -EBADMSG);
+        assert_int_equal(frame_parse_trailer("\x1eNBNET-STATUS 1 3\n"), -EBADMSG);
+        assert_int_equal(frame_parse_trailer("\x1eNBNET-STATUS 003 "), -EBADMSG);
+        assert_int_equal(frame_parse_trailer("xNBNET-STATUS 003\n"), -EBADMSG);
+        assert_int_equal(frame_parse_trailer("\x1eNBNET-STATUs 003\n"), -EBADMSG);
+}
+
+static void test_trailer_round_trip(void **state) {
+        char t[FRAME_TRAILER_SIZE];
+        (void) state;
+
+        for (int s = 0; s <= 255; s++) {
+                frame_format_trailer(t, s);
+                assert_int_equal(frame_parse_trailer(t), s);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_valid_frame_at_every_split_point),
@@ -262,6 +283,8 @@ int main(void) {
                 cmocka_unit_test(test_need_more_until_complete),
                 cmocka_unit_test(test_error_message_needs_an_error),
                 cmocka_unit_test(test_trailer_format),
+                cmocka_unit_test(test_trailer_forms),
+                cmocka_unit_test(test_trailer_round_trip),
         };
         return cmocka_run_group_tests_name("frame", tests, NULL, NULL);
 }

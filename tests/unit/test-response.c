@@ -81,27 +81,6 @@ static void test_cut_stream_gives_all_bytes_as_output(void **state) {
         assert_int_equal(len, 0);
 }
 
-static void test_trailer_forms(void **state) {
-        (void) state;
-        assert_int_equal(response_parse_trailer("\x1eNBNET-STATUS 255\n"), 255);
-        assert_int_equal(response_parse_trailer("\x1eNBNET-STATUS 137\n"), 137);
-        assert_int_equal(response_parse_trailer("\x1eNBNET-STATUS 256\n"), -EBADMSG);
-        assert_int_equal(response_parse_trailer("\x1eNBNET-STATUS 1 3\n"), -EBADMSG);
-        assert_int_equal(response_parse_trailer("\x1eNBNET-STATUS 003 "), -EBADMSG);
-        assert_int_equal(response_parse_trailer("xNBNET-STATUS 003\n"), -EBADMSG);
-        assert_int_equal(response_parse_trailer("\x1eNBNET-STATUs 003\n"), -EBADMSG);
-}
-
-static void test_trailer_round_trip(void **state) {
-        char t[FRAME_TRAILER_SIZE];
-        (void) state;
-
-        for (int s = 0; s <= 255; s++) {
-                frame_format_trailer(t, s);
-                assert_int_equal(response_parse_trailer(t), s);
-        }
-}
-
 static void test_request_joins_words_with_spaces(void **state) {
         char *words[] = {"echo", "a  b", "c"};
         size_t size;
@@ -145,8 +124,6 @@ int main(void) {
                 cmocka_unit_test(test_output_and_status_at_every_chunk_size),
                 cmocka_unit_test(test_trailer_alone_is_empty_output),
                 cmocka_unit_test(test_cut_stream_gives_all_bytes_as_output),
-                cmocka_unit_test(test_trailer_forms),
-                cmocka_unit_test(test_trailer_round_trip),
                 cmocka_unit_test(test_request_joins_words_with_spaces),
                 cmocka_unit_test(test_request_refuses_empty_and_too_long),
         };
