@@ -2,12 +2,13 @@
 #pragma once
 
 /*
- * Incremental parser of one NBNET/1 request (doc/protocol.md):
- *   [ "+" ] 10DIGIT command
- * Bytes in, state out: it never reads a socket, logs or exits. Feed it
- * whatever read() returned; the header may arrive one byte at a time.
- * The length is checked against the limit before any of the command is
- * buffered; the only allocation is the command buffer, of that length.
+ * The NBNET/1 wire format (doc/protocol.md), for the servers and the clients:
+ * a request is [ "+" ] 10DIGIT command; a '+' response ends with a trailer.
+ * The request parser is incremental. Bytes in, state out: it never reads a
+ * socket, logs or exits. Feed it whatever read() returned; the header may
+ * arrive one byte at a time. The length is checked against the limit before
+ * any of the command is buffered; the only allocation is the command buffer,
+ * of that length.
  */
 
 #include <stdbool.h>
@@ -15,6 +16,8 @@
 #include <stdint.h>
 
 #define FRAME_HEADER_DIGITS 10
+/* The longest header: the '+' and the digits. */
+#define FRAME_HEADER_MAX (1 + FRAME_HEADER_DIGITS)
 #define FRAME_MAX_COMMAND_DEFAULT 65536u
 /* Linux's MAX_ARG_STRLEN is 128 KiB including the NUL: the command is one argument of sh -c. */
 #define FRAME_MAX_COMMAND_LIMIT 131071u
@@ -63,3 +66,9 @@ void frame_release(struct frame *f);
 void frame_format_trailer(char buf[static FRAME_TRAILER_SIZE], int status);
 /* The status in a trailer, or -EBADMSG when the bytes are not one. */
 int frame_parse_trailer(const char trailer[static FRAME_TRAILER_SIZE]);
+
+/* The client's side: the words joined with single spaces, as ssh joins a remote
+ * command, framed; with_status adds the '+'. Returns a malloc'ed request and its
+ * size, or NULL with errno: EINVAL for an empty command, E2BIG for one over
+ * FRAME_MAX_COMMAND_LIMIT (no server takes it), ENOMEM. */
+char *frame_build(char *const *words, int count, bool with_status, size_t *ret_size);

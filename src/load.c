@@ -24,9 +24,9 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "frame.h"
 #include "histogram.h"
 #include "report.h"
-#include "request.h"
 #include "response.h"
 #include "target.h"
 
@@ -490,7 +490,7 @@ static int setup(struct load *L) {
         struct sigaction sa = {.sa_handler = on_interrupt}; /* no SA_RESTART: epoll_wait returns */
         int r;
 
-        L->request = request_build(L->o->argv, L->o->argc, !L->o->raw, &L->request_size);
+        L->request = frame_build(L->o->argv, L->o->argc, !L->o->raw, &L->request_size);
         if (!L->request) {
                 r = -errno;
                 fprintf(stderr, PROGRAM ": %s\n",
