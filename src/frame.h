@@ -18,9 +18,19 @@
 #define FRAME_HEADER_DIGITS 10
 /* The longest header: the '+' and the digits. */
 #define FRAME_HEADER_MAX (1 + FRAME_HEADER_DIGITS)
-#define FRAME_MAX_COMMAND_DEFAULT 65536u
+/* The limits on a command's length, each written once as digits; _TEXT is for
+ * messages built at compile time ("1.." FRAME_MAX_COMMAND_LIMIT_TEXT). */
+#define FRAME_MAX_COMMAND_DEFAULT_DIGITS 65536
 /* Linux's MAX_ARG_STRLEN is 128 KiB including the NUL: the command is one argument of sh -c. */
-#define FRAME_MAX_COMMAND_LIMIT 131071u
+#define FRAME_MAX_COMMAND_LIMIT_DIGITS 131071
+#define FRAME_MAX_COMMAND_DEFAULT FRAME_UNSIGNED_(FRAME_MAX_COMMAND_DEFAULT_DIGITS)
+#define FRAME_MAX_COMMAND_LIMIT FRAME_UNSIGNED_(FRAME_MAX_COMMAND_LIMIT_DIGITS)
+#define FRAME_MAX_COMMAND_LIMIT_TEXT FRAME_TEXT_(FRAME_MAX_COMMAND_LIMIT_DIGITS)
+/* Two steps each, so that the argument is expanded to its digits first. */
+#define FRAME_UNSIGNED_(digits) FRAME_PASTE_U_(digits)
+#define FRAME_PASTE_U_(digits) digits##u
+#define FRAME_TEXT_(digits) FRAME_STRINGIFY_(digits)
+#define FRAME_STRINGIFY_(digits) #digits
 
 enum frame_state {
         FRAME_NEED_MORE,  /* feed more bytes */

@@ -68,7 +68,7 @@ int server_options_parse(struct server_options *o, int opt, const char *arg, con
         switch (opt) {
         case OPT_MAX_COMMAND:
                 if (args_parse_uint(arg, 1, FRAME_MAX_COMMAND_LIMIT, &v) < 0)
-                        return bad(program, "--max-command", "1..131071", arg);
+                        return bad(program, "--max-command", "1.." FRAME_MAX_COMMAND_LIMIT_TEXT, arg);
                 o->max_command = (uint32_t) v;
                 return 0;
         case OPT_REQUEST_TIMEOUT:
