@@ -43,12 +43,12 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DNBNET_VERSION='"$(VERSION)"' $(WARNINGS)
 # CFLAGS on the link line too: packagers' -flto or -fsanitize need it there.
 ALL_LDFLAGS = $(SANFLAGS) $(CFLAGS) $(LDFLAGS)
 
-COMMON := frame spawn command shenv sock log args policy options proc request_core
+COMMON := frame spawn command shenv sock log args policy options proc request
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
 NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans listen server conn nbnetd))
-# What the client and the load generator share: target (where to connect) and
-# request (framing), response (held-back tail, trailer check).
-CLIENT_COMMON := frame args target request response
+# What the client and the load generator share: target (where to connect),
+# frame (the wire format: building the request, the trailer), response (held-back tail).
+CLIENT_COMMON := frame args target response
 CLIENT_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) client))
 LOAD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) histogram report load))
 PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnetd $(OUT)/bin/nbnet $(OUT)/bin/nbnet-load
@@ -103,7 +103,7 @@ $(OUT)/bin/test-log: $(OBJ)/test-log.o $(OBJ)/log.o | $(OUT)/bin
 $(OUT)/bin/test-policy: $(OBJ)/test-policy.o $(OBJ)/policy.o $(OBJ)/args.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
-$(OUT)/bin/test-response: $(OBJ)/test-response.o $(OBJ)/response.o $(OBJ)/request.o $(OBJ)/frame.o | $(OUT)/bin
+$(OUT)/bin/test-response: $(OBJ)/test-response.o $(OBJ)/response.o $(OBJ)/frame.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(OUT)/bin/test-target: $(OBJ)/test-target.o $(OBJ)/target.o $(OBJ)/args.o | $(OUT)/bin

@@ -20,7 +20,6 @@
 
 #include "args.h"
 #include "frame.h"
-#include "request.h"
 #include "response.h"
 #include "target.h"
 
@@ -147,7 +146,7 @@ static int parse_options(int argc, char **argv, struct options *o) {
 
 /* The request for the command words; NULL with a message. */
 static char *build_request(const struct options *o, size_t *ret_size) {
-        char *req = request_build(o->argv, o->argc, !o->raw, ret_size);
+        char *req = frame_build(o->argv, o->argc, !o->raw, ret_size);
 
         if (req)
                 return req;

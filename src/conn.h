@@ -20,7 +20,7 @@
 #include "frame.h"
 #include "options.h"
 #include "orphans.h"
-#include "request_core.h"
+#include "request.h"
 #include "sock.h"
 #include "spawn.h"
 

@@ -6,6 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The status trailer, written by the servers and parsed by the clients: this, 3 digits, "\n". */
+static const char TRAILER_PREFIX[] = "\x1eNBNET-STATUS ";
+_Static_assert(sizeof TRAILER_PREFIX - 1 + 3 + 1 == FRAME_TRAILER_SIZE, "trailer size");
+
 int frame_init(struct frame *f, uint32_t max_command) {
         if (max_command > FRAME_MAX_COMMAND_LIMIT)
                 return -ERANGE;
@@ -136,14 +140,64 @@ void frame_release(struct frame *f) {
 }
 
 void frame_format_trailer(char buf[static FRAME_TRAILER_SIZE], int status) {
-        static const char head[] = "\x1eNBNET-STATUS ";
-        const size_t h = sizeof head - 1;
+        const size_t h = sizeof TRAILER_PREFIX - 1;
 
         if (status < 0 || status > 255)
                 status = 125;
-        memcpy(buf, head, h);
+        memcpy(buf, TRAILER_PREFIX, h);
         buf[h] = (char) ('0' + status / 100);
         buf[h + 1] = (char) ('0' + status / 10 % 10);
         buf[h + 2] = (char) ('0' + status % 10);
         buf[h + 3] = '\n';
+}
+
+int frame_parse_trailer(const char trailer[static FRAME_TRAILER_SIZE]) {
+        const size_t h = sizeof TRAILER_PREFIX - 1;
+        int status = 0;
+
+        if (memcmp(trailer, TRAILER_PREFIX, h) != 0 || trailer[FRAME_TRAILER_SIZE - 1] != '\n')
+                return -EBADMSG;
+        for (size_t i = h; i < h + 3; i++) {
+                if (trailer[i] < '0' || trailer[i] > '9')
+                        return -EBADMSG;
+                status = status * 10 + (trailer[i] - '0');
+        }
+        /* Three digits could say 999; an exit status is at most 255. */
+        return status <= 255 ? status : -EBADMSG;
+}
+
+char *frame_build(char *const *words, int count, bool with_status, size_t *ret_size) {
+        char header[FRAME_HEADER_MAX + 1], *req;
+        size_t len = 0, off;
+        int n;
+
+        for (int i = 0; i < count; i++) {
+                len += strlen(words[i]) + (i > 0);
+                if (len > FRAME_MAX_COMMAND_LIMIT) {
+                        errno = E2BIG;
+                        return NULL;
+                }
+        }
+        if (len == 0) {
+                errno = EINVAL;
+                return NULL;
+        }
+        n = snprintf(header, sizeof header, "%s%0*zu", with_status ? "+" : "", FRAME_HEADER_DIGITS,
+                     len);
+        if (n < 0)
+                return NULL;
+        off = (size_t) n;
+        req = malloc(off + len);
+        if (!req)
+                return NULL;
+        memcpy(req, header, off);
+        for (int i = 0; i < count; i++) {
+                size_t w = strlen(words[i]);
+                if (i > 0)
+                        req[off++] = ' ';
+                memcpy(req + off, words[i], w);
+                off += w;
+        }
+        *ret_size = off;
+        return req;
 }

@@ -2,12 +2,13 @@
 #pragma once
 
 /*
- * Incremental parser of one NBNET/1 request (doc/protocol.md):
- *   [ "+" ] 10DIGIT command
- * Bytes in, state out: it never reads a socket, logs or exits. Feed it
- * whatever read() returned; the header may arrive one byte at a time.
- * The length is checked against the limit before any of the command is
- * buffered; the only allocation is the command buffer, of that length.
+ * The NBNET/1 wire format (doc/protocol.md), for the servers and the clients:
+ * a request is [ "+" ] 10DIGIT command; a '+' response ends with a trailer.
+ * The request parser is incremental. Bytes in, state out: it never reads a
+ * socket, logs or exits. Feed it whatever read() returned; the header may
+ * arrive one byte at a time. The length is checked against the limit before
+ * any of the command is buffered; the only allocation is the command buffer,
+ * of that length.
  */
 
 #include <stdbool.h>
@@ -15,9 +16,21 @@
 #include <stdint.h>
 
 #define FRAME_HEADER_DIGITS 10
-#define FRAME_MAX_COMMAND_DEFAULT 65536u
+/* The longest header: the '+' and the digits. */
+#define FRAME_HEADER_MAX (1 + FRAME_HEADER_DIGITS)
+/* The limits on a command's length, each written once as digits; _TEXT is for
+ * messages built at compile time ("1.." FRAME_MAX_COMMAND_LIMIT_TEXT). */
+#define FRAME_MAX_COMMAND_DEFAULT_DIGITS 65536
 /* Linux's MAX_ARG_STRLEN is 128 KiB including the NUL: the command is one argument of sh -c. */
-#define FRAME_MAX_COMMAND_LIMIT 131071u
+#define FRAME_MAX_COMMAND_LIMIT_DIGITS 131071
+#define FRAME_MAX_COMMAND_DEFAULT FRAME_UNSIGNED_(FRAME_MAX_COMMAND_DEFAULT_DIGITS)
+#define FRAME_MAX_COMMAND_LIMIT FRAME_UNSIGNED_(FRAME_MAX_COMMAND_LIMIT_DIGITS)
+#define FRAME_MAX_COMMAND_LIMIT_TEXT FRAME_TEXT_(FRAME_MAX_COMMAND_LIMIT_DIGITS)
+/* Two steps each, so that the argument is expanded to its digits first. */
+#define FRAME_UNSIGNED_(digits) FRAME_PASTE_U_(digits)
+#define FRAME_PASTE_U_(digits) digits##u
+#define FRAME_TEXT_(digits) FRAME_STRINGIFY_(digits)
+#define FRAME_STRINGIFY_(digits) #digits
 
 enum frame_state {
         FRAME_NEED_MORE,  /* feed more bytes */
@@ -59,4 +72,13 @@ void frame_release(struct frame *f);
 
 /* The status trailer of a '+' response: "\x1eNBNET-STATUS NNN\n". */
 #define FRAME_TRAILER_SIZE 18
+/* A status outside 0..255 is written as 125. */
 void frame_format_trailer(char buf[static FRAME_TRAILER_SIZE], int status);
+/* The status in a trailer, or -EBADMSG when the bytes are not one. */
+int frame_parse_trailer(const char trailer[static FRAME_TRAILER_SIZE]);
+
+/* The client's side: the words joined with single spaces, as ssh joins a remote
+ * command, framed; with_status adds the '+'. Returns a malloc'ed request and its
+ * size, or NULL with errno: EINVAL for an empty command, E2BIG for one over
+ * FRAME_MAX_COMMAND_LIMIT (no server takes it), ENOMEM. */
+char *frame_build(char *const *words, int count, bool with_status, size_t *ret_size);

@@ -27,7 +27,7 @@
 #include "options.h"
 #include "policy.h"
 #include "proc.h"
-#include "request_core.h"
+#include "request.h"
 #include "sock.h"
 #include "spawn.h"
 

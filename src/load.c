@@ -24,9 +24,9 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "frame.h"
 #include "histogram.h"
 #include "report.h"
-#include "request.h"
 #include "response.h"
 #include "target.h"
 
@@ -185,15 +185,15 @@ static int parse_options(int argc, char **argv, struct options *o) {
 }
 
 /* The first address of the target: a benchmark measures one server. */
-static int resolve(struct load *L) {
-        const struct target *t = &L->o->target;
+static int resolve(struct load *ld) {
+        const struct target *t = &ld->o->target;
         const char *error = NULL;
         struct addrinfo *list;
         int r;
 
         if (t->is_unix) {
-                memcpy(&L->addr, &t->unix_addr, t->unix_addr_len);
-                L->addr_len = t->unix_addr_len;
+                memcpy(&ld->addr, &t->unix_addr, t->unix_addr_len);
+                ld->addr_len = t->unix_addr_len;
                 return 0;
         }
         r = target_resolve(t, &list, &error);
@@ -201,8 +201,8 @@ static int resolve(struct load *L) {
                 fprintf(stderr, PROGRAM ": %s: cannot resolve the host: %s\n", t->text, error);
                 return r;
         }
-        memcpy(&L->addr, list->ai_addr, list->ai_addrlen);
-        L->addr_len = list->ai_addrlen;
+        memcpy(&ld->addr, list->ai_addr, list->ai_addrlen);
+        ld->addr_len = list->ai_addrlen;
         freeaddrinfo(list);
         return 0;
 }
@@ -229,21 +229,21 @@ static int ensure_fd_limit(unsigned conns) {
         return 0;
 }
 
-static bool budget_left(const struct load *L) {
+static bool budget_left(const struct load *ld) {
         if (interrupted)
                 return false;
-        if (L->o->requests)
-                return L->started < L->o->requests;
-        return now_usec() < L->start_usec + L->o->duration_usec;
+        if (ld->o->requests)
+                return ld->started < ld->o->requests;
+        return now_usec() < ld->start_usec + ld->o->duration_usec;
 }
 
-static uint64_t cookie(const struct load *L, const struct slot *s) {
-        return (uint64_t) s->generation << 32 | (uint64_t) (s - L->slots);
+static uint64_t cookie(const struct load *ld, const struct slot *s) {
+        return (uint64_t) s->generation << 32 | (uint64_t) (s - ld->slots);
 }
 
 /* Unregister before close: a later event in the batch must not find the fd. */
-static void close_slot(struct load *L, struct slot *s) {
-        if (epoll_ctl(L->epfd, EPOLL_CTL_DEL, s->fd, NULL) < 0 && errno != ENOENT && errno != EBADF)
+static void close_slot(struct load *ld, struct slot *s) {
+        if (epoll_ctl(ld->epfd, EPOLL_CTL_DEL, s->fd, NULL) < 0 && errno != ENOENT && errno != EBADF)
                 fprintf(stderr, PROGRAM ": epoll_ctl DEL: %s\n", strerror(errno));
         close(s->fd);
         s->fd = -1;
@@ -251,29 +251,29 @@ static void close_slot(struct load *L, struct slot *s) {
         s->generation++;
 }
 
-static int watch(struct load *L, struct slot *s, int op, uint32_t events) {
-        struct epoll_event ev = {.events = events, .data.u64 = cookie(L, s)};
+static int watch(struct load *ld, struct slot *s, int op, uint32_t events) {
+        struct epoll_event ev = {.events = events, .data.u64 = cookie(ld, s)};
 
-        return epoll_ctl(L->epfd, op, s->fd, &ev) < 0 ? -errno : 0;
+        return epoll_ctl(ld->epfd, op, s->fd, &ev) < 0 ? -errno : 0;
 }
 
 /* Opens the connection of a new request; -errno when it failed at once. */
-static int start_request(struct load *L, struct slot *s) {
+static int start_request(struct load *ld, struct slot *s) {
         int r;
 
-        L->started++;
+        ld->started++;
         s->start_usec = now_usec();
         s->sent = 0;
         response_init(&s->response);
-        s->fd = socket(L->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        s->fd = socket(ld->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (s->fd < 0)
                 return -errno;
         s->state = SLOT_CONNECTING;
-        r = connect(s->fd, (struct sockaddr *) &L->addr, L->addr_len) < 0 && errno != EINPROGRESS
+        r = connect(s->fd, (struct sockaddr *) &ld->addr, ld->addr_len) < 0 && errno != EINPROGRESS
                     ? -errno
                     : 0;
         if (r == 0)
-                r = watch(L, s, EPOLL_CTL_ADD, EPOLLOUT);
+                r = watch(ld, s, EPOLL_CTL_ADD, EPOLLOUT);
         if (r < 0) {
                 close(s->fd);
                 s->fd = -1;
@@ -283,88 +283,88 @@ static int start_request(struct load *L, struct slot *s) {
 }
 
 /* Closed loop: a slot starts its next request as soon as one ends. */
-static void next_request(struct load *L, struct slot *s) {
-        while (budget_left(L)) {
-                int r = start_request(L, s);
+static void next_request(struct load *ld, struct slot *s) {
+        while (budget_left(ld)) {
+                int r = start_request(ld, s);
                 if (r == 0)
                         return;
-                L->res.last_errno = -r;
-                L->res.connect_errors++;
-                L->res.finished++;
+                ld->res.last_errno = -r;
+                ld->res.connect_errors++;
+                ld->res.finished++;
         }
 }
 
 enum outcome { OUT_OK, OUT_CONNECT_ERROR, OUT_READ_ERROR, OUT_NO_STATUS, OUT_TIMEOUT };
 
-static void end_request(struct load *L, struct slot *s, enum outcome out, int status) {
-        L->res.finished++;
-        L->res.output_bytes += s->response.output_bytes;
+static void end_request(struct load *ld, struct slot *s, enum outcome out, int status) {
+        ld->res.finished++;
+        ld->res.output_bytes += s->response.output_bytes;
         switch (out) {
         case OUT_OK:
-                L->res.ok++;
-                histogram_add(&L->res.latency, now_usec() - s->start_usec);
+                ld->res.ok++;
+                histogram_add(&ld->res.latency, now_usec() - s->start_usec);
                 if (status >= 0)
-                        L->res.statuses[status]++;
+                        ld->res.statuses[status]++;
                 break;
         case OUT_CONNECT_ERROR:
-                L->res.connect_errors++;
+                ld->res.connect_errors++;
                 break;
         case OUT_READ_ERROR:
-                L->res.read_errors++;
+                ld->res.read_errors++;
                 break;
         case OUT_NO_STATUS:
-                L->res.no_status++;
+                ld->res.no_status++;
                 break;
         case OUT_TIMEOUT:
-                L->res.timeouts++;
+                ld->res.timeouts++;
                 break;
         }
-        close_slot(L, s);
-        next_request(L, s);
+        close_slot(ld, s);
+        next_request(ld, s);
 }
 
-static void on_connecting(struct load *L, struct slot *s) {
+static void on_connecting(struct load *ld, struct slot *s) {
         int err = 0;
         socklen_t len = sizeof err;
 
         if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
                 err = errno;
         if (err != 0) {
-                L->res.last_errno = err;
-                return end_request(L, s, OUT_CONNECT_ERROR, -1);
+                ld->res.last_errno = err;
+                return end_request(ld, s, OUT_CONNECT_ERROR, -1);
         }
         s->state = SLOT_SENDING;
 }
 
 /* No shutdown(SHUT_WR) after the frame: the server then closes first, and
  * TIME_WAIT lands on its side rather than eating our ephemeral ports. */
-static void on_sending(struct load *L, struct slot *s) {
+static void on_sending(struct load *ld, struct slot *s) {
         int r;
 
-        while (s->sent < L->request_size) {
+        while (s->sent < ld->request_size) {
                 ssize_t n =
-                        send(s->fd, L->request + s->sent, L->request_size - s->sent, MSG_NOSIGNAL);
+                        send(s->fd, ld->request + s->sent, ld->request_size - s->sent, MSG_NOSIGNAL);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0 && errno == EAGAIN)
                         return;
                 if (n < 0) {
-                        L->res.last_errno = errno;
-                        return end_request(L, s, OUT_READ_ERROR, -1);
+                        ld->res.last_errno = errno;
+                        return end_request(ld, s, OUT_READ_ERROR, -1);
                 }
                 s->sent += (size_t) n;
         }
         s->state = SLOT_READING;
-        r = watch(L, s, EPOLL_CTL_MOD, EPOLLIN);
+        r = watch(ld, s, EPOLL_CTL_MOD, EPOLLIN);
         if (r < 0) {
-                L->res.last_errno = -r;
-                end_request(L, s, OUT_READ_ERROR, -1);
+                ld->res.last_errno = -r;
+                end_request(ld, s, OUT_READ_ERROR, -1);
         }
 }
 
 /* A few reads per event, so that one fast stream cannot starve the others;
  * epoll is level-triggered and comes back for the rest. */
-static void on_reading(struct load *L, struct slot *s) {
+static void on_reading(struct load *ld, struct slot *s) {
         static char discard[256 * 1024];
         struct iovec unused[2];
         int status;
@@ -376,122 +376,122 @@ static void on_reading(struct load *L, struct slot *s) {
                 if (n < 0 && errno == EAGAIN)
                         return;
                 if (n < 0) {
-                        L->res.last_errno = errno;
-                        return end_request(L, s, OUT_READ_ERROR, -1);
+                        ld->res.last_errno = errno;
+                        return end_request(ld, s, OUT_READ_ERROR, -1);
                 }
                 if (n == 0) {
-                        if (L->o->raw)
-                                return end_request(L, s, OUT_OK, -1);
+                        if (ld->o->raw)
+                                return end_request(ld, s, OUT_OK, -1);
                         status = response_finish(&s->response, unused);
-                        return end_request(L, s, status >= 0 ? OUT_OK : OUT_NO_STATUS, status);
+                        return end_request(ld, s, status >= 0 ? OUT_OK : OUT_NO_STATUS, status);
                 }
-                if (L->o->raw)
+                if (ld->o->raw)
                         s->response.output_bytes += (uint64_t) n;
                 else
                         (void) response_feed(&s->response, discard, (size_t) n, unused);
         }
 }
 
-static void on_event(struct load *L, const struct epoll_event *ev) {
+static void on_event(struct load *ld, const struct epoll_event *ev) {
         uint32_t index = (uint32_t) ev->data.u64, generation = (uint32_t) (ev->data.u64 >> 32);
         struct slot *s;
 
-        if (index >= L->o->conns)
+        if (index >= ld->o->conns)
                 return;
-        s = &L->slots[index];
+        s = &ld->slots[index];
         if (s->fd < 0 || s->generation != generation)
                 return;
         switch (s->state) {
         case SLOT_CONNECTING:
-                on_connecting(L, s);
+                on_connecting(ld, s);
                 if (s->state == SLOT_SENDING)
-                        on_sending(L, s);
+                        on_sending(ld, s);
                 break;
         case SLOT_SENDING:
-                on_sending(L, s);
+                on_sending(ld, s);
                 break;
         case SLOT_READING:
-                on_reading(L, s);
+                on_reading(ld, s);
                 break;
         case SLOT_IDLE:
                 break;
         }
 }
 
-static void expire_requests(struct load *L, uint64_t now) {
-        for (unsigned i = 0; i < L->o->conns; i++) {
-                struct slot *s = &L->slots[i];
-                if (s->state != SLOT_IDLE && now - s->start_usec >= L->o->timeout_usec)
-                        end_request(L, s, OUT_TIMEOUT, -1);
+static void expire_requests(struct load *ld, uint64_t now) {
+        for (unsigned i = 0; i < ld->o->conns; i++) {
+                struct slot *s = &ld->slots[i];
+                if (s->state != SLOT_IDLE && now - s->start_usec >= ld->o->timeout_usec)
+                        end_request(ld, s, OUT_TIMEOUT, -1);
         }
 }
 
-static void show_progress(const struct load *L, uint64_t now, uint64_t *last_usec,
+static void show_progress(const struct load *ld, uint64_t now, uint64_t *last_usec,
                           uint64_t *last_count) {
         double rate;
 
         if (now - *last_usec < USEC_PER_SEC)
                 return;
-        rate = (double) (L->res.finished - *last_count) * 1e6 / (double) (now - *last_usec);
+        rate = (double) (ld->res.finished - *last_count) * 1e6 / (double) (now - *last_usec);
         fprintf(stderr, "\r" PROGRAM ": %llu requests, %.0f/s   ",
-                (unsigned long long) L->res.finished, rate);
+                (unsigned long long) ld->res.finished, rate);
         *last_usec = now;
-        *last_count = L->res.finished;
+        *last_count = ld->res.finished;
 }
 
-static bool finished(const struct load *L, uint64_t now) {
+static bool finished(const struct load *ld, uint64_t now) {
         if (interrupted)
                 return true;
-        if (L->o->requests)
-                return L->res.finished >= L->o->requests;
-        return now >= L->start_usec + L->o->duration_usec;
+        if (ld->o->requests)
+                return ld->res.finished >= ld->o->requests;
+        return now >= ld->start_usec + ld->o->duration_usec;
 }
 
-static int run_loop(struct load *L) {
+static int run_loop(struct load *ld) {
         struct epoll_event events[64];
         bool progress = isatty(STDERR_FILENO);
         uint64_t now, next_tick, last_usec, last_count = 0;
         int n;
 
-        L->start_usec = last_usec = now_usec();
-        next_tick = L->start_usec + TICK_USEC;
-        for (unsigned i = 0; i < L->o->conns; i++)
-                next_request(L, &L->slots[i]);
-        for (now = now_usec(); !finished(L, now); now = now_usec()) {
+        ld->start_usec = last_usec = now_usec();
+        next_tick = ld->start_usec + TICK_USEC;
+        for (unsigned i = 0; i < ld->o->conns; i++)
+                next_request(ld, &ld->slots[i]);
+        for (now = now_usec(); !finished(ld, now); now = now_usec()) {
                 uint64_t wake = next_tick;
                 int timeout_ms;
 
-                if (L->o->duration_usec && L->start_usec + L->o->duration_usec < wake)
-                        wake = L->start_usec + L->o->duration_usec;
+                if (ld->o->duration_usec && ld->start_usec + ld->o->duration_usec < wake)
+                        wake = ld->start_usec + ld->o->duration_usec;
                 timeout_ms = wake > now ? (int) ((wake - now + 999) / 1000) : 0;
-                n = epoll_wait(L->epfd, events, 64, timeout_ms);
+                n = epoll_wait(ld->epfd, events, 64, timeout_ms);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0)
                         return -errno;
                 for (int i = 0; i < n; i++)
-                        on_event(L, &events[i]);
+                        on_event(ld, &events[i]);
                 now = now_usec();
                 if (now >= next_tick) {
                         next_tick = now + TICK_USEC;
-                        expire_requests(L, now);
+                        expire_requests(ld, now);
                         if (progress)
-                                show_progress(L, now, &last_usec, &last_count);
+                                show_progress(ld, now, &last_usec, &last_count);
                 }
         }
-        L->res.elapsed_usec = now - L->start_usec;
-        L->res.interrupted = interrupted;
+        ld->res.elapsed_usec = now - ld->start_usec;
+        ld->res.interrupted = interrupted;
         if (progress)
                 fprintf(stderr, "\r%60s\r", "");
         return 0;
 }
 
-static int setup(struct load *L) {
+static int setup(struct load *ld) {
         struct sigaction sa = {.sa_handler = on_interrupt}; /* no SA_RESTART: epoll_wait returns */
         int r;
 
-        L->request = request_build(L->o->argv, L->o->argc, !L->o->raw, &L->request_size);
-        if (!L->request) {
+        ld->request = frame_build(ld->o->argv, ld->o->argc, !ld->o->raw, &ld->request_size);
+        if (!ld->request) {
                 r = -errno;
                 fprintf(stderr, PROGRAM ": %s\n",
                         r == -EINVAL  ? "the command is empty"
@@ -499,23 +499,23 @@ static int setup(struct load *L) {
                                       : strerror(-r));
                 return r;
         }
-        r = resolve(L);
+        r = resolve(ld);
         if (r < 0)
                 return r;
-        r = ensure_fd_limit(L->o->conns);
+        r = ensure_fd_limit(ld->o->conns);
         if (r < 0)
                 return r == -EMFILE
                                ? r
                                : (fprintf(stderr, PROGRAM ": setrlimit: %s\n", strerror(-r)), r);
-        L->slots = calloc(L->o->conns, sizeof *L->slots);
-        if (!L->slots)
-                return fprintf(stderr, PROGRAM ": out of memory for %u slots\n", L->o->conns),
+        ld->slots = calloc(ld->o->conns, sizeof *ld->slots);
+        if (!ld->slots)
+                return fprintf(stderr, PROGRAM ": out of memory for %u slots\n", ld->o->conns),
                        -ENOMEM;
-        for (unsigned i = 0; i < L->o->conns; i++)
-                L->slots[i].fd = -1;
-        histogram_init(&L->res.latency);
-        L->epfd = epoll_create1(EPOLL_CLOEXEC);
-        if (L->epfd < 0)
+        for (unsigned i = 0; i < ld->o->conns; i++)
+                ld->slots[i].fd = -1;
+        histogram_init(&ld->res.latency);
+        ld->epfd = epoll_create1(EPOLL_CLOEXEC);
+        if (ld->epfd < 0)
                 return r = -errno, fprintf(stderr, PROGRAM ": epoll_create1: %s\n", strerror(-r)), r;
         if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0 ||
             signal(SIGPIPE, SIG_IGN) == SIG_ERR)
@@ -523,46 +523,46 @@ static int setup(struct load *L) {
         return 0;
 }
 
-static void release(struct load *L) {
-        if (L->slots)
-                for (unsigned i = 0; i < L->o->conns; i++)
-                        if (L->slots[i].fd >= 0)
-                                close_slot(L, &L->slots[i]);
-        if (L->epfd >= 0)
-                close(L->epfd);
-        free(L->slots);
-        free(L->request);
+static void release(struct load *ld) {
+        if (ld->slots)
+                for (unsigned i = 0; i < ld->o->conns; i++)
+                        if (ld->slots[i].fd >= 0)
+                                close_slot(ld, &ld->slots[i]);
+        if (ld->epfd >= 0)
+                close(ld->epfd);
+        free(ld->slots);
+        free(ld->request);
 }
 
 int main(int argc, char **argv) {
-        struct load L = {.epfd = -1}; /* 128 KiB with the histogram: fine on an 8 MiB stack */
+        struct load ld = {.epfd = -1}; /* 128 KiB with the histogram: fine on an 8 MiB stack */
         struct options o;
         int r;
 
         r = parse_options(argc, argv, &o);
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : 2;
-        L.o = &o;
-        L.res = (struct report){.target = o.target.text,
-                                .command = o.argv,
-                                .command_words = o.argc,
-                                .conns = o.conns,
-                                .raw = o.raw};
-        r = setup(&L);
+        ld.o = &o;
+        ld.res = (struct report){.target = o.target.text,
+                                 .command = o.argv,
+                                 .command_words = o.argc,
+                                 .conns = o.conns,
+                                 .raw = o.raw};
+        r = setup(&ld);
         if (r == 0) {
-                r = run_loop(&L);
+                r = run_loop(&ld);
                 if (r < 0)
                         fprintf(stderr, PROGRAM ": epoll_wait: %s\n", strerror(-r));
         }
         if (r == 0) {
                 if (o.json)
-                        report_json(&L.res, stdout);
+                        report_json(&ld.res, stdout);
                 else
-                        report_text(&L.res, stdout);
+                        report_text(&ld.res, stdout);
         }
-        release(&L);
+        release(&ld);
         if (r < 0)
                 return EXIT_FAILURE;
         /* Anything but a clean run is worth a non-zero status to a script. */
-        return L.res.ok == L.res.finished && !interrupted ? EXIT_SUCCESS : EXIT_FAILURE;
+        return ld.res.ok == ld.res.finished && !interrupted ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -38,7 +38,9 @@ void server_options_help(FILE *out) {
                 FRAME_MAX_COMMAND_LIMIT, FRAME_MAX_COMMAND_DEFAULT);
 }
 
-static int bad(const char *program, const char *option, const char *allowed, const char *arg) {
+/* Says on stderr what the option takes and what it got; returns -EINVAL. */
+static int options_refuse_value(const char *program, const char *option, const char *allowed,
+                                const char *arg) {
         fprintf(stderr, "%s: %s must be %s, got '%s'\n", program, option, allowed, arg);
         return -EINVAL;
 }
@@ -68,60 +70,67 @@ int server_options_parse(struct server_options *o, int opt, const char *arg, con
         switch (opt) {
         case OPT_MAX_COMMAND:
                 if (args_parse_uint(arg, 1, FRAME_MAX_COMMAND_LIMIT, &v) < 0)
-                        return bad(program, "--max-command", "1..131071", arg);
+                        return options_refuse_value(program, "--max-command",
+                                                    "1.." FRAME_MAX_COMMAND_LIMIT_TEXT, arg);
                 o->max_command = (uint32_t) v;
                 return 0;
         case OPT_REQUEST_TIMEOUT:
                 if (args_parse_seconds(arg, 0.001, 86400, &o->request_timeout_usec) < 0)
-                        return bad(program, "--request-timeout", "0.001..86400 seconds", arg);
+                        return options_refuse_value(program, "--request-timeout",
+                                                    "0.001..86400 seconds", arg);
                 return 0;
         case OPT_COMMAND_TIMEOUT:
                 if (args_parse_seconds(arg, 0, 31536000, &o->command_timeout_usec) < 0)
-                        return bad(program, "--command-timeout",
-                                   "0..31536000 seconds (0: no limit)", arg);
+                        return options_refuse_value(program, "--command-timeout",
+                                                    "0..31536000 seconds (0: no limit)", arg);
                 return 0;
         case OPT_ALLOW:
                 r = policy_add_net(&o->policy, arg);
                 if (r == -E2BIG)
-                        return bad(program, "--allow", "given at most 64 times", arg);
+                        return options_refuse_value(program, "--allow", "given at most 64 times",
+                                                    arg);
                 if (r < 0)
-                        return bad(program, "--allow",
-                                   "an address or CIDR (192.0.2.0/24, 2001:db8::/32)", arg);
+                        return options_refuse_value(
+                                program, "--allow",
+                                "an address or CIDR (192.0.2.0/24, 2001:db8::/32)", arg);
                 return 0;
         case OPT_ALLOW_UID:
                 r = policy_add_uid(&o->policy, arg);
                 if (r < 0)
-                        return bad(program, "--allow-uid",
-                                   r == -E2BIG ? "given at most 32 times"
-                                               : "a known user name or a uid",
-                                   arg);
+                        return options_refuse_value(program, "--allow-uid",
+                                                    r == -E2BIG ? "given at most 32 times"
+                                                                : "a known user name or a uid",
+                                                    arg);
                 return 0;
         case OPT_ALLOW_GROUP:
                 r = policy_add_group(&o->policy, arg);
                 if (r < 0)
-                        return bad(program, "--allow-group",
-                                   r == -E2BIG ? "given at most 32 times"
-                                               : "a known group name or a gid",
-                                   arg);
+                        return options_refuse_value(program, "--allow-group",
+                                                    r == -E2BIG ? "given at most 32 times"
+                                                                : "a known group name or a gid",
+                                                    arg);
                 return 0;
         case OPT_COMMANDS:
                 o->commands_path = arg;
                 return 0;
         case OPT_LIMIT_CPU:
                 if (parse_count(arg, &o->limits.cpu) < 0)
-                        return bad(program, "--limit-cpu", "1..1073741824 seconds", arg);
+                        return options_refuse_value(program, "--limit-cpu", "1..1073741824 seconds",
+                                                    arg);
                 return 0;
         case OPT_LIMIT_AS:
                 if (parse_size(arg, &o->limits.as) < 0)
-                        return bad(program, "--limit-as", "a size like 512M or 2G", arg);
+                        return options_refuse_value(program, "--limit-as", "a size like 512M or 2G",
+                                                    arg);
                 return 0;
         case OPT_LIMIT_NPROC:
                 if (parse_count(arg, &o->limits.nproc) < 0)
-                        return bad(program, "--limit-nproc", "1..1073741824", arg);
+                        return options_refuse_value(program, "--limit-nproc", "1..1073741824", arg);
                 return 0;
         case OPT_LIMIT_FSIZE:
                 if (parse_size(arg, &o->limits.fsize) < 0)
-                        return bad(program, "--limit-fsize", "a size like 1M or 10G", arg);
+                        return options_refuse_value(program, "--limit-fsize",
+                                                    "a size like 1M or 10G", arg);
                 return 0;
         case OPT_ALWAYS_SHELL:
                 o->always_shell = true;

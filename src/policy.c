@@ -214,7 +214,8 @@ static int policy_parse_line(struct policy_table *t, char *line, const char **wh
         if (command[0] == '\0')
                 return *why = "empty command line", -EINVAL;
         if (strlen(command) > FRAME_MAX_COMMAND_LIMIT)
-                return *why = "command line longer than 131071 bytes", -EINVAL;
+                return *why = "command line longer than " FRAME_MAX_COMMAND_LIMIT_TEXT " bytes",
+                       -EINVAL;
         if (policy_lookup(t, name))
                 return *why = "name defined twice", -EINVAL;
         if (t->count >= POLICY_MAX_COMMANDS)

@@ -1,15 +1,88 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* The client's side of a request (doc/protocol.md): "[+]" 10DIGIT command. */
+/*
+ * What a request is, for both servers (doc/protocol.md): the ways one ends
+ * other than by its command's own exit, each with its text, its status and
+ * whether a '+' request still gets the trailer; what a complete frame runs
+ * (its own line, or in restricted mode the --commands table's line for the
+ * name it gives); the table's loading and reloading; the timings of a
+ * command's end. The servers differ only in who accepts, who waits, and
+ * blocking versus event-driven I/O.
+ */
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-#define REQUEST_HEADER_MAX (1 + 10)
+#include "frame.h"
+#include "policy.h"
 
-/* The words joined with single spaces, as ssh joins a remote command, framed;
- * with_status adds the '+'. Returns a malloc'ed request and its size, or NULL
- * with errno: EINVAL for an empty command, E2BIG for one over
- * FRAME_MAX_COMMAND_LIMIT (no server takes it), ENOMEM. */
-char *request_build(char *const *words, int count, bool with_status, size_t *ret_size);
+#define REQUEST_USEC_PER_MSEC 1000ull
+#define REQUEST_USEC_PER_SEC 1000000ull
+/* How long a killed group gets between SIGTERM and SIGKILL. */
+#define REQUEST_KILL_GRACE_USEC (500 * REQUEST_USEC_PER_MSEC)
+/* How long the client gets to finish sending after our FIN (see Closing). */
+#define REQUEST_DRAIN_USEC (2 * REQUEST_USEC_PER_SEC)
+
+/* How a request ended, when not simply by its command's exit. */
+enum request_end {
+        REQUEST_RAN,              /* the command ran and ended by itself */
+        REQUEST_CLIENT_LEFT,      /* closed before sending a whole frame */
+        REQUEST_READ_FAILED,      /* recv() failed before the frame was whole */
+        REQUEST_FRAME_TIMEOUT,    /* the frame did not arrive in time */
+        REQUEST_STOPPED_READING,  /* the server stops before the frame arrived */
+        REQUEST_BAD_FRAME,        /* the frame's own error (frame_error_message) */
+        REQUEST_MISCONFIGURED,    /* the --commands table would not load */
+        REQUEST_NOT_ALLOWED,      /* not a name of the --commands table */
+        REQUEST_NO_MEMORY,        /* the server could not prepare the command */
+        REQUEST_SPAWN_FAILED,     /* spawn_command() failed */
+        REQUEST_BUSY,             /* queued longer than the request timeout */
+        REQUEST_STOPPED_QUEUED,   /* the server stops while it waits in the queue */
+        REQUEST_PEER_GONE,        /* reset or socket error while queued or running */
+        REQUEST_COMMAND_TIMEOUT,  /* killed at --command-timeout */
+        REQUEST_STOPPED_RUNNING,  /* killed because the server stops */
+        REQUEST_STOP_TIMEOUT,     /* killed once nbnetd's --stop-timeout passed */
+        REQUEST_RESPONSE_UNREAD,  /* the client left our last bytes unread */
+        REQUEST_END_COUNT,
+};
+
+struct request_end_info {
+        const char *log;  /* the log record's reason; NULL: the caller's text (or none) */
+        const char *line; /* what the client is told before anything ran, or NULL */
+        int status;       /* the NBNET status it sets; -1: the command's own, or none */
+        bool trailer;     /* a '+' request gets the trailer */
+};
+
+const struct request_end_info *request_end_info(enum request_end end);
+
+/* Whether a '+' response ends with the trailer: a status is known and the
+ * way the request ended leaves the client there to read it. */
+bool request_wants_trailer(const struct frame *f, enum request_end end, int status);
+
+/* "nbnet: LINE\n" and, when asked, the trailer with status, into buf; returns
+ * the length (the line is cut to fit, the trailer never is). */
+size_t request_format_refusal(char *buf, size_t size, const char *line, bool with_trailer,
+                              int status);
+
+/* The --commands table of restricted mode. */
+struct request_commands {
+        const char *path; /* NULL: not restricted; every frame runs its own line */
+        struct policy_table table;
+        bool ok; /* false: the table would not load, and requests are refused */
+};
+
+/* Loads the table (when path is set); a table that will not load is logged,
+ * with until saying what fixes it, and leaves every request refused. */
+void request_commands_load(struct request_commands *c, const char *path, const char *until);
+
+/* SIGHUP: reads the table again; a bad new table is logged and the one in
+ * force is kept. */
+void request_commands_reload(struct request_commands *c);
+
+void request_commands_release(struct request_commands *c);
+
+/* What a complete frame runs: its own line, or the table's line for the name
+ * it gives. NULL when nothing may run; *end then says why. */
+const char *request_command(const struct request_commands *c, const struct frame *f,
+                            enum request_end *end);

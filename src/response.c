@@ -4,8 +4,6 @@
 #include <errno.h>
 #include <string.h>
 
-static const char TRAILER_PREFIX[] = "\x1eNBNET-STATUS ";
-
 void response_init(struct response *r) {
         memset(r, 0, sizeof *r);
 }
@@ -37,26 +35,11 @@ int response_feed(struct response *r, const void *data, size_t size, struct iove
         return n;
 }
 
-int response_parse_trailer(const char trailer[static FRAME_TRAILER_SIZE]) {
-        const size_t p = sizeof TRAILER_PREFIX - 1;
-        int status = 0;
-
-        if (memcmp(trailer, TRAILER_PREFIX, p) != 0 || trailer[FRAME_TRAILER_SIZE - 1] != '\n')
-                return -EBADMSG;
-        for (size_t i = p; i < p + 3; i++) {
-                if (trailer[i] < '0' || trailer[i] > '9')
-                        return -EBADMSG;
-                status = status * 10 + (trailer[i] - '0');
-        }
-        /* Three digits could say 999; an exit status is at most 255. */
-        return status <= 255 ? status : -EBADMSG;
-}
-
 int response_finish(struct response *r, struct iovec *leftover) {
         int status = -EBADMSG;
 
         if (r->held == FRAME_TRAILER_SIZE)
-                status = response_parse_trailer(r->tail);
+                status = frame_parse_trailer(r->tail);
         if (status >= 0) {
                 *leftover = (struct iovec){0};
                 return status;

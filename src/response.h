@@ -31,6 +31,3 @@ int response_feed(struct response *r, const void *data, size_t size, struct iove
 /* At EOF: the status (0..255) when the held bytes are a trailer; otherwise
  * -EBADMSG, and *leftover is the held bytes, which are output after all. */
 int response_finish(struct response *r, struct iovec *leftover);
-
-/* The status in an 18-byte trailer, or -EBADMSG when it is not one. */
-int response_parse_trailer(const char trailer[static FRAME_TRAILER_SIZE]);

@@ -20,7 +20,7 @@
 #include "conn.h"
 #include "options.h"
 #include "orphans.h"
-#include "request_core.h"
+#include "request.h"
 #include "spawn.h"
 
 #define SERVER_MAX_LISTENERS 16

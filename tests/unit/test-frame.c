@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* cmocka tests of the NBNET/1 request parser. */
+/* cmocka tests of the NBNET/1 wire format: the request parser, the trailer,
+ * the client's request building. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -246,6 +248,65 @@ static void test_trailer_format(void **state) {
         assert_memory_equal(t, "\x1eNBNET-STATUS 125\n", FRAME_TRAILER_SIZE);
 }
 
+static void test_trailer_forms(void **state) {
+        (void) state;
+        assert_int_equal(frame_parse_trailer("\x1eNBNET-STATUS 255\n"), 255);
+        assert_int_equal(frame_parse_trailer("\x1eNBNET-STATUS 137\n"), 137);
+        assert_int_equal(frame_parse_trailer("\x1eNBNET-STATUS 256\n"), -EBADMSG);
+        assert_int_equal(frame_parse_trailer("\x1eNBNET-STATUS 1 3\n"), -EBADMSG);
+        assert_int_equal(frame_parse_trailer("\x1eNBNET-STATUS 003 "), -EBADMSG);
+        assert_int_equal(frame_parse_trailer("xNBNET-STATUS 003\n"), -EBADMSG);
+        assert_int_equal(frame_parse_trailer("\x1eNBNET-STATUs 003\n"), -EBADMSG);
+}
+
+static void test_trailer_round_trip(void **state) {
+        char t[FRAME_TRAILER_SIZE];
+        (void) state;
+
+        for (int s = 0; s <= 255; s++) {
+                frame_format_trailer(t, s);
+                assert_int_equal(frame_parse_trailer(t), s);
+        }
+}
+
+static void test_build_joins_words_with_spaces(void **state) {
+        char *words[] = {"echo", "a  b", "c"};
+        size_t size;
+        char *req;
+        (void) state;
+
+        req = frame_build(words, 3, true, &size);
+        assert_non_null(req);
+        assert_int_equal(size, strlen("+0000000011echo a  b c"));
+        assert_memory_equal(req, "+0000000011echo a  b c", size);
+        free(req);
+        req = frame_build(words, 1, false, &size);
+        assert_non_null(req);
+        assert_memory_equal(req, "0000000004echo", size);
+        free(req);
+}
+
+static void test_build_refuses_empty_and_too_long(void **state) {
+        char *empty[] = {""};
+        char *big[1];
+        size_t size;
+        (void) state;
+
+        errno = 0;
+        assert_null(frame_build(empty, 1, true, &size));
+        assert_int_equal(errno, EINVAL);
+        big[0] = malloc(FRAME_MAX_COMMAND_LIMIT + 2);
+        assert_non_null(big[0]);
+        memset(big[0], 'x', FRAME_MAX_COMMAND_LIMIT + 1);
+        big[0][FRAME_MAX_COMMAND_LIMIT + 1] = '\0';
+        assert_null(frame_build(big, 1, true, &size));
+        assert_int_equal(errno, E2BIG);
+        big[0][FRAME_MAX_COMMAND_LIMIT] = '\0';
+        free(frame_build(big, 1, true, &size));
+        assert_int_equal(size, 1 + 10 + FRAME_MAX_COMMAND_LIMIT);
+        free(big[0]);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_valid_frame_at_every_split_point),
@@ -262,6 +323,10 @@ int main(void) {
                 cmocka_unit_test(test_need_more_until_complete),
                 cmocka_unit_test(test_error_message_needs_an_error),
                 cmocka_unit_test(test_trailer_format),
+                cmocka_unit_test(test_trailer_forms),
+                cmocka_unit_test(test_trailer_round_trip),
+                cmocka_unit_test(test_build_joins_words_with_spaces),
+                cmocka_unit_test(test_build_refuses_empty_and_too_long),
         };
         return cmocka_run_group_tests_name("frame", tests, NULL, NULL);
 }

@@ -1,17 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* cmocka tests of the client's side of the protocol: request framing and the
- * held-back trailer of a '+' response. */
+/* cmocka tests of the client's side of a '+' response: the held-back trailer. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
-#include "request.h"
 #include "response.h"
 
 /* Feeds stream in pieces of chunk bytes; collects the output; returns the status. */
@@ -81,74 +78,11 @@ static void test_cut_stream_gives_all_bytes_as_output(void **state) {
         assert_int_equal(len, 0);
 }
 
-static void test_trailer_forms(void **state) {
-        (void) state;
-        assert_int_equal(response_parse_trailer("\x1eNBNET-STATUS 255\n"), 255);
-        assert_int_equal(response_parse_trailer("\x1eNBNET-STATUS 137\n"), 137);
-        assert_int_equal(response_parse_trailer("\x1eNBNET-STATUS 256\n"), -EBADMSG);
-        assert_int_equal(response_parse_trailer("\x1eNBNET-STATUS 1 3\n"), -EBADMSG);
-        assert_int_equal(response_parse_trailer("\x1eNBNET-STATUS 003 "), -EBADMSG);
-        assert_int_equal(response_parse_trailer("xNBNET-STATUS 003\n"), -EBADMSG);
-        assert_int_equal(response_parse_trailer("\x1eNBNET-STATUs 003\n"), -EBADMSG);
-}
-
-static void test_trailer_round_trip(void **state) {
-        char t[FRAME_TRAILER_SIZE];
-        (void) state;
-
-        for (int s = 0; s <= 255; s++) {
-                frame_format_trailer(t, s);
-                assert_int_equal(response_parse_trailer(t), s);
-        }
-}
-
-static void test_request_joins_words_with_spaces(void **state) {
-        char *words[] = {"echo", "a  b", "c"};
-        size_t size;
-        char *req;
-        (void) state;
-
-        req = request_build(words, 3, true, &size);
-        assert_non_null(req);
-        assert_int_equal(size, strlen("+0000000011echo a  b c"));
-        assert_memory_equal(req, "+0000000011echo a  b c", size);
-        free(req);
-        req = request_build(words, 1, false, &size);
-        assert_non_null(req);
-        assert_memory_equal(req, "0000000004echo", size);
-        free(req);
-}
-
-static void test_request_refuses_empty_and_too_long(void **state) {
-        char *empty[] = {""};
-        char *big[1];
-        size_t size;
-        (void) state;
-
-        errno = 0;
-        assert_null(request_build(empty, 1, true, &size));
-        assert_int_equal(errno, EINVAL);
-        big[0] = malloc(FRAME_MAX_COMMAND_LIMIT + 2);
-        assert_non_null(big[0]);
-        memset(big[0], 'x', FRAME_MAX_COMMAND_LIMIT + 1);
-        big[0][FRAME_MAX_COMMAND_LIMIT + 1] = '\0';
-        assert_null(request_build(big, 1, true, &size));
-        assert_int_equal(errno, E2BIG);
-        big[0][FRAME_MAX_COMMAND_LIMIT] = '\0';
-        free(request_build(big, 1, true, &size));
-        assert_int_equal(size, 1 + 10 + FRAME_MAX_COMMAND_LIMIT);
-        free(big[0]);
-}
-
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_output_and_status_at_every_chunk_size),
                 cmocka_unit_test(test_trailer_alone_is_empty_output),
                 cmocka_unit_test(test_cut_stream_gives_all_bytes_as_output),
-                cmocka_unit_test(test_trailer_forms),
-                cmocka_unit_test(test_trailer_round_trip),
-                cmocka_unit_test(test_request_joins_words_with_spaces),
-                cmocka_unit_test(test_request_refuses_empty_and_too_long),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
