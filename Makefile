@@ -70,11 +70,24 @@ all: $(PROGRAMS)
 deps:
 	@sh tools/deps
 
-$(OBJ)/%.o: src/%.c $(wildcard src/*.h) | $(OBJ)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+# src/common: the shared core (wire format, request, spawn, policy, log...);
+# src/server: nbnet-handler and nbnetd; src/client: nbnet and nbnet-load.
+# Each folder sees its own headers and the core's, so the core cannot lean
+# on a server or a client, nor a server on the client.
+HEADERS := $(wildcard src/*/*.h)
+SRC_INCLUDES := -Isrc/common -Isrc/server -Isrc/client
 
-$(OBJ)/test-%.o: tests/unit/test-%.c $(wildcard src/*.h) | $(OBJ)
-	$(CC) $(ALL_CFLAGS) -Isrc -c -o $@ $<
+$(OBJ)/%.o: src/common/%.c $(HEADERS) | $(OBJ)
+	$(CC) $(ALL_CFLAGS) -Isrc/common -c -o $@ $<
+
+$(OBJ)/%.o: src/server/%.c $(HEADERS) | $(OBJ)
+	$(CC) $(ALL_CFLAGS) -Isrc/common -Isrc/server -c -o $@ $<
+
+$(OBJ)/%.o: src/client/%.c $(HEADERS) | $(OBJ)
+	$(CC) $(ALL_CFLAGS) -Isrc/common -Isrc/client -c -o $@ $<
+
+$(OBJ)/test-%.o: tests/unit/test-%.c $(HEADERS) | $(OBJ)
+	$(CC) $(ALL_CFLAGS) $(SRC_INCLUDES) -c -o $@ $<
 
 $(OBJ) $(OUT)/bin:
 	mkdir -p $@
@@ -126,7 +139,7 @@ $(BENCH_DIR):
 	mkdir -p $@
 
 $(BENCH_DIR)/spawn-limit: bench/spawn-limit.c $(OBJ)/spawn.o $(OBJ)/command.o $(OBJ)/shenv.o $(OBJ)/sock.o | $(BENCH_DIR)
-	$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ $^
+	$(CC) $(ALL_CFLAGS) $(SRC_INCLUDES) $(ALL_LDFLAGS) -o $@ $^
 
 $(BENCH_DIR)/sock-source: bench/sock-source.c | $(BENCH_DIR)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^
@@ -187,9 +200,9 @@ CPPCHECK ?= cppcheck
 CLANG_TIDY ?= clang-tidy
 CLANG_FORMAT ?= clang-format
 SHELLCHECK ?= shellcheck
-LINT_C = $(wildcard src/*.c tests/unit/*.c tests/fuzz/*.c bench/*.c)
-LINT_H = $(wildcard src/*.h tests/unit/*.h tests/fuzz/*.h bench/*.h)
-LINT_DEFS := -D_GNU_SOURCE -DNBNET_VERSION='"$(VERSION)"' -Isrc
+LINT_C = $(wildcard src/*/*.c tests/unit/*.c tests/fuzz/*.c bench/*.c)
+LINT_H = $(wildcard src/*/*.h tests/unit/*.h tests/fuzz/*.h bench/*.h)
+LINT_DEFS := -D_GNU_SOURCE -DNBNET_VERSION='"$(VERSION)"' $(SRC_INCLUDES)
 SHELL_SCRIPTS = $(shell git ls-files | xargs awk 'FNR == 1 && /^\#!(\/usr)?\/bin\/(env )?(ba|da)?sh( |$$)/ \
 	{ print FILENAME } { nextfile }') $(wildcard tests/*.bash tests/systemd/*.bash)
 # The .bats files' idioms, which shellcheck reads as mistakes: each @test runs
@@ -210,7 +223,7 @@ lint-cppcheck:
 # stderr only says "N warnings generated." (those of system headers, not shown)
 # or "Error while processing", which the findings on stdout explain.
 lint-clang-tidy:
-	printf '%s\n' $(wildcard src/*.c) | xargs -P2 -I{} $(CLANG_TIDY) --quiet {} -- -std=gnu11 \
+	printf '%s\n' $(wildcard src/*/*.c) | xargs -P2 -I{} $(CLANG_TIDY) --quiet {} -- -std=gnu11 \
 		$(LINT_DEFS) $(SYSTEMD_CFLAGS) 2>/dev/null
 
 lint-shellcheck:
@@ -227,10 +240,10 @@ lint-clang-format:
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-build/fuzz/frame_fuzz: tests/fuzz/frame_fuzz.c src/frame.c src/frame.h
+build/fuzz/frame_fuzz: tests/fuzz/frame_fuzz.c src/common/frame.c src/common/frame.h
 	mkdir -p build/fuzz
-	clang -std=gnu11 -D_GNU_SOURCE $(WARNINGS) $(FUZZ_FLAGS) -O1 -g -Isrc -o $@ \
-		tests/fuzz/frame_fuzz.c src/frame.c
+	clang -std=gnu11 -D_GNU_SOURCE $(WARNINGS) $(FUZZ_FLAGS) -O1 -g -Isrc/common -o $@ \
+		tests/fuzz/frame_fuzz.c src/common/frame.c
 
 fuzz: fuzz-frame fuzz-commands
 
@@ -241,10 +254,11 @@ fuzz-frame: build/fuzz/frame_fuzz
 	build/fuzz/frame_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
 		-print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/corpus
 
-build/fuzz/commands_fuzz: tests/fuzz/commands_fuzz.c src/policy.c src/policy.h src/args.c src/args.h src/frame.h
+build/fuzz/commands_fuzz: tests/fuzz/commands_fuzz.c src/common/policy.c src/common/policy.h \
+		src/common/args.c src/common/args.h src/common/frame.h
 	mkdir -p build/fuzz
-	clang -std=gnu11 -D_GNU_SOURCE $(WARNINGS) $(FUZZ_FLAGS) -O1 -g -Isrc -o $@ \
-		tests/fuzz/commands_fuzz.c src/policy.c src/args.c -lm
+	clang -std=gnu11 -D_GNU_SOURCE $(WARNINGS) $(FUZZ_FLAGS) -O1 -g -Isrc/common -o $@ \
+		tests/fuzz/commands_fuzz.c src/common/policy.c src/common/args.c -lm
 
 # -max_len 4096: a table of 1024 entries would do an O(n^2) name check per run, 100 times slower.
 fuzz-commands: build/fuzz/commands_fuzz
