@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for the restricted command table (--commands FILE) of
- * src/policy.c. The input is the file's text, as it is: it goes into a memfd,
+ * src/common/policy.c. The input is the file's text, as it is: it goes into a memfd,
  * which policy_load_commands() reads through /proc/self/fd/N, so the real
  * loader runs (file checks included) and policy.c needs no second entry point.
  * The result must be the one an independent one-pass reading of the format

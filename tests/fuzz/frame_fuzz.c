@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target for the NBNET/1 request parser (src/frame.c).
+ * libFuzzer target for the NBNET/1 request parser (src/common/frame.c).
  *
  * Input: byte 0 chooses the limit (0: the default, 255: FRAME_MAX_COMMAND_LIMIT,
  * else the byte's value); byte 1 % 16 is a count k; the next k bytes, each % 16
