@@ -27,23 +27,23 @@
 
 /* How a request ended, when not simply by its command's exit. */
 enum request_end {
-        REQUEST_RAN,              /* the command ran and ended by itself */
-        REQUEST_CLIENT_LEFT,      /* closed before sending a whole frame */
-        REQUEST_READ_FAILED,      /* recv() failed before the frame was whole */
-        REQUEST_FRAME_TIMEOUT,    /* the frame did not arrive in time */
-        REQUEST_STOPPED_READING,  /* the server stops before the frame arrived */
-        REQUEST_BAD_FRAME,        /* the frame's own error (frame_error_message) */
-        REQUEST_MISCONFIGURED,    /* the --commands table would not load */
-        REQUEST_NOT_ALLOWED,      /* not a name of the --commands table */
-        REQUEST_NO_MEMORY,        /* the server could not prepare the command */
-        REQUEST_SPAWN_FAILED,     /* spawn_command() failed */
-        REQUEST_BUSY,             /* queued longer than the request timeout */
-        REQUEST_STOPPED_QUEUED,   /* the server stops while it waits in the queue */
-        REQUEST_PEER_GONE,        /* reset or socket error while queued or running */
-        REQUEST_COMMAND_TIMEOUT,  /* killed at --command-timeout */
-        REQUEST_STOPPED_RUNNING,  /* killed because the server stops */
-        REQUEST_STOP_TIMEOUT,     /* killed once nbnetd's --stop-timeout passed */
-        REQUEST_RESPONSE_UNREAD,  /* the client left our last bytes unread */
+        REQUEST_RAN,             /* the command ran and ended by itself */
+        REQUEST_CLIENT_LEFT,     /* closed before sending a whole frame */
+        REQUEST_READ_FAILED,     /* recv() failed before the frame was whole */
+        REQUEST_FRAME_TIMEOUT,   /* the frame did not arrive in time */
+        REQUEST_STOPPED_READING, /* the server stops before the frame arrived */
+        REQUEST_BAD_FRAME,       /* the frame's own error (frame_error_message) */
+        REQUEST_MISCONFIGURED,   /* the --commands table would not load */
+        REQUEST_NOT_ALLOWED,     /* not a name of the --commands table */
+        REQUEST_NO_MEMORY,       /* the server could not prepare the command */
+        REQUEST_SPAWN_FAILED,    /* spawn_command() failed */
+        REQUEST_BUSY,            /* queued longer than the request timeout */
+        REQUEST_STOPPED_QUEUED,  /* the server stops while it waits in the queue */
+        REQUEST_PEER_GONE,       /* reset or socket error while queued or running */
+        REQUEST_COMMAND_TIMEOUT, /* killed at --command-timeout */
+        REQUEST_STOPPED_RUNNING, /* killed because the server stops */
+        REQUEST_STOP_TIMEOUT,    /* killed once nbnetd's --stop-timeout passed */
+        REQUEST_RESPONSE_UNREAD, /* the client left our last bytes unread */
         REQUEST_END_COUNT,
 };
 

@@ -69,7 +69,9 @@ static void conn_close(struct conn *c) {
         struct log_record rec = {
                 .peer = c->peer.text,
                 .status = c->status,
-                .reason = reason ? reason : c->reason_text[0] ? c->reason_text : NULL,
+                .reason = reason              ? reason
+                          : c->reason_text[0] ? c->reason_text
+                                              : NULL,
                 .pid = c->pid,
         };
 
@@ -151,9 +153,9 @@ static void conn_refuse(struct conn *c, enum request_end end, const char *line) 
         line = line ? line : info->line;
         if (!info->log)
                 snprintf(c->reason_text, sizeof c->reason_text, "%s", line + strlen("nbnet: "));
-        c->out_len = request_format_refusal(c->out, sizeof c->out, line,
-                                            request_wants_trailer(&c->frame, end, c->status),
-                                            c->status);
+        c->out_len =
+                request_format_refusal(c->out, sizeof c->out, line,
+                                       request_wants_trailer(&c->frame, end, c->status), c->status);
         conn_flush(c);
 }
 

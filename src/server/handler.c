@@ -275,8 +275,7 @@ static void end_escapees(void) {
 
 /* Tells the client why its request will not run: "nbnet: line" (the
  * trailer, when asked, follows in serve). line NULL: the end's own. */
-static void refuse(struct connection *c, struct outcome *out, enum request_end end,
-                   const char *line) {
+static void refuse(struct connection *c, struct outcome *out, enum request_end end, const char *line) {
         const struct request_end_info *info = request_end_info(end);
         char buf[256];
 
