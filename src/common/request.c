@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include "request.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "log.h"
 #include "spawn.h"
@@ -63,6 +66,14 @@ size_t request_format_refusal(char *buf, size_t size, const char *line, bool wit
                 len += FRAME_TRAILER_SIZE;
         }
         return len;
+}
+
+int request_prepare_server(void) {
+        if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+                return log_error_errno(errno, "signal SIGPIPE");
+        if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+                return log_error_errno(errno, "prctl PR_SET_CHILD_SUBREAPER");
+        return 0;
 }
 
 void request_commands_load(struct request_commands *c, const char *path, const char *until) {

@@ -65,6 +65,12 @@ bool request_wants_trailer(const struct frame *f, enum request_end end, int stat
 size_t request_format_refusal(char *buf, size_t size, const char *line, bool with_trailer,
                               int status);
 
+/* What a server process does before it serves: SIGPIPE ignored (a client
+ * that goes away must not kill it mid-write; commands get it back at spawn)
+ * and child subreaper (a command's orphans become its children, so that it
+ * can reap them and see a group gone). Logs what failed; 0 or -errno. */
+int request_prepare_server(void);
+
 /* The --commands table of restricted mode. */
 struct request_commands {
         const char *path; /* NULL: not restricted; every frame runs its own line */

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -446,12 +445,8 @@ int main(int argc, char **argv) {
         r = parse_options(argc, argv, &o);
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : 2;
-        /* A client that goes away must not kill us mid-write; the child gets SIGPIPE back. */
-        if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-                return log_error_errno(errno, "signal SIGPIPE"), EXIT_FAILURE;
-        /* The command's orphans become ours, so that we can reap them and see the group gone. */
-        if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-                return log_error_errno(errno, "prctl PR_SET_CHILD_SUBREAPER"), EXIT_FAILURE;
+        if (request_prepare_server() < 0)
+                return EXIT_FAILURE;
         /* Stopped by inetd, systemd-socket-activate or Ctrl-C, we end the command
          * first: in a session of its own, it would not get the signal. */
         c.stop_fd = open_stop_signals();

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -17,6 +16,7 @@
 #include "listen.h"
 #include "log.h"
 #include "options.h"
+#include "request.h"
 #include "server.h"
 
 #define PROGRAM "nbnetd"
@@ -280,12 +280,8 @@ int main(int argc, char **argv) {
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : 2;
         log_init(PROGRAM, -1);
-        /* A client that goes away must not kill us mid-write; commands get SIGPIPE back. */
-        if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-                return log_error_errno(errno, "signal SIGPIPE"), EXIT_FAILURE;
-        /* The commands' orphans become ours, so that we can reap them and see a group gone. */
-        if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
-                return log_error_errno(errno, "prctl PR_SET_CHILD_SUBREAPER"), EXIT_FAILURE;
+        if (request_prepare_server() < 0)
+                return EXIT_FAILURE;
         o.limits.max_connections = fit_fd_limit(o.limits.max_connections);
         r = server_init(&s, &o.server, &o.limits, environ);
         if (r == 0)
