@@ -397,7 +397,7 @@ static void serve(struct connection *c, const struct server_options *o,
                 run_request(c, o, table, &rec);
         if (c->frame.want_status && rec.status >= 0 && rec.reason != REASON_PEER_GONE)
                 send_trailer(c->fd, rec.status);
-        rec.has_bytes_sent = sock_bytes_sent(c->fd, &rec.bytes_sent) >= 0;
+        rec.has_bytes_sent = sock_is_tcp(c->fd) && sock_bytes_sent(c->fd, &rec.bytes_sent) >= 0;
         /* The drain protects output in flight; a request that never ran has none. */
         if (r < 0)
                 close(c->fd);
