@@ -43,7 +43,7 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DNBNET_VERSION='"$(VERSION)"' $(WARNINGS)
 # CFLAGS on the link line too: packagers' -flto or -fsanitize need it there.
 ALL_LDFLAGS = $(SANFLAGS) $(CFLAGS) $(LDFLAGS)
 
-COMMON := frame spawn command shenv sock log args policy options proc request
+COMMON := frame spawn direct command shenv sock log args policy options proc request
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
 NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans listen server conn nbnetd))
 # What the client and the load generator share: target (where to connect),
@@ -107,7 +107,7 @@ $(OUT)/bin/nbnet-load: $(LOAD_OBJS) | $(OUT)/bin
 $(OUT)/bin/test-frame: $(OBJ)/test-frame.o $(OBJ)/frame.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
-$(OUT)/bin/test-spawn: $(OBJ)/test-spawn.o $(OBJ)/spawn.o $(OBJ)/command.o $(OBJ)/shenv.o $(OBJ)/sock.o | $(OUT)/bin
+$(OUT)/bin/test-spawn: $(OBJ)/test-spawn.o $(OBJ)/spawn.o $(OBJ)/direct.o $(OBJ)/command.o $(OBJ)/shenv.o $(OBJ)/sock.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(OUT)/bin/test-log: $(OBJ)/test-log.o $(OBJ)/log.o | $(OUT)/bin
@@ -138,7 +138,7 @@ $(OUT)/bin/test-shenv: $(OBJ)/test-shenv.o $(OBJ)/shenv.o | $(OUT)/bin
 $(BENCH_DIR):
 	mkdir -p $@
 
-$(BENCH_DIR)/spawn-limit: bench/spawn-limit.c $(OBJ)/spawn.o $(OBJ)/command.o $(OBJ)/shenv.o $(OBJ)/sock.o | $(BENCH_DIR)
+$(BENCH_DIR)/spawn-limit: bench/spawn-limit.c $(OBJ)/spawn.o $(OBJ)/direct.o $(OBJ)/command.o $(OBJ)/shenv.o $(OBJ)/sock.o | $(BENCH_DIR)
 	$(CC) $(ALL_CFLAGS) $(SRC_INCLUDES) $(ALL_LDFLAGS) -o $@ $^
 
 $(BENCH_DIR)/sock-source: bench/sock-source.c | $(BENCH_DIR)

@@ -2,7 +2,7 @@
 /*
  * The spawn limit: what nbnet does per request minus the network. Each worker
  * loops: a socketpair, spawn_command() of COMMAND onto one end (the servers'
- * own routine, src/common/spawn.c: `sh -c COMMAND`, or the program itself when the
+ * own routine, src/common/spawn.c: `sh -c COMMAND`, or (direct.c) the program when the
  * line needs no shell, like /bin/true; -S: always the shell, as the servers'
  * --always-shell), close that end, wait on the pidfd, reap. WORKERS processes
  * run at once for SECONDS; prints one JSON object ("direct": how it ran).

@@ -110,7 +110,7 @@ own_fds_open() {
 # Every valgrind log: a finished one says 0 errors and (with "fds") that
 # the server left none of its own descriptors open; a forked child that
 # exec'd /bin/sh (vfork is fork under valgrind) has the banner and nothing
-# else. The mini-shell of a line run without the shell (spawn.c) is a fork
+# else. The mini-shell of a line run without the shell (direct.c) is a fork
 # of the server that may end under valgrind: its log is checked the same
 # way but, its parent being a valgrind log's process, not counted. EXPECT
 # is how many finished logs of servers there must be. The summaries go to

@@ -45,8 +45,6 @@ struct policy {
         size_t n_uids;
         gid_t gids[POLICY_MAX_IDS];
         size_t n_gids; /* uids and gids both empty: every local user may connect */
-        struct policy_table table;
-        bool restricted; /* a command table is in force */
 };
 
 /* "192.0.2.0/24", "2001:db8::/32", "127.0.0.1" (a host). -EINVAL, -E2BIG. */

@@ -46,7 +46,8 @@ static unsigned shenv_hash(const char *p) {
         return h % SHENV_BUCKETS;
 }
 
-int shenv_valid_name(const char *name) {
+/* Whether NAME (up to '=' or the end) is a shell variable name. */
+static int shenv_valid_name(const char *name) {
         const char *p = name;
 
         if (!(*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))

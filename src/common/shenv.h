@@ -18,6 +18,3 @@
  * -EINVAL when VARS set a variable dash rewrites (IFS, OPTIND, PPID, ...)
  * or do not set PATH, -ENOMEM. */
 int shenv_order(char *const *vars, char *pwd_entry, char **out, const char **pwd_value);
-
-/* Whether NAME (up to '=' or the end) is a shell variable name. */
-int shenv_valid_name(const char *name);

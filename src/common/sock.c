@@ -119,12 +119,6 @@ int sock_enable_keepalive(int fd) {
 }
 
 int sock_bytes_sent(int fd, uint64_t *ret) {
-        if (!sock_is_tcp(fd))
-                return -EOPNOTSUPP;
-        return sock_tcp_bytes_sent(fd, ret);
-}
-
-int sock_tcp_bytes_sent(int fd, uint64_t *ret) {
         struct tcp_info ti = {0};
         socklen_t len = sizeof ti;
 

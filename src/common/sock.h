@@ -27,9 +27,7 @@ int sock_enable_keepalive(int fd);
 /* Whether fd is a TCP socket (keepalive and TCP_INFO apply). */
 bool sock_is_tcp(int fd);
 
-/* Bytes of payload the connection has sent, retransmissions not counted
- * (TCP_INFO); -EOPNOTSUPP on a socket that is not TCP. */
+/* Bytes of payload a TCP connection has sent, retransmissions not counted
+ * (TCP_INFO), in one getsockopt: the caller knows the socket is TCP
+ * (sock_is_tcp). -EOPNOTSUPP on a kernel before 4.19. */
 int sock_bytes_sent(int fd, uint64_t *ret);
-
-/* The same for a socket known to be TCP: one getsockopt instead of two. */
-int sock_tcp_bytes_sent(int fd, uint64_t *ret);

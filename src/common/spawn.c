@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The process plumbing of a command: its environment, fds, limits, signals, clone, group. */
 #include "spawn.h"
 
 #include <errno.h>
@@ -9,33 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "command.h"
-#include "shenv.h"
-
-#define SHELL "/bin/sh"
-/* The mini-shell's word when even the shell cannot be exec'd. */
-#define SPAWN_NO_SHELL "nbnet: cannot run the command: execve " SHELL " failed\n"
-
-/* The child's functions run on a stack that AddressSanitizer knows nothing
- * of and never return (execve, _exit): no shadow-memory bookkeeping there. */
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SPAWN_CHILD_SIDE __attribute__((no_sanitize("address")))
-#endif
-#endif
-#if !defined(SPAWN_CHILD_SIDE) && defined(__SANITIZE_ADDRESS__)
-#define SPAWN_CHILD_SIDE __attribute__((no_sanitize("address")))
-#endif
-#ifndef SPAWN_CHILD_SIDE
-#define SPAWN_CHILD_SIDE
-#endif
+#include "child.h"
+#include "direct.h"
 
 /* Variables that describe the server's activation, not the command's. */
 static bool spawn_env_is_activation(const char *var) {
@@ -45,53 +26,6 @@ static bool spawn_env_is_activation(const char *var) {
                 if (strncmp(var, prefixes[i], strlen(prefixes[i])) == 0)
                         return true;
         return strncmp(var, "REMOTE_ADDR=", 12) == 0 || strncmp(var, "REMOTE_PORT=", 12) == 0;
-}
-
-/* Whether /bin/sh is the shell whose rules command.c and shenv.c follow. */
-static bool spawn_sh_is_dash(void) {
-        char *real = realpath(SHELL, NULL);
-        bool dash;
-
-        if (!real)
-                return false;
-        dash = strcmp(strrchr(real, '/') ? strrchr(real, '/') + 1 : real, "dash") == 0;
-        free(real);
-        return dash;
-}
-
-/* The environment dash would export, REMOTE_* included: with -EINVAL (an
- * environment dash rewrites, no PATH) the shell runs every command. */
-static int spawn_direct_init(struct spawn_env *env) {
-        const char *pwd_value;
-        char **vars;
-        int r;
-
-        if (!spawn_sh_is_dash())
-                return 0;
-        vars = calloc(env->count + 3, sizeof(char *));
-        env->sh_order = calloc(env->count + 4, sizeof(char *));
-        env->direct_envp = calloc(env->count + 4, sizeof(char *));
-        if (!vars || !env->sh_order || !env->direct_envp) {
-                free(vars);
-                return -ENOMEM;
-        }
-        memcpy(vars, env->envp, env->count * sizeof(char *));
-        vars[env->count] = env->remote_addr;
-        vars[env->count + 1] = env->remote_port;
-        r = shenv_order(vars, env->pwd, env->sh_order, &pwd_value);
-        free(vars);
-        if (r == -EINVAL) {
-                free(env->sh_order);
-                env->sh_order = NULL;
-                return 0;
-        }
-        if (r < 0)
-                return r;
-        env->pwd_value = pwd_value;
-        for (char **e = env->sh_order; *e; e++)
-                if (strncmp(*e, "PATH=", 5) == 0)
-                        env->path = *e + 5;
-        return 0;
 }
 
 int spawn_env_init(struct spawn_env *env, char *const *environ_) {
@@ -107,10 +41,9 @@ int spawn_env_init(struct spawn_env *env, char *const *environ_) {
         for (size_t i = 0; i < n; i++)
                 if (!spawn_env_is_activation(environ_[i]))
                         env->envp[env->count++] = environ_[i];
-        /* The names, for shenv_order(); spawn_env_set_peer() fills in the values. */
+        /* The names, for direct_init(); spawn_env_set_peer() fills in the values. */
         memcpy(env->remote_addr, "REMOTE_ADDR=", sizeof "REMOTE_ADDR=");
         memcpy(env->remote_port, "REMOTE_PORT=", sizeof "REMOTE_PORT=");
-        memcpy(env->pwd, "PWD=", sizeof "PWD=");
         /* Kept open for every child's fd 0; one that lands on 0-2 (a server
          * started without them) is not kept: the child opens its own then. */
         env->stack = malloc(SPAWN_STACK_SIZE);
@@ -123,11 +56,7 @@ int spawn_env_init(struct spawn_env *env, char *const *environ_) {
                 (void) close(env->null_fd);
                 env->null_fd = -1;
         }
-        for (int sig = 1; sig <= SPAWN_NOTE_SIGNALS; sig++) {
-                siginfo_t si = {.si_code = CLD_KILLED, .si_status = sig};
-                env->notes_len[sig - 1] = (uint8_t) spawn_signal_note(&si, env->notes[sig - 1]);
-        }
-        r = spawn_direct_init(env);
+        r = direct_init(env->envp, env->count, env->remote_addr, env->remote_port, &env->direct);
         if (r < 0)
                 spawn_env_release(env);
         return r;
@@ -138,14 +67,11 @@ void spawn_env_release(struct spawn_env *env) {
                 (void) close(env->null_fd);
         env->null_fd = -1;
         free(env->envp);
-        free(env->sh_order);
-        free(env->direct_envp);
-        free(env->words);
-        free(env->argv);
+        env->envp = NULL;
+        direct_release(env->direct);
+        env->direct = NULL;
         free(env->stack);
         env->stack = NULL;
-        env->envp = env->sh_order = env->direct_envp = env->argv = NULL;
-        env->words = NULL;
 }
 
 static void spawn_env_set_peer(struct spawn_env *env, const struct sock_peer *peer) {
@@ -175,7 +101,7 @@ static int spawn_make_blocking(int fd) {
 }
 
 /* Resource limits, hard as well as soft, so that the command cannot raise them. */
-SPAWN_CHILD_SIDE static int spawn_apply_limits(const struct spawn_limits *l) {
+CHILD_SIDE static int spawn_apply_limits(const struct spawn_limits *l) {
         const struct {
                 __rlimit_resource_t resource; /* glibc types the resource as an enum */
                 rlim_t value;
@@ -202,7 +128,7 @@ SPAWN_CHILD_SIDE static int spawn_apply_limits(const struct spawn_limits *l) {
  * when conn_fd is 0, 1 or 2 (inetd): the connection is copied to 1 and 2
  * before fd 0 is replaced. dup2(fd, fd) keeps FD_CLOEXEC, so clear it then.
  * null_fd is the server's /dev/null (above 2), or -1: opened here. */
-SPAWN_CHILD_SIDE static int spawn_child_fds(int conn_fd, int null_fd) {
+CHILD_SIDE static int spawn_child_fds(int conn_fd, int null_fd) {
         for (int fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++) {
                 if (conn_fd == fd ? fcntl(fd, F_SETFD, 0) < 0 : dup2(conn_fd, fd) < 0)
                         return -errno;
@@ -259,18 +185,16 @@ static uint64_t spawn_signals_to_reset(struct spawn_env *env) {
 struct spawn_job {
         const struct spawn_env *env;
         uint64_t reset;
-        const char *exe;
         char *const *argv;
         int conn_fd;
         int report_fd; /* the mini-shell's: its setup's error goes there */
         volatile int err;
-        volatile bool exec_failed; /* the mini-shell's program: execve() failed */
 };
 
 /* What the shell's child and the mini-shell both do first: default signals
  * (they come in all blocked), a session of their own, the limits, fds 0-2
  * and no other. The signal mask is left to the caller. */
-SPAWN_CHILD_SIDE static int spawn_child_setup(const struct spawn_job *job) {
+CHILD_SIDE static int spawn_child_setup(const struct spawn_job *job) {
         const struct spawn_env *env = job->env;
         const struct spawn_ksigaction dfl = {.handler = SIG_DFL};
         uint64_t reset = job->reset;
@@ -289,7 +213,7 @@ SPAWN_CHILD_SIDE static int spawn_child_setup(const struct spawn_job *job) {
 /* Runs in the vfork-like child, on the parent's memory and spawn_env's
  * stack: only system calls, and an error goes back through job->err. Every
  * signal is blocked on entry. */
-SPAWN_CHILD_SIDE static int spawn_child(void *arg) {
+CHILD_SIDE static int spawn_child(void *arg) {
         struct spawn_job *job = arg;
         sigset_t none;
         int r;
@@ -298,197 +222,35 @@ SPAWN_CHILD_SIDE static int spawn_child(void *arg) {
         if (r >= 0) {
                 sigemptyset(&none);
                 (void) sigprocmask(SIG_SETMASK, &none, NULL);
-                execve(SHELL, job->argv, job->env->envp);
+                execve(CHILD_SHELL, job->argv, job->env->envp);
                 r = -errno;
         }
         job->err = r;
         _exit(127);
 }
 
-/* The mini-shell's child, vfork-like on the mini-shell's memory: the
- * program, or a flag that says the shell must try it its own way. */
-SPAWN_CHILD_SIDE static int spawn_program(void *arg) {
-        struct spawn_job *job = arg;
-        sigset_t none;
-
-        sigemptyset(&none);
-        (void) sigprocmask(SIG_SETMASK, &none, NULL);
-        execve(job->exe, job->env->argv, job->env->direct_envp);
-        job->exec_failed = true;
-        _exit(127);
-}
-
-/* The note for signal SIG into env->note: spawn_signal_note()'s, made at
- * spawn_env_init() (strsignal() is not for a forked child), with
- * " (core dumped)" before its newline when CORE. */
-SPAWN_CHILD_SIDE static size_t spawn_note_of(const struct spawn_env *env, int sig, bool core,
-                                             char note[static SPAWN_NOTE_SIZE]) {
-        static const char dumped[] = " (core dumped)\n";
-        size_t len;
-
-        if (sig < 1 || sig > SPAWN_NOTE_SIGNALS)
-                return 0;
-        len = env->notes_len[sig - 1];
-        if (len == 0)
-                return 0;
-        for (size_t i = 0; i < len; i++)
-                note[i] = env->notes[sig - 1][i];
-        if (core && len - 1 + sizeof dumped - 1 <= SPAWN_NOTE_SIZE) {
-                for (size_t i = 0; i < sizeof dumped - 1; i++)
-                        note[len - 1 + i] = dumped[i];
-                len += sizeof dumped - 2;
-        }
-        return len;
-}
-
-/* What `sh -c LINE` does for a line that is one program, minus its own
- * execve(): a plain fork of the server (its own copy of our memory, which
- * nobody else uses: the servers have one thread) that sets itself up like
- * the shell's child, starts the program in a vfork-like child and waits for
- * it, then ends like dash: the program's exit status, or, for a signal N,
- * dash's note on fd 2 and status 128 + N. dash catches SIGINT in -c mode,
- * waits for its child and then dies of it: here SIGINT stays blocked for
- * that wait. A failed execve() (ENOENT, EACCES, ENOEXEC: a script without
- * #!, or no process left for the program) changes nothing yet: the
- * mini-shell execs `/bin/sh -c LINE` itself, which redoes it its own way,
- * with its own message and status. Only system calls: nothing of libc's
- * state (locks, the tid it caches) is to be trusted in a raw clone. */
-SPAWN_CHILD_SIDE static int spawn_mini_shell(void *arg) {
+/* The direct path's child: a plain fork of the server, on its own copy of
+ * our memory and of env->stack, set up like the shell's child, that then is
+ * direct.h's mini-shell. */
+CHILD_SIDE static int spawn_mini_shell(void *arg) {
         struct spawn_job *job = arg;
         const struct spawn_env *env = job->env;
-        sigset_t none, intr, pending;
-        char note[SPAWN_NOTE_SIZE];
-        int r, status = 0;
-        pid_t pid;
+        int r;
 
         r = spawn_child_setup(job); /* closes report_fd if it succeeds */
         if (r < 0) {
                 (void) !write(job->report_fd, &r, sizeof r);
                 _exit(127);
         }
-        /* /proc/PID/comm as the shell's: "sh". */
-        (void) prctl(PR_SET_NAME, "sh", 0, 0, 0);
-        sigemptyset(&none);
-        sigemptyset(&intr);
-        sigaddset(&intr, SIGINT);
-        (void) sigprocmask(SIG_SETMASK, &intr, NULL);
-        job->exec_failed = false;
-        /* The lower half of our copy of the stack: we run on the upper one. */
-        pid = clone(spawn_program, env->stack + SPAWN_STACK_SIZE / 2,
-                    CLONE_VM | CLONE_VFORK | SIGCHLD, job);
-        if (pid < 0 || job->exec_failed) {
-                while (pid > 0 && waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                        continue;
-                (void) sigprocmask(SIG_SETMASK, &none, NULL);
-                execve(SHELL, job->argv, env->envp);
-                (void) !write(STDERR_FILENO, SPAWN_NO_SHELL, sizeof SPAWN_NO_SHELL - 1);
-                _exit(SPAWN_STATUS_NOT_RUN);
-        }
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        _exit(SPAWN_STATUS_NOT_RUN);
-        if (WIFSIGNALED(status)) {
-                int sig = WTERMSIG(status);
-                size_t len = spawn_note_of(env, sig, WCOREDUMP(status), note);
-                if (len > 0)
-                        (void) !write(STDERR_FILENO, note, len);
-                status = 128 + sig;
-        } else
-                status = WEXITSTATUS(status);
-        /* A SIGINT of ours: now it kills us, as it kills dash. */
-        if (sigpending(&pending) == 0 && sigismember(&pending, SIGINT))
-                (void) sigprocmask(SIG_SETMASK, &none, NULL);
-        _exit(status);
+        /* The program's child runs on the lower half of our copy of the
+         * stack: we run on the upper one. */
+        direct_run(env->direct, env->stack + SPAWN_STACK_SIZE / 2, job->argv, env->envp);
 }
 
 static int spawn_pidfd_open(pid_t pid) {
         long fd = syscall(SYS_pidfd_open, pid, 0);
 
         return fd < 0 ? -errno : (int) fd;
-}
-
-/* dash's find_command(): the first regular file NAME in a PATH directory (an
- * empty one is "."), whether executable or not; the shell tries that one. */
-static bool spawn_search_path(struct spawn_env *env, const char *name) {
-        struct stat st;
-
-        for (const char *dir = env->path;; dir++) {
-                size_t len = strcspn(dir, ":");
-                int n = len ? snprintf(env->exe, sizeof env->exe, "%.*s/%s", (int) len, dir, name)
-                            : snprintf(env->exe, sizeof env->exe, "%s", name);
-                if (n > 0 && (size_t) n < sizeof env->exe && stat(env->exe, &st) == 0 &&
-                    S_ISREG(st.st_mode))
-                        return true;
-                dir += len;
-                if (*dir == '\0')
-                        return false;
-        }
-}
-
-/* stat(".") once: the working directory is the same inode for as long as
- * the server does not chdir (none does), even if it is renamed or removed. */
-static bool spawn_cwd_stat(struct spawn_env *env, struct stat *st) {
-        if (!env->cwd_known) {
-                if (stat(".", &env->cwd) < 0)
-                        return false;
-                env->cwd_known = true;
-        }
-        *st = env->cwd;
-        return true;
-}
-
-/* dash's PWD: the environment's when it names ".", else getcwd(). */
-static bool spawn_set_pwd(struct spawn_env *env) {
-        const size_t prefix = sizeof "PWD=" - 1;
-        struct stat a, b;
-
-        if (env->pwd_value && env->pwd_value[0] == '/' && stat(env->pwd_value, &a) == 0 &&
-            spawn_cwd_stat(env, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-                size_t len = strlen(env->pwd_value);
-                if (len >= sizeof env->pwd - prefix)
-                        return false;
-                memcpy(env->pwd + prefix, env->pwd_value, len + 1);
-                return true;
-        }
-        /* dash warns when getcwd() fails: leave that to it. */
-        return getcwd(env->pwd + prefix, sizeof env->pwd - prefix) != NULL;
-}
-
-/* Whether the line may skip the shell; then env->argv, the program to exec
- * (*exe) and env->direct_envp are what `sh -c LINE` would execve(). */
-static bool spawn_plan_direct(struct spawn_env *env, const char *command,
-                              const struct sock_peer *peer, const char **exe) {
-        size_t len = strlen(command), k = 0;
-        bool with_peer = peer && peer->addr[0];
-
-        if (env->always_shell || !env->sh_order || !env->path || strchr(env->path, '%'))
-                return false;
-        if (len + 1 > env->words_size) {
-                char *words = realloc(env->words, len + 1);
-                if (words)
-                        env->words = words;
-                char **argv = realloc(env->argv, COMMAND_MAX_ARGV(len) * sizeof(char *));
-                if (argv)
-                        env->argv = argv;
-                if (!words || !argv)
-                        return false;
-                env->words_size = len + 1;
-        }
-        if (command_split(command, env->words, env->argv) == 0)
-                return false;
-        if (strchr(env->argv[0], '/'))
-                *exe = env->argv[0];
-        else if (spawn_search_path(env, env->argv[0]))
-                *exe = env->exe;
-        else
-                return false; /* the shell says "not found", status 127 */
-        if (!spawn_set_pwd(env))
-                return false;
-        for (char **e = env->sh_order; *e; e++)
-                if (with_peer || (*e != env->remote_addr && *e != env->remote_port))
-                        env->direct_envp[k++] = *e;
-        env->direct_envp[k] = NULL;
-        return true;
 }
 
 /* The mini-shell's setup error, through a pipe that its close_range()
@@ -530,7 +292,7 @@ static int spawn_report_pipe(int report[2]) {
 int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
                   const struct sock_peer *peer, struct spawn_child *ret) {
         char *argv[] = {(char *) "sh", (char *) "-c", (char *) command, NULL};
-        const char *exe = NULL;
+        bool direct;
         struct spawn_job job = {.env = env, .argv = argv, .conn_fd = conn_fd, .report_fd = -1};
         int report[2] = {-1, -1};
         sigset_t all, saved;
@@ -541,27 +303,26 @@ int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
         if (r < 0)
                 return r;
         spawn_env_set_peer(env, peer);
-        if (!spawn_plan_direct(env, command, peer, &exe))
-                exe = NULL;
-        if (exe) {
+        direct = !env->always_shell && env->direct &&
+                 direct_plan(env->direct, command, peer && peer->addr[0]);
+        if (direct) {
                 r = spawn_report_pipe(report);
                 if (r < 0)
                         return r;
                 job.report_fd = report[1];
         }
-        job.exe = exe;
         job.reset = spawn_signals_to_reset(env);
         /* No handler of ours may run in the child while it shares our memory. */
         sigfillset(&all);
         r = -pthread_sigmask(SIG_SETMASK, &all, &saved);
         if (r < 0) {
-                if (exe) {
+                if (direct) {
                         (void) close(report[0]);
                         (void) close(report[1]);
                 }
                 return r;
         }
-        if (exe)
+        if (direct)
                 /* The mini-shell: a fork (its own copy of our memory) that
                  * runs on its copy of env->stack; CLONE_PIDFD as below. */
                 pid = clone(spawn_mini_shell, env->stack + SPAWN_STACK_SIZE, CLONE_PIDFD | SIGCHLD,
@@ -575,7 +336,7 @@ int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
                             CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &job, &pidfd);
         r = pid < 0 ? -errno : job.err;
         (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
-        if (exe) {
+        if (direct) {
                 (void) close(report[1]);
                 if (pid > 0)
                         r = spawn_read_report(report);
@@ -596,7 +357,7 @@ int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
                 (void) waitpid(pid, NULL, 0);
                 return pidfd;
         }
-        *ret = (struct spawn_child){.pid = pid, .pidfd = pidfd, .direct = exe != NULL};
+        *ret = (struct spawn_child){.pid = pid, .pidfd = pidfd, .direct = direct};
         return 0;
 }
 
@@ -614,19 +375,6 @@ void spawn_reap_group(pid_t pid) {
                 if (waitid(P_PGID, (id_t) pid, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
                         return;
         }
-}
-
-/* dash's sprint_status(): strsignal() in the C locale (dash sets none),
- * at most 32 bytes of it, " (core dumped)", for all but SIGINT and SIGPIPE. */
-size_t spawn_signal_note(const siginfo_t *si, char note[static SPAWN_NOTE_SIZE]) {
-        int n;
-
-        if ((si->si_code != CLD_KILLED && si->si_code != CLD_DUMPED) || si->si_status == SIGINT ||
-            si->si_status == SIGPIPE)
-                return 0;
-        n = snprintf(note, SPAWN_NOTE_SIZE, "%.32s%s\n", strsignal(si->si_status),
-                     si->si_code == CLD_DUMPED ? " (core dumped)" : "");
-        return n > 0 && n < SPAWN_NOTE_SIZE ? (size_t) n : 0;
 }
 
 int spawn_status_of(const siginfo_t *si) {

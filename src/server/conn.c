@@ -79,7 +79,7 @@ static void conn_close(struct conn *c) {
                 rec.command = c->frame.command;
                 rec.command_length = c->frame.length;
         }
-        rec.has_bytes_sent = c->tcp && sock_tcp_bytes_sent(c->fd, &rec.bytes_sent) >= 0;
+        rec.has_bytes_sent = c->tcp && sock_bytes_sent(c->fd, &rec.bytes_sent) >= 0;
         c->io = sd_event_source_disable_unref(c->io);
         c->timer = sd_event_source_disable_unref(c->timer);
         c->child = sd_event_source_disable_unref(c->child);

@@ -395,7 +395,7 @@ static void serve(struct connection *c, const struct server_options *o,
         rec.pid = out.pid;
         if (!rec.reason)
                 rec.reason = request_end_info(out.end)->log;
-        rec.has_bytes_sent = sock_bytes_sent(c->fd, &rec.bytes_sent) >= 0;
+        rec.has_bytes_sent = sock_is_tcp(c->fd) && sock_bytes_sent(c->fd, &rec.bytes_sent) >= 0;
         /* The drain protects output in flight; a request that never ran has none. */
         if (r < 0)
                 close(c->fd);

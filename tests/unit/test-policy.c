@@ -16,6 +16,7 @@
 #include "policy.h"
 
 static struct policy policy;
+static struct policy_table table;
 
 static bool allows(const char *text) {
         struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
@@ -29,7 +30,7 @@ static bool allows(const char *text) {
 
 static int reset(void **state) {
         (void) state;
-        policy_table_release(&policy.table);
+        policy_table_release(&table);
         memset(&policy, 0, sizeof policy);
         return 0;
 }
@@ -114,7 +115,7 @@ static int load(const char *text, size_t size, char *path, char *err, size_t err
         assert_true(fd >= 0);
         assert_int_equal(write(fd, text, size), (ssize_t) size);
         close(fd);
-        r = policy_load_commands(&policy.table, path, err, err_size);
+        r = policy_load_commands(&table, path, err, err_size);
         unlink(path);
         return r;
 }
@@ -126,13 +127,13 @@ static void test_a_table_maps_names_to_command_lines(void **state) {
         (void) state;
 
         assert_int_equal(load(text, sizeof text - 1, path, err, sizeof err), 0);
-        assert_int_equal(policy.table.count, 3);
-        assert_string_equal(policy_lookup(&policy.table, "uptime"), "uptime");
-        assert_string_equal(policy_lookup(&policy.table, "load"), "cat /proc/loadavg");
-        assert_string_equal(policy_lookup(&policy.table, "with.dots-and_under"), "echo a = b");
-        assert_null(policy_lookup(&policy.table, "UPTIME"));
-        assert_null(policy_lookup(&policy.table, "uptime "));
-        assert_null(policy_lookup(&policy.table, "cat /proc/loadavg"));
+        assert_int_equal(table.count, 3);
+        assert_string_equal(policy_lookup(&table, "uptime"), "uptime");
+        assert_string_equal(policy_lookup(&table, "load"), "cat /proc/loadavg");
+        assert_string_equal(policy_lookup(&table, "with.dots-and_under"), "echo a = b");
+        assert_null(policy_lookup(&table, "UPTIME"));
+        assert_null(policy_lookup(&table, "uptime "));
+        assert_null(policy_lookup(&table, "cat /proc/loadavg"));
 }
 
 static void test_table_errors_name_the_line(void **state) {
@@ -155,7 +156,7 @@ static void test_table_errors_name_the_line(void **state) {
                 assert_true(load(cases[i].text, len, path, err, sizeof err) < 0);
                 assert_true(strncmp(err, path, strlen(path)) == 0);
                 assert_string_equal(err + strlen(path), cases[i].message);
-                assert_int_equal(policy.table.count, 0);
+                assert_int_equal(table.count, 0);
         }
 }
 
@@ -163,10 +164,10 @@ static void test_a_missing_table_says_so(void **state) {
         char err[256];
         (void) state;
 
-        assert_int_equal(policy_load_commands(&policy.table, "/nonexistent/nbnet", err, sizeof err),
+        assert_int_equal(policy_load_commands(&table, "/nonexistent/nbnet", err, sizeof err),
                          -ENOENT);
         assert_string_equal(err, "/nonexistent/nbnet: No such file or directory");
-        assert_int_equal(policy_load_commands(&policy.table, "/tmp", err, sizeof err), -EINVAL);
+        assert_int_equal(policy_load_commands(&table, "/tmp", err, sizeof err), -EINVAL);
         assert_string_equal(err, "/tmp: not a regular file");
 }
 

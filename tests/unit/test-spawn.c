@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* cmocka tests of spawn: statuses, the environment, and a real spawn onto a socketpair. */
+/* cmocka tests of spawn and its direct path: statuses, the environment, real spawns. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "direct.h"
 #include "spawn.h"
 
 #ifndef P_PIDFD
@@ -173,7 +174,7 @@ static void test_kill_group_reaches_background_children(void **state) {
 }
 
 static void test_signal_note_is_the_shells(void **state) {
-        char note[SPAWN_NOTE_SIZE];
+        char note[DIRECT_NOTE_SIZE];
         siginfo_t term = {.si_code = CLD_KILLED, .si_status = SIGTERM};
         siginfo_t segv = {.si_code = CLD_DUMPED, .si_status = SIGSEGV};
         siginfo_t rt = {.si_code = CLD_KILLED, .si_status = SIGRTMIN + 2};
@@ -182,16 +183,16 @@ static void test_signal_note_is_the_shells(void **state) {
         siginfo_t exited = {.si_code = CLD_EXITED, .si_status = SIGTERM};
 
         (void) state;
-        assert_int_equal(spawn_signal_note(&term, note), strlen("Terminated\n"));
+        assert_int_equal(direct_signal_note(&term, note), strlen("Terminated\n"));
         assert_memory_equal(note, "Terminated\n", strlen("Terminated\n"));
-        assert_int_equal(spawn_signal_note(&segv, note),
+        assert_int_equal(direct_signal_note(&segv, note),
                          strlen("Segmentation fault (core dumped)\n"));
         assert_memory_equal(note, "Segmentation fault (core dumped)\n", 32);
-        assert_true(spawn_signal_note(&rt, note) > 0);
+        assert_true(direct_signal_note(&rt, note) > 0);
         assert_memory_equal(note, "Real-time signal 2\n", strlen("Real-time signal 2\n"));
-        assert_int_equal(spawn_signal_note(&intr, note), 0);
-        assert_int_equal(spawn_signal_note(&pipe_, note), 0);
-        assert_int_equal(spawn_signal_note(&exited, note), 0);
+        assert_int_equal(direct_signal_note(&intr, note), 0);
+        assert_int_equal(direct_signal_note(&pipe_, note), 0);
+        assert_int_equal(direct_signal_note(&exited, note), 0);
 }
 
 /* Whether COMMAND ran without the shell, and its status. */
