@@ -58,7 +58,7 @@ out2"
 @test "a bad header gets its line, no trailer without +, and runs nothing" {
         run $NBCLIENT "$PORT" --raw "00000x0004touch $BATS_TEST_TMPDIR/ran"
         assert_success
-        assert_output "nbnet: bad header: byte 6 is 'x', not a digit (a request is [+], 10 digits of length, then the command)"
+        assert_output "nbnet: bad header: byte 6 is 'x', not a digit (a request is [+][<][@], 10 digits of length, then the command)"
         [ ! -e "$BATS_TEST_TMPDIR/ran" ]
 }
 

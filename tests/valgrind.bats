@@ -203,7 +203,7 @@ PY
 # The bad requests every server answers the same way; REQ maps a request's
 # name to what is sent for it (a table name or the command itself).
 bad_requests() {
-        expect_answer "nbnet: bad header: byte 10 is 'x', not a digit (a request is [+], 10 digits of length, then the command)" \
+        expect_answer "nbnet: bad header: byte 10 is 'x', not a digit (a request is [+][<][@], 10 digits of length, then the command)" \
                 125 --raw '+00000000x2ls'
         expect_answer "nbnet: command too long (9999999999 > 65536)" 125 --raw '+9999999999'
         expect_answer "nbnet: empty command (length 0)" 125 --raw '+0000000000'
@@ -211,7 +211,7 @@ bad_requests() {
         # Without '+', the seed's plain answer: the line alone.
         ask "$BATS_TEST_TMPDIR/plain" --raw 'x000000002ls'
         answer_is "$BATS_TEST_TMPDIR/plain" \
-                "nbnet: bad header: byte 1 is 'x', not a digit (a request is [+], 10 digits of length, then the command)" none
+                "nbnet: bad header: byte 1 is 'x', not a digit (a request is [+][<][@], 10 digits of length, then the command)" none
 }
 
 # Clients that go away: mid-header, mid-command, reset mid-frame, and one that

@@ -20,6 +20,21 @@ int frame_init(struct frame *f, uint32_t max_command) {
         return 0;
 }
 
+size_t frame_readable(const struct frame *f, size_t buf_size) {
+        size_t want;
+
+        if (f->state != FRAME_NEED_MORE)
+                return 0;
+        /* Without '<', what follows the frame is dropped anyway: read freely. */
+        if (f->digits > 0 && !f->want_stdin)
+                return buf_size;
+        if (f->digits < FRAME_HEADER_DIGITS)
+                want = FRAME_HEADER_DIGITS - f->digits;
+        else
+                want = (size_t) f->length - f->received;
+        return want < buf_size ? want : buf_size;
+}
+
 bool frame_failed(const struct frame *f) {
         return f->state != FRAME_NEED_MORE && f->state != FRAME_COMPLETE;
 }
@@ -40,14 +55,28 @@ static void frame_header_done(struct frame *f) {
                 f->state = FRAME_NO_MEMORY;
 }
 
+static const char FRAME_FLAGS[] = {FRAME_FLAG_STATUS, FRAME_FLAG_STDIN, FRAME_FLAG_MUNGE};
+
+/* A flag byte before the first digit: true when it comes in its place
+ * (after the flags before it in FRAME_FLAGS, and not twice). */
+static bool frame_take_flag(struct frame *f, unsigned char byte) {
+        for (unsigned k = f->flags_seen; k < sizeof FRAME_FLAGS; k++)
+                if (byte == (unsigned char) FRAME_FLAGS[k]) {
+                        f->flags_seen = k + 1;
+                        f->want_status |= byte == FRAME_FLAG_STATUS;
+                        f->want_stdin |= byte == FRAME_FLAG_STDIN;
+                        f->munge |= byte == FRAME_FLAG_MUNGE;
+                        return true;
+                }
+        return false;
+}
+
 static size_t frame_feed_header(struct frame *f, const unsigned char *p, size_t size) {
         size_t i = 0;
 
-        if (f->consumed == 0 && size > 0 && p[0] == '+') {
-                f->want_status = true;
-                i++;
-        }
         for (; i < size && f->digits < FRAME_HEADER_DIGITS; i++) {
+                if (f->digits == 0 && frame_take_flag(f, p[i]))
+                        continue;
                 if (p[i] < '0' || p[i] > '9') {
                         f->bad_byte = p[i];
                         f->state = FRAME_BAD_HEADER;
@@ -103,14 +132,17 @@ int frame_error_message(const struct frame *f, char *buf, size_t size) {
         switch (f->state) {
         case FRAME_BAD_HEADER: {
                 char shown[8];
+                const char *what = memchr(FRAME_FLAGS, f->bad_byte, sizeof FRAME_FLAGS)
+                                           ? "a flag out of order or repeated"
+                                           : "not a digit";
                 if (f->bad_byte > 0x20 && f->bad_byte < 0x7f)
                         snprintf(shown, sizeof shown, "'%c'", f->bad_byte);
                 else
                         snprintf(shown, sizeof shown, "0x%02x", f->bad_byte);
                 n = snprintf(buf, size,
-                             "nbnet: bad header: byte %zu is %s, not a digit "
-                             "(a request is [+], 10 digits of length, then the command)",
-                             f->consumed, shown);
+                             "nbnet: bad header: byte %zu is %s, %s "
+                             "(a request is [+][<][@], 10 digits of length, then the command)",
+                             f->consumed, shown, what);
                 break;
         }
         case FRAME_EMPTY:

@@ -3,7 +3,8 @@
 
 /*
  * The NBNET/1 wire format (doc/protocol.md), for the servers and the clients:
- * a request is [ "+" ] 10DIGIT command; a '+' response ends with a trailer.
+ * a request is [ "+" ] [ "<" ] [ "@" ] 10DIGIT payload; a '+' response ends
+ * with a trailer.
  * The request parser is incremental. Bytes in, state out: it never reads a
  * socket, logs or exits. Feed it whatever read() returned; the header may
  * arrive one byte at a time. The length is checked against the limit before
@@ -16,8 +17,12 @@
 #include <stdint.h>
 
 #define FRAME_HEADER_DIGITS 10
-/* The longest header: the '+' and the digits. */
-#define FRAME_HEADER_MAX (1 + FRAME_HEADER_DIGITS)
+/* The flags before the digits, in this order, each at most once. */
+#define FRAME_FLAG_STATUS '+' /* a status trailer ends the response */
+#define FRAME_FLAG_STDIN '<'  /* the connection is the command's stdin too */
+#define FRAME_FLAG_MUNGE '@'  /* the payload is a MUNGE credential carrying the command */
+/* The longest header: the flags and the digits. */
+#define FRAME_HEADER_MAX (3 + FRAME_HEADER_DIGITS)
 /* The limits on a command's length, each written once as digits; _TEXT is for
  * messages built at compile time ("1.." FRAME_MAX_COMMAND_LIMIT_TEXT). */
 #define FRAME_MAX_COMMAND_DEFAULT_DIGITS 65536
@@ -35,7 +40,7 @@
 enum frame_state {
         FRAME_NEED_MORE,  /* feed more bytes */
         FRAME_COMPLETE,   /* command ready: frame.command, frame.length */
-        FRAME_BAD_HEADER, /* a byte of the header is not a digit */
+        FRAME_BAD_HEADER, /* a byte of the header is not a digit, nor a flag in its place */
         FRAME_EMPTY,      /* length 0 */
         FRAME_TOO_LONG,   /* length over the limit */
         FRAME_HAS_NUL,    /* a NUL byte in the command */
@@ -44,7 +49,10 @@ enum frame_state {
 
 struct frame {
         enum frame_state state;
-        bool want_status;       /* the request began with '+' */
+        bool want_status;       /* '+': the response ends with the trailer */
+        bool want_stdin;        /* '<': the connection is the command's stdin */
+        bool munge;             /* '@': the payload is a MUNGE credential */
+        unsigned flags_seen;    /* how far along "+<@" the flags have come */
         uint32_t max_command;   /* limit on the command's length */
         unsigned digits;        /* header digits seen so far */
         uint64_t length;        /* the header's value, once all ten digits are in */
@@ -60,6 +68,11 @@ int frame_init(struct frame *f, uint32_t max_command);
 /* Consumes bytes of the frame from data and returns how many: once the state
  * is no longer FRAME_NEED_MORE, it consumes nothing more. */
 size_t frame_feed(struct frame *f, const void *data, size_t size);
+
+/* How many bytes a reader may ask for next without reading past the frame
+ * (at most buf_size): past it, with '<', is the command's input. Until the
+ * flags are known, the fewest bytes the rest of the header can be. */
+size_t frame_readable(const struct frame *f, size_t buf_size);
 
 /* True once the state is an error. */
 bool frame_failed(const struct frame *f);

@@ -29,7 +29,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 struct expect {
         enum frame_state state;
         size_t consumed;
-        bool want_status;
+        bool want_status, want_stdin, munge;
+        size_t flags; /* header bytes before the digits */
         uint64_t length;
 };
 
@@ -37,10 +38,14 @@ static struct expect frame_expect(const uint8_t *p, size_t n, uint32_t limit) {
         struct expect e = {.state = FRAME_NEED_MORE, .consumed = n};
         size_t i = 0, header;
 
-        if (n > 0 && p[0] == '+') {
-                e.want_status = true;
-                i = 1;
-        }
+        /* "+<@", each optional, in this order. */
+        if (i < n && p[i] == '+')
+                e.want_status = true, i++;
+        if (i < n && p[i] == '<')
+                e.want_stdin = true, i++;
+        if (i < n && p[i] == '@')
+                e.munge = true, i++;
+        e.flags = i;
         header = i + FRAME_HEADER_DIGITS;
         for (; i < n && i < header; i++) {
                 if (p[i] < '0' || p[i] > '9') {
@@ -111,6 +116,8 @@ static void check_against_expect(const struct frame *f, const struct expect *e, 
         check(f->state == e->state);
         check(f->consumed == e->consumed && f->consumed <= fed);
         check(f->want_status == e->want_status);
+        if (f->state != FRAME_BAD_HEADER || e->consumed > e->flags)
+                check(f->want_stdin == e->want_stdin && f->munge == e->munge);
         check(f->max_command == limit);
         check(frame_failed(f) == (f->state != FRAME_NEED_MORE && f->state != FRAME_COMPLETE));
         if (f->digits == FRAME_HEADER_DIGITS)
@@ -119,7 +126,7 @@ static void check_against_expect(const struct frame *f, const struct expect *e, 
         if (f->state == FRAME_EMPTY || f->state == FRAME_TOO_LONG || f->state == FRAME_BAD_HEADER)
                 check(f->command == NULL);
         if (f->state == FRAME_COMPLETE) {
-                size_t header = (f->want_status ? 1 : 0) + FRAME_HEADER_DIGITS;
+                size_t header = e->flags + FRAME_HEADER_DIGITS;
                 check(f->length >= 1 && f->length <= limit);
                 check(f->command && strlen(f->command) == f->length);
                 check(memcmp(f->command, p + header, (size_t) f->length) == 0);

@@ -103,24 +103,103 @@ static void assert_error(const char *req, size_t size, uint32_t limit, enum fram
 static void test_bad_header(void **state) {
         (void) state;
         assert_error("00000x0004abcd", 14, 0, FRAME_BAD_HEADER,
-                     "nbnet: bad header: byte 6 is 'x', not a digit (a request is [+], 10 digits "
-                     "of length, then the command)");
+                     "nbnet: bad header: byte 6 is 'x', not a digit (a request is [+][<][@], 10 "
+                     "digits of length, then the command)");
         assert_error("++0000000001a", 13, 0, FRAME_BAD_HEADER,
-                     "nbnet: bad header: byte 2 is '+', not a digit (a request is [+], 10 digits "
-                     "of length, then the command)");
+                     "nbnet: bad header: byte 2 is '+', a flag out of order or repeated (a request is [+][<][@], 10 "
+                     "digits of length, then the command)");
         assert_error(" 000000001a", 11, 0, FRAME_BAD_HEADER,
-                     "nbnet: bad header: byte 1 is 0x20, not a digit (a request is [+], 10 digits "
-                     "of length, then the command)");
+                     "nbnet: bad header: byte 1 is 0x20, not a digit (a request is [+][<][@], 10 "
+                     "digits of length, then the command)");
         assert_error("GET / HTTP/1.0\r\n", 16, 0, FRAME_BAD_HEADER,
-                     "nbnet: bad header: byte 1 is 'G', not a digit (a request is [+], 10 digits "
-                     "of length, then the command)");
+                     "nbnet: bad header: byte 1 is 'G', not a digit (a request is [+][<][@], 10 "
+                     "digits of length, then the command)");
 }
 
 static void test_plus_only_at_the_start(void **state) {
         (void) state;
         assert_error("00000+0001a", 11, 0, FRAME_BAD_HEADER,
-                     "nbnet: bad header: byte 6 is '+', not a digit (a request is [+], 10 digits "
-                     "of length, then the command)");
+                     "nbnet: bad header: byte 6 is '+', a flag out of order or repeated (a request is [+][<][@], 10 "
+                     "digits of length, then the command)");
+}
+
+static void test_flags_in_order(void **state) {
+        static const struct {
+                const char *req;
+                bool status, in, munge;
+        } cases[] = {
+                {"0000000002ls", false, false, false},   {"+0000000002ls", true, false, false},
+                {"<0000000002ls", false, true, false},   {"@0000000002ls", false, false, true},
+                {"+<0000000002ls", true, true, false},   {"+@0000000002ls", true, false, true},
+                {"<@0000000002ls", false, true, true},   {"+<@0000000002ls", true, true, true},
+        };
+        (void) state;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                struct frame f;
+                size_t len = strlen(cases[i].req);
+                assert_int_equal(frame_init(&f, 0), 0);
+                assert_int_equal(frame_feed(&f, cases[i].req, len), len);
+                assert_int_equal(f.state, FRAME_COMPLETE);
+                assert_string_equal(f.command, "ls");
+                assert_int_equal(f.want_status, cases[i].status);
+                assert_int_equal(f.want_stdin, cases[i].in);
+                assert_int_equal(f.munge, cases[i].munge);
+                frame_release(&f);
+        }
+}
+
+static void test_flags_out_of_order_or_twice(void **state) {
+        static const char *const bad[] = {"<+0000000002ls", "@<0000000002ls", "@+0000000002ls",
+                                          "<<0000000002ls", "+<+0000000002ls", "++<0000000002ls",
+                                          "0<000000002ls", "+<@@0000000002ls"};
+        (void) state;
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+                struct frame f;
+                char buf[256];
+                assert_int_equal(frame_init(&f, 0), 0);
+                (void) frame_feed(&f, bad[i], strlen(bad[i]));
+                assert_int_equal(f.state, FRAME_BAD_HEADER);
+                assert_true(frame_error_message(&f, buf, sizeof buf) > 0);
+                assert_non_null(strstr(buf, "(a request is [+][<][@], 10 digits of length"));
+                frame_release(&f);
+        }
+}
+
+/* A reader that asks for frame_readable() bytes at a time never reads past a
+ * '<' frame: what follows is the command's input. */
+static void test_readable_never_past_a_stdin_frame(void **state) {
+        static const char *const reqs[] = {"<0000000001x", "+<0000000003abc", "+<@0000000002ab",
+                                           "<0000000010abcdefghij"};
+        static const char input[] = "INPUT";
+        (void) state;
+        for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+                char stream[64];
+                size_t len = strlen(reqs[i]), off = 0;
+                struct frame f;
+                snprintf(stream, sizeof stream, "%s%s", reqs[i], input);
+                assert_int_equal(frame_init(&f, 0), 0);
+                while (f.state == FRAME_NEED_MORE) {
+                        size_t want = frame_readable(&f, 16384);
+                        assert_true(want > 0);
+                        assert_true(off + want <= len);
+                        off += frame_feed(&f, stream + off, want);
+                }
+                assert_int_equal(f.state, FRAME_COMPLETE);
+                assert_int_equal(off, len);
+                assert_int_equal(frame_readable(&f, 16384), 0);
+                frame_release(&f);
+        }
+}
+
+/* Without '<', once the flags are known, a reader may take a whole buffer. */
+static void test_readable_without_stdin_is_the_buffer(void **state) {
+        struct frame f;
+        (void) state;
+        assert_int_equal(frame_init(&f, 0), 0);
+        assert_int_equal(frame_readable(&f, 16384), FRAME_HEADER_DIGITS);
+        assert_int_equal(frame_feed(&f, "+0", 2), 2);
+        assert_int_equal(frame_readable(&f, 16384), 16384);
+        frame_release(&f);
 }
 
 static void test_empty_command(void **state) {
@@ -314,6 +393,10 @@ int main(void) {
                 cmocka_unit_test(test_bytes_after_the_frame_are_not_consumed),
                 cmocka_unit_test(test_bad_header),
                 cmocka_unit_test(test_plus_only_at_the_start),
+                cmocka_unit_test(test_flags_in_order),
+                cmocka_unit_test(test_flags_out_of_order_or_twice),
+                cmocka_unit_test(test_readable_never_past_a_stdin_frame),
+                cmocka_unit_test(test_readable_without_stdin_is_the_buffer),
                 cmocka_unit_test(test_empty_command),
                 cmocka_unit_test(test_nul_in_command),
                 cmocka_unit_test(test_nul_is_the_last_byte_consumed_in_any_chunking),
