@@ -25,6 +25,9 @@ static const struct request_end_info request_ends[REQUEST_END_COUNT] = {
                                    SPAWN_STATUS_NOT_RUN, true},
         [REQUEST_NOT_ALLOWED] = {"command not allowed", LINE_PREFIX "command not allowed",
                                  SPAWN_STATUS_REFUSED, true},
+        [REQUEST_NO_MUNGE] = {"MUNGE credential, and no MUNGE support",
+                              LINE_PREFIX "this server does not check MUNGE credentials ('@')",
+                              SPAWN_STATUS_NOT_RUN, true},
         [REQUEST_NO_MEMORY] = {"server out of memory", LINE_PREFIX "server out of memory",
                                SPAWN_STATUS_NOT_RUN, true},
         /* The line names the errno: the caller builds it. */
@@ -121,6 +124,10 @@ const char *request_command(const struct request_commands *c, const struct frame
         const char *command;
 
         *end = REQUEST_RAN;
+        if (f->munge) {
+                *end = REQUEST_NO_MUNGE;
+                return NULL;
+        }
         if (!c->path)
                 return f->command;
         if (!c->ok) {

@@ -22,6 +22,8 @@
 #define REQUEST_USEC_PER_SEC 1000000ull
 /* How long a killed group gets between SIGTERM and SIGKILL. */
 #define REQUEST_KILL_GRACE_USEC (500 * REQUEST_USEC_PER_MSEC)
+/* How long a client that reads nothing may keep our last bytes waiting. */
+#define REQUEST_SEND_USEC (10 * REQUEST_USEC_PER_SEC)
 /* How long the client gets to finish sending after our FIN (see Closing). */
 #define REQUEST_DRAIN_USEC (2 * REQUEST_USEC_PER_SEC)
 
@@ -35,6 +37,7 @@ enum request_end {
         REQUEST_BAD_FRAME,       /* the frame's own error (frame_error_message) */
         REQUEST_MISCONFIGURED,   /* the --commands table would not load */
         REQUEST_NOT_ALLOWED,     /* not a name of the --commands table */
+        REQUEST_NO_MUNGE,        /* '@', but this server cannot check MUNGE credentials */
         REQUEST_NO_MEMORY,       /* the server could not prepare the command */
         REQUEST_SPAWN_FAILED,    /* spawn_command() failed */
         REQUEST_BUSY,            /* queued longer than the request timeout */

@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 /* Idle seconds, probe interval and count: a vanished peer is found within
@@ -129,4 +131,14 @@ int sock_bytes_sent(int fd, uint64_t *ret) {
                 return -EOPNOTSUPP;
         *ret = ti.tcpi_bytes_sent - ti.tcpi_bytes_retrans;
         return 0;
+}
+
+int sock_hold_until_sent(int fd) {
+        int one = 1;
+
+        return setsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &one, sizeof one) < 0 ? -errno : 0;
+}
+
+int sock_unsent(int fd, int *ret) {
+        return ioctl(fd, SIOCOUTQNSD, ret) < 0 ? -errno : 0;
 }

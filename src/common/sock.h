@@ -31,3 +31,12 @@ bool sock_is_tcp(int fd);
  * (TCP_INFO), in one getsockopt: the caller knows the socket is TCP
  * (sock_is_tcp). -EOPNOTSUPP on a kernel before 4.19. */
 int sock_bytes_sent(int fd, uint64_t *ret);
+
+/* For the trailer's delivery rule (doc/protocol.md): TCP_NOTSENT_LOWAT 1
+ * makes a TCP socket writable only once nothing written is unsent; set it
+ * only once the command is over, since it would throttle the command's own
+ * blocking writes on the shared socket. */
+int sock_hold_until_sent(int fd);
+
+/* Bytes written to a TCP socket that have not been sent yet (SIOCOUTQNSD). */
+int sock_unsent(int fd, int *ret);

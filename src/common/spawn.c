@@ -124,16 +124,19 @@ CHILD_SIDE static int spawn_apply_limits(const struct spawn_limits *l) {
         return 0;
 }
 
-/* fd 1 and 2 the connection, fd 0 /dev/null, nothing else. The order matters
- * when conn_fd is 0, 1 or 2 (inetd): the connection is copied to 1 and 2
- * before fd 0 is replaced. dup2(fd, fd) keeps FD_CLOEXEC, so clear it then.
- * null_fd is the server's /dev/null (above 2), or -1: opened here. */
-CHILD_SIDE static int spawn_child_fds(int conn_fd, int null_fd) {
-        for (int fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++) {
+/* fd 1 and 2 the connection, fd 0 /dev/null (or the connection too when
+ * conn_stdin), nothing else. The order matters when conn_fd is 0, 1 or 2
+ * (inetd): the connection is copied to 1 and 2 before fd 0 is replaced.
+ * dup2(fd, fd) keeps FD_CLOEXEC, so clear it then. null_fd is the server's
+ * /dev/null (above 2), or -1: opened here. */
+CHILD_SIDE static int spawn_child_fds(int conn_fd, bool conn_stdin, int null_fd) {
+        for (int fd = conn_stdin ? STDIN_FILENO : STDOUT_FILENO; fd <= STDERR_FILENO; fd++) {
                 if (conn_fd == fd ? fcntl(fd, F_SETFD, 0) < 0 : dup2(conn_fd, fd) < 0)
                         return -errno;
         }
-        if (null_fd > STDERR_FILENO) {
+        if (conn_stdin) {
+                /* fd 0 is the connection: already in place. */
+        } else if (null_fd > STDERR_FILENO) {
                 if (dup2(null_fd, STDIN_FILENO) < 0)
                         return -errno;
         } else {
@@ -187,6 +190,7 @@ struct spawn_job {
         uint64_t reset;
         char *const *argv;
         int conn_fd;
+        bool conn_stdin;
         int report_fd; /* the mini-shell's: its setup's error goes there */
         volatile int err;
 };
@@ -207,7 +211,7 @@ CHILD_SIDE static int spawn_child_setup(const struct spawn_job *job) {
                 return -errno;
         if ((r = spawn_apply_limits(&env->limits)) < 0)
                 return r;
-        return spawn_child_fds(job->conn_fd, env->null_fd);
+        return spawn_child_fds(job->conn_fd, job->conn_stdin, env->null_fd);
 }
 
 /* Runs in the vfork-like child, on the parent's memory and spawn_env's
@@ -289,11 +293,17 @@ static int spawn_report_pipe(int report[2]) {
         return 0;
 }
 
-int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
+int spawn_command(struct spawn_env *env, const char *command, int conn_fd, bool conn_stdin,
                   const struct sock_peer *peer, struct spawn_child *ret) {
         char *argv[] = {(char *) "sh", (char *) "-c", (char *) command, NULL};
         bool direct;
-        struct spawn_job job = {.env = env, .argv = argv, .conn_fd = conn_fd, .report_fd = -1};
+        struct spawn_job job = {
+                .env = env,
+                .argv = argv,
+                .conn_fd = conn_fd,
+                .conn_stdin = conn_stdin,
+                .report_fd = -1,
+        };
         int report[2] = {-1, -1};
         sigset_t all, saved;
         pid_t pid;

@@ -66,8 +66,9 @@ struct spawn_child {
 int spawn_env_init(struct spawn_env *env, char *const *environ_);
 void spawn_env_release(struct spawn_env *env);
 
-/* Starts the command; conn_fd may be any descriptor, 0 included. */
-int spawn_command(struct spawn_env *env, const char *command, int conn_fd,
+/* Starts the command with the connection as its fds 1 and 2, and 0 too when
+ * conn_stdin (else /dev/null); conn_fd may be any descriptor, 0 included. */
+int spawn_command(struct spawn_env *env, const char *command, int conn_fd, bool conn_stdin,
                   const struct sock_peer *peer, struct spawn_child *ret);
 
 /* kill(-pid, sig); -ESRCH once the group is empty. */

@@ -18,8 +18,6 @@
 #define KILL_GRACE_USEC REQUEST_KILL_GRACE_USEC
 /* How often an ending group is looked at during its grace. */
 #define GROUP_POLL_USEC (5 * USEC_PER_MSEC)
-/* How long a client that reads nothing may keep our last 18 bytes waiting. */
-#define SEND_USEC (10 * USEC_PER_SEC)
 #define TIMER_ACCURACY_USEC USEC_PER_MSEC
 /* Reads per wake-up while draining, so that a flood cannot hog the loop. */
 #define DRAIN_READS 4
@@ -116,24 +114,37 @@ static void conn_drain(struct conn *c) {
         }
 }
 
+/* Our last bytes wait for room in the socket, for REQUEST_SEND_USEC at most. */
+static void conn_wait_writable(struct conn *c) {
+        if (c->state == CONN_SENDING)
+                return;
+        c->state = CONN_SENDING;
+        conn_watch(c, EPOLLOUT);
+        conn_arm(c, conn_now(c) + REQUEST_SEND_USEC);
+}
+
 /* Sends what is left of c->out without blocking; then the connection finishes.
  * On TCP with MSG_MORE: conn_finish's shutdown() follows, and the kernel puts
  * our FIN on the segment that carries these bytes, so that the client gets
  * the trailer and its EOF in one segment, one wake-up, not two. */
 static void conn_flush(struct conn *c) {
         int more = c->tcp ? MSG_MORE : 0;
+        int unsent = 0;
 
+        /* The trailer after a command waits until nothing the command wrote is
+         * unsent (TCP_NOTSENT_LOWAT makes EPOLLOUT say so): a segment of its own. */
+        if (c->trailer_waits && sock_unsent(c->fd, &unsent) == 0 && unsent > 0) {
+                conn_wait_writable(c);
+                return;
+        }
+        c->trailer_waits = false;
         while (c->out_sent < c->out_len) {
                 ssize_t n = send(c->fd, c->out + c->out_sent, c->out_len - c->out_sent,
                                  MSG_DONTWAIT | MSG_NOSIGNAL | more);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0 && errno == EAGAIN) {
-                        if (c->state != CONN_SENDING) {
-                                c->state = CONN_SENDING;
-                                conn_watch(c, EPOLLOUT);
-                                conn_arm(c, conn_now(c) + SEND_USEC);
-                        }
+                        conn_wait_writable(c);
                         return;
                 }
                 if (n <= 0)
@@ -174,7 +185,8 @@ static void conn_request(struct conn *c) {
 }
 
 static void conn_read(struct conn *c) {
-        ssize_t n = recv(c->fd, conn_buf, sizeof conn_buf, MSG_DONTWAIT);
+        /* Never past the frame: with '<', what follows is the command's input. */
+        ssize_t n = recv(c->fd, conn_buf, frame_readable(&c->frame, sizeof conn_buf), MSG_DONTWAIT);
 
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
                 return;
@@ -189,7 +201,7 @@ static void conn_read(struct conn *c) {
                 conn_close(c);
                 return;
         }
-        /* Bytes after the frame are not the command's input: they are dropped. */
+        /* Without '<', bytes after the frame are not the command's input: dropped. */
         (void) frame_feed(&c->frame, conn_buf, (size_t) n);
         if (c->frame.state != FRAME_NEED_MORE)
                 conn_request(c);
@@ -210,6 +222,12 @@ static void conn_command_done(struct conn *c) {
         if (request_wants_trailer(&c->frame, c->end, c->status)) {
                 frame_format_trailer(c->out, c->status);
                 c->out_len = FRAME_TRAILER_SIZE;
+                if (c->tcp) {
+                        int r = sock_hold_until_sent(c->fd);
+                        if (r < 0)
+                                log_error_errno(r, "%s: setsockopt TCP_NOTSENT_LOWAT", c->peer.text);
+                        c->trailer_waits = r >= 0;
+                }
         }
         conn_flush(c);
 }
@@ -429,7 +447,7 @@ int conn_start(struct conn *c) {
                 conn_refuse(c, end, NULL);
                 return -EACCES;
         }
-        r = spawn_command(c->cfg->env, command, c->fd, &c->peer, &child);
+        r = spawn_command(c->cfg->env, command, c->fd, c->frame.want_stdin, &c->peer, &child);
         if (r < 0)
                 return conn_spawn_failed(c, r);
         /* A plain io source: sd_event_add_child_pidfd would read /proc/self/fdinfo

@@ -72,6 +72,7 @@ struct conn {
         bool killing;           /* its group was sent SIGTERM before the main exited */
         bool timed_out;         /* the command timeout killed it: status 124 */
         bool group_gone;        /* its process group was seen empty */
+        bool trailer_waits;     /* until nothing the command wrote is unsent */
         int status;             /* NBNET status, -1 when none */
         enum request_end end;   /* how it ended, when not by its command alone */
         char reason_text[160];  /* the log's reason when the end has no text of its own */

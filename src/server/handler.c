@@ -176,6 +176,28 @@ static int poll_until(struct pollfd *p, nfds_t n, uint64_t deadline) {
         }
 }
 
+/* The trailer in one write; after a command, only once nothing it wrote is
+ * unsent, so that it travels in a segment of its own (the delivery rule).
+ * A client that reads nothing for REQUEST_SEND_USEC does not get it. */
+static void send_trailer(const struct connection *c, int status, bool after_command) {
+        uint64_t deadline = now_usec() + REQUEST_SEND_USEC;
+        char trailer[FRAME_TRAILER_SIZE];
+        int unsent = 0;
+
+        if (after_command && sock_is_tcp(c->fd)) {
+                int r = sock_hold_until_sent(c->fd);
+                if (r < 0)
+                        log_error_errno(r, "%s: setsockopt TCP_NOTSENT_LOWAT", c->peer.text);
+                while (sock_unsent(c->fd, &unsent) == 0 && unsent > 0) {
+                        struct pollfd p = {.fd = c->fd, .events = POLLOUT};
+                        if (poll_until(&p, 1, deadline) <= 0 || (p.revents & (POLLERR | POLLHUP)))
+                                return;
+                }
+        }
+        frame_format_trailer(trailer, status);
+        send_all(c->fd, trailer, sizeof trailer);
+}
+
 /* Reads until the frame is complete or failed. -ETIMEDOUT at the deadline,
  * -ECONNRESET when the client closed or reset first, -ECANCELED on a stop signal. */
 static int read_request(struct connection *c, uint64_t deadline) {
@@ -193,7 +215,8 @@ static int read_request(struct connection *c, uint64_t deadline) {
                         return -ETIMEDOUT;
                 if (p[1].revents)
                         return -ECANCELED;
-                n = recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
+                /* Never past the frame: with '<', what follows is the command's input. */
+                n = recv(c->fd, buf, frame_readable(&c->frame, sizeof buf), MSG_DONTWAIT);
                 if (n < 0 && (errno == EINTR || errno == EAGAIN))
                         continue;
                 if (n < 0)
@@ -291,7 +314,7 @@ static void run_command(struct connection *c, struct spawn_env *env, const char 
         siginfo_t si = {0};
         int r, status;
 
-        r = spawn_command(env, command, c->fd, &c->peer, &child);
+        r = spawn_command(env, command, c->fd, c->frame.want_stdin, &c->peer, &child);
         if (r < 0) {
                 char line[256];
                 log_error_errno(r, "%s: spawn /bin/sh -c", c->peer.text);
@@ -382,11 +405,8 @@ static void serve(struct connection *c, const struct server_options *o,
                 rec.reason = message + strlen("nbnet: ");
         } else
                 run_request(c, o, commands, &out);
-        if (request_wants_trailer(&c->frame, out.end, out.status)) {
-                char trailer[FRAME_TRAILER_SIZE];
-                frame_format_trailer(trailer, out.status);
-                send_all(c->fd, trailer, sizeof trailer);
-        }
+        if (request_wants_trailer(&c->frame, out.end, out.status))
+                send_trailer(c, out.status, out.pid != 0);
         if (c->frame.state == FRAME_COMPLETE) {
                 rec.command = c->frame.command;
                 rec.command_length = c->frame.length;

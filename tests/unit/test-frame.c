@@ -106,7 +106,8 @@ static void test_bad_header(void **state) {
                      "nbnet: bad header: byte 6 is 'x', not a digit (a request is [+][<][@], 10 "
                      "digits of length, then the command)");
         assert_error("++0000000001a", 13, 0, FRAME_BAD_HEADER,
-                     "nbnet: bad header: byte 2 is '+', a flag out of order or repeated (a request is [+][<][@], 10 "
+                     "nbnet: bad header: byte 2 is '+', a flag out of order or repeated (a request "
+                     "is [+][<][@], 10 "
                      "digits of length, then the command)");
         assert_error(" 000000001a", 11, 0, FRAME_BAD_HEADER,
                      "nbnet: bad header: byte 1 is 0x20, not a digit (a request is [+][<][@], 10 "
@@ -119,7 +120,8 @@ static void test_bad_header(void **state) {
 static void test_plus_only_at_the_start(void **state) {
         (void) state;
         assert_error("00000+0001a", 11, 0, FRAME_BAD_HEADER,
-                     "nbnet: bad header: byte 6 is '+', a flag out of order or repeated (a request is [+][<][@], 10 "
+                     "nbnet: bad header: byte 6 is '+', a flag out of order or repeated (a request "
+                     "is [+][<][@], 10 "
                      "digits of length, then the command)");
 }
 
@@ -128,10 +130,10 @@ static void test_flags_in_order(void **state) {
                 const char *req;
                 bool status, in, munge;
         } cases[] = {
-                {"0000000002ls", false, false, false},   {"+0000000002ls", true, false, false},
-                {"<0000000002ls", false, true, false},   {"@0000000002ls", false, false, true},
-                {"+<0000000002ls", true, true, false},   {"+@0000000002ls", true, false, true},
-                {"<@0000000002ls", false, true, true},   {"+<@0000000002ls", true, true, true},
+                {"0000000002ls", false, false, false}, {"+0000000002ls", true, false, false},
+                {"<0000000002ls", false, true, false}, {"@0000000002ls", false, false, true},
+                {"+<0000000002ls", true, true, false}, {"+@0000000002ls", true, false, true},
+                {"<@0000000002ls", false, true, true}, {"+<@0000000002ls", true, true, true},
         };
         (void) state;
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -149,9 +151,9 @@ static void test_flags_in_order(void **state) {
 }
 
 static void test_flags_out_of_order_or_twice(void **state) {
-        static const char *const bad[] = {"<+0000000002ls", "@<0000000002ls", "@+0000000002ls",
+        static const char *const bad[] = {"<+0000000002ls", "@<0000000002ls",  "@+0000000002ls",
                                           "<<0000000002ls", "+<+0000000002ls", "++<0000000002ls",
-                                          "0<000000002ls", "+<@@0000000002ls"};
+                                          "0<000000002ls",  "+<@@0000000002ls"};
         (void) state;
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
                 struct frame f;

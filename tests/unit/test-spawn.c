@@ -78,7 +78,7 @@ static int run(const char *command, const struct sock_peer *peer, char *out, siz
         /* The child must get the connection in blocking mode whatever the server uses. */
         assert_int_equal(fcntl(sv[1], F_SETFL, O_NONBLOCK), 0);
         assert_int_equal(spawn_env_init(&env, environ_), 0);
-        assert_int_equal(spawn_command(&env, command, sv[1], peer, &child), 0);
+        assert_int_equal(spawn_command(&env, command, sv[1], false, peer, &child), 0);
         spawn_env_release(&env);
         close(sv[1]);
         while (got + 1 < size && (n = read(sv[0], out + got, size - got - 1)) > 0)
@@ -140,8 +140,9 @@ static void test_spawn_with_the_connection_on_fd_0(void **state) {
         assert_true(saved >= 0);
         assert_int_equal(dup2(sv[1], STDIN_FILENO), STDIN_FILENO);
         assert_int_equal(spawn_env_init(&env, environ_), 0);
-        assert_int_equal(
-                spawn_command(&env, "cat; echo fd0ok; echo e >&2", STDIN_FILENO, NULL, &child), 0);
+        assert_int_equal(spawn_command(&env, "cat; echo fd0ok; echo e >&2", STDIN_FILENO, false,
+                                       NULL, &child),
+                         0);
         spawn_env_release(&env);
         assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
         close(saved);
@@ -153,6 +154,52 @@ static void test_spawn_with_the_connection_on_fd_0(void **state) {
         close(sv[0]);
         assert_int_equal(spawn_status_of(&si), 0);
         assert_true(strncmp(out, "fd0ok\n", 6) == 0);
+}
+
+/* With conn_stdin the connection is fd 0 as well: what the peer sends is the
+ * command's input, its shutdown(SHUT_WR) the command's EOF; by the shell and
+ * by the direct path alike, and with the connection on any fd (inetd: 0). */
+static void test_stdin_is_the_connection_when_asked(void **state) {
+        static const char *const commands[] = {"wc -c", "cat | wc -c"};
+        char *environ_[] = {"PATH=/usr/bin:/bin", NULL};
+        (void) state;
+
+        for (size_t i = 0; i < 2 * sizeof commands / sizeof commands[0]; i++) {
+                const char *command = commands[i / 2];
+                bool inetd = i % 2 == 1;
+                struct spawn_env env;
+                struct spawn_child child;
+                siginfo_t si = {0};
+                char out[64] = "";
+                int sv[2], saved = -1, conn;
+                ssize_t n;
+
+                assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+                conn = sv[1];
+                if (inetd) {
+                        saved = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 10);
+                        assert_true(saved >= 0);
+                        assert_int_equal(dup2(sv[1], STDIN_FILENO), STDIN_FILENO);
+                        conn = STDIN_FILENO;
+                }
+                assert_int_equal(spawn_env_init(&env, environ_), 0);
+                assert_int_equal(spawn_command(&env, command, conn, true, NULL, &child), 0);
+                spawn_env_release(&env);
+                if (inetd) {
+                        assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+                        close(saved);
+                }
+                close(sv[1]);
+                assert_int_equal(write(sv[0], "hello", 5), 5);
+                assert_int_equal(shutdown(sv[0], SHUT_WR), 0);
+                n = read(sv[0], out, sizeof out - 1);
+                assert_true(n > 0);
+                assert_int_equal(waitid((idtype_t) P_PIDFD, (id_t) child.pidfd, &si, WEXITED), 0);
+                close(child.pidfd);
+                close(sv[0]);
+                assert_int_equal(spawn_status_of(&si), 0);
+                assert_string_equal(out, "5\n");
+        }
 }
 
 static void test_kill_group_reaches_background_children(void **state) {
@@ -206,7 +253,7 @@ static bool ran_direct(const char *command, bool always_shell, int *status) {
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
         assert_int_equal(spawn_env_init(&env, environ_), 0);
         env.always_shell = always_shell;
-        assert_int_equal(spawn_command(&env, command, sv[1], NULL, &child), 0);
+        assert_int_equal(spawn_command(&env, command, sv[1], false, NULL, &child), 0);
         spawn_env_release(&env);
         close(sv[1]);
         assert_int_equal(waitid((idtype_t) P_PIDFD, (id_t) child.pidfd, &si, WEXITED), 0);
@@ -247,6 +294,7 @@ int main(void) {
                 cmocka_unit_test(test_spawn_gives_the_command_what_the_protocol_says),
                 cmocka_unit_test(test_spawn_without_peer_sets_no_remote_variables),
                 cmocka_unit_test(test_spawn_with_the_connection_on_fd_0),
+                cmocka_unit_test(test_stdin_is_the_connection_when_asked),
                 cmocka_unit_test(test_kill_group_reaches_background_children),
                 cmocka_unit_test(test_signal_note_is_the_shells),
                 cmocka_unit_test(test_a_plain_line_runs_without_the_shell),
