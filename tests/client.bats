@@ -91,8 +91,7 @@ teardown() {
 @test "an IPv6 literal in brackets" {
         local port
         port=$(free_port)
-        serve_at "[::1]:$port"
-        wait_until 5 port_open "$port" ::1
+        serve_extra "[::1]:$port"
         run "$NBNET" "[::1]:$port" 'echo "from $REMOTE_ADDR"'
         assert_success
         assert_output "from ::1"
@@ -100,8 +99,7 @@ teardown() {
 
 @test "a Unix socket server" {
         SOCK_DIR=$(mktemp -d /tmp/nbnet-test.XXXXXX)
-        serve_at "$SOCK_DIR/nbnet.sock"
-        wait_until 5 test -S "$SOCK_DIR/nbnet.sock"
+        serve_extra "$SOCK_DIR/nbnet.sock"
         run "$NBNET" "unix:$SOCK_DIR/nbnet.sock" 'echo over unix; exit 5'
         assert_failure 5
         assert_output "over unix"

@@ -21,31 +21,15 @@ server_env() {
                 "PWD=/nonexistent OLDPWD=/tmp TERM=dumb"
 }
 
-# start_pair_server PORT [options]: one server in the file's mode, in $WORK.
+# start_pair_server PORT [options]: one server in the file's mode, in $WORK,
+# with server_env as its whole environment.
 start_pair_server() {
-        local port=$1 pass=() var
+        local port=$1 rc=0
         shift
-        # shellcheck disable=SC2046
-        case $NBNET_MODE in
-        nbnetd)
-                (cd "$WORK" && exec setsid env -i $(server_env) ASAN_OPTIONS="${ASAN_OPTIONS:-}" \
-                        "$NBNET_BIN/nbnetd" --listen "127.0.0.1:$port" "$@") 2>>"$WORK/servers.log" &
-                ;;
-        accept)
-                # systemd-socket-activate passes on what -E names, one value
-                # each, and refuses names that are no shell names.
-                for var in $(server_env) ASAN_OPTIONS=; do
-                        if [[ ${var%%=*} =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
-                                pass+=(-E "${var%%=*}")
-                        fi
-                done
-                (cd "$WORK" && exec setsid env -i $(server_env) ASAN_OPTIONS="${ASAN_OPTIONS:-}" \
-                        systemd-socket-activate "${pass[@]}" -l "127.0.0.1:$port" --accept \
-                        "$NBNET_BIN/nbnet-handler" "$@") 2>>"$WORK/servers.log" &
-                ;;
-        esac
-        echo $! >>"$WORK/pids"
-        wait_until 5 port_open "$port"
+        SERVER_ENV=$(server_env) SERVER_DIR=$WORK SERVE_LOG=$WORK/servers.log \
+                serve_at "127.0.0.1:$port" "$@" || rc=$?
+        echo "$SERVED_PID" >>"$WORK/pids"
+        return "$rc"
 }
 
 setup_file() {
@@ -219,26 +203,14 @@ parent_of() {
 # server's processes and /bin/sh, but not for the shell's fork (the
 # handler's mode has systemd-socket-activate as well).
 start_nproc_server() {
-        local port=$1 uid=$2 limit=3 wrapper
+        local port=$1 uid=$2 limit=3 rc=0
         shift 2
         [ "$NBNET_MODE" = accept ] && limit=4
-        wrapper=(setpriv --reuid="$uid" --regid="$uid" --clear-groups)
-        case $NBNET_MODE in
-        nbnetd)
-                (cd / && exec setsid "${wrapper[@]}" env -i PATH=/usr/bin:/bin \
-                        ASAN_OPTIONS="${ASAN_OPTIONS:-}" "$NBNET_BIN/nbnetd" \
-                        --listen "127.0.0.1:$port" --limit-nproc $((limit - 1)) "$@") \
-                        2>>"$WORK/servers.log" &
-                ;;
-        accept)
-                (cd / && exec setsid "${wrapper[@]}" env -i PATH=/usr/bin:/bin \
-                        ASAN_OPTIONS="${ASAN_OPTIONS:-}" systemd-socket-activate -E PATH \
-                        -E ASAN_OPTIONS -l "127.0.0.1:$port" --accept "$NBNET_BIN/nbnet-handler" \
-                        --limit-nproc $((limit - 1)) "$@") 2>>"$WORK/servers.log" &
-                ;;
-        esac
-        echo $! >>"$WORK/pids"
-        wait_until 5 port_open "$port"
+        SERVER_WRAPPER="setpriv --reuid=$uid --regid=$uid --clear-groups" SERVER_ENV=PATH=/usr/bin:/bin \
+                SERVER_DIR=/ SERVE_LOG=$WORK/servers.log \
+                serve_at "127.0.0.1:$port" --limit-nproc $((limit - 1)) "$@" || rc=$?
+        echo "$SERVED_PID" >>"$WORK/pids"
+        return "$rc"
 }
 
 # A limit that leaves the shell no fork leaves the mini-shell none either:

@@ -18,11 +18,8 @@ setup() {
                 NBNET_PORT_OPT=(-p "$FLEET_PORT")
         fi
         for h in "${HOSTS[@]}"; do
-                serve_at "$h:$FLEET_PORT"
+                serve_extra "$h:$FLEET_PORT"
                 SERVER_OF[${h##*.}]=$(last_server)
-        done
-        for h in "${HOSTS[@]}"; do
-                wait_until 5 port_open "$FLEET_PORT" "$h"
         done
         export PATH="$NBNET_BIN:$PATH"
 }

@@ -40,58 +40,101 @@ port_open() {
         nc -z "${2:-127.0.0.1}" "$1" 2>/dev/null
 }
 
-# start_server [server options...]: starts the mode's server on $PORT.
+# listening LISTEN: waits until the address answers (a socket path exists).
+listening() {
+        case $1 in
+        /* | .*) wait_until 5 test -S "$1" ;;
+        \[*) local host=${1#\[} && wait_until 5 port_open "${1##*:}" "${host%%\]*}" ;;
+        *) wait_until 5 port_open "${1##*:}" "${1%:*}" ;;
+        esac
+}
+
+# serve_at LISTEN [server options...]: starts a server in NBNET_MODE on LISTEN
+# (ADDR:PORT, [ADDR]:PORT or a socket path; several, separated by spaces) and
+# waits until each address answers. This is the one place that knows how each
+# mode starts a server. SERVED_PID is its pid (set before the wait, so that a
+# server that never listens is stopped all the same); its stderr is appended
+# to SERVE_LOG ($BATS_TEST_TMPDIR/servers.log unless set).
 # SERVER_WRAPPER, when set, is a command line put before the server's
 # (setpriv to run it as another user, in-pids-cgroup to contain it).
-# LISTEN, when set, is the address to listen on instead of 127.0.0.1:$PORT.
+# SERVER_ENV, when set, is the server's whole environment ("NAME=value ...",
+# split on spaces), the sanitizers' settings added; SERVER_DIR its directory.
+serve_at() {
+        local log=${SERVE_LOG:-$BATS_TEST_TMPDIR/servers.log} addrs addr name var
+        SERVED_PID=
+        read -r -a addrs <<<"$1"
+        shift
+        if [ "${#addrs[@]}" -eq 0 ]; then
+                echo "serve_at: no address to listen on" >&2
+                return 1
+        fi
+        # shellcheck disable=SC2206 # a command line, split into words on purpose
+        local wrapper=(${SERVER_WRAPPER:-}) env=()
+        local sanitizers=(ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS)
+        # systemd-socket-activate passes on only what -E names, one value each
+        # (empty when unset), and refuses names that are no shell names.
+        local pass=() sockets=() listens=()
+        for name in "${sanitizers[@]}"; do
+                pass+=(-E "$name")
+        done
+        if [ -n "${SERVER_ENV+set}" ]; then
+                # shellcheck disable=SC2206 # NAME=value words, split on purpose
+                env=(env -i $SERVER_ENV)
+                for name in "${sanitizers[@]}"; do
+                        env+=("$name=${!name:-}")
+                done
+                for var in $SERVER_ENV; do
+                        if [[ ${var%%=*} =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
+                                pass+=(-E "${var%%=*}")
+                        fi
+                done
+        fi
+        for addr in "${addrs[@]}"; do
+                sockets+=(-l "$addr")
+                listens+=(--listen "$addr")
+        done
+        local server
+        case $NBNET_MODE in
+        accept) server=(systemd-socket-activate "${pass[@]}" "${sockets[@]}" --accept "$NBNET_BIN/nbnet-handler") ;;
+        inetd) server=(systemd-socket-activate "${pass[@]}" "${sockets[@]}" --inetd --accept "$NBNET_BIN/nbnet-handler") ;;
+        nbnetd) server=("$NBNET_BIN/nbnetd" "${listens[@]}") ;;
+        nbnetd-activated) server=(systemd-socket-activate "${pass[@]}" "${sockets[@]}" "$NBNET_BIN/nbnetd") ;;
+        *)
+                echo "serve_at: unknown NBNET_MODE '$NBNET_MODE'" >&2
+                return 1
+                ;;
+        esac
+        # setsid: the server and everything it starts form one process group,
+        # which stop_server (stop_extra_servers) ends as a whole.
+        (cd "${SERVER_DIR:-.}" && exec setsid "${wrapper[@]}" "${env[@]}" "${server[@]}" "$@") 2>>"$log" &
+        SERVED_PID=$!
+        for addr in "${addrs[@]}"; do
+                listening "$addr" || {
+                        echo "server ($NBNET_MODE) did not listen on $addr; its log:" >&2
+                        cat "$log" >&2
+                        return 1
+                }
+        done
+}
+
+# start_server [server options...]: the test's server, started by serve_at on
+# $PORT (a free one) of 127.0.0.1, or on LISTEN when set; its log SERVER_LOG,
+# its pid SERVER_PID, stopped by stop_server.
 start_server() {
         if [ -z "${LISTEN:-}" ]; then
                 PORT=$(free_port)
         fi
         SERVER_LOG=$BATS_TEST_TMPDIR/server.log
-        local listen=${LISTEN:-127.0.0.1:$PORT}
-        # shellcheck disable=SC2206
-        local wrapper=(${SERVER_WRAPPER:-})
-        # systemd-socket-activate passes on only the variables it is told to.
-        local pass_env=(-E ASAN_OPTIONS -E UBSAN_OPTIONS -E LSAN_OPTIONS)
-        # setsid: the server and everything it starts form one process group,
-        # which stop_server ends as a whole.
-        case $NBNET_MODE in
-        accept)
-                setsid "${wrapper[@]}" systemd-socket-activate "${pass_env[@]}" -l "$listen" --accept \
-                        "$NBNET_BIN/nbnet-handler" "$@" 2>"$SERVER_LOG" &
-                ;;
-        inetd)
-                setsid "${wrapper[@]}" systemd-socket-activate "${pass_env[@]}" -l "$listen" --inetd --accept \
-                        "$NBNET_BIN/nbnet-handler" "$@" 2>"$SERVER_LOG" &
-                ;;
-        nbnetd)
-                setsid "${wrapper[@]}" "$NBNET_BIN/nbnetd" --listen "$listen" "$@" 2>"$SERVER_LOG" &
-                ;;
-        nbnetd-activated)
-                # Both loopback addresses, as nbnetd.socket has them, unless LISTEN says.
-                local sockets=(-l "$listen")
-                if [ -z "${LISTEN:-}" ]; then
-                        sockets+=(-l "[::1]:$PORT")
-                fi
-                setsid "${wrapper[@]}" systemd-socket-activate "${pass_env[@]}" "${sockets[@]}" \
-                        "$NBNET_BIN/nbnetd" "$@" 2>"$SERVER_LOG" &
-                ;;
-        *)
-                echo "unknown NBNET_MODE '$NBNET_MODE'" >&2
-                return 1
-                ;;
-        esac
-        SERVER_PID=$!
-        case $listen in
-        /*) wait_until 5 test -S "$listen" ;;
-        \[*) local host=${listen#\[} && wait_until 5 port_open "$PORT" "${host%%\]*}" ;;
-        *) wait_until 5 port_open "$PORT" "${listen%:*}" ;;
-        esac || {
-                echo "server did not listen on $PORT; its log:" >&2
-                cat "$SERVER_LOG" >&2
-                return 1
-        }
+        : >"$SERVER_LOG"
+        local listen=${LISTEN:-127.0.0.1:$PORT} rc=0
+        # The activated nbnetd gets both loopback addresses, as nbnetd.socket
+        # has them (LISTEN_FDS=2), unless LISTEN says.
+        if [ "$NBNET_MODE" = nbnetd-activated ] && [ -z "${LISTEN:-}" ]; then
+                listen+=" [::1]:$PORT"
+        fi
+        SERVE_LOG=$SERVER_LOG serve_at "$listen" "$@" || rc=$?
+        SERVER_PID=$SERVED_PID
+        return "$rc"
 }
 
 # Stops the server's process group; fails when its log has a sanitizer report.

@@ -20,9 +20,22 @@ teardown() {
         assert_output "$(ls)"
 }
 
-@test "the seed's hostname&&sleep&&hostname example streams both lines" {
-        run sh -c "echo -n '0000000027hostname&&sleep 1&&hostname' | nc -N 127.0.0.1 $PORT"
-        assert_success
+# The seed's example with its sleep replaced by a wait for a file the test
+# makes only once it has the first line: a server that held the output back
+# until the command ended would never show that line (at most 10 s of wait).
+@test "the seed's hostname&&sleep&&hostname example streams both lines, the first before the command ends" {
+        local gate=$BATS_TEST_TMPDIR/gate out=$BATS_TEST_TMPDIR/out
+        frame "hostname&&timeout 10 sh -c 'until [ -e $gate ]; do sleep 0.05; done'&&hostname" |
+                timeout 20 nc -N 127.0.0.1 "$PORT" >"$out" &
+        local client=$!
+        if ! wait_until 5 grep -qx "$(hostname)" "$out"; then
+                kill "$client" 2>/dev/null || true
+                echo "no first line within 5 s while the command ran; got '$(cat -v "$out")'" >&2
+                return 1
+        fi
+        touch "$gate"
+        wait "$client"
+        run cat "$out"
         assert_output "$(hostname)
 $(hostname)"
 }

@@ -1,39 +1,21 @@
 # More servers than helpers.bash's one, on addresses of the test's choosing:
 # an IPv6 literal, a Unix socket, 127.0.0.2 and 127.0.0.3 for the fleet.
-# serve_at is the one place here that knows how each NBNET_MODE starts a server.
+# helpers.bash's serve_at starts each, as it starts the test's own server.
 
 EXTRA_SERVER_PIDS=()
 
-# serve_at LISTEN [server options...]: LISTEN is ADDR:PORT, [ADDR]:PORT or a socket path.
-serve_at() {
-        local listen=$1 activate=(systemd-socket-activate -E ASAN_OPTIONS -E UBSAN_OPTIONS -E LSAN_OPTIONS)
-        shift
-        # As start_server: the sanitizers' settings passed on, one process group each.
-        case $NBNET_MODE in
-        accept)
-                setsid "${activate[@]}" -l "$listen" --accept "$NBNET_BIN/nbnet-handler" "$@" \
-                        2>>"$BATS_TEST_TMPDIR/servers.log" &
-                ;;
-        inetd)
-                setsid "${activate[@]}" -l "$listen" --inetd --accept "$NBNET_BIN/nbnet-handler" "$@" \
-                        2>>"$BATS_TEST_TMPDIR/servers.log" &
-                ;;
-        nbnetd)
-                setsid "$NBNET_BIN/nbnetd" --listen "$listen" "$@" 2>>"$BATS_TEST_TMPDIR/servers.log" &
-                ;;
-        nbnetd-activated)
-                setsid "${activate[@]}" -l "$listen" "$NBNET_BIN/nbnetd" "$@" \
-                        2>>"$BATS_TEST_TMPDIR/servers.log" &
-                ;;
-        *)
-                echo "serve_at: unknown NBNET_MODE '$NBNET_MODE'" >&2
-                return 1
-                ;;
-        esac
-        EXTRA_SERVER_PIDS+=("$!")
+# serve_extra LISTEN [server options...]: serve_at, into servers.log; the
+# server is stopped by stop_extra_servers, even when it never listened.
+serve_extra() {
+        local rc=0
+        SERVE_LOG=$BATS_TEST_TMPDIR/servers.log serve_at "$@" || rc=$?
+        if [ -n "$SERVED_PID" ]; then
+                EXTRA_SERVER_PIDS+=("$SERVED_PID")
+        fi
+        return "$rc"
 }
 
-# The pid of the last server serve_at started.
+# The pid of the last server serve_extra started.
 last_server() {
         echo "${EXTRA_SERVER_PIDS[-1]}"
 }
