@@ -54,7 +54,7 @@ LOAD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) histogram repor
 PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnetd $(OUT)/bin/nbnet $(OUT)/bin/nbnet-load
 UNIT_TEST_NAMES := test-frame test-spawn test-log test-policy \
 	test-response test-target test-histogram test-report \
-	test-command test-shenv
+	test-command test-shenv test-conn
 UNIT_TESTS := $(addprefix $(OUT)/bin/,$(UNIT_TEST_NAMES))
 MAN_PAGES := $(wildcard man/*.[0-9])
 # bench/: the machine's limits that `make bench` measures nbnet against.
@@ -134,6 +134,11 @@ $(OUT)/bin/test-command: $(OBJ)/test-command.o $(OBJ)/command.o | $(OUT)/bin
 
 $(OUT)/bin/test-shenv: $(OBJ)/test-shenv.o $(OBJ)/shenv.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+# nbnetd's connection state machine alone: a real loop, spawn and orphans, a fake owner.
+$(OUT)/bin/test-conn: $(OBJ)/test-conn.o $(OBJ)/conn.o $(OBJ)/orphans.o \
+		$(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON))) | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(SYSTEMD_LIBS)
 
 $(BENCH_DIR):
 	mkdir -p $@
