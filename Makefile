@@ -45,7 +45,7 @@ ALL_LDFLAGS = $(SANFLAGS) $(CFLAGS) $(LDFLAGS)
 
 COMMON := frame spawn direct command shenv sock log args policy options proc request
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
-NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans listen server conn nbnetd))
+NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans cgroup listen server conn nbnetd))
 # What the client and the load generator share: target (where to connect),
 # frame (the wire format: building the request, the trailer), response (held-back tail).
 CLIENT_COMMON := frame args target response
@@ -136,7 +136,7 @@ $(OUT)/bin/test-shenv: $(OBJ)/test-shenv.o $(OBJ)/shenv.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 # nbnetd's connection state machine alone: a real loop, spawn and orphans, a fake owner.
-$(OUT)/bin/test-conn: $(OBJ)/test-conn.o $(OBJ)/conn.o $(OBJ)/orphans.o \
+$(OUT)/bin/test-conn: $(OBJ)/test-conn.o $(OBJ)/conn.o $(OBJ)/orphans.o $(OBJ)/cgroup.o \
 		$(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON))) | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(SYSTEMD_LIBS)
 

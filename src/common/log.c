@@ -223,7 +223,8 @@ static void log_field_int(struct log_fields *f, const char *key, int value) {
         }
 }
 
-/* MESSAGE=PEER "COMMAND" status N in MS.USEC ms[, N bytes sent][: REASON] */
+/* MESSAGE=PEER "COMMAND" status N in MS.USEC ms[, N bytes sent][, cpu MS.USEC ms]
+ * [, memory peak N bytes][: REASON] */
 static void log_message(struct log_fields *f, const struct log_record *r) {
         struct log_out o;
 
@@ -254,6 +255,18 @@ static void log_message(struct log_fields *f, const struct log_record *r) {
                 log_put_u64(&o, r->bytes_sent, 1);
                 log_puts(&o, " bytes sent");
         }
+        if (r->has_cpu) {
+                log_puts(&o, ", cpu ");
+                log_put_u64(&o, r->cpu_usec / 1000, 1);
+                log_putc(&o, '.');
+                log_put_u64(&o, r->cpu_usec % 1000, 3);
+                log_puts(&o, " ms");
+        }
+        if (r->has_memory_peak) {
+                log_puts(&o, ", memory peak ");
+                log_put_u64(&o, r->memory_peak, 1);
+                log_puts(&o, " bytes");
+        }
         if (r->reason) {
                 log_puts(&o, ": ");
                 log_puts(&o, r->reason);
@@ -281,6 +294,10 @@ void log_record_fields(const struct log_record *r, struct log_fields *f) {
         log_field_u64(f, "NBNET_DURATION_USEC=", r->duration_usec);
         if (r->has_bytes_sent)
                 log_field_u64(f, "NBNET_BYTES_SENT=", r->bytes_sent);
+        if (r->has_cpu)
+                log_field_u64(f, "NBNET_CPU_USEC=", r->cpu_usec);
+        if (r->has_memory_peak)
+                log_field_u64(f, "NBNET_MEMORY_PEAK=", r->memory_peak);
         if (r->pid > 0)
                 log_field_int(f, "NBNET_PID=", (int) r->pid);
 }

@@ -25,10 +25,14 @@ struct log_record {
         pid_t pid;           /* the command's pid, 0 when none ran */
         bool has_bytes_sent; /* bytes_sent is known (TCP) */
         uint64_t bytes_sent;
+        bool has_cpu;      /* cpu_usec is known (the command had a cgroup) */
+        uint64_t cpu_usec; /* CPU time of all the command's processes */
+        bool has_memory_peak;
+        uint64_t memory_peak; /* bytes, with the memory controller */
 };
 
 /* A record as journal fields ("KEY=value"), MESSAGE first. */
-#define LOG_FIELDS_MAX 16
+#define LOG_FIELDS_MAX 20
 struct log_fields {
         struct iovec iov[LOG_FIELDS_MAX];
         size_t n;

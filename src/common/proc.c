@@ -65,33 +65,30 @@ size_t proc_children(pid_t *pids, size_t max) {
         return n;
 }
 
-bool proc_reap_if_exited(pid_t pid) {
-        siginfo_t si = {0};
-
-        return waitid(P_PID, (id_t) pid, &si, WEXITED | WNOHANG) == 0 && si.si_pid != 0;
-}
-
-bool proc_holds_socket(pid_t pid, ino_t ino) {
+enum proc_sockets proc_socket_use(pid_t pid, ino_t ino) {
+        enum proc_sockets use = PROC_NO_SOCKET;
         char dir[64], want[48], target[64];
         struct dirent *de;
-        bool found = false;
         DIR *d;
 
         snprintf(dir, sizeof dir, "/proc/%ld/fd", (long) pid);
         snprintf(want, sizeof want, "socket:[%llu]", (unsigned long long) ino);
         d = opendir(dir);
         if (!d)
-                return false;
-        while (!found && (de = readdir(d))) {
+                return PROC_NO_SOCKET;
+        while (use != PROC_HOLDS_SOCKET && (de = readdir(d))) {
                 ssize_t n;
                 if (de->d_name[0] == '.')
                         continue;
                 n = readlinkat(dirfd(d), de->d_name, target, sizeof target - 1);
-                if (n > 0) {
-                        target[n] = '\0';
-                        found = strcmp(target, want) == 0;
-                }
+                if (n <= 0)
+                        continue;
+                target[n] = '\0';
+                if (strcmp(target, want) == 0)
+                        use = PROC_HOLDS_SOCKET;
+                else if (strncmp(target, "socket:", 7) == 0)
+                        use = PROC_OTHER_SOCKETS;
         }
         closedir(d);
-        return found;
+        return use;
 }

@@ -23,8 +23,7 @@ void proc_close(void);
 /* Our children, zombies included, at most max of them; returns how many. */
 size_t proc_children(pid_t *pids, size_t max);
 
-/* Reaps pid if it has exited (true); never waits. */
-bool proc_reap_if_exited(pid_t pid);
-
-/* Whether pid has the socket of inode ino open (as one of its descriptors). */
-bool proc_holds_socket(pid_t pid, ino_t ino);
+/* What pid holds among its descriptors: the socket of inode ino, other
+ * sockets only, or no socket at all (or it is gone). */
+enum proc_sockets { PROC_NO_SOCKET, PROC_OTHER_SOCKETS, PROC_HOLDS_SOCKET };
+enum proc_sockets proc_socket_use(pid_t pid, ino_t ino);

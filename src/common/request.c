@@ -40,6 +40,7 @@ static const struct request_end_info request_ends[REQUEST_END_COUNT] = {
         /* Nobody is there to read a trailer. */
         [REQUEST_PEER_GONE] = {"peer reset or connection error", NULL, -1, false},
         [REQUEST_COMMAND_TIMEOUT] = {"command timeout", NULL, SPAWN_STATUS_TIMEOUT, true},
+        [REQUEST_MEMORY_LIMIT] = {"out of memory: killed at --limit-memory", NULL, -1, true},
         [REQUEST_STOPPED_RUNNING] = {"server stopping: command killed", NULL, -1, true},
         [REQUEST_STOP_TIMEOUT] = {"server stopping: --stop-timeout passed", NULL, -1, true},
         [REQUEST_RESPONSE_UNREAD] = {"the client did not read its response", NULL, -1, true},
@@ -71,10 +72,10 @@ size_t request_format_refusal(char *buf, size_t size, const char *line, bool wit
         return len;
 }
 
-int request_prepare_server(void) {
+int request_prepare_server(bool subreaper) {
         if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
                 return log_error_errno(errno, "signal SIGPIPE");
-        if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+        if (subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
                 return log_error_errno(errno, "prctl PR_SET_CHILD_SUBREAPER");
         return 0;
 }

@@ -44,6 +44,7 @@ enum request_end {
         REQUEST_STOPPED_QUEUED,  /* the server stops while it waits in the queue */
         REQUEST_PEER_GONE,       /* reset or socket error while queued or running */
         REQUEST_COMMAND_TIMEOUT, /* killed at --command-timeout */
+        REQUEST_MEMORY_LIMIT,    /* killed by the kernel at nbnetd's --limit-memory */
         REQUEST_STOPPED_RUNNING, /* killed because the server stops */
         REQUEST_STOP_TIMEOUT,    /* killed once nbnetd's --stop-timeout passed */
         REQUEST_RESPONSE_UNREAD, /* the client left our last bytes unread */
@@ -70,9 +71,10 @@ size_t request_format_refusal(char *buf, size_t size, const char *line, bool wit
 
 /* What a server process does before it serves: SIGPIPE ignored (a client
  * that goes away must not kill it mid-write; commands get it back at spawn)
- * and child subreaper (a command's orphans become its children, so that it
- * can reap them and see a group gone). Logs what failed; 0 or -errno. */
-int request_prepare_server(void);
+ * and, unless its commands have cgroups, child subreaper (a command's orphans
+ * become its children, so that it can reap them and see a group gone). Logs
+ * what failed; 0 or -errno. */
+int request_prepare_server(bool subreaper);
 
 /* The --commands table of restricted mode. */
 struct request_commands {

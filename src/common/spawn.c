@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <linux/sched.h> /* struct clone_args: glibc has none */
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -233,6 +234,23 @@ CHILD_SIDE static int spawn_child(void *arg) {
         _exit(127);
 }
 
+/* The shell's child as a plain fork (into a cgroup: spawn_clone3): set up,
+ * then exec; a setup error goes through the report pipe, as the mini-shell's. */
+CHILD_SIDE static _Noreturn void spawn_forked_shell(struct spawn_job *job) {
+        sigset_t none;
+        int r;
+
+        r = spawn_child_setup(job); /* closes report_fd if it succeeds */
+        if (r >= 0) {
+                sigemptyset(&none);
+                (void) sigprocmask(SIG_SETMASK, &none, NULL);
+                execve(CHILD_SHELL, job->argv, job->env->envp);
+                r = -errno;
+        }
+        (void) !write(job->report_fd, &r, sizeof r);
+        _exit(127);
+}
+
 /* The direct path's child: a plain fork of the server, on its own copy of
  * our memory and of env->stack, set up like the shell's child, that then is
  * direct.h's mini-shell. */
@@ -249,6 +267,26 @@ CHILD_SIDE static int spawn_mini_shell(void *arg) {
         /* The program's child runs on the lower half of our copy of the
          * stack: we run on the upper one. */
         direct_run(env->direct, env->stack + SPAWN_STACK_SIZE / 2, job->argv, env->envp);
+}
+
+/* A fork straight into the cgroup of cgroup_fd (clone3, CLONE_INTO_CGROUP):
+ * moving it after the fork would race with its own first fork. A fork, not a
+ * vfork: glibc has no clone3 wrapper that runs a function on another stack.
+ * The child becomes the mini-shell or the shell and never returns. */
+static pid_t spawn_clone3(struct spawn_job *job, bool direct, int cgroup_fd, int *pidfd) {
+        struct clone_args args = {
+                .flags = CLONE_PIDFD | CLONE_INTO_CGROUP,
+                .pidfd = (__u64) (uintptr_t) pidfd,
+                .exit_signal = SIGCHLD,
+                .cgroup = (__u64) cgroup_fd,
+        };
+        long pid = syscall(SYS_clone3, &args, sizeof args);
+
+        if (pid != 0)
+                return (pid_t) pid;
+        if (direct)
+                (void) spawn_mini_shell(job);
+        spawn_forked_shell(job);
 }
 
 static int spawn_pidfd_open(pid_t pid) {
@@ -293,15 +331,16 @@ static int spawn_report_pipe(int report[2]) {
         return 0;
 }
 
-int spawn_command(struct spawn_env *env, const char *command, int conn_fd, bool conn_stdin,
-                  const struct sock_peer *peer, struct spawn_child *ret) {
+int spawn_command(struct spawn_env *env, const char *command, const struct spawn_io *io,
+                  struct spawn_child *ret) {
+        const struct sock_peer *peer = io->peer;
         char *argv[] = {(char *) "sh", (char *) "-c", (char *) command, NULL};
-        bool direct;
+        bool direct, forked;
         struct spawn_job job = {
                 .env = env,
                 .argv = argv,
-                .conn_fd = conn_fd,
-                .conn_stdin = conn_stdin,
+                .conn_fd = io->conn_fd,
+                .conn_stdin = io->conn_stdin,
                 .report_fd = -1,
         };
         int report[2] = {-1, -1};
@@ -309,13 +348,15 @@ int spawn_command(struct spawn_env *env, const char *command, int conn_fd, bool 
         pid_t pid;
         int r, pidfd = -1;
 
-        r = spawn_make_blocking(conn_fd);
+        r = spawn_make_blocking(io->conn_fd);
         if (r < 0)
                 return r;
         spawn_env_set_peer(env, peer);
         direct = !env->always_shell && env->direct &&
                  direct_plan(env->direct, command, peer && peer->addr[0]);
-        if (direct) {
+        /* A fork reports its setup's error through a pipe; a vfork through job.err. */
+        forked = direct || io->cgroup_fd >= 0;
+        if (forked) {
                 r = spawn_report_pipe(report);
                 if (r < 0)
                         return r;
@@ -326,13 +367,15 @@ int spawn_command(struct spawn_env *env, const char *command, int conn_fd, bool 
         sigfillset(&all);
         r = -pthread_sigmask(SIG_SETMASK, &all, &saved);
         if (r < 0) {
-                if (direct) {
+                if (forked) {
                         (void) close(report[0]);
                         (void) close(report[1]);
                 }
                 return r;
         }
-        if (direct)
+        if (io->cgroup_fd >= 0)
+                pid = spawn_clone3(&job, direct, io->cgroup_fd, &pidfd);
+        else if (direct)
                 /* The mini-shell: a fork (its own copy of our memory) that
                  * runs on its copy of env->stack; CLONE_PIDFD as below. */
                 pid = clone(spawn_mini_shell, env->stack + SPAWN_STACK_SIZE, CLONE_PIDFD | SIGCHLD,
@@ -346,7 +389,7 @@ int spawn_command(struct spawn_env *env, const char *command, int conn_fd, bool 
                             CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &job, &pidfd);
         r = pid < 0 ? -errno : job.err;
         (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
-        if (direct) {
+        if (forked) {
                 (void) close(report[1]);
                 if (pid > 0)
                         r = spawn_read_report(report);

@@ -66,10 +66,16 @@ struct spawn_child {
 int spawn_env_init(struct spawn_env *env, char *const *environ_);
 void spawn_env_release(struct spawn_env *env);
 
-/* Starts the command with the connection as its fds 1 and 2, and 0 too when
- * conn_stdin (else /dev/null); conn_fd may be any descriptor, 0 included. */
-int spawn_command(struct spawn_env *env, const char *command, int conn_fd, bool conn_stdin,
-                  const struct sock_peer *peer, struct spawn_child *ret);
+/* Where a command goes. */
+struct spawn_io {
+        int conn_fd;                  /* its fds 1 and 2; any descriptor, 0 included */
+        bool conn_stdin;              /* the connection is fd 0 too (else /dev/null) */
+        int cgroup_fd;                /* a cgroup v2 directory to start in, or -1 */
+        const struct sock_peer *peer; /* REMOTE_ADDR and REMOTE_PORT, or NULL */
+};
+
+int spawn_command(struct spawn_env *env, const char *command, const struct spawn_io *io,
+                  struct spawn_child *ret);
 
 /* kill(-pid, sig); -ESRCH once the group is empty. */
 int spawn_kill_group(pid_t pid, int sig);

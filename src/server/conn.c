@@ -78,6 +78,10 @@ static void conn_close(struct conn *c) {
                 rec.command_length = c->frame.length;
         }
         rec.has_bytes_sent = c->tcp && sock_bytes_sent(c->fd, &rec.bytes_sent) >= 0;
+        rec.has_cpu = c->has_cpu;
+        rec.cpu_usec = c->cpu_usec;
+        rec.has_memory_peak = c->has_memory_peak;
+        rec.memory_peak = c->memory_peak;
         c->io = sd_event_source_disable_unref(c->io);
         c->timer = sd_event_source_disable_unref(c->timer);
         c->child = sd_event_source_disable_unref(c->child);
@@ -267,6 +271,52 @@ static void conn_end_group(struct conn *c) {
         conn_arm(c, now + GROUP_POLL_USEC);
 }
 
+/* The command's cgroup is empty (or would not empty in time): its figures,
+ * the slot back to the pool, then the trailer. */
+static void conn_cgroup_done(struct conn *c) {
+        c->cgroup_src = sd_event_source_disable_unref(c->cgroup_src);
+        c->has_cpu = cgroup_cpu_usec(c->slot, &c->cpu_usec) >= 0;
+        c->has_memory_peak = cgroup_memory_peak(c->slot, &c->memory_peak) >= 0;
+        if (cgroup_oom_killed(c->slot) && c->end == REQUEST_RAN)
+                c->end = REQUEST_MEMORY_LIMIT;
+        cgroup_give_back(c->cfg->cgroups, c->slot);
+        c->slot = NULL;
+        conn_command_done(c);
+}
+
+static int conn_on_cgroup(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct conn *c = userdata;
+
+        (void) s;
+        (void) fd;
+        (void) revents;
+        /* The read also rearms the notification: no spin on a level-triggered loop. */
+        if (cgroup_populated(c->slot) == 0)
+                conn_cgroup_done(c);
+        return 0;
+}
+
+/* Every process the command started ends with it: cgroup.kill, and the
+ * trailer once cgroup.events says the slot is empty (or after two graces). */
+static void conn_end_cgroup(struct conn *c) {
+        int r = cgroup_populated(c->slot);
+
+        if (r > 0) {
+                r = cgroup_kill(c->slot);
+                if (r < 0)
+                        log_error_errno(r, "%s: cgroup.kill of the command's cgroup", c->peer.text);
+                else
+                        r = sd_event_add_io(c->cfg->event, &c->cgroup_src, c->slot->events_fd,
+                                            EPOLLPRI, conn_on_cgroup, c);
+                if (r >= 0) {
+                        conn_arm(c, conn_now(c) + 2 * KILL_GRACE_USEC);
+                        return;
+                }
+                log_error_errno(r, "%s: watching the command's cgroup.events", c->peer.text);
+        }
+        conn_cgroup_done(c);
+}
+
 /* The main process exited: its pidfd is readable. Its zombie, not reaped
  * yet, keeps the process group's id from being reused while we look. We are
  * a subreaper, so every living descendant of an exited main is our child:
@@ -287,6 +337,14 @@ static int conn_on_child(sd_event_source *s, int fd, uint32_t revents, void *use
         } else if (si.si_pid == 0)
                 return 0; /* not exited after all */
         c->status = c->timed_out ? SPAWN_STATUS_TIMEOUT : spawn_status_of(&si);
+        if (c->slot) {
+                (void) waitid((idtype_t) P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG);
+                c->child = sd_event_source_disable_unref(c->child);
+                c->state = CONN_ENDING;
+                conn_unwatch(c);
+                conn_end_cgroup(c);
+                return 0;
+        }
         alone = !orphans_any(c->cfg->orphans);
         /* Background children must not hold the connection open. */
         if (!alone)
@@ -294,6 +352,8 @@ static int conn_on_child(sd_event_source *s, int fd, uint32_t revents, void *use
         (void) waitid((idtype_t) P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG);
         c->child = sd_event_source_disable_unref(c->child);
         orphans_remove_main(c->cfg->orphans, c->pid);
+        /* Orphans' zombies the main's kept back are next in line now. */
+        orphans_reap(c->cfg->orphans);
         c->state = CONN_ENDING;
         if (alone) {
                 /* conn_command_done watches the socket again at once. */
@@ -366,7 +426,9 @@ static int conn_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 c->cfg->report(c->cfg->owner, c, CONN_EVENT_QUEUE_TIMEOUT);
                 break;
         case CONN_RUNNING:
-                if (c->killing)
+                if (c->killing && c->slot)
+                        (void) cgroup_kill(c->slot);
+                else if (c->killing)
                         (void) spawn_kill_group(c->pid, SIGKILL);
                 else {
                         c->timed_out = true;
@@ -375,7 +437,15 @@ static int conn_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 }
                 break;
         case CONN_ENDING:
-                conn_end_group(c);
+                if (!c->slot)
+                        conn_end_group(c);
+                else {
+                        log_warning("%s: the command's cgroup is not empty %llu ms after "
+                                    "cgroup.kill; its slot waits before reuse",
+                                    c->peer.text,
+                                    (unsigned long long) (2 * KILL_GRACE_USEC / USEC_PER_MSEC));
+                        conn_cgroup_done(c);
+                }
                 break;
         case CONN_SENDING:
                 c->end = REQUEST_RESPONSE_UNREAD;
@@ -436,6 +506,20 @@ static int conn_spawn_failed(struct conn *c, int r) {
         return r;
 }
 
+/* A cgroup for the command, when the server has a pool. */
+static int conn_take_cgroup(struct conn *c) {
+        if (!c->cfg->cgroups || !cgroup_pool_on(c->cfg->cgroups))
+                return 0;
+        c->slot = cgroup_take(c->cfg->cgroups);
+        return c->slot ? 0 : -errno;
+}
+
+static void conn_drop_cgroup(struct conn *c) {
+        if (c->slot)
+                cgroup_give_back(c->cfg->cgroups, c->slot);
+        c->slot = NULL;
+}
+
 int conn_start(struct conn *c) {
         enum request_end end;
         /* Looked up again: SIGHUP may have replaced the table while it was queued. */
@@ -447,9 +531,17 @@ int conn_start(struct conn *c) {
                 conn_refuse(c, end, NULL);
                 return -EACCES;
         }
-        r = spawn_command(c->cfg->env, command, c->fd, c->frame.want_stdin, &c->peer, &child);
+        r = conn_take_cgroup(c);
         if (r < 0)
                 return conn_spawn_failed(c, r);
+        r = spawn_command(c->cfg->env, command,
+                          &(struct spawn_io){c->fd, c->frame.want_stdin,
+                                             c->slot ? c->slot->dir_fd : -1, &c->peer},
+                          &child);
+        if (r < 0) {
+                conn_drop_cgroup(c);
+                return conn_spawn_failed(c, r);
+        }
         /* A plain io source: sd_event_add_child_pidfd would read /proc/self/fdinfo
          * for the pid we already know, and scan with waitid on every SIGCHLD. */
         r = sd_event_add_io(c->cfg->event, &c->child, child.pidfd, EPOLLIN, conn_on_child, c);
@@ -459,14 +551,19 @@ int conn_start(struct conn *c) {
                 siginfo_t si;
                 log_error_errno(r, "%s: sd_event_add_io on the command's pidfd", c->peer.text);
                 (void) spawn_kill_group(child.pid, SIGKILL);
+                if (c->slot)
+                        (void) cgroup_kill(c->slot);
                 (void) waitid((idtype_t) P_PIDFD, (id_t) child.pidfd, &si, WEXITED);
                 c->child = sd_event_source_disable_unref(c->child);
                 close(child.pidfd);
+                conn_drop_cgroup(c);
                 return conn_spawn_failed(c, r);
         }
         c->pid = child.pid;
         c->state = CONN_RUNNING;
-        orphans_add_main(c->cfg->orphans, c->pid);
+        /* In a cgroup, the command's orphans are not ours (we are no subreaper). */
+        if (!c->slot)
+                orphans_add_main(c->cfg->orphans, c->pid);
         conn_watch(c, 0);
         if (c->cfg->opt->command_timeout_usec)
                 conn_arm(c, conn_now(c) + c->cfg->opt->command_timeout_usec);

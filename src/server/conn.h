@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
+#include "cgroup.h"
 #include "frame.h"
 #include "options.h"
 #include "orphans.h"
@@ -52,6 +53,7 @@ struct conn_config {
         const struct request_commands *commands; /* replaced in place at SIGHUP */
         struct spawn_env *env;
         struct orphans *orphans;
+        struct cgroup_pool *cgroups; /* a cgroup per command when on; else process groups */
         void (*report)(void *owner, struct conn *c, enum conn_event event);
         void *owner;
 };
@@ -67,15 +69,19 @@ struct conn {
         uint64_t start_usec;
         uint64_t deadline_usec; /* of the group's grace while ending */
         sd_event_source *io, *timer;
-        sd_event_source *child; /* the main process's pidfd, readable once it exits */
-        pid_t pid;              /* the command's, also its process group */
-        bool killing;           /* its group was sent SIGTERM before the main exited */
-        bool timed_out;         /* the command timeout killed it: status 124 */
-        bool group_gone;        /* its process group was seen empty */
-        bool trailer_waits;     /* until nothing the command wrote is unsent */
-        int status;             /* NBNET status, -1 when none */
-        enum request_end end;   /* how it ended, when not by its command alone */
-        char reason_text[160];  /* the log's reason when the end has no text of its own */
+        sd_event_source *child;      /* the main process's pidfd, readable once it exits */
+        struct cgroup_slot *slot;    /* the command's cgroup, from start until it is empty */
+        sd_event_source *cgroup_src; /* its cgroup.events, while ending */
+        bool has_cpu, has_memory_peak;
+        uint64_t cpu_usec, memory_peak;
+        pid_t pid;             /* the command's, also its process group */
+        bool killing;          /* its group was sent SIGTERM before the main exited */
+        bool timed_out;        /* the command timeout killed it: status 124 */
+        bool group_gone;       /* its process group was seen empty */
+        bool trailer_waits;    /* until nothing the command wrote is unsent */
+        int status;            /* NBNET status, -1 when none */
+        enum request_end end;  /* how it ended, when not by its command alone */
+        char reason_text[160]; /* the log's reason when the end has no text of its own */
         char out[256 + FRAME_TRAILER_SIZE]; /* our own line and trailer */
         size_t out_len, out_sent;
         struct conn *prev, *next; /* the owner's: its queue or its free slots */

@@ -314,7 +314,8 @@ static void run_command(struct connection *c, struct spawn_env *env, const char 
         siginfo_t si = {0};
         int r, status;
 
-        r = spawn_command(env, command, c->fd, c->frame.want_stdin, &c->peer, &child);
+        r = spawn_command(env, command,
+                          &(struct spawn_io){c->fd, c->frame.want_stdin, -1, &c->peer}, &child);
         if (r < 0) {
                 char line[256];
                 log_error_errno(r, "%s: spawn /bin/sh -c", c->peer.text);
@@ -465,7 +466,7 @@ int main(int argc, char **argv) {
         r = parse_options(argc, argv, &o);
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : 2;
-        if (request_prepare_server() < 0)
+        if (request_prepare_server(true) < 0)
                 return EXIT_FAILURE;
         /* Stopped by inetd, systemd-socket-activate or Ctrl-C, we end the command
          * first: in a session of its own, it would not get the signal. */

@@ -45,6 +45,9 @@ enum {
         OPT_MAX_RUNNING,
         OPT_MAX_PER_SOURCE,
         OPT_STOP_TIMEOUT,
+        OPT_CGROUPS,
+        OPT_LIMIT_MEMORY,
+        OPT_LIMIT_TASKS,
 };
 
 static void usage(FILE *out) {
@@ -72,7 +75,14 @@ static void usage(FILE *out) {
                 "                         as --max-connections); more are closed at once,\n"
                 "                         unanswered; lower it when clients are many hosts\n"
                 "  --stop-timeout SEC     on SIGTERM or SIGINT, how long running commands may\n"
-                "                         finish before their groups are killed (default 5)\n",
+                "                         finish before their groups are killed (default 5)\n"
+                "  --cgroups auto|off     auto (default): each command in a cgroup of its own\n"
+                "                         where nbnetd can have one (Delegate=yes, or root),\n"
+                "                         so that every process it starts ends with it\n"
+                "  --limit-memory SIZE    memory.max of each command's cgroup (K, M, G, T);\n"
+                "                         needs the memory controller delegated\n"
+                "  --limit-tasks N        pids.max of each command's cgroup: its own\n"
+                "                         processes; needs the pids controller delegated\n",
                 SERVER_MAX_LISTENERS, COUNT_LIMIT, COUNT_LIMIT, COUNT_LIMIT);
         server_options_help(out);
         fprintf(out,
@@ -133,6 +143,36 @@ static int parse_one(int c, struct options *o) {
                         return -EINVAL;
                 }
                 return 0;
+        case OPT_CGROUPS:
+                if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "off") != 0) {
+                        fprintf(stderr, PROGRAM ": --cgroups must be auto or off, got '%s'\n",
+                                optarg);
+                        return -EINVAL;
+                }
+                l->no_cgroups = strcmp(optarg, "off") == 0;
+                return 0;
+        case OPT_LIMIT_MEMORY: {
+                unsigned long long v;
+                if (args_parse_bytes(optarg, 1 << 20, &v) < 0) {
+                        fprintf(stderr,
+                                PROGRAM ": --limit-memory must be a size of at least 1M "
+                                        "(a number, with K, M, G or T), got '%s'\n",
+                                optarg);
+                        return -EINVAL;
+                }
+                l->cgroup.memory_max = v;
+                return 0;
+        }
+        case OPT_LIMIT_TASKS: {
+                unsigned long v;
+                if (args_parse_uint(optarg, 1, 4194304, &v) < 0) {
+                        fprintf(stderr, PROGRAM ": --limit-tasks must be 1..4194304, got '%s'\n",
+                                optarg);
+                        return -EINVAL;
+                }
+                l->cgroup.tasks_max = v;
+                return 0;
+        }
         case 'h':
         case 'V':
         case '?':
@@ -151,6 +191,9 @@ static int parse_options(int argc, char **argv, struct options *o) {
                 {"max-running", required_argument, NULL, OPT_MAX_RUNNING},
                 {"max-per-source", required_argument, NULL, OPT_MAX_PER_SOURCE},
                 {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
+                {"cgroups", required_argument, NULL, OPT_CGROUPS},
+                {"limit-memory", required_argument, NULL, OPT_LIMIT_MEMORY},
+                {"limit-tasks", required_argument, NULL, OPT_LIMIT_TASKS},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
                 {0},
@@ -280,8 +323,6 @@ int main(int argc, char **argv) {
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : 2;
         log_init(PROGRAM, -1);
-        if (request_prepare_server() < 0)
-                return EXIT_FAILURE;
         o.limits.max_connections = fit_fd_limit(o.limits.max_connections);
         r = server_init(&s, &o.server, &o.limits, environ);
         if (r == 0)

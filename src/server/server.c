@@ -365,8 +365,10 @@ static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo 
                 /* A running command's main: its pidfd callback reaps what exited
                  * (orphans_any), including orphans whose SIGCHLD this one
                  * absorbed. Anything else: an orphan, reaped now. */
-                if (!orphans_is_main(&s->orphans, (pid_t) si->ssi_pid))
-                        (void) orphans_any(&s->orphans);
+                /* With cgroups we are no subreaper: our only children are the
+                 * mains, each reaped through its pidfd. */
+                if (!cgroup_pool_on(&s->cgroups) && !orphans_is_main(&s->orphans, (pid_t) si->ssi_pid))
+                        orphans_reap(&s->orphans);
                 break;
         case SIGHUP:
                 request_commands_reload(&s->commands);
@@ -437,6 +439,35 @@ static int server_init_timers(struct server *s) {
         return 0;
 }
 
+/* A cgroup per command where one can be had; without, process groups (and
+ * we become the subreaper of the commands' orphans). A limit that needs a
+ * cgroup controller it cannot have is a startup error. */
+static int server_init_cgroups(struct server *s) {
+        const struct cgroup_limits *l = &s->lim.cgroup;
+        bool need = l->memory_max || l->tasks_max;
+        char why[512] = "";
+        int r = -ENOENT;
+
+        s->cgroups = (struct cgroup_pool){.base_fd = -1};
+        if (s->lim.no_cgroups && need)
+                return log_error_errno(EINVAL, "--limit-memory and --limit-tasks need cgroups, "
+                                               "and --cgroups off was given");
+        if (!s->lim.no_cgroups)
+                r = cgroup_pool_init(&s->cgroups, s->lim.max_running, l, why, sizeof why);
+        if (r >= 0) {
+                snprintf(s->cgroup_note, sizeof s->cgroup_note, "a cgroup per command under %s",
+                         s->cgroups.base);
+                return request_prepare_server(false);
+        }
+        if (need) {
+                log_error("--limit-memory/--limit-tasks cannot be enforced: %s", why);
+                return r;
+        }
+        snprintf(s->cgroup_note, sizeof s->cgroup_note, "process groups, no cgroups (%s)",
+                 s->lim.no_cgroups ? "--cgroups off" : why);
+        return request_prepare_server(true);
+}
+
 int server_init(struct server *s, const struct server_options *opt, const struct server_limits *lim,
                 char **environ_) {
         int r;
@@ -453,6 +484,9 @@ int server_init(struct server *s, const struct server_options *opt, const struct
         r = sd_event_new(&s->event);
         if (r < 0)
                 return log_error_errno(r, "sd_event_new");
+        r = server_init_cgroups(s);
+        if (r < 0)
+                return r;
         r = orphans_init(&s->orphans, s->lim.max_running);
         if (r < 0)
                 return log_error_errno(r, "open /proc/self/task/PID/children (is /proc mounted?)");
@@ -462,6 +496,7 @@ int server_init(struct server *s, const struct server_options *opt, const struct
                 .commands = &s->commands,
                 .env = &s->env,
                 .orphans = &s->orphans,
+                .cgroups = &s->cgroups,
                 .report = server_on_conn,
                 .owner = s,
         };
@@ -525,8 +560,9 @@ static void server_log_start(const struct server *s) {
                 if (used >= sizeof where)
                         break;
         }
-        log_info("listening on %s; at most %u connection%s, %u running", where,
-                 s->lim.max_connections, server_plural(s->lim.max_connections), s->lim.max_running);
+        log_info("listening on %s; at most %u connection%s, %u running; %s", where,
+                 s->lim.max_connections, server_plural(s->lim.max_connections), s->lim.max_running,
+                 s->cgroup_note);
 }
 
 int server_run(struct server *s) {
@@ -556,5 +592,6 @@ void server_release(struct server *s) {
         request_commands_release(&s->commands);
         spawn_env_release(&s->env);
         orphans_release(&s->orphans);
+        cgroup_pool_release(&s->cgroups);
         s->event = sd_event_unref(s->event);
 }

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
+#include "cgroup.h"
 #include "conn.h"
 #include "options.h"
 #include "orphans.h"
@@ -27,10 +28,12 @@
 
 /* nbnetd's own limits, beside the options it shares with nbnet-handler. */
 struct server_limits {
-        unsigned max_connections;   /* accepted at once; more wait in the kernel's backlog */
-        unsigned max_running;       /* commands at once; more requests wait in the queue */
-        unsigned max_per_source;    /* connections from one IP address */
-        uint64_t stop_timeout_usec; /* after SIGTERM, before commands are killed */
+        unsigned max_connections;    /* accepted at once; more wait in the kernel's backlog */
+        unsigned max_running;        /* commands at once; more requests wait in the queue */
+        unsigned max_per_source;     /* connections from one IP address */
+        uint64_t stop_timeout_usec;  /* after SIGTERM, before commands are killed */
+        bool no_cgroups;             /* --cgroups off: process groups even where cgroups work */
+        struct cgroup_limits cgroup; /* --limit-memory, --limit-tasks: need cgroups */
 };
 
 struct server {
@@ -54,11 +57,13 @@ struct server {
         unsigned connections, running, queued;
         unsigned long long served, refused;
         struct spawn_env env;
-        struct orphans orphans; /* children that no running command's pidfd accounts for */
+        struct orphans orphans;     /* children that no running command's pidfd accounts for */
+        struct cgroup_pool cgroups; /* a cgroup per command, where one can be had */
         bool stopping;
         sd_event_source *retry_timer, *stop_timer, *status_timer;
         sd_event_source *signals[4];
-        char status[160]; /* the last STATUS= sent */
+        char status[160];       /* the last STATUS= sent */
+        char cgroup_note[4200]; /* how commands end, for the startup line */
 };
 
 /* Sets up the loop, the connection table, the signals;

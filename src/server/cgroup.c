@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: MIT */
+/* nbnetd's pool of per-command cgroups (cgroup.h). */
+#include "cgroup.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/magic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+/* Where the cgroup2 hierarchy is mounted: alone, or beside v1 (hybrid). */
+static const char *const cgroup_mounts[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
+
+static const char *cgroup_mount(void) {
+        for (size_t i = 0; i < sizeof cgroup_mounts / sizeof cgroup_mounts[0]; i++) {
+                struct statfs sf;
+                if (statfs(cgroup_mounts[i], &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC)
+                        return cgroup_mounts[i];
+        }
+        return NULL;
+}
+
+/* Our own cgroup v2 path, from /proc/self/cgroup's "0::PATH" line. */
+static int cgroup_own_path(char *path, size_t size) {
+        char line[4096];
+        int r = -ENOENT;
+        FILE *f = fopen("/proc/self/cgroup", "re");
+
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof line, f)) {
+                if (strncmp(line, "0::", 3) != 0)
+                        continue;
+                line[strcspn(line, "\n")] = '\0';
+                r = snprintf(path, size, "%s", line + 3) < (int) size ? 0 : -ENAMETOOLONG;
+                break;
+        }
+        fclose(f);
+        return r;
+}
+
+/* Writes text to a file of a cgroup directory. */
+static int cgroup_write(int dir_fd, const char *file, const char *text) {
+        int fd = openat(dir_fd, file, O_WRONLY | O_CLOEXEC), r = 0;
+        size_t len = strlen(text);
+
+        if (fd < 0)
+                return -errno;
+        if (write(fd, text, len) != (ssize_t) len)
+                r = -errno;
+        close(fd);
+        return r;
+}
+
+/* Reads a small file of a cgroup directory (fd -1: by name) into buf. */
+static int cgroup_read(int dir_fd, const char *file, int fd, char *buf, size_t size) {
+        bool own = fd < 0;
+        ssize_t n;
+
+        if (own && (fd = openat(dir_fd, file, O_RDONLY | O_CLOEXEC)) < 0)
+                return -errno;
+        n = pread(fd, buf, size - 1, 0);
+        if (own)
+                close(fd);
+        if (n < 0)
+                return -errno;
+        buf[n] = '\0';
+        return 0;
+}
+
+/* The value of "KEY N" in a flat-keyed file's text. */
+static int cgroup_key(const char *text, const char *key, uint64_t *ret) {
+        size_t len = strlen(key);
+
+        for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+                if (strncmp(p, key, len) == 0 && p[len] == ' ')
+                        return sscanf(p + len + 1, "%" SCNu64, ret) == 1 ? 0 : -EBADMSG;
+        return -ENOENT;
+}
+
+/* systemd marks a cgroup it delegated (Delegate=yes) with this xattr (v251);
+ * an unprivileged service's delegated cgroup is also owned by its user. */
+static bool cgroup_delegated(const char *path) {
+        char value[8];
+        struct stat st;
+
+        if (getxattr(path, "trusted.delegate", value, sizeof value) > 0 ||
+            getxattr(path, "user.delegate", value, sizeof value) > 0)
+                return true;
+        return geteuid() != 0 && stat(path, &st) == 0 && st.st_uid == geteuid();
+}
+
+/* Delegated: we move into supervisor/ (no process may stay in a cgroup whose
+ * children have controllers) and turn on the controllers the limits need. */
+static int cgroup_use_delegated(struct cgroup_pool *p, char *why, size_t why_size) {
+        int r;
+
+        if (mkdirat(p->base_fd, "supervisor", 0755) < 0 && errno != EEXIST)
+                return r = -errno,
+                       snprintf(why, why_size, "mkdir %s/supervisor: %s", p->base, strerror(-r)), r;
+        r = cgroup_write(p->base_fd, "supervisor/cgroup.procs", "0");
+        if (r < 0)
+                snprintf(why, why_size, "moving nbnetd into %s/supervisor: %s", p->base,
+                         strerror(-r));
+        return r;
+}
+
+/* Root without a delegation: a subtree of our own under our cgroup. */
+static int cgroup_make_base(struct cgroup_pool *p, const char *own, char *why, size_t why_size) {
+        int n = snprintf(p->base, sizeof p->base, "%s/nbnetd.%ld", own, (long) getpid());
+
+        if (n < 0 || (size_t) n >= sizeof p->base)
+                return -ENAMETOOLONG;
+        if (mkdir(p->base, 0755) < 0) {
+                int r = -errno;
+                snprintf(why, why_size, "mkdir %s: %s", p->base, strerror(-r));
+                return r;
+        }
+        p->made_base = true;
+        return 0;
+}
+
+/* The controllers that the limits need, enabled for the slots. */
+static int cgroup_enable_controllers(struct cgroup_pool *p, char *why, size_t why_size) {
+        static const struct {
+                const char *name, *option;
+                size_t offset;
+        } need[] = {
+                {"memory", "--limit-memory", offsetof(struct cgroup_limits, memory_max)},
+                {"pids", "--limit-tasks", offsetof(struct cgroup_limits, tasks_max)},
+        };
+        char available[512];
+        int r;
+
+        r = cgroup_read(p->base_fd, "cgroup.controllers", -1, available, sizeof available);
+        if (r < 0)
+                return snprintf(why, why_size, "reading %s/cgroup.controllers: %s", p->base,
+                                strerror(-r)),
+                       r;
+        for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
+                uint64_t value;
+                char word[32];
+                memcpy(&value, (const char *) &p->limits + need[i].offset, sizeof value);
+                if (value == 0)
+                        continue;
+                snprintf(word, sizeof word, " %s ", need[i].name);
+                available[strcspn(available, "\n")] = '\0';
+                char padded[sizeof available + 2];
+                snprintf(padded, sizeof padded, " %s ", available);
+                if (!strstr(padded, word)) {
+                        snprintf(why, why_size,
+                                 "%s needs the %s controller, and %s has none (delegate it: "
+                                 "Delegate=%s in the unit)",
+                                 need[i].option, need[i].name, p->base, need[i].name);
+                        return -EOPNOTSUPP;
+                }
+                snprintf(word, sizeof word, "+%s", need[i].name);
+                r = cgroup_write(p->base_fd, "cgroup.subtree_control", word);
+                if (r < 0) {
+                        snprintf(why, why_size, "%s: enabling %s in %s/cgroup.subtree_control: %s",
+                                 need[i].option, need[i].name, p->base, strerror(-r));
+                        return -EOPNOTSUPP;
+                }
+        }
+        return 0;
+}
+
+int cgroup_pool_init(struct cgroup_pool *p, unsigned max_slots, const struct cgroup_limits *limits,
+                     char *why, size_t why_size) {
+        char own[2048], path[sizeof p->base];
+        const char *mount = cgroup_mount();
+        bool delegated;
+        int r;
+
+        *p = (struct cgroup_pool){.base_fd = -1, .limits = *limits, .max_slots = max_slots};
+        if (!mount)
+                return snprintf(why, why_size, "no cgroup2 hierarchy is mounted"), -ENOENT;
+        r = cgroup_own_path(own, sizeof own);
+        if (r < 0)
+                return snprintf(why, why_size, "/proc/self/cgroup: %s", strerror(-r)), r;
+        snprintf(path, sizeof path, "%s%s", mount, strcmp(own, "/") == 0 ? "" : own);
+        delegated = cgroup_delegated(path);
+        if (!delegated && geteuid() != 0)
+                return snprintf(why, why_size, "%s is not delegated to nbnetd", path), -EACCES;
+        if (delegated)
+                snprintf(p->base, sizeof p->base, "%s", path);
+        else if ((r = cgroup_make_base(p, path, why, why_size)) < 0)
+                return r;
+        p->base_fd = open(p->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (p->base_fd < 0) {
+                r = -errno;
+                snprintf(why, why_size, "open %s: %s", p->base, strerror(-r));
+                cgroup_pool_release(p);
+                return r;
+        }
+        if (delegated)
+                r = cgroup_use_delegated(p, why, why_size);
+        if (r >= 0)
+                r = cgroup_enable_controllers(p, why, why_size);
+        if (r >= 0) {
+                p->slots = calloc(max_slots, sizeof *p->slots);
+                if (!p->slots)
+                        r = -ENOMEM, snprintf(why, why_size, "out of memory");
+        }
+        if (r < 0)
+                cgroup_pool_release(p);
+        return r;
+}
+
+bool cgroup_pool_on(const struct cgroup_pool *p) {
+        return p->base_fd >= 0;
+}
+
+static int cgroup_limit(int dir_fd, const char *file, uint64_t value) {
+        char text[32];
+
+        if (value == 0)
+                return 0;
+        snprintf(text, sizeof text, "%" PRIu64, value);
+        return cgroup_write(dir_fd, file, text);
+}
+
+/* A new slot, cmd-N, with the limits and its descriptors. */
+static int cgroup_make_slot(struct cgroup_pool *p, struct cgroup_slot *s, unsigned index) {
+        char name[32];
+        int r;
+
+        *s = (struct cgroup_slot){.dir_fd = -1, .events_fd = -1, .peak_fd = -1, .index = index};
+        snprintf(name, sizeof name, "cmd-%u", index);
+        if (mkdirat(p->base_fd, name, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        s->dir_fd = openat(p->base_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (s->dir_fd < 0)
+                return -errno;
+        s->events_fd = openat(s->dir_fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+        if (s->events_fd < 0)
+                return -errno;
+        if ((r = cgroup_limit(s->dir_fd, "memory.max", p->limits.memory_max)) < 0 ||
+            (r = cgroup_limit(s->dir_fd, "pids.max", p->limits.tasks_max)) < 0)
+                return r;
+        if (p->limits.memory_max) {
+                /* Writable (Linux 6.12): a write resets the peak for reads on this fd. */
+                s->peak_fd = openat(s->dir_fd, "memory.peak", O_RDWR | O_CLOEXEC);
+                if (s->peak_fd < 0)
+                        s->peak_fd = openat(s->dir_fd, "memory.peak", O_RDONLY | O_CLOEXEC);
+        }
+        return 0;
+}
+
+static void cgroup_close_slot(struct cgroup_slot *s) {
+        if (s->dir_fd >= 0)
+                close(s->dir_fd);
+        if (s->events_fd >= 0)
+                close(s->events_fd);
+        if (s->peak_fd >= 0)
+                close(s->peak_fd);
+        s->dir_fd = s->events_fd = s->peak_fd = -1;
+}
+
+/* The counters a command's figures start from. */
+static void cgroup_mark_start(struct cgroup_slot *s) {
+        char text[1024];
+
+        s->cpu_base = s->oom_base = 0;
+        if (cgroup_read(s->dir_fd, "cpu.stat", -1, text, sizeof text) == 0)
+                (void) cgroup_key(text, "usage_usec", &s->cpu_base);
+        if (s->peak_fd >= 0) {
+                (void) !pwrite(s->peak_fd, "0", 1, 0);
+                if (cgroup_read(s->dir_fd, "memory.events", -1, text, sizeof text) == 0)
+                        (void) cgroup_key(text, "oom_kill", &s->oom_base);
+        }
+}
+
+struct cgroup_slot *cgroup_take(struct cgroup_pool *p) {
+        struct cgroup_slot **link = &p->free, *s;
+        int r;
+
+        /* A dirty slot is taken once it is empty; one still busy stays back. */
+        for (s = p->free; s; link = &s->next, s = s->next)
+                if (!s->dirty || cgroup_populated(s) == 0)
+                        break;
+        if (s) {
+                *link = s->next;
+                s->dirty = false;
+        } else {
+                if (p->n_slots == p->max_slots) {
+                        errno = EBUSY;
+                        return NULL;
+                }
+                s = &p->slots[p->n_slots];
+                r = cgroup_make_slot(p, s, p->n_slots);
+                if (r < 0) {
+                        cgroup_close_slot(s);
+                        errno = -r;
+                        return NULL;
+                }
+                p->n_slots++;
+        }
+        s->next = NULL;
+        cgroup_mark_start(s);
+        return s;
+}
+
+void cgroup_give_back(struct cgroup_pool *p, struct cgroup_slot *s) {
+        s->dirty = cgroup_populated(s) != 0;
+        s->next = p->free;
+        p->free = s;
+}
+
+int cgroup_kill(const struct cgroup_slot *s) {
+        return cgroup_write(s->dir_fd, "cgroup.kill", "1");
+}
+
+int cgroup_populated(const struct cgroup_slot *s) {
+        char text[256];
+        uint64_t v;
+        int r = cgroup_read(s->dir_fd, NULL, s->events_fd, text, sizeof text);
+
+        if (r >= 0)
+                r = cgroup_key(text, "populated", &v);
+        return r < 0 ? r : v != 0;
+}
+
+int cgroup_cpu_usec(const struct cgroup_slot *s, uint64_t *ret) {
+        char text[1024];
+        uint64_t usage;
+        int r = cgroup_read(s->dir_fd, "cpu.stat", -1, text, sizeof text);
+
+        if (r >= 0)
+                r = cgroup_key(text, "usage_usec", &usage);
+        if (r >= 0)
+                *ret = usage >= s->cpu_base ? usage - s->cpu_base : 0;
+        return r;
+}
+
+int cgroup_memory_peak(const struct cgroup_slot *s, uint64_t *ret) {
+        char text[64];
+        int r;
+
+        if (s->peak_fd < 0)
+                return -ENOENT;
+        r = cgroup_read(s->dir_fd, NULL, s->peak_fd, text, sizeof text);
+        if (r >= 0 && sscanf(text, "%" SCNu64, ret) != 1)
+                r = -EBADMSG;
+        return r;
+}
+
+bool cgroup_oom_killed(const struct cgroup_slot *s) {
+        char text[1024];
+        uint64_t kills = 0;
+
+        return s->peak_fd >= 0 &&
+               cgroup_read(s->dir_fd, "memory.events", -1, text, sizeof text) == 0 &&
+               cgroup_key(text, "oom_kill", &kills) == 0 && kills > s->oom_base;
+}
+
+void cgroup_pool_release(struct cgroup_pool *p) {
+        for (unsigned i = 0; i < p->n_slots; i++) {
+                char name[32];
+                cgroup_close_slot(&p->slots[i]);
+                snprintf(name, sizeof name, "cmd-%u", i);
+                if (p->base_fd >= 0)
+                        (void) unlinkat(p->base_fd, name, AT_REMOVEDIR);
+        }
+        free(p->slots);
+        p->slots = NULL;
+        p->n_slots = 0;
+        p->free = NULL;
+        if (p->base_fd >= 0)
+                close(p->base_fd);
+        p->base_fd = -1;
+        if (p->made_base)
+                (void) rmdir(p->base);
+        p->made_base = false;
+}

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * A cgroup v2 of its own for each of nbnetd's commands, from a pool (doc/protocol.md,
+ * Closing): the command is cloned into its slot, ends with cgroup.kill, is
+ * over when cgroup.events says "populated 0", and its CPU time is read from
+ * cpu.stat. Where nbnetd was given a subtree (systemd's Delegate=yes) it
+ * moves itself into a leaf, supervisor/, as delegation requires, and makes
+ * the slots beside it; as root elsewhere it makes a subtree of its own
+ * under its cgroup in the cgroup2 mount. Slots are made when first needed
+ * and reused, never made and removed per request. Never logs: errors come
+ * back as negative errno values, and why as text.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What each command may use; 0 leaves a limit off. */
+struct cgroup_limits {
+        uint64_t memory_max; /* bytes: memory.max (the memory controller) */
+        uint64_t tasks_max;  /* pids.max (the pids controller) */
+};
+
+struct cgroup_slot {
+        int dir_fd;        /* the slot's directory: CLONE_INTO_CGROUP */
+        int events_fd;     /* its cgroup.events: EPOLLPRI when "populated" changes */
+        int peak_fd;       /* its memory.peak, reset at each take where the kernel can, or -1 */
+        uint64_t cpu_base; /* cpu.stat usage_usec when it was taken: it accumulates */
+        uint64_t oom_base; /* memory.events oom_kill when it was taken */
+        bool dirty;        /* given back while still populated */
+        unsigned index;    /* its name: cmd-INDEX */
+        struct cgroup_slot *next;
+};
+
+struct cgroup_pool {
+        int base_fd;     /* the subtree's directory; -1: no cgroups */
+        char base[4096]; /* its path, for messages and removal */
+        bool made_base;  /* ours to remove at exit (root, no delegation) */
+        struct cgroup_limits limits;
+        struct cgroup_slot *slots; /* max_slots of them, made as needed */
+        unsigned n_slots, max_slots;
+        struct cgroup_slot *free;
+};
+
+/* Finds a subtree to use (see above) and prepares room for max_slots
+ * commands with limits applied to each. -ENOENT, -EACCES, -EROFS: no cgroup
+ * to be had here (why says so), and the pool stays off; -EOPNOTSUPP: a
+ * limit was asked that no delegated controller can enforce (why names it). */
+int cgroup_pool_init(struct cgroup_pool *p, unsigned max_slots, const struct cgroup_limits *limits,
+                     char *why, size_t why_size);
+
+bool cgroup_pool_on(const struct cgroup_pool *p);
+
+/* An empty slot for a command (made now when none is free); NULL with errno. */
+struct cgroup_slot *cgroup_take(struct cgroup_pool *p);
+
+/* The command is over; its slot is empty again, or dirty: checked before reuse. */
+void cgroup_give_back(struct cgroup_pool *p, struct cgroup_slot *s);
+
+/* SIGKILL to every process of the slot (cgroup.kill). */
+int cgroup_kill(const struct cgroup_slot *s);
+
+/* 1 while a process is in the slot, 0 once it is empty, or -errno. */
+int cgroup_populated(const struct cgroup_slot *s);
+
+/* CPU time of the slot's processes since it was taken, in microseconds. */
+int cgroup_cpu_usec(const struct cgroup_slot *s, uint64_t *ret);
+
+/* The slot's peak memory (memory.peak), with the memory controller; -ENOENT without. */
+int cgroup_memory_peak(const struct cgroup_slot *s, uint64_t *ret);
+
+/* Whether the slot's command was killed by the memory limit (memory.events oom_kill). */
+bool cgroup_oom_killed(const struct cgroup_slot *s);
+
+/* Removes the slots and the subtree nbnetd made, and closes every descriptor. */
+void cgroup_pool_release(struct cgroup_pool *p);

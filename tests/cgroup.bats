@@ -1,0 +1,155 @@
+#!/usr/bin/env bats
+# A cgroup per command in nbnetd (doc/protocol.md, Closing; issue 14): every
+# process a command starts ends with it, its CPU time is in the record, and
+# where no cgroup can be had, leftovers do not slow later requests. nbnetd
+# by hand and socket-activated; root makes its subtree in the cgroup2 mount
+# (on a hybrid host /sys/fs/cgroup/unified).
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+NBSTDIN="python3 $TOP/tests/lib/nbstdin.py"
+
+setup() {
+        case $NBNET_MODE in
+        nbnetd | nbnetd-activated) ;;
+        *) skip "cgroups are nbnetd's; the handler's unit has its own cgroup" ;;
+        esac
+        if [ "$(id -u)" -ne 0 ] || ! cgroup2_writable; then
+                skip_unless_ci "root and a writable cgroup2 hierarchy are needed"
+        fi
+}
+
+teardown() {
+        stop_server
+        pkill -f "sleep 1000.$$" 2>/dev/null || true
+        pkill -f "daemon-marker-$$" 2>/dev/null || true
+}
+
+cgroup2_writable() {
+        local m
+        for m in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+                [ "$(stat -f -c %T "$m" 2>/dev/null)" = cgroup2fs ] && [ -w "$m/cgroup.procs" ] && return 0
+        done
+        return 1
+}
+
+# How many processes carry MARKER in their command line.
+count_marked() {
+        pgrep -c -f -- "$1" || true
+}
+
+none_marked() {
+        [ "$(count_marked "$1")" -eq 0 ]
+}
+
+@test "nbnetd says at start that each command has a cgroup of its own" {
+        start_server
+        wait_until 2 grep -q "a cgroup per command under /sys/fs/cgroup" "$SERVER_LOG"
+}
+
+@test "a daemon that escaped with setsid and kept the socket ends with its command" {
+        local marker="sleep 1000.$$.1"
+        start_server
+        run --separate-stderr $NBCLIENT "$PORT" --plus -c "setsid sh -c \"$marker & exec >/dev/null 2>&1; wait\" & sleep 0.3; echo started"
+        assert_success
+        assert_output --partial "started"
+        wait_until 1 none_marked "$marker"
+}
+
+@test "a double-forked daemon with its fds closed ends with its command" {
+        local marker="sleep 1000.$$.2"
+        start_server
+        frame "(setsid sh -c '$marker' </dev/null >/dev/null 2>&1 &) ; echo forked" | nc -N 127.0.0.1 "$PORT" >"$BATS_TEST_TMPDIR/out"
+        assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" "forked"
+        wait_until 1 none_marked "$marker"
+}
+
+@test "2,000 detached daemons are all gone when their command ends, and the next request is served within a second" {
+        local marker="daemon-marker-$$-3" t0 t1
+        start_server
+        frame "/usr/bin/python3 $TOP/tests/lib/daemons.py 2000 $marker" |
+                timeout 60 nc -N 127.0.0.1 "$PORT" >"$BATS_TEST_TMPDIR/out"
+        assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" "made 2000"
+        wait_until 2 none_marked "$marker"
+        t0=$(date +%s%N)
+        run --separate-stderr nbsend "echo next"
+        t1=$(date +%s%N)
+        cat "$SERVER_LOG" >&2
+        assert_output "next"
+        (((t1 - t0) < 1000000000))
+}
+
+@test "the record of a command that burns 0.5 s of CPU says so within 20%" {
+        start_server
+        # Until its own user and system time together reach 0.5 s, start-up included.
+        nbsend '/usr/bin/python3 -c "import resource as r
+u = lambda: sum(r.getrusage(r.RUSAGE_SELF)[:2])
+while u() < 0.5:
+    pass"' >/dev/null
+        wait_until 2 grep -q "cpu [0-9]*\.[0-9]* ms" "$SERVER_LOG"
+        local ms
+        ms=$(grep -o "cpu [0-9]*\.[0-9]* ms" "$SERVER_LOG" | tail -n 1 | awk '{ print int($2) }')
+        echo "cpu: $ms ms" >&3
+        ((ms >= 400 && ms <= 600))
+}
+
+@test "a command that is cut by a reset ends with every process it started" {
+        local marker="sleep 1000.$$.4"
+        start_server
+        $NBCLIENT "$PORT" -c "setsid $marker </dev/null >/dev/null 2>&1 & $marker" --reset-after 0.3 || true
+        wait_until 2 none_marked "$marker"
+}
+
+@test "--limit-tasks asks for a controller this host does not delegate: a startup error that says why" {
+        grep -qw pids "$(cgroup2_mount)/cgroup.controllers" && skip "this host has the pids controller in cgroup2"
+        run --separate-stderr "$NBNET_BIN/nbnetd" --listen "127.0.0.1:$(free_port)" --limit-tasks 20
+        assert_failure
+        [[ "$stderr" == *"--limit-tasks needs the pids controller"* ]]
+}
+
+@test "--cgroups off keeps process groups" {
+        start_server --cgroups off
+        wait_until 2 grep -q "process groups, no cgroups (--cgroups off)" "$SERVER_LOG"
+        run --separate-stderr nbsend "echo ok"
+        assert_output "ok"
+}
+
+cgroup2_mount() {
+        local m
+        for m in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+                [ "$(stat -f -c %T "$m" 2>/dev/null)" = cgroup2fs ] && echo "$m" && return 0
+        done
+}
+
+@test "the subtree nbnetd made is removed when it stops" {
+        local base
+        start_server
+        wait_until 2 grep -q "a cgroup per command under" "$SERVER_LOG"
+        nbsend "true" >/dev/null
+        base=$(grep -o "a cgroup per command under [^ ]*" "$SERVER_LOG" | awk '{ print $NF }')
+        [ -d "$base" ]
+        stop_server
+        wait_until 2 test ! -d "$base"
+}
+
+@test "without cgroups (an unprivileged nbnetd), 500 daemons left behind do not slow the next requests" {
+        local marker="daemon-marker-$$-5" t0 t1 n
+        SERVER_WRAPPER="setpriv --reuid nobody --regid nogroup --clear-groups" start_server
+        wait_until 2 grep -q "process groups, no cgroups" "$SERVER_LOG"
+        frame "/usr/bin/python3 $TOP/tests/lib/daemons.py 500 $marker" |
+                timeout 60 nc -N 127.0.0.1 "$PORT" >"$BATS_TEST_TMPDIR/out"
+        assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" "made 500"
+        # They escaped with their descriptors closed: process groups cannot end them.
+        [ "$(count_marked "$marker")" -eq 500 ]
+        # n, not i: bats' run sets a variable i of its own.
+        for n in 1 2 3 4 5; do
+                t0=$(date +%s%N)
+                run --separate-stderr nbsend "echo next $n"
+                t1=$(date +%s%N)
+                assert_output "next $n"
+                echo "request $n: $(((t1 - t0) / 1000000)) ms" >&3
+                (((t1 - t0) < 1000000000))
+        done
+}
