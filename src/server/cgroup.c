@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -179,6 +180,10 @@ int cgroup_pool_init(struct cgroup_pool *p, unsigned max_slots, const struct cgr
         int r;
 
         *p = (struct cgroup_pool){.base_fd = -1, .limits = *limits, .max_slots = max_slots};
+        /* clone3 with no arguments: EINVAL where it exists, ENOSYS where not
+         * (Linux before 5.3, valgrind 3.19). */
+        if (syscall(SYS_clone3, NULL, 0) < 0 && errno == ENOSYS)
+                return snprintf(why, why_size, "no clone3 system call"), -ENOSYS;
         if (!mount)
                 return snprintf(why, why_size, "no cgroup2 hierarchy is mounted"), -ENOENT;
         r = cgroup_own_path(own, sizeof own);
