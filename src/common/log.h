@@ -25,6 +25,10 @@ struct log_record {
         pid_t pid;           /* the command's pid, 0 when none ran */
         bool has_bytes_sent; /* bytes_sent is known (TCP) */
         uint64_t bytes_sent;
+        bool has_ids; /* a MUNGE credential said who asks: uid, gid */
+        uid_t uid;
+        gid_t gid;
+        const char *user; /* the uid's name, or NULL or "" when it has none */
 };
 
 /* A record as journal fields ("KEY=value"), MESSAGE first. */
