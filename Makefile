@@ -50,7 +50,7 @@ HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
 NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans listen server conn nbnetd))
 # What the client and the load generator share: target (where to connect),
 # frame (the wire format: building the request, the trailer), response (held-back tail).
-CLIENT_COMMON := frame args target response
+CLIENT_COMMON := frame args target response auth credential
 CLIENT_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) client))
 LOAD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) histogram report load))
 PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnetd $(OUT)/bin/nbnet $(OUT)/bin/nbnet-load
@@ -101,10 +101,10 @@ $(OUT)/bin/nbnetd: $(NBNETD_OBJS) | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(SYSTEMD_LIBS) $(MUNGE_LIBS)
 
 $(OUT)/bin/nbnet: $(CLIENT_OBJS) | $(OUT)/bin
-	$(CC) $(ALL_LDFLAGS) -o $@ $^
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MUNGE_LIBS)
 
 $(OUT)/bin/nbnet-load: $(LOAD_OBJS) | $(OUT)/bin
-	$(CC) $(ALL_LDFLAGS) -o $@ $^
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MUNGE_LIBS)
 
 $(OUT)/bin/test-frame: $(OBJ)/test-frame.o $(OBJ)/frame.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
