@@ -116,6 +116,20 @@ def main() -> int:
             if not smoke:
                 targets[f"direct /bin/true c{c} >= 1.0 of the sh -c spawn limit"] = direct >= spawn_limit_at(c)
 
+    # nbnetd --munge: one credential made and decoded per request, over plain nbnetd.
+    munge = {}
+    for c in (1, 8):
+        rs = runs.get(("munge", "nbnetd", f"true c={c}"), [])
+        rps = median([r["requests_per_s"] for r in rs])
+        if rps is None:
+            continue
+        munge[f"c{c}"] = {"requests_per_s": rps,
+                          "p50_ms": median([r["latency_us"]["p50"] for r in rs]) / 1000,
+                          "p99_ms": median([r["latency_us"]["p99"] for r in rs]) / 1000}
+        plain = nb.get(f"c{c}", {}).get("requests_per_s")
+        if plain:
+            ratios[f"nbnetd_munge_over_plain_c{c}"] = rps / plain
+
     report = {
         "note": "medians of the repetitions; loopback; a shared machine makes absolute figures noisy",
         "repetitions": max(len(v) for v in runs.values()),
@@ -125,6 +139,7 @@ def main() -> int:
                    "p50_spawn_us_1_worker": p50_spawn_us, "rtt_us_p50": rtt_us,
                    "socket_mb_per_s_head": sock["head"], "socket_mb_per_s_dd": sock["dd"]},
         "servers": table,
+        "nbnetd_munge": munge,
         "ratios": ratios,
         "targets_met": targets,
     }
@@ -145,6 +160,9 @@ def main() -> int:
                         f"{row[f'c{c}']['p99_ms']:<6.2f}" for c in conc)
         print(f"{name:<15}{cells}{fmt(row.get('head_mb_per_s'), '>11.0f')}"
               f"{fmt(row.get('dd_mb_per_s'), '>10.0f')}")
+    for c, row in munge.items():
+        print(f"{'nbnetd --munge':<15}{'true ' + c.replace('c', 'c=') + ':':<8}"
+              f"{row['requests_per_s']:>8.0f} {row['p50_ms']:>6.2f}/{row['p99_ms']:<6.2f}")
     lim_cells = "".join(f"{fmt(spawn_limit_at(c), '>8.0f')}{'':14}" for c in conc)
     print(f"{'limit':<15}{lim_cells}{fmt(sock['head'], '>11.0f')}{fmt(sock['dd'], '>10.0f')}")
     print(f"(limit: spawn-limit with 1 worker at c=1, {workers} at c>1, {fmt(per_spawn_us, '.0f')} us a spawn "

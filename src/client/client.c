@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "credential.h"
 #include "frame.h"
 #include "response.h"
 #include "target.h"
@@ -38,6 +39,7 @@ struct options {
         const char *timeout_text;
         bool raw;
         bool quiet;
+        bool munge; /* --munge or NBNET_MUNGE=1: the command goes in a credential */
 };
 
 /* What the SIGALRM handler of -T needs; set before the timer starts. */
@@ -60,6 +62,8 @@ static void usage(FILE *out) {
                 "  -r, --raw        plain request without a status trailer, for servers that\n"
                 "                   answer only the plain form; exit 0 at end of output\n"
                 "  -q, --quiet      no messages of nbnet's own on stderr\n"
+                "      --munge      send the command in a MUNGE credential of the local\n"
+                "                   munged (also NBNET_MUNGE=1; its socket: NBNET_MUNGE_SOCKET)\n"
                 "  -h, --help       show this help\n"
                 "  -V, --version    show the version\n"
                 "\n"
@@ -88,16 +92,16 @@ static void message(const struct target *t, const char *fmt, ...) {
 /* Returns 0 to go on, 1 to exit 0 (help, version), -EINVAL to exit 2. */
 static int parse_options(int argc, char **argv, struct options *o) {
         static const struct option longopts[] = {
-                {"raw", no_argument, NULL, 'r'},
-                {"quiet", no_argument, NULL, 'q'},
-                {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, 'V'},
-                {0},
+                {"raw", no_argument, NULL, 'r'},     {"quiet", no_argument, NULL, 'q'},
+                {"munge", no_argument, NULL, 'M'},   {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'}, {0},
         };
         unsigned long v;
         int c, r;
 
-        *o = (struct options){.port = TARGET_DEFAULT_PORT, .connect_timeout_usec = 10000000};
+        *o = (struct options){.port = TARGET_DEFAULT_PORT,
+                              .connect_timeout_usec = 10000000,
+                              .munge = credential_wanted()};
         /* '+': stop at HOST, so that "nbnet host ls -l" keeps -l for ls. */
         /* getopt's own messages start with argv[0]: make it the name the others use. */
         argv[0] = (char *) PROGRAM;
@@ -125,6 +129,9 @@ static int parse_options(int argc, char **argv, struct options *o) {
                 case 'q':
                         o->quiet = true;
                         break;
+                case 'M':
+                        o->munge = true;
+                        break;
                 default: /* -h, -V, and getopt's '?' */
                         if ((r = args_common_option(c, PROGRAM, NBNET_VERSION, usage)) != 0)
                                 return r;
@@ -144,19 +151,28 @@ static int parse_options(int argc, char **argv, struct options *o) {
         return 0;
 }
 
-/* The request for the command words; NULL with a message. */
+/* The request for the command words; NULL with a message, errno kept
+ * (EINVAL: a usage error; anything else: 255). */
 static char *build_request(const struct options *o, size_t *ret_size) {
-        char *req = frame_build(o->argv, o->argc, !o->raw, ret_size);
+        char why[512];
+        int err;
+        char *req = o->munge ? credential_request(o->argv, o->argc, !o->raw, false,
+                                                  credential_socket(), ret_size, why, sizeof why)
+                             : frame_build(o->argv, o->argc, !o->raw, ret_size);
 
         if (req)
                 return req;
-        if (errno == EINVAL)
+        err = errno;
+        if (errno == EACCES)
+                fprintf(stderr, PROGRAM ": cannot get a MUNGE credential: %s\n", why);
+        else if (errno == EINVAL)
                 usage_error("the command is empty");
         else if (errno == E2BIG)
                 fprintf(stderr, PROGRAM ": the command is over %u bytes; no server takes it\n",
                         FRAME_MAX_COMMAND_LIMIT);
         else
                 fprintf(stderr, PROGRAM ": cannot build the request: %s\n", strerror(errno));
+        errno = err;
         return NULL;
 }
 
@@ -313,7 +329,7 @@ static int run(const struct options *o) {
 
         req = build_request(o, &size);
         if (!req)
-                return EXIT_USAGE;
+                return errno == EINVAL ? EXIT_USAGE : EXIT_LOCAL;
         r = start_timeout(o);
         if (r < 0) {
                 free(req);

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "credential.h"
 #include "frame.h"
 #include "histogram.h"
 #include "report.h"
@@ -47,6 +48,8 @@ struct slot {
         size_t sent;
         uint64_t start_usec;
         struct response response;
+        char *request; /* --munge: this request's own, a credential being single-use */
+        size_t request_size;
 };
 
 struct options {
@@ -60,6 +63,7 @@ struct options {
         uint64_t timeout_usec;  /* per request */
         bool raw;
         bool json;
+        bool munge; /* each request in a fresh MUNGE credential */
 };
 
 struct load {
@@ -105,6 +109,8 @@ static void usage(FILE *out) {
                 "  -r, --raw        plain requests, counted by clean EOF, for servers that\n"
                 "                   cannot send a status trailer\n"
                 "      --json       the report as one JSON object\n"
+                "      --munge      each request in a fresh MUNGE credential of the local\n"
+                "                   munged (its socket: NBNET_MUNGE_SOCKET)\n"
                 "  -h, --help       show this help\n"
                 "  -V, --version    show the version\n"
                 "\n"
@@ -116,13 +122,11 @@ static void usage(FILE *out) {
 
 /* Returns 0 to go on, 1 to exit 0 (help, version), -EINVAL to exit 2. */
 static int parse_options(int argc, char **argv, struct options *o) {
-        enum { OPT_JSON = 256 };
+        enum { OPT_JSON = 256, OPT_MUNGE };
         static const struct option longopts[] = {
-                {"raw", no_argument, NULL, 'r'},
-                {"json", no_argument, NULL, OPT_JSON},
-                {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, 'V'},
-                {0},
+                {"raw", no_argument, NULL, 'r'},         {"json", no_argument, NULL, OPT_JSON},
+                {"munge", no_argument, NULL, OPT_MUNGE}, {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},     {0},
         };
         unsigned long v;
         int c, r;
@@ -163,6 +167,9 @@ static int parse_options(int argc, char **argv, struct options *o) {
                         break;
                 case OPT_JSON:
                         o->json = true;
+                        break;
+                case OPT_MUNGE:
+                        o->munge = true;
                         break;
                 default: /* -h, -V, and getopt's '?' */
                         if ((r = args_common_option(c, PROGRAM, NBNET_VERSION, usage)) != 0)
@@ -257,10 +264,22 @@ static int watch(struct load *ld, struct slot *s, int op, uint32_t events) {
         return epoll_ctl(ld->epfd, op, s->fd, &ev) < 0 ? -errno : 0;
 }
 
+/* --munge: a credential for this request from munged, one round trip. */
+static int munge_request(struct load *ld, struct slot *s) {
+        char why[512];
+
+        free(s->request);
+        s->request = credential_request(ld->o->argv, ld->o->argc, !ld->o->raw, false,
+                                        credential_socket(), &s->request_size, why, sizeof why);
+        return s->request ? 0 : -errno;
+}
+
 /* Opens the connection of a new request; -errno when it failed at once. */
 static int start_request(struct load *ld, struct slot *s) {
         int r;
 
+        if (ld->o->munge && (r = munge_request(ld, s)) < 0)
+                return r;
         ld->started++;
         s->start_usec = now_usec();
         s->sent = 0;
@@ -341,9 +360,11 @@ static void on_connecting(struct load *ld, struct slot *s) {
 static void on_sending(struct load *ld, struct slot *s) {
         int r;
 
-        while (s->sent < ld->request_size) {
-                ssize_t n =
-                        send(s->fd, ld->request + s->sent, ld->request_size - s->sent, MSG_NOSIGNAL);
+        const char *request = s->request ? s->request : ld->request;
+        size_t size = s->request ? s->request_size : ld->request_size;
+
+        while (s->sent < size) {
+                ssize_t n = send(s->fd, request + s->sent, size - s->sent, MSG_NOSIGNAL);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0 && errno == EAGAIN)
@@ -488,9 +509,17 @@ static int run_loop(struct load *ld) {
 
 static int setup(struct load *ld) {
         struct sigaction sa = {.sa_handler = on_interrupt}; /* no SA_RESTART: epoll_wait returns */
+        char why[512] = "";
         int r;
 
-        ld->request = frame_build(ld->o->argv, ld->o->argc, !ld->o->raw, &ld->request_size);
+        /* With --munge, this first credential only shows that munged answers. */
+        ld->request =
+                ld->o->munge
+                        ? credential_request(ld->o->argv, ld->o->argc, !ld->o->raw, false,
+                                             credential_socket(), &ld->request_size, why, sizeof why)
+                        : frame_build(ld->o->argv, ld->o->argc, !ld->o->raw, &ld->request_size);
+        if (!ld->request && errno == EACCES)
+                return fprintf(stderr, PROGRAM ": cannot get a MUNGE credential: %s\n", why), -EACCES;
         if (!ld->request) {
                 r = -errno;
                 fprintf(stderr, PROGRAM ": %s\n",
@@ -525,9 +554,11 @@ static int setup(struct load *ld) {
 
 static void release(struct load *ld) {
         if (ld->slots)
-                for (unsigned i = 0; i < ld->o->conns; i++)
+                for (unsigned i = 0; i < ld->o->conns; i++) {
                         if (ld->slots[i].fd >= 0)
                                 close_slot(ld, &ld->slots[i]);
+                        free(ld->slots[i].request);
+                }
         if (ld->epfd >= 0)
                 close(ld->epfd);
         free(ld->slots);
@@ -562,7 +593,7 @@ int main(int argc, char **argv) {
         }
         release(&ld);
         if (r < 0)
-                return EXIT_FAILURE;
+                return r == -EACCES ? 255 : EXIT_FAILURE;
         /* Anything but a clean run is worth a non-zero status to a script. */
         return ld.res.ok == ld.res.finished && !interrupted ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -223,8 +223,22 @@ static void log_field_int(struct log_fields *f, const char *key, int value) {
         }
 }
 
-/* MESSAGE=PEER "COMMAND" status N in MS.USEC ms[, N bytes sent][, cpu MS.USEC ms]
- * [, memory peak N bytes][: REASON] */
+/* "uid=N(name) gid=N " as id(1) writes them, the name when there is one. */
+static void log_put_ids(struct log_out *o, const struct log_record *r) {
+        log_puts(o, "uid=");
+        log_put_u64(o, r->uid, 1);
+        if (r->user && r->user[0]) {
+                log_putc(o, '(');
+                log_puts(o, r->user);
+                log_putc(o, ')');
+        }
+        log_puts(o, " gid=");
+        log_put_u64(o, r->gid, 1);
+        log_putc(o, ' ');
+}
+
+/* MESSAGE=PEER [uid=N(name) gid=N ]"COMMAND" status N in MS.USEC ms[, N bytes sent]
+ * [, cpu MS.USEC ms][, memory peak N bytes][: REASON] */
 static void log_message(struct log_fields *f, const struct log_record *r) {
         struct log_out o;
 
@@ -232,6 +246,8 @@ static void log_message(struct log_fields *f, const struct log_record *r) {
                 return;
         log_puts(&o, r->peer);
         log_putc(&o, ' ');
+        if (r->has_ids)
+                log_put_ids(&o, r);
         if (r->command) {
                 log_putc(&o, '"');
                 log_put_escaped(&o, r->command, r->command_length);
@@ -300,6 +316,12 @@ void log_record_fields(const struct log_record *r, struct log_fields *f) {
                 log_field_u64(f, "NBNET_MEMORY_PEAK=", r->memory_peak);
         if (r->pid > 0)
                 log_field_int(f, "NBNET_PID=", (int) r->pid);
+        if (r->has_ids) {
+                log_field_u64(f, "NBNET_UID=", r->uid);
+                log_field_u64(f, "NBNET_GID=", r->gid);
+                if (r->user && r->user[0])
+                        log_field_str(f, "NBNET_USER=", r->user, strlen(r->user));
+        }
 }
 
 /* "program: line\n" on stderr, as fprintf would write it, without its

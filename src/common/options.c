@@ -25,8 +25,10 @@ void server_options_help(FILE *out) {
                 "                         status 124 (default 0: no limit)\n"
                 "  --allow CIDR           only peers in CIDR may connect (repeatable; IPv4 or\n"
                 "                         IPv6; IPv4-mapped peers match IPv4 rules)\n"
-                "  --allow-uid USER       on a Unix socket, only this user may connect\n"
-                "  --allow-group GROUP    on a Unix socket, only members of GROUP may connect\n"
+                "  --allow-uid USER       only this user may connect on a Unix socket, or ask\n"
+                "                         with a MUNGE credential (repeatable)\n"
+                "  --allow-group GROUP    the same for members of GROUP (a credential's\n"
+                "                         primary group)\n"
                 "  --commands FILE        restricted mode: a request names a command of FILE\n"
                 "                         ('name = command line' lines); nothing else runs\n"
                 "  --limit-cpu SEC        CPU seconds per command (SIGXCPU, then SIGKILL)\n"
@@ -34,7 +36,11 @@ void server_options_help(FILE *out) {
                 "  --limit-nproc N        processes of the command's user (not for root)\n"
                 "  --limit-fsize BYTES    largest file a command may write (K, M, G)\n"
                 "  --always-shell         run every command with /bin/sh -c, even one without\n"
-                "                         shell syntax (default: exec that one directly)\n",
+                "                         shell syntax (default: exec that one directly)\n"
+                "  --munge                require a MUNGE credential ('@' requests, nbnet\n"
+                "                         --munge); refuse others with status 126\n"
+                "  --munge-socket PATH    munged's socket (default: libmunge's,\n"
+                "                         /run/munge/munge.socket.2)\n",
                 FRAME_MAX_COMMAND_LIMIT, FRAME_MAX_COMMAND_DEFAULT);
 }
 
@@ -134,6 +140,15 @@ int server_options_parse(struct server_options *o, int opt, const char *arg, con
                 return 0;
         case OPT_ALWAYS_SHELL:
                 o->always_shell = true;
+                return 0;
+        case OPT_MUNGE:
+                o->munge = true;
+                return 0;
+        case OPT_MUNGE_SOCKET:
+                if (arg[0] != '/')
+                        return options_refuse_value(program, "--munge-socket",
+                                                    "an absolute path (munged's --socket)", arg);
+                o->munge_socket = arg;
                 return 0;
         default:
                 return -ENOENT;

@@ -3,7 +3,7 @@
 
 /*
  * The options both servers take (nbnet-handler and nbnetd): request limits,
- * timeouts, who may connect, what may run, per-command resource limits.
+ * timeouts, who may connect (and MUNGE, who asks), what may run, per-command resource limits.
  * Each program adds its own options beside SERVER_LONG_OPTIONS and passes
  * the ones it does not know to server_options_parse().
  */
@@ -29,6 +29,8 @@ enum {
         OPT_LIMIT_NPROC,
         OPT_LIMIT_FSIZE,
         OPT_ALWAYS_SHELL,
+        OPT_MUNGE,
+        OPT_MUNGE_SOCKET,
         OPT_SERVER_LAST, /* a program's own options start here */
 };
 
@@ -46,7 +48,9 @@ enum {
         {"limit-as", required_argument, NULL, OPT_LIMIT_AS},                    \
         {"limit-nproc", required_argument, NULL, OPT_LIMIT_NPROC},              \
         {"limit-fsize", required_argument, NULL, OPT_LIMIT_FSIZE},              \
-        {"always-shell", no_argument, NULL, OPT_ALWAYS_SHELL}
+        {"always-shell", no_argument, NULL, OPT_ALWAYS_SHELL},                  \
+        {"munge", no_argument, NULL, OPT_MUNGE},                                \
+        {"munge-socket", required_argument, NULL, OPT_MUNGE_SOCKET}
 /* clang-format on */
 
 struct server_options {
@@ -56,7 +60,9 @@ struct server_options {
         const char *commands_path;     /* restricted mode's table, or NULL */
         struct policy policy;
         struct spawn_limits limits;
-        bool always_shell; /* no direct exec: /bin/sh -c runs every command */
+        bool always_shell;        /* no direct exec: /bin/sh -c runs every command */
+        bool munge;               /* a MUNGE credential ('@') is required */
+        const char *munge_socket; /* munged's socket; NULL: libmunge's default */
 };
 
 void server_options_init(struct server_options *o);

@@ -139,6 +139,12 @@ static bool policy_has_gid(const struct policy *p, gid_t gid) {
         return false;
 }
 
+bool policy_allows_ids(const struct policy *p, uid_t uid, gid_t gid) {
+        if (p->n_uids == 0 && p->n_gids == 0)
+                return true;
+        return policy_has_uid(p, uid) || policy_has_gid(p, gid);
+}
+
 /* SO_PEERCRED gives the primary group; SO_PEERGROUPS the supplementary ones. */
 static int policy_check_unix_peer(const struct policy *p, int fd) {
         struct ucred cred;

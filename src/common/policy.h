@@ -3,7 +3,8 @@
 
 /*
  * Who may connect and what may run: an address allow-list for IP peers,
- * uid and group lists for Unix peers (SO_PEERCRED), and the restricted
+ * uid and group lists for Unix peers (SO_PEERCRED) and for the ids a MUNGE
+ * credential vouches for, and the restricted
  * command table (--commands FILE) in the manner of NRPE. Never logs, never
  * exits: errors come back as negative errno values and a message.
  */
@@ -56,6 +57,11 @@ int policy_add_group(struct policy *p, const char *group);
 
 /* Whether an IP address may connect; IPv4-mapped IPv6 matches IPv4 rules. */
 bool policy_allows_address(const struct policy *p, const struct sockaddr *sa);
+
+/* Whether the uid and gid that a MUNGE credential carries pass --allow-uid
+ * and --allow-group (both lists empty: anyone). The credential carries the
+ * primary group alone: supplementary groups are not looked up. */
+bool policy_allows_ids(const struct policy *p, uid_t uid, gid_t gid);
 
 /* Checks the peer of a connection: 0 allowed, -EACCES refused, other
  * negative errno when the peer could not be looked up. */

@@ -2,11 +2,14 @@
 #include "request.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 
+#include "auth.h"
 #include "log.h"
 #include "spawn.h"
 
@@ -25,9 +28,13 @@ static const struct request_end_info request_ends[REQUEST_END_COUNT] = {
                                    SPAWN_STATUS_NOT_RUN, true},
         [REQUEST_NOT_ALLOWED] = {"command not allowed", LINE_PREFIX "command not allowed",
                                  SPAWN_STATUS_REFUSED, true},
-        [REQUEST_NO_MUNGE] = {"MUNGE credential, and no MUNGE support",
-                              LINE_PREFIX "this server does not check MUNGE credentials ('@')",
-                              SPAWN_STATUS_NOT_RUN, true},
+        [REQUEST_AUTH_REQUIRED] = {"no MUNGE credential, and --munge requires one",
+                                   LINE_PREFIX "authentication required", SPAWN_STATUS_REFUSED, true},
+        /* The line is MUNGE's own reason (munge_strerror): the caller builds it. */
+        [REQUEST_MUNGE_REFUSED] = {NULL, NULL, SPAWN_STATUS_REFUSED, true},
+        [REQUEST_MUNGE_UNAVAILABLE] = {NULL, NULL, SPAWN_STATUS_NOT_RUN, true},
+        [REQUEST_USER_NOT_ALLOWED] = {"user not allowed (--allow-uid, --allow-group)",
+                                      LINE_PREFIX "user not allowed", SPAWN_STATUS_REFUSED, true},
         [REQUEST_NO_MEMORY] = {"server out of memory", LINE_PREFIX "server out of memory",
                                SPAWN_STATUS_NOT_RUN, true},
         /* The line names the errno: the caller builds it. */
@@ -120,13 +127,93 @@ void request_commands_release(struct request_commands *c) {
         c->ok = false;
 }
 
+/* The uid's name, for the log; "" when it has none here (ids differ across
+ * hosts: the credential's number is what counts). A blocking NSS lookup. */
+static void request_user_name(uid_t uid, char *buf, size_t size) {
+        struct passwd pw, *found = NULL;
+        char storage[1024];
+
+        buf[0] = '\0';
+        if (getpwuid_r(uid, &pw, storage, sizeof storage, &found) == 0 && found)
+                snprintf(buf, size, "%s", found->pw_name);
+}
+
+/* The decoded payload replaces the credential as the frame's command. */
+static bool request_take_payload(struct frame *f, struct auth_credential *cred, char *line,
+                                 size_t line_size) {
+        if (cred->length == 0 || memchr(cred->payload, '\0', cred->length)) {
+                snprintf(line, line_size, LINE_PREFIX "%s in the MUNGE credential",
+                         cred->length == 0 ? "empty command" : "command contains a NUL byte");
+                return false;
+        }
+        free(f->command);
+        f->command = cred->payload;
+        f->length = cred->length;
+        *cred = (struct auth_credential){0};
+        return true;
+}
+
+bool request_authenticate(const struct server_options *o, struct frame *f,
+                          struct request_identity *who, enum request_end *end, char *line,
+                          size_t line_size) {
+        struct auth_credential cred;
+        char reason[128], detail[512];
+        enum auth_result r;
+
+        *who = (struct request_identity){0};
+        *end = REQUEST_RAN;
+        if (!f->munge) {
+                if (!o->munge)
+                        return true;
+                *end = REQUEST_AUTH_REQUIRED;
+                snprintf(line, line_size, "%s", request_end_info(*end)->line);
+                return false;
+        }
+        r = auth_decode(o->munge_socket, f->command, &cred, reason, sizeof reason, detail,
+                        sizeof detail);
+        if (r == AUTH_UNAVAILABLE) {
+                log_error("cannot check a MUNGE credential: %s", detail);
+                *end = REQUEST_MUNGE_UNAVAILABLE;
+                snprintf(line, line_size, LINE_PREFIX "cannot check the MUNGE credential: %s",
+                         reason);
+                return false;
+        }
+        if (r == AUTH_REFUSED) {
+                *end = REQUEST_MUNGE_REFUSED;
+                snprintf(line, line_size, LINE_PREFIX "%s", reason);
+                return false;
+        }
+        who->known = true;
+        who->uid = cred.uid;
+        who->gid = cred.gid;
+        request_user_name(cred.uid, who->user, sizeof who->user);
+        if (!request_take_payload(f, &cred, line, line_size)) {
+                auth_credential_release(&cred);
+                *end = REQUEST_BAD_FRAME;
+                return false;
+        }
+        if (!policy_allows_ids(&o->policy, who->uid, who->gid)) {
+                *end = REQUEST_USER_NOT_ALLOWED;
+                snprintf(line, line_size, "%s", request_end_info(*end)->line);
+                return false;
+        }
+        return true;
+}
+
+const char *request_logged_command(const struct frame *f, const struct request_identity *who) {
+        if (f->state != FRAME_COMPLETE || (f->munge && !who->known))
+                return NULL;
+        return f->command;
+}
+
 const char *request_command(const struct request_commands *c, const struct frame *f,
-                            enum request_end *end) {
+                            const struct request_identity *who, enum request_end *end) {
         const char *command;
 
         *end = REQUEST_RAN;
-        if (f->munge) {
-                *end = REQUEST_NO_MUNGE;
+        /* Never the credential's own text: only a decoded payload runs. */
+        if (f->munge && !who->known) {
+                *end = REQUEST_AUTH_REQUIRED;
                 return NULL;
         }
         if (!c->path)

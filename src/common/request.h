@@ -2,7 +2,8 @@
 #pragma once
 
 /*
- * What a request is, for both servers (doc/protocol.md): the ways one ends
+ * What a request is, for both servers (doc/protocol.md): who asks (a MUNGE
+ * credential, when the frame carries one), the ways one ends
  * other than by its command's own exit, each with its text, its status and
  * whether a '+' request still gets the trailer; what a complete frame runs
  * (its own line, or in restricted mode the --commands table's line for the
@@ -14,8 +15,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "frame.h"
+#include "options.h"
 #include "policy.h"
 
 #define REQUEST_USEC_PER_MSEC 1000ull
@@ -29,25 +32,28 @@
 
 /* How a request ended, when not simply by its command's exit. */
 enum request_end {
-        REQUEST_RAN,             /* the command ran and ended by itself */
-        REQUEST_CLIENT_LEFT,     /* closed before sending a whole frame */
-        REQUEST_READ_FAILED,     /* recv() failed before the frame was whole */
-        REQUEST_FRAME_TIMEOUT,   /* the frame did not arrive in time */
-        REQUEST_STOPPED_READING, /* the server stops before the frame arrived */
-        REQUEST_BAD_FRAME,       /* the frame's own error (frame_error_message) */
-        REQUEST_MISCONFIGURED,   /* the --commands table would not load */
-        REQUEST_NOT_ALLOWED,     /* not a name of the --commands table */
-        REQUEST_NO_MUNGE,        /* '@', but this server cannot check MUNGE credentials */
-        REQUEST_NO_MEMORY,       /* the server could not prepare the command */
-        REQUEST_SPAWN_FAILED,    /* spawn_command() failed */
-        REQUEST_BUSY,            /* queued longer than the request timeout */
-        REQUEST_STOPPED_QUEUED,  /* the server stops while it waits in the queue */
-        REQUEST_PEER_GONE,       /* reset or socket error while queued or running */
-        REQUEST_COMMAND_TIMEOUT, /* killed at --command-timeout */
-        REQUEST_MEMORY_LIMIT,    /* killed by the kernel at nbnetd's --limit-memory */
-        REQUEST_STOPPED_RUNNING, /* killed because the server stops */
-        REQUEST_STOP_TIMEOUT,    /* killed once nbnetd's --stop-timeout passed */
-        REQUEST_RESPONSE_UNREAD, /* the client left our last bytes unread */
+        REQUEST_RAN,               /* the command ran and ended by itself */
+        REQUEST_CLIENT_LEFT,       /* closed before sending a whole frame */
+        REQUEST_READ_FAILED,       /* recv() failed before the frame was whole */
+        REQUEST_FRAME_TIMEOUT,     /* the frame did not arrive in time */
+        REQUEST_STOPPED_READING,   /* the server stops before the frame arrived */
+        REQUEST_BAD_FRAME,         /* the frame's own error (frame_error_message) */
+        REQUEST_MISCONFIGURED,     /* the --commands table would not load */
+        REQUEST_NOT_ALLOWED,       /* not a name of the --commands table */
+        REQUEST_AUTH_REQUIRED,     /* --munge, and the frame carries no credential */
+        REQUEST_MUNGE_REFUSED,     /* expired, rewound, replayed, invalid (MUNGE's reason) */
+        REQUEST_MUNGE_UNAVAILABLE, /* munged could not be asked: nothing may run */
+        REQUEST_USER_NOT_ALLOWED,  /* the credential's uid and gid fail --allow-uid/-group */
+        REQUEST_NO_MEMORY,         /* the server could not prepare the command */
+        REQUEST_SPAWN_FAILED,      /* spawn_command() failed */
+        REQUEST_BUSY,              /* queued longer than the request timeout */
+        REQUEST_STOPPED_QUEUED,    /* the server stops while it waits in the queue */
+        REQUEST_PEER_GONE,         /* reset or socket error while queued or running */
+        REQUEST_COMMAND_TIMEOUT,   /* killed at --command-timeout */
+        REQUEST_MEMORY_LIMIT,      /* killed by the kernel at nbnetd's --limit-memory */
+        REQUEST_STOPPED_RUNNING,   /* killed because the server stops */
+        REQUEST_STOP_TIMEOUT,      /* killed once nbnetd's --stop-timeout passed */
+        REQUEST_RESPONSE_UNREAD,   /* the client left our last bytes unread */
         REQUEST_END_COUNT,
 };
 
@@ -93,7 +99,29 @@ void request_commands_reload(struct request_commands *c);
 
 void request_commands_release(struct request_commands *c);
 
-/* What a complete frame runs: its own line, or the table's line for the name
- * it gives. NULL when nothing may run; *end then says why. */
+/* Who asks: the uid and gid a MUNGE credential vouches for. */
+struct request_identity {
+        bool known; /* the frame carried a valid credential */
+        uid_t uid;
+        gid_t gid;
+        char user[64]; /* the uid's name on this host, or "" when it has none */
+};
+
+/* The first step of a complete frame. With '@', the credential is decoded
+ * through munged, once (a second decode would be a replay): its payload becomes
+ * f->command, under the frame's own rules (not empty, no NUL), and its ids *who,
+ * which --allow-uid and --allow-group then judge. Without '@', --munge refuses.
+ * Blocks for one round trip to munged. false when nothing may run: *end says
+ * why and line gets the client's "nbnet: ..." text; 125s are logged here. */
+bool request_authenticate(const struct server_options *o, struct frame *f,
+                          struct request_identity *who, enum request_end *end, char *line,
+                          size_t line_size);
+
+/* The command a log record may show: NULL for a credential that was not
+ * decoded, which someone who reads the log could otherwise still use. */
+const char *request_logged_command(const struct frame *f, const struct request_identity *who);
+
+/* What a complete, authenticated frame runs: its own line, or the table's line
+ * for the name it gives. NULL when nothing may run; *end then says why. */
 const char *request_command(const struct request_commands *c, const struct frame *f,
-                            enum request_end *end);
+                            const struct request_identity *who, enum request_end *end);

@@ -71,12 +71,14 @@ static void conn_close(struct conn *c) {
                           : c->reason_text[0] ? c->reason_text
                                               : NULL,
                 .pid = c->pid,
+                .has_ids = c->who.known,
+                .uid = c->who.uid,
+                .gid = c->who.gid,
+                .user = c->who.user,
         };
 
-        if (c->frame.state == FRAME_COMPLETE) {
-                rec.command = c->frame.command;
-                rec.command_length = c->frame.length;
-        }
+        rec.command = request_logged_command(&c->frame, &c->who);
+        rec.command_length = rec.command ? c->frame.length : 0;
         rec.has_bytes_sent = c->tcp && sock_bytes_sent(c->fd, &rec.bytes_sent) >= 0;
         rec.has_cpu = c->has_cpu;
         rec.cpu_usec = c->cpu_usec;
@@ -174,15 +176,21 @@ static void conn_refuse(struct conn *c, enum request_end end, const char *line) 
         conn_flush(c);
 }
 
-/* A complete frame: its command may run (the owner decides when), or it is refused. */
+/* A complete frame: its command may run (the owner decides when), or it is
+ * refused. A MUNGE credential is decoded here, once: a blocking round trip to
+ * munged on its local socket, which the loop waits for. munged answers in well
+ * under a millisecond (it is a local daemon that never waits on the network),
+ * so the loop is not worth a thread or an asynchronous client for it. */
 static void conn_request(struct conn *c) {
+        char line[sizeof c->reason_text];
         enum request_end end;
 
         if (frame_failed(&c->frame)) {
-                char line[sizeof c->reason_text];
                 frame_error_message(&c->frame, line, sizeof line);
                 conn_refuse(c, REQUEST_BAD_FRAME, line);
-        } else if (request_command(c->cfg->commands, &c->frame, &end))
+        } else if (!request_authenticate(c->cfg->opt, &c->frame, &c->who, &end, line, sizeof line))
+                conn_refuse(c, end, line);
+        else if (request_command(c->cfg->commands, &c->frame, &c->who, &end))
                 c->cfg->report(c->cfg->owner, c, CONN_EVENT_READY);
         else
                 conn_refuse(c, end, NULL);
@@ -523,7 +531,7 @@ static void conn_drop_cgroup(struct conn *c) {
 int conn_start(struct conn *c) {
         enum request_end end;
         /* Looked up again: SIGHUP may have replaced the table while it was queued. */
-        const char *command = request_command(c->cfg->commands, &c->frame, &end);
+        const char *command = request_command(c->cfg->commands, &c->frame, &c->who, &end);
         struct spawn_child child;
         int r;
 

@@ -66,6 +66,7 @@ struct conn {
         ino_t ino; /* the socket's, to find processes that hold it; 0 until needed */
         struct sock_peer peer;
         struct frame frame;
+        struct request_identity who; /* from the MUNGE credential, when there is one */
         uint64_t start_usec;
         uint64_t deadline_usec; /* of the group's grace while ending */
         sd_event_source *io, *timer;

@@ -41,6 +41,7 @@ struct outcome {
         enum request_end end;
         int status;
         pid_t pid;
+        char reason[160]; /* the log's reason when the end has no text of its own */
 };
 
 struct connection {
@@ -48,6 +49,7 @@ struct connection {
         int stop_fd; /* signalfd: SIGTERM, SIGINT, SIGHUP stop the server */
         struct sock_peer peer;
         struct frame frame;
+        struct request_identity who; /* from the MUNGE credential, when there is one */
         uint64_t start_usec;
 };
 
@@ -303,8 +305,10 @@ static void refuse(struct connection *c, struct outcome *out, enum request_end e
 
         out->end = end;
         out->status = info->status;
-        send_all(c->fd, buf,
-                 request_format_refusal(buf, sizeof buf, line ? line : info->line, false, 0));
+        line = line ? line : info->line;
+        if (!info->log)
+                snprintf(out->reason, sizeof out->reason, "%s", line + strlen("nbnet: "));
+        send_all(c->fd, buf, request_format_refusal(buf, sizeof buf, line, false, 0));
 }
 
 /* Runs the frame's command to its end: its NBNET status in out. */
@@ -365,14 +369,19 @@ static void finish_connection(int fd) {
         close(fd);
 }
 
-/* Runs the complete request: its own command line, or in restricted mode the
- * table's line for the name it gives. */
+/* Runs the complete request: who asks first (a MUNGE credential, when there
+ * is one), then its own command line, or in restricted mode the table's line
+ * for the name it gives. */
 static void run_request(struct connection *c, const struct server_options *o,
                         const struct request_commands *commands, struct outcome *out) {
         enum request_end end;
-        const char *command = request_command(commands, &c->frame, &end);
+        const char *command;
         struct spawn_env env;
+        char line[160];
 
+        if (!request_authenticate(o, &c->frame, &c->who, &end, line, sizeof line))
+                return refuse(c, out, end, line);
+        command = request_command(commands, &c->frame, &c->who, &end);
         if (!command)
                 return refuse(c, out, end, NULL);
         if (spawn_env_init(&env, environ) < 0)
@@ -403,19 +412,22 @@ static void serve(struct connection *c, const struct server_options *o,
         } else if (frame_failed(&c->frame)) {
                 frame_error_message(&c->frame, message, sizeof message);
                 refuse(c, &out, REQUEST_BAD_FRAME, message);
-                rec.reason = message + strlen("nbnet: ");
         } else
                 run_request(c, o, commands, &out);
         if (request_wants_trailer(&c->frame, out.end, out.status))
                 send_trailer(c, out.status, out.pid != 0);
-        if (c->frame.state == FRAME_COMPLETE) {
-                rec.command = c->frame.command;
-                rec.command_length = c->frame.length;
-        }
+        rec.command = request_logged_command(&c->frame, &c->who);
+        rec.command_length = rec.command ? c->frame.length : 0;
         rec.status = out.status;
         rec.pid = out.pid;
+        rec.has_ids = c->who.known;
+        rec.uid = c->who.uid;
+        rec.gid = c->who.gid;
+        rec.user = c->who.user;
         if (!rec.reason)
                 rec.reason = request_end_info(out.end)->log;
+        if (!rec.reason && out.reason[0])
+                rec.reason = out.reason;
         rec.has_bytes_sent = sock_is_tcp(c->fd) && sock_bytes_sent(c->fd, &rec.bytes_sent) >= 0;
         /* The drain protects output in flight; a request that never ran has none. */
         if (r < 0)

@@ -100,12 +100,54 @@ static void test_control_bytes_are_escaped_in_the_message(void **state) {
         assert_string_equal(field("NBNET_COMMAND"), "echo \"a\"\nrm");
 }
 
+static void test_a_credentials_ids_and_user_are_in_the_record(void **state) {
+        struct log_record r = {.peer = "p",
+                               .command = "id",
+                               .command_length = 2,
+                               .status = 0,
+                               .has_ids = true,
+                               .uid = 0,
+                               .gid = 0,
+                               .user = "root"};
+        struct log_record unnamed = {.peer = "p",
+                                     .status = 126,
+                                     .reason = "user not allowed",
+                                     .has_ids = true,
+                                     .uid = 4242,
+                                     .gid = 7};
+        (void) state;
+
+        log_record_fields(&r, &fields);
+        assert_string_equal(fields.iov[0].iov_base,
+                            "MESSAGE=p uid=0(root) gid=0 \"id\" status 0 in 0.000 ms");
+        assert_string_equal(field("NBNET_UID"), "0");
+        assert_string_equal(field("NBNET_GID"), "0");
+        assert_string_equal(field("NBNET_USER"), "root");
+        log_record_fields(&unnamed, &fields);
+        assert_string_equal(fields.iov[0].iov_base,
+                            "MESSAGE=p uid=4242 gid=7 - status 126 in 0.000 ms: user not allowed");
+        assert_string_equal(field("NBNET_UID"), "4242");
+        assert_null(field("NBNET_USER"));
+}
+
+static void test_without_a_credential_there_are_no_ids(void **state) {
+        struct log_record r = {.peer = "p", .command = "id", .command_length = 2, .status = 0};
+        (void) state;
+
+        log_record_fields(&r, &fields);
+        assert_null(field("NBNET_UID"));
+        assert_null(field("NBNET_GID"));
+        assert_null(field("NBNET_USER"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_a_command_that_ran_has_every_field),
                 cmocka_unit_test(test_success_is_info_and_refusal_is_warning),
                 cmocka_unit_test(test_long_commands_are_cut_at_1_kib_with_the_true_length),
                 cmocka_unit_test(test_control_bytes_are_escaped_in_the_message),
+                cmocka_unit_test(test_a_credentials_ids_and_user_are_in_the_record),
+                cmocka_unit_test(test_without_a_credential_there_are_no_ids),
         };
         return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }

@@ -105,6 +105,18 @@ static void test_users_and_groups_by_name_or_number(void **state) {
         assert_int_equal(policy.gids[0], 0);
 }
 
+/* A MUNGE credential's ids: either list admits; both empty admit anyone. */
+static void test_a_credentials_ids_pass_by_uid_or_by_group(void **state) {
+        (void) state;
+        assert_true(policy_allows_ids(&policy, 65534, 65534));
+        assert_int_equal(policy_add_uid(&policy, "0"), 0);
+        assert_true(policy_allows_ids(&policy, 0, 65534));
+        assert_false(policy_allows_ids(&policy, 65534, 65534));
+        assert_int_equal(policy_add_group(&policy, "100"), 0);
+        assert_true(policy_allows_ids(&policy, 65534, 100));
+        assert_false(policy_allows_ids(&policy, 1000, 1000));
+}
+
 /* Writes size bytes of text to a temporary file and loads it as a command
  * table; the file's path goes to path. */
 static int load(const char *text, size_t size, char *path, char *err, size_t err_size) {
@@ -181,6 +193,7 @@ int main(void) {
                 cmocka_unit_test_teardown(test_bad_cidrs_are_refused, reset),
                 cmocka_unit_test_teardown(test_the_list_has_a_limit, reset),
                 cmocka_unit_test_teardown(test_users_and_groups_by_name_or_number, reset),
+                cmocka_unit_test_teardown(test_a_credentials_ids_pass_by_uid_or_by_group, reset),
                 cmocka_unit_test_teardown(test_a_table_maps_names_to_command_lines, reset),
                 cmocka_unit_test_teardown(test_table_errors_name_the_line, reset),
                 cmocka_unit_test_teardown(test_a_missing_table_says_so, reset),

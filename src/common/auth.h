@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Who is asking: a MUNGE credential (munge(7)) decoded by the local munged,
+ * which vouches for the uid and gid of the process that made it and for its
+ * payload. One credential is decoded once: munged refuses it the second time
+ * (replay), so nothing may decode it to check and again to log. Each decode
+ * is one blocking round trip over munged's Unix socket. Never logs, never
+ * exits: what went wrong comes back as text (munge_strerror's and the
+ * context's own).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* How a decode ended. */
+enum auth_result {
+        AUTH_OK,          /* valid: the ids and the payload are the requester's */
+        AUTH_REFUSED,     /* expired, rewound, replayed, invalid: the credential's fault */
+        AUTH_UNAVAILABLE, /* munged could not be asked (or answered nonsense): ours */
+};
+
+struct auth_credential {
+        uid_t uid;
+        gid_t gid;
+        char *payload; /* malloc'ed and NUL-terminated; NULL when there was none */
+        size_t length; /* the payload's bytes, without the terminator */
+};
+
+/* Decodes cred (munge's text form, "MUNGE:...:") through munged at socket_path
+ * (NULL: libmunge's default). On AUTH_OK, *out is filled and its payload is
+ * the caller's to free; otherwise *out is empty. reason gets munge_strerror's
+ * text (a short line for the client); detail the context's, which may name
+ * the socket (for the log). */
+enum auth_result auth_decode(const char *socket_path, const char *cred, struct auth_credential *out,
+                             char *reason, size_t reason_size, char *detail, size_t detail_size);
+
+/* Encodes payload (length bytes) into a credential of this process's uid and
+ * gid; ttl 0 is munged's default. Returns the malloc'ed credential, or NULL
+ * with why filled (munged not running, its socket). */
+char *auth_encode(const char *socket_path, const void *payload, size_t length, int ttl, char *why,
+                  size_t why_size);
+
+void auth_credential_release(struct auth_credential *c);
