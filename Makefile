@@ -51,7 +51,9 @@ NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans listen serve
 CLIENT_COMMON := frame args target response
 CLIENT_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) client))
 LOAD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) histogram report load))
-PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnetd $(OUT)/bin/nbnet $(OUT)/bin/nbnet-load
+CHECK_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) check_nbnet))
+PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnetd $(OUT)/bin/nbnet $(OUT)/bin/nbnet-load \
+	$(OUT)/bin/check_nbnet
 UNIT_TEST_NAMES := test-frame test-spawn test-log test-policy \
 	test-response test-target test-histogram test-report \
 	test-command test-shenv
@@ -102,6 +104,9 @@ $(OUT)/bin/nbnet: $(CLIENT_OBJS) | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 $(OUT)/bin/nbnet-load: $(LOAD_OBJS) | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+$(OUT)/bin/check_nbnet: $(CHECK_OBJS) | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 $(OUT)/bin/test-frame: $(OBJ)/test-frame.o $(OBJ)/frame.o | $(OUT)/bin
@@ -273,9 +278,9 @@ install: all
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 bin/nbnet-handler $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler
 	install -m 0755 bin/nbnetd $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnetd
-	install -m 0755 bin/nbnet bin/nbnet-load $(DESTDIR)$(BINDIR)/
+	install -m 0755 bin/nbnet bin/nbnet-load bin/check_nbnet $(DESTDIR)$(BINDIR)/
 	install -m 0644 man/nbnet-handler.8 man/nbnetd.8 $(DESTDIR)$(MANDIR)/man8/
-	install -m 0644 man/nbnet.1 man/nbnet-load.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/nbnet.1 man/nbnet-load.1 man/check_nbnet.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 units/nbnet.socket units/nbnetd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/
 	for u in nbnet@.service nbnetd.service; do \
 		sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' units/$$u.in > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u && \
@@ -286,8 +291,9 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnetd \
 		$(DESTDIR)$(MANDIR)/man8/nbnet-handler.8 $(DESTDIR)$(MANDIR)/man8/nbnetd.8 \
-		$(DESTDIR)$(BINDIR)/nbnet $(DESTDIR)$(BINDIR)/nbnet-load \
+		$(DESTDIR)$(BINDIR)/nbnet $(DESTDIR)$(BINDIR)/nbnet-load $(DESTDIR)$(BINDIR)/check_nbnet \
 		$(DESTDIR)$(MANDIR)/man1/nbnet.1 $(DESTDIR)$(MANDIR)/man1/nbnet-load.1 \
+		$(DESTDIR)$(MANDIR)/man1/check_nbnet.1 \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnet.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnet@.service \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnetd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnetd.service
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nbnet
