@@ -45,7 +45,7 @@ ALL_LDFLAGS = $(SANFLAGS) $(CFLAGS) $(LDFLAGS)
 
 COMMON := frame spawn direct command shenv sock log args policy options proc request
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
-NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans listen server conn nbnetd))
+NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans listen metrics server conn nbnetd))
 # What the client and the load generator share: target (where to connect),
 # frame (the wire format: building the request, the trailer), response (held-back tail).
 CLIENT_COMMON := frame args target response

@@ -37,6 +37,7 @@ struct options {
         struct server_limits limits;
         const char *listen[SERVER_MAX_LISTENERS];
         size_t n_listen;
+        const char *metrics_file;
 };
 
 enum {
@@ -45,6 +46,7 @@ enum {
         OPT_MAX_RUNNING,
         OPT_MAX_PER_SOURCE,
         OPT_STOP_TIMEOUT,
+        OPT_METRICS_FILE,
 };
 
 static void usage(FILE *out) {
@@ -72,7 +74,11 @@ static void usage(FILE *out) {
                 "                         as --max-connections); more are closed at once,\n"
                 "                         unanswered; lower it when clients are many hosts\n"
                 "  --stop-timeout SEC     on SIGTERM or SIGINT, how long running commands may\n"
-                "                         finish before their groups are killed (default 5)\n",
+                "                         finish before their groups are killed (default 5)\n"
+                "  --metrics-file PATH    write Prometheus metrics to PATH every 5 s and at\n"
+                "                         exit (for node_exporter's textfile collector: PATH\n"
+                "                         ends in .prom; PATH.tmp is written, then renamed),\n"
+                "                         and at SIGHUP\n",
                 SERVER_MAX_LISTENERS, COUNT_LIMIT, COUNT_LIMIT, COUNT_LIMIT);
         server_options_help(out);
         fprintf(out,
@@ -133,6 +139,13 @@ static int parse_one(int c, struct options *o) {
                         return -EINVAL;
                 }
                 return 0;
+        case OPT_METRICS_FILE:
+                if (optarg[0] == '\0') {
+                        fprintf(stderr, PROGRAM ": --metrics-file needs a file name\n");
+                        return -EINVAL;
+                }
+                o->metrics_file = optarg;
+                return 0;
         case 'h':
         case 'V':
         case '?':
@@ -151,6 +164,7 @@ static int parse_options(int argc, char **argv, struct options *o) {
                 {"max-running", required_argument, NULL, OPT_MAX_RUNNING},
                 {"max-per-source", required_argument, NULL, OPT_MAX_PER_SOURCE},
                 {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
+                {"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
                 {0},
@@ -284,6 +298,8 @@ int main(int argc, char **argv) {
                 return EXIT_FAILURE;
         o.limits.max_connections = fit_fd_limit(o.limits.max_connections);
         r = server_init(&s, &o.server, &o.limits, environ);
+        if (r == 0)
+                server_set_metrics_file(&s, o.metrics_file);
         if (r == 0)
                 r = add_listeners(&s, &o);
         if (r == 0)
