@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define METRICS_TEXT_MAX (16 * 1024)
@@ -189,7 +190,10 @@ int metrics_write(const char *path, const struct metrics *m, const struct metric
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
                 return -errno;
-        r = metrics_write_all(fd, text, (size_t) len);
+        /* Readable by node_exporter's user whatever our umask (the unit's is 0077). */
+        r = fchmod(fd, 0644) < 0 ? -errno : 0;
+        if (r == 0)
+                r = metrics_write_all(fd, text, (size_t) len);
         if (close(fd) < 0 && r == 0)
                 r = -errno;
         if (r == 0 && rename(tmp, path) < 0)
