@@ -263,6 +263,7 @@ static void test_nrpe_includes_files_and_folders(void **state) {
         assert_string_equal(policy_lookup(&table, "c"), "echo c");
         assert_string_equal(policy_lookup(&table, "local"), "true");
         assert_string_equal(table.skipped, "log_facility");
+        policy_table_release(&table);
         /* A file of include= lines alone is nbnet's form: it needs a command[] line. */
         write_file("err.cfg", "command[x]=true\ninclude=bad.cfg\n");
         write_file("bad.cfg", "command[y]=true\ncommand[x]=false\n");
