@@ -31,7 +31,7 @@
 #define STATE_CRITICAL 2
 #define STATE_UNKNOWN 3
 /* NRPE passes at most 64 KiB of a plugin's output; so do we. */
-#define OUTPUT_MAX (64 * 1024)
+#define OUTPUT_MAX ((size_t) 64 * 1024)
 /* What the server tells for a request that did not run (doc/protocol.md). */
 #define STATUS_NOT_RUN 125
 #define STATUS_REFUSED 126
@@ -48,6 +48,10 @@ struct options {
 };
 
 static const char *const state_names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
+
+static const char *state_name(int state) {
+        return state >= STATE_OK && state <= STATE_UNKNOWN ? state_names[state] : "UNKNOWN";
+}
 
 /* What the SIGALRM handler needs; set before the timer starts. */
 static volatile int alarm_fd = -1;
@@ -83,7 +87,7 @@ static int report(int state, const struct options *o, const char *fmt, ...)
 static int report(int state, const struct options *o, const char *fmt, ...) {
         va_list ap;
 
-        printf("NBNET %s - %s: ", state_names[state], o->target.text[0] ? o->target.text : "-");
+        printf("NBNET %s - %s: ", state_name(state), o->target.text[0] ? o->target.text : "-");
         va_start(ap, fmt);
         vprintf(fmt, ap);
         va_end(ap);
@@ -229,7 +233,7 @@ static int start_timeout(const struct options *o) {
         int n;
 
         n = snprintf(alarm_message, sizeof alarm_message,
-                     "NBNET %s - %s: no response within %s s (-t)\n", state_names[o->timeout_state],
+                     "NBNET %s - %s: no response within %s s (-t)\n", state_name(o->timeout_state),
                      o->target.text, o->timeout_text);
         alarm_message_len = n < 0                               ? 0
                             : (size_t) n < sizeof alarm_message ? (size_t) n
@@ -309,7 +313,7 @@ static const char *first_line(char *text) {
 /* What the remote status means to Nagios. */
 static int judge(const struct options *o, int status, struct output *out) {
         if (status <= STATE_UNKNOWN) {
-                fwrite(out->data, 1, out->len, stdout);
+                (void) fwrite(out->data, 1, out->len, stdout);
                 return status;
         }
         if (status == STATUS_REFUSED)

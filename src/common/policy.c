@@ -245,7 +245,7 @@ static int policy_read_file(const char *path, struct policy_text **ret) {
                 r = -EINVAL;
         else if (st.st_size > (off_t) POLICY_FILE_MAX)
                 r = -EFBIG;
-        else if (!(buf = malloc(sizeof *buf + (size_t) st.st_size + 1)))
+        else if (!(buf = calloc(1, sizeof *buf + (size_t) st.st_size + 1)))
                 r = -ENOMEM;
         while (r == 0 && got < (size_t) st.st_size) {
                 ssize_t n = read(fd, buf->text + got, (size_t) st.st_size - got);
@@ -477,6 +477,9 @@ static int policy_load_file(struct policy_loader *l, const char *path, unsigned 
                 return -E2BIG;
         }
         r = policy_read_file(path, &text);
+        /* clang 14's analyzer thinks open() may fail with errno 0. */
+        if (r >= 0 && !text)
+                r = -EIO;
         if (r < 0) {
                 snprintf(l->err, l->err_size, "%s: %s", path, policy_file_error(r));
                 return r;
