@@ -47,13 +47,15 @@ ALL_LDFLAGS = $(SANFLAGS) $(CFLAGS) $(LDFLAGS)
 
 COMMON := frame spawn direct command shenv sock log args policy options proc request auth
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
-NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans cgroup listen server conn nbnetd))
+NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans cgroup listen metrics server conn nbnetd))
 # What the client and the load generator share: target (where to connect),
 # frame (the wire format: building the request, the trailer), response (held-back tail).
 CLIENT_COMMON := frame args target response auth credential
 CLIENT_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) client))
 LOAD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) histogram report load))
-PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnetd $(OUT)/bin/nbnet $(OUT)/bin/nbnet-load
+CHECK_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) check_nbnet))
+PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnetd $(OUT)/bin/nbnet $(OUT)/bin/nbnet-load \
+	$(OUT)/bin/check_nbnet
 UNIT_TEST_NAMES := test-frame test-spawn test-log test-policy \
 	test-response test-target test-histogram test-report \
 	test-command test-shenv test-conn
@@ -104,6 +106,9 @@ $(OUT)/bin/nbnet: $(CLIENT_OBJS) | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MUNGE_LIBS)
 
 $(OUT)/bin/nbnet-load: $(LOAD_OBJS) | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MUNGE_LIBS)
+
+$(OUT)/bin/check_nbnet: $(CHECK_OBJS) | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MUNGE_LIBS)
 
 $(OUT)/bin/test-frame: $(OBJ)/test-frame.o $(OBJ)/frame.o | $(OUT)/bin
@@ -280,9 +285,9 @@ install: all
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 bin/nbnet-handler $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler
 	install -m 0755 bin/nbnetd $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnetd
-	install -m 0755 bin/nbnet bin/nbnet-load $(DESTDIR)$(BINDIR)/
+	install -m 0755 bin/nbnet bin/nbnet-load bin/check_nbnet $(DESTDIR)$(BINDIR)/
 	install -m 0644 man/nbnet-handler.8 man/nbnetd.8 $(DESTDIR)$(MANDIR)/man8/
-	install -m 0644 man/nbnet.1 man/nbnet-load.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/nbnet.1 man/nbnet-load.1 man/check_nbnet.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 units/nbnet.socket units/nbnetd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/
 	for u in nbnet@.service nbnetd.service; do \
 		sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' units/$$u.in > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u && \
@@ -293,8 +298,9 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnetd \
 		$(DESTDIR)$(MANDIR)/man8/nbnet-handler.8 $(DESTDIR)$(MANDIR)/man8/nbnetd.8 \
-		$(DESTDIR)$(BINDIR)/nbnet $(DESTDIR)$(BINDIR)/nbnet-load \
+		$(DESTDIR)$(BINDIR)/nbnet $(DESTDIR)$(BINDIR)/nbnet-load $(DESTDIR)$(BINDIR)/check_nbnet \
 		$(DESTDIR)$(MANDIR)/man1/nbnet.1 $(DESTDIR)$(MANDIR)/man1/nbnet-load.1 \
+		$(DESTDIR)$(MANDIR)/man1/check_nbnet.1 \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnet.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnet@.service \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnetd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnetd.service
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nbnet

@@ -29,7 +29,7 @@ struct log_record {
         uint64_t cpu_usec; /* CPU time of all the command's processes */
         bool has_memory_peak;
         uint64_t memory_peak; /* bytes, with the memory controller */
-        bool has_ids; /* a MUNGE credential said who asks: uid, gid */
+        bool has_ids;         /* a MUNGE credential said who asks: uid, gid */
         uid_t uid;
         gid_t gid;
         const char *user; /* the uid's name, or NULL or "" when it has none */

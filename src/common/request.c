@@ -87,6 +87,15 @@ int request_prepare_server(bool subreaper) {
         return 0;
 }
 
+/* One warning per load for what an nrpe.cfg held besides its commands. */
+static void request_commands_warn_skipped(const char *path, const struct policy_table *t) {
+        if (t->n_skipped == 0)
+                return;
+        log_warning("--commands %s: skipped %u nrpe.cfg directive line%s that nbnet does not use "
+                    "(its own options do their jobs): %s",
+                    path, t->n_skipped, t->n_skipped == 1 ? "" : "s", t->skipped);
+}
+
 void request_commands_load(struct request_commands *c, const char *path, const char *until) {
         char why[512];
         int r;
@@ -98,6 +107,8 @@ void request_commands_load(struct request_commands *c, const char *path, const c
         /* why names the file, the line and the cause: no errno text after it. */
         if (r < 0)
                 log_error("--commands %s; every request is refused until %s", why, until);
+        else
+                request_commands_warn_skipped(path, &c->table);
         c->ok = r >= 0;
 }
 
@@ -115,6 +126,7 @@ void request_commands_reload(struct request_commands *c) {
                                   : "still no table: requests are refused");
                 return;
         }
+        request_commands_warn_skipped(c->path, &table);
         policy_table_release(&c->table);
         c->table = table;
         c->ok = true;

@@ -37,6 +37,7 @@ struct options {
         struct server_limits limits;
         const char *listen[SERVER_MAX_LISTENERS];
         size_t n_listen;
+        const char *metrics_file;
 };
 
 enum {
@@ -48,6 +49,7 @@ enum {
         OPT_CGROUPS,
         OPT_LIMIT_MEMORY,
         OPT_LIMIT_TASKS,
+        OPT_METRICS_FILE,
 };
 
 static void usage(FILE *out) {
@@ -82,7 +84,11 @@ static void usage(FILE *out) {
                 "  --limit-memory SIZE    memory.max of each command's cgroup (K, M, G, T);\n"
                 "                         needs the memory controller delegated\n"
                 "  --limit-tasks N        pids.max of each command's cgroup: its own\n"
-                "                         processes; needs the pids controller delegated\n",
+                "                         processes; needs the pids controller delegated\n"
+                "  --metrics-file PATH    write Prometheus metrics to PATH every 5 s and at\n"
+                "                         exit (for node_exporter's textfile collector: PATH\n"
+                "                         ends in .prom; PATH.tmp is written, then renamed),\n"
+                "                         and at SIGHUP\n",
                 SERVER_MAX_LISTENERS, COUNT_LIMIT, COUNT_LIMIT, COUNT_LIMIT);
         server_options_help(out);
         fprintf(out,
@@ -173,6 +179,13 @@ static int parse_one(int c, struct options *o) {
                 l->cgroup.tasks_max = v;
                 return 0;
         }
+        case OPT_METRICS_FILE:
+                if (optarg[0] == '\0') {
+                        fprintf(stderr, PROGRAM ": --metrics-file needs a file name\n");
+                        return -EINVAL;
+                }
+                o->metrics_file = optarg;
+                return 0;
         case 'h':
         case 'V':
         case '?':
@@ -194,6 +207,7 @@ static int parse_options(int argc, char **argv, struct options *o) {
                 {"cgroups", required_argument, NULL, OPT_CGROUPS},
                 {"limit-memory", required_argument, NULL, OPT_LIMIT_MEMORY},
                 {"limit-tasks", required_argument, NULL, OPT_LIMIT_TASKS},
+                {"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
                 {0},
@@ -325,6 +339,8 @@ int main(int argc, char **argv) {
         log_init(PROGRAM, -1);
         o.limits.max_connections = fit_fd_limit(o.limits.max_connections);
         r = server_init(&s, &o.server, &o.limits, environ);
+        if (r == 0)
+                server_set_metrics_file(&s, o.metrics_file);
         if (r == 0)
                 r = add_listeners(&s, &o);
         if (r == 0)

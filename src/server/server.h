@@ -19,6 +19,7 @@
 
 #include "cgroup.h"
 #include "conn.h"
+#include "metrics.h"
 #include "options.h"
 #include "orphans.h"
 #include "request.h"
@@ -64,6 +65,10 @@ struct server {
         sd_event_source *signals[4];
         char status[160];       /* the last STATUS= sent */
         char cgroup_note[4200]; /* how commands end, for the startup line */
+        struct metrics metrics;
+        const char *metrics_path; /* --metrics-file; NULL: none */
+        sd_event_source *metrics_timer;
+        bool metrics_failing; /* the last write failed and was logged */
 };
 
 /* Sets up the loop, the connection table, the signals;
@@ -73,6 +78,9 @@ int server_init(struct server *s, const struct server_options *opt, const struct
 
 /* Serves the listening socket fd (taken over: closed by server_release). */
 int server_listen(struct server *s, int fd);
+
+/* --metrics-file: server_run writes it every few seconds and at exit. */
+void server_set_metrics_file(struct server *s, const char *path);
 
 /* Loads the --commands table, logs where it listens, and runs until SIGTERM
  * or SIGINT and every connection is closed; 0 or -errno. */

@@ -5,7 +5,10 @@
  * which policy_load_commands() reads through /proc/self/fd/N, so the real
  * loader runs (file checks included) and policy.c needs no second entry point.
  * The result must be the one an independent one-pass reading of the format
- * (README.md, man/nbnetd.8) gives, and the same on a second load.
+ * (README.md, man/nbnetd.8) gives, in nbnet's form or as an nrpe.cfg, and
+ * the same on a second load. A text that includes others (include=,
+ * include_dir=) reaches whatever files it names: then only the second load
+ * and the table's own consistency are checked.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -33,6 +36,9 @@ struct expect {
         size_t count;
         unsigned bad_line; /* 0: accepted */
         bool has_nul;
+        bool nrpe;        /* some line starts with command[ */
+        bool has_include; /* an nrpe.cfg's include line was reached */
+        unsigned skipped; /* nrpe.cfg directive lines skipped */
         const char *names[POLICY_MAX_COMMANDS];
         size_t name_len[POLICY_MAX_COMMANDS];
         const char *lines[POLICY_MAX_COMMANDS];
@@ -65,7 +71,25 @@ static bool valid_name(const char *s, size_t n) {
         return true;
 }
 
-/* One line: false when it is an error. */
+static bool is_key(const char *s, size_t n, const char *key) {
+        return n == strlen(key) && memcmp(s, key, n) == 0;
+}
+
+/* "$ARG" digits "$" somewhere in s. */
+static bool has_arg(const char *s, size_t n) {
+        for (size_t i = 0; i + 4 < n; i++) {
+                size_t d = i + 4;
+                if (memcmp(s + i, "$ARG", 4) != 0)
+                        continue;
+                while (d < n && s[d] >= '0' && s[d] <= '9')
+                        d++;
+                if (d > i + 4 && d < n && s[d] == '$')
+                        return true;
+        }
+        return false;
+}
+
+/* One line: false when it is an error (or, in an nrpe.cfg, an include). */
 static bool expect_line(struct expect *e, const char *s, size_t n) {
         const char *eq, *name, *cmd;
         size_t name_n, cmd_n;
@@ -82,6 +106,23 @@ static bool expect_line(struct expect *e, const char *s, size_t n) {
         cmd_n = n - name_n - 1;
         trim(&name, &name_n);
         trim(&cmd, &cmd_n);
+        if (e->nrpe) {
+                if (is_key(name, name_n, "include") || is_key(name, name_n, "include_file") ||
+                    is_key(name, name_n, "include_dir")) {
+                        e->has_include = true;
+                        return false;
+                }
+                if (name_n < 8 || memcmp(name, "command[", 8) != 0) {
+                        if (!valid_name(name, name_n))
+                                return false;
+                        e->skipped++;
+                        return true;
+                }
+                if (name[name_n - 1] != ']' || has_arg(cmd, cmd_n))
+                        return false;
+                name += 8;
+                name_n -= 9;
+        }
         if (!valid_name(name, name_n) || cmd_n == 0 || cmd_n > FRAME_MAX_COMMAND_LIMIT)
                 return false;
         for (size_t i = 0; i < e->count; i++)
@@ -97,15 +138,33 @@ static bool expect_line(struct expect *e, const char *s, size_t n) {
         return true;
 }
 
+/* Whether a line, past its spaces and tabs, starts with "command[". */
+static bool expect_nrpe(const char *text, size_t size) {
+        for (size_t i = 0; i < size;) {
+                size_t j = i;
+                while (j < size && (text[j] == ' ' || text[j] == '\t'))
+                        j++;
+                if (size - j >= 8 && memcmp(text + j, "command[", 8) == 0)
+                        return true;
+                while (j < size && text[j] != '\n')
+                        j++;
+                i = j + 1;
+        }
+        return false;
+}
+
 static void expect_text(struct expect *e, const char *text, size_t size) {
         const char *line = text, *end = text + size;
         unsigned lineno = 0;
 
         e->count = 0;
         e->bad_line = 0;
+        e->skipped = 0;
+        e->has_include = false;
         e->has_nul = memchr(text, '\0', size) != NULL;
         if (e->has_nul)
                 return;
+        e->nrpe = expect_nrpe(text, size);
         for (;;) {
                 const char *nl = memchr(line, '\n', (size_t) (end - line));
                 size_t n = nl ? (size_t) (nl - line) : (size_t) (end - line);
@@ -137,6 +196,8 @@ static void check_accepted(const struct result *res, const struct expect *e) {
 
         check(res->r == 0 && e->bad_line == 0 && !e->has_nul);
         check(t->count == e->count && t->count <= POLICY_MAX_COMMANDS);
+        check(t->n_skipped == e->skipped && (t->n_skipped == 0) == (t->skipped[0] == '\0'));
+        check(strlen(t->skipped) < sizeof t->skipped);
         check(t->count == 0 || (t->entries && t->storage));
         for (size_t i = 0; i < t->count; i++) {
                 const struct policy_command *c = &t->entries[i];
@@ -175,6 +236,19 @@ static void check_rejected(const struct result *res, const struct expect *e, con
         check(res->r == -EINVAL || res->r == -E2BIG);
 }
 
+/* Whatever the included files held: a table that is consistent, or an error that names our file. */
+static void check_included(const struct result *res, const char *path) {
+        const struct policy_table *t = &res->table;
+
+        if (res->r < 0) {
+                check(t->count == 0 && t->entries == NULL && t->storage == NULL);
+                check(strncmp(res->err, path, strlen(path)) == 0);
+                return;
+        }
+        for (size_t i = 0; i < t->count; i++)
+                check(policy_lookup(t, t->entries[i].name) == t->entries[i].line);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         struct result a, b;
         char path[64];
@@ -202,7 +276,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 check(strcmp(a.table.entries[i].name, b.table.entries[i].name) == 0);
                 check(strcmp(a.table.entries[i].line, b.table.entries[i].line) == 0);
         }
-        if (expect.has_nul || expect.bad_line)
+        if (expect.has_include)
+                check_included(&a, path);
+        else if (expect.has_nul || expect.bad_line)
                 check_rejected(&a, &expect, path, n_lines);
         else
                 check_accepted(&a, &expect);

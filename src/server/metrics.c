@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: MIT */
+#include "metrics.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define METRICS_TEXT_MAX (16 * 1024)
+
+static const char *const metrics_class_names[METRICS_CLASS_COUNT] = {
+        [METRICS_OK] = "ok",           [METRICS_FAILED] = "failed",
+        [METRICS_TIMEOUT] = "timeout", [METRICS_NOT_RUN] = "not_run",
+        [METRICS_REFUSED] = "refused", [METRICS_SIGNALED] = "signaled",
+        [METRICS_NO_STATUS] = "none",
+};
+
+/* Label values for enum request_end: stable names for queries, where the
+ * log's text (request_end_info) is for people and may change. */
+static const char *const metrics_end_names[REQUEST_END_COUNT] = {
+        [REQUEST_RAN] = "ran",
+        [REQUEST_CLIENT_LEFT] = "client_left",
+        [REQUEST_READ_FAILED] = "read_failed",
+        [REQUEST_FRAME_TIMEOUT] = "frame_timeout",
+        [REQUEST_STOPPED_READING] = "stopped_reading",
+        [REQUEST_BAD_FRAME] = "bad_frame",
+        [REQUEST_MISCONFIGURED] = "misconfigured",
+        [REQUEST_NOT_ALLOWED] = "not_allowed",
+        [REQUEST_NO_MEMORY] = "no_memory",
+        [REQUEST_SPAWN_FAILED] = "spawn_failed",
+        [REQUEST_BUSY] = "busy",
+        [REQUEST_STOPPED_QUEUED] = "stopped_queued",
+        [REQUEST_PEER_GONE] = "peer_gone",
+        [REQUEST_COMMAND_TIMEOUT] = "command_timeout",
+        [REQUEST_STOPPED_RUNNING] = "stopped_running",
+        [REQUEST_STOP_TIMEOUT] = "stop_timeout",
+        [REQUEST_RESPONSE_UNREAD] = "response_unread",
+};
+
+/* In microseconds, and as the le label shows them. */
+static const uint64_t metrics_bounds_usec[METRICS_BUCKETS] = {
+        1000,   2500,   5000,    10000,   25000,   50000,    100000,
+        250000, 500000, 1000000, 2500000, 5000000, 10000000, 60000000,
+};
+static const char *const metrics_bounds_text[METRICS_BUCKETS] = {
+        "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1",
+        "0.25",  "0.5",    "1",     "2.5",  "5",     "10",   "60",
+};
+
+void metrics_init(struct metrics *m, uint64_t start_realtime_usec) {
+        *m = (struct metrics){.start_realtime_usec = start_realtime_usec};
+}
+
+enum metrics_class metrics_class_of(int status) {
+        if (status < 0)
+                return METRICS_NO_STATUS;
+        if (status == 0)
+                return METRICS_OK;
+        if (status == 124)
+                return METRICS_TIMEOUT;
+        if (status == 125)
+                return METRICS_NOT_RUN;
+        if (status == 126)
+                return METRICS_REFUSED;
+        if (status > 128)
+                return METRICS_SIGNALED;
+        return METRICS_FAILED;
+}
+
+void metrics_count_closed(struct metrics *m, enum request_end end, int status,
+                          uint64_t duration_usec) {
+        size_t b = 0;
+
+        m->by_class[metrics_class_of(status)]++;
+        m->by_end[end < REQUEST_END_COUNT ? end : REQUEST_RAN]++;
+        while (b < METRICS_BUCKETS && duration_usec > metrics_bounds_usec[b])
+                b++;
+        m->buckets[b]++;
+        m->duration_count++;
+        m->duration_sum_usec += duration_usec;
+}
+
+struct metrics_text {
+        char *buf;
+        size_t size, len;
+        bool full;
+};
+
+static void metrics_printf(struct metrics_text *t, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+static void metrics_printf(struct metrics_text *t, const char *fmt, ...) {
+        va_list ap;
+        int n;
+
+        if (t->full)
+                return;
+        va_start(ap, fmt);
+        n = vsnprintf(t->buf + t->len, t->size - t->len, fmt, ap);
+        va_end(ap);
+        if (n < 0 || (size_t) n >= t->size - t->len)
+                t->full = true;
+        else
+                t->len += (size_t) n;
+}
+
+static void metrics_head(struct metrics_text *t, const char *name, const char *type,
+                         const char *help) {
+        metrics_printf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+int metrics_format(const struct metrics *m, const struct metrics_gauges *g, char *buf, size_t size) {
+        struct metrics_text t = {.buf = buf, .size = size};
+        unsigned long long cumulative = 0;
+
+        metrics_head(&t, "nbnet_up", "gauge", "1 while nbnetd serves, 0 once it has stopped.");
+        metrics_printf(&t, "nbnet_up %d\n", g->up ? 1 : 0);
+        metrics_head(&t, "nbnet_start_time_seconds", "gauge",
+                     "When nbnetd started, in seconds since the Epoch.");
+        metrics_printf(&t, "nbnet_start_time_seconds %llu.%06llu\n",
+                       (unsigned long long) (m->start_realtime_usec / 1000000),
+                       (unsigned long long) (m->start_realtime_usec % 1000000));
+        metrics_head(&t, "nbnet_connections", "gauge", "Connections open now.");
+        metrics_printf(&t, "nbnet_connections %u\n", g->connections);
+        metrics_head(&t, "nbnet_connections_max", "gauge", "--max-connections.");
+        metrics_printf(&t, "nbnet_connections_max %u\n", g->max_connections);
+        metrics_head(&t, "nbnet_running", "gauge", "Commands running now.");
+        metrics_printf(&t, "nbnet_running %u\n", g->running);
+        metrics_head(&t, "nbnet_running_max", "gauge", "--max-running.");
+        metrics_printf(&t, "nbnet_running_max %u\n", g->max_running);
+        metrics_head(&t, "nbnet_queued", "gauge", "Complete requests waiting for a running slot.");
+        metrics_printf(&t, "nbnet_queued %u\n", g->queued);
+        metrics_head(&t, "nbnet_connections_accepted_total", "counter", "Connections taken.");
+        metrics_printf(&t, "nbnet_connections_accepted_total %llu\n", m->accepted);
+        metrics_head(&t, "nbnet_peers_refused_total", "counter",
+                     "Connections closed unanswered at accept (--allow, --max-per-source).");
+        metrics_printf(&t, "nbnet_peers_refused_total %llu\n", m->peers_refused);
+        metrics_head(&t, "nbnet_requests_total", "counter",
+                     "Connections closed, by the class of their status: ok 0, failed 1-123 "
+                     "and 127, timeout 124, not_run 125, refused 126, signaled 129 and up, "
+                     "none (no status).");
+        for (size_t i = 0; i < METRICS_CLASS_COUNT; i++)
+                metrics_printf(&t, "nbnet_requests_total{class=\"%s\"} %llu\n",
+                               metrics_class_names[i], m->by_class[i]);
+        metrics_head(&t, "nbnet_request_ends_total", "counter",
+                     "Connections closed, by how they ended (ran: by the command's own exit).");
+        for (size_t i = 0; i < REQUEST_END_COUNT; i++)
+                metrics_printf(&t, "nbnet_request_ends_total{reason=\"%s\"} %llu\n",
+                               metrics_end_names[i], m->by_end[i]);
+        metrics_head(&t, "nbnet_request_duration_seconds", "histogram",
+                     "From accept to close, per connection.");
+        for (size_t i = 0; i <= METRICS_BUCKETS; i++) {
+                cumulative += m->buckets[i];
+                metrics_printf(&t, "nbnet_request_duration_seconds_bucket{le=\"%s\"} %llu\n",
+                               i < METRICS_BUCKETS ? metrics_bounds_text[i] : "+Inf", cumulative);
+        }
+        metrics_printf(&t, "nbnet_request_duration_seconds_sum %llu.%06llu\n",
+                       (unsigned long long) (m->duration_sum_usec / 1000000),
+                       (unsigned long long) (m->duration_sum_usec % 1000000));
+        metrics_printf(&t, "nbnet_request_duration_seconds_count %llu\n", m->duration_count);
+        return t.full ? -ENOBUFS : (int) t.len;
+}
+
+static int metrics_write_all(int fd, const char *p, size_t size) {
+        while (size > 0) {
+                ssize_t n = write(fd, p, size);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                p += n;
+                size -= (size_t) n;
+        }
+        return 0;
+}
+
+int metrics_write(const char *path, const struct metrics *m, const struct metrics_gauges *g) {
+        char text[METRICS_TEXT_MAX], tmp[PATH_MAX];
+        int fd, len, r;
+
+        len = metrics_format(m, g, text, sizeof text);
+        if (len < 0)
+                return len;
+        /* node_exporter reads *.prom only: PATH.tmp is never half read. */
+        if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int) sizeof tmp)
+                return -ENAMETOOLONG;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return -errno;
+        /* Readable by node_exporter's user whatever our umask (the unit's is 0077). */
+        r = fchmod(fd, 0644) < 0 ? -errno : 0;
+        if (r == 0)
+                r = metrics_write_all(fd, text, (size_t) len);
+        if (close(fd) < 0 && r == 0)
+                r = -errno;
+        if (r == 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0)
+                (void) unlink(tmp);
+        return r;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * nbnetd's counts in Prometheus's text exposition format, for
+ * node_exporter's textfile collector (--metrics-file): requests by status
+ * class and by the way they ended, refused peers, request durations as a
+ * fixed-bucket histogram, and the live gauges. The counts are the server's;
+ * this file counts into them, formats them, and writes the file whole
+ * (a temporary file, then rename). Never logs.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "request.h"
+
+/* Status classes: the command's 0, its other exits, 124, 125, 126, signals, none. */
+enum metrics_class {
+        METRICS_OK,
+        METRICS_FAILED,
+        METRICS_TIMEOUT,
+        METRICS_NOT_RUN,
+        METRICS_REFUSED,
+        METRICS_SIGNALED,
+        METRICS_NO_STATUS,
+        METRICS_CLASS_COUNT,
+};
+
+/* Upper bounds of the duration buckets, in seconds; +Inf comes after them. */
+#define METRICS_BUCKETS 14
+
+struct metrics {
+        uint64_t start_realtime_usec;
+        unsigned long long accepted;      /* connections taken */
+        unsigned long long peers_refused; /* closed unanswered at accept */
+        unsigned long long by_class[METRICS_CLASS_COUNT];
+        unsigned long long by_end[REQUEST_END_COUNT];
+        unsigned long long buckets[METRICS_BUCKETS + 1]; /* not cumulative; the last is +Inf */
+        unsigned long long duration_count;
+        uint64_t duration_sum_usec;
+};
+
+/* The live gauges at the time of writing. */
+struct metrics_gauges {
+        bool up; /* false in the last write, at exit */
+        unsigned connections, running, queued;
+        unsigned max_connections, max_running;
+};
+
+void metrics_init(struct metrics *m, uint64_t start_realtime_usec);
+
+/* A connection closed: how it ended, its status (-1: none), accept to close. */
+void metrics_count_closed(struct metrics *m, enum request_end end, int status,
+                          uint64_t duration_usec);
+
+enum metrics_class metrics_class_of(int status);
+
+/* The exposition text into buf; its length, or -ENOBUFS when it does not fit. */
+int metrics_format(const struct metrics *m, const struct metrics_gauges *g, char *buf, size_t size);
+
+/* Writes the text to PATH.tmp, then renames it to PATH; 0 or -errno. */
+int metrics_write(const char *path, const struct metrics *m, const struct metrics_gauges *g);
