@@ -199,6 +199,7 @@ make_pids_cgroup() {
 # use_pids_cgroup MAX: sets CGROUP to a new pids cgroup of at most MAX
 # processes for a server run as nobody; on a machine without root or a
 # writable pids cgroup, skips with the reason (a failure under CI=true).
+# shellcheck disable=SC2034 # CGROUP is read by the calling test and its teardown
 use_pids_cgroup() {
         CGROUP=""
         if [ "$(id -u)" -ne 0 ]; then
