@@ -179,7 +179,7 @@ ends_with_main() {
 @test "a fork bomb, closed fds 1 and 2, and a daemon: each connection ends with its main process, the server is back at baseline" {
         # RLIMIT_NPROC does not bind root: nobody, in a pids cgroup of our own
         # (as security.bats does), so that a mistake cannot take the machine down.
-        CGROUP=$(make_pids_cgroup 200)
+        use_pids_cgroup 200
         SERVER_WRAPPER="$TOP/tests/lib/in-pids-cgroup $CGROUP setpriv --reuid=nobody --regid=nogroup --clear-groups" \
                 start_server --limit-nproc 20
         local base marker

@@ -188,7 +188,29 @@ make_pids_cgroup() {
                 echo +pids >"$base/cgroup.subtree_control" 2>/dev/null || true
         fi
         local dir=$base/nbnet-test-$$-$RANDOM
-        mkdir "$dir" && echo "$1" >"$dir/pids.max" && echo "$dir"
+        mkdir "$dir" || return 1
+        if ! echo "$1" >"$dir/pids.max"; then
+                rmdir "$dir"
+                return 1
+        fi
+        echo "$dir"
+}
+
+# use_pids_cgroup MAX: sets CGROUP to a new pids cgroup of at most MAX
+# processes for a server run as nobody; on a machine without root or a
+# writable pids cgroup, skips with the reason (a failure under CI=true).
+# shellcheck disable=SC2034 # CGROUP is read by the calling test and its teardown
+use_pids_cgroup() {
+        CGROUP=""
+        if [ "$(id -u)" -ne 0 ]; then
+                skip_unless_ci "needs root (the server runs as nobody in a pids cgroup of its own)"
+                return 1
+        fi
+        if ! CGROUP=$(make_pids_cgroup "$1" 2>"$BATS_TEST_TMPDIR/pids-cgroup.err"); then
+                CGROUP=""
+                skip_unless_ci "needs a writable pids cgroup: $(tr '\n' ' ' <"$BATS_TEST_TMPDIR/pids-cgroup.err" | head -c 200)"
+                return 1
+        fi
 }
 
 # Kills whatever is left in a test's cgroup and removes it.

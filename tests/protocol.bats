@@ -342,3 +342,14 @@ out2"
         $NBCLIENT "$PORT" --command "exit 4" --plus >/dev/null
         wait_until 2 grep -q '"exit 4" status 4' "$SERVER_LOG"
 }
+
+@test "the log's bytes sent are the 10 MB the client received, counted after the drain" {
+        # A small window and a client that waits before it reads: when head
+        # exits, megabytes are still in the server's send buffer, unsent.
+        $NBCLIENT "$PORT" --command 'head -c 10000000 /dev/zero' --rcvbuf 65536 --read-delay 0.5 \
+                >"$BATS_TEST_TMPDIR/out"
+        assert_equal "$(stat -c %s "$BATS_TEST_TMPDIR/out")" 10000000
+        wait_until 3 grep -q '"head -c 10000000 /dev/zero" status' "$SERVER_LOG"
+        run grep '"head -c 10000000 /dev/zero" status' "$SERVER_LOG"
+        assert_output --partial ", 10000000 bytes sent"
+}

@@ -123,13 +123,17 @@ int sock_enable_keepalive(int fd) {
 int sock_bytes_sent(int fd, uint64_t *ret) {
         struct tcp_info ti = {0};
         socklen_t len = sizeof ti;
+        uint64_t sent;
 
         if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
                 return -errno;
         /* Kernels before 4.19 fill a shorter struct without these counters. */
         if (len < offsetof(struct tcp_info, tcpi_bytes_retrans) + sizeof ti.tcpi_bytes_retrans)
                 return -EOPNOTSUPP;
-        *ret = ti.tcpi_bytes_sent - ti.tcpi_bytes_retrans;
+        /* An accepted socket's acked count starts at 0 (no SYN in it) and takes
+         * 1 for our FIN once acknowledged: the payload sent is its ceiling. */
+        sent = ti.tcpi_bytes_sent - ti.tcpi_bytes_retrans;
+        *ret = ti.tcpi_bytes_acked < sent ? ti.tcpi_bytes_acked : sent;
         return 0;
 }
 

@@ -27,9 +27,9 @@ int sock_enable_keepalive(int fd);
 /* Whether fd is a TCP socket (keepalive and TCP_INFO apply). */
 bool sock_is_tcp(int fd);
 
-/* Bytes of payload a TCP connection has sent, retransmissions not counted
- * (TCP_INFO), in one getsockopt: the caller knows the socket is TCP
- * (sock_is_tcp). -EOPNOTSUPP on a kernel before 4.19. */
+/* Bytes of payload the peer of an accepted TCP connection has acknowledged
+ * (TCP_INFO), in one getsockopt: read it after the drain, when the peer has
+ * had all; the caller knows the socket is TCP. -EOPNOTSUPP before 4.19. */
 int sock_bytes_sent(int fd, uint64_t *ret);
 
 /* For the trailer's delivery rule (doc/protocol.md): TCP_NOTSENT_LOWAT 1

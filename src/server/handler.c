@@ -354,8 +354,9 @@ static void run_command(struct connection *c, struct spawn_env *env, const char 
 }
 
 /* Shut the write side, read what the client still sends, close: closing with
- * unread bytes would send a RST that can destroy output in flight. */
-static void finish_connection(int fd) {
+ * unread bytes would send a RST that can destroy output in flight. What the
+ * client acknowledged is known only once the drain is over. */
+static void finish_connection(int fd, struct log_record *rec) {
         uint64_t deadline = now_usec() + REQUEST_DRAIN_USEC;
         char buf[16384];
 
@@ -366,6 +367,7 @@ static void finish_connection(int fd) {
                 if (poll_until(&p, 1, deadline) <= 0 || recv(fd, buf, sizeof buf, MSG_DONTWAIT) <= 0)
                         break;
         }
+        rec->has_bytes_sent = sock_is_tcp(fd) && sock_bytes_sent(fd, &rec->bytes_sent) >= 0;
         close(fd);
 }
 
@@ -428,12 +430,13 @@ static void serve(struct connection *c, const struct server_options *o,
                 rec.reason = request_end_info(out.end)->log;
         if (!rec.reason && out.reason[0])
                 rec.reason = out.reason;
-        rec.has_bytes_sent = sock_is_tcp(c->fd) && sock_bytes_sent(c->fd, &rec.bytes_sent) >= 0;
         /* The drain protects output in flight; a request that never ran has none. */
-        if (r < 0)
+        if (r < 0) {
+                rec.has_bytes_sent =
+                        sock_is_tcp(c->fd) && sock_bytes_sent(c->fd, &rec.bytes_sent) >= 0;
                 close(c->fd);
-        else
-                finish_connection(c->fd);
+        } else
+                finish_connection(c->fd, &rec);
         rec.duration_usec = now_usec() - c->start_usec;
         log_connection(&rec);
 }

@@ -21,6 +21,9 @@ def connect(args) -> socket.socket:
     s = socket.socket(family, socket.SOCK_STREAM)
     if args.bind:
         s.bind((args.bind, 0))
+    if args.rcvbuf:
+        # Before connect, so that the window the server sees is small from the start.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, args.rcvbuf)
     s.settimeout(args.timeout)
     s.connect((args.host, args.port))
     s.settimeout(None)
@@ -45,6 +48,8 @@ def main() -> int:
     p.add_argument("--read-limit", type=int, help="stop reading after this many bytes, then reset")
     p.add_argument("--read-delay", type=float, default=0.0, metavar="SEC",
                    help="wait SEC seconds after sending before reading anything")
+    p.add_argument("--rcvbuf", type=int, metavar="BYTES",
+                   help="a small receive buffer (SO_RCVBUF): the server's output waits unsent")
     p.add_argument("--timeout", type=float, default=30.0, help="give up after SEC seconds")
     p.add_argument("--elapsed-ms", metavar="FILE",
                    help="write the milliseconds from connect to end of output to FILE")
