@@ -210,6 +210,11 @@ make_requests() {
                 }
         done
         grep -q '^nbnet_start_time_seconds ' "$m"
+        # As root nbnetd gives each command a cgroup: its checks cost some CPU.
+        if grep -q "a cgroup per command" "$SERVER_LOG"; then
+                grep -Eq '^nbnet_command_cpu_seconds_total [0-9]+\.[0-9]{6}$' "$m"
+                ! grep -q '^nbnet_command_cpu_seconds_total 0\.000000$' "$m"
+        fi
 }
 
 @test "the metrics file is rewritten every 5 s and says nbnet_up 0 after a stop" {

@@ -58,6 +58,7 @@ enum request_end {
 };
 
 struct request_end_info {
+        const char *name; /* a word for it, as metrics label it: "peer_gone" */
         const char *log;  /* the log record's reason; NULL: the caller's text (or none) */
         const char *line; /* what the client is told before anything ran, or NULL */
         int status;       /* the NBNET status it sets; -1: the command's own, or none */

@@ -19,28 +19,6 @@ static const char *const metrics_class_names[METRICS_CLASS_COUNT] = {
         [METRICS_NO_STATUS] = "none",
 };
 
-/* Label values for enum request_end: stable names for queries, where the
- * log's text (request_end_info) is for people and may change. */
-static const char *const metrics_end_names[REQUEST_END_COUNT] = {
-        [REQUEST_RAN] = "ran",
-        [REQUEST_CLIENT_LEFT] = "client_left",
-        [REQUEST_READ_FAILED] = "read_failed",
-        [REQUEST_FRAME_TIMEOUT] = "frame_timeout",
-        [REQUEST_STOPPED_READING] = "stopped_reading",
-        [REQUEST_BAD_FRAME] = "bad_frame",
-        [REQUEST_MISCONFIGURED] = "misconfigured",
-        [REQUEST_NOT_ALLOWED] = "not_allowed",
-        [REQUEST_NO_MEMORY] = "no_memory",
-        [REQUEST_SPAWN_FAILED] = "spawn_failed",
-        [REQUEST_BUSY] = "busy",
-        [REQUEST_STOPPED_QUEUED] = "stopped_queued",
-        [REQUEST_PEER_GONE] = "peer_gone",
-        [REQUEST_COMMAND_TIMEOUT] = "command_timeout",
-        [REQUEST_STOPPED_RUNNING] = "stopped_running",
-        [REQUEST_STOP_TIMEOUT] = "stop_timeout",
-        [REQUEST_RESPONSE_UNREAD] = "response_unread",
-};
-
 /* In microseconds, and as the le label shows them. */
 static const uint64_t metrics_bounds_usec[METRICS_BUCKETS] = {
         1000,   2500,   5000,    10000,   25000,   50000,    100000,
@@ -72,9 +50,10 @@ enum metrics_class metrics_class_of(int status) {
 }
 
 void metrics_count_closed(struct metrics *m, enum request_end end, int status,
-                          uint64_t duration_usec) {
+                          uint64_t duration_usec, uint64_t cpu_usec) {
         size_t b = 0;
 
+        m->cpu_usec += cpu_usec;
         m->by_class[metrics_class_of(status)]++;
         m->by_end[end < REQUEST_END_COUNT ? end : REQUEST_RAN]++;
         while (b < METRICS_BUCKETS && duration_usec > metrics_bounds_usec[b])
@@ -149,7 +128,7 @@ int metrics_format(const struct metrics *m, const struct metrics_gauges *g, char
                      "Connections closed, by how they ended (ran: by the command's own exit).");
         for (size_t i = 0; i < REQUEST_END_COUNT; i++)
                 metrics_printf(&t, "nbnet_request_ends_total{reason=\"%s\"} %llu\n",
-                               metrics_end_names[i], m->by_end[i]);
+                               request_end_info((enum request_end) i)->name, m->by_end[i]);
         metrics_head(&t, "nbnet_request_duration_seconds", "histogram",
                      "From accept to close, per connection.");
         for (size_t i = 0; i <= METRICS_BUCKETS; i++) {
@@ -161,6 +140,11 @@ int metrics_format(const struct metrics *m, const struct metrics_gauges *g, char
                        (unsigned long long) (m->duration_sum_usec / 1000000),
                        (unsigned long long) (m->duration_sum_usec % 1000000));
         metrics_printf(&t, "nbnet_request_duration_seconds_count %llu\n", m->duration_count);
+        metrics_head(&t, "nbnet_command_cpu_seconds_total", "counter",
+                     "CPU time of the commands and every process they started (their cgroups).");
+        metrics_printf(&t, "nbnet_command_cpu_seconds_total %llu.%06llu\n",
+                       (unsigned long long) (m->cpu_usec / 1000000),
+                       (unsigned long long) (m->cpu_usec % 1000000));
         return t.full ? -ENOBUFS : (int) t.len;
 }
 

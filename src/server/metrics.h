@@ -40,6 +40,7 @@ struct metrics {
         unsigned long long buckets[METRICS_BUCKETS + 1]; /* not cumulative; the last is +Inf */
         unsigned long long duration_count;
         uint64_t duration_sum_usec;
+        uint64_t cpu_usec; /* of the commands, from their cgroups */
 };
 
 /* The live gauges at the time of writing. */
@@ -51,9 +52,10 @@ struct metrics_gauges {
 
 void metrics_init(struct metrics *m, uint64_t start_realtime_usec);
 
-/* A connection closed: how it ended, its status (-1: none), accept to close. */
+/* A connection closed: how it ended, its status (-1: none), accept to close,
+ * its command's CPU time (0 without a cgroup per command). */
 void metrics_count_closed(struct metrics *m, enum request_end end, int status,
-                          uint64_t duration_usec);
+                          uint64_t duration_usec, uint64_t cpu_usec);
 
 enum metrics_class metrics_class_of(int status);
 

@@ -284,7 +284,8 @@ static void server_command_ended(struct server *s) {
 }
 
 static void server_conn_closed(struct server *s, struct conn *c) {
-        metrics_count_closed(&s->metrics, c->end, c->status, server_now(s) - c->start_usec);
+        metrics_count_closed(&s->metrics, c->end, c->status, server_now(s) - c->start_usec,
+                             c->has_cpu ? c->cpu_usec : 0);
         c->next = s->free_slots;
         s->free_slots = c;
         s->connections--;
