@@ -352,6 +352,16 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         run --separate-stderr "$NBNET_BIN/nbnetd" --listen relative.sock
         assert_failure 2
         [[ "$stderr" == *"a Unix socket path must start with / or ./"* ]]
+        # Decimal seconds only (issue 14): hex, exponents and signs are refused.
+        run --separate-stderr "$NBNET_BIN/nbnetd" --listen 127.0.0.1:1 --request-timeout 0x10
+        assert_failure 2
+        [[ "$stderr" == *"--request-timeout must be 0.001..86400 seconds, in decimal (e.g. 2.5), got '0x10'"* ]]
+        run --separate-stderr "$NBNET_BIN/nbnetd" --listen 127.0.0.1:1 --stop-timeout 1e-9
+        assert_failure 2
+        [[ "$stderr" == *"--stop-timeout must be 0..86400 seconds, in decimal (e.g. 2.5), got '1e-9'"* ]]
+        run --separate-stderr "$NBNET_BIN/nbnetd" --listen 127.0.0.1:1 --max-connections 0x10
+        assert_failure 2
+        [[ "$stderr" == *"--max-connections must be 1..65536, got '0x10'"* ]]
         run --separate-stderr "$NBNET_BIN/nbnetd" --bogus
         assert_failure 2
         [[ "$stderr" == *"--help"* ]]

@@ -77,12 +77,14 @@ int server_options_parse(struct server_options *o, int opt, const char *arg, con
         case OPT_REQUEST_TIMEOUT:
                 if (args_parse_seconds(arg, 0.001, 86400, &o->request_timeout_usec) < 0)
                         return options_refuse_value(program, "--request-timeout",
-                                                    "0.001..86400 seconds", arg);
+                                                    "0.001..86400 seconds, in decimal (e.g. 2.5)",
+                                                    arg);
                 return 0;
         case OPT_COMMAND_TIMEOUT:
                 if (args_parse_seconds(arg, 0, 31536000, &o->command_timeout_usec) < 0)
                         return options_refuse_value(program, "--command-timeout",
-                                                    "0..31536000 seconds (0: no limit)", arg);
+                                                    "0..31536000 seconds, in decimal (0: no limit)",
+                                                    arg);
                 return 0;
         case OPT_ALLOW:
                 r = policy_add_net(&o->policy, arg);

@@ -128,7 +128,9 @@ static int parse_one(int c, struct options *o) {
         case OPT_STOP_TIMEOUT:
                 if (args_parse_seconds(optarg, 0, 86400, &l->stop_timeout_usec) < 0) {
                         fprintf(stderr,
-                                PROGRAM ": --stop-timeout must be 0..86400 seconds, got '%s'\n",
+                                PROGRAM
+                                ": --stop-timeout must be 0..86400 seconds, in decimal (e.g. "
+                                "2.5), got '%s'\n",
                                 optarg);
                         return -EINVAL;
                 }
