@@ -388,6 +388,18 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         assert_output "second"
 }
 
+@test "SIGHUP with --commands replaced by a FIFO keeps the table in force and serves on" {
+        local table=$BATS_TEST_TMPDIR/commands
+        echo "one = echo first" >"$table"
+        start_server --commands "$table"
+        rm "$table"
+        mkfifo "$table"
+        kill -HUP "$SERVER_PID"
+        wait_until 2 grep -q "$table: not a regular file; keeping the table in force" "$SERVER_LOG"
+        run $NBCLIENT "$PORT" --command one --timeout 5
+        assert_output "first"
+}
+
 @test "a descriptor limit of 48 still allows 12 connections at once, and the warning says what to raise" {
         # By hand the limit is the shell's; started by systemd, the unit's.
         local raise="raise ulimit -n"

@@ -157,6 +157,19 @@ commands_file() {
         assert_output 0
 }
 
+@test "--commands: a FIFO is refused at once as not a regular file, never waited on" {
+        mkfifo "$BATS_TEST_TMPDIR/fifo"
+        start_server --commands "$BATS_TEST_TMPDIR/fifo"
+        local t0 ms
+        t0=$(date +%s%N)
+        run $NBCLIENT "$PORT" --command ok --plus --timeout 5
+        ms=$((($(date +%s%N) - t0) / 1000000))
+        assert_output $'nbnet: server misconfigured (see its log)\n\x1eNBNET-STATUS 125'
+        echo "answered after $ms ms"
+        ((ms < 2000))
+        wait_until 2 grep -q "$BATS_TEST_TMPDIR/fifo: not a regular file" "$SERVER_LOG"
+}
+
 @test "--limit-nproc: a fork bomb ends, and the server still serves" {
         # RLIMIT_NPROC does not bind root: run the server as nobody, inside a
         # pids cgroup of our own so that a mistake cannot take the machine down.

@@ -224,14 +224,17 @@ static int policy_parse_line(struct policy_table *t, char *line, const char **wh
         return 0;
 }
 
-/* Reads a whole regular file of at most POLICY_FILE_MAX bytes, NUL-terminated. */
+/* Reads a whole regular file of at most POLICY_FILE_MAX bytes, NUL-terminated;
+ * anything else (FIFO, device, directory) is -EINVAL, without blocking. */
 static int policy_read_file(const char *path, char **ret) {
         struct stat st;
         char *buf = NULL;
         size_t got = 0;
         int fd, r = 0;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        /* O_NONBLOCK: open() of a FIFO with no writer would wait for one, and
+         * the server with it; only a regular file gets past fstat(). */
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, &st) < 0)

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -171,6 +172,23 @@ static void test_a_missing_table_says_so(void **state) {
         assert_string_equal(err, "/tmp: not a regular file");
 }
 
+/* A FIFO with no writer: open() without O_NONBLOCK would wait for one forever. */
+static void test_a_fifo_is_refused_without_blocking(void **state) {
+        char dir[] = "/tmp/nbnet-fifo.XXXXXX", path[64], err[256];
+        (void) state;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/commands", dir);
+        assert_int_equal(mkfifo(path, 0600), 0);
+        alarm(5); /* a regression hangs: make it fail instead */
+        assert_int_equal(policy_load_commands(&table, path, err, sizeof err), -EINVAL);
+        alarm(0);
+        assert_true(strstr(err, ": not a regular file") != NULL);
+        assert_int_equal(table.count, 0);
+        unlink(path);
+        rmdir(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_teardown(test_no_rule_allows_everyone, reset),
@@ -184,6 +202,7 @@ int main(void) {
                 cmocka_unit_test_teardown(test_a_table_maps_names_to_command_lines, reset),
                 cmocka_unit_test_teardown(test_table_errors_name_the_line, reset),
                 cmocka_unit_test_teardown(test_a_missing_table_says_so, reset),
+                cmocka_unit_test_teardown(test_a_fifo_is_refused_without_blocking, reset),
         };
         return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }
