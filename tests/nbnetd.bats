@@ -411,6 +411,17 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         wait_until 2 grep -q "descriptor limit 48 .*: serving 12 at once; $raise" "$SERVER_LOG"
 }
 
+@test "a descriptor limit of 10 or 12 is a startup error that says how many are needed" {
+        local n
+        PORT=$(free_port)
+        for n in 10 12; do
+                run --separate-stderr timeout 10 prlimit --nofile=$n:$n "$NBNET_BIN/nbnetd" --listen "127.0.0.1:$PORT"
+                assert_failure 1
+                [[ "$stderr" == *"the descriptor limit $n is too low to serve one connection: nbnetd needs at least "[0-9]*" ("*"open at start, 2 per connection"*"; raise ulimit -n"* ]]
+                [[ "$stderr" != *"listening on"* ]]
+        done
+}
+
 @test "a descriptor limit just short of --max-connections' need never serves more than it" {
         SERVER_WRAPPER="prlimit --nofile=80:80" start_server --max-connections 10
         run $NBCLIENT "$PORT" --command "echo ten" --plus
