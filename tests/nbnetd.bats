@@ -259,6 +259,20 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         wait_until 5 grep -q "^STOPPING=1" "$log"
 }
 
+@test "the counts (STATUS=, SIGHUP's line) count every refusal: 126 not allowed, 125 bad frame" {
+        local table=$BATS_TEST_TMPDIR/commands
+        echo "one = echo first" >"$table"
+        start_server --commands "$table"
+        run $NBCLIENT "$PORT" --command one
+        assert_output "first"
+        run $NBCLIENT "$PORT" --command "rm -rf /tmp/x" --plus
+        assert_output $'nbnet: command not allowed\n\x1eNBNET-STATUS 126'
+        printf '00000000x1' | nc -N 127.0.0.1 "$PORT" >/dev/null
+        wait_until 2 grep -q "bad header" "$SERVER_LOG"
+        kill -HUP "$SERVER_PID"
+        wait_until 2 grep -q "0 queued, 1 served, 2 refused" "$SERVER_LOG"
+}
+
 @test "the activated daemon serves both of systemd's sockets, IPv4 and IPv6" {
         NBNET_MODE=nbnetd-activated
         start_server

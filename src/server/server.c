@@ -261,7 +261,6 @@ static void server_unqueue(struct server *s, struct conn *c) {
 /* A queued request that will not run: busy, or the server stops. */
 static void server_refuse_queued(struct server *s, struct conn *c, enum request_end end) {
         server_unqueue(s, c);
-        s->refused++;
         conn_refuse_queued(c, end, s->running);
 }
 
@@ -275,7 +274,17 @@ static void server_command_ended(struct server *s) {
         }
 }
 
+/* A request the server answered instead of running it (125 or 126: a bad
+ * frame, not allowed, busy, spawn failed...) is a refusal, however it came. */
+static bool server_was_refused(const struct conn *c) {
+        int status = request_end_info(c->end)->status;
+
+        return status == SPAWN_STATUS_NOT_RUN || status == SPAWN_STATUS_REFUSED;
+}
+
 static void server_conn_closed(struct server *s, struct conn *c) {
+        if (server_was_refused(c))
+                s->refused++;
         c->next = s->free_slots;
         s->free_slots = c;
         s->connections--;
