@@ -174,6 +174,26 @@ int policy_check_peer_addr(const struct policy *p, int fd, const struct sockaddr
         return policy_allows_address(p, (const struct sockaddr *) ss) ? 0 : -EACCES;
 }
 
+const char *policy_uncovered(const struct policy *p, enum policy_socket kind) {
+        bool by_address = p->n_nets > 0, by_user = p->n_uids > 0 || p->n_gids > 0;
+
+        switch (kind) {
+        case POLICY_SOCKET_UNIX:
+                if (by_address && !by_user)
+                        return "--allow applies to addresses, which a Unix socket's peers do not "
+                               "have, and no --allow-uid or --allow-group is given: every local "
+                               "user who can open the socket may run commands";
+                return NULL;
+        case POLICY_SOCKET_IP:
+                if (by_user && !by_address)
+                        return "--allow-uid and --allow-group apply to the local users of a Unix "
+                               "socket, not to TCP peers, and no --allow is given: every address "
+                               "that reaches it may run commands";
+                return NULL;
+        }
+        return NULL;
+}
+
 static char *policy_trim(char *s) {
         char *end;
 

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "args.h"
@@ -21,6 +23,7 @@
 #include "options.h"
 #include "request.h"
 #include "server.h"
+#include "sock.h"
 
 #define PROGRAM "nbnetd"
 #define USEC_PER_SEC 1000000ull
@@ -290,6 +293,36 @@ static int report_fd_limit(const struct server_limits *lim, unsigned asked) {
         return 0;
 }
 
+/* A rule that does not apply to a listener's kind of socket, with none that
+ * does, would leave it open to everyone: a usage error naming the listener
+ * (1), told before anything is opened or bound. */
+static int check_listener_rules(const struct options *o, bool unix_socket, const char *name) {
+        const char *why = policy_uncovered(&o->server.policy,
+                                           unix_socket ? POLICY_SOCKET_UNIX : POLICY_SOCKET_IP);
+
+        if (!why)
+                return 0;
+        fprintf(stderr, PROGRAM ": the listener %s (%s) would be open to anyone: %s\n", name,
+                unix_socket ? "a Unix socket" : "TCP", why);
+        return 1;
+}
+
+/* The same for a socket systemd passed. */
+static int check_activated_rules(const struct options *o, int fd) {
+        struct sockaddr_storage ss = {0};
+        socklen_t len = sizeof ss;
+        struct sock_peer p;
+        const char *name = "?";
+
+        if (getsockname(fd, (struct sockaddr *) &ss, &len) < 0)
+                return log_error_errno(errno, "getsockname on listener fd %d", fd);
+        if (ss.ss_family == AF_UNIX)
+                name = ((const struct sockaddr_un *) &ss)->sun_path;
+        else if (sock_peer_from(&ss, &p) == 0)
+                name = p.text;
+        return check_listener_rules(o, ss.ss_family == AF_UNIX, name);
+}
+
 /* Adds systemd's sockets or, without any, the --listen ones. Returns 0, 1
  * for a usage error (told on stderr), or -errno for a fatal one (logged). */
 static int add_listeners(struct server *s, const struct options *o) {
@@ -305,6 +338,12 @@ static int add_listeners(struct server *s, const struct options *o) {
         if (n > 0 && o->n_listen > 0)
                 log_warning("--listen ignored: systemd passed %d listening sockets", n);
         for (int i = 0; i < n; i++) {
+                r = check_activated_rules(o, fds[i]);
+                if (r != 0) {
+                        for (int j = i; j < n; j++)
+                                close(fds[j]);
+                        return r;
+                }
                 r = server_listen(s, fds[i]);
                 if (r < 0)
                         return r;
@@ -317,6 +356,13 @@ static int add_listeners(struct server *s, const struct options *o) {
                                 "--listen 127.0.0.1:9079), or start it from a socket unit with "
                                 "Accept=no; try '" PROGRAM " --help'.\n");
                 return 1;
+        }
+        for (size_t i = 0; i < o->n_listen; i++) {
+                /* listen_open's rule: a path starts with / or . */
+                r = check_listener_rules(o, o->listen[i][0] == '/' || o->listen[i][0] == '.',
+                                         o->listen[i]);
+                if (r != 0)
+                        return r;
         }
         for (size_t i = 0; i < o->n_listen; i++) {
                 int fd = listen_open(o->listen[i], err, sizeof err);

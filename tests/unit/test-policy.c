@@ -172,6 +172,24 @@ static void test_a_missing_table_says_so(void **state) {
         assert_string_equal(err, "/tmp: not a regular file");
 }
 
+/* A rule of one socket kind with none of the other leaves the other open. */
+static void test_rules_per_socket_kind(void **state) {
+        (void) state;
+
+        assert_null(policy_uncovered(&policy, POLICY_SOCKET_IP));
+        assert_null(policy_uncovered(&policy, POLICY_SOCKET_UNIX));
+        assert_int_equal(policy_add_net(&policy, "10.9.9.9/32"), 0);
+        assert_null(policy_uncovered(&policy, POLICY_SOCKET_IP));
+        assert_non_null(strstr(policy_uncovered(&policy, POLICY_SOCKET_UNIX), "every local user"));
+        assert_int_equal(policy_add_uid(&policy, "0"), 0);
+        assert_null(policy_uncovered(&policy, POLICY_SOCKET_UNIX));
+        assert_null(policy_uncovered(&policy, POLICY_SOCKET_IP));
+        memset(&policy, 0, sizeof policy);
+        assert_int_equal(policy_add_group(&policy, "0"), 0);
+        assert_null(policy_uncovered(&policy, POLICY_SOCKET_UNIX));
+        assert_non_null(strstr(policy_uncovered(&policy, POLICY_SOCKET_IP), "every address"));
+}
+
 /* A FIFO with no writer: open() without O_NONBLOCK would wait for one forever. */
 static void test_a_fifo_is_refused_without_blocking(void **state) {
         char dir[] = "/tmp/nbnet-fifo.XXXXXX", path[64], err[256];
@@ -203,6 +221,7 @@ int main(void) {
                 cmocka_unit_test_teardown(test_table_errors_name_the_line, reset),
                 cmocka_unit_test_teardown(test_a_missing_table_says_so, reset),
                 cmocka_unit_test_teardown(test_a_fifo_is_refused_without_blocking, reset),
+                cmocka_unit_test_teardown(test_rules_per_socket_kind, reset),
         };
         return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }
