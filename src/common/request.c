@@ -43,6 +43,9 @@ static const struct request_end_info request_ends[REQUEST_END_COUNT] = {
         [REQUEST_STOPPED_RUNNING] = {"server stopping: command killed", NULL, -1, true},
         [REQUEST_STOP_TIMEOUT] = {"server stopping: --stop-timeout passed", NULL, -1, true},
         [REQUEST_RESPONSE_UNREAD] = {"the client did not read its response", NULL, -1, true},
+        [REQUEST_EVICTED] = {"evicted: the server was full (--max-connections) and it had waited "
+                             "longest for its request",
+                             NULL, -1, false},
 };
 
 const struct request_end_info *request_end_info(enum request_end end) {
