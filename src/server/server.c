@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
@@ -26,6 +27,8 @@
 /* Turned-away connections: one line per reason per this, with counts. */
 #define NOTICE_INTERVAL_USEC USEC_PER_SEC
 #define IDLE_NONE UINT_MAX
+/* Connections with input waiting that one eviction passes over, at most. */
+#define EVICT_SKIPS 16
 
 /* What each notice's summary line says (enum server_notice). */
 static const struct {
@@ -193,11 +196,22 @@ static void server_refuse(struct server *s, int fd, const struct sock_peer *peer
         server_note(s, k, peer, &rec);
 }
 
-/* Full: the request that has waited longest for its frame makes room. */
+/* Full: the request that has waited longest for its frame makes room. One
+ * whose bytes wait unread in its socket is about to be read, not idle: it
+ * goes to the back (a batch of accepts could otherwise evict a client that
+ * sent its frame at once), a few times at most. */
 static void server_evict(struct server *s) {
         struct conn *c = server_evictable(s);
         struct log_record rec;
+        int unread = 0;
 
+        for (int i = 0; c && i < EVICT_SKIPS && s->idle_head != s->idle_tail; i++) {
+                if (ioctl(c->fd, FIONREAD, &unread) < 0 || unread == 0)
+                        break;
+                server_idle_remove(s, server_slot(s, c));
+                server_idle_push(s, c);
+                c = server_evictable(s);
+        }
         if (!c)
                 return;
         rec = (struct log_record){
