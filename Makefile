@@ -62,7 +62,7 @@ PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnetd $(OUT)/bin/nbnet $(OUT)/b
 	$(OUT)/bin/check_nbnet
 UNIT_TEST_NAMES := test-frame test-spawn test-log test-policy \
 	test-response test-target test-histogram test-report \
-	test-command test-shenv test-conn
+	test-command test-shenv test-conn test-args
 UNIT_TESTS := $(addprefix $(OUT)/bin/,$(UNIT_TEST_NAMES))
 MAN_PAGES := $(wildcard man/*.[0-9])
 # bench/: the machine's limits that `make bench` measures nbnet against.
@@ -137,6 +137,9 @@ $(OUT)/bin/test-log: $(OBJ)/test-log.o $(OBJ)/log.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(SYSTEMD_LIBS)
 
 $(OUT)/bin/test-policy: $(OBJ)/test-policy.o $(OBJ)/policy.o $(OBJ)/args.o | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+$(OUT)/bin/test-args: $(OBJ)/test-args.o $(OBJ)/args.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(OUT)/bin/test-response: $(OBJ)/test-response.o $(OBJ)/response.o $(OBJ)/frame.o | $(OUT)/bin

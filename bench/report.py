@@ -129,8 +129,19 @@ def main() -> int:
         plain = nb.get(f"c{c}", {}).get("requests_per_s")
         if plain:
             ratios[f"nbnetd_munge_over_plain_c{c}"] = rps / plain
+    # Idle connections (issue 14): a normal client's p99 while an attacker holds
+    # idle connections from the same address; target under 100 ms.
+    idle = {k[2]: v for k, v in runs.items() if k[0] == "idle"}
+    idle_report = {}
+    for w, rs in idle.items():
+        p99 = median([r["latency_us"]["p99"] for r in rs]) / 1000
+        idle_report[w] = {"p99_ms": p99, "ok": sum(r["ok"] for r in rs),
+                          "requests": sum(r["requests"] for r in rs)}
+        if not smoke:
+            targets[f"nbnetd {w}: p99 under 100 ms"] = p99 < 100
 
     report = {
+        "idle_connections": idle_report,
         "note": "medians of the repetitions; loopback; a shared machine makes absolute figures noisy",
         "repetitions": max(len(v) for v in runs.values()),
         "workers": workers,
@@ -171,6 +182,9 @@ def main() -> int:
     print()
     for k, v in ratios.items():
         print(f"  {k:<40} {v if isinstance(v, str) else format(v, '.2f')}")
+    for w, v in idle_report.items():
+        print(f"  nbnetd {w} (idle connections from the client's address): p99 {v['p99_ms']:.2f} ms, "
+              f"{v['ok']} of {v['requests']} ok")
     for k, v in targets.items():
         print(f"  target {'met   ' if v else 'MISSED'} {k}")
 

@@ -85,3 +85,15 @@ teardown() {
         run $NBCLIENT --unix "$sock" --command 'echo "unix:${REMOTE_ADDR:-none}"' --plus
         assert_output $'unix:none\n\x1eNBNET-STATUS 000'
 }
+
+@test "time options are decimal seconds: 0x10, 1e-9, +5 and 10s are usage errors" {
+        local bad
+        for bad in 0x10 1e-9 +5 " 5" 10s 0.0000001; do
+                run --separate-stderr "$NBNET_BIN/nbnet-handler" --request-timeout "$bad"
+                assert_failure 2
+                assert_equal "$stderr" "nbnet-handler: --request-timeout must be 0.001..86400 seconds, in decimal (e.g. 2.5), got '$bad'"
+        done
+        run --separate-stderr "$NBNET_BIN/nbnet-handler" --command-timeout 1e3
+        assert_failure 2
+        [[ "$stderr" == *"--command-timeout must be 0..31536000 seconds, in decimal"* ]]
+}

@@ -87,25 +87,83 @@ elapsed_ms() {
         ((ms < 1000))
 }
 
-@test "at --max-connections 10 the 11th client waits in the backlog, then is served" {
+@test "at --max-connections 10 the 11th client evicts the idle connection that waited longest" {
         start_server --max-connections 10 --request-timeout 30
         BASE_FDS=$(fd_count)
         $NBLOAD "$PORT" --hold 10 --ready-file "$BATS_TEST_TMPDIR/ready" \
                 --go-file "$BATS_TEST_TMPDIR/go" --timeout 30 >"$BATS_TEST_TMPDIR/hold.out" &
-        local hold_pid=$!
-        BG_PIDS="$hold_pid"
+        BG_PIDS="$!"
         wait_until 10 test -e "$BATS_TEST_TMPDIR/ready"
         wait_until 5 holds 10
-        $NBCLIENT "$PORT" --command "echo eleventh" --plus --timeout 30 >"$BATS_TEST_TMPDIR/11.out" &
-        local eleventh=$!
-        BG_PIDS="$BG_PIDS $eleventh"
-        wait_until 5 backlog_is 1
-        holds 10
-        touch "$BATS_TEST_TMPDIR/go"
-        wait "$hold_pid"
-        wait "$eleventh"
-        assert_equal "$(cat "$BATS_TEST_TMPDIR/11.out")" $'eleventh\n\x1eNBNET-STATUS 000'
-        assert_equal "$(cat "$BATS_TEST_TMPDIR/hold.out")" "held=10 served=10"
+        run $NBCLIENT "$PORT" --command "echo eleventh" --plus --timeout 10
+        assert_output $'eleventh\n\x1eNBNET-STATUS 000'
+        wait_until 2 grep -q "evicted: the server was full (--max-connections) and it had waited longest" "$SERVER_LOG"
+}
+
+@test "at --max-connections 2 with both commands running, a third client waits in the backlog" {
+        start_server --max-connections 2 --stop-timeout 0
+        local m1 m2
+        m1=$(unique_sleep)
+        m2=$(unique_sleep)
+        $NBCLIENT "$PORT" --command "$m1" --timeout 30 >/dev/null &
+        BG_PIDS="$!"
+        $NBCLIENT "$PORT" --command "$m2" --timeout 30 >/dev/null &
+        BG_PIDS="$BG_PIDS $!"
+        # Generous: python's start-up is slow on a loaded machine.
+        wait_until 15 pgrep -f -- "^$m1" >/dev/null
+        wait_until 15 pgrep -f -- "^$m2" >/dev/null
+        $NBCLIENT "$PORT" --command "echo third" --timeout 30 >"$BATS_TEST_TMPDIR/3.out" &
+        BG_PIDS="$BG_PIDS $!"
+        wait_until 15 backlog_is 1
+        pkill -f -- "^$m1"
+        wait_until 10 grep -q third "$BATS_TEST_TMPDIR/3.out"
+        run grep -c evicted "$SERVER_LOG"
+        assert_output 0
+}
+
+# served_within MS N: N requests from 127.0.0.1, one after the other, each
+# answered within MS from its connect (the client's own clock: python's
+# start-up on a loaded machine is no server's delay).
+served_within() {
+        local i ms
+        for ((i = 0; i < $2; i++)); do
+                run $NBCLIENT "$PORT" --command "echo ok $i" --plus --timeout 10 --elapsed-ms "$BATS_TEST_TMPDIR/ms"
+                assert_output "ok $i"$'\n\x1eNBNET-STATUS 000'
+                ms=$(cat "$BATS_TEST_TMPDIR/ms")
+                echo "request $i: $ms ms"
+                ((ms < $1))
+        done
+}
+
+@test "2,000 idle connections re-opened from one address: a normal client is served within 1 s, every time" {
+        ulimit -n 8192
+        start_server --request-timeout 60
+        python3 "$TOP/tests/lib/nbidle.py" 127.0.0.1 "$PORT" --connections 2000 --seconds 40 \
+                --ready-file "$BATS_TEST_TMPDIR/ready" >"$BATS_TEST_TMPDIR/idle.out" &
+        BG_PIDS="$!"
+        wait_until 20 test -e "$BATS_TEST_TMPDIR/ready"
+        wait_until 10 grep -q "evicted [0-9]* connections from 127.0.0.1 in the last second" "$SERVER_LOG"
+        served_within 1000 10
+        # One line a second for the evictions, not one per connection.
+        local lines
+        lines=$(grep -c evicted "$SERVER_LOG")
+        echo "$lines lines about evictions"
+        ((lines < 60))
+}
+
+@test "--max-per-source 100, 2,000 connections re-opened from 127.0.0.2: a few log lines, others served" {
+        ulimit -n 8192
+        start_server --max-per-source 100 --request-timeout 60
+        python3 "$TOP/tests/lib/nbidle.py" 127.0.0.1 "$PORT" --bind 127.0.0.2 --connections 2000 \
+                --seconds 40 --ready-file "$BATS_TEST_TMPDIR/ready" >"$BATS_TEST_TMPDIR/idle.out" &
+        BG_PIDS="$!"
+        wait_until 20 test -e "$BATS_TEST_TMPDIR/ready"
+        wait_until 10 grep -q "refused [0-9]* connections from 127.0.0.2 in the last second: too many connections from this address (--max-per-source)" "$SERVER_LOG"
+        served_within 1000 5
+        local lines
+        lines=$(wc -l <"$SERVER_LOG")
+        echo "$lines lines in the log"
+        ((lines < 80))
 }
 
 @test "at --max-running 2 four sleep 1 finish in about 2 s and all succeed" {
@@ -259,6 +317,20 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         wait_until 5 grep -q "^STOPPING=1" "$log"
 }
 
+@test "the counts (STATUS=, SIGHUP's line) count every refusal: 126 not allowed, 125 bad frame" {
+        local table=$BATS_TEST_TMPDIR/commands
+        echo "one = echo first" >"$table"
+        start_server --commands "$table"
+        run $NBCLIENT "$PORT" --command one
+        assert_output "first"
+        run $NBCLIENT "$PORT" --command "rm -rf /tmp/x" --plus
+        assert_output $'nbnet: command not allowed\n\x1eNBNET-STATUS 126'
+        printf '00000000x1' | nc -N 127.0.0.1 "$PORT" >/dev/null
+        wait_until 2 grep -q "bad header" "$SERVER_LOG"
+        kill -HUP "$SERVER_PID"
+        wait_until 2 grep -q "0 queued, 1 served, 2 refused" "$SERVER_LOG"
+}
+
 @test "the activated daemon serves both of systemd's sockets, IPv4 and IPv6" {
         NBNET_MODE=nbnetd-activated
         start_server
@@ -352,6 +424,16 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         run --separate-stderr "$NBNET_BIN/nbnetd" --listen relative.sock
         assert_failure 2
         [[ "$stderr" == *"a Unix socket path must start with / or ./"* ]]
+        # Decimal seconds only (issue 14): hex, exponents and signs are refused.
+        run --separate-stderr "$NBNET_BIN/nbnetd" --listen 127.0.0.1:1 --request-timeout 0x10
+        assert_failure 2
+        [[ "$stderr" == *"--request-timeout must be 0.001..86400 seconds, in decimal (e.g. 2.5), got '0x10'"* ]]
+        run --separate-stderr "$NBNET_BIN/nbnetd" --listen 127.0.0.1:1 --stop-timeout 1e-9
+        assert_failure 2
+        [[ "$stderr" == *"--stop-timeout must be 0..86400 seconds, in decimal (e.g. 2.5), got '1e-9'"* ]]
+        run --separate-stderr "$NBNET_BIN/nbnetd" --listen 127.0.0.1:1 --max-connections 0x10
+        assert_failure 2
+        [[ "$stderr" == *"--max-connections must be 1..65536, got '0x10'"* ]]
         run --separate-stderr "$NBNET_BIN/nbnetd" --bogus
         assert_failure 2
         [[ "$stderr" == *"--help"* ]]
@@ -378,6 +460,18 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         assert_output "second"
 }
 
+@test "SIGHUP with --commands replaced by a FIFO keeps the table in force and serves on" {
+        local table=$BATS_TEST_TMPDIR/commands
+        echo "one = echo first" >"$table"
+        start_server --commands "$table"
+        rm "$table"
+        mkfifo "$table"
+        kill -HUP "$SERVER_PID"
+        wait_until 2 grep -q "$table: not a regular file; keeping the table in force" "$SERVER_LOG"
+        run $NBCLIENT "$PORT" --command one --timeout 5
+        assert_output "first"
+}
+
 @test "a descriptor limit of 48 still allows 12 connections at once, and the warning says what to raise" {
         # By hand the limit is the shell's; started by systemd, the unit's.
         local raise="raise ulimit -n"
@@ -387,6 +481,17 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         assert_output $'small\n\x1eNBNET-STATUS 000'
         # A quarter of 48 is below the 24-descriptor minimum: (48 - 24) / 2 = 12.
         wait_until 2 grep -q "descriptor limit 48 .*: serving 12 at once; $raise" "$SERVER_LOG"
+}
+
+@test "a descriptor limit of 10 or 12 is a startup error that says how many are needed" {
+        local n
+        PORT=$(free_port)
+        for n in 10 12; do
+                run --separate-stderr timeout 10 prlimit --nofile=$n:$n "$NBNET_BIN/nbnetd" --listen "127.0.0.1:$PORT"
+                assert_failure 1
+                [[ "$stderr" == *"the descriptor limit $n is too low to serve one connection: nbnetd needs at least "[0-9]*" ("*"open at start, 2 per connection"*"; raise ulimit -n"* ]]
+                [[ "$stderr" != *"listening on"* ]]
+        done
 }
 
 @test "a descriptor limit just short of --max-connections' need never serves more than it" {

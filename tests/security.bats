@@ -112,6 +112,69 @@ client_as_nobody() {
         [[ "$stderr" == *"--allow-uid must be a known user name or a uid"* ]]
 }
 
+# kind_refused LISTEN WHAT RULE...: a rule that does not apply to LISTEN's
+# kind of socket (WHAT: "a Unix socket" or "TCP"), and none that does. nbnetd
+# refuses to start and names the listener; nbnet-handler, which learns the
+# kind only with the connection, closes it unanswered and logs why.
+kind_refused() {
+        local listen=$1 what=$2
+        shift 2
+        case $NBNET_MODE in
+        nbnetd)
+                run --separate-stderr timeout 10 "$NBNET_BIN/nbnetd" --listen "$listen" "$@"
+                assert_failure 2
+                [[ "$stderr" == *"nbnetd: the listener $listen ($what) would be open to anyone: "* ]]
+                [[ "$stderr" != *"listening on"* ]]
+                ;;
+        *)
+                # systemd-socket-activate starts the server at the first connection.
+                LISTEN=$listen start_server "$@"
+                if [ "$what" = TCP ]; then
+                        run $NBCLIENT "$PORT" --command 'echo ran' --plus --timeout 5
+                else
+                        run $NBCLIENT --unix "$listen" --command 'echo ran' --plus --timeout 5
+                fi
+                refute_output --partial ran
+                if [ "$NBNET_MODE" = nbnetd-activated ]; then
+                        wait_until 5 server_gone
+                        stderr=$(cat "$SERVER_LOG")
+                        [[ "$stderr" == *"nbnetd: the listener $listen ($what) would be open to anyone: "* ]]
+                        [[ "$stderr" != *"listening on"* ]]
+                        return
+                fi
+                wait_until 2 grep -q "connection refused: the rules given do not apply to this socket kind ($what)" "$SERVER_LOG"
+                grep -q "status 126 .*no rule given applies to this socket kind" "$SERVER_LOG"
+                ;;
+        esac
+}
+
+@test "rules per socket kind: --allow alone with a Unix socket serves nobody, and says which listener" {
+        UNIX_DIR=$(mktemp -d /tmp/nbnet-unix.XXXXXX)
+        kind_refused "$UNIX_DIR/nbnet.sock" "a Unix socket" --allow 10.9.9.9/32
+        [[ "$NBNET_MODE" != nbnetd* ]] || [[ "$stderr" == *"--allow applies to addresses"*"every local user"* ]]
+}
+
+@test "rules per socket kind: --allow-uid alone with a TCP listener serves nobody, and says which" {
+        PORT=$(free_port)
+        kind_refused "127.0.0.1:$PORT" TCP --allow-uid root
+        [[ "$NBNET_MODE" != nbnetd* ]] || [[ "$stderr" == *"--allow-uid and --allow-group apply to the local users of a Unix socket"* ]]
+}
+
+@test "rules per socket kind: a rule for each kind serves both" {
+        [[ "$NBNET_MODE" == nbnetd* ]] || skip "one listener per handler: the Unix case is the test above"
+        UNIX_DIR=$(mktemp -d /tmp/nbnet-unix.XXXXXX)
+        PORT=$(free_port)
+        LISTEN="127.0.0.1:$PORT $UNIX_DIR/nbnet.sock" start_server --allow 127.0.0.1 --allow-uid root
+        run $NBCLIENT "$PORT" --command 'echo tcp'
+        assert_output tcp
+        run $NBCLIENT --unix "$UNIX_DIR/nbnet.sock" --command 'echo unix'
+        assert_output unix
+}
+
+server_gone() {
+        ! kill -0 "$SERVER_PID" 2>/dev/null
+}
+
 commands_file() {
         COMMANDS=$BATS_TEST_TMPDIR/commands
         printf '%s\n' "# restricted commands" "" "hello = echo hello from the table" \
@@ -155,6 +218,16 @@ commands_file() {
         wait_until 2 grep -q "$BATS_TEST_TMPDIR/missing: No such file or directory" "$SERVER_LOG"
         run grep -c "No such file or directory.*No such file or directory" "$SERVER_LOG"
         assert_output 0
+}
+
+@test "--commands: a FIFO is refused at once as not a regular file, never waited on" {
+        mkfifo "$BATS_TEST_TMPDIR/fifo"
+        start_server --commands "$BATS_TEST_TMPDIR/fifo"
+        # A server blocked in open() would never answer: the client's own timeout.
+        run $NBCLIENT "$PORT" --command ok --plus --timeout 10 --elapsed-ms "$BATS_TEST_TMPDIR/ms"
+        assert_output $'nbnet: server misconfigured (see its log)\n\x1eNBNET-STATUS 125'
+        echo "answered after $(cat "$BATS_TEST_TMPDIR/ms") ms"
+        wait_until 2 grep -q "$BATS_TEST_TMPDIR/fifo: not a regular file" "$SERVER_LOG"
 }
 
 @test "--limit-nproc: a fork bomb ends, and the server still serves" {

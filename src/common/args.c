@@ -2,23 +2,41 @@
 #include "args.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Decimal only: strtod would also take "0x10", "1e-9", "inf", " 5" and "+5". */
 int args_parse_seconds(const char *s, double min, double max, uint64_t *ret_usec) {
-        char *end;
-        double v;
+        uint64_t whole = 0, frac = 0, scale = ARGS_USEC_PER_SEC;
+        const char *p = s;
 
-        errno = 0;
-        v = strtod(s, &end);
-        if (errno != 0 || end == s || *end != '\0' || !isfinite(v))
+        if (*p < '0' || *p > '9')
                 return -EINVAL;
-        if (v < min || v > max)
+        for (; *p >= '0' && *p <= '9'; p++) {
+                whole = whole * 10 + (uint64_t) (*p - '0');
+                if (whole > ARGS_SECONDS_MAX)
+                        return -ERANGE;
+        }
+        if (*p == '.') {
+                p++;
+                if (*p < '0' || *p > '9')
+                        return -EINVAL;
+                /* The microsecond is the resolution: a finer digit is refused, never rounded away. */
+                for (; *p >= '0' && *p <= '9'; p++) {
+                        if (scale == 1)
+                                return -EINVAL;
+                        scale /= 10;
+                        frac += (uint64_t) (*p - '0') * scale;
+                }
+        }
+        if (*p != '\0')
+                return -EINVAL;
+        whole = whole * ARGS_USEC_PER_SEC + frac;
+        if ((double) whole < min * 1e6 - 0.5 || (double) whole > max * 1e6 + 0.5)
                 return -ERANGE;
-        *ret_usec = (uint64_t) (v * 1e6 + 0.5);
+        *ret_usec = whole;
         return 0;
 }
 

@@ -6,10 +6,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Seconds as a decimal ("10", "0.5") into microseconds; min..max inclusive. */
+#define ARGS_USEC_PER_SEC 1000000ull
+/* Larger than any time an option takes (a year is 31536000 s). */
+#define ARGS_SECONDS_MAX 4000000000ull
+
+/* Seconds as a decimal ("10", "0.5", at most 6 decimals) into microseconds;
+ * min..max inclusive. No sign, exponent, hex, space or unit: -EINVAL; out of range: -ERANGE. */
 int args_parse_seconds(const char *s, double min, double max, uint64_t *ret_usec);
 
-/* A whole number in min..max. */
+/* A whole decimal number in min..max: digits only (no sign, space or "0x"). */
 int args_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *ret);
 
 /* A size in bytes with an optional K, M, G or T suffix (powers of 1024), at least min. */

@@ -28,7 +28,8 @@ void server_options_help(FILE *out) {
                 "  --allow-uid USER       only this user may connect on a Unix socket, or ask\n"
                 "                         with a MUNGE credential (repeatable)\n"
                 "  --allow-group GROUP    the same for members of GROUP (a credential's\n"
-                "                         primary group)\n"
+                "                         primary group); a rule must cover each kind of\n"
+                "                         socket served\n"
                 "  --commands FILE        restricted mode: a request names a command of FILE\n"
                 "                         ('name = command line' lines); nothing else runs\n"
                 "  --limit-cpu SEC        CPU seconds per command (SIGXCPU, then SIGKILL)\n"
@@ -83,12 +84,14 @@ int server_options_parse(struct server_options *o, int opt, const char *arg, con
         case OPT_REQUEST_TIMEOUT:
                 if (args_parse_seconds(arg, 0.001, 86400, &o->request_timeout_usec) < 0)
                         return options_refuse_value(program, "--request-timeout",
-                                                    "0.001..86400 seconds", arg);
+                                                    "0.001..86400 seconds, in decimal (e.g. 2.5)",
+                                                    arg);
                 return 0;
         case OPT_COMMAND_TIMEOUT:
                 if (args_parse_seconds(arg, 0, 31536000, &o->command_timeout_usec) < 0)
                         return options_refuse_value(program, "--command-timeout",
-                                                    "0..31536000 seconds (0: no limit)", arg);
+                                                    "0..31536000 seconds, in decimal (0: no limit)",
+                                                    arg);
                 return 0;
         case OPT_ALLOW:
                 r = policy_add_net(&o->policy, arg);

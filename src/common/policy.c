@@ -182,6 +182,27 @@ int policy_check_peer_addr(const struct policy *p, int fd, const struct sockaddr
         return policy_allows_address(p, (const struct sockaddr *) ss) ? 0 : -EACCES;
 }
 
+const char *policy_uncovered(const struct policy *p, enum policy_socket kind, bool munge) {
+        bool by_address = p->n_nets > 0, by_user = p->n_uids > 0 || p->n_gids > 0;
+
+        switch (kind) {
+        case POLICY_SOCKET_UNIX:
+                if (by_address && !by_user)
+                        return "--allow applies to addresses, which a Unix socket's peers do not "
+                               "have, and no --allow-uid or --allow-group is given: every local "
+                               "user who can open the socket may run commands";
+                return NULL;
+        case POLICY_SOCKET_IP:
+                /* With --munge every TCP request carries a uid and gid to judge. */
+                if (by_user && !by_address && !munge)
+                        return "--allow-uid and --allow-group apply to the local users of a Unix "
+                               "socket, not to TCP peers, and no --allow is given: every address "
+                               "that reaches it may run commands";
+                return NULL;
+        }
+        return NULL;
+}
+
 static char *policy_trim(char *s) {
         char *end;
 
@@ -235,14 +256,17 @@ static int policy_parse_line(struct policy_table *t, char *line, const char **wh
         return policy_add_command(t, policy_trim(line), policy_trim(eq + 1), why);
 }
 
-/* Reads a whole regular file of at most POLICY_FILE_MAX bytes, NUL-terminated. */
+/* Reads a whole regular file of at most POLICY_FILE_MAX bytes, NUL-terminated;
+ * anything else (FIFO, device, directory) is -EINVAL, without blocking. */
 static int policy_read_file(const char *path, struct policy_text **ret) {
         struct policy_text *buf = NULL;
         struct stat st;
         size_t got = 0;
         int fd, r = 0;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC);
+        /* O_NONBLOCK: open() of a FIFO with no writer would wait for one, and
+         * the server with it; only a regular file gets past fstat(). */
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, &st) < 0)

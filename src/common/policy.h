@@ -76,6 +76,19 @@ bool policy_allows_address(const struct policy *p, const struct sockaddr *sa);
  * primary group alone: supplementary groups are not looked up. */
 bool policy_allows_ids(const struct policy *p, uid_t uid, gid_t gid);
 
+/* The kinds of socket a rule applies to, or does not. */
+enum policy_socket {
+        POLICY_SOCKET_IP,   /* TCP: peers have addresses (--allow) */
+        POLICY_SOCKET_UNIX, /* Unix: peers have credentials (--allow-uid, --allow-group) */
+};
+
+/* Whether the rules given restrict a socket of this kind: NULL when they do
+ * (or when none is given), else why not (a rule that does not apply to it,
+ * and none that does: it is open to everyone). The one place that says which
+ * rule applies to which kind: with munge (--munge), a credential's uid and
+ * gid meet --allow-uid and --allow-group on TCP too. */
+const char *policy_uncovered(const struct policy *p, enum policy_socket kind, bool munge);
+
 /* Checks the peer of a connection: 0 allowed, -EACCES refused, other
  * negative errno when the peer could not be looked up. */
 int policy_check_peer(const struct policy *p, int fd);

@@ -61,6 +61,10 @@ static const struct request_end_info request_ends[REQUEST_END_COUNT] = {
                                   -1, true},
         [REQUEST_RESPONSE_UNREAD] = {"response_unread", "the client did not read its response",
                                      NULL, -1, true},
+        [REQUEST_EVICTED] = {"evicted",
+                             "evicted: the server was full (--max-connections) and it had waited "
+                             "longest for its request",
+                             NULL, -1, false},
 };
 
 const struct request_end_info *request_end_info(enum request_end end) {

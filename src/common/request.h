@@ -54,6 +54,7 @@ enum request_end {
         REQUEST_STOPPED_RUNNING,   /* killed because the server stops */
         REQUEST_STOP_TIMEOUT,      /* killed once nbnetd's --stop-timeout passed */
         REQUEST_RESPONSE_UNREAD,   /* the client left our last bytes unread */
+        REQUEST_EVICTED,           /* nbnetd was full, and it had waited longest for its frame */
         REQUEST_END_COUNT,
 };
 

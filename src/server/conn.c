@@ -90,7 +90,8 @@ static void conn_close(struct conn *c) {
         close(c->fd);
         c->fd = -1;
         rec.duration_usec = conn_now(c) - c->start_usec;
-        log_connection(&rec);
+        if (!c->unlogged)
+                log_connection(&rec);
         frame_release(&c->frame);
         c->state = CONN_FREE;
         c->cfg->report(c->cfg->owner, c, CONN_EVENT_CLOSED);
@@ -599,6 +600,14 @@ void conn_stop(struct conn *c) {
         if (c->state != CONN_READING)
                 return;
         c->end = REQUEST_STOPPED_READING;
+        conn_close(c);
+}
+
+void conn_evict(struct conn *c) {
+        if (c->state != CONN_READING)
+                return;
+        c->end = REQUEST_EVICTED;
+        c->unlogged = true;
         conn_close(c);
 }
 

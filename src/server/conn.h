@@ -80,6 +80,7 @@ struct conn {
         bool timed_out;        /* the command timeout killed it: status 124 */
         bool group_gone;       /* its process group was seen empty */
         bool trailer_waits;    /* until nothing the command wrote is unsent */
+        bool unlogged;         /* evicted: the owner logs it, rate-limited */
         int status;            /* NBNET status, -1 when none */
         enum request_end end;  /* how it ended, when not by its command alone */
         char reason_text[160]; /* the log's reason when the end has no text of its own */
@@ -106,6 +107,10 @@ void conn_refuse_queued(struct conn *c, enum request_end end, unsigned running);
 
 /* The server stops: a request still being read is dropped. */
 void conn_stop(struct conn *c);
+
+/* The server is full and this request, still being read, has waited longest:
+ * closed at once with no record of its own (the owner counts evictions). */
+void conn_evict(struct conn *c);
 
 /* Kills a running command's group (the server stops, or its stop timeout passed). */
 void conn_kill(struct conn *c, enum request_end end);

@@ -458,6 +458,36 @@ static bool peer_allowed(const struct connection *c, const struct server_options
         return false;
 }
 
+/* The handler learns its socket's kind only now: a rule that does not apply
+ * to it, with none that does, would serve anyone. The peer is closed, no byte
+ * written, and the log says which rule is missing. */
+static bool rules_apply(const struct connection *c, const struct server_options *o) {
+        struct sockaddr_storage ss = {0};
+        socklen_t len = sizeof ss;
+        bool unix_socket;
+        const char *why;
+
+        if (getsockname(c->fd, (struct sockaddr *) &ss, &len) < 0) {
+                log_error_errno(errno, "getsockname");
+                return false;
+        }
+        unix_socket = ss.ss_family == AF_UNIX;
+        why = policy_uncovered(&o->policy, unix_socket ? POLICY_SOCKET_UNIX : POLICY_SOCKET_IP,
+                               o->munge);
+        if (!why)
+                return true;
+        log_error("%s: connection refused: the rules given do not apply to this socket kind (%s): "
+                  "%s; give a rule for it",
+                  c->peer.text, unix_socket ? "a Unix socket" : "TCP", why);
+        log_connection(&(struct log_record){
+                .peer = c->peer.text,
+                .status = SPAWN_STATUS_REFUSED,
+                .reason = "no rule given applies to this socket kind",
+                .duration_usec = now_usec() - c->start_usec,
+        });
+        return false;
+}
+
 static int open_stop_signals(void) {
         sigset_t mask;
         int fd;
@@ -498,6 +528,11 @@ int main(int argc, char **argv) {
         r = sock_enable_keepalive(c.fd);
         if (r < 0)
                 log_error_errno(r, "%s: setsockopt keepalive", c.peer.text);
+        /* A misconfigured unit: it fails, visibly, and serves nobody. */
+        if (!rules_apply(&c, &o)) {
+                close(c.fd);
+                return EXIT_FAILURE;
+        }
         if (!peer_allowed(&c, &o)) {
                 close(c.fd);
                 return EXIT_SUCCESS;

@@ -4,12 +4,17 @@
  * (Accept=no) or that --listen names, from one event loop.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "args.h"
@@ -18,6 +23,7 @@
 #include "options.h"
 #include "request.h"
 #include "server.h"
+#include "sock.h"
 
 #define PROGRAM "nbnetd"
 #define USEC_PER_SEC 1000000ull
@@ -27,6 +33,12 @@
  * of the limit, at least FDS_MARGIN_MIN and at most FDS_MARGIN_MAX, so that a
  * small limit still serves several connections at once. */
 #define FDS_PER_CONNECTION 2
+/* Held only while a command starts: spawn's report pipe. */
+#define FDS_TO_START_COMMAND 2
+/* The server's own: epoll, signalfd (2), timerfd, /proc's children file, /dev/null. */
+#define FDS_SERVER_OWN 6
+/* Opened once, on first use: the journal's socket. */
+#define FDS_LATER 1
 #define FDS_MARGIN_MIN 24
 #define FDS_MARGIN_MAX 64
 
@@ -68,7 +80,8 @@ static void usage(FILE *out) {
                 "  --listen PATH          listen on a Unix stream socket (PATH starts with /\n"
                 "                         or .); repeatable, at most %d in all\n"
                 "  --max-connections N    connections served at once (1..%u; default 1024);\n"
-                "                         at the cap, new clients wait in the kernel's backlog\n"
+                "                         at the cap, a new client evicts the one that has\n"
+                "                         waited longest for its request\n"
                 "  --max-running N        commands running at once (1..%u; default 128);\n"
                 "                         further complete requests wait in FIFO order, for\n"
                 "                         the request timeout at most, then get 'nbnet: busy'\n"
@@ -144,7 +157,9 @@ static int parse_one(int c, struct options *o) {
         case OPT_STOP_TIMEOUT:
                 if (args_parse_seconds(optarg, 0, 86400, &l->stop_timeout_usec) < 0) {
                         fprintf(stderr,
-                                PROGRAM ": --stop-timeout must be 0..86400 seconds, got '%s'\n",
+                                PROGRAM
+                                ": --stop-timeout must be 0..86400 seconds, in decimal (e.g. "
+                                "2.5), got '%s'\n",
                                 optarg);
                         return -EINVAL;
                 }
@@ -248,12 +263,28 @@ static rlim_t fd_margin(rlim_t limit) {
         return m < FDS_MARGIN_MIN ? FDS_MARGIN_MIN : m > FDS_MARGIN_MAX ? FDS_MARGIN_MAX : m;
 }
 
-static unsigned fit_fd_limit(unsigned max_connections) {
+/* The soft limit once fit_fd_limit has raised it as far as it may go. */
+static rlim_t fd_limit(void) {
+        struct rlimit rl;
+
+        return getrlimit(RLIMIT_NOFILE, &rl) < 0 ? RLIM_INFINITY : rl.rlim_cur;
+}
+
+/* Under systemd the limit is the unit's; by hand, the shell's. */
+static const char *fd_limit_hint(void) {
+        return getenv("INVOCATION_ID") || getenv("LISTEN_FDS") ? "raise LimitNOFILE="
+                                                               : "raise ulimit -n";
+}
+
+/* Returns how many connections fit; *limited when that is fewer than asked
+ * (told by check_fd_room, once the server is set up). */
+static unsigned fit_fd_limit(unsigned max_connections, bool *limited) {
         rlim_t want = (rlim_t) max_connections * FDS_PER_CONNECTION + FDS_MARGIN_MAX;
         struct rlimit rl;
         rlim_t margin;
         unsigned fit;
 
+        *limited = false;
         if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
                 return max_connections;
         rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
@@ -273,13 +304,82 @@ static unsigned fit_fd_limit(unsigned max_connections) {
          * never serve more than --max-connections. */
         if (fit >= max_connections)
                 return max_connections;
-        /* Under systemd the limit is the unit's; by hand, the shell's. */
+        *limited = true;
+        return fit;
+}
+
+/* Descriptors open now (fd numbers below the limit: the only ones that count). */
+static rlim_t fds_open(rlim_t limit) {
+        rlim_t n = 0;
+
+        for (rlim_t fd = 0; fd < limit && fd <= INT_MAX; fd++)
+                if (fcntl((int) fd, F_GETFD) >= 0)
+                        n++;
+        return n;
+}
+
+/* The limit must leave room, beside what is open (and to_open, what the
+ * server will still open for itself), for one connection and its command;
+ * otherwise nbnetd would start and serve nobody. */
+static int check_fd_room(rlim_t to_open) {
+        rlim_t limit = fd_limit();
+        rlim_t open_now = fds_open(limit) + to_open;
+        rlim_t need = open_now + FDS_PER_CONNECTION + FDS_TO_START_COMMAND + FDS_LATER;
+
+        if (limit >= need)
+                return 0;
+        log_error("the descriptor limit %llu is too low to serve one connection: nbnetd needs at "
+                  "least %llu (%llu open at start, %d per connection, %d to start a command, %d "
+                  "for the log); %s",
+                  (unsigned long long) limit, (unsigned long long) need,
+                  (unsigned long long) open_now, FDS_PER_CONNECTION, FDS_TO_START_COMMAND,
+                  FDS_LATER, fd_limit_hint());
+        return -EMFILE;
+}
+
+/* Once the server is set up: the exact check, then what a short limit costs. */
+static int report_fd_limit(const struct server_limits *lim, unsigned asked) {
+        int r = check_fd_room(0);
+
+        if (r < 0)
+                return r;
         log_warning("the descriptor limit %llu is below what %u connections need (%llu): "
                     "serving %u at once; %s or lower --max-connections",
-                    (unsigned long long) rl.rlim_cur, max_connections, (unsigned long long) want, fit,
-                    getenv("INVOCATION_ID") || getenv("LISTEN_FDS") ? "raise LimitNOFILE="
-                                                                    : "raise ulimit -n");
-        return fit;
+                    (unsigned long long) fd_limit(), asked,
+                    (unsigned long long) asked * FDS_PER_CONNECTION + FDS_MARGIN_MAX,
+                    lim->max_connections, fd_limit_hint());
+        return 0;
+}
+
+/* A rule that does not apply to a listener's kind of socket, with none that
+ * does, would leave it open to everyone: a usage error naming the listener
+ * (1), told before anything is opened or bound. */
+static int check_listener_rules(const struct options *o, bool unix_socket, const char *name) {
+        const char *why = policy_uncovered(&o->server.policy,
+                                           unix_socket ? POLICY_SOCKET_UNIX : POLICY_SOCKET_IP,
+                                           o->server.munge);
+
+        if (!why)
+                return 0;
+        fprintf(stderr, PROGRAM ": the listener %s (%s) would be open to anyone: %s\n", name,
+                unix_socket ? "a Unix socket" : "TCP", why);
+        return 1;
+}
+
+/* The same for a socket systemd passed. */
+static int check_activated_rules(const struct options *o, int fd) {
+        struct sockaddr_storage ss = {0};
+        socklen_t len = sizeof ss;
+        struct sock_peer p;
+        const char *name = "?";
+
+        if (getsockname(fd, (struct sockaddr *) &ss, &len) < 0)
+                return log_error_errno(errno, "getsockname on listener fd %d", fd);
+        if (ss.ss_family == AF_UNIX)
+                name = ((const struct sockaddr_un *) &ss)->sun_path;
+        else if (sock_peer_from(&ss, &p) == 0)
+                name = p.text;
+        return check_listener_rules(o, ss.ss_family == AF_UNIX, name);
 }
 
 /* Adds systemd's sockets or, without any, the --listen ones. Returns 0, 1
@@ -297,6 +397,12 @@ static int add_listeners(struct server *s, const struct options *o) {
         if (n > 0 && o->n_listen > 0)
                 log_warning("--listen ignored: systemd passed %d listening sockets", n);
         for (int i = 0; i < n; i++) {
+                r = check_activated_rules(o, fds[i]);
+                if (r != 0) {
+                        for (int j = i; j < n; j++)
+                                close(fds[j]);
+                        return r;
+                }
                 r = server_listen(s, fds[i]);
                 if (r < 0)
                         return r;
@@ -309,6 +415,13 @@ static int add_listeners(struct server *s, const struct options *o) {
                                 "--listen 127.0.0.1:9079), or start it from a socket unit with "
                                 "Accept=no; try '" PROGRAM " --help'.\n");
                 return 1;
+        }
+        for (size_t i = 0; i < o->n_listen; i++) {
+                /* listen_open's rule: a path starts with / or . */
+                r = check_listener_rules(o, o->listen[i][0] == '/' || o->listen[i][0] == '.',
+                                         o->listen[i]);
+                if (r != 0)
+                        return r;
         }
         for (size_t i = 0; i < o->n_listen; i++) {
                 int fd = listen_open(o->listen[i], err, sizeof err);
@@ -331,18 +444,26 @@ static int add_listeners(struct server *s, const struct options *o) {
 int main(int argc, char **argv) {
         struct options o;
         struct server s;
+        unsigned asked;
+        bool limited;
         int r;
 
         r = parse_options(argc, argv, &o);
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : 2;
         log_init(PROGRAM, -1);
-        o.limits.max_connections = fit_fd_limit(o.limits.max_connections);
+        asked = o.limits.max_connections;
+        o.limits.max_connections = fit_fd_limit(asked, &limited);
+        /* Before the server's own descriptors, lest their failure hide the reason. */
+        if (limited && check_fd_room(FDS_SERVER_OWN + o.n_listen) < 0)
+                return EXIT_FAILURE;
         r = server_init(&s, &o.server, &o.limits, environ);
         if (r == 0)
                 server_set_metrics_file(&s, o.metrics_file);
         if (r == 0)
                 r = add_listeners(&s, &o);
+        if (r == 0 && limited)
+                r = report_fd_limit(&o.limits, asked);
         if (r == 0)
                 r = server_run(&s);
         server_release(&s);

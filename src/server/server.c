@@ -2,11 +2,13 @@
 #include "server.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -25,6 +27,25 @@
 #define STATUS_INTERVAL_USEC USEC_PER_SEC
 /* node_exporter is scraped every 15 s or so: the file is never staler than this. */
 #define METRICS_INTERVAL_USEC (5 * USEC_PER_SEC)
+/* Turned-away connections: one line per reason per this, with counts. */
+#define NOTICE_INTERVAL_USEC USEC_PER_SEC
+#define IDLE_NONE UINT_MAX
+/* Connections with input waiting that one eviction passes over, at most. */
+#define EVICT_SKIPS 16
+
+/* What each notice's summary line says (enum server_notice). */
+static const struct {
+        const char *verb;
+        const char *reason;
+} server_notice_text[SERVER_NOTICE_COUNT] = {
+        [SERVER_NOTICE_NOT_ALLOWED] = {"refused", "peer not allowed"},
+        [SERVER_NOTICE_UNCHECKED] = {"refused", "peer could not be checked"},
+        [SERVER_NOTICE_PER_SOURCE] = {"refused",
+                                      "too many connections from this address (--max-per-source)"},
+        [SERVER_NOTICE_NO_MEMORY] = {"refused", "out of memory"},
+        [SERVER_NOTICE_EVICTED] = {"evicted", "the server was full (--max-connections) and each "
+                                              "had waited longest for its request"},
+};
 
 static const int server_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD};
 
@@ -42,10 +63,55 @@ static uint64_t server_now(const struct server *s) {
         return now;
 }
 
-/* Listeners are polled only while a connection can be taken: at the cap,
- * new clients wait in the kernel's backlog instead of being accepted and dropped. */
+static unsigned server_slot(const struct server *s, const struct conn *c) {
+        return (unsigned) (c - s->conns);
+}
+
+static void server_idle_push(struct server *s, struct conn *c) {
+        unsigned i = server_slot(s, c);
+
+        s->idle[i] = (struct server_idle){.prev = s->idle_tail, .next = IDLE_NONE, .linked = true};
+        if (s->idle_tail != IDLE_NONE)
+                s->idle[s->idle_tail].next = i;
+        else
+                s->idle_head = i;
+        s->idle_tail = i;
+}
+
+static void server_idle_remove(struct server *s, unsigned i) {
+        struct server_idle *e = &s->idle[i];
+
+        if (!e->linked)
+                return;
+        if (e->prev != IDLE_NONE)
+                s->idle[e->prev].next = e->next;
+        else
+                s->idle_head = e->next;
+        if (e->next != IDLE_NONE)
+                s->idle[e->next].prev = e->prev;
+        else
+                s->idle_tail = e->prev;
+        *e = (struct server_idle){.prev = IDLE_NONE, .next = IDLE_NONE};
+}
+
+/* The connection that has waited longest for its request, if one is still
+ * reading; never one whose command runs or waits in the queue. */
+static struct conn *server_evictable(struct server *s) {
+        while (s->idle_head != IDLE_NONE && s->conns[s->idle_head].state != CONN_READING)
+                server_idle_remove(s, s->idle_head);
+        return s->idle_head == IDLE_NONE ? NULL : &s->conns[s->idle_head];
+}
+
+/* A slot is free, or one can be freed by eviction. */
+static bool server_can_take(struct server *s) {
+        return s->connections < s->lim.max_connections || server_evictable(s);
+}
+
+/* Listeners are polled only while a connection can be taken: at the cap with
+ * every connection's command running or queued, new clients wait in the
+ * kernel's backlog instead of being accepted and dropped. */
 static void server_update_listeners(struct server *s) {
-        bool want = !s->stopping && !s->accept_paused && s->connections < s->lim.max_connections;
+        bool want = !s->stopping && !s->accept_paused && server_can_take(s);
 
         if (want == s->listening)
                 return;
@@ -68,14 +134,101 @@ static unsigned server_count_source(const struct server *s, const char *addr) {
         return n;
 }
 
+static void server_arm_notices(struct server *s) {
+        int r = sd_event_source_set_time(s->notice_timer, server_now(s) + NOTICE_INTERVAL_USEC);
+
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s->notice_timer, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_error_errno(r, "sd_event_source_set_time for the notices");
+}
+
+/* A connection turned away for reason k: the first of a quiet second is logged
+ * in full (rec), the rest are counted into one line a second (server_on_notices),
+ * so that a flood of them cannot flood the log. */
+static void server_note(struct server *s, enum server_notice k, const struct sock_peer *peer,
+                        const struct log_record *rec) {
+        struct server_notices *n = &s->notices[k];
+        const char *addr = peer->addr[0] ? peer->addr : peer->text;
+        bool armed = false;
+
+        if (!n->open) {
+                for (size_t i = 0; i < SERVER_NOTICE_COUNT; i++)
+                        armed = armed || s->notices[i].open;
+                n->open = true;
+                log_connection(rec);
+                if (!armed)
+                        server_arm_notices(s);
+                return;
+        }
+        if (n->count++ == 0)
+                snprintf(n->addr, sizeof n->addr, "%s", addr);
+        else if (!n->several && strcmp(n->addr, addr) != 0)
+                n->several = true;
+}
+
+static int server_on_notices(sd_event_source *src, uint64_t usec, void *userdata) {
+        struct server *s = userdata;
+        bool open = false;
+
+        (void) src;
+        (void) usec;
+        for (size_t i = 0; i < SERVER_NOTICE_COUNT; i++) {
+                struct server_notices *n = &s->notices[i];
+                if (n->count == 0) {
+                        n->open = false; /* a quiet second: the next is logged in full */
+                        continue;
+                }
+                log_warning("%s %llu connection%s from %s%s in the last second: %s",
+                            server_notice_text[i].verb, n->count, server_plural(n->count), n->addr,
+                            n->several ? " and other addresses" : "", server_notice_text[i].reason);
+                n->count = 0;
+                n->several = false;
+                open = true;
+        }
+        if (open)
+                server_arm_notices(s);
+        return 0;
+}
+
 static void server_refuse(struct server *s, int fd, const struct sock_peer *peer, int status,
-                          const char *reason) {
-        struct log_record rec = {.peer = peer->text, .status = status, .reason = reason};
+                          enum server_notice k) {
+        struct log_record rec = {
+                .peer = peer->text, .status = status, .reason = server_notice_text[k].reason};
 
         s->refused++;
         s->metrics.peers_refused++;
         close(fd);
-        log_connection(&rec);
+        server_note(s, k, peer, &rec);
+}
+
+/* Full: the request that has waited longest for its frame makes room. One
+ * whose bytes wait unread in its socket is about to be read, not idle: it
+ * goes to the back (a batch of accepts could otherwise evict a client that
+ * sent its frame at once), a few times at most. */
+static void server_evict(struct server *s) {
+        struct conn *c = server_evictable(s);
+        struct log_record rec;
+        int unread = 0;
+
+        for (int i = 0; c && i < EVICT_SKIPS && s->idle_head != s->idle_tail; i++) {
+                if (ioctl(c->fd, FIONREAD, &unread) < 0 || unread == 0)
+                        break;
+                server_idle_remove(s, server_slot(s, c));
+                server_idle_push(s, c);
+                c = server_evictable(s);
+        }
+        if (!c)
+                return;
+        rec = (struct log_record){
+                .peer = c->peer.text,
+                .status = -1,
+                .reason = request_end_info(REQUEST_EVICTED)->log,
+                .duration_usec = server_now(s) - c->start_usec,
+        };
+        server_note(s, SERVER_NOTICE_EVICTED, &c->peer, &rec);
+        s->refused++;
+        conn_evict(c);
 }
 
 /* peer_ss is the address accept() returned; tcp tells whether the listener is
@@ -97,7 +250,7 @@ static void server_take(struct server *s, int fd, const struct sockaddr_storage 
                 if (r != -EACCES)
                         log_error_errno(r, "%s: SO_PEERCRED", peer.text);
                 server_refuse(s, fd, &peer, SPAWN_STATUS_REFUSED,
-                              r == -EACCES ? "peer not allowed" : "peer could not be checked");
+                              r == -EACCES ? SERVER_NOTICE_NOT_ALLOWED : SERVER_NOTICE_UNCHECKED);
                 return;
         }
         /* Fewer than max_connections are open here: with max_per_source at
@@ -105,8 +258,13 @@ static void server_take(struct server *s, int fd, const struct sockaddr_storage 
          * table is not scanned. */
         if (peer.addr[0] && s->lim.max_per_source < s->lim.max_connections &&
             server_count_source(s, peer.addr) >= s->lim.max_per_source) {
-                server_refuse(s, fd, &peer, -1,
-                              "too many connections from this address (--max-per-source)");
+                server_refuse(s, fd, &peer, -1, SERVER_NOTICE_PER_SOURCE);
+                return;
+        }
+        if (!s->free_slots)
+                server_evict(s);
+        if (!s->free_slots) {
+                server_refuse(s, fd, &peer, -1, SERVER_NOTICE_NO_MEMORY);
                 return;
         }
         c = s->free_slots;
@@ -117,10 +275,11 @@ static void server_take(struct server *s, int fd, const struct sockaddr_storage 
                 c->next = s->free_slots;
                 s->free_slots = c;
                 s->connections--;
-                server_refuse(s, fd, &peer, -1, "out of memory");
+                server_refuse(s, fd, &peer, -1, SERVER_NOTICE_NO_MEMORY);
                 return;
         }
         s->metrics.accepted++;
+        server_idle_push(s, c);
 }
 
 /* accept(2): Linux reports a pending network error of the new connection
@@ -173,7 +332,7 @@ static int server_on_listener(sd_event_source *src, int fd, uint32_t revents, vo
         (void) revents;
         while (l + 1 < s->n_listeners && s->listen_sources[l] != src)
                 l++;
-        for (int i = 0; i < ACCEPT_BATCH && s->connections < s->lim.max_connections; i++) {
+        for (int i = 0; i < ACCEPT_BATCH && server_can_take(s); i++) {
                 struct sockaddr_storage ss = {0};
                 socklen_t len = sizeof ss;
                 int cfd = accept4(fd, (struct sockaddr *) &ss, &len, SOCK_CLOEXEC);
@@ -237,6 +396,8 @@ static void server_start(struct server *s, struct conn *c) {
 
 /* The request of c is complete: it runs now, or waits in the FIFO. */
 static void server_want_run(struct server *s, struct conn *c) {
+        server_idle_remove(s, server_slot(s, c));
+        server_update_listeners(s);
         if (s->running < s->lim.max_running && !s->queue_head) {
                 server_start(s, c);
                 return;
@@ -269,7 +430,6 @@ static void server_unqueue(struct server *s, struct conn *c) {
 /* A queued request that will not run: busy, or the server stops. */
 static void server_refuse_queued(struct server *s, struct conn *c, enum request_end end) {
         server_unqueue(s, c);
-        s->refused++;
         conn_refuse_queued(c, end, s->running);
 }
 
@@ -283,9 +443,20 @@ static void server_command_ended(struct server *s) {
         }
 }
 
+/* A request the server answered instead of running it (125 or 126: a bad
+ * frame, not allowed, busy, spawn failed...) is a refusal, however it came. */
+static bool server_was_refused(const struct conn *c) {
+        int status = request_end_info(c->end)->status;
+
+        return status == SPAWN_STATUS_NOT_RUN || status == SPAWN_STATUS_REFUSED;
+}
+
 static void server_conn_closed(struct server *s, struct conn *c) {
         metrics_count_closed(&s->metrics, c->end, c->status, server_now(s) - c->start_usec,
                              c->has_cpu ? c->cpu_usec : 0);
+        if (server_was_refused(c))
+                s->refused++;
+        server_idle_remove(s, server_slot(s, c));
         c->next = s->free_slots;
         s->free_slots = c;
         s->connections--;
@@ -396,8 +567,10 @@ static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo 
 
 static int server_init_conns(struct server *s) {
         s->conns = calloc(s->lim.max_connections, sizeof *s->conns);
-        if (!s->conns)
+        s->idle = calloc(s->lim.max_connections, sizeof *s->idle);
+        if (!s->conns || !s->idle)
                 return log_error_errno(ENOMEM, "calloc %u connection slots", s->lim.max_connections);
+        s->idle_head = s->idle_tail = IDLE_NONE;
         for (unsigned i = s->lim.max_connections; i-- > 0;) {
                 s->conns[i].fd = -1;
                 s->conns[i].next = s->free_slots;
@@ -440,6 +613,12 @@ static int server_init_timers(struct server *s) {
                 r = sd_event_source_set_enabled(s->retry_timer, SD_EVENT_OFF);
         if (r < 0)
                 return log_error_errno(r, "sd_event_add_time for the accept retry");
+        r = sd_event_add_time(s->event, &s->notice_timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC,
+                              server_on_notices, s);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s->notice_timer, SD_EVENT_OFF);
+        if (r < 0)
+                return log_error_errno(r, "sd_event_add_time for the notices");
         r = sd_event_add_time_relative(s->event, &s->status_timer, CLOCK_MONOTONIC,
                                        STATUS_INTERVAL_USEC, STATUS_INTERVAL_USEC / 10,
                                        server_on_status, s);
@@ -649,10 +828,13 @@ void server_release(struct server *s) {
         s->stop_timer = sd_event_source_disable_unref(s->stop_timer);
         s->status_timer = sd_event_source_disable_unref(s->status_timer);
         s->metrics_timer = sd_event_source_disable_unref(s->metrics_timer);
+        s->notice_timer = sd_event_source_disable_unref(s->notice_timer);
         for (size_t i = 0; i < sizeof s->signals / sizeof s->signals[0]; i++)
                 s->signals[i] = sd_event_source_disable_unref(s->signals[i]);
         free(s->conns);
         s->conns = NULL;
+        free(s->idle);
+        s->idle = NULL;
         request_commands_release(&s->commands);
         spawn_env_release(&s->env);
         orphans_release(&s->orphans);

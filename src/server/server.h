@@ -29,12 +29,39 @@
 
 /* nbnetd's own limits, beside the options it shares with nbnet-handler. */
 struct server_limits {
-        unsigned max_connections;    /* accepted at once; more wait in the kernel's backlog */
+        unsigned max_connections;    /* accepted at once; at the cap a new one evicts the
+                                     * longest-waiting request being read, or waits in the backlog */
         unsigned max_running;        /* commands at once; more requests wait in the queue */
         unsigned max_per_source;     /* connections from one IP address */
         uint64_t stop_timeout_usec;  /* after SIGTERM, before commands are killed */
         bool no_cgroups;             /* --cgroups off: process groups even where cgroups work */
         struct cgroup_limits cgroup; /* --limit-memory, --limit-tasks: need cgroups */
+};
+
+/* Why a connection was turned away before it ran anything: each reason is
+ * logged in full once, then as one line a second with counts. */
+enum server_notice {
+        SERVER_NOTICE_NOT_ALLOWED,
+        SERVER_NOTICE_UNCHECKED,
+        SERVER_NOTICE_PER_SOURCE,
+        SERVER_NOTICE_NO_MEMORY,
+        SERVER_NOTICE_EVICTED,
+        SERVER_NOTICE_COUNT,
+};
+
+struct server_notices {
+        bool open;                /* logged in full this second: the rest are counted */
+        unsigned long long count; /* counted since the last line */
+        char addr[56];            /* the first counted peer's address (or "unix") */
+        bool several;             /* counted peers had other addresses too */
+};
+
+/* The connections still reading their request, oldest first: the next to
+ * evict is the head. Indices into conns; links of slots that left the
+ * reading state are dropped lazily, at the head. */
+struct server_idle {
+        unsigned prev, next;
+        bool linked;
 };
 
 struct server {
@@ -55,8 +82,12 @@ struct server {
         struct conn *conns;      /* lim.max_connections slots */
         struct conn *free_slots; /* through conn->next */
         struct conn *queue_head, *queue_tail;
+        struct server_idle *idle; /* lim.max_connections, beside conns */
+        unsigned idle_head, idle_tail;
+        struct server_notices notices[SERVER_NOTICE_COUNT];
+        sd_event_source *notice_timer;
         unsigned connections, running, queued;
-        unsigned long long served, refused;
+        unsigned long long served, refused; /* refused: evictions too */
         struct spawn_env env;
         struct orphans orphans;     /* children that no running command's pidfd accounts for */
         struct cgroup_pool cgroups; /* a cgroup per command, where one can be had */

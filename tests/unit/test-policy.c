@@ -311,6 +311,45 @@ static void test_includes_nest_at_most_eight_deep(void **state) {
         assert_non_null(strstr(err, "/loop.cfg:1: name defined twice"));
 }
 
+/* A rule of one socket kind with none of the other leaves the other open. */
+static void test_rules_per_socket_kind(void **state) {
+        (void) state;
+
+        assert_null(policy_uncovered(&policy, POLICY_SOCKET_IP, false));
+        assert_null(policy_uncovered(&policy, POLICY_SOCKET_UNIX, false));
+        assert_int_equal(policy_add_net(&policy, "10.9.9.9/32"), 0);
+        assert_null(policy_uncovered(&policy, POLICY_SOCKET_IP, false));
+        assert_non_null(
+                strstr(policy_uncovered(&policy, POLICY_SOCKET_UNIX, false), "every local user"));
+        assert_int_equal(policy_add_uid(&policy, "0"), 0);
+        assert_null(policy_uncovered(&policy, POLICY_SOCKET_UNIX, false));
+        assert_null(policy_uncovered(&policy, POLICY_SOCKET_IP, false));
+        memset(&policy, 0, sizeof policy);
+        assert_int_equal(policy_add_group(&policy, "0"), 0);
+        assert_null(policy_uncovered(&policy, POLICY_SOCKET_UNIX, false));
+        assert_non_null(
+                strstr(policy_uncovered(&policy, POLICY_SOCKET_IP, false), "every address"));
+        /* With --munge each TCP request's credential meets the group rule. */
+        assert_null(policy_uncovered(&policy, POLICY_SOCKET_IP, true));
+}
+
+/* A FIFO with no writer: open() without O_NONBLOCK would wait for one forever. */
+static void test_a_fifo_is_refused_without_blocking(void **state) {
+        char dir[] = "/tmp/nbnet-fifo.XXXXXX", path[64], err[256];
+        (void) state;
+
+        assert_non_null(mkdtemp(dir));
+        snprintf(path, sizeof path, "%s/commands", dir);
+        assert_int_equal(mkfifo(path, 0600), 0);
+        alarm(5); /* a regression hangs: make it fail instead */
+        assert_int_equal(policy_load_commands(&table, path, err, sizeof err), -EINVAL);
+        alarm(0);
+        assert_true(strstr(err, ": not a regular file") != NULL);
+        assert_int_equal(table.count, 0);
+        unlink(path);
+        rmdir(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_teardown(test_no_rule_allows_everyone, reset),
@@ -334,6 +373,8 @@ int main(void) {
                                                 remove_dir),
                 cmocka_unit_test_setup_teardown(test_includes_nest_at_most_eight_deep, make_dir,
                                                 remove_dir),
+                cmocka_unit_test_teardown(test_a_fifo_is_refused_without_blocking, reset),
+                cmocka_unit_test_teardown(test_rules_per_socket_kind, reset),
         };
         return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }
