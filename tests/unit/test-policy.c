@@ -335,11 +335,11 @@ static void test_rules_per_socket_kind(void **state) {
 
 /* A FIFO with no writer: open() without O_NONBLOCK would wait for one forever. */
 static void test_a_fifo_is_refused_without_blocking(void **state) {
-        char dir[] = "/tmp/nbnet-fifo.XXXXXX", path[64], err[256];
+        char fifo_dir[] = "/tmp/nbnet-fifo.XXXXXX", path[64], err[256];
         (void) state;
 
-        assert_non_null(mkdtemp(dir));
-        snprintf(path, sizeof path, "%s/commands", dir);
+        assert_non_null(mkdtemp(fifo_dir));
+        snprintf(path, sizeof path, "%s/commands", fifo_dir);
         assert_int_equal(mkfifo(path, 0600), 0);
         alarm(5); /* a regression hangs: make it fail instead */
         assert_int_equal(policy_load_commands(&table, path, err, sizeof err), -EINVAL);
@@ -347,7 +347,7 @@ static void test_a_fifo_is_refused_without_blocking(void **state) {
         assert_true(strstr(err, ": not a regular file") != NULL);
         assert_int_equal(table.count, 0);
         unlink(path);
-        rmdir(dir);
+        rmdir(fifo_dir);
 }
 
 int main(void) {
