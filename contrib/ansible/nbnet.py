@@ -194,12 +194,17 @@ class Connection(ConnectionBase):
         if b"\0" in b_cmd:
             raise AnsibleError("nbnet: the command contains a NUL byte, which NBNET/1 cannot carry")
         if len(b_cmd) > limit:
+            hint = ""
+            if not self.get_option("pipelining"):
+                hint = (
+                    " With pipelining off, what Ansible runs may carry a module's data on its "
+                    "command line: turn pipelining on (ANSIBLE_PIPELINING=True, or ansible_pipelining: "
+                    "true) and it goes as the command's stdin instead."
+                )
             raise AnsibleError(
-                "nbnet: the command is {0} bytes, over the server's limit of {1} "
-                "(ansible_nbnet_max_command). Turn pipelining on (ANSIBLE_PIPELINING=True or "
-                "ansible_pipelining: true) so that module code goes as the command's stdin instead "
-                "of on its command line, or raise the server's --max-command (at most 131071) and "
-                "ansible_nbnet_max_command with it.".format(len(b_cmd), limit)
+                "nbnet: the command is {0} bytes, over the server's limit of {1}: nothing was sent. "
+                "Raise the server's --max-command (at most 131071) and ansible_nbnet_max_command "
+                "with it, or shorten the command.{2}".format(len(b_cmd), limit, hint)
             )
         return b"+<" + b"%010d" % len(b_cmd) + b_cmd
 
