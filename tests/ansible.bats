@@ -1,0 +1,235 @@
+#!/usr/bin/env bats
+# The Ansible connection plugin (contrib/ansible/nbnet.py) with Debian's
+# ansible-core: three servers on 127.0.0.1, 127.0.0.2 and 127.0.0.3 stand in
+# for three hosts, each task with pipelining on and off.
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+load servers
+
+HOSTS=(127.0.0.1 127.0.0.2 127.0.0.3)
+# Bounds every ansible run: a stall fails the test instead of hanging it.
+ANSIBLE_LIMIT=100
+
+setup() {
+        command -v ansible >/dev/null || skip_unless_ci "ansible-core is not installed (tools/deps)"
+        local i port
+        INV=$BATS_TEST_TMPDIR/inventory
+        : >"$INV"
+        for i in 1 2 3; do
+                port=$(free_port)
+                serve_extra "${HOSTS[i - 1]}:$port"
+                PORT_OF[i]=$port
+        done
+        # h3 names its port with the plugin's own variable.
+        cat >"$INV" <<EOF
+[fleet]
+h1 ansible_host=127.0.0.1 ansible_port=${PORT_OF[1]}
+h2 ansible_host=127.0.0.2 ansible_port=${PORT_OF[2]}
+h3 ansible_host=127.0.0.3 ansible_nbnet_port=${PORT_OF[3]}
+EOF
+        # The "remote" side of each host is a directory here: all three are this machine.
+        REMOTE=$BATS_TEST_TMPDIR/remote
+        mkdir -p "$REMOTE"/h{1,2,3} "$BATS_TEST_TMPDIR"/{ltmp,rtmp,home}
+        : >"$BATS_TEST_TMPDIR/ansible.cfg"
+        export ANSIBLE_CONFIG=$BATS_TEST_TMPDIR/ansible.cfg
+        export ANSIBLE_CONNECTION_PLUGINS=$TOP/contrib/ansible
+        export ANSIBLE_LOCAL_TEMP=$BATS_TEST_TMPDIR/ltmp
+        export ANSIBLE_REMOTE_TEMP=$BATS_TEST_TMPDIR/rtmp
+        export ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3
+        export ANSIBLE_HOST_KEY_CHECKING=False
+        export ANSIBLE_NOCOLOR=1
+        export ANSIBLE_DEPRECATION_WARNINGS=False
+}
+
+teardown() {
+        stop_extra_servers
+}
+
+# nb PIPELINING ARGS...: ansible over nbnet on the inventory, pipelining True or False.
+nb() {
+        local pipelining=$1
+        shift
+        ANSIBLE_PIPELINING=$pipelining timeout "$ANSIBLE_LIMIT" ansible -c nbnet -i "$INV" "$@"
+}
+
+ping_all() {
+        run -0 nb "$1" all -m ping -vvv
+        local h
+        for h in h1 h2 h3; do
+                assert_line --partial "$h | SUCCESS"
+        done
+        assert_equal "$(grep -c '"ping": "pong"' <<<"$output")" 3
+        # Pipelined, the module goes as stdin: no file is put.
+        if [ "$1" = True ]; then
+                refute_line --regexp '^<127\.0\.0\.[123]> PUT '
+        else
+                assert_equal "$(grep -cE '^<127\.0\.0\.[123]> PUT ' <<<"$output")" 3
+        fi
+}
+
+@test "ping answers pong on the three hosts (pipelining on: no file put)" {
+        ping_all True
+}
+
+@test "ping answers pong on the three hosts (pipelining off: the module is put)" {
+        ping_all False
+}
+
+command_uptime() {
+        run -0 nb "$1" all -m command -a uptime
+        assert_equal "$(grep -c '| CHANGED | rc=0 >>' <<<"$output")" 3
+        assert_equal "$(grep -c 'load average' <<<"$output")" 3
+}
+
+@test "command uptime runs on the three hosts (pipelining on)" {
+        command_uptime True
+}
+
+@test "command uptime runs on the three hosts (pipelining off)" {
+        command_uptime False
+}
+
+shell_exit_3() {
+        run -2 nb "$1" all -m shell -a 'echo before; exit 3'
+        local h
+        for h in h1 h2 h3; do
+                assert_line "$h | FAILED | rc=3 >>"
+        done
+        # The minimal callback runs the output into the message: "beforenon-zero return code".
+        assert_equal "$(grep -c '^before' <<<"$output")" 3
+}
+
+@test "shell 'exit 3' is a failed task with rc 3 and its output (pipelining on)" {
+        shell_exit_3 True
+}
+
+@test "shell 'exit 3' is a failed task with rc 3 and its output (pipelining off)" {
+        shell_exit_3 False
+}
+
+# copy_file PIPELINING SIZE [again]: a random file of SIZE copied with mode 0640 to
+# each host; "again": then once more, which must change nothing.
+copy_file() {
+        local src=$BATS_TEST_TMPDIR/src.bin h want
+        head -c "$2" /dev/urandom >"$src"
+        want=$(sha256sum <"$src")
+        run -0 nb "$1" all -m copy -a "src=$src dest=$REMOTE/{{ inventory_hostname }}/copy.bin mode=0640"
+        assert_equal "$(grep -c '| CHANGED =>' <<<"$output")" 3
+        for h in h1 h2 h3; do
+                assert_equal "$(sha256sum <"$REMOTE/$h/copy.bin")" "$want"
+                assert_equal "$(stat -c %a "$REMOTE/$h/copy.bin")" 640
+        done
+        # The same again changes nothing: the remote checksum matched.
+        [ "${3:-}" = again ] || return 0
+        run -0 nb "$1" all -m copy -a "src=$src dest=$REMOTE/{{ inventory_hostname }}/copy.bin mode=0640"
+        assert_equal "$(grep -c '| SUCCESS =>' <<<"$output")" 3
+}
+
+@test "copy of a 100 KB file with a mode: content and mode on disk (pipelining on)" {
+        copy_file True 100K again
+}
+
+@test "copy of a 100 KB file with a mode: content and mode on disk (pipelining off)" {
+        copy_file False 100K again
+}
+
+@test "copy of a 20 MB file with a mode: content and mode on disk (pipelining on)" {
+        copy_file True 20M
+}
+
+@test "copy of a 20 MB file with a mode: content and mode on disk (pipelining off)" {
+        copy_file False 20M
+}
+
+fetch_files() {
+        local h
+        for h in h1 h2 h3; do
+                head -c 3M /dev/urandom >"$REMOTE/$h/data.bin"
+        done
+        run -0 nb "$1" all -m fetch -a "src=$REMOTE/{{ inventory_hostname }}/data.bin dest=$BATS_TEST_TMPDIR/fetched/{{ inventory_hostname }}.bin flat=yes"
+        assert_equal "$(grep -c '| CHANGED =>' <<<"$output")" 3
+        for h in h1 h2 h3; do
+                assert_equal "$(sha256sum <"$BATS_TEST_TMPDIR/fetched/$h.bin")" "$(sha256sum <"$REMOTE/$h/data.bin")"
+        done
+        # Nothing of a fetch is left beside the files.
+        assert_equal "$(find "$BATS_TEST_TMPDIR/fetched" -name '.nbnet-fetch.*' | wc -l)" 0
+}
+
+@test "fetch brings each host's 3 MB file back intact (pipelining on)" {
+        fetch_files True
+}
+
+@test "fetch brings each host's 3 MB file back intact (pipelining off)" {
+        fetch_files False
+}
+
+playbook() {
+        ANSIBLE_PIPELINING=$1 run -0 timeout "$ANSIBLE_LIMIT" ansible-playbook -c nbnet -i "$INV" \
+                -e bench_dir="$REMOTE/play" "$TOP/bench/peers/ansible-10.yml"
+        local h
+        for h in h1 h2 h3; do
+                assert_line --regexp "^$h +: ok=10 +changed=3 +unreachable=0 +failed=0 "
+                assert_equal "$(head -1 "$REMOTE/play/$h/hello.txt")" "host $h"
+        done
+}
+
+@test "the ten-task playbook (bench/peers/ansible-10.yml) passes on the three hosts (pipelining on)" {
+        playbook True
+}
+
+@test "the ten-task playbook (bench/peers/ansible-10.yml) passes on the three hosts (pipelining off)" {
+        playbook False
+}
+
+@test "a host whose server is down is unreachable, the others answer" {
+        kill -TERM -- -"${EXTRA_SERVER_PIDS[1]}"
+        wait "${EXTRA_SERVER_PIDS[1]}" 2>/dev/null || true
+        run -4 nb True all -m ping
+        assert_line --partial "h2 | UNREACHABLE! =>"
+        assert_output --partial "nbnet: 127.0.0.2:${PORT_OF[2]}: Connection refused"
+        assert_line --partial "h1 | SUCCESS"
+        assert_line --partial "h3 | SUCCESS"
+}
+
+@test "a response without a status trailer is a cut stream: the host is unreachable" {
+        local port
+        port=$(free_port)
+        # A server that answers half a response and closes: no trailer.
+        timeout 30 python3 -c '
+import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); print("ready", flush=True)
+c, _ = s.accept(); c.recv(65536); c.sendall(b"partial output\n"); c.close()
+' "$port" >"$BATS_TEST_TMPDIR/fake.out" &
+        wait_until 5 grep -q ready "$BATS_TEST_TMPDIR/fake.out"
+        run -4 timeout "$ANSIBLE_LIMIT" ansible -c nbnet -i cut, -e ansible_host=127.0.0.1 \
+                -e ansible_port="$port" all -m raw -a true
+        assert_line --partial "cut | UNREACHABLE! =>"
+        assert_output --partial "the stream was cut"
+}
+
+@test "a command over the length limit fails before sending, suggesting pipelining" {
+        local long
+        long=$(printf '%070000d' 0)
+        run -2 nb False h1 -m raw -a "echo $long"
+        assert_output --partial "nbnet: the command is 70005 bytes, over the server's limit of 65536"
+        assert_output --partial "turn pipelining on"
+}
+
+@test "at ansible_nbnet_command_timeout the task fails and the remote command is killed" {
+        local sleep_cmd
+        sleep_cmd=$(unique_sleep)
+        run -2 nb True h1 -m raw -a "$sleep_cmd" -e ansible_nbnet_command_timeout=1
+        assert_output --partial "ran over the command timeout of 1 s"
+        wait_until 5 no_process "$sleep_cmd"
+}
+
+@test "become without a password (su) runs the command; with a password it is refused" {
+        [ "$(id -u)" = 0 ] || skip "su without a password needs the server to run as root"
+        run -0 nb True h1 -m command -a id -b --become-method su
+        assert_output --partial "uid=0(root)"
+        run -2 nb True h1 -m command -a id -b --become-method su -e ansible_become_password=x
+        assert_output --partial "become with a password is not supported"
+}
