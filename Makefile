@@ -342,7 +342,8 @@ rpm:
 clean:
 	rm -rf build bin dist
 
-# .cache/ holds the systemd tests' Debian rootfs (minutes to rebuild): only
+# The systemd tests' Debian rootfs (minutes to rebuild) lives in
+# ~/.cache/nbnet-tests, shared by every checkout (tests/systemd/rootfs);
 # distclean removes it. --one-file-system: never follow a mount left inside.
 distclean: clean
-	rm -rf --one-file-system .cache
+	rm -rf --one-file-system .cache "$${NBNET_ROOTFS_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/nbnet-tests}"

@@ -192,7 +192,8 @@ struct spawn_job {
         char *const *argv;
         int conn_fd;
         bool conn_stdin;
-        int report_fd; /* the mini-shell's: its setup's error goes there */
+        int cgroup_procs_fd; /* the child moves itself there first, or -1 */
+        int report_fd;       /* the mini-shell's: its setup's error goes there */
         volatile int err;
 };
 
@@ -208,6 +209,9 @@ CHILD_SIDE static int spawn_child_setup(const struct spawn_job *job) {
         for (int sig = 1; reset != 0; sig++, reset >>= 1)
                 if (reset & 1)
                         (void) syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+        /* Into its cgroup before anything else: it has started nothing yet. */
+        if (job->cgroup_procs_fd >= 0 && write(job->cgroup_procs_fd, "0", 1) != 1)
+                return -errno;
         if (setsid() < 0)
                 return -errno;
         if ((r = spawn_apply_limits(&env->limits)) < 0)
@@ -289,6 +293,17 @@ static pid_t spawn_clone3(struct spawn_job *job, bool direct, int cgroup_fd, int
         spawn_forked_shell(job);
 }
 
+/* Whether clone3 may be called: systemd's RestrictNamespaces= makes it
+ * ENOSYS (a seccomp filter cannot look into its arguments), and so does
+ * valgrind 3.19. Without arguments it is EINVAL where it works. Asked once. */
+static bool spawn_has_clone3(void) {
+        static int has = -1;
+
+        if (has < 0)
+                has = !(syscall(SYS_clone3, NULL, 0) < 0 && errno == ENOSYS);
+        return has;
+}
+
 static int spawn_pidfd_open(pid_t pid) {
         long fd = syscall(SYS_pidfd_open, pid, 0);
 
@@ -335,12 +350,13 @@ int spawn_command(struct spawn_env *env, const char *command, const struct spawn
                   struct spawn_child *ret) {
         const struct sock_peer *peer = io->peer;
         char *argv[] = {(char *) "sh", (char *) "-c", (char *) command, NULL};
-        bool direct, forked;
+        bool direct, forked, into_cgroup;
         struct spawn_job job = {
                 .env = env,
                 .argv = argv,
                 .conn_fd = io->conn_fd,
                 .conn_stdin = io->conn_stdin,
+                .cgroup_procs_fd = -1,
                 .report_fd = -1,
         };
         int report[2] = {-1, -1};
@@ -355,7 +371,11 @@ int spawn_command(struct spawn_env *env, const char *command, const struct spawn
         direct = !env->always_shell && env->direct &&
                  direct_plan(env->direct, command, peer && peer->addr[0]);
         /* A fork reports its setup's error through a pipe; a vfork through job.err. */
-        forked = direct || io->cgroup_fd >= 0;
+        into_cgroup = io->cgroup_fd >= 0 && spawn_has_clone3();
+        /* Without clone3 the child moves itself before it starts anything. */
+        if (io->cgroup_fd >= 0 && !into_cgroup)
+                job.cgroup_procs_fd = io->cgroup_procs_fd;
+        forked = direct || into_cgroup;
         if (forked) {
                 r = spawn_report_pipe(report);
                 if (r < 0)
@@ -373,7 +393,7 @@ int spawn_command(struct spawn_env *env, const char *command, const struct spawn
                 }
                 return r;
         }
-        if (io->cgroup_fd >= 0)
+        if (into_cgroup)
                 pid = spawn_clone3(&job, direct, io->cgroup_fd, &pidfd);
         else if (direct)
                 /* The mini-shell: a fork (its own copy of our memory) that

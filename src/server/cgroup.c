@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -180,10 +179,6 @@ int cgroup_pool_init(struct cgroup_pool *p, unsigned max_slots, const struct cgr
         int r;
 
         *p = (struct cgroup_pool){.base_fd = -1, .limits = *limits, .max_slots = max_slots};
-        /* clone3 with no arguments: EINVAL where it exists, ENOSYS where not
-         * (Linux before 5.3, valgrind 3.19). */
-        if (syscall(SYS_clone3, NULL, 0) < 0 && errno == ENOSYS)
-                return snprintf(why, why_size, "no clone3 system call"), -ENOSYS;
         if (!mount)
                 return snprintf(why, why_size, "no cgroup2 hierarchy is mounted"), -ENOENT;
         r = cgroup_own_path(own, sizeof own);
@@ -236,7 +231,8 @@ static int cgroup_make_slot(struct cgroup_pool *p, struct cgroup_slot *s, unsign
         char name[32];
         int r;
 
-        *s = (struct cgroup_slot){.dir_fd = -1, .events_fd = -1, .peak_fd = -1, .index = index};
+        *s = (struct cgroup_slot){
+                .dir_fd = -1, .events_fd = -1, .procs_fd = -1, .peak_fd = -1, .index = index};
         snprintf(name, sizeof name, "cmd-%u", index);
         if (mkdirat(p->base_fd, name, 0755) < 0 && errno != EEXIST)
                 return -errno;
@@ -245,6 +241,9 @@ static int cgroup_make_slot(struct cgroup_pool *p, struct cgroup_slot *s, unsign
                 return -errno;
         s->events_fd = openat(s->dir_fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
         if (s->events_fd < 0)
+                return -errno;
+        s->procs_fd = openat(s->dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (s->procs_fd < 0)
                 return -errno;
         if ((r = cgroup_limit(s->dir_fd, "memory.max", p->limits.memory_max)) < 0 ||
             (r = cgroup_limit(s->dir_fd, "pids.max", p->limits.tasks_max)) < 0)
@@ -265,7 +264,9 @@ static void cgroup_close_slot(struct cgroup_slot *s) {
                 close(s->events_fd);
         if (s->peak_fd >= 0)
                 close(s->peak_fd);
-        s->dir_fd = s->events_fd = s->peak_fd = -1;
+        if (s->procs_fd >= 0)
+                close(s->procs_fd);
+        s->dir_fd = s->events_fd = s->peak_fd = s->procs_fd = -1;
 }
 
 /* The counters a command's figures start from. */

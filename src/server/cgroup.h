@@ -26,6 +26,7 @@ struct cgroup_limits {
 struct cgroup_slot {
         int dir_fd;        /* the slot's directory: CLONE_INTO_CGROUP */
         int events_fd;     /* its cgroup.events: EPOLLPRI when "populated" changes */
+        int procs_fd;      /* its cgroup.procs, for a child to move into without clone3 */
         int peak_fd;       /* its memory.peak, reset at each take where the kernel can, or -1 */
         uint64_t cpu_base; /* cpu.stat usage_usec when it was taken: it accumulates */
         uint64_t oom_base; /* memory.events oom_kill when it was taken */

@@ -544,8 +544,11 @@ int conn_start(struct conn *c) {
         if (r < 0)
                 return conn_spawn_failed(c, r);
         r = spawn_command(c->cfg->env, command,
-                          &(struct spawn_io){c->fd, c->frame.want_stdin,
-                                             c->slot ? c->slot->dir_fd : -1, &c->peer},
+                          &(struct spawn_io){.conn_fd = c->fd,
+                                             .conn_stdin = c->frame.want_stdin,
+                                             .cgroup_fd = c->slot ? c->slot->dir_fd : -1,
+                                             .cgroup_procs_fd = c->slot ? c->slot->procs_fd : -1,
+                                             .peer = &c->peer},
                           &child);
         if (r < 0) {
                 conn_drop_cgroup(c);

@@ -319,7 +319,12 @@ static void run_command(struct connection *c, struct spawn_env *env, const char 
         int r, status;
 
         r = spawn_command(env, command,
-                          &(struct spawn_io){c->fd, c->frame.want_stdin, -1, &c->peer}, &child);
+                          &(struct spawn_io){.conn_fd = c->fd,
+                                             .conn_stdin = c->frame.want_stdin,
+                                             .cgroup_fd = -1,
+                                             .cgroup_procs_fd = -1,
+                                             .peer = &c->peer},
+                          &child);
         if (r < 0) {
                 char line[256];
                 log_error_errno(r, "%s: spawn /bin/sh -c", c->peer.text);

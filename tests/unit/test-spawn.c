@@ -78,8 +78,14 @@ static int run(const char *command, const struct sock_peer *peer, char *out, siz
         /* The child must get the connection in blocking mode whatever the server uses. */
         assert_int_equal(fcntl(sv[1], F_SETFL, O_NONBLOCK), 0);
         assert_int_equal(spawn_env_init(&env, environ_), 0);
-        assert_int_equal(
-                spawn_command(&env, command, &(struct spawn_io){sv[1], false, -1, peer}, &child), 0);
+        assert_int_equal(spawn_command(&env, command,
+                                       &(struct spawn_io){.conn_fd = sv[1],
+                                                          .conn_stdin = false,
+                                                          .cgroup_fd = -1,
+                                                          .cgroup_procs_fd = -1,
+                                                          .peer = peer},
+                                       &child),
+                         0);
         spawn_env_release(&env);
         close(sv[1]);
         while (got + 1 < size && (n = read(sv[0], out + got, size - got - 1)) > 0)
@@ -142,7 +148,12 @@ static void test_spawn_with_the_connection_on_fd_0(void **state) {
         assert_int_equal(dup2(sv[1], STDIN_FILENO), STDIN_FILENO);
         assert_int_equal(spawn_env_init(&env, environ_), 0);
         assert_int_equal(spawn_command(&env, "cat; echo fd0ok; echo e >&2",
-                                       &(struct spawn_io){STDIN_FILENO, false, -1, NULL}, &child),
+                                       &(struct spawn_io){.conn_fd = STDIN_FILENO,
+                                                          .conn_stdin = false,
+                                                          .cgroup_fd = -1,
+                                                          .cgroup_procs_fd = -1,
+                                                          .peer = NULL},
+                                       &child),
                          0);
         spawn_env_release(&env);
         assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
@@ -185,7 +196,12 @@ static void test_stdin_is_the_connection_when_asked(void **state) {
                 }
                 assert_int_equal(spawn_env_init(&env, environ_), 0);
                 assert_int_equal(spawn_command(&env, command,
-                                               &(struct spawn_io){conn, true, -1, NULL}, &child),
+                                               &(struct spawn_io){.conn_fd = conn,
+                                                                  .conn_stdin = true,
+                                                                  .cgroup_fd = -1,
+                                                                  .cgroup_procs_fd = -1,
+                                                                  .peer = NULL},
+                                               &child),
                                  0);
                 spawn_env_release(&env);
                 if (inetd) {
@@ -256,8 +272,14 @@ static bool ran_direct(const char *command, bool always_shell, int *status) {
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
         assert_int_equal(spawn_env_init(&env, environ_), 0);
         env.always_shell = always_shell;
-        assert_int_equal(
-                spawn_command(&env, command, &(struct spawn_io){sv[1], false, -1, NULL}, &child), 0);
+        assert_int_equal(spawn_command(&env, command,
+                                       &(struct spawn_io){.conn_fd = sv[1],
+                                                          .conn_stdin = false,
+                                                          .cgroup_fd = -1,
+                                                          .cgroup_procs_fd = -1,
+                                                          .peer = NULL},
+                                       &child),
+                         0);
         spawn_env_release(&env);
         close(sv[1]);
         assert_int_equal(waitid((idtype_t) P_PIDFD, (id_t) child.pidfd, &si, WEXITED), 0);
