@@ -9,6 +9,7 @@ LIBEXECDIR ?= $(PREFIX)/libexec
 MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/nbnet
 SYSTEMDUNITDIR ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
+SYSUSERSDIR ?= $(shell pkg-config --variable=sysusersdir systemd 2>/dev/null || echo /usr/lib/sysusers.d)
 DESTDIR ?=
 
 CC ?= cc
@@ -306,7 +307,7 @@ fuzz-commands: build/fuzz/commands_fuzz
 
 install: all
 	install -d $(DESTDIR)$(LIBEXECDIR)/nbnet $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DOCDIR) \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SYSUSERSDIR)
 	install -m 0755 bin/nbnet-handler $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler
 	install -m 0755 bin/nbnetd $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnetd
 	install -m 0755 bin/nbnet bin/nbnet-load bin/check_nbnet $(DESTDIR)$(BINDIR)/
@@ -317,6 +318,7 @@ install: all
 		sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' units/$$u.in > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u && \
 		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; \
 	done
+	install -m 0644 units/nbnet.sysusers $(DESTDIR)$(SYSUSERSDIR)/nbnet.conf
 	install -m 0644 README.md doc/protocol.md $(DESTDIR)$(DOCDIR)/
 
 uninstall:
@@ -326,7 +328,8 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man1/nbnet.1 $(DESTDIR)$(MANDIR)/man1/nbnet-load.1 \
 		$(DESTDIR)$(MANDIR)/man1/check_nbnet.1 \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnet.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnet@.service \
-		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnetd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnetd.service
+		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnetd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnetd.service \
+		$(DESTDIR)$(SYSUSERSDIR)/nbnet.conf
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nbnet
 
 # Packages from a git archive of HEAD (committed work only), into dist/.
