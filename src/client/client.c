@@ -146,7 +146,7 @@ static int parse_options(int argc, char **argv, struct options *o) {
 
 /* The request for the command words; NULL with a message. */
 static char *build_request(const struct options *o, size_t *ret_size) {
-        char *req = frame_build(o->argv, o->argc, !o->raw, ret_size);
+        char *req = frame_build(o->argv, o->argc, o->raw ? 0 : FRAME_WANT_STATUS, ret_size);
 
         if (req)
                 return req;

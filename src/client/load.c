@@ -490,7 +490,8 @@ static int setup(struct load *ld) {
         struct sigaction sa = {.sa_handler = on_interrupt}; /* no SA_RESTART: epoll_wait returns */
         int r;
 
-        ld->request = frame_build(ld->o->argv, ld->o->argc, !ld->o->raw, &ld->request_size);
+        ld->request = frame_build(ld->o->argv, ld->o->argc, ld->o->raw ? 0 : FRAME_WANT_STATUS,
+                                  &ld->request_size);
         if (!ld->request) {
                 r = -errno;
                 fprintf(stderr, PROGRAM ": %s\n",
