@@ -338,6 +338,7 @@ struct relay {
         bool sock_eof;
         bool sock_drained;  /* the last read said EAGAIN */
         bool stdout_nowait; /* RWF_NOWAIT writes, until the kernel says it cannot */
+        bool stdout_full;   /* the last write said EAGAIN: wait for POLLOUT */
         bool forwarding;    /* stdin to the socket, until its EOF has been passed on */
         bool stdin_eof;
         char in[64 * 1024]; /* stdin read, not yet sent */
@@ -472,8 +473,9 @@ static void send_stdin(struct relay *rl) {
 static int poll_timeout(const struct relay *rl) {
         uint64_t now;
 
-        if (!rl->sock_eof && !rl->sock_drained && rl->out_count == 0)
-                return 0; /* read the socket until it says EAGAIN */
+        if (rl->sock_eof || (rl->out_count > 0 && !rl->stdout_full) ||
+            (!rl->sock_drained && rl->out_count == 0))
+                return 0; /* more to do at once: write, or read the socket until EAGAIN */
         if (rl->deadline_usec == 0)
                 return -1;
         now = now_usec();
@@ -515,6 +517,7 @@ static int relay(struct relay *rl) {
                 if (timed_out || (rl->deadline_usec && now_usec() >= rl->deadline_usec))
                         return timed_out_exit(rl);
                 r = flush_output(rl, false);
+                rl->stdout_full = r == -EAGAIN;
                 if (r < 0 && r != -EAGAIN && r != -EINTR) {
                         rl->out_count = 0;
                         return relay_error(rl, r, "writing the output to stdout", "");
