@@ -102,7 +102,7 @@ $(OUT)/bin/nbnet: $(CLIENT_OBJS) | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
 $(OUT)/bin/nbnet-load: $(LOAD_OBJS) | $(OUT)/bin
-	$(CC) $(ALL_LDFLAGS) -o $@ $^
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ -lm
 
 $(OUT)/bin/test-frame: $(OBJ)/test-frame.o $(OBJ)/frame.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
@@ -123,10 +123,10 @@ $(OUT)/bin/test-target: $(OBJ)/test-target.o $(OBJ)/target.o $(OBJ)/args.o | $(O
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(OUT)/bin/test-histogram: $(OBJ)/test-histogram.o $(OBJ)/histogram.o | $(OUT)/bin
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) -lm
 
 $(OUT)/bin/test-report: $(OBJ)/test-report.o $(OBJ)/report.o $(OBJ)/histogram.o | $(OUT)/bin
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) -lm
 
 # The direct path: which lines need no shell, the environment dash exports.
 $(OUT)/bin/test-command: $(OBJ)/test-command.o $(OBJ)/command.o | $(OUT)/bin

@@ -22,6 +22,30 @@ int args_parse_seconds(const char *s, double min, double max, uint64_t *ret_usec
         return 0;
 }
 
+int args_parse_duration(const char *s, double min, double max, uint64_t *ret_usec) {
+        static const struct {
+                const char *suffix;
+                double seconds;
+        } units[] = {{"", 1}, {"s", 1}, {"ms", 0.001}, {"m", 60}};
+        char *end;
+        double v;
+
+        errno = 0;
+        v = strtod(s, &end);
+        if (errno != 0 || end == s || !isfinite(v) || (s[0] < '0' || s[0] > '9'))
+                return -EINVAL;
+        for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
+                if (strcmp(end, units[i].suffix) != 0)
+                        continue;
+                v *= units[i].seconds;
+                if (v < min || v > max)
+                        return -ERANGE;
+                *ret_usec = (uint64_t) (v * 1e6 + 0.5);
+                return 0;
+        }
+        return -EINVAL;
+}
+
 int args_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *ret) {
         char *end;
         unsigned long v;

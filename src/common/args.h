@@ -9,6 +9,10 @@
 /* Seconds as a decimal ("10", "0.5") into microseconds; min..max inclusive. */
 int args_parse_seconds(const char *s, double min, double max, uint64_t *ret_usec);
 
+/* A duration, seconds by default or with a suffix: "2", "2s", "500ms", "1.5m";
+ * into microseconds; min..max seconds inclusive. */
+int args_parse_duration(const char *s, double min, double max, uint64_t *ret_usec);
+
 /* A whole number in min..max. */
 int args_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *ret);
 
