@@ -38,14 +38,12 @@ static void json_chars(FILE *out, const char *s) {
         for (const unsigned char *c = (const unsigned char *) s; *c;) {
                 size_t len = utf8_length(c);
 
-                if (len == 0)
+                if (len == 0 || *c < 0x20 || *c == 0x7f)
                         fprintf(out, "\\u%04x", *c++);
                 else if (*c == '"' || *c == '\\')
                         fprintf(out, "\\%c", *c++);
-                else if (*c < 0x20 || *c == 0x7f)
-                        fprintf(out, "\\u%04x", *c++);
                 else {
-                        fwrite(c, 1, len, out);
+                        (void) fwrite(c, 1, len, out);
                         c += len;
                 }
         }

@@ -162,8 +162,7 @@ static void test_release_of_everything_gives_a_held_trailer_as_output(void **sta
 
 static void test_output_with_a_record_separator_mid_stream_passes_at_once(void **state) {
         static const char *const streams[] = {
-                "a\x1e"
-                "b",
+                "a\x1e!",
                 "\x1eNBNET-X",
                 "x\x1eNBNET-STATUS 0a",
                 "\x1eNBNET-STATUS 042 ",
