@@ -123,7 +123,7 @@ $(OUT)/bin/nbnet: $(CLIENT_OBJS) | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MUNGE_LIBS)
 
 $(OUT)/bin/nbnet-load: $(LOAD_OBJS) | $(OUT)/bin
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MUNGE_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MUNGE_LIBS) -lm
 
 $(OUT)/bin/check_nbnet: $(CHECK_OBJS) | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(MUNGE_LIBS)
@@ -150,10 +150,10 @@ $(OUT)/bin/test-target: $(OBJ)/test-target.o $(OBJ)/target.o $(OBJ)/args.o | $(O
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(OUT)/bin/test-histogram: $(OBJ)/test-histogram.o $(OBJ)/histogram.o | $(OUT)/bin
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) -lm
 
 $(OUT)/bin/test-report: $(OBJ)/test-report.o $(OBJ)/report.o $(OBJ)/histogram.o | $(OUT)/bin
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) -lm
 
 # The direct path: which lines need no shell, the environment dash exports.
 $(OUT)/bin/test-command: $(OBJ)/test-command.o $(OBJ)/command.o | $(OUT)/bin

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -14,8 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "args.h"
@@ -38,12 +42,16 @@ struct options {
         uint64_t timeout_usec; /* 0: none */
         const char *timeout_text;
         bool raw;
+        bool no_stdin; /* -n */
         bool quiet;
         bool munge; /* --munge or NBNET_MUNGE=1: the command goes in a credential */
 };
 
-/* What the SIGALRM handler of -T needs; set before the timer starts. */
-static volatile int alarm_fd = -1;
+/* What the signal handlers need: the connection to reset, and whether the
+ * relay loop is running (-T then lets it print what it holds, then exit). */
+static volatile sig_atomic_t conn_fd = -1;
+static volatile sig_atomic_t relaying;
+static volatile sig_atomic_t timed_out;
 static char alarm_message[512];
 static size_t alarm_message_len;
 
@@ -54,13 +62,19 @@ static void usage(FILE *out) {
                 "Usage: " PROGRAM " [OPTIONS] HOST[:PORT] COMMAND [ARG...]\n"
                 "       " PROGRAM " [OPTIONS] unix:PATH COMMAND [ARG...]\n"
                 "Run COMMAND (its words joined with spaces, as ssh does) on an nbnet server,\n"
-                "stream its output to stdout and exit with its status.\n"
+                "with nbnet's stdin as its stdin; stream its output to stdout as it comes and\n"
+                "exit with its status. SIGINT, SIGTERM and SIGHUP reset the connection, which\n"
+                "kills the command, and end nbnet by the same signal.\n"
                 "\n"
                 "  -p PORT          port when HOST:PORT names none (default " TARGET_DEFAULT_PORT ")\n"
                 "  -t SEC           connect timeout for each address (default 10)\n"
-                "  -T SEC           give up on the whole command after SEC; exit 124\n"
+                "  -T SEC           give up on the whole command after SEC: print what came,\n"
+                "                   reset the connection (the command is killed), exit 124\n"
+                "  -n, --no-stdin   the command's stdin is /dev/null, not nbnet's stdin\n"
+                "                   (also when nbnet's stdin is /dev/null already)\n"
                 "  -r, --raw        plain request without a status trailer, for servers that\n"
-                "                   answer only the plain form; exit 0 at end of output\n"
+                "                   answer only the plain form; exit 0 at end of output;\n"
+                "                   implies -n\n"
                 "  -q, --quiet      no messages of nbnet's own on stderr\n"
                 "      --munge      send the command in a MUNGE credential of the local\n"
                 "                   munged (also NBNET_MUNGE=1; its socket: NBNET_MUNGE_SOCKET)\n"
@@ -92,9 +106,13 @@ static void message(const struct target *t, const char *fmt, ...) {
 /* Returns 0 to go on, 1 to exit 0 (help, version), -EINVAL to exit 2. */
 static int parse_options(int argc, char **argv, struct options *o) {
         static const struct option longopts[] = {
-                {"raw", no_argument, NULL, 'r'},     {"quiet", no_argument, NULL, 'q'},
-                {"munge", no_argument, NULL, 'M'},   {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, 'V'}, {0},
+                {"raw", no_argument, NULL, 'r'},
+                {"no-stdin", no_argument, NULL, 'n'},
+                {"quiet", no_argument, NULL, 'q'},
+                {"munge", no_argument, NULL, 'M'},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},
+                {0},
         };
         unsigned long v;
         int c, r;
@@ -105,7 +123,7 @@ static int parse_options(int argc, char **argv, struct options *o) {
         /* '+': stop at HOST, so that "nbnet host ls -l" keeps -l for ls. */
         /* getopt's own messages start with argv[0]: make it the name the others use. */
         argv[0] = (char *) PROGRAM;
-        while ((c = getopt_long(argc, argv, "+p:t:T:rqhV", longopts, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+p:t:T:nrqhV", longopts, NULL)) >= 0) {
                 switch (c) {
                 case 'p':
                         if (args_parse_uint(optarg, 1, 65535, &v) < 0)
@@ -122,6 +140,9 @@ static int parse_options(int argc, char **argv, struct options *o) {
                                 return usage_error("-T must be 0.001..31536000 seconds, got '%s'",
                                                    optarg);
                         o->timeout_text = optarg;
+                        break;
+                case 'n':
+                        o->no_stdin = true;
                         break;
                 case 'r':
                         o->raw = true;
@@ -153,12 +174,13 @@ static int parse_options(int argc, char **argv, struct options *o) {
 
 /* The request for the command words; NULL with a message, errno kept
  * (EINVAL: a usage error; anything else: 255). */
-static char *build_request(const struct options *o, size_t *ret_size) {
+static char *build_request(const struct options *o, unsigned flags, size_t *ret_size) {
         char why[512];
         int err;
-        char *req = o->munge ? credential_request(o->argv, o->argc, !o->raw, false,
-                                                  credential_socket(), ret_size, why, sizeof why)
-                             : frame_build(o->argv, o->argc, !o->raw, ret_size);
+        char *req = o->munge ? credential_request(o->argv, o->argc, flags & FRAME_WANT_STATUS,
+                                                  flags & FRAME_STDIN, credential_socket(),
+                                                  ret_size, why, sizeof why)
+                             : frame_build(o->argv, o->argc, flags, ret_size);
 
         if (req)
                 return req;
@@ -184,22 +206,86 @@ static void abort_connection(int fd) {
         close(fd);
 }
 
+/* Takes the connection from the signal handlers before it is closed. */
+static int release_connection(void) {
+        int fd = conn_fd;
+
+        conn_fd = -1;
+        return fd;
+}
+
 static void on_alarm(int sig) {
+        int fd = conn_fd;
+
         (void) sig;
-        if (alarm_fd >= 0)
-                abort_connection(alarm_fd);
+        if (relaying) { /* the relay loop prints what it holds, then exits */
+                timed_out = 1;
+                return;
+        }
+        if (fd >= 0)
+                abort_connection(fd);
         if (!quiet)
                 (void) !write(STDERR_FILENO, alarm_message, alarm_message_len);
         _exit(EXIT_TIMEOUT);
 }
 
+/* SIGINT, SIGTERM, SIGHUP: reset the connection so that the server kills the
+ * command (ssh without -t would leave it running), then die of the signal. */
+static void on_fatal_signal(int sig) {
+        int fd = conn_fd;
+        sigset_t set;
+
+        if (fd >= 0)
+                abort_connection(fd);
+        (void) signal(sig, SIG_DFL);
+        (void) raise(sig);
+        sigemptyset(&set);
+        sigaddset(&set, sig);
+        (void) sigprocmask(SIG_UNBLOCK, &set, NULL);
+        _exit(128 + sig);
+}
+
+/* A signal ignored when nbnet started stays ignored, as nohup and a
+ * non-interactive shell's background jobs expect; ssh does the same. */
+static int catch_signals(void) {
+        static const int fatal[] = {SIGINT, SIGTERM, SIGHUP};
+        struct sigaction sa = {.sa_handler = on_fatal_signal}, old;
+
+        /* EPIPE instead: a broken stdout ends us through end_by_sigpipe, a
+         * broken connection through the status check. */
+        if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+                return -errno;
+        sigemptyset(&sa.sa_mask);
+        sigaddset(&sa.sa_mask, SIGALRM);
+        for (size_t i = 0; i < sizeof fatal / sizeof *fatal; i++)
+                sigaddset(&sa.sa_mask, fatal[i]);
+        for (size_t i = 0; i < sizeof fatal / sizeof *fatal; i++) {
+                if (sigaction(fatal[i], NULL, &old) < 0)
+                        return -errno;
+                if (old.sa_handler == SIG_IGN)
+                        continue;
+                if (sigaction(fatal[i], &sa, NULL) < 0)
+                        return -errno;
+        }
+        return 0;
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
 /* -T: a timer whose handler exits, so that it also ends a blocked getaddrinfo,
- * connect or write to a stalled stdout. */
-static int start_timeout(const struct options *o) {
+ * connect or send; once the relay loop runs, it only tells the loop, which
+ * also knows the deadline itself. Returns the deadline, 0 for none. */
+static int start_timeout(const struct options *o, uint64_t *ret_deadline) {
         struct itimerval it = {0};
-        struct sigaction sa = {.sa_handler = on_alarm};
+        struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART: a blocked write returns */
         int n;
 
+        *ret_deadline = 0;
         if (o->timeout_usec == 0)
                 return 0;
         n = snprintf(alarm_message, sizeof alarm_message,
@@ -209,6 +295,7 @@ static int start_timeout(const struct options *o) {
                                                                 : sizeof alarm_message - 1;
         if (sigaction(SIGALRM, &sa, NULL) < 0)
                 return -errno;
+        *ret_deadline = now_usec() + o->timeout_usec;
         it.it_value.tv_sec = (time_t) (o->timeout_usec / 1000000);
         it.it_value.tv_usec = (suseconds_t) (o->timeout_usec % 1000000);
         if (setitimer(ITIMER_REAL, &it, NULL) < 0)
@@ -217,35 +304,15 @@ static int start_timeout(const struct options *o) {
 }
 
 /* The reader of our stdout went away (| head): end as a filter does, quietly. */
-static _Noreturn void end_by_sigpipe(int fd) {
+static _Noreturn void end_by_sigpipe(void) {
+        int fd = release_connection();
+
         if (fd >= 0)
                 abort_connection(fd);
         /* Should either fail, the status is still the one a shell gives a SIGPIPE death. */
         (void) signal(SIGPIPE, SIG_DFL);
         (void) raise(SIGPIPE);
         _exit(128 + SIGPIPE);
-}
-
-/* Writes every slice to stdout; -errno on an error other than EPIPE. */
-static int write_out(int fd, struct iovec *iov, int count) {
-        while (count > 0) {
-                ssize_t n = writev(STDOUT_FILENO, iov, count);
-                size_t done;
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0 && errno == EPIPE)
-                        end_by_sigpipe(fd);
-                if (n < 0)
-                        return -errno;
-                for (done = (size_t) n; count > 0 && done >= iov->iov_len; iov++, count--)
-                        done -= iov->iov_len;
-                if (count > 0) {
-                        iov->iov_base = (char *) iov->iov_base + done;
-                        iov->iov_len -= done;
-                }
-        }
-        return 0;
 }
 
 static int send_all(int fd, const char *p, size_t size) {
@@ -261,49 +328,264 @@ static int send_all(int fd, const char *p, size_t size) {
         return 0;
 }
 
-/* Streams the response to stdout; returns the exit status nbnet ends with. */
-static int relay_response(int fd, const struct options *o) {
-        static char buf[128 * 1024];
-        struct response resp;
-        struct iovec iov[2];
-        int n_iov, r;
+/* Whether fd is /dev/null: its input is nothing, with '<' or without. */
+static bool is_dev_null(int fd) {
+        struct stat st;
 
-        response_init(&resp);
-        for (;;) {
-                ssize_t n = recv(fd, buf, sizeof buf, 0);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        r = -errno;
-                        abort_connection(fd);
-                        message(&o->target, "reading the response: %s (connection cut)",
-                                strerror(-r));
-                        return EXIT_LOCAL;
-                }
-                if (n == 0)
-                        break;
-                if (o->raw) {
-                        iov[0] = (struct iovec){.iov_base = buf, .iov_len = (size_t) n};
-                        n_iov = 1;
+        return fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+}
+
+/* Whether writes to fd can be asked not to block (RWF_NOWAIT): pipes and
+ * sockets, whose reader may be waiting for our stdin. A terminal or a file
+ * drains by itself and takes blocking writes. */
+static bool nowait_writes(int fd) {
+        struct stat st;
+
+        return fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+}
+
+/*
+ * One connection's relay, ssh style: one poll loop over stdin, the socket and
+ * stdout, so that neither direction waits for the other and an interactive
+ * program on either end never waits on bytes nbnet holds. stdout's file
+ * status flags are shared with other processes: O_NONBLOCK is never set on
+ * it; writes that must not block ask so per call instead.
+ */
+struct relay {
+        const struct options *o;
+        int fd;
+        struct response response;
+        char buf[128 * 1024]; /* the last bytes read from the socket */
+        struct iovec out[2];  /* output not yet written: slices of buf and response */
+        int out_count;
+        bool sock_eof;
+        bool sock_drained;  /* the last read said EAGAIN */
+        bool stdout_nowait; /* RWF_NOWAIT writes, until the kernel says it cannot */
+        bool stdout_full;   /* the last write said EAGAIN: wait for POLLOUT */
+        bool forwarding;    /* stdin to the socket, until its EOF has been passed on */
+        bool stdin_eof;
+        char in[64 * 1024]; /* stdin read, not yet sent */
+        size_t in_len, in_off;
+        uint64_t deadline_usec; /* -T, 0: none */
+};
+
+/* Writes the pending output; with wait, all of it, else what stdout takes
+ * now. Returns -errno on an error other than EPIPE, -EAGAIN when stdout is full. */
+static int flush_output(struct relay *rl, bool wait) {
+        while (rl->out_count > 0) {
+                ssize_t n;
+                size_t done;
+
+                if (rl->stdout_nowait && !wait) {
+                        n = pwritev2(STDOUT_FILENO, rl->out, rl->out_count, -1, RWF_NOWAIT);
+                        if (n < 0 && (errno == EOPNOTSUPP || errno == EINVAL)) {
+                                rl->stdout_nowait = false; /* an older kernel: block instead */
+                                continue;
+                        }
                 } else
-                        n_iov = response_feed(&resp, buf, (size_t) n, iov);
-                r = write_out(fd, iov, n_iov);
-                if (r < 0) {
-                        abort_connection(fd);
-                        message(&o->target, "writing the output to stdout: %s", strerror(-r));
-                        return EXIT_LOCAL;
+                        n = writev(STDOUT_FILENO, rl->out, rl->out_count);
+                if (n < 0 && errno == EINTR) {
+                        if (timed_out && !wait)
+                                return -EINTR;
+                        continue;
+                }
+                if (n < 0 && errno == EPIPE)
+                        end_by_sigpipe();
+                if (n < 0)
+                        return -errno;
+                for (done = (size_t) n; rl->out_count > 0 && done >= rl->out[0].iov_len;) {
+                        done -= rl->out[0].iov_len;
+                        rl->out[0] = rl->out[1];
+                        rl->out_count--;
+                }
+                if (rl->out_count > 0) {
+                        rl->out[0].iov_base = (char *) rl->out[0].iov_base + done;
+                        rl->out[0].iov_len -= done;
                 }
         }
-        alarm_fd = -1; /* -T must not reset a descriptor number that is no longer ours */
-        close(fd);
-        if (o->raw)
+        return 0;
+}
+
+/* Appends slices to the pending output. */
+static void add_output(struct relay *rl, const struct iovec *iov, int count) {
+        for (int i = 0; i < count; i++)
+                rl->out[rl->out_count++] = iov[i];
+}
+
+/* Everything received and not yet written, held bytes included, written
+ * out, blocking: for -T and for a cut connection. */
+static void output_everything(struct relay *rl) {
+        struct iovec held;
+
+        /* First what is pending: it may point into the response's buffer. */
+        if (flush_output(rl, true) < 0)
+                return;
+        if (!rl->o->raw && response_release(&rl->response, true, &held) == 1) {
+                add_output(rl, &held, 1);
+                (void) flush_output(rl, true);
+        }
+}
+
+/* One read of the socket; the caller has written all output before. */
+static int read_socket(struct relay *rl) {
+        struct iovec iov[2];
+        ssize_t n = recv(rl->fd, rl->buf, sizeof rl->buf, MSG_DONTWAIT);
+
+        if (n < 0 && errno == EINTR)
                 return 0;
-        r = response_finish(&resp, &iov[0]);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+                /* Nothing waiting: a tail that could only begin the trailer is output. */
+                rl->sock_drained = true;
+                if (!rl->o->raw && response_release(&rl->response, false, &iov[0]) == 1)
+                        add_output(rl, iov, 1);
+                return 0;
+        }
+        if (n < 0)
+                return -errno;
+        rl->sock_drained = false;
+        if (n == 0) {
+                rl->sock_eof = true;
+                return 0;
+        }
+        if (rl->o->raw) {
+                iov[0] = (struct iovec){.iov_base = rl->buf, .iov_len = (size_t) n};
+                add_output(rl, iov, 1);
+        } else
+                add_output(rl, iov, response_feed(&rl->response, rl->buf, (size_t) n, iov));
+        return 0;
+}
+
+/* stdin's EOF is the command's: a FIN, once all of stdin has been sent. */
+static void end_forwarding(struct relay *rl) {
+        rl->forwarding = false;
+        rl->in_len = rl->in_off = 0;
+        (void) shutdown(rl->fd, SHUT_WR);
+}
+
+static void read_stdin(struct relay *rl) {
+        ssize_t n = read(STDIN_FILENO, rl->in, sizeof rl->in);
+
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                return;
+        if (n <= 0) { /* an error reading stdin ends it, as ssh takes it */
+                rl->stdin_eof = true;
+                end_forwarding(rl);
+                return;
+        }
+        rl->in_len = (size_t) n;
+        rl->in_off = 0;
+}
+
+static void send_stdin(struct relay *rl) {
+        ssize_t n = send(rl->fd, rl->in + rl->in_off, rl->in_len - rl->in_off,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                return;
+        if (n < 0) {
+                /* The server no longer takes input; the response says the rest. */
+                rl->forwarding = false;
+                rl->in_len = rl->in_off = 0;
+                return;
+        }
+        rl->in_off += (size_t) n;
+        if (rl->in_off == rl->in_len)
+                rl->in_len = rl->in_off = 0;
+}
+
+static int poll_timeout(const struct relay *rl) {
+        uint64_t now;
+
+        if (rl->sock_eof || (rl->out_count > 0 && !rl->stdout_full) ||
+            (!rl->sock_drained && rl->out_count == 0))
+                return 0; /* more to do at once: write, or read the socket until EAGAIN */
+        if (rl->deadline_usec == 0)
+                return -1;
+        now = now_usec();
+        if (now >= rl->deadline_usec)
+                return 0;
+        return (int) ((rl->deadline_usec - now + 999) / 1000);
+}
+
+static int timed_out_exit(struct relay *rl) {
+        struct itimerval backstop = {.it_value = {.tv_sec = 2}};
+        int fd = release_connection();
+
+        /* From here the alarm ends nbnet at once: a stalled stdout cannot hold it. */
+        relaying = 0;
+        (void) setitimer(ITIMER_REAL, &backstop, NULL);
+        abort_connection(fd);
+        output_everything(rl);
+        if (!quiet)
+                (void) !write(STDERR_FILENO, alarm_message, alarm_message_len);
+        return EXIT_TIMEOUT;
+}
+
+static int relay_error(struct relay *rl, int r, const char *what, const char *why) {
+        abort_connection(release_connection());
+        output_everything(rl); /* what came is output, as at -T */
+        message(&rl->o->target, "%s: %s%s", what, strerror(-r), why);
+        return EXIT_LOCAL;
+}
+
+/* Streams the response to stdout, and stdin to the command; returns the exit
+ * status nbnet ends with. */
+static int relay(struct relay *rl) {
+        struct iovec iov;
+        int r;
+
+        for (;;) {
+                struct pollfd p[3] = {{.fd = -1}, {.fd = rl->fd}, {.fd = -1}};
+
+                if (timed_out || (rl->deadline_usec && now_usec() >= rl->deadline_usec))
+                        return timed_out_exit(rl);
+                r = flush_output(rl, false);
+                rl->stdout_full = r == -EAGAIN;
+                if (r < 0 && r != -EAGAIN && r != -EINTR) {
+                        rl->out_count = 0;
+                        return relay_error(rl, r, "writing the output to stdout", "");
+                }
+                if (rl->out_count == 0 && rl->sock_eof)
+                        break;
+                if (rl->out_count == 0 && !rl->sock_drained) {
+                        r = read_socket(rl);
+                        if (r < 0)
+                                return relay_error(rl, r, "reading the response",
+                                                   " (connection cut)");
+                }
+                if (rl->forwarding && !rl->stdin_eof && rl->in_len == 0) {
+                        p[0].fd = STDIN_FILENO;
+                        p[0].events = POLLIN;
+                }
+                p[1].events = (short) ((rl->out_count == 0 && !rl->sock_eof ? POLLIN : 0) |
+                                       (rl->forwarding && rl->in_len > 0 ? POLLOUT : 0));
+                if (rl->out_count > 0) {
+                        p[2].fd = STDOUT_FILENO;
+                        p[2].events = POLLOUT;
+                }
+                if (poll(p, 3, poll_timeout(rl)) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return relay_error(rl, -errno, "poll", "");
+                }
+                if (p[1].revents & (POLLIN | POLLERR | POLLHUP))
+                        rl->sock_drained = false;
+                if (p[1].revents & POLLOUT)
+                        send_stdin(rl);
+                if (p[0].revents)
+                        read_stdin(rl);
+        }
+        close(release_connection());
+        if (rl->o->raw)
+                return 0;
+        r = response_finish(&rl->response, &iov);
         if (r >= 0)
                 return r;
-        /* The held-back bytes were output after all; an error on them changes nothing now. */
-        (void) write_out(-1, iov, 1); /* -1: the connection is closed already */
-        message(&o->target, "response ended without a status (server too old, or connection cut)");
+        /* The held-back bytes were output after all. */
+        add_output(rl, &iov, 1);
+        (void) flush_output(rl, true);
+        message(&rl->o->target,
+                "response ended without a status (server too old, or connection cut)");
         return EXIT_LOCAL;
 }
 
@@ -322,15 +604,19 @@ static int connect_error(const struct options *o, int r, const char *resolve_err
 }
 
 static int run(const struct options *o) {
+        static struct relay rl; /* 192 KiB of buffers: not on the stack */
         const char *resolve_error = NULL;
+        bool forward = !o->no_stdin && !o->raw && !is_dev_null(STDIN_FILENO);
+        unsigned flags = (o->raw ? 0 : FRAME_WANT_STATUS) | (forward ? FRAME_STDIN : 0);
+        uint64_t deadline;
         size_t size;
         char *req;
         int fd, r;
 
-        req = build_request(o, &size);
+        req = build_request(o, flags, &size);
         if (!req)
                 return errno == EINVAL ? EXIT_USAGE : EXIT_LOCAL;
-        r = start_timeout(o);
+        r = start_timeout(o, &deadline);
         if (r < 0) {
                 free(req);
                 message(&o->target, "cannot start the -T timer: %s", strerror(-r));
@@ -341,18 +627,25 @@ static int run(const struct options *o) {
                 free(req);
                 return connect_error(o, fd, resolve_error);
         }
-        alarm_fd = fd;
+        conn_fd = fd;
         r = send_all(fd, req, size);
         free(req);
-        /* Nothing more to send: a FIN after the frame is fine, the command runs on. */
-        if (r == 0 && shutdown(fd, SHUT_WR) < 0)
+        /* Without '<', nothing more to send: a FIN after the frame is fine, the command runs on. */
+        if (r == 0 && !forward && shutdown(fd, SHUT_WR) < 0)
                 r = -errno;
         if (r < 0) {
-                abort_connection(fd);
+                abort_connection(release_connection());
                 message(&o->target, "sending the request: %s", strerror(-r));
                 return EXIT_LOCAL;
         }
-        return relay_response(fd, o);
+        rl.o = o;
+        rl.fd = fd;
+        response_init(&rl.response);
+        rl.forwarding = forward;
+        rl.stdout_nowait = nowait_writes(STDOUT_FILENO);
+        rl.deadline_usec = deadline;
+        relaying = 1;
+        return relay(&rl);
 }
 
 /* A closed fd 1 or 2 would be taken by the socket, and the output with it. */
@@ -379,10 +672,9 @@ int main(int argc, char **argv) {
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : EXIT_USAGE;
         quiet = o.quiet;
-        /* EPIPE instead: a broken stdout ends us through end_by_sigpipe, a
-         * broken connection through the status check. */
-        if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
-                message(&o.target, "signal SIGPIPE: %s", strerror(errno));
+        r = catch_signals();
+        if (r < 0) {
+                message(&o.target, "sigaction: %s", strerror(-r));
                 return EXIT_LOCAL;
         }
         return run(&o);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "histogram.h"
 
+#include <math.h>
 #include <string.h>
 
 #define VALUE_LIMIT ((UINT64_C(1) << HISTOGRAM_MAX_BITS) - 1)
@@ -36,6 +37,8 @@ static uint64_t bucket_high(unsigned b) {
 }
 
 void histogram_add(struct histogram *h, uint64_t value) {
+        double delta;
+
         if (value > VALUE_LIMIT)
                 value = VALUE_LIMIT;
         h->counts[bucket_of(value)]++;
@@ -45,6 +48,14 @@ void histogram_add(struct histogram *h, uint64_t value) {
                 h->max = value;
         h->count++;
         h->sum += value;
+        /* Welford's update: no sum of squares to overflow or cancel. */
+        delta = (double) value - h->mean;
+        h->mean += delta / (double) h->count;
+        h->m2 += delta * ((double) value - h->mean);
+}
+
+double histogram_stdev(const struct histogram *h) {
+        return h->count > 0 ? sqrt(h->m2 / (double) h->count) : 0;
 }
 
 uint64_t histogram_percentile(const struct histogram *h, double p) {

@@ -21,6 +21,8 @@ struct histogram {
         uint64_t min; /* exact */
         uint64_t max; /* exact */
         uint64_t sum; /* for the mean */
+        double mean;  /* running mean and sum of squared deviations (Welford): the stdev */
+        double m2;
 };
 
 void histogram_init(struct histogram *h);
@@ -31,3 +33,6 @@ void histogram_add(struct histogram *h, uint64_t value);
 /* The smallest recorded value (within 0.2%) that p percent of the values do
  * not exceed, 0 < p <= 100; never outside min..max; 0 when empty. */
 uint64_t histogram_percentile(const struct histogram *h, double p);
+
+/* The standard deviation of the values (exact, not from the buckets); 0 when empty. */
+double histogram_stdev(const struct histogram *h);

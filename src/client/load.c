@@ -17,9 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,8 +47,9 @@ enum slot_state { SLOT_IDLE, SLOT_CONNECTING, SLOT_SENDING, SLOT_READING };
 struct slot {
         enum slot_state state;
         int fd;
+        uint32_t events;     /* what epoll watches for this fd */
         uint32_t generation; /* in the epoll cookie: an event for a closed connection is ignored */
-        size_t sent;
+        size_t sent;         /* of the request, then of the --stdin payload */
         uint64_t start_usec;
         struct response response;
         char *request; /* --munge: this request's own, a credential being single-use */
@@ -63,7 +67,10 @@ struct options {
         uint64_t timeout_usec;  /* per request */
         bool raw;
         bool json;
-        bool munge; /* each request in a fresh MUNGE credential */
+        bool munge;             /* each request in a fresh MUNGE credential */
+        bool ok_status[256];    /* --ok-status */
+        const char *ok_text;    /* as given, for the report */
+        const char *stdin_path; /* --stdin */
 };
 
 struct load {
@@ -72,6 +79,8 @@ struct load {
         socklen_t addr_len;
         char *request;
         size_t request_size;
+        const char *payload; /* --stdin: the file, mapped; sent after every request */
+        size_t payload_size;
         int epfd;
         struct slot *slots;
         uint64_t started;
@@ -96,16 +105,20 @@ static void on_interrupt(int sig) {
 static void usage(FILE *out) {
         fprintf(out,
                 "Usage: " PROGRAM
-                " [OPTIONS] (-n REQUESTS | -d SECONDS) HOST[:PORT] COMMAND [ARG...]\n"
+                " [OPTIONS] (-n REQUESTS | -d DURATION) HOST[:PORT] COMMAND [ARG...]\n"
                 "Run COMMAND on an nbnet server over and over from CONNS clients at once, each\n"
                 "starting its next request when the last one ends, and report the rate, the\n"
                 "latency percentiles and the statuses. HOST may be unix:PATH.\n"
                 "\n"
                 "  -c CONNS         concurrent clients, 1..%u (default 1)\n"
                 "  -n REQUESTS      stop after REQUESTS requests, 1..%lu\n"
-                "  -d SECONDS       stop after SECONDS, 0.001..%.0f\n"
+                "  -d DURATION      stop after DURATION, 0.001..%.0f seconds; 2, 2s, 500ms, 1.5m\n"
                 "  -p PORT          port when HOST:PORT names none (default " TARGET_DEFAULT_PORT ")\n"
-                "  -t SEC           give up on one request after SEC (default 30)\n"
+                "  -t DURATION      give up on one request after DURATION (default 30s)\n"
+                "      --ok-status LIST\n"
+                "                   the statuses that count as ok, as 0,1 or 0-2 (default 0);\n"
+                "                   any other is a failed request\n"
+                "      --stdin FILE send FILE as every command's stdin ('<'), then end it\n"
                 "  -r, --raw        plain requests, counted by clean EOF, for servers that\n"
                 "                   cannot send a status trailer\n"
                 "      --json       the report as one JSON object\n"
@@ -120,19 +133,55 @@ static void usage(FILE *out) {
 
 #define usage_error(...) args_usage_error(PROGRAM, __VA_ARGS__)
 
+/* "0,1", "0-2,126": each status of the list set in ok (which it clears first). */
+static int parse_status_list(const char *s, bool ok[static 256]) {
+        memset(ok, 0, 256 * sizeof *ok);
+        for (;;) {
+                unsigned long lo, hi;
+                char *end;
+
+                if (*s < '0' || *s > '9')
+                        return -EINVAL;
+                lo = hi = strtoul(s, &end, 10);
+                if (*end == '-') {
+                        s = end + 1;
+                        if (*s < '0' || *s > '9')
+                                return -EINVAL;
+                        hi = strtoul(s, &end, 10);
+                }
+                if (lo > hi || hi > 255)
+                        return -ERANGE;
+                for (unsigned long v = lo; v <= hi; v++)
+                        ok[v] = true;
+                if (*end == '\0')
+                        return 0;
+                if (*end != ',')
+                        return -EINVAL;
+                s = end + 1;
+        }
+}
+
 /* Returns 0 to go on, 1 to exit 0 (help, version), -EINVAL to exit 2. */
 static int parse_options(int argc, char **argv, struct options *o) {
-        enum { OPT_JSON = 256, OPT_MUNGE };
+        enum { OPT_JSON = 256, OPT_OK_STATUS, OPT_STDIN, OPT_MUNGE };
         static const struct option longopts[] = {
-                {"raw", no_argument, NULL, 'r'},         {"json", no_argument, NULL, OPT_JSON},
-                {"munge", no_argument, NULL, OPT_MUNGE}, {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, 'V'},     {0},
+                {"raw", no_argument, NULL, 'r'},
+                {"json", no_argument, NULL, OPT_JSON},
+                {"ok-status", required_argument, NULL, OPT_OK_STATUS},
+                {"stdin", required_argument, NULL, OPT_STDIN},
+                {"munge", no_argument, NULL, OPT_MUNGE},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},
+                {0},
         };
         unsigned long v;
         int c, r;
 
-        *o = (struct options){
-                .port = TARGET_DEFAULT_PORT, .conns = 1, .timeout_usec = 30 * USEC_PER_SEC};
+        *o = (struct options){.port = TARGET_DEFAULT_PORT,
+                              .conns = 1,
+                              .timeout_usec = 30 * USEC_PER_SEC,
+                              .ok_status = {[0] = true},
+                              .ok_text = "0"};
         /* getopt's own messages start with argv[0]: make it the name the others use. */
         argv[0] = (char *) PROGRAM;
         while ((c = getopt_long(argc, argv, "+c:n:d:p:t:rhV", longopts, NULL)) >= 0) {
@@ -148,8 +197,10 @@ static int parse_options(int argc, char **argv, struct options *o) {
                                                    optarg);
                         break;
                 case 'd':
-                        if (args_parse_seconds(optarg, 0.001, MAX_DURATION_SEC, &o->duration_usec) < 0)
-                                return usage_error("-d must be 0.001..%.0f seconds, got '%s'",
+                        if (args_parse_duration(optarg, 0.001, MAX_DURATION_SEC, &o->duration_usec) <
+                            0)
+                                return usage_error("-d must be 0.001..%.0f seconds (2, 2s, 500ms, "
+                                                   "1.5m), got '%s'",
                                                    MAX_DURATION_SEC, optarg);
                         break;
                 case 'p':
@@ -158,8 +209,9 @@ static int parse_options(int argc, char **argv, struct options *o) {
                         o->port = optarg;
                         break;
                 case 't':
-                        if (args_parse_seconds(optarg, 0.001, 86400, &o->timeout_usec) < 0)
-                                return usage_error("-t must be 0.001..86400 seconds, got '%s'",
+                        if (args_parse_duration(optarg, 0.001, 86400, &o->timeout_usec) < 0)
+                                return usage_error("-t must be 0.001..86400 seconds (2, 2s, 500ms, "
+                                                   "1.5m), got '%s'",
                                                    optarg);
                         break;
                 case 'r':
@@ -167,6 +219,17 @@ static int parse_options(int argc, char **argv, struct options *o) {
                         break;
                 case OPT_JSON:
                         o->json = true;
+                        break;
+                case OPT_OK_STATUS:
+                        if (parse_status_list(optarg, o->ok_status) < 0)
+                                return usage_error(
+                                        "--ok-status must be statuses 0..255 and ranges, "
+                                        "as 0,1 or 0-2,126; got '%s'",
+                                        optarg);
+                        o->ok_text = optarg;
+                        break;
+                case OPT_STDIN:
+                        o->stdin_path = optarg;
                         break;
                 case OPT_MUNGE:
                         o->munge = true;
@@ -176,6 +239,8 @@ static int parse_options(int argc, char **argv, struct options *o) {
                                 return r;
                 }
         }
+        if (o->raw && o->stdin_path)
+                return usage_error("--stdin needs the '<' flag, which --raw requests do not have");
         if ((o->requests == 0) == (o->duration_usec == 0))
                 return usage_error(
                         "give exactly one of -n REQUESTS and -d SECONDS: the run must end");
@@ -261,6 +326,9 @@ static void close_slot(struct load *ld, struct slot *s) {
 static int watch(struct load *ld, struct slot *s, int op, uint32_t events) {
         struct epoll_event ev = {.events = events, .data.u64 = cookie(ld, s)};
 
+        if (op == EPOLL_CTL_MOD && s->events == events)
+                return 0;
+        s->events = events;
         return epoll_ctl(ld->epfd, op, s->fd, &ev) < 0 ? -errno : 0;
 }
 
@@ -269,8 +337,9 @@ static int munge_request(struct load *ld, struct slot *s) {
         char why[512];
 
         free(s->request);
-        s->request = credential_request(ld->o->argv, ld->o->argc, !ld->o->raw, false,
-                                        credential_socket(), &s->request_size, why, sizeof why);
+        s->request =
+                credential_request(ld->o->argv, ld->o->argc, !ld->o->raw, ld->o->stdin_path != NULL,
+                                   credential_socket(), &s->request_size, why, sizeof why);
         return s->request ? 0 : -errno;
 }
 
@@ -288,6 +357,7 @@ static int start_request(struct load *ld, struct slot *s) {
         if (s->fd < 0)
                 return -errno;
         s->state = SLOT_CONNECTING;
+        s->events = 0;
         r = connect(s->fd, (struct sockaddr *) &ld->addr, ld->addr_len) < 0 && errno != EINPROGRESS
                     ? -errno
                     : 0;
@@ -315,15 +385,35 @@ static void next_request(struct load *ld, struct slot *s) {
 
 enum outcome { OUT_OK, OUT_CONNECT_ERROR, OUT_READ_ERROR, OUT_NO_STATUS, OUT_TIMEOUT };
 
+/* The slot's request: its own (a fresh MUNGE credential), or the shared one. */
+static const char *slot_request(const struct load *ld, const struct slot *s, size_t *ret_size) {
+        *ret_size = s->request ? s->request_size : ld->request_size;
+        return s->request ? s->request : ld->request;
+}
+
+/* How much of the --stdin payload went out. */
+static size_t payload_sent(const struct load *ld, const struct slot *s) {
+        size_t request_size;
+
+        (void) slot_request(ld, s, &request_size);
+        return s->sent > request_size ? s->sent - request_size : 0;
+}
+
 static void end_request(struct load *ld, struct slot *s, enum outcome out, int status) {
         ld->res.finished++;
         ld->res.output_bytes += s->response.output_bytes;
+        ld->res.input_bytes += payload_sent(ld, s);
         switch (out) {
         case OUT_OK:
-                ld->res.ok++;
-                histogram_add(&ld->res.latency, now_usec() - s->start_usec);
                 if (status >= 0)
                         ld->res.statuses[status]++;
+                /* A status the run was not told is fine is a failure, fast or not. */
+                if (status >= 0 && !ld->o->ok_status[status]) {
+                        ld->res.bad_status++;
+                        break;
+                }
+                ld->res.ok++;
+                histogram_add(&ld->res.latency, now_usec() - s->start_usec);
                 break;
         case OUT_CONNECT_ERROR:
                 ld->res.connect_errors++;
@@ -355,25 +445,41 @@ static void on_connecting(struct load *ld, struct slot *s) {
         s->state = SLOT_SENDING;
 }
 
-/* No shutdown(SHUT_WR) after the frame: the server then closes first, and
- * TIME_WAIT lands on its side rather than eating our ephemeral ports. */
+/* The request, then the --stdin payload, as the socket takes them; the
+ * response is read meanwhile, so that a command that echoes its input never
+ * waits on us. No shutdown(SHUT_WR) after a frame without payload: the server
+ * then closes first, and TIME_WAIT lands on its side rather than eating our
+ * ephemeral ports. With a payload, the FIN is the command's EOF. */
 static void on_sending(struct load *ld, struct slot *s) {
+        size_t request_size;
+        const char *request = slot_request(ld, s, &request_size);
+        size_t total = request_size + ld->payload_size;
         int r;
 
-        const char *request = s->request ? s->request : ld->request;
-        size_t size = s->request ? s->request_size : ld->request_size;
-
-        while (s->sent < size) {
-                ssize_t n = send(s->fd, request + s->sent, size - s->sent, MSG_NOSIGNAL);
+        while (s->sent < total) {
+                const char *p = s->sent < request_size ? request + s->sent
+                                                       : ld->payload + payload_sent(ld, s);
+                size_t left = s->sent < request_size ? request_size - s->sent : total - s->sent;
+                ssize_t n = send(s->fd, p, left, MSG_NOSIGNAL);
                 if (n < 0 && errno == EINTR)
                         continue;
-                if (n < 0 && errno == EAGAIN)
+                if (n < 0 && errno == EAGAIN) {
+                        r = watch(ld, s, EPOLL_CTL_MOD, EPOLLIN | EPOLLOUT);
+                        if (r < 0) {
+                                ld->res.last_errno = -r;
+                                end_request(ld, s, OUT_READ_ERROR, -1);
+                        }
                         return;
+                }
                 if (n < 0) {
                         ld->res.last_errno = errno;
                         return end_request(ld, s, OUT_READ_ERROR, -1);
                 }
                 s->sent += (size_t) n;
+        }
+        if (ld->o->stdin_path && shutdown(s->fd, SHUT_WR) < 0) {
+                ld->res.last_errno = errno;
+                return end_request(ld, s, OUT_READ_ERROR, -1);
         }
         s->state = SLOT_READING;
         r = watch(ld, s, EPOLL_CTL_MOD, EPOLLIN);
@@ -429,7 +535,11 @@ static void on_event(struct load *ld, const struct epoll_event *ev) {
                         on_sending(ld, s);
                 break;
         case SLOT_SENDING:
-                on_sending(ld, s);
+                /* The response may come while input is still going out. */
+                if (ev->events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+                        on_reading(ld, s);
+                if (s->state == SLOT_SENDING && s->generation == generation && (ev->events & EPOLLOUT))
+                        on_sending(ld, s);
                 break;
         case SLOT_READING:
                 on_reading(ld, s);
@@ -507,17 +617,55 @@ static int run_loop(struct load *ld) {
         return 0;
 }
 
+/* --stdin: the file, mapped once and sent with every request. */
+static int map_payload(struct load *ld) {
+        const char *path = ld->o->stdin_path;
+        struct stat st;
+        void *p;
+        int fd, r;
+
+        if (!path)
+                return 0;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return r = -errno,
+                       fprintf(stderr, PROGRAM ": --stdin %s: %s\n", path, strerror(-r)), r;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                close(fd);
+                fprintf(stderr,
+                        PROGRAM ": --stdin %s: not a regular file (it is sent whole with every "
+                                "request)\n",
+                        path);
+                return -EINVAL;
+        }
+        ld->payload_size = (size_t) st.st_size;
+        if (ld->payload_size == 0) {
+                close(fd);
+                return 0;
+        }
+        p = mmap(NULL, ld->payload_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        r = p == MAP_FAILED ? -errno : 0;
+        close(fd);
+        if (r < 0)
+                return fprintf(stderr, PROGRAM ": --stdin %s: mmap: %s\n", path, strerror(-r)), r;
+        ld->payload = p;
+        return 0;
+}
+
 static int setup(struct load *ld) {
         struct sigaction sa = {.sa_handler = on_interrupt}; /* no SA_RESTART: epoll_wait returns */
         char why[512] = "";
         int r;
 
         /* With --munge, this first credential only shows that munged answers. */
-        ld->request =
-                ld->o->munge
-                        ? credential_request(ld->o->argv, ld->o->argc, !ld->o->raw, false,
-                                             credential_socket(), &ld->request_size, why, sizeof why)
-                        : frame_build(ld->o->argv, ld->o->argc, !ld->o->raw, &ld->request_size);
+        ld->request = ld->o->munge
+                              ? credential_request(ld->o->argv, ld->o->argc, !ld->o->raw,
+                                                   ld->o->stdin_path != NULL, credential_socket(),
+                                                   &ld->request_size, why, sizeof why)
+                              : frame_build(ld->o->argv, ld->o->argc,
+                                            (ld->o->raw ? 0 : FRAME_WANT_STATUS) |
+                                                    (ld->o->stdin_path ? FRAME_STDIN : 0),
+                                            &ld->request_size);
         if (!ld->request && errno == EACCES)
                 return fprintf(stderr, PROGRAM ": cannot get a MUNGE credential: %s\n", why), -EACCES;
         if (!ld->request) {
@@ -528,6 +676,9 @@ static int setup(struct load *ld) {
                                       : strerror(-r));
                 return r;
         }
+        r = map_payload(ld);
+        if (r < 0)
+                return r;
         r = resolve(ld);
         if (r < 0)
                 return r;
@@ -563,6 +714,8 @@ static void release(struct load *ld) {
                 close(ld->epfd);
         free(ld->slots);
         free(ld->request);
+        if (ld->payload)
+                munmap((void *) ld->payload, ld->payload_size);
 }
 
 int main(int argc, char **argv) {
@@ -578,7 +731,9 @@ int main(int argc, char **argv) {
                                  .command = o.argv,
                                  .command_words = o.argc,
                                  .conns = o.conns,
-                                 .raw = o.raw};
+                                 .raw = o.raw,
+                                 .ok_statuses = o.ok_text,
+                                 .with_stdin = o.stdin_path != NULL};
         r = setup(&ld);
         if (r == 0) {
                 r = run_loop(&ld);

@@ -40,6 +40,34 @@ int args_parse_seconds(const char *s, double min, double max, uint64_t *ret_usec
         return 0;
 }
 
+int args_parse_duration(const char *s, double min, double max, uint64_t *ret_usec) {
+        static const struct {
+                const char *suffix;
+                uint64_t num, den; /* the unit, in seconds: num / den */
+        } units[] = {{"ms", 1, 1000}, {"s", 1, 1}, {"m", 60, 1}, {"", 1, 1}};
+        size_t len = strlen(s);
+        char number[64];
+        uint64_t usec;
+
+        for (size_t i = 0; i < sizeof units / sizeof *units; i++) {
+                size_t slen = strlen(units[i].suffix);
+                if (len <= slen || len - slen >= sizeof number ||
+                    strcmp(s + len - slen, units[i].suffix) != 0)
+                        continue;
+                memcpy(number, s, len - slen);
+                number[len - slen] = '\0';
+                /* The number as the decimal seconds parser reads it, then the unit. */
+                if (args_parse_seconds(number, 0, 1e9, &usec) < 0)
+                        return -EINVAL;
+                usec = usec * units[i].num / units[i].den;
+                if ((double) usec < min * 1e6 - 0.5 || (double) usec > max * 1e6 + 0.5)
+                        return -ERANGE;
+                *ret_usec = usec;
+                return 0;
+        }
+        return -EINVAL;
+}
+
 int args_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *ret) {
         char *end;
         unsigned long v;

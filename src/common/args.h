@@ -14,6 +14,10 @@
  * min..max inclusive. No sign, exponent, hex, space or unit: -EINVAL; out of range: -ERANGE. */
 int args_parse_seconds(const char *s, double min, double max, uint64_t *ret_usec);
 
+/* A duration, seconds by default or with a suffix: "2", "2s", "500ms", "1.5m";
+ * into microseconds; min..max seconds inclusive. */
+int args_parse_duration(const char *s, double min, double max, uint64_t *ret_usec);
+
 /* A whole decimal number in min..max: digits only (no sign, space or "0x"). */
 int args_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *ret);
 

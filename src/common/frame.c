@@ -198,8 +198,8 @@ int frame_parse_trailer(const char trailer[static FRAME_TRAILER_SIZE]) {
         return status <= 255 ? status : -EBADMSG;
 }
 
-char *frame_build(char *const *words, int count, bool with_status, size_t *ret_size) {
-        char header[FRAME_HEADER_MAX + 1], *req;
+char *frame_build(char *const *words, int count, unsigned flags, size_t *ret_size) {
+        char header[2 + FRAME_HEADER_DIGITS + 1], *req; /* "+<", the digits, the NUL */
         size_t len = 0, off;
         int n;
 
@@ -214,8 +214,8 @@ char *frame_build(char *const *words, int count, bool with_status, size_t *ret_s
                 errno = EINVAL;
                 return NULL;
         }
-        n = snprintf(header, sizeof header, "%s%0*zu", with_status ? "+" : "", FRAME_HEADER_DIGITS,
-                     len);
+        n = snprintf(header, sizeof header, "%s%s%0*zu", flags & FRAME_WANT_STATUS ? "+" : "",
+                     flags & FRAME_STDIN ? "<" : "", FRAME_HEADER_DIGITS, len);
         if (n < 0)
                 return NULL;
         off = (size_t) n;

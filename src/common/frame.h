@@ -90,8 +90,10 @@ void frame_format_trailer(char buf[static FRAME_TRAILER_SIZE], int status);
 /* The status in a trailer, or -EBADMSG when the bytes are not one. */
 int frame_parse_trailer(const char trailer[static FRAME_TRAILER_SIZE]);
 
+/* The flags of a request that frame_build writes, in their wire order. */
+enum frame_flags { FRAME_WANT_STATUS = 1 << 0, FRAME_STDIN = 1 << 1 };
 /* The client's side: the words joined with single spaces, as ssh joins a remote
- * command, framed; with_status adds the '+'. Returns a malloc'ed request and its
- * size, or NULL with errno: EINVAL for an empty command, E2BIG for one over
- * FRAME_MAX_COMMAND_LIMIT (no server takes it), ENOMEM. */
-char *frame_build(char *const *words, int count, bool with_status, size_t *ret_size);
+ * command, framed; flags (enum frame_flags) add the '+' and the '<'. Returns a
+ * malloc'ed request and its size, or NULL with errno: EINVAL for an empty command,
+ * E2BIG for one over FRAME_MAX_COMMAND_LIMIT (no server takes it), ENOMEM. */
+char *frame_build(char *const *words, int count, unsigned flags, size_t *ret_size);

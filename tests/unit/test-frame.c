@@ -356,14 +356,32 @@ static void test_build_joins_words_with_spaces(void **state) {
         char *req;
         (void) state;
 
-        req = frame_build(words, 3, true, &size);
+        req = frame_build(words, 3, FRAME_WANT_STATUS, &size);
         assert_non_null(req);
         assert_int_equal(size, strlen("+0000000011echo a  b c"));
         assert_memory_equal(req, "+0000000011echo a  b c", size);
         free(req);
-        req = frame_build(words, 1, false, &size);
+        req = frame_build(words, 1, 0, &size);
         assert_non_null(req);
         assert_memory_equal(req, "0000000004echo", size);
+        free(req);
+}
+
+static void test_build_writes_the_flags_in_wire_order(void **state) {
+        char *words[] = {"wc", "-c"};
+        size_t size;
+        char *req;
+        (void) state;
+
+        req = frame_build(words, 2, FRAME_WANT_STATUS | FRAME_STDIN, &size);
+        assert_non_null(req);
+        assert_int_equal(size, strlen("+<0000000005wc -c"));
+        assert_memory_equal(req, "+<0000000005wc -c", size);
+        free(req);
+        req = frame_build(words, 2, FRAME_STDIN, &size);
+        assert_non_null(req);
+        assert_int_equal(size, strlen("<0000000005wc -c"));
+        assert_memory_equal(req, "<0000000005wc -c", size);
         free(req);
 }
 
@@ -374,16 +392,16 @@ static void test_build_refuses_empty_and_too_long(void **state) {
         (void) state;
 
         errno = 0;
-        assert_null(frame_build(empty, 1, true, &size));
+        assert_null(frame_build(empty, 1, FRAME_WANT_STATUS, &size));
         assert_int_equal(errno, EINVAL);
         big[0] = malloc(FRAME_MAX_COMMAND_LIMIT + 2);
         assert_non_null(big[0]);
         memset(big[0], 'x', FRAME_MAX_COMMAND_LIMIT + 1);
         big[0][FRAME_MAX_COMMAND_LIMIT + 1] = '\0';
-        assert_null(frame_build(big, 1, true, &size));
+        assert_null(frame_build(big, 1, FRAME_WANT_STATUS, &size));
         assert_int_equal(errno, E2BIG);
         big[0][FRAME_MAX_COMMAND_LIMIT] = '\0';
-        free(frame_build(big, 1, true, &size));
+        free(frame_build(big, 1, FRAME_WANT_STATUS, &size));
         assert_int_equal(size, 1 + 10 + FRAME_MAX_COMMAND_LIMIT);
         free(big[0]);
 }
@@ -411,6 +429,7 @@ int main(void) {
                 cmocka_unit_test(test_trailer_forms),
                 cmocka_unit_test(test_trailer_round_trip),
                 cmocka_unit_test(test_build_joins_words_with_spaces),
+                cmocka_unit_test(test_build_writes_the_flags_in_wire_order),
                 cmocka_unit_test(test_build_refuses_empty_and_too_long),
         };
         return cmocka_run_group_tests_name("frame", tests, NULL, NULL);

@@ -36,6 +36,7 @@ static void setup_report(char **words, int count) {
         r.elapsed_usec = 2000000;
         r.finished = r.ok = 4;
         r.output_bytes = 4000000;
+        r.ok_statuses = "0,137";
         r.statuses[0] = 3;
         r.statuses[137] = 1;
         for (uint64_t v = 100; v <= 400; v += 100)
@@ -56,7 +57,46 @@ static void test_json_escapes_quotes_backslashes_and_controls(void **state) {
         assert_non_null(strstr(json, "\"output_mb_per_s\": 2.000"));
         assert_non_null(strstr(
                 json, "\"min\": 100, \"p50\": 200, \"p90\": 400, \"p99\": 400, \"max\": 400"));
-        assert_non_null(strstr(json, "\"timeout\": 0, \"last\": null}}"));
+        assert_non_null(strstr(json, "\"timeout\": 0, \"bad_status\": 0, \"last\": null}}"));
+        assert_non_null(strstr(json, "\"ok_statuses\": \"0,137\""));
+        assert_non_null(strstr(json, "\"mean\": 250, \"stdev\": 111.8}"));
+        free(json);
+}
+
+/* A report is valid UTF-8 whatever the command's bytes: valid sequences pass,
+ * every other byte is escaped as the code point of its value. */
+static void test_json_is_valid_utf8(void **state) {
+        char *words[] = {"echo", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+                         "\xff\xc3(\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xe2\x82"};
+        char *json;
+        (void) state;
+
+        setup_report(words, 3);
+        json = render(report_json);
+        assert_non_null(strstr(json,
+                               "\"command\": \"echo caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 "
+                               "\\u00ff\\u00c3(\\u00c0\\u00af\\u00ed\\u00a0\\u0080"
+                               "\\u00f4\\u0090\\u0080\\u0080\\u00e2\\u0082\""));
+        free(json);
+}
+
+/* A status outside --ok-status is counted, and the request is not ok. */
+static void test_bad_statuses_are_shown_and_fail_the_run(void **state) {
+        char *words[] = {"false"};
+        char *text, *json;
+        (void) state;
+
+        setup_report(words, 1);
+        r.ok_statuses = "0";
+        r.ok = 3;
+        r.bad_status = 1;
+        text = render(report_text);
+        assert_non_null(strstr(text, "  statuses     0: 3 137: 1 (ok: 0)\n"));
+        assert_non_null(strstr(text, "timeout 0, bad status 1\n"));
+        assert_non_null(strstr(text, "FAILED: 1 of 4 requests did not end well"));
+        json = render(report_json);
+        assert_non_null(strstr(json, "\"bad_status\": 1"));
+        free(text);
         free(json);
 }
 
@@ -70,14 +110,17 @@ static void test_text_has_every_figure(void **state) {
         assert_non_null(strstr(text, "  requests     4 (4 ok)\n"));
         assert_non_null(strstr(text, "  requests/s   2.0 (ok ones)\n"));
         assert_null(strstr(text, "FAILED"));
-        assert_non_null(strstr(text, "  statuses     0: 3 137: 1\n"));
+        assert_non_null(strstr(text, "  statuses     0: 3 137: 1 (ok: 0,137)\n"));
         assert_non_null(strstr(text, "p50 0.200 ms"));
+        assert_non_null(strstr(text, "               mean 0.250 ms, stdev 0.112 ms\n"));
+        assert_null(strstr(text, "  input"));
         r.connect_errors = 1;
         r.last_errno = ECONNREFUSED;
         free(text);
         text = render(report_text);
         assert_non_null(strstr(
-                text, "connect 1, read 0, no status 0, timeout 0 (last: Connection refused)\n"));
+                text, "connect 1, read 0, no status 0, timeout 0, bad status 0 (last: Connection "
+                      "refused)\n"));
         free(text);
 }
 
@@ -106,6 +149,8 @@ int main(void) {
                 cmocka_unit_test(test_json_escapes_quotes_backslashes_and_controls),
                 cmocka_unit_test(test_text_has_every_figure),
                 cmocka_unit_test(test_rate_counts_ok_requests_only),
+                cmocka_unit_test(test_json_is_valid_utf8),
+                cmocka_unit_test(test_bad_statuses_are_shown_and_fail_the_run),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
