@@ -177,8 +177,7 @@ static int parse_options(int argc, char **argv, struct options *o) {
 static char *build_request(const struct options *o, unsigned flags, size_t *ret_size) {
         char why[512];
         int err;
-        char *req = o->munge ? credential_request(o->argv, o->argc, flags & FRAME_WANT_STATUS,
-                                                  flags & FRAME_STDIN, credential_socket(),
+        char *req = o->munge ? credential_request(o->argv, o->argc, flags, credential_socket(),
                                                   ret_size, why, sizeof why)
                              : frame_build(o->argv, o->argc, flags, ret_size);
 

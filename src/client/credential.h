@@ -18,10 +18,10 @@ const char *credential_socket(void);
 /* NBNET_MUNGE=1 in the environment: as --munge (for pdsh -R exec). */
 bool credential_wanted(void);
 
-/* The words joined with single spaces (as frame_build joins them) in a
- * credential, framed as [+][<]@LENGTH. Returns the malloc'ed request and its
+/* The words joined with single spaces (frame_join) in a credential, framed
+ * with flags (FRAME_WANT_STATUS, FRAME_STDIN) and '@'. Returns the malloc'ed request and its
  * size, or NULL with errno: EINVAL (empty command), E2BIG (too long for any
  * server), ENOMEM, or EACCES when munged gave no credential (why then says
  * why: munged not running, its socket). */
-char *credential_request(char *const *words, int count, bool with_status, bool with_stdin,
-                         const char *socket_path, size_t *ret_size, char *why, size_t why_size);
+char *credential_request(char *const *words, int count, unsigned flags, const char *socket_path,
+                         size_t *ret_size, char *why, size_t why_size);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* nbnet-load's latency histogram (histogram.h). */
 #include "histogram.h"
 
 #include <math.h>

@@ -333,13 +333,17 @@ static int watch(struct load *ld, struct slot *s, int op, uint32_t events) {
 }
 
 /* --munge: a credential for this request from munged, one round trip. */
+/* The request's flags: '+' unless --raw, '<' with --stdin. */
+static unsigned load_flags(const struct options *o) {
+        return (o->raw ? 0 : FRAME_WANT_STATUS) | (o->stdin_path ? FRAME_STDIN : 0);
+}
+
 static int munge_request(struct load *ld, struct slot *s) {
         char why[512];
 
         free(s->request);
-        s->request =
-                credential_request(ld->o->argv, ld->o->argc, !ld->o->raw, ld->o->stdin_path != NULL,
-                                   credential_socket(), &s->request_size, why, sizeof why);
+        s->request = credential_request(ld->o->argv, ld->o->argc, load_flags(ld->o),
+                                        credential_socket(), &s->request_size, why, sizeof why);
         return s->request ? 0 : -errno;
 }
 
@@ -658,14 +662,11 @@ static int setup(struct load *ld) {
         int r;
 
         /* With --munge, this first credential only shows that munged answers. */
-        ld->request = ld->o->munge
-                              ? credential_request(ld->o->argv, ld->o->argc, !ld->o->raw,
-                                                   ld->o->stdin_path != NULL, credential_socket(),
-                                                   &ld->request_size, why, sizeof why)
-                              : frame_build(ld->o->argv, ld->o->argc,
-                                            (ld->o->raw ? 0 : FRAME_WANT_STATUS) |
-                                                    (ld->o->stdin_path ? FRAME_STDIN : 0),
-                                            &ld->request_size);
+        ld->request = ld->o->munge ? credential_request(ld->o->argv, ld->o->argc, load_flags(ld->o),
+                                                        credential_socket(), &ld->request_size, why,
+                                                        sizeof why)
+                                   : frame_build(ld->o->argv, ld->o->argc, load_flags(ld->o),
+                                                 &ld->request_size);
         if (!ld->request && errno == EACCES)
                 return fprintf(stderr, PROGRAM ": cannot get a MUNGE credential: %s\n", why), -EACCES;
         if (!ld->request) {

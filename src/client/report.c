@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* nbnet-load's report, as text or JSON (report.h). */
 #include "report.h"
 
 #include <string.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The client's side of a response: what is output, what may be the trailer (response.h). */
 #include "response.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Where a client connects: a host and port, or a Unix socket (target.h). */
 #include "target.h"
 
 #include <errno.h>

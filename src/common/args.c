@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Command-line numbers, sizes and times, parsed strictly (args.h). */
 #include "args.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Who asks: MUNGE credentials through libmunge (auth.h). */
 #include "auth.h"
 
 #include <limits.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Which command lines need no shell, and their words (command.h). */
 #include "command.h"
 
 #include <stdbool.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The NBNET/1 wire format: request parser and builder, status trailer (frame.h). */
 #include "frame.h"
 
 #include <errno.h>
@@ -198,10 +199,9 @@ int frame_parse_trailer(const char trailer[static FRAME_TRAILER_SIZE]) {
         return status <= 255 ? status : -EBADMSG;
 }
 
-char *frame_build(char *const *words, int count, unsigned flags, size_t *ret_size) {
-        char header[2 + FRAME_HEADER_DIGITS + 1], *req; /* "+<", the digits, the NUL */
-        size_t len = 0, off;
-        int n;
+char *frame_join(char *const *words, int count, size_t *ret_len) {
+        size_t len = 0, off = 0;
+        char *line;
 
         for (int i = 0; i < count; i++) {
                 len += strlen(words[i]) + (i > 0);
@@ -214,22 +214,51 @@ char *frame_build(char *const *words, int count, unsigned flags, size_t *ret_siz
                 errno = EINVAL;
                 return NULL;
         }
-        n = snprintf(header, sizeof header, "%s%s%0*zu", flags & FRAME_WANT_STATUS ? "+" : "",
-                     flags & FRAME_STDIN ? "<" : "", FRAME_HEADER_DIGITS, len);
-        if (n < 0)
+        line = malloc(len + 1);
+        if (!line)
                 return NULL;
-        off = (size_t) n;
-        req = malloc(off + len);
-        if (!req)
-                return NULL;
-        memcpy(req, header, off);
         for (int i = 0; i < count; i++) {
                 size_t w = strlen(words[i]);
                 if (i > 0)
-                        req[off++] = ' ';
-                memcpy(req + off, words[i], w);
+                        line[off++] = ' ';
+                memcpy(line + off, words[i], w);
                 off += w;
         }
-        *ret_size = off;
+        line[off] = '\0';
+        *ret_len = len;
+        return line;
+}
+
+char *frame_wrap(const char *payload, size_t len, unsigned flags, size_t *ret_size) {
+        char header[FRAME_HEADER_MAX + 1];
+        char *req;
+        int n;
+
+        if (len > FRAME_MAX_COMMAND_LIMIT) {
+                errno = E2BIG;
+                return NULL;
+        }
+        n = snprintf(header, sizeof header, "%s%s%s%0*zu", flags & FRAME_WANT_STATUS ? "+" : "",
+                     flags & FRAME_STDIN ? "<" : "", flags & FRAME_MUNGE ? "@" : "",
+                     FRAME_HEADER_DIGITS, len);
+        if (n < 0)
+                return NULL;
+        req = malloc((size_t) n + len);
+        if (!req)
+                return NULL;
+        memcpy(req, header, (size_t) n);
+        memcpy(req + n, payload, len);
+        *ret_size = (size_t) n + len;
+        return req;
+}
+
+char *frame_build(char *const *words, int count, unsigned flags, size_t *ret_size) {
+        size_t len;
+        char *line = frame_join(words, count, &len), *req;
+
+        if (!line)
+                return NULL;
+        req = frame_wrap(line, len, flags, ret_size);
+        free(line);
         return req;
 }

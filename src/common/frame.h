@@ -90,10 +90,19 @@ void frame_format_trailer(char buf[static FRAME_TRAILER_SIZE], int status);
 /* The status in a trailer, or -EBADMSG when the bytes are not one. */
 int frame_parse_trailer(const char trailer[static FRAME_TRAILER_SIZE]);
 
-/* The flags of a request that frame_build writes, in their wire order. */
-enum frame_flags { FRAME_WANT_STATUS = 1 << 0, FRAME_STDIN = 1 << 1 };
-/* The client's side: the words joined with single spaces, as ssh joins a remote
- * command, framed; flags (enum frame_flags) add the '+' and the '<'. Returns a
- * malloc'ed request and its size, or NULL with errno: EINVAL for an empty command,
- * E2BIG for one over FRAME_MAX_COMMAND_LIMIT (no server takes it), ENOMEM. */
+/* The flags of a request that a client writes, in their wire order. */
+enum frame_flags { FRAME_WANT_STATUS = 1 << 0, FRAME_STDIN = 1 << 1, FRAME_MUNGE = 1 << 2 };
+
+/* The client's side. The words joined with single spaces, as ssh joins a remote
+ * command: a malloc'ed NUL-terminated line and its length, or NULL with errno:
+ * EINVAL for an empty command, E2BIG for one over FRAME_MAX_COMMAND_LIMIT (no
+ * server takes it), ENOMEM. */
+char *frame_join(char *const *words, int count, size_t *ret_len);
+
+/* A request around PAYLOAD: the flags (enum frame_flags), the ten digits of
+ * its length, the payload; malloc'ed, its size in *ret_size; NULL with errno
+ * E2BIG (over FRAME_MAX_COMMAND_LIMIT) or ENOMEM. */
+char *frame_wrap(const char *payload, size_t len, unsigned flags, size_t *ret_size);
+
+/* frame_join, then frame_wrap: the request for a command's words. */
 char *frame_build(char *const *words, int count, unsigned flags, size_t *ret_size);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* One record per connection, to the journal or stderr (log.h). */
 #include "log.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The options both servers take (options.h). */
 #include "options.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Who may connect and what may run: addresses, users, the command table (policy.h). */
 #include "policy.h"
 
 #include <arpa/inet.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* What /proc says of our children and their descriptors (proc.h). */
 #include "proc.h"
 
 #include <dirent.h>

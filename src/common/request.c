@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* What a request is, for both servers (request.h). */
 #include "request.h"
 
 #include <errno.h>

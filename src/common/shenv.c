@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The environment dash hands a command it execs, in its order (shenv.h). */
 #include "shenv.h"
 
 #include <errno.h>

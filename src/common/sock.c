@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Small facts about a connection's socket (sock.h). */
 #include "sock.h"
 
 #include <arpa/inet.h>

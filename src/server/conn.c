@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* One nbnetd connection's state machine (conn.h). */
 #include "conn.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* nbnetd's listening sockets: systemd's, or --listen's (listen.h). */
 #include "listen.h"
 
 #include <arpa/inet.h>

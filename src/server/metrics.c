@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* nbnetd's counts for Prometheus (metrics.h). */
 #include "metrics.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* nbnetd's shared state: listeners, connection table, queue, counts (server.h). */
 #include "server.h"
 
 #include <errno.h>

@@ -367,6 +367,31 @@ static void test_build_joins_words_with_spaces(void **state) {
         free(req);
 }
 
+/* What a MUNGE client frames: '@' after the others, the whole payload, and a
+ * payload over the limit refused as no server would take it. */
+static void test_wrap_puts_every_flag_in_order(void **state) {
+        size_t size;
+        char *req, *big;
+        struct frame f;
+        (void) state;
+
+        req = frame_wrap("MUNGE:xyz:", 10, FRAME_WANT_STATUS | FRAME_STDIN | FRAME_MUNGE, &size);
+        assert_non_null(req);
+        assert_int_equal(size, 13 + 10);
+        assert_memory_equal(req, "+<@0000000010MUNGE:xyz:", size);
+        assert_int_equal(frame_init(&f, 0), 0);
+        assert_int_equal(frame_feed(&f, req, size), size);
+        assert_true(f.state == FRAME_COMPLETE && f.want_status && f.want_stdin && f.munge);
+        frame_release(&f);
+        free(req);
+        big = calloc(1, FRAME_MAX_COMMAND_LIMIT + 1);
+        assert_non_null(big);
+        errno = 0;
+        assert_null(frame_wrap(big, FRAME_MAX_COMMAND_LIMIT + 1, 0, &size));
+        assert_int_equal(errno, E2BIG);
+        free(big);
+}
+
 static void test_build_writes_the_flags_in_wire_order(void **state) {
         char *words[] = {"wc", "-c"};
         size_t size;
@@ -430,6 +455,7 @@ int main(void) {
                 cmocka_unit_test(test_trailer_round_trip),
                 cmocka_unit_test(test_build_joins_words_with_spaces),
                 cmocka_unit_test(test_build_writes_the_flags_in_wire_order),
+                cmocka_unit_test(test_wrap_puts_every_flag_in_order),
                 cmocka_unit_test(test_build_refuses_empty_and_too_long),
         };
         return cmocka_run_group_tests_name("frame", tests, NULL, NULL);
