@@ -89,7 +89,8 @@ clock_past() {
 }
 
 @test "a credential from nobody is refused 126 by --allow-uid root, and nothing runs" {
-        start_server --munge-socket "$SOCK" --allow-uid root
+        # --munge: without it --allow-uid would leave TCP open to everyone (a usage error).
+        start_server --munge --munge-socket "$SOCK" --allow-uid root
         cred=$(setpriv --reuid nobody --regid nogroup --clear-groups \
                 munge --socket "$SOCK" -s "touch $BATS_TEST_TMPDIR/ran")
         run send_credential "$cred"
