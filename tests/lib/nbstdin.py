@@ -44,7 +44,9 @@ def main() -> int:
         except OSError as e:
             result["error"] = e
 
-    t = threading.Thread(target=reader)
+    # A daemon: after a reset, its recv() is not woken by our close(), and
+    # the process ends without waiting for it.
+    t = threading.Thread(target=reader, daemon=True)
     t.start()
     s.sendall(head)
     if args.input_file:
@@ -59,7 +61,6 @@ def main() -> int:
         time.sleep(args.reset_after)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         s.close()
-        t.join(args.timeout)
         return 0
     s.shutdown(socket.SHUT_WR)
     t.join(args.timeout)
