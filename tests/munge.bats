@@ -114,7 +114,8 @@ clock_past() {
         start_server --munge --munge-socket "$SOCK"
         t0=$(date +%s)
         cred=$(munge --socket "$SOCK" -t 1 -s "touch $BATS_TEST_TMPDIR/ran")
-        wait_until 4 clock_past "$((t0 + 1))"
+        # Whole seconds: made at t0 or t0+1, good through that plus the 1 s TTL.
+        wait_until 5 clock_past "$((t0 + 2))"
         run send_credential "$cred"
         assert_output $'nbnet: Expired credential\n\x1eNBNET-STATUS 126'
         [ ! -e "$BATS_TEST_TMPDIR/ran" ]
