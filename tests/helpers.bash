@@ -11,6 +11,11 @@
 bats_load_library bats-support
 bats_load_library bats-assert
 
+# The system's python3 and tools first (tests/run-all says why).
+case ":$PATH:" in
+:/usr/sbin:/usr/bin:*) ;;
+*) export PATH="/usr/sbin:/usr/bin:/sbin:/bin:$PATH" ;;
+esac
 TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 NBNET_BIN=${NBNET_BIN:-$TOP/bin}
 NBNET_MODE=${NBNET_MODE:-accept}
