@@ -17,7 +17,7 @@
 #include "child.h"
 #include "command.h"
 #include "shenv.h"
-#include "spawn.h"
+#include "status.h"
 
 /* The mini-shell's word when even the shell cannot be exec'd. */
 #define DIRECT_NO_SHELL "nbnet: cannot run the command: execve " CHILD_SHELL " failed\n"
@@ -266,11 +266,11 @@ CHILD_SIDE void direct_run(const struct direct_state *d, char *stack, char *cons
                 (void) sigprocmask(SIG_SETMASK, &none, NULL);
                 execve(CHILD_SHELL, sh_argv, sh_envp);
                 (void) !write(STDERR_FILENO, DIRECT_NO_SHELL, sizeof DIRECT_NO_SHELL - 1);
-                _exit(SPAWN_STATUS_NOT_RUN);
+                _exit(NBNET_STATUS_NOT_RUN);
         }
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
-                        _exit(SPAWN_STATUS_NOT_RUN);
+                        _exit(NBNET_STATUS_NOT_RUN);
         if (WIFSIGNALED(status)) {
                 int sig = WTERMSIG(status);
                 size_t len = direct_note_of(d, sig, WCOREDUMP(status), note);

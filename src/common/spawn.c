@@ -458,6 +458,6 @@ int spawn_status_of(const siginfo_t *si) {
         case CLD_DUMPED:
                 return 128 + si->si_status;
         default:
-                return SPAWN_STATUS_NOT_RUN;
+                return NBNET_STATUS_NOT_RUN;
         }
 }

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 
 #include "sock.h"
+#include "status.h"
 
 /* Resource limits applied to each command before exec; 0 leaves one alone. */
 struct spawn_limits {
@@ -57,11 +58,6 @@ struct spawn_child {
         int pidfd;   /* close-on-exec; owned by the caller */
         bool direct; /* direct.h's mini-shell, not /bin/sh, runs the program */
 };
-
-/* NBNET statuses that the server itself gives (doc/protocol.md). */
-#define SPAWN_STATUS_TIMEOUT 124
-#define SPAWN_STATUS_NOT_RUN 125
-#define SPAWN_STATUS_REFUSED 126
 
 int spawn_env_init(struct spawn_env *env, char *const *environ_);
 void spawn_env_release(struct spawn_env *env);

@@ -346,7 +346,7 @@ static int conn_on_child(sd_event_source *s, int fd, uint32_t revents, void *use
                 si = (siginfo_t){0};
         } else if (si.si_pid == 0)
                 return 0; /* not exited after all */
-        c->status = c->timed_out ? SPAWN_STATUS_TIMEOUT : spawn_status_of(&si);
+        c->status = c->timed_out ? NBNET_STATUS_TIMEOUT : spawn_status_of(&si);
         if (c->slot) {
                 (void) waitid((idtype_t) P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG);
                 c->child = sd_event_source_disable_unref(c->child);

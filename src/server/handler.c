@@ -347,7 +347,7 @@ static void run_command(struct connection *c, struct spawn_env *env, const char 
         /* WNOWAIT: the zombie keeps the group's id from being reused while we kill it. */
         if (waitid((idtype_t) P_PIDFD, (id_t) child.pidfd, &si, WEXITED | WNOWAIT) < 0)
                 log_error_errno(errno, "waitid pidfd %d", child.pidfd);
-        status = r == -ETIMEDOUT ? SPAWN_STATUS_TIMEOUT : spawn_status_of(&si);
+        status = r == -ETIMEDOUT ? NBNET_STATUS_TIMEOUT : spawn_status_of(&si);
         /* Background children must not hold the connection open. */
         (void) spawn_kill_group(child.pid, SIGTERM);
         (void) waitid((idtype_t) P_PIDFD, (id_t) child.pidfd, &si, WEXITED);
@@ -454,7 +454,7 @@ static bool peer_allowed(const struct connection *c, const struct server_options
                 return true;
         log_connection(&(struct log_record){
                 .peer = c->peer.text,
-                .status = SPAWN_STATUS_REFUSED,
+                .status = NBNET_STATUS_REFUSED,
                 .reason = r == -EACCES ? "peer not allowed" : "peer could not be checked",
                 .duration_usec = now_usec() - c->start_usec,
         });
@@ -486,7 +486,7 @@ static bool rules_apply(const struct connection *c, const struct server_options 
                   c->peer.text, unix_socket ? "a Unix socket" : "TCP", why);
         log_connection(&(struct log_record){
                 .peer = c->peer.text,
-                .status = SPAWN_STATUS_REFUSED,
+                .status = NBNET_STATUS_REFUSED,
                 .reason = "no rule given applies to this socket kind",
                 .duration_usec = now_usec() - c->start_usec,
         });

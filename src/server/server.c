@@ -250,7 +250,7 @@ static void server_take(struct server *s, int fd, const struct sockaddr_storage 
         if (r < 0) {
                 if (r != -EACCES)
                         log_error_errno(r, "%s: SO_PEERCRED", peer.text);
-                server_refuse(s, fd, &peer, SPAWN_STATUS_REFUSED,
+                server_refuse(s, fd, &peer, NBNET_STATUS_REFUSED,
                               r == -EACCES ? SERVER_NOTICE_NOT_ALLOWED : SERVER_NOTICE_UNCHECKED);
                 return;
         }
@@ -449,7 +449,7 @@ static void server_command_ended(struct server *s) {
 static bool server_was_refused(const struct conn *c) {
         int status = request_end_info(c->end)->status;
 
-        return status == SPAWN_STATUS_NOT_RUN || status == SPAWN_STATUS_REFUSED;
+        return status == NBNET_STATUS_NOT_RUN || status == NBNET_STATUS_REFUSED;
 }
 
 static void server_conn_closed(struct server *s, struct conn *c) {

@@ -36,7 +36,7 @@ static void test_status_of_exit_and_signals(void **state) {
         assert_int_equal(status_of(CLD_KILLED, SIGKILL), 137);
         assert_int_equal(status_of(CLD_DUMPED, SIGSEGV), 139);
         assert_int_equal(status_of(CLD_KILLED, SIGTERM), 143);
-        assert_int_equal(status_of(CLD_STOPPED, SIGSTOP), SPAWN_STATUS_NOT_RUN);
+        assert_int_equal(status_of(CLD_STOPPED, SIGSTOP), NBNET_STATUS_NOT_RUN);
 }
 
 static void test_env_drops_activation_variables(void **state) {
