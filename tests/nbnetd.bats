@@ -21,8 +21,10 @@ teardown() {
         fi
 }
 
+# nbnetd's descriptors, less those of its pool of per-command cgroups: the
+# pool grows to the commands run at once (--max-running), and stays.
 fd_count() {
-        find "/proc/$SERVER_PID/fd" -mindepth 1 -maxdepth 1 | wc -l
+        find "/proc/$SERVER_PID/fd" -mindepth 1 -maxdepth 1 -printf '%l\n' | grep -vc '^/sys/fs/cgroup/'
 }
 
 rss_kb() {

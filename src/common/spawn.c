@@ -192,10 +192,22 @@ struct spawn_job {
         char *const *argv;
         int conn_fd;
         bool conn_stdin;
-        int cgroup_procs_fd; /* the child moves itself there first, or -1 */
-        int report_fd;       /* the mini-shell's: its setup's error goes there */
+        int cgroup_fd; /* without clone3, the child moves itself into it first; or -1 */
+        int report_fd; /* the mini-shell's: its setup's error goes there */
         volatile int err;
 };
+
+/* Writes "0" (itself) into the cgroup.procs of the cgroup directory dir_fd. */
+CHILD_SIDE static int spawn_child_join_cgroup(int dir_fd) {
+        int fd = openat(dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC), r = 0;
+
+        if (fd < 0)
+                return -errno;
+        if (write(fd, "0", 1) != 1)
+                r = -errno;
+        (void) close(fd);
+        return r;
+}
 
 /* What the shell's child and the mini-shell both do first: default signals
  * (they come in all blocked), a session of their own, the limits, fds 0-2
@@ -210,8 +222,8 @@ CHILD_SIDE static int spawn_child_setup(const struct spawn_job *job) {
                 if (reset & 1)
                         (void) syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
         /* Into its cgroup before anything else: it has started nothing yet. */
-        if (job->cgroup_procs_fd >= 0 && write(job->cgroup_procs_fd, "0", 1) != 1)
-                return -errno;
+        if (job->cgroup_fd >= 0 && (r = spawn_child_join_cgroup(job->cgroup_fd)) < 0)
+                return r;
         if (setsid() < 0)
                 return -errno;
         if ((r = spawn_apply_limits(&env->limits)) < 0)
@@ -356,7 +368,7 @@ int spawn_command(struct spawn_env *env, const char *command, const struct spawn
                 .argv = argv,
                 .conn_fd = io->conn_fd,
                 .conn_stdin = io->conn_stdin,
-                .cgroup_procs_fd = -1,
+                .cgroup_fd = -1,
                 .report_fd = -1,
         };
         int report[2] = {-1, -1};
@@ -374,7 +386,7 @@ int spawn_command(struct spawn_env *env, const char *command, const struct spawn
         into_cgroup = io->cgroup_fd >= 0 && spawn_has_clone3();
         /* Without clone3 the child moves itself before it starts anything. */
         if (io->cgroup_fd >= 0 && !into_cgroup)
-                job.cgroup_procs_fd = io->cgroup_procs_fd;
+                job.cgroup_fd = io->cgroup_fd;
         forked = direct || into_cgroup;
         if (forked) {
                 r = spawn_report_pipe(report);

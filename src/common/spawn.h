@@ -67,7 +67,6 @@ struct spawn_io {
         int conn_fd;                  /* its fds 1 and 2; any descriptor, 0 included */
         bool conn_stdin;              /* the connection is fd 0 too (else /dev/null) */
         int cgroup_fd;                /* a cgroup v2 directory to start in, or -1 */
-        int cgroup_procs_fd;          /* its cgroup.procs: where clone3 is refused */
         const struct sock_peer *peer; /* REMOTE_ADDR and REMOTE_PORT, or NULL */
 };
 

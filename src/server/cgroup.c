@@ -231,8 +231,7 @@ static int cgroup_make_slot(struct cgroup_pool *p, struct cgroup_slot *s, unsign
         char name[32];
         int r;
 
-        *s = (struct cgroup_slot){
-                .dir_fd = -1, .events_fd = -1, .procs_fd = -1, .peak_fd = -1, .index = index};
+        *s = (struct cgroup_slot){.dir_fd = -1, .events_fd = -1, .peak_fd = -1, .index = index};
         snprintf(name, sizeof name, "cmd-%u", index);
         if (mkdirat(p->base_fd, name, 0755) < 0 && errno != EEXIST)
                 return -errno;
@@ -241,9 +240,6 @@ static int cgroup_make_slot(struct cgroup_pool *p, struct cgroup_slot *s, unsign
                 return -errno;
         s->events_fd = openat(s->dir_fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
         if (s->events_fd < 0)
-                return -errno;
-        s->procs_fd = openat(s->dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
-        if (s->procs_fd < 0)
                 return -errno;
         if ((r = cgroup_limit(s->dir_fd, "memory.max", p->limits.memory_max)) < 0 ||
             (r = cgroup_limit(s->dir_fd, "pids.max", p->limits.tasks_max)) < 0)
@@ -264,9 +260,7 @@ static void cgroup_close_slot(struct cgroup_slot *s) {
                 close(s->events_fd);
         if (s->peak_fd >= 0)
                 close(s->peak_fd);
-        if (s->procs_fd >= 0)
-                close(s->procs_fd);
-        s->dir_fd = s->events_fd = s->peak_fd = s->procs_fd = -1;
+        s->dir_fd = s->events_fd = s->peak_fd = -1;
 }
 
 /* The counters a command's figures start from. */
@@ -283,13 +277,45 @@ static void cgroup_mark_start(struct cgroup_slot *s) {
         }
 }
 
+/* A killed slot's directory, removed once its last process is gone, and
+ * made anew: cgroup.kill leaves a mark on a cgroup (Linux 6.x compares a
+ * counter of kills at each fork into it), and a process cloned into it
+ * later with CLONE_INTO_CGROUP can be killed at birth. 0 when ready. */
+static int cgroup_remake_slot(struct cgroup_pool *p, struct cgroup_slot *s) {
+        char name[32];
+
+        struct cgroup_slot *next = s->next;
+        int r;
+
+        cgroup_close_slot(s);
+        snprintf(name, sizeof name, "cmd-%u", s->index);
+        if (unlinkat(p->base_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                return -errno; /* EBUSY: a process is still there */
+        r = cgroup_make_slot(p, s, s->index);
+        s->next = next;
+        return r;
+}
+
+/* Whether a free slot can be taken now: empty, and made anew after a kill. */
+static bool cgroup_ready(struct cgroup_pool *p, struct cgroup_slot *s) {
+        if (s->killed) {
+                if (cgroup_remake_slot(p, s) < 0) {
+                        cgroup_close_slot(s);
+                        s->killed = true; /* tried again at the next take */
+                        return false;
+                }
+                return true;
+        }
+        return !s->dirty || cgroup_populated(s) == 0;
+}
+
 struct cgroup_slot *cgroup_take(struct cgroup_pool *p) {
         struct cgroup_slot **link = &p->free, *s;
         int r;
 
         /* A dirty slot is taken once it is empty; one still busy stays back. */
         for (s = p->free; s; link = &s->next, s = s->next)
-                if (!s->dirty || cgroup_populated(s) == 0)
+                if (cgroup_ready(p, s))
                         break;
         if (s) {
                 *link = s->next;
@@ -314,12 +340,18 @@ struct cgroup_slot *cgroup_take(struct cgroup_pool *p) {
 }
 
 void cgroup_give_back(struct cgroup_pool *p, struct cgroup_slot *s) {
-        s->dirty = cgroup_populated(s) != 0;
+        s->dirty = !s->killed && cgroup_populated(s) != 0;
+        /* Made anew now, while nobody waits for it; or at a later take. */
+        if (s->killed && cgroup_remake_slot(p, s) < 0) {
+                cgroup_close_slot(s);
+                s->killed = true;
+        }
         s->next = p->free;
         p->free = s;
 }
 
-int cgroup_kill(const struct cgroup_slot *s) {
+int cgroup_kill(struct cgroup_slot *s) {
+        s->killed = true;
         return cgroup_write(s->dir_fd, "cgroup.kill", "1");
 }
 

@@ -26,11 +26,11 @@ struct cgroup_limits {
 struct cgroup_slot {
         int dir_fd;        /* the slot's directory: CLONE_INTO_CGROUP */
         int events_fd;     /* its cgroup.events: EPOLLPRI when "populated" changes */
-        int procs_fd;      /* its cgroup.procs, for a child to move into without clone3 */
         int peak_fd;       /* its memory.peak, reset at each take where the kernel can, or -1 */
         uint64_t cpu_base; /* cpu.stat usage_usec when it was taken: it accumulates */
         uint64_t oom_base; /* memory.events oom_kill when it was taken */
         bool dirty;        /* given back while still populated */
+        bool killed;       /* cgroup.kill was written: made anew before reuse */
         unsigned index;    /* its name: cmd-INDEX */
         struct cgroup_slot *next;
 };
@@ -61,7 +61,7 @@ struct cgroup_slot *cgroup_take(struct cgroup_pool *p);
 void cgroup_give_back(struct cgroup_pool *p, struct cgroup_slot *s);
 
 /* SIGKILL to every process of the slot (cgroup.kill). */
-int cgroup_kill(const struct cgroup_slot *s);
+int cgroup_kill(struct cgroup_slot *s);
 
 /* 1 while a process is in the slot, 0 once it is empty, or -errno. */
 int cgroup_populated(const struct cgroup_slot *s);

@@ -548,7 +548,6 @@ int conn_start(struct conn *c) {
                           &(struct spawn_io){.conn_fd = c->fd,
                                              .conn_stdin = c->frame.want_stdin,
                                              .cgroup_fd = c->slot ? c->slot->dir_fd : -1,
-                                             .cgroup_procs_fd = c->slot ? c->slot->procs_fd : -1,
                                              .peer = &c->peer},
                           &child);
         if (r < 0) {

@@ -322,7 +322,7 @@ static void run_command(struct connection *c, struct spawn_env *env, const char 
                           &(struct spawn_io){.conn_fd = c->fd,
                                              .conn_stdin = c->frame.want_stdin,
                                              .cgroup_fd = -1,
-                                             .cgroup_procs_fd = -1,
+
                                              .peer = &c->peer},
                           &child);
         if (r < 0) {

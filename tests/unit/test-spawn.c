@@ -82,7 +82,7 @@ static int run(const char *command, const struct sock_peer *peer, char *out, siz
                                        &(struct spawn_io){.conn_fd = sv[1],
                                                           .conn_stdin = false,
                                                           .cgroup_fd = -1,
-                                                          .cgroup_procs_fd = -1,
+
                                                           .peer = peer},
                                        &child),
                          0);
@@ -151,7 +151,7 @@ static void test_spawn_with_the_connection_on_fd_0(void **state) {
                                        &(struct spawn_io){.conn_fd = STDIN_FILENO,
                                                           .conn_stdin = false,
                                                           .cgroup_fd = -1,
-                                                          .cgroup_procs_fd = -1,
+
                                                           .peer = NULL},
                                        &child),
                          0);
@@ -199,7 +199,7 @@ static void test_stdin_is_the_connection_when_asked(void **state) {
                                                &(struct spawn_io){.conn_fd = conn,
                                                                   .conn_stdin = true,
                                                                   .cgroup_fd = -1,
-                                                                  .cgroup_procs_fd = -1,
+
                                                                   .peer = NULL},
                                                &child),
                                  0);
@@ -276,7 +276,7 @@ static bool ran_direct(const char *command, bool always_shell, int *status) {
                                        &(struct spawn_io){.conn_fd = sv[1],
                                                           .conn_stdin = false,
                                                           .cgroup_fd = -1,
-                                                          .cgroup_procs_fd = -1,
+
                                                           .peer = NULL},
                                        &child),
                          0);
