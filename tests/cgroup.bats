@@ -40,6 +40,10 @@ count_marked() {
         pgrep -c -f -- "$1" || true
 }
 
+marked_are() {
+        [ "$(count_marked "$1")" -eq "$2" ]
+}
+
 none_marked() {
         [ "$(count_marked "$1")" -eq 0 ]
 }
@@ -141,8 +145,9 @@ cgroup2_mount() {
         frame "/usr/bin/python3 $TOP/tests/lib/daemons.py 500 $marker" |
                 timeout 60 nc -N 127.0.0.1 "$PORT" >"$BATS_TEST_TMPDIR/out"
         assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" "made 500"
-        # They escaped with their descriptors closed: process groups cannot end them.
-        [ "$(count_marked "$marker")" -eq 500 ]
+        # They escaped with their descriptors closed: process groups cannot end them
+        # (the parent that forked them may take a moment to be gone from the count).
+        wait_until 5 marked_are "$marker" 500
         # n, not i: bats' run sets a variable i of its own.
         for n in 1 2 3 4 5; do
                 t0=$(date +%s%N)

@@ -2,7 +2,9 @@
 """Leaves N detached daemons behind, as a careless command would: each a
 fork that leaves the session (setsid), closes its descriptors and sleeps
 for an hour; the marker argument makes them easy to find (pgrep -f).
-Forks without exec, so that 2,000 of them take a second, not a minute."""
+Forks without exec, so that 2,000 of them take a second, not a minute.
+It ends once every daemon has let go of its inherited descriptors (the
+connection among them), so that none still holds it when the command ends."""
 import os
 import sys
 import time
@@ -10,14 +12,25 @@ import time
 
 def main() -> int:
     count, _marker = int(sys.argv[1]), sys.argv[2]
+    r, w = os.pipe()
     for _ in range(count):
         if os.fork() == 0:
             os.setsid()
-            os.closerange(0, 1024)
+            os.closerange(0, w)
+            os.closerange(w + 1, 1024)
+            os.write(w, b"x")
+            os.close(w)
             time.sleep(3600)
             os._exit(0)
-    print("made %d" % count, flush=True)
-    return 0
+    os.close(w)
+    told = 0
+    while told < count:
+        chunk = os.read(r, count - told)
+        if not chunk:
+            break
+        told += len(chunk)
+    print("made %d" % told, flush=True)
+    return 0 if told == count else 1
 
 
 if __name__ == "__main__":
