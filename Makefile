@@ -69,7 +69,8 @@ MAN_PAGES := $(wildcard man/*.[0-9])
 # bench/: the machine's limits that `make bench` measures nbnet against.
 # Built under build/bench/ (not ./bench, the sources, nor the `bench` target).
 BENCH_DIR := $(if $(filter .,$(OUT)),build,$(OUT))/bench
-BENCH_PROGRAMS := $(BENCH_DIR)/spawn-limit $(BENCH_DIR)/sock-source $(BENCH_DIR)/rtt
+BENCH_PROGRAMS := $(BENCH_DIR)/spawn-limit $(BENCH_DIR)/sock-source $(BENCH_DIR)/rtt \
+	$(BENCH_DIR)/sock-sink $(BENCH_DIR)/null-server
 
 .PHONY: all deps build-deps run check test unit bats verify-units check-man install uninstall clean distclean
 .PHONY: clang-build fuzz fuzz-frame fuzz-commands deb rpm bench bench-deps bench-programs
@@ -177,6 +178,12 @@ $(BENCH_DIR)/sock-source: bench/sock-source.c | $(BENCH_DIR)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^
 
 $(BENCH_DIR)/rtt: bench/rtt.c | $(BENCH_DIR)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^
+
+$(BENCH_DIR)/sock-sink: bench/sock-sink.c | $(BENCH_DIR)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^
+
+$(BENCH_DIR)/null-server: bench/null-server.c | $(BENCH_DIR)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^
 
 bench-programs: $(PROGRAMS) $(BENCH_PROGRAMS)

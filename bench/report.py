@@ -140,8 +140,83 @@ def main() -> int:
         if not smoke:
             targets[f"nbnetd {w}: p99 under 100 ms"] = p99 < 100
 
+    # Input (issue 13 point 7): head -c | nbnet 'cat >/dev/null' against
+    # nbnetd, over the same client and pipe against bench/sock-sink.
+    input_limit = lim("input-socket", "cat", "mb_per_s")
+    input_nb = median([r["mb_per_s"] for r in runs.get(("input", "nbnetd", "cat"), [])])
+    if input_limit and input_nb is not None:
+        ratios["nbnetd_input_over_input_socket_limit"] = input_nb / input_limit
+        if not smoke:
+            targets["input >= 0.9 of the input socket limit"] = input_nb / input_limit >= 0.9
+
+    # The ideal server (issue 14): 1 / (time per spawn + time per null cycle),
+    # the null cycle read from bench/null-server with nbnet-load.
+    ideal = {}
+    for k in sorted(k for k in runs if k[0] == "null"):
+        c = int(k[2].split("=")[1])
+        null_rps = median([r["requests_per_s"] for r in runs[k]])
+        spawn = spawn_limit_at(c)
+        if not null_rps or not spawn:
+            continue
+        ideal_rps = 1 / (1 / spawn + 1 / null_rps)
+        ideal[f"c{c}"] = {"null_cycle_per_s": null_rps, "ideal_per_s": ideal_rps,
+                          "null_p50_ms": median([r["latency_us"]["p50"] for r in runs[k]]) / 1000}
+        got = nb.get(f"c{c}", {}).get("requests_per_s")
+        if got:
+            ratios[f"nbnetd_over_ideal_server_c{c}"] = got / ideal_rps
+            if not smoke:
+                targets[f"c{c} >= 0.95 of the ideal server"] = got / ideal_rps >= 0.95
+
+    # OpenSSH: one `true` per ssh run (bench/checks.py), without and with a
+    # ControlPersist master, and one nbnet run per request the same way;
+    # nbnetd's own row is nbnet-load's.
+    ssh = {}
+    for k in sorted(k for k in runs if k[0] == "ssh"):
+        rs = runs[k]
+        ssh.setdefault(k[1], {})[k[2].replace("true ", "").replace("=", "")] = {
+            "requests_per_s": median([r["checks_per_sec"] for r in rs]),
+            "p50_ms": median([r["p50_ms"] for r in rs]),
+            "p99_ms": median([r["p99_ms"] for r in rs]),
+            "failures": sum(len(r["failures"]) for r in rs)}
+    for c in ("c1", "c8"):
+        got = nb.get(c, {}).get("requests_per_s")
+        for peer in ("ssh", "ssh-controlpersist"):
+            row = ssh.get(peer, {}).get(c)
+            if got and row and row["requests_per_s"]:
+                ratios[f"nbnetd_over_{peer.replace('-', '_')}_{c}"] = got / row["requests_per_s"]
+                client = ssh.get("nbnet", {}).get(c)
+                if client:
+                    ratios[f"nbnet_client_over_{peer.replace('-', '_')}_{c}"] = \
+                        client["requests_per_s"] / row["requests_per_s"]
+
+    # The Ansible playbook: wall seconds over -c nbnet and -c ssh.
+    ansible = {k[1]: median([r["seconds"] for r in rs]) for k, rs in runs.items() if k[0] == "ansible"}
+    if ansible.get("nbnet") and ansible.get("ssh"):
+        ratios["ansible_ssh_seconds_over_nbnet_seconds"] = ansible["ssh"] / ansible["nbnet"]
+
+    # Leftovers (issue 14): true at c=8 after a command left daemons, over before.
+    leftovers = {}
+    for name in dict.fromkeys(k[1] for k in runs if k[0] == "leftovers"):
+        before = runs.get(("leftovers", name, "true c=8 before"), [])
+        after = runs.get(("leftovers", name, "true c=8 after"), [])
+        if not before or not after:
+            continue
+        b = median([r["requests_per_s"] for r in before])
+        a = median([r["load"]["requests_per_s"] for r in after])
+        leftovers[name] = {"daemons": after[0]["daemons"], "left_running": after[0]["left_running"],
+                           "before_per_s": b, "after_per_s": a,
+                           "after_p99_ms": median([r["load"]["latency_us"]["p99"] for r in after]) / 1000,
+                           "ratio": a / b if b else None}
+        if not smoke and b:
+            targets[f"{name}: true c=8 after {after[0]['daemons']} daemons >= 0.9 of before"] = a / b >= 0.9
+
     report = {
         "idle_connections": idle_report,
+        "input": {"nbnetd_mb_per_s": input_nb, "input_socket_limit_mb_per_s": input_limit},
+        "ideal_server": ideal,
+        "openssh": ssh,
+        "ansible_playbook_seconds": ansible,
+        "leftovers": leftovers,
         "note": "medians of the repetitions; loopback; a shared machine makes absolute figures noisy",
         "repetitions": max(len(v) for v in runs.values()),
         "workers": workers,
@@ -182,6 +257,23 @@ def main() -> int:
     print()
     for k, v in ratios.items():
         print(f"  {k:<40} {v if isinstance(v, str) else format(v, '.2f')}")
+    if input_nb is not None:
+        print(f"  input: nbnetd {input_nb:.0f} MB/s, input socket limit {fmt(input_limit, '.0f')} MB/s "
+              "(head -c | nbnet 'cat >/dev/null'; bench/sock-sink)")
+    for c, v in ideal.items():
+        print(f"  ideal server {c}: null cycle {v['null_cycle_per_s']:.0f}/s (p50 {v['null_p50_ms']:.3f} ms), "
+              f"with the spawn limit {v['ideal_per_s']:.0f}/s")
+    for name, row in ssh.items():
+        for c, v in row.items():
+            fails = f", {v['failures']} failed" if v["failures"] else ""
+            print(f"  {name + ' true ' + c.replace('c', 'c='):<30} {v['requests_per_s']:>7.1f} req/s "
+                  f"p50 {v['p50_ms']:.2f} ms p99 {v['p99_ms']:.2f} ms (one client run each{fails})")
+    for conn, secs in ansible.items():
+        print(f"  ansible-playbook ansible-10.yml, 3 hosts, -c {conn}: {secs:.2f} s")
+    for name, v in leftovers.items():
+        print(f"  {name}: true c=8 {v['before_per_s']:.0f}/s before, {v['after_per_s']:.0f}/s after a command "
+              f"left {v['daemons']} daemons ({v['left_running']} still running; p99 after "
+              f"{v['after_p99_ms']:.2f} ms)")
     for w, v in idle_report.items():
         print(f"  nbnetd {w} (idle connections from the client's address): p99 {v['p99_ms']:.2f} ms, "
               f"{v['ok']} of {v['requests']} ok")
@@ -197,6 +289,14 @@ def main() -> int:
     expected = len(servers) * (len(conc) + 1) + 2
     if bad or len([k for k in runs if k[0] == "server"]) != expected:
         print("bench: some measurements are missing or failed", file=sys.stderr)
+        return 1
+    missing = [what for what, have in (("input", input_nb is not None and input_limit),
+                                       ("ideal server", ideal), ("leftovers", len(leftovers) == 2))
+               if not have]
+    failed_ssh = [f"{n} {c}" for n, row in ssh.items() for c, v in row.items() if v["failures"]]
+    if missing or failed_ssh:
+        print(f"bench: missing: {', '.join(missing) or 'none'}; failed: {', '.join(failed_ssh) or 'none'}",
+              file=sys.stderr)
         return 1
     return 0
 
