@@ -65,8 +65,15 @@ cpu_ticks() {
         awk '{ print $14 + $15 }' "/proc/$1/stat"
 }
 
+# A server's descriptors, less those of nbnetd's pool of per-command
+# cgroups, which grows to the commands run at once and stays.
 fd_count() {
-        find "/proc/$1/fd" -mindepth 1 -maxdepth 1 | wc -l
+        find "/proc/$1/fd" -mindepth 1 -maxdepth 1 -printf '%l\n' | grep -vc '^/sys/fs/cgroup/'
+}
+
+# For wait_until: counted anew at every try (a "$(...)" argument is counted once).
+fd_count_is() {
+        [ "$(fd_count "$1")" -eq "$2" ]
 }
 
 field() {
@@ -205,7 +212,7 @@ ends_with_main() {
                 return 1
         }
         # The cgroup holds the server alone again.
-        wait_until 5 test "$(wc -l <"$CGROUP/cgroup.procs")" -eq 1
+        wait_until 5 cgroup_procs_are "$CGROUP" 1
 }
 
 @test "a command that closes fds 1 and 2 ends the connection when it exits, not before" {
@@ -247,7 +254,7 @@ ends_with_main() {
         grep -q "serving 96 at once" "$SERVER_LOG"
         backlog_over() { (($(ss -Hltn "sport = :$PORT" | awk '{ print $2 }') >= 900)); }
         wait_until 10 backlog_over
-        wait_until 5 test "$(fd_count "$SERVER_PID")" -eq $((base_fds + 96))
+        wait_until 5 fd_count_is "$SERVER_PID" $((base_fds + 96))
         local t0 t1
         t0=$(cpu_ticks "$SERVER_PID")
         sleep 2
@@ -260,7 +267,7 @@ ends_with_main() {
         wait "$hold_pid"
         BG_PIDS=
         assert_equal "$(cat "$BATS_TEST_TMPDIR/hold.out")" "held=1000 served=1000"
-        wait_until 10 test "$(fd_count "$SERVER_PID")" -eq "$base_fds"
+        wait_until 10 fd_count_is "$SERVER_PID" "$base_fds"
         run $NBCLIENT "$PORT" --command "echo after" --plus --timeout 10
         assert_output $'after\n\x1eNBNET-STATUS 000'
 }

@@ -218,6 +218,15 @@ use_pids_cgroup() {
         fi
 }
 
+# For wait_until: the processes in cgroup DIR, counted anew at every try.
+cgroup_procs_at_most() {
+        [ "$(wc -l <"$1/cgroup.procs")" -le "$2" ]
+}
+
+cgroup_procs_are() {
+        [ "$(wc -l <"$1/cgroup.procs")" -eq "$2" ]
+}
+
 # Kills whatever is left in a test's cgroup and removes it.
 remove_pids_cgroup() {
         local dir=$1 pid pids

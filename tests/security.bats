@@ -241,7 +241,7 @@ commands_file() {
         # process nobody may have, its own fork would fail ("Cannot fork").
         run $NBCLIENT "$PORT" --command 'bomb() { bomb | bomb & }; bomb 2>/dev/null; i=0; while [ $i -lt 50000 ]; do i=$((i + 1)); done; echo survived' --plus --timeout 15
         assert_output --partial "survived"
-        wait_until 5 test "$(wc -l <"$CGROUP/cgroup.procs")" -le 2
+        wait_until 5 cgroup_procs_at_most "$CGROUP" 2
         run $NBCLIENT "$PORT" --command 'echo still serving' --plus
         assert_output $'still serving\n\x1eNBNET-STATUS 000'
 }
