@@ -243,18 +243,20 @@ ends_with_main() {
         local base_fds
         base_fds=$(fd_count "$SERVER_PID")
         ulimit -n 4096
-        # 1,000 connections, held silent.
-        /usr/bin/python3 "$TOP/tests/lib/nbload.py" "$PORT" --hold 1000 --ready-file "$BATS_TEST_TMPDIR/ready" \
+        # 1,000 connections, each with a command that waits for the go file.
+        /usr/bin/python3 "$TOP/tests/lib/nbload.py" "$PORT" --hold 1000 --busy --ready-file "$BATS_TEST_TMPDIR/ready" \
                 --go-file "$BATS_TEST_TMPDIR/go" --timeout 60 >"$BATS_TEST_TMPDIR/hold.out" &
         local hold_pid=$!
         BG_PIDS=$hold_pid
         wait_until 30 test -e "$BATS_TEST_TMPDIR/ready"
-        # (256 - 64 spare) / 2 per connection (socket, pidfd): 96 taken, the rest
-        # wait in the listener's backlog, and no accept() runs into EMFILE.
-        grep -q "serving 96 at once" "$SERVER_LOG"
+        # (256 - 64 spare) / 4 per connection (socket, pidfd, a cgroup's two): 48
+        # taken, the rest wait in the listener's backlog, and no accept() runs
+        # into EMFILE. Each sent its request at once (busy): an idle one would be
+        # evicted by the next (--max-connections), not left to wait.
+        grep -q "serving 48 at once" "$SERVER_LOG"
         backlog_over() { (($(ss -Hltn "sport = :$PORT" | awk '{ print $2 }') >= 900)); }
         wait_until 10 backlog_over
-        wait_until 5 fd_count_is "$SERVER_PID" $((base_fds + 96))
+        wait_until 5 fd_count_is "$SERVER_PID" $((base_fds + 2 * 48))
         local t0 t1
         t0=$(cpu_ticks "$SERVER_PID")
         sleep 2

@@ -474,15 +474,16 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         assert_output "first"
 }
 
-@test "a descriptor limit of 48 still allows 12 connections at once, and the warning says what to raise" {
+@test "a descriptor limit of 48 still allows 6 connections at once, and the warning says what to raise" {
         # By hand the limit is the shell's; started by systemd, the unit's.
         local raise="raise ulimit -n"
         [ "$NBNET_MODE" != nbnetd-activated ] || raise="raise LimitNOFILE="
         SERVER_WRAPPER="prlimit --nofile=48:48" start_server
         run $NBCLIENT "$PORT" --command "echo small" --plus
         assert_output $'small\n\x1eNBNET-STATUS 000'
-        # A quarter of 48 is below the 24-descriptor minimum: (48 - 24) / 2 = 12.
-        wait_until 2 grep -q "descriptor limit 48 .*: serving 12 at once; $raise" "$SERVER_LOG"
+        # A quarter of 48 is below the 24-descriptor minimum: (48 - 24) / 4 = 6
+        # (a socket, a pidfd and a cgroup's two a connection).
+        wait_until 2 grep -q "descriptor limit 48 .*: serving 6 at once; $raise" "$SERVER_LOG"
 }
 
 @test "a descriptor limit of 10 or 12 is a startup error that says how many are needed" {
@@ -491,7 +492,7 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         for n in 10 12; do
                 run --separate-stderr timeout 10 prlimit --nofile=$n:$n "$NBNET_BIN/nbnetd" --listen "127.0.0.1:$PORT"
                 assert_failure 1
-                [[ "$stderr" == *"the descriptor limit $n is too low to serve one connection: nbnetd needs at least "[0-9]*" ("*"open at start, 2 per connection"*"; raise ulimit -n"* ]]
+                [[ "$stderr" == *"the descriptor limit $n is too low to serve one connection: nbnetd needs at least "[0-9]*" ("*"open at start, 4 per connection"*"; raise ulimit -n"* ]]
                 [[ "$stderr" != *"listening on"* ]]
         done
 }

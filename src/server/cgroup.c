@@ -41,7 +41,7 @@ static int cgroup_own_path(char *path, size_t size) {
                 r = snprintf(path, size, "%s", line + 3) < (int) size ? 0 : -ENAMETOOLONG;
                 break;
         }
-        fclose(f);
+        (void) fclose(f);
         return r;
 }
 
@@ -58,19 +58,39 @@ static int cgroup_write(int dir_fd, const char *file, const char *text) {
         return r;
 }
 
-/* Reads a small file of a cgroup directory (fd -1: by name) into buf. */
-static int cgroup_read(int dir_fd, const char *file, int fd, char *buf, size_t size) {
-        bool own = fd < 0;
-        ssize_t n;
+/* Reads a small file through an open fd into buf, from its start. */
+static int cgroup_read_fd(int fd, char *buf, size_t size) {
+        ssize_t n = pread(fd, buf, size - 1, 0);
 
-        if (own && (fd = openat(dir_fd, file, O_RDONLY | O_CLOEXEC)) < 0)
-                return -errno;
-        n = pread(fd, buf, size - 1, 0);
-        if (own)
-                close(fd);
         if (n < 0)
                 return -errno;
         buf[n] = '\0';
+        return 0;
+}
+
+/* Reads a small file of a cgroup directory into buf. */
+static int cgroup_read(int dir_fd, const char *file, char *buf, size_t size) {
+        int fd = openat(dir_fd, file, O_RDONLY | O_CLOEXEC), r;
+
+        if (fd < 0)
+                return -errno;
+        r = cgroup_read_fd(fd, buf, size);
+        (void) close(fd);
+        return r;
+}
+
+/* A whole decimal number; -EBADMSG for anything else. */
+static int cgroup_parse_u64(const char *text, uint64_t *ret) {
+        char *end;
+        unsigned long long v;
+
+        if (*text < '0' || *text > '9')
+                return -EBADMSG;
+        errno = 0;
+        v = strtoull(text, &end, 10);
+        if (errno != 0 || (*end != '\0' && *end != '\n' && *end != ' '))
+                return -EBADMSG;
+        *ret = v;
         return 0;
 }
 
@@ -80,7 +100,7 @@ static int cgroup_key(const char *text, const char *key, uint64_t *ret) {
 
         for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
                 if (strncmp(p, key, len) == 0 && p[len] == ' ')
-                        return sscanf(p + len + 1, "%" SCNu64, ret) == 1 ? 0 : -EBADMSG;
+                        return cgroup_parse_u64(p + len + 1, ret);
         return -ENOENT;
 }
 
@@ -138,7 +158,7 @@ static int cgroup_enable_controllers(struct cgroup_pool *p, char *why, size_t wh
         char available[512];
         int r;
 
-        r = cgroup_read(p->base_fd, "cgroup.controllers", -1, available, sizeof available);
+        r = cgroup_read(p->base_fd, "cgroup.controllers", available, sizeof available);
         if (r < 0)
                 return snprintf(why, why_size, "reading %s/cgroup.controllers: %s", p->base,
                                 strerror(-r)),
@@ -218,7 +238,7 @@ bool cgroup_pool_on(const struct cgroup_pool *p) {
 }
 
 static int cgroup_limit(int dir_fd, const char *file, uint64_t value) {
-        char text[32];
+        char text[32] = "";
 
         if (value == 0)
                 return 0;
@@ -265,14 +285,14 @@ static void cgroup_close_slot(struct cgroup_slot *s) {
 
 /* The counters a command's figures start from. */
 static void cgroup_mark_start(struct cgroup_slot *s) {
-        char text[1024];
+        char text[1024] = "";
 
         s->cpu_base = s->oom_base = 0;
-        if (cgroup_read(s->dir_fd, "cpu.stat", -1, text, sizeof text) == 0)
+        if (cgroup_read(s->dir_fd, "cpu.stat", text, sizeof text) == 0)
                 (void) cgroup_key(text, "usage_usec", &s->cpu_base);
         if (s->peak_fd >= 0) {
                 (void) !pwrite(s->peak_fd, "0", 1, 0);
-                if (cgroup_read(s->dir_fd, "memory.events", -1, text, sizeof text) == 0)
+                if (cgroup_read(s->dir_fd, "memory.events", text, sizeof text) == 0)
                         (void) cgroup_key(text, "oom_kill", &s->oom_base);
         }
 }
@@ -356,9 +376,9 @@ int cgroup_kill(struct cgroup_slot *s) {
 }
 
 int cgroup_populated(const struct cgroup_slot *s) {
-        char text[256];
+        char text[256] = "";
         uint64_t v;
-        int r = cgroup_read(s->dir_fd, NULL, s->events_fd, text, sizeof text);
+        int r = cgroup_read_fd(s->events_fd, text, sizeof text);
 
         if (r >= 0)
                 r = cgroup_key(text, "populated", &v);
@@ -366,9 +386,9 @@ int cgroup_populated(const struct cgroup_slot *s) {
 }
 
 int cgroup_cpu_usec(const struct cgroup_slot *s, uint64_t *ret) {
-        char text[1024];
+        char text[1024] = "";
         uint64_t usage;
-        int r = cgroup_read(s->dir_fd, "cpu.stat", -1, text, sizeof text);
+        int r = cgroup_read(s->dir_fd, "cpu.stat", text, sizeof text);
 
         if (r >= 0)
                 r = cgroup_key(text, "usage_usec", &usage);
@@ -378,28 +398,25 @@ int cgroup_cpu_usec(const struct cgroup_slot *s, uint64_t *ret) {
 }
 
 int cgroup_memory_peak(const struct cgroup_slot *s, uint64_t *ret) {
-        char text[64];
+        char text[64] = "";
         int r;
 
         if (s->peak_fd < 0)
                 return -ENOENT;
-        r = cgroup_read(s->dir_fd, NULL, s->peak_fd, text, sizeof text);
-        if (r >= 0 && sscanf(text, "%" SCNu64, ret) != 1)
-                r = -EBADMSG;
-        return r;
+        r = cgroup_read_fd(s->peak_fd, text, sizeof text);
+        return r < 0 ? r : cgroup_parse_u64(text, ret);
 }
 
 bool cgroup_oom_killed(const struct cgroup_slot *s) {
-        char text[1024];
+        char text[1024] = "";
         uint64_t kills = 0;
 
-        return s->peak_fd >= 0 &&
-               cgroup_read(s->dir_fd, "memory.events", -1, text, sizeof text) == 0 &&
+        return s->peak_fd >= 0 && cgroup_read(s->dir_fd, "memory.events", text, sizeof text) == 0 &&
                cgroup_key(text, "oom_kill", &kills) == 0 && kills > s->oom_base;
 }
 
 void cgroup_pool_release(struct cgroup_pool *p) {
-        for (unsigned i = 0; i < p->n_slots; i++) {
+        for (unsigned i = 0; p->slots && i < p->n_slots; i++) {
                 char name[32];
                 cgroup_close_slot(&p->slots[i]);
                 snprintf(name, sizeof name, "cmd-%u", i);

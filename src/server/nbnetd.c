@@ -28,11 +28,12 @@
 #define PROGRAM "nbnetd"
 #define USEC_PER_SEC 1000000ull
 #define COUNT_LIMIT 65536u
-/* Descriptors per connection (its socket, its command's pidfd) and a margin for
+/* Descriptors per connection (its socket, its command's pidfd, and the two its
+ * command's cgroup keeps open: the directory and cgroup.events) and a margin for
  * the rest (stdio, epoll, signalfd, timers, listeners, the journal): a quarter
  * of the limit, at least FDS_MARGIN_MIN and at most FDS_MARGIN_MAX, so that a
  * small limit still serves several connections at once. */
-#define FDS_PER_CONNECTION 2
+#define FDS_PER_CONNECTION 4
 /* Held only while a command starts: spawn's report pipe. */
 #define FDS_TO_START_COMMAND 2
 /* The server's own: epoll, signalfd (2), timerfd, /proc's children file, /dev/null. */

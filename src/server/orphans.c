@@ -10,9 +10,9 @@
 #include "proc.h"
 
 /* Children looked at in one listing; more are found by the next SIGCHLD. */
-#define ORPHANS_MAX_LISTED 4096
+#define ORPHANS_MAX_LISTED ((size_t) 4096)
 /* Twice the listing: the clean set stays at most half full. */
-#define ORPHANS_CLEAN_SLOTS (2 * ORPHANS_MAX_LISTED)
+#define ORPHANS_CLEAN_SLOTS ((size_t) 2 * ORPHANS_MAX_LISTED)
 
 int orphans_init(struct orphans *o, size_t max_mains) {
         *o = (struct orphans){.max_mains = max_mains};

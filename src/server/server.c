@@ -33,6 +33,9 @@
 #define IDLE_NONE UINT_MAX
 /* Connections with input waiting that one eviction passes over, at most. */
 #define EVICT_SKIPS 16
+/* A connection younger than this is not idle yet: a burst of clients that
+ * send their frame at once is read, not evicted by its own tail. */
+#define EVICT_MIN_AGE_USEC (100 * USEC_PER_MSEC)
 
 /* What each notice's summary line says (enum server_notice). */
 static const struct {
@@ -98,9 +101,38 @@ static void server_idle_remove(struct server *s, unsigned i) {
 /* The connection that has waited longest for its request, if one is still
  * reading; never one whose command runs or waits in the queue. */
 static struct conn *server_evictable(struct server *s) {
-        while (s->idle_head != IDLE_NONE && s->conns[s->idle_head].state != CONN_READING)
-                server_idle_remove(s, s->idle_head);
-        return s->idle_head == IDLE_NONE ? NULL : &s->conns[s->idle_head];
+        for (int i = 0; i < EVICT_SKIPS; i++) {
+                struct conn *c;
+                int unread = 0;
+
+                while (s->idle_head != IDLE_NONE && s->conns[s->idle_head].state != CONN_READING)
+                        server_idle_remove(s, s->idle_head);
+                if (s->idle_head == IDLE_NONE)
+                        return NULL;
+                c = &s->conns[s->idle_head];
+                if (c->start_usec + EVICT_MIN_AGE_USEC > server_now(s))
+                        return NULL;
+                /* Bytes wait unread: it is about to be read, not idle. */
+                if (ioctl(c->fd, FIONREAD, &unread) == 0 && unread == 0)
+                        return c;
+                if (s->idle_head == s->idle_tail)
+                        return NULL;
+                server_idle_remove(s, server_slot(s, c));
+                server_idle_push(s, c);
+        }
+        return NULL;
+}
+
+/* Full, and the longest-waiting connection still too young to evict: the
+ * listeners rest until it is old enough (the retry timer wakes them). */
+static void server_wait_to_evict(struct server *s) {
+        uint64_t at;
+
+        if (s->stopping || s->connections < s->lim.max_connections || s->idle_head == IDLE_NONE)
+                return;
+        at = s->conns[s->idle_head].start_usec + EVICT_MIN_AGE_USEC;
+        (void) sd_event_source_set_time(s->retry_timer, at);
+        (void) sd_event_source_set_enabled(s->retry_timer, SD_EVENT_ONESHOT);
 }
 
 /* A slot is free, or one can be freed by eviction. */
@@ -114,6 +146,8 @@ static bool server_can_take(struct server *s) {
 static void server_update_listeners(struct server *s) {
         bool want = !s->stopping && !s->accept_paused && server_can_take(s);
 
+        if (!want && !s->accept_paused)
+                server_wait_to_evict(s);
         if (want == s->listening)
                 return;
         for (size_t i = 0; i < s->n_listeners; i++) {
@@ -210,15 +244,7 @@ static void server_refuse(struct server *s, int fd, const struct sock_peer *peer
 static void server_evict(struct server *s) {
         struct conn *c = server_evictable(s);
         struct log_record rec;
-        int unread = 0;
 
-        for (int i = 0; c && i < EVICT_SKIPS && s->idle_head != s->idle_tail; i++) {
-                if (ioctl(c->fd, FIONREAD, &unread) < 0 || unread == 0)
-                        break;
-                server_idle_remove(s, server_slot(s, c));
-                server_idle_push(s, c);
-                c = server_evictable(s);
-        }
         if (!c)
                 return;
         rec = (struct log_record){

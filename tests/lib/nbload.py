@@ -82,7 +82,16 @@ async def load(args) -> int:
 
 
 async def hold(args) -> int:
-    conns = [await connect(args) for _ in range(args.hold)]
+    conns = []
+    for i in range(args.hold):
+        reader, writer = await connect(args)
+        if args.busy:
+            # Its request at once, before the next connects (an idle connection
+            # may be evicted): a command that waits for the go file.
+            cmd = b"while [ ! -e %s ]; do sleep 0.5; done; echo conn-%d" % (args.go_file.encode(), i)
+            writer.write(frame(cmd, True))
+            await writer.drain()
+        conns.append((reader, writer))
     open(args.ready_file, "w").close()
     deadline = time.monotonic() + args.timeout
     while not os.path.exists(args.go_file):
@@ -92,8 +101,9 @@ async def hold(args) -> int:
         await asyncio.sleep(0.05)
 
     async def serve(i, reader, writer):
-        writer.write(frame(b"echo conn-%d" % i, True))
-        await writer.drain()
+        if not args.busy:
+            writer.write(frame(b"echo conn-%d" % i, True))
+            await writer.drain()
         total, tail = await read_all(reader, 4096)
         writer.close()
         want = b"conn-%d\n\x1eNBNET-STATUS 000\n" % i
@@ -122,6 +132,8 @@ def main() -> int:
     p.add_argument("--hold", type=int)
     p.add_argument("--ready-file")
     p.add_argument("--go-file")
+    p.add_argument("--busy", action="store_true",
+                   help="with --hold: send each request at once, a command that waits for --go-file")
     p.add_argument("--timeout", type=float, default=60.0, help="per request, or for the whole hold")
     args = p.parse_args()
     return asyncio.run(hold(args) if args.hold else load(args))
