@@ -22,7 +22,7 @@ NBNET_MODE=${NBNET_MODE:-accept}
 # shellcheck disable=SC2034 # used by the .bats files that load this one
 NBCLIENT="python3 $TOP/tests/lib/nbclient.py"
 
-# Polls "$@" every 50 ms until it succeeds or SECONDS pass. %.0f, not %d:
+# Polls "$@" every 50 ms (WAIT_STEP seconds) until it succeeds or SECONDS pass. %.0f, not %d:
 # mawk (Debian's awk) caps %d at 2^31-1, which made every bound 2.1 s.
 wait_until() {
         local limit_ns t0
@@ -33,24 +33,35 @@ wait_until() {
                 if (($(date +%s%N) - t0 > limit_ns)); then
                         return 1
                 fi
-                sleep 0.05
+                sleep "${WAIT_STEP:-0.05}"
         done
 }
 
+# A TCP port no socket of this machine has (any address, any state, as
+# /proc/net/tcp and tcp6 list them), below the ephemeral range (32768 and up),
+# so that no client's own port takes it before the server binds it. Stages
+# that run side by side get ranges of their own (NBNET_PORT_BASE, tests/run-all).
 free_port() {
-        python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+        local base=${NBNET_PORT_BASE:-20000} port hex
+        while :; do
+                port=$((base + RANDOM % 6000))
+                printf -v hex ':%04X ' "$port"
+                grep -qF "$hex" /proc/net/tcp /proc/net/tcp6 2>/dev/null || break
+        done
+        echo "$port"
 }
 
 port_open() {
         nc -z "${2:-127.0.0.1}" "$1" 2>/dev/null
 }
 
-# listening LISTEN: waits until the address answers (a socket path exists).
+# listening LISTEN: waits until the address answers (a socket path exists),
+# trying every 10 ms: every test starts a server, and most are up in 20.
 listening() {
         case $1 in
-        /* | .*) wait_until 5 test -S "$1" ;;
-        \[*) local host=${1#\[} && wait_until 5 port_open "${1##*:}" "${host%%\]*}" ;;
-        *) wait_until 5 port_open "${1##*:}" "${1%:*}" ;;
+        /* | .*) WAIT_STEP=0.01 wait_until 5 test -S "$1" ;;
+        \[*) local host=${1#\[} && WAIT_STEP=0.01 wait_until 5 port_open "${1##*:}" "${host%%\]*}" ;;
+        *) WAIT_STEP=0.01 wait_until 5 port_open "${1##*:}" "${1%:*}" ;;
         esac
 }
 
@@ -169,8 +180,16 @@ nbsend() {
 }
 
 # The status in a trailer at the end of FILE.
+# Bash, not python3: many tests ask, and python3 costs 60 ms a start here. The
+# record separator, newline and NUL are made visible first (bash drops NULs).
 trailer_status() {
-        tail -c 18 "$1" | python3 -c 'import sys,re; d=sys.stdin.buffer.read(); m=re.fullmatch(rb"\x1eNBNET-STATUS (\d{3})\n", d); print(int(m.group(1)) if m else "no-trailer")'
+        local last
+        last=$(tail -c 18 "$1" | tr '\036\n\000' '^%?')
+        if [[ $last =~ ^\^NBNET-STATUS\ ([0-9]{3})%$ ]]; then
+                echo "$((10#${BASH_REMATCH[1]}))"
+        else
+                echo no-trailer
+        fi
 }
 
 # Whether a process whose command line contains PATTERN is left.
