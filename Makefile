@@ -54,8 +54,9 @@ COMMON := frame spawn direct command shenv sock log args policy options proc req
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
 NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans cgroup listen metrics server conn nbnetd))
 # What the client and the load generator share: target (where to connect),
-# frame (the wire format: building the request, the trailer), response (held-back tail).
-CLIENT_COMMON := frame args target response auth credential
+# frame (the wire format: building the request, the trailer), response (held-back tail),
+# sock (sending a request whole).
+CLIENT_COMMON := frame args target response auth credential sock
 CLIENT_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) client))
 LOAD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) histogram report load))
 CHECK_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) check_nbnet))

@@ -23,6 +23,7 @@
 #include "args.h"
 #include "frame.h"
 #include "response.h"
+#include "sock.h"
 #include "target.h"
 
 #define PROGRAM "check_nbnet"
@@ -246,19 +247,6 @@ static int start_timeout(const struct options *o) {
         return setitimer(ITIMER_REAL, &it, NULL) < 0 ? -errno : 0;
 }
 
-static int send_all(int fd, const char *p, size_t size) {
-        while (size > 0) {
-                ssize_t n = send(fd, p, size, MSG_NOSIGNAL);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                p += n;
-                size -= (size_t) n;
-        }
-        return 0;
-}
-
 /* The plugin's output, the first OUTPUT_MAX bytes of it. */
 struct output {
         char data[OUTPUT_MAX + 1];
@@ -356,7 +344,7 @@ static int run(const struct options *o) {
                 return connect_error(o, fd, resolve_error);
         }
         alarm_fd = fd;
-        r = send_all(fd, req, size);
+        r = sock_send_all(fd, req, size);
         free(req);
         if (r == 0 && shutdown(fd, SHUT_WR) < 0)
                 r = -errno;

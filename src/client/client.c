@@ -26,6 +26,7 @@
 #include "credential.h"
 #include "frame.h"
 #include "response.h"
+#include "sock.h"
 #include "target.h"
 
 #define PROGRAM "nbnet"
@@ -312,19 +313,6 @@ static _Noreturn void end_by_sigpipe(void) {
         (void) signal(SIGPIPE, SIG_DFL);
         (void) raise(SIGPIPE);
         _exit(128 + SIGPIPE);
-}
-
-static int send_all(int fd, const char *p, size_t size) {
-        while (size > 0) {
-                ssize_t n = send(fd, p, size, MSG_NOSIGNAL);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                p += n;
-                size -= (size_t) n;
-        }
-        return 0;
 }
 
 /* Whether fd is /dev/null: its input is nothing, with '<' or without. */
@@ -627,7 +615,7 @@ static int run(const struct options *o) {
                 return connect_error(o, fd, resolve_error);
         }
         conn_fd = fd;
-        r = send_all(fd, req, size);
+        r = sock_send_all(fd, req, size);
         free(req);
         /* Without '<', nothing more to send: a FIN after the frame is fine, the command runs on. */
         if (r == 0 && !forward && shutdown(fd, SHUT_WR) < 0)

@@ -147,3 +147,18 @@ int sock_hold_until_sent(int fd) {
 int sock_unsent(int fd, int *ret) {
         return ioctl(fd, SIOCOUTQNSD, ret) < 0 ? -errno : 0;
 }
+
+int sock_send_all(int fd, const void *data, size_t size) {
+        const char *p = data;
+
+        while (size > 0) {
+                ssize_t n = send(fd, p, size, MSG_NOSIGNAL);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                p += n;
+                size -= (size_t) n;
+        }
+        return 0;
+}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
-/* Small facts about a connection that both servers need. */
+/* Small facts about a connection, and sending on one: what the servers and the clients share. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -40,3 +40,7 @@ int sock_hold_until_sent(int fd);
 
 /* Bytes written to a TCP socket that have not been sent yet (SIOCOUTQNSD). */
 int sock_unsent(int fd, int *ret);
+
+/* Sends all of data on a blocking socket, through EINTR; never SIGPIPE.
+ * 0, or -errno of the send() that failed (-EPIPE: the peer is gone). */
+int sock_send_all(int fd, const void *data, size_t size);

@@ -150,20 +150,6 @@ static int find_connection(void) {
         return -ENOTSOCK;
 }
 
-static void send_all(int fd, const void *data, size_t size) {
-        const char *p = data;
-
-        while (size > 0) {
-                ssize_t n = send(fd, p, size, MSG_NOSIGNAL);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        return; /* the peer is gone; nothing more to tell it */
-                p += n;
-                size -= (size_t) n;
-        }
-}
-
 /* poll() until an event or the deadline (0: none), through EINTR and the
  * int limit of poll's timeout. Returns > 0 on an event, 0 at the deadline. */
 static int poll_until(struct pollfd *p, nfds_t n, uint64_t deadline) {
@@ -197,7 +183,7 @@ static void send_trailer(const struct connection *c, int status, bool after_comm
                 }
         }
         frame_format_trailer(trailer, status);
-        send_all(c->fd, trailer, sizeof trailer);
+        (void) sock_send_all(c->fd, trailer, sizeof trailer); /* a peer gone has nothing to read */
 }
 
 /* Reads until the frame is complete or failed. -ETIMEDOUT at the deadline,
@@ -308,7 +294,7 @@ static void refuse(struct connection *c, struct outcome *out, enum request_end e
         line = line ? line : info->line;
         if (!info->log)
                 snprintf(out->reason, sizeof out->reason, "%s", line + strlen("nbnet: "));
-        send_all(c->fd, buf, request_format_refusal(buf, sizeof buf, line, false, 0));
+        (void) sock_send_all(c->fd, buf, request_format_refusal(buf, sizeof buf, line, false, 0));
 }
 
 /* Runs the frame's command to its end: its NBNET status in out. */
