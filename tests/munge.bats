@@ -58,6 +58,12 @@ setup() {
 }
 
 teardown() {
+        # A munged stopped by a test (SIGSTOP) runs again first: a decode
+        # still waiting for it must not hold up the server's stop, and
+        # munged_stop's SIGTERM would wait for a SIGCONT.
+        if [ -n "${OTHER_DIR:-}" ] && [ -s "$OTHER_DIR/munged.pid" ]; then
+                kill -CONT "$(cat "$OTHER_DIR/munged.pid")" 2>/dev/null || true
+        fi
         stop_server
         stop_extra_servers
         if [ -n "${OTHER_DIR:-}" ]; then
@@ -74,6 +80,14 @@ credential() {
 # Sends CREDENTIAL as a '+@' request and prints the response.
 send_credential() {
         printf '+@%010d%s' "${#1}" "$1" | nc -N 127.0.0.1 "$PORT"
+}
+
+# The server has read the frames its clients sent (for clients that send
+# nothing after the frame): no connection to PORT with more than a byte
+# queued, and one at least. Recv-Q may count a FIN not yet read as that byte;
+# a frame is read at once up to its end, never down to one byte.
+frame_read() {
+        ss -tnH "( sport = :$PORT )" | awk '$2 > 1 { queued = 1 } { n++ } END { exit queued || !n }'
 }
 
 clock_past() {
@@ -145,6 +159,44 @@ clock_past() {
         # The credential, still good for anyone who reads the log, is not in it.
         run grep -qF "$cred" "$SERVER_LOG"
         assert_failure
+}
+
+@test "munged stalled (SIGSTOP): a plain request is answered at once, the credential gets 125 and runs nothing" {
+        OTHER_DIR=$(mktemp -d /tmp/nbnet-munge-other.XXXXXX)
+        munged_start "$OTHER_DIR"
+        start_server --munge-socket "$OTHER_DIR/munge.socket" --request-timeout 2
+        cred=$(credential "$OTHER_DIR/munge.socket" "touch $BATS_TEST_TMPDIR/ran")
+        kill -STOP "$(cat "$OTHER_DIR/munged.pid")"
+        t0=$(date +%s%N)
+        send_credential "$cred" >"$BATS_TEST_TMPDIR/cred.out" &
+        cred_pid=$!
+        wait_until 2 frame_read
+        # While the credential waits for munged, a request without one is served.
+        t1=$(date +%s%N)
+        run nbsend 'echo plain'
+        t2=$(date +%s%N)
+        assert_output plain
+        (((t2 - t1) < 1000000000)) ||
+                fail "a plain request took $(((t2 - t1) / 1000000)) ms while a credential waited for munged (expected under 1000 ms)"
+        wait "$cred_pid"
+        t3=$(date +%s%N)
+        assert_equal "$(trailer_status "$BATS_TEST_TMPDIR/cred.out")" 125
+        # nbnetd answers at the request timeout; nbnet-handler, which serves
+        # this connection alone and blocks in libmunge, when libmunge gives up
+        # (about 10 s) with libmunge's reason.
+        if [[ $NBNET_MODE == nbnetd* ]]; then
+                assert_equal "$(head -n 1 "$BATS_TEST_TMPDIR/cred.out")" \
+                        "nbnet: cannot check the MUNGE credential: munged did not answer in time"
+                (((t3 - t0) < 8000000000)) ||
+                        fail "the credential's 125 came $(((t3 - t0) / 1000000)) ms after its request (expected about 2000 ms, the request timeout)"
+                wait_until 2 grep -q 'munge.socket) did not answer within the request timeout (2000 ms)' "$SERVER_LOG"
+        fi
+        # munged answers again: a credential made now runs, and by then the
+        # stalled one's decode is over (nbnetd decodes in order) and ran nothing.
+        kill -CONT "$(cat "$OTHER_DIR/munged.pid")"
+        run send_credential "$(credential "$OTHER_DIR/munge.socket" 'echo after')"
+        assert_output $'after\n\x1eNBNET-STATUS 000'
+        [ ! -e "$BATS_TEST_TMPDIR/ran" ]
 }
 
 @test "--munge refuses a request without '@': 126, authentication required" {

@@ -3,6 +3,7 @@
 # workload whose answers are checked too (a server that valgrind broke must
 # not pass): good requests, each kind of bad request, clients that leave
 # mid-frame or reset during output, a request queued behind --max-running 1,
+# a MUNGE credential (nbnetd's decoding thread started, then joined at exit),
 # SIGHUP (reloading --commands), then SIGTERM. Fails on any memcheck error,
 # a definite or indirect leak, or a descriptor left open at exit.
 # Valgrind runs the servers only (--trace-children=no): the commands are /bin/sh.
@@ -280,8 +281,11 @@ make_requests() {
 
 @test "nbnetd --listen under valgrind: good, bad, leaving and queued clients; no error, no leak" {
         make_requests
-        vg_serve nbnetd --max-running 1
+        vg_serve nbnetd --max-running 1 --munge-socket "$BATS_TEST_TMPDIR/no-munged"
         expect_answer "hello" 0 --plus --command "${REQ[hello]}"
+        # Decoded on the thread, which finds no munged there.
+        expect_answer "nbnet: cannot check the MUNGE credential: Socket communication error" 125 \
+                --raw '+@0000000022MUNGE:not-a-credential:'
         bad_requests
         leaving_clients
         queued_request

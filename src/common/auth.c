@@ -53,8 +53,7 @@ static void auth_explain(munge_ctx_t ctx, munge_err_t e, char *buf, size_t size)
         snprintf(buf, size, "%s", s ? s : munge_strerror(e));
 }
 
-enum auth_result auth_decode(const char *socket_path, const char *cred, struct auth_credential *out,
-                             char *reason, size_t reason_size, char *detail, size_t detail_size) {
+enum auth_result auth_decode(const char *socket_path, const char *cred, struct auth_decoded *out) {
         munge_err_t e;
         munge_ctx_t ctx = auth_context(socket_path, &e);
         void *payload = NULL;
@@ -62,7 +61,7 @@ enum auth_result auth_decode(const char *socket_path, const char *cred, struct a
         uid_t uid = (uid_t) -1;
         gid_t gid = (gid_t) -1;
 
-        *out = (struct auth_credential){0};
+        *out = (struct auth_decoded){.result = AUTH_OK};
         if (ctx)
                 e = munge_decode(cred, ctx, &payload, &length, &uid, &gid);
         if (e == EMUNGE_SUCCESS && length < 0)
@@ -70,15 +69,16 @@ enum auth_result auth_decode(const char *socket_path, const char *cred, struct a
         if (e != EMUNGE_SUCCESS) {
                 /* Expired, rewound and replayed credentials still come with their payload. */
                 free(payload);
-                snprintf(reason, reason_size, "%s", munge_strerror(e));
-                auth_explain(ctx, e, detail, detail_size);
+                snprintf(out->reason, sizeof out->reason, "%s", munge_strerror(e));
+                auth_explain(ctx, e, out->detail, sizeof out->detail);
                 if (ctx)
                         munge_ctx_destroy(ctx);
-                return auth_error_is_credential(e) ? AUTH_REFUSED : AUTH_UNAVAILABLE;
+                out->result = auth_error_is_credential(e) ? AUTH_REFUSED : AUTH_UNAVAILABLE;
+                return out->result;
         }
         munge_ctx_destroy(ctx);
         /* libmunge NUL-terminates the payload it allocates; NULL when empty. */
-        *out = (struct auth_credential){
+        out->cred = (struct auth_credential){
                 .uid = uid, .gid = gid, .payload = payload, .length = (size_t) length};
         return AUTH_OK;
 }

@@ -29,13 +29,20 @@ struct auth_credential {
         size_t length; /* the payload's bytes, without the terminator */
 };
 
+/* A decode's whole outcome, in one piece that can change hands (nbnetd's
+ * decoding thread hands it to its loop). */
+struct auth_decoded {
+        enum auth_result result;
+        struct auth_credential cred; /* on AUTH_OK; empty otherwise */
+        char reason[128];            /* munge_strerror's text: a short line for the client */
+        char detail[512];            /* the context's, which may name the socket: for the log */
+};
+
 /* Decodes cred (munge's text form, "MUNGE:...:") through munged at socket_path
- * (NULL: libmunge's default). On AUTH_OK, *out is filled and its payload is
- * the caller's to free; otherwise *out is empty. reason gets munge_strerror's
- * text (a short line for the client); detail the context's, which may name
- * the socket (for the log). */
-enum auth_result auth_decode(const char *socket_path, const char *cred, struct auth_credential *out,
-                             char *reason, size_t reason_size, char *detail, size_t detail_size);
+ * (NULL: libmunge's default) into *out, and returns out->result. On AUTH_OK,
+ * out->cred's payload is the caller's to free (auth_credential_release). Only
+ * libmunge and snprintf: safe on a thread of its own. */
+enum auth_result auth_decode(const char *socket_path, const char *cred, struct auth_decoded *out);
 
 /* Encodes payload (length bytes) into a credential of this process's uid and
  * gid; ttl 0 is munged's default. Returns the malloc'ed credential, or NULL

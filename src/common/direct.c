@@ -234,8 +234,8 @@ CHILD_SIDE static size_t direct_note_of(const struct direct_state *d, int sig, b
 }
 
 /* What `sh -c LINE` does for a line that is one program, minus its own
- * execve(), in a plain fork of the server (its own copy of our memory, which
- * nobody else uses: the servers have one thread) set up like the shell's
+ * execve(), in a plain fork of the server (its own copy of our memory: of
+ * nbnetd's decoding thread's locks too, held or not) set up like the shell's
  * child: starts the program in a vfork-like child and waits for it, then
  * ends like dash: the program's exit status, or, for a signal N, dash's note
  * on fd 2 and status 128 + N. dash catches SIGINT in -c mode, waits for its

@@ -34,8 +34,10 @@ void proc_close(void) {
         proc_children_fd = -1;
 }
 
-/* The program is single-threaded, so all its children hang off the main
- * thread's list; read in pieces without allocating. */
+/* Only the main thread forks (nbnetd's decoding thread never does), and the
+ * kernel hands orphans to a subreaper's first living thread, the main one:
+ * all the children hang off the main thread's list; read in pieces without
+ * allocating. */
 size_t proc_children(pid_t *pids, size_t max) {
         char buf[4096];
         long pid = 0;

@@ -183,10 +183,16 @@ static bool request_take_payload(struct frame *f, struct auth_credential *cred, 
 bool request_authenticate(const struct server_options *o, struct frame *f,
                           struct request_identity *who, enum request_end *end, char *line,
                           size_t line_size) {
-        struct auth_credential cred;
-        char reason[128], detail[512];
-        enum auth_result r;
+        struct auth_decoded d;
 
+        if (f->munge)
+                (void) auth_decode(o->munge_socket, f->command, &d);
+        return request_authorize(o, f, f->munge ? &d : NULL, who, end, line, line_size);
+}
+
+bool request_authorize(const struct server_options *o, struct frame *f, struct auth_decoded *d,
+                       struct request_identity *who, enum request_end *end, char *line,
+                       size_t line_size) {
         *who = (struct request_identity){0};
         *end = REQUEST_RAN;
         if (!f->munge) {
@@ -196,26 +202,24 @@ bool request_authenticate(const struct server_options *o, struct frame *f,
                 snprintf(line, line_size, "%s", request_end_info(*end)->line);
                 return false;
         }
-        r = auth_decode(o->munge_socket, f->command, &cred, reason, sizeof reason, detail,
-                        sizeof detail);
-        if (r == AUTH_UNAVAILABLE) {
-                log_error("cannot check a MUNGE credential: %s", detail);
+        if (d->result == AUTH_UNAVAILABLE) {
+                log_error("cannot check a MUNGE credential: %s", d->detail);
                 *end = REQUEST_MUNGE_UNAVAILABLE;
                 snprintf(line, line_size, LINE_PREFIX "cannot check the MUNGE credential: %s",
-                         reason);
+                         d->reason);
                 return false;
         }
-        if (r == AUTH_REFUSED) {
+        if (d->result == AUTH_REFUSED) {
                 *end = REQUEST_MUNGE_REFUSED;
-                snprintf(line, line_size, LINE_PREFIX "%s", reason);
+                snprintf(line, line_size, LINE_PREFIX "%s", d->reason);
                 return false;
         }
         who->known = true;
-        who->uid = cred.uid;
-        who->gid = cred.gid;
-        request_user_name(cred.uid, who->user, sizeof who->user);
-        if (!request_take_payload(f, &cred, line, line_size)) {
-                auth_credential_release(&cred);
+        who->uid = d->cred.uid;
+        who->gid = d->cred.gid;
+        request_user_name(d->cred.uid, who->user, sizeof who->user);
+        if (!request_take_payload(f, &d->cred, line, line_size)) {
+                auth_credential_release(&d->cred);
                 *end = REQUEST_BAD_FRAME;
                 return false;
         }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "auth.h"
 #include "frame.h"
 #include "options.h"
 #include "policy.h"
@@ -47,8 +48,8 @@ enum request_end {
         REQUEST_NO_MEMORY,         /* the server could not prepare the command */
         REQUEST_SPAWN_FAILED,      /* spawn_command() failed */
         REQUEST_BUSY,              /* queued longer than the request timeout */
-        REQUEST_STOPPED_QUEUED,    /* the server stops while it waits in the queue */
-        REQUEST_PEER_GONE,         /* reset or socket error while queued or running */
+        REQUEST_STOPPED_QUEUED,    /* the server stops while it waits in the queue or for munged */
+        REQUEST_PEER_GONE,         /* reset or socket error once the frame is complete */
         REQUEST_COMMAND_TIMEOUT,   /* killed at --command-timeout */
         REQUEST_MEMORY_LIMIT,      /* killed by the kernel at nbnetd's --limit-memory */
         REQUEST_STOPPED_RUNNING,   /* killed because the server stops */
@@ -109,15 +110,24 @@ struct request_identity {
         char user[64]; /* the uid's name on this host, or "" when it has none */
 };
 
-/* The first step of a complete frame. With '@', the credential is decoded
- * through munged, once (a second decode would be a replay): its payload becomes
- * f->command, under the frame's own rules (not empty, no NUL), and its ids *who,
- * which --allow-uid and --allow-group then judge. Without '@', --munge refuses.
- * Blocks for one round trip to munged. false when nothing may run: *end says
- * why and line gets the client's "nbnet: ..." text; 125s are logged here. */
+/* The first step of a complete frame, whole: with '@', the credential is
+ * decoded through munged, once (a second decode would be a replay), then
+ * request_authorize. Blocks for one round trip to munged: for nbnet-handler,
+ * whose process serves one connection. */
 bool request_authenticate(const struct server_options *o, struct frame *f,
                           struct request_identity *who, enum request_end *end, char *line,
                           size_t line_size);
+
+/* The rest, for a server that decodes elsewhere (nbnetd: on a thread of its
+ * own, authq.h). d is the decode of f's credential (NULL when f has no '@');
+ * its payload becomes f->command, under the frame's own rules (not empty, no
+ * NUL), and its ids *who, which --allow-uid and --allow-group then judge; d's
+ * payload is taken or freed. Without '@', --munge refuses. false when nothing
+ * may run: *end says why and line gets the client's "nbnet: ..." text; 125s
+ * are logged here. */
+bool request_authorize(const struct server_options *o, struct frame *f, struct auth_decoded *d,
+                       struct request_identity *who, enum request_end *end, char *line,
+                       size_t line_size);
 
 /* The command a log record may show: NULL for a credential that was not
  * decoded, which someone who reads the log could otherwise still use. */

@@ -23,7 +23,7 @@
 /* Reads per wake-up while draining, so that a flood cannot hog the loop. */
 #define DRAIN_READS 4
 
-/* One buffer for every recv: the loop is single-threaded and never keeps input. */
+/* One buffer for every recv: only the loop's thread reads, and it never keeps input. */
 static char conn_buf[16384];
 
 static uint64_t conn_now(const struct conn *c) {
@@ -61,6 +61,14 @@ static void conn_unwatch(struct conn *c) {
         (void) sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
 }
 
+/* The credential's decode is not wanted any more: its callback never comes. */
+static void conn_cancel_decode(struct conn *c) {
+        if (!c->auth_job)
+                return;
+        authq_cancel(c->cfg->authq, c->auth_job);
+        c->auth_job = NULL;
+}
+
 /* Sources are unregistered before the fd is closed: no event may name a
  * descriptor number that the next accept() could hand out again. */
 static void conn_close(struct conn *c) {
@@ -85,6 +93,7 @@ static void conn_close(struct conn *c) {
         rec.cpu_usec = c->cpu_usec;
         rec.has_memory_peak = c->has_memory_peak;
         rec.memory_peak = c->memory_peak;
+        conn_cancel_decode(c);
         c->io = sd_event_source_disable_unref(c->io);
         c->timer = sd_event_source_disable_unref(c->timer);
         c->child = sd_event_source_disable_unref(c->child);
@@ -178,24 +187,75 @@ static void conn_refuse(struct conn *c, enum request_end end, const char *line) 
         conn_flush(c);
 }
 
-/* A complete frame: its command may run (the owner decides when), or it is
- * refused. A MUNGE credential is decoded here, once: a blocking round trip to
- * munged on its local socket, which the loop waits for. munged answers in well
- * under a millisecond (it is a local daemon that never waits on the network),
- * so the loop is not worth a thread or an asynchronous client for it. */
-static void conn_request(struct conn *c) {
+/* Who asks is known (d: the decode of the frame's credential, NULL without
+ * '@'): its command may run (the owner decides when), or it is refused. */
+static void conn_judge(struct conn *c, struct auth_decoded *d) {
         char line[sizeof c->reason_text];
         enum request_end end;
 
-        if (frame_failed(&c->frame)) {
-                frame_error_message(&c->frame, line, sizeof line);
-                conn_refuse(c, REQUEST_BAD_FRAME, line);
-        } else if (!request_authenticate(c->cfg->opt, &c->frame, &c->who, &end, line, sizeof line))
+        if (!request_authorize(c->cfg->opt, &c->frame, d, &c->who, &end, line, sizeof line))
                 conn_refuse(c, end, line);
         else if (request_command(c->cfg->commands, &c->frame, &c->who, &end))
                 c->cfg->report(c->cfg->owner, c, CONN_EVENT_READY);
         else
                 conn_refuse(c, end, NULL);
+}
+
+static void conn_on_decoded(void *userdata, struct auth_decoded *d) {
+        struct conn *c = userdata;
+
+        /* Delivered: authq frees the job once this returns. */
+        c->auth_job = NULL;
+        conn_judge(c, d);
+}
+
+/* munged did not answer by the request timeout: 125, as when it cannot be
+ * reached, and the decode, whenever it ends, goes nowhere. */
+static void conn_decode_timeout(struct conn *c) {
+        const char *sock = c->cfg->opt->munge_socket;
+        struct auth_decoded d = {.result = AUTH_UNAVAILABLE,
+                                 .reason = "munged did not answer in time"};
+
+        conn_cancel_decode(c);
+        snprintf(d.detail, sizeof d.detail,
+                 "munged (%s) did not answer within the request timeout (%llu ms)",
+                 sock ? sock : "libmunge's default socket",
+                 (unsigned long long) (c->cfg->opt->request_timeout_usec / USEC_PER_MSEC));
+        conn_judge(c, &d);
+}
+
+/* A MUNGE credential goes to the decoding thread: a round trip to munged,
+ * which a stalled munged holds for libmunge's timeout, must not stall the
+ * loop. Meanwhile the socket is not read (with '<', what follows the frame is
+ * the command's input), a reset is still seen, and the request timer runs on. */
+static void conn_decode(struct conn *c) {
+        char line[sizeof c->reason_text];
+        int r = authq_submit(c->cfg->authq, c->frame.command, (size_t) c->frame.length,
+                             conn_on_decoded, c, &c->auth_job);
+
+        if (r < 0) {
+                log_error_errno(r, "%s: cannot hand a MUNGE credential to the decoding thread",
+                                c->peer.text);
+                snprintf(line, sizeof line, "nbnet: cannot check the MUNGE credential: %s",
+                         strerror(-r));
+                conn_refuse(c, REQUEST_MUNGE_UNAVAILABLE, line);
+                return;
+        }
+        c->state = CONN_DECODING;
+        conn_watch(c, 0);
+}
+
+/* A complete frame: a credential to decode first, or judged at once. */
+static void conn_request(struct conn *c) {
+        char line[sizeof c->reason_text];
+
+        if (frame_failed(&c->frame)) {
+                frame_error_message(&c->frame, line, sizeof line);
+                conn_refuse(c, REQUEST_BAD_FRAME, line);
+        } else if (c->frame.munge)
+                conn_decode(c);
+        else
+                conn_judge(c, NULL);
 }
 
 static void conn_read(struct conn *c) {
@@ -379,6 +439,11 @@ static int conn_on_child(sd_event_source *s, int fd, uint32_t revents, void *use
 
 static void conn_on_error(struct conn *c) {
         switch (c->state) {
+        case CONN_DECODING:
+                conn_cancel_decode(c);
+                c->end = REQUEST_PEER_GONE;
+                conn_finish(c);
+                break;
         case CONN_QUEUED:
                 c->cfg->report(c->cfg->owner, c, CONN_EVENT_LEFT_QUEUE);
                 c->end = REQUEST_PEER_GONE;
@@ -431,6 +496,9 @@ static int conn_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         case CONN_READING:
                 c->end = REQUEST_FRAME_TIMEOUT;
                 conn_close(c);
+                break;
+        case CONN_DECODING:
+                conn_decode_timeout(c);
                 break;
         case CONN_QUEUED:
                 c->cfg->report(c->cfg->owner, c, CONN_EVENT_QUEUE_TIMEOUT);
@@ -600,12 +668,18 @@ void conn_refuse_queued(struct conn *c, enum request_end end, unsigned running) 
 }
 
 void conn_stop(struct conn *c) {
+        if (c->state == CONN_DECODING) {
+                conn_cancel_decode(c);
+                conn_refuse(c, REQUEST_STOPPED_QUEUED, NULL);
+                return;
+        }
         if (c->state != CONN_READING)
                 return;
         c->end = REQUEST_STOPPED_READING;
         conn_close(c);
 }
 
+/* Never one whose credential is being decoded: its whole frame came, so it is not idle. */
 void conn_evict(struct conn *c) {
         if (c->state != CONN_READING)
                 return;

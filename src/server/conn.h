@@ -3,7 +3,8 @@
 
 /*
  * One nbnetd connection, as a state machine driven by its event sources:
- * reading -> (queued) -> running -> ending -> (sending) -> draining -> closed.
+ * reading -> (decoding) -> (queued) -> running -> ending -> (sending)
+ * -> draining -> closed.
  * It behaves on the wire as nbnet-handler does (doc/protocol.md), without
  * ever blocking: the socket stays in blocking mode for the command, and
  * every recv/send of ours passes MSG_DONTWAIT. It is told what it needs when
@@ -17,6 +18,7 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
+#include "authq.h"
 #include "cgroup.h"
 #include "frame.h"
 #include "options.h"
@@ -28,6 +30,7 @@
 enum conn_state {
         CONN_FREE,     /* an unused slot of the table */
         CONN_READING,  /* reading the frame, until the request timeout */
+        CONN_DECODING, /* its MUNGE credential at authq's thread, until the request timeout */
         CONN_QUEUED,   /* complete, waiting for a running slot (--max-running) */
         CONN_RUNNING,  /* the command's main process runs; errors and resets watched */
         CONN_ENDING,   /* the main process is gone; its group gets the grace */
@@ -54,6 +57,7 @@ struct conn_config {
         struct spawn_env *env;
         struct orphans *orphans;
         struct cgroup_pool *cgroups; /* a cgroup per command when on; else process groups */
+        struct authq *authq;         /* decodes MUNGE credentials off the loop */
         void (*report)(void *owner, struct conn *c, enum conn_event event);
         void *owner;
 };
@@ -67,6 +71,7 @@ struct conn {
         struct sock_peer peer;
         struct frame frame;
         struct request_identity who; /* from the MUNGE credential, when there is one */
+        struct authq_job *auth_job;  /* its decode, while decoding */
         uint64_t start_usec;
         uint64_t deadline_usec; /* of the group's grace while ending */
         sd_event_source *io, *timer;
@@ -105,7 +110,8 @@ void conn_queue(struct conn *c);
  * or stopping (end is REQUEST_BUSY or REQUEST_STOPPED_QUEUED). */
 void conn_refuse_queued(struct conn *c, enum request_end end, unsigned running);
 
-/* The server stops: a request still being read is dropped. */
+/* The server stops: a request still being read is dropped; one whose
+ * credential is being decoded is told the server stops (125). */
 void conn_stop(struct conn *c);
 
 /* The server is full and this request, still being read, has waited longest:

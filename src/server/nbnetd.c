@@ -36,8 +36,9 @@
 #define FDS_PER_CONNECTION 4
 /* Held only while a command starts: spawn's report pipe. */
 #define FDS_TO_START_COMMAND 2
-/* The server's own: epoll, signalfd (2), timerfd, /proc's children file, /dev/null. */
-#define FDS_SERVER_OWN 6
+/* The server's own: epoll, signalfd (2), timerfd, /proc's children file, /dev/null,
+ * the MUNGE decoding queue's eventfd. */
+#define FDS_SERVER_OWN 7
 /* Opened once, on first use: the journal's socket. */
 #define FDS_LATER 1
 #define FDS_MARGIN_MIN 24

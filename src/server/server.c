@@ -99,7 +99,8 @@ static void server_idle_remove(struct server *s, unsigned i) {
 }
 
 /* The connection that has waited longest for its request, if one is still
- * reading; never one whose command runs or waits in the queue. */
+ * reading; never one whose credential is being decoded (its frame came
+ * whole), or whose command runs or waits in the queue. */
 static struct conn *server_evictable(struct server *s) {
         for (int i = 0; i < EVICT_SKIPS; i++) {
                 struct conn *c;
@@ -747,6 +748,9 @@ int server_init(struct server *s, const struct server_options *opt, const struct
         r = orphans_init(&s->orphans, s->lim.max_running);
         if (r < 0)
                 return log_error_errno(r, "open /proc/self/task/PID/children (is /proc mounted?)");
+        r = authq_init(&s->authq, s->event, s->opt.munge_socket);
+        if (r < 0)
+                return log_error_errno(r, "setting up the MUNGE decoding queue (eventfd)");
         s->conn_cfg = (struct conn_config){
                 .event = s->event,
                 .opt = &s->opt,
@@ -754,6 +758,7 @@ int server_init(struct server *s, const struct server_options *opt, const struct
                 .env = &s->env,
                 .orphans = &s->orphans,
                 .cgroups = &s->cgroups,
+                .authq = &s->authq,
                 .report = server_on_conn,
                 .owner = s,
         };
@@ -858,6 +863,10 @@ void server_release(struct server *s) {
         s->notice_timer = sd_event_source_disable_unref(s->notice_timer);
         for (size_t i = 0; i < sizeof s->signals / sizeof s->signals[0]; i++)
                 s->signals[i] = sd_event_source_disable_unref(s->signals[i]);
+        if (authq_decoding(&s->authq))
+                log_info("stopping: waiting for munged to answer the credential being decoded "
+                         "(libmunge gives up after about 10 s)");
+        authq_release(&s->authq);
         free(s->conns);
         s->conns = NULL;
         free(s->idle);

@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
+#include "authq.h"
 #include "cgroup.h"
 #include "conn.h"
 #include "metrics.h"
@@ -91,6 +92,7 @@ struct server {
         struct spawn_env env;
         struct orphans orphans;     /* children that no running command's pidfd accounts for */
         struct cgroup_pool cgroups; /* a cgroup per command, where one can be had */
+        struct authq authq;         /* MUNGE credentials, decoded off the loop */
         bool stopping;
         sd_event_source *retry_timer, *stop_timer, *status_timer;
         sd_event_source *signals[4];

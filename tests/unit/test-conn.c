@@ -23,10 +23,69 @@
 
 #include <cmocka.h>
 
+#include "auth.h"
 #include "conn.h"
 #include "log.h"
 
 extern char **environ;
+
+/* The test's munged, in place of auth.c: auth_decode, on the decoding thread,
+ * waits for the test's answer, a byte on a pipe ('y': the credential
+ * "MUNGE:LINE:" is valid, its payload LINE; anything else: munged could not
+ * be asked), for 5 s at most. It says when it starts (a byte on asked) and
+ * keeps what it was given, which the test reads once the decode is delivered. */
+static struct {
+        int answer[2];
+        int asked[2]; /* a byte each time a decode starts */
+        char got[256];
+} fake_munged = {{-1, -1}, {-1, -1}, ""};
+
+enum auth_result auth_decode(const char *socket_path, const char *cred, struct auth_decoded *out) {
+        struct pollfd p = {.fd = fake_munged.answer[0], .events = POLLIN};
+        const char *line = cred + strlen("MUNGE:");
+        char answer = 'n';
+
+        (void) socket_path;
+        *out = (struct auth_decoded){.result = AUTH_UNAVAILABLE};
+        snprintf(fake_munged.got, sizeof fake_munged.got, "%s", cred);
+        if (write(fake_munged.asked[1], "a", 1) != 1)
+                return AUTH_UNAVAILABLE;
+        if (poll(&p, 1, 5000) == 1 && read(p.fd, &answer, 1) == 1 && answer == 'y' &&
+            strncmp(cred, "MUNGE:", strlen("MUNGE:")) == 0 && strrchr(line, ':')) {
+                out->result = AUTH_OK;
+                out->cred = (struct auth_credential){
+                        .uid = getuid(),
+                        .gid = getgid(),
+                        .payload = strndup(line, (size_t) (strrchr(line, ':') - line)),
+                };
+                out->cred.length = strlen(out->cred.payload);
+                return AUTH_OK;
+        }
+        snprintf(out->reason, sizeof out->reason, "Socket communication error");
+        snprintf(out->detail, sizeof out->detail, "the test's munged said no");
+        return AUTH_UNAVAILABLE;
+}
+
+void auth_credential_release(struct auth_credential *c) {
+        free(c->payload);
+        *c = (struct auth_credential){0};
+}
+
+/* The test's munged answers: 'y' (valid) or 'n' (could not be asked). */
+static void munged_answer(char answer) {
+        assert_int_equal(write(fake_munged.answer[1], &answer, 1), 1);
+}
+
+/* Waits until the worker is inside a decode, for 2 s at most (the loop
+ * must have read the frame: see run_until_decoding). */
+static void munged_wait_asked(void) {
+        struct pollfd p = {.fd = fake_munged.asked[0], .events = POLLIN};
+        char byte;
+
+        if (poll(&p, 1, 2000) != 1)
+                fail_msg("the decoding thread did not ask munged within 2 s");
+        assert_int_equal(read(p.fd, &byte, 1), 1);
+}
 
 #define MAX_EVENTS 16
 #define TRAILER_0 "\x1eNBNET-STATUS 000\n"
@@ -43,6 +102,7 @@ struct harness {
         struct request_commands commands;
         struct spawn_env env;
         struct orphans orphans;
+        struct authq authq;
         struct conn_config cfg;
         struct conn conn;
         bool opened;
@@ -71,8 +131,8 @@ static const char *event_name(enum conn_event e) {
 }
 
 static const char *state_name(enum conn_state s) {
-        static const char *const names[] = {"FREE",   "READING", "QUEUED",  "RUNNING",
-                                            "ENDING", "SENDING", "DRAINING"};
+        static const char *const names[] = {"FREE",    "READING", "DECODING", "QUEUED",
+                                            "RUNNING", "ENDING",  "SENDING",  "DRAINING"};
         return (size_t) s < sizeof names / sizeof names[0] ? names[s] : "?";
 }
 
@@ -302,14 +362,17 @@ static int setup(void **state) {
         server_options_init(&h->opt);
         request_commands_load(&h->commands, NULL, "");
         if (sd_event_new(&h->event) < 0 || spawn_env_init(&h->env, environ) < 0 ||
-            orphans_init(&h->orphans, 16) < 0)
+            orphans_init(&h->orphans, 16) < 0 || authq_init(&h->authq, h->event, NULL) < 0 ||
+            pipe2(fake_munged.answer, O_CLOEXEC) < 0 || pipe2(fake_munged.asked, O_CLOEXEC) < 0)
                 return -1;
+        fake_munged.got[0] = '\0';
         h->cfg = (struct conn_config){
                 .event = h->event,
                 .opt = &h->opt,
                 .commands = &h->commands,
                 .env = &h->env,
                 .orphans = &h->orphans,
+                .authq = &h->authq,
                 .report = owner_report,
                 .owner = h,
         };
@@ -338,6 +401,14 @@ static int teardown(void **state) {
                 close(h->peer);
         if (h->table_path[0])
                 unlink(h->table_path);
+        /* A decode that still waits for its answer ends: the worker can be joined. */
+        munged_answer('n');
+        authq_release(&h->authq);
+        for (int i = 0; i < 2; i++) {
+                close(fake_munged.answer[i]);
+                close(fake_munged.asked[i]);
+                fake_munged.answer[i] = fake_munged.asked[i] = -1;
+        }
         request_commands_release(&h->commands);
         orphans_release(&h->orphans);
         spawn_env_release(&h->env);
@@ -764,6 +835,168 @@ static void test_conn_kill_while_running_gives_status_143(void **state) {
         assert_output_ends_with(h, "\x1eNBNET-STATUS 143\n");
 }
 
+/* A '+@' request for LINE, as the fake munged's credential "MUNGE:LINE:",
+ * then what follows (the command's input with '<'), then our side done. */
+static void peer_credential(struct harness *h, const char *flags, const char *line,
+                            const char *after) {
+        char frame[256];
+        int n = snprintf(frame, sizeof frame, "+%s%010zuMUNGE:%s:%s", flags,
+                         strlen("MUNGE:") + strlen(line) + 1, line, after);
+
+        assert_true(n > 0 && (size_t) n < sizeof frame);
+        peer_request(h, frame);
+}
+
+/* The loop has read the frame and the worker asks munged. */
+static void run_until_decoding(struct harness *h) {
+        run_until_state(h, CONN_DECODING, 1000);
+        munged_wait_asked();
+}
+
+/* The connection closed while its decode went on: munged's answer, when it
+ * comes, goes nowhere and nothing runs. */
+static void assert_late_answer_goes_nowhere(struct harness *h) {
+        assert_null(h->conn.auth_job);
+        munged_answer('y');
+        run_for(h, 100);
+        assert_events(h, "CLOSED");
+        assert_int_equal(h->conn.pid, 0);
+}
+
+/* A connection whose credential for LINE (then AFTER) the worker is decoding. */
+static void open_decoding(struct harness *h, const char *flags, const char *line, const char *after) {
+        open_conn(h, true);
+        peer_credential(h, flags, line, after);
+        run_until_decoding(h);
+}
+
+static void test_a_credential_is_decoded_off_the_loop_then_its_command_runs(void **state) {
+        struct harness *h = *state;
+
+        open_decoding(h, "@", "echo hi", "");
+        /* The loop turns while the decode waits: nothing is ready, nothing read. */
+        run_for(h, 50);
+        assert_int_equal(h->conn.state, CONN_DECODING);
+        assert_events(h, "");
+        assert_string_equal(fake_munged.got, "MUNGE:echo hi:");
+        munged_answer('y');
+        run_until_event(h, CONN_EVENT_CLOSED, 2000);
+        assert_events(h, "READY,ENDED,CLOSED");
+        assert_true(h->conn.who.known);
+        assert_int_equal(h->conn.who.uid, getuid());
+        assert_null(h->conn.auth_job);
+        assert_output(h, "hi\n" TRAILER_0, strlen("hi\n" TRAILER_0));
+}
+
+/* With '<', what follows the frame is the command's: the decode must not eat it. */
+static void test_the_input_after_a_credential_is_left_for_the_command(void **state) {
+        struct harness *h = *state;
+
+        open_decoding(h, "<@", "cat", "the input");
+        run_for(h, 50);
+        munged_answer('y');
+        run_until_event(h, CONN_EVENT_CLOSED, 2000);
+        assert_events(h, "READY,ENDED,CLOSED");
+        assert_output(h, "the input" TRAILER_0, strlen("the input" TRAILER_0));
+}
+
+static void test_munged_that_cannot_be_asked_gives_125(void **state) {
+        struct harness *h = *state;
+        const char *want = "nbnet: cannot check the MUNGE credential: Socket communication "
+                           "error\n\x1eNBNET-STATUS 125\n";
+
+        open_decoding(h, "@", "echo hi", "");
+        munged_answer('n');
+        run_until_event(h, CONN_EVENT_CLOSED, 2000);
+        assert_events(h, "CLOSED");
+        assert_int_equal(h->conn.end, REQUEST_MUNGE_UNAVAILABLE);
+        assert_false(h->conn.who.known);
+        assert_output(h, want, strlen(want));
+}
+
+static void test_a_peer_reset_while_decoding_cancels_the_decode(void **state) {
+        struct harness *h = *state;
+
+        open_decoding(h, "@", "echo hi", "");
+        run_for(h, 20);
+        assert_int_equal(h->conn.state, CONN_DECODING);
+        peer_reset(h);
+        run_until_event(h, CONN_EVENT_CLOSED, 1000);
+        assert_events(h, "CLOSED");
+        assert_int_equal(h->conn.end, REQUEST_PEER_GONE);
+        assert_late_answer_goes_nowhere(h);
+}
+
+static void test_a_decode_past_the_request_timeout_is_refused_125(void **state) {
+        struct harness *h = *state;
+        const char *want = "nbnet: cannot check the MUNGE credential: munged did not answer in "
+                           "time\n\x1eNBNET-STATUS 125\n";
+        uint64_t start = now_usec(), took;
+
+        h->opt.request_timeout_usec = 150 * 1000;
+        open_conn(h, true);
+        /* The frame's tail 100 ms late: the timeout still counts from conn_open. */
+        peer_send(h, "+@0000000014MUNGE:");
+        run_for(h, 100);
+        peer_request(h, "echo hi:");
+        run_until_decoding(h);
+        run_until_event(h, CONN_EVENT_CLOSED, 2000);
+        took = now_usec() - start;
+        assert_events(h, "CLOSED");
+        assert_int_equal(h->conn.end, REQUEST_MUNGE_UNAVAILABLE);
+        if (took < 150 * 1000 || took >= 230 * 1000)
+                fail_msg("refused %llu ms after conn_open, expected 150 ms (the request timeout)",
+                         (unsigned long long) (took / 1000));
+        assert_output(h, want, strlen(want));
+        assert_late_answer_goes_nowhere(h);
+}
+
+static void test_conn_stop_while_decoding_says_the_server_stops(void **state) {
+        struct harness *h = *state;
+        const char *want = "nbnet: busy (the server is stopping)\n\x1eNBNET-STATUS 125\n";
+
+        open_decoding(h, "@", "echo hi", "");
+        run_for(h, 20);
+        conn_stop(&h->conn);
+        assert_null(h->conn.auth_job);
+        run_until_event(h, CONN_EVENT_CLOSED, 1000);
+        assert_events(h, "CLOSED");
+        assert_int_equal(h->conn.end, REQUEST_STOPPED_QUEUED);
+        assert_output(h, want, strlen(want));
+        assert_late_answer_goes_nowhere(h);
+}
+
+static void count_decoded(void *userdata, struct auth_decoded *d) {
+        int *count = userdata;
+
+        assert_int_equal(d->result, AUTH_OK);
+        (*count)++;
+}
+
+/* authq alone: a job the worker has not taken yet is freed at once and never
+ * decoded; the one being decoded is delivered. */
+static void test_a_job_cancelled_before_the_worker_takes_it_is_never_decoded(void **state) {
+        struct harness *h = *state;
+        struct authq_job *first, *second;
+        int first_done = 0, second_done = 0;
+        struct pollfd p = {.fd = fake_munged.asked[0], .events = POLLIN};
+
+        assert_int_equal(
+                authq_submit(&h->authq, "MUNGE:true:", 11, count_decoded, &first_done, &first), 0);
+        munged_wait_asked();
+        assert_int_equal(
+                authq_submit(&h->authq, "MUNGE:false:", 12, count_decoded, &second_done, &second), 0);
+        authq_cancel(&h->authq, second);
+        munged_answer('y');
+        while (first_done == 0)
+                assert_true(sd_event_run(h->event, 2000 * 1000) > 0);
+        run_for(h, 50);
+        assert_int_equal(first_done, 1);
+        assert_int_equal(second_done, 0);
+        /* The second was never asked for. */
+        assert_int_equal(poll(&p, 1, 0), 0);
+}
+
 #define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void) {
@@ -796,6 +1029,13 @@ int main(void) {
                 TEST(test_conn_stop_while_reading_closes_at_once),
                 TEST(test_conn_stop_leaves_a_running_command_alone),
                 TEST(test_conn_kill_while_running_gives_status_143),
+                TEST(test_a_credential_is_decoded_off_the_loop_then_its_command_runs),
+                TEST(test_the_input_after_a_credential_is_left_for_the_command),
+                TEST(test_munged_that_cannot_be_asked_gives_125),
+                TEST(test_a_peer_reset_while_decoding_cancels_the_decode),
+                TEST(test_a_decode_past_the_request_timeout_is_refused_125),
+                TEST(test_conn_stop_while_decoding_says_the_server_stops),
+                TEST(test_a_job_cancelled_before_the_worker_takes_it_is_never_decoded),
         };
 
         /* As nbnetd's main: a client that goes away must not kill us, and the
