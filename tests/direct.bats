@@ -221,7 +221,8 @@ start_nproc_server() {
 # A limit that leaves the shell no fork leaves the mini-shell none either:
 # both need one process more than the program alone.
 @test "--limit-nproc: the direct path needs as many processes as sh -c" {
-        local direct_port shell_port uid=$((40000 + $$ % 20000))
+        local direct_port shell_port uid
+        uid=$(unused_uid)
         direct_port=$(free_port)
         start_nproc_server "$direct_port" "$uid"
         shell_port=$(free_port)

@@ -184,10 +184,13 @@ ends_with_main() {
 }
 
 @test "a fork bomb, closed fds 1 and 2, and a daemon: each connection ends with its main process, the server is back at baseline" {
-        # RLIMIT_NPROC does not bind root: nobody, in a pids cgroup of our own
-        # (as security.bats does), so that a mistake cannot take the machine down.
+        # RLIMIT_NPROC does not bind root: a uid of its own (unused_uid), in a
+        # pids cgroup of our own (as security.bats does), so that a mistake
+        # cannot take the machine down.
+        local uid
+        uid=$(unused_uid)
         use_pids_cgroup 200
-        SERVER_WRAPPER="$TOP/tests/lib/in-pids-cgroup $CGROUP setpriv --reuid=nobody --regid=nogroup --clear-groups" \
+        SERVER_WRAPPER="$TOP/tests/lib/in-pids-cgroup $CGROUP setpriv --reuid=$uid --regid=$uid --clear-groups" \
                 start_server --limit-nproc 20
         local base marker
         run $NBCLIENT "$PORT" --command "echo warm" --plus

@@ -192,6 +192,18 @@ trailer_status() {
         fi
 }
 
+# A uid that no user has and no process runs as, for a server under
+# --limit-nproc: RLIMIT_NPROC counts all of a user's processes on the
+# machine, and make check's other lane runs processes as nobody meanwhile.
+unused_uid() {
+        local uid
+        while :; do
+                uid=$((40000 + RANDOM % 20000))
+                getent passwd "$uid" >/dev/null || pgrep -U "$uid" >/dev/null || break
+        done
+        echo "$uid"
+}
+
 # Whether a process whose command line contains PATTERN is left.
 no_process() {
         ! pgrep -f -- "$1" >/dev/null

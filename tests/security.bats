@@ -231,10 +231,13 @@ commands_file() {
 }
 
 @test "--limit-nproc: a fork bomb ends, and the server still serves" {
-        # RLIMIT_NPROC does not bind root: run the server as nobody, inside a
-        # pids cgroup of our own so that a mistake cannot take the machine down.
+        # RLIMIT_NPROC does not bind root: run the server as a uid of its own
+        # (unused_uid), inside a pids cgroup of our own so that a mistake
+        # cannot take the machine down.
+        local uid
+        uid=$(unused_uid)
         use_pids_cgroup 200
-        SERVER_WRAPPER="$TOP/tests/lib/in-pids-cgroup $CGROUP setpriv --reuid=nobody --regid=nogroup --clear-groups" \
+        SERVER_WRAPPER="$TOP/tests/lib/in-pids-cgroup $CGROUP setpriv --reuid=$uid --regid=$uid --clear-groups" \
                 start_server --limit-nproc 20 --command-timeout 5
         # dash does not take ':' as a function name; the bomb is the same. The
         # main shell waits with builtins only: once the bomb holds every
