@@ -239,7 +239,7 @@ make_pids_cgroup() {
 use_pids_cgroup() {
         CGROUP=""
         if [ "$(id -u)" -ne 0 ]; then
-                skip_unless_ci "needs root (the server runs as nobody in a pids cgroup of its own)"
+                skip_unless_ci "needs root (the server runs as another user in a pids cgroup of its own)"
                 return 1
         fi
         if ! CGROUP=$(make_pids_cgroup "$1" 2>"$BATS_TEST_TMPDIR/pids-cgroup.err"); then
