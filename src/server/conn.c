@@ -229,16 +229,16 @@ static void conn_decode_timeout(struct conn *c) {
  * loop. Meanwhile the socket is not read (with '<', what follows the frame is
  * the command's input), a reset is still seen, and the request timer runs on. */
 static void conn_decode(struct conn *c) {
-        char line[sizeof c->reason_text];
         int r = authq_submit(c->cfg->authq, c->frame.command, (size_t) c->frame.length,
                              conn_on_decoded, c, &c->auth_job);
 
         if (r < 0) {
-                log_error_errno(r, "%s: cannot hand a MUNGE credential to the decoding thread",
-                                c->peer.text);
-                snprintf(line, sizeof line, "nbnet: cannot check the MUNGE credential: %s",
-                         strerror(-r));
-                conn_refuse(c, REQUEST_MUNGE_UNAVAILABLE, line);
+                /* Judged as munged out of reach: request_authorize logs it and words the line. */
+                struct auth_decoded d = {.result = AUTH_UNAVAILABLE};
+                snprintf(d.reason, sizeof d.reason, "%s", strerror(-r));
+                snprintf(d.detail, sizeof d.detail, "%s: cannot hand it to the decoding thread: %s",
+                         c->peer.text, strerror(-r));
+                conn_judge(c, &d);
                 return;
         }
         c->state = CONN_DECODING;
