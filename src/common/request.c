@@ -94,6 +94,11 @@ size_t request_format_refusal(char *buf, size_t size, const char *line, bool wit
         return len;
 }
 
+const char *request_line_reason(const char *line) {
+        return strncmp(line, LINE_PREFIX, strlen(LINE_PREFIX)) == 0 ? line + strlen(LINE_PREFIX)
+                                                                    : line;
+}
+
 int request_prepare_server(bool subreaper) {
         if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
                 return log_error_errno(errno, "signal SIGPIPE");
@@ -178,16 +183,6 @@ static bool request_take_payload(struct frame *f, struct auth_credential *cred, 
         f->length = cred->length;
         *cred = (struct auth_credential){0};
         return true;
-}
-
-bool request_authenticate(const struct server_options *o, struct frame *f,
-                          struct request_identity *who, enum request_end *end, char *line,
-                          size_t line_size) {
-        struct auth_decoded d;
-
-        if (f->munge)
-                (void) auth_decode(o->munge_socket, f->command, &d);
-        return request_authorize(o, f, f->munge ? &d : NULL, who, end, line, line_size);
 }
 
 bool request_authorize(const struct server_options *o, struct frame *f, struct auth_decoded *d,

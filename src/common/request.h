@@ -8,8 +8,8 @@
  * whether a '+' request still gets the trailer; what a complete frame runs
  * (its own line, or in restricted mode the --commands table's line for the
  * name it gives); the table's loading and reloading; the timings of a
- * command's end. The servers differ only in who accepts, who waits, and
- * blocking versus event-driven I/O.
+ * command's end. Both servers serve a request through one state machine
+ * (src/server/conn.c), built on this.
  */
 
 #include <stdbool.h>
@@ -78,6 +78,9 @@ bool request_wants_trailer(const struct frame *f, enum request_end end, int stat
 size_t request_format_refusal(char *buf, size_t size, const char *line, bool with_trailer,
                               int status);
 
+/* The reason a refusal line gives, without its "nbnet: " prefix: for the log. */
+const char *request_line_reason(const char *line);
+
 /* What a server process does before it serves: SIGPIPE ignored (a client
  * that goes away must not kill it mid-write; commands get it back at spawn)
  * and, unless its commands have cgroups, child subreaper (a command's orphans
@@ -110,16 +113,8 @@ struct request_identity {
         char user[64]; /* the uid's name on this host, or "" when it has none */
 };
 
-/* The first step of a complete frame, whole: with '@', the credential is
- * decoded through munged, once (a second decode would be a replay), then
- * request_authorize. Blocks for one round trip to munged: for nbnet-handler,
- * whose process serves one connection. */
-bool request_authenticate(const struct server_options *o, struct frame *f,
-                          struct request_identity *who, enum request_end *end, char *line,
-                          size_t line_size);
-
-/* The rest, for a server that decodes elsewhere (nbnetd: on a thread of its
- * own, authq.h). d is the decode of f's credential (NULL when f has no '@');
+/* Who asks, once the frame's credential is decoded (off the loop, on
+ * authq.h's thread: a decode is a round trip to munged). d is the decode of f's credential (NULL when f has no '@');
  * its payload becomes f->command, under the frame's own rules (not empty, no
  * NUL), and its ids *who, which --allow-uid and --allow-group then judge; d's
  * payload is taken or freed. Without '@', --munge refuses. false when nothing

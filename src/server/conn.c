@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* One nbnetd connection's state machine (conn.h). */
+/* One request's connection state machine, for both servers (conn.h). */
 #include "conn.h"
 
 #include <errno.h>
@@ -15,16 +15,37 @@
 #include "log.h"
 
 #define USEC_PER_MSEC REQUEST_USEC_PER_MSEC
-#define USEC_PER_SEC REQUEST_USEC_PER_SEC
 #define KILL_GRACE_USEC REQUEST_KILL_GRACE_USEC
 /* How often an ending group is looked at during its grace. */
 #define GROUP_POLL_USEC (5 * USEC_PER_MSEC)
 #define TIMER_ACCURACY_USEC USEC_PER_MSEC
 /* Reads per wake-up while draining, so that a flood cannot hog the loop. */
 #define DRAIN_READS 4
+/* The socket is not watched at all (WATCH_ERRORS still reports errors and hang-ups). */
+#define WATCH_OFF UINT32_MAX
+#define WATCH_ERRORS 0u
 
 /* One buffer for every recv: only the loop's thread reads, and it never keeps input. */
 static char conn_buf[16384];
+
+/* What each state watches on the socket. Errors and hang-ups are reported
+ * whatever is asked (WATCH_ERRORS): that is how a waiting request is watched,
+ * since a FIN alone would spin a level-triggered loop. Once the command is
+ * over (or being killed), a reset changes nothing, so nothing is watched. */
+static const uint32_t conn_watches[CONN_STATE_COUNT] = {
+        [CONN_FREE] = WATCH_OFF,
+        [CONN_READING] = EPOLLIN,
+        [CONN_DECODING] = WATCH_ERRORS,
+        [CONN_QUEUED] = WATCH_ERRORS,
+        [CONN_RUNNING] = WATCH_ERRORS,
+        [CONN_STOP_SIGTERM] = WATCH_OFF,
+        [CONN_STOP_SIGKILL] = WATCH_OFF,
+        [CONN_FINAL_SIGTERM] = WATCH_OFF,
+        [CONN_FINAL_SIGKILL] = WATCH_OFF,
+        [CONN_FINAL_CGROUP] = WATCH_OFF,
+        [CONN_SENDING] = EPOLLOUT,
+        [CONN_DRAINING] = EPOLLIN,
+};
 
 static uint64_t conn_now(const struct conn *c) {
         uint64_t now = 0;
@@ -33,32 +54,31 @@ static uint64_t conn_now(const struct conn *c) {
         return now;
 }
 
-static void conn_arm(struct conn *c, uint64_t usec) {
-        int r = sd_event_source_set_time(c->timer, usec);
+/* Enters state: the socket's watch as conn_watches says, the timer at
+ * timer_usec (CLOCK_MONOTONIC; 0: off). The one place either is set. */
+static void conn_enter(struct conn *c, enum conn_state state, uint64_t timer_usec) {
+        uint32_t events = conn_watches[state];
+        int r = 0;
 
+        c->state = state;
+        if (events == WATCH_OFF)
+                (void) sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
+        else {
+                r = sd_event_source_set_io_events(c->io, events);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(c->io, SD_EVENT_ON);
+                if (r < 0)
+                        log_error_errno(r, "%s: sd_event_source_set_io_events", c->peer.text);
+        }
+        if (timer_usec == 0) {
+                (void) sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+                return;
+        }
+        r = sd_event_source_set_time(c->timer, timer_usec);
         if (r >= 0)
                 r = sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
         if (r < 0)
                 log_error_errno(r, "%s: sd_event_source_set_time", c->peer.text);
-}
-
-static void conn_disarm(struct conn *c) {
-        (void) sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
-}
-
-/* events 0 still reports errors and hang-ups: that is how a running command's
- * connection is watched, since a FIN alone would spin a level-triggered loop. */
-static void conn_watch(struct conn *c, uint32_t events) {
-        int r = sd_event_source_set_io_events(c->io, events);
-
-        if (r >= 0)
-                r = sd_event_source_set_enabled(c->io, SD_EVENT_ON);
-        if (r < 0)
-                log_error_errno(r, "%s: sd_event_source_set_io_events", c->peer.text);
-}
-
-static void conn_unwatch(struct conn *c) {
-        (void) sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
 }
 
 /* The credential's decode is not wanted any more: its callback never comes. */
@@ -69,9 +89,8 @@ static void conn_cancel_decode(struct conn *c) {
         c->auth_job = NULL;
 }
 
-/* Sources are unregistered before the fd is closed: no event may name a
- * descriptor number that the next accept() could hand out again. */
-static void conn_close(struct conn *c) {
+/* The request's one log record: how it ended, what ran, who asked, its cost. */
+static void conn_log(const struct conn *c) {
         const char *reason = request_end_info(c->end)->log;
         struct log_record rec = {
                 .peer = c->peer.text,
@@ -84,24 +103,31 @@ static void conn_close(struct conn *c) {
                 .uid = c->who.uid,
                 .gid = c->who.gid,
                 .user = c->who.user,
+                .has_cpu = c->has_cpu,
+                .cpu_usec = c->cpu_usec,
+                .has_memory_peak = c->has_memory_peak,
+                .memory_peak = c->memory_peak,
         };
 
         rec.command = request_logged_command(&c->frame, &c->who);
         rec.command_length = rec.command ? c->frame.length : 0;
+        /* What the client acknowledged is known only once the drain is over. */
         rec.has_bytes_sent = c->tcp && sock_bytes_sent(c->fd, &rec.bytes_sent) >= 0;
-        rec.has_cpu = c->has_cpu;
-        rec.cpu_usec = c->cpu_usec;
-        rec.has_memory_peak = c->has_memory_peak;
-        rec.memory_peak = c->memory_peak;
+        rec.duration_usec = conn_now(c) - c->start_usec;
+        log_connection(&rec);
+}
+
+/* Sources are unregistered before the fd is closed: no event may name a
+ * descriptor number that the next accept() could hand out again. */
+static void conn_close(struct conn *c) {
+        if (!c->unlogged)
+                conn_log(c);
         conn_cancel_decode(c);
         c->io = sd_event_source_disable_unref(c->io);
         c->timer = sd_event_source_disable_unref(c->timer);
         c->child = sd_event_source_disable_unref(c->child);
         close(c->fd);
         c->fd = -1;
-        rec.duration_usec = conn_now(c) - c->start_usec;
-        if (!c->unlogged)
-                log_connection(&rec);
         frame_release(&c->frame);
         c->state = CONN_FREE;
         c->cfg->report(c->cfg->owner, c, CONN_EVENT_CLOSED);
@@ -112,9 +138,7 @@ static void conn_close(struct conn *c) {
 static void conn_finish(struct conn *c) {
         if (shutdown(c->fd, SHUT_WR) < 0 && errno != ENOTCONN)
                 log_error_errno(errno, "%s: shutdown", c->peer.text);
-        c->state = CONN_DRAINING;
-        conn_watch(c, EPOLLIN);
-        conn_arm(c, conn_now(c) + REQUEST_DRAIN_USEC);
+        conn_enter(c, CONN_DRAINING, conn_now(c) + REQUEST_DRAIN_USEC);
 }
 
 /* Reads and drops input until EOF or an error, then closes; a client that
@@ -133,11 +157,8 @@ static void conn_drain(struct conn *c) {
 
 /* Our last bytes wait for room in the socket, for REQUEST_SEND_USEC at most. */
 static void conn_wait_writable(struct conn *c) {
-        if (c->state == CONN_SENDING)
-                return;
-        c->state = CONN_SENDING;
-        conn_watch(c, EPOLLOUT);
-        conn_arm(c, conn_now(c) + REQUEST_SEND_USEC);
+        if (c->state != CONN_SENDING)
+                conn_enter(c, CONN_SENDING, conn_now(c) + REQUEST_SEND_USEC);
 }
 
 /* Sends what is left of c->out without blocking; then the connection finishes.
@@ -180,7 +201,7 @@ static void conn_refuse(struct conn *c, enum request_end end, const char *line) 
         c->status = info->status;
         line = line ? line : info->line;
         if (!info->log)
-                snprintf(c->reason_text, sizeof c->reason_text, "%s", line + strlen("nbnet: "));
+                snprintf(c->reason_text, sizeof c->reason_text, "%s", request_line_reason(line));
         c->out_len =
                 request_format_refusal(c->out, sizeof c->out, line,
                                        request_wants_trailer(&c->frame, end, c->status), c->status);
@@ -241,8 +262,7 @@ static void conn_decode(struct conn *c) {
                 conn_judge(c, &d);
                 return;
         }
-        c->state = CONN_DECODING;
-        conn_watch(c, 0);
+        conn_enter(c, CONN_DECODING, c->start_usec + c->cfg->opt->request_timeout_usec);
 }
 
 /* A complete frame: a credential to decode first, or judged at once. */
@@ -281,11 +301,20 @@ static void conn_read(struct conn *c) {
                 conn_request(c);
 }
 
-/* SIGTERM to the group now, SIGKILL when the grace runs out before the main exits. */
-static void conn_kill_group(struct conn *c) {
-        c->killing = true;
+/* The main still runs and must end (end says why): its group gets SIGTERM,
+ * then SIGKILL when the grace runs out before the main exits. */
+static void conn_stop_command(struct conn *c, enum request_end end) {
+        c->end = end;
         (void) spawn_kill_group(c->pid, SIGTERM);
-        conn_arm(c, conn_now(c) + KILL_GRACE_USEC);
+        conn_enter(c, CONN_STOP_SIGTERM, conn_now(c) + KILL_GRACE_USEC);
+}
+
+static void conn_stop_grace_over(struct conn *c) {
+        if (c->slot)
+                (void) cgroup_kill(c->slot);
+        else
+                (void) spawn_kill_group(c->pid, SIGKILL);
+        conn_enter(c, CONN_STOP_SIGKILL, 0);
 }
 
 /* The group and its escapees are gone, or their last grace ran out: the
@@ -306,12 +335,9 @@ static void conn_command_done(struct conn *c) {
         conn_flush(c);
 }
 
-/* While ending: the group, and whatever left it but still holds the
- * connection, get SIGTERM, then SIGKILL after the grace; the trailer waits
- * until they are gone, or one more grace after the SIGKILL. */
-static void conn_end_group(struct conn *c) {
-        uint64_t now = conn_now(c);
-        bool grace_over = now >= c->deadline_usec;
+/* Signals what is left of the command: its group (until seen empty) and
+ * whatever left the group but still holds the connection. Whether any was left. */
+static bool conn_signal_leftovers(struct conn *c, int sig) {
         bool left = false;
 
         /* Once seen empty, the group's id is free for reuse: never signal it again. */
@@ -321,7 +347,7 @@ static void conn_end_group(struct conn *c) {
         }
         if (!c->group_gone) {
                 left = true;
-                if (grace_over)
+                if (sig == SIGKILL)
                         (void) spawn_kill_group(c->pid, SIGKILL);
         }
         if (c->ino == 0) {
@@ -331,14 +357,25 @@ static void conn_end_group(struct conn *c) {
                 else
                         c->ino = st.st_ino;
         }
-        if (c->ino != 0 &&
-            orphans_signal_holders(c->cfg->orphans, c->ino, grace_over ? SIGKILL : SIGTERM) > 0)
+        if (c->ino != 0 && orphans_signal_holders(c->cfg->orphans, c->ino, sig) > 0)
                 left = true;
-        if (!left || now >= c->deadline_usec + KILL_GRACE_USEC) {
+        return left;
+}
+
+/* In the final states, looked at every GROUP_POLL_USEC: the group, and
+ * whatever left it but still holds the connection, get SIGTERM, then SIGKILL
+ * after the grace; the trailer waits until they are gone, or one more grace
+ * after the SIGKILL. */
+static void conn_end_group(struct conn *c) {
+        uint64_t now = conn_now(c);
+        bool kill = now >= c->grace_end_usec;
+
+        if (!conn_signal_leftovers(c, kill ? SIGKILL : SIGTERM) ||
+            now >= c->grace_end_usec + KILL_GRACE_USEC) {
                 conn_command_done(c);
                 return;
         }
-        conn_arm(c, now + GROUP_POLL_USEC);
+        conn_enter(c, kill ? CONN_FINAL_SIGKILL : CONN_FINAL_SIGTERM, now + GROUP_POLL_USEC);
 }
 
 /* The command's cgroup is empty (or would not empty in time): its figures,
@@ -379,7 +416,7 @@ static void conn_end_cgroup(struct conn *c) {
                         r = sd_event_add_io(c->cfg->event, &c->cgroup_src, c->slot->events_fd,
                                             EPOLLPRI, conn_on_cgroup, c);
                 if (r >= 0) {
-                        conn_arm(c, conn_now(c) + 2 * KILL_GRACE_USEC);
+                        conn_enter(c, CONN_FINAL_CGROUP, conn_now(c) + 2 * KILL_GRACE_USEC);
                         return;
                 }
                 log_error_errno(r, "%s: watching the command's cgroup.events", c->peer.text);
@@ -406,12 +443,10 @@ static int conn_on_child(sd_event_source *s, int fd, uint32_t revents, void *use
                 si = (siginfo_t){0};
         } else if (si.si_pid == 0)
                 return 0; /* not exited after all */
-        c->status = c->timed_out ? NBNET_STATUS_TIMEOUT : spawn_status_of(&si);
+        c->status = c->end == REQUEST_COMMAND_TIMEOUT ? NBNET_STATUS_TIMEOUT : spawn_status_of(&si);
         if (c->slot) {
                 (void) waitid((idtype_t) P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG);
                 c->child = sd_event_source_disable_unref(c->child);
-                c->state = CONN_ENDING;
-                conn_unwatch(c);
                 conn_end_cgroup(c);
                 return 0;
         }
@@ -424,19 +459,17 @@ static int conn_on_child(sd_event_source *s, int fd, uint32_t revents, void *use
         orphans_remove_main(c->cfg->orphans, c->pid);
         /* Orphans' zombies the main's kept back are next in line now. */
         orphans_reap(c->cfg->orphans);
-        c->state = CONN_ENDING;
         if (alone) {
-                /* conn_command_done watches the socket again at once. */
                 c->group_gone = true;
                 conn_command_done(c);
                 return 0;
         }
-        conn_unwatch(c);
-        c->deadline_usec = conn_now(c) + KILL_GRACE_USEC;
+        c->grace_end_usec = conn_now(c) + KILL_GRACE_USEC;
         conn_end_group(c);
         return 0;
 }
 
+/* A reset or socket error while the request waits or runs. */
 static void conn_on_error(struct conn *c) {
         switch (c->state) {
         case CONN_DECODING:
@@ -450,13 +483,9 @@ static void conn_on_error(struct conn *c) {
                 conn_finish(c);
                 break;
         case CONN_RUNNING:
-                c->end = REQUEST_PEER_GONE;
-                conn_unwatch(c);
-                if (!c->killing)
-                        conn_kill_group(c);
+                conn_stop_command(c, REQUEST_PEER_GONE);
                 break;
         default:
-                conn_unwatch(c);
                 break;
         }
 }
@@ -504,26 +533,21 @@ static int conn_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 c->cfg->report(c->cfg->owner, c, CONN_EVENT_QUEUE_TIMEOUT);
                 break;
         case CONN_RUNNING:
-                if (c->killing && c->slot)
-                        (void) cgroup_kill(c->slot);
-                else if (c->killing)
-                        (void) spawn_kill_group(c->pid, SIGKILL);
-                else {
-                        c->timed_out = true;
-                        c->end = REQUEST_COMMAND_TIMEOUT;
-                        conn_kill_group(c);
-                }
+                conn_stop_command(c, REQUEST_COMMAND_TIMEOUT);
                 break;
-        case CONN_ENDING:
-                if (!c->slot)
-                        conn_end_group(c);
-                else {
-                        log_warning("%s: the command's cgroup is not empty %llu ms after "
-                                    "cgroup.kill; its slot waits before reuse",
-                                    c->peer.text,
-                                    (unsigned long long) (2 * KILL_GRACE_USEC / USEC_PER_MSEC));
-                        conn_cgroup_done(c);
-                }
+        case CONN_STOP_SIGTERM:
+                conn_stop_grace_over(c);
+                break;
+        case CONN_FINAL_SIGTERM:
+        case CONN_FINAL_SIGKILL:
+                conn_end_group(c);
+                break;
+        case CONN_FINAL_CGROUP:
+                log_warning("%s: the command's cgroup is not empty %llu ms after "
+                            "cgroup.kill; its slot waits before reuse",
+                            c->peer.text,
+                            (unsigned long long) (2 * KILL_GRACE_USEC / USEC_PER_MSEC));
+                conn_cgroup_done(c);
                 break;
         case CONN_SENDING:
                 c->end = REQUEST_RESPONSE_UNREAD;
@@ -533,6 +557,8 @@ static int conn_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
                 conn_close(c);
                 break;
         case CONN_FREE:
+        case CONN_STOP_SIGKILL:
+        case CONN_STATE_COUNT:
                 break;
         }
         return 0;
@@ -598,6 +624,26 @@ static void conn_drop_cgroup(struct conn *c) {
         c->slot = NULL;
 }
 
+/* Watches the spawned main's pidfd (taken over): readable once it exits. A
+ * plain io source: sd_event_add_child_pidfd would read /proc/self/fdinfo for
+ * the pid we already know, and scan with waitid on every SIGCHLD. */
+static int conn_watch_child(struct conn *c, struct spawn_child *child) {
+        int r = sd_event_add_io(c->cfg->event, &c->child, child->pidfd, EPOLLIN, conn_on_child, c);
+
+        if (r >= 0)
+                r = sd_event_source_set_io_fd_own(c->child, true);
+        if (r >= 0)
+                return 0;
+        log_error_errno(r, "%s: sd_event_add_io on the command's pidfd", c->peer.text);
+        (void) spawn_kill_group(child->pid, SIGKILL);
+        if (c->slot)
+                (void) cgroup_kill(c->slot);
+        (void) waitid((idtype_t) P_PIDFD, (id_t) child->pidfd, &(siginfo_t){0}, WEXITED);
+        c->child = sd_event_source_disable_unref(c->child);
+        close(child->pidfd);
+        return r;
+}
+
 int conn_start(struct conn *c) {
         enum request_end end;
         /* Looked up again: SIGHUP may have replaced the table while it was queued. */
@@ -618,44 +664,25 @@ int conn_start(struct conn *c) {
                                              .cgroup_fd = c->slot ? c->slot->dir_fd : -1,
                                              .peer = &c->peer},
                           &child);
-        if (r < 0) {
-                conn_drop_cgroup(c);
-                return conn_spawn_failed(c, r);
-        }
-        /* A plain io source: sd_event_add_child_pidfd would read /proc/self/fdinfo
-         * for the pid we already know, and scan with waitid on every SIGCHLD. */
-        r = sd_event_add_io(c->cfg->event, &c->child, child.pidfd, EPOLLIN, conn_on_child, c);
         if (r >= 0)
-                r = sd_event_source_set_io_fd_own(c->child, true);
+                r = conn_watch_child(c, &child);
         if (r < 0) {
-                siginfo_t si;
-                log_error_errno(r, "%s: sd_event_add_io on the command's pidfd", c->peer.text);
-                (void) spawn_kill_group(child.pid, SIGKILL);
-                if (c->slot)
-                        (void) cgroup_kill(c->slot);
-                (void) waitid((idtype_t) P_PIDFD, (id_t) child.pidfd, &si, WEXITED);
-                c->child = sd_event_source_disable_unref(c->child);
-                close(child.pidfd);
                 conn_drop_cgroup(c);
                 return conn_spawn_failed(c, r);
         }
         c->pid = child.pid;
-        c->state = CONN_RUNNING;
         /* In a cgroup, the command's orphans are not ours (we are no subreaper). */
         if (!c->slot)
                 orphans_add_main(c->cfg->orphans, c->pid);
-        conn_watch(c, 0);
-        if (c->cfg->opt->command_timeout_usec)
-                conn_arm(c, conn_now(c) + c->cfg->opt->command_timeout_usec);
-        else
-                conn_disarm(c);
+        conn_enter(c, CONN_RUNNING,
+                   c->cfg->opt->command_timeout_usec
+                           ? conn_now(c) + c->cfg->opt->command_timeout_usec
+                           : 0);
         return 0;
 }
 
 void conn_queue(struct conn *c) {
-        c->state = CONN_QUEUED;
-        conn_watch(c, 0);
-        conn_arm(c, conn_now(c) + c->cfg->opt->request_timeout_usec);
+        conn_enter(c, CONN_QUEUED, conn_now(c) + c->cfg->opt->request_timeout_usec);
 }
 
 void conn_refuse_queued(struct conn *c, enum request_end end, unsigned running) {
@@ -689,8 +716,6 @@ void conn_evict(struct conn *c) {
 }
 
 void conn_kill(struct conn *c, enum request_end end) {
-        if (c->state != CONN_RUNNING || c->killing)
-                return;
-        c->end = end;
-        conn_kill_group(c);
+        if (c->state == CONN_RUNNING)
+                conn_stop_command(c, end);
 }

@@ -2,14 +2,20 @@
 #pragma once
 
 /*
- * One nbnetd connection, as a state machine driven by its event sources:
- * reading -> (decoding) -> (queued) -> running -> ending -> (sending)
- * -> draining -> closed.
- * It behaves on the wire as nbnet-handler does (doc/protocol.md), without
- * ever blocking: the socket stays in blocking mode for the command, and
- * every recv/send of ours passes MSG_DONTWAIT. It is told what it needs when
- * it opens (struct conn_config) and reports what happened to its owner
- * (enum conn_event); it never touches the owner's counters or lists.
+ * One request's connection, as a state machine driven by its event sources,
+ * for both servers: nbnetd runs one per accepted connection, nbnet-handler
+ * runs one for the connection it was given. Entering a state sets what is
+ * watched on the socket and when its timer fires (conn_enter), as systemd's
+ * service_set_state does; the kill phases are states of their own:
+ *
+ *   reading -> (decoding) -> (queued) -> running -> [stop_sigterm -> stop_sigkill]
+ *     -> final_sigterm -> final_sigkill | final_cgroup -> (sending) -> draining -> closed
+ *
+ * It behaves on the wire as doc/protocol.md says, without ever blocking: the
+ * socket stays in blocking mode for the command, and every recv/send of ours
+ * passes MSG_DONTWAIT. It is told what it needs when it opens (struct
+ * conn_config) and reports what happened to its owner (enum conn_event); it
+ * never touches the owner's counters or lists.
  */
 
 #include <stdbool.h>
@@ -28,14 +34,19 @@
 #include "spawn.h"
 
 enum conn_state {
-        CONN_FREE,     /* an unused slot of the table */
-        CONN_READING,  /* reading the frame, until the request timeout */
-        CONN_DECODING, /* its MUNGE credential at authq's thread, until the request timeout */
-        CONN_QUEUED,   /* complete, waiting for a running slot (--max-running) */
-        CONN_RUNNING,  /* the command's main process runs; errors and resets watched */
-        CONN_ENDING,   /* the main process is gone; its group gets the grace */
-        CONN_SENDING,  /* our line or trailer waits for room in the socket */
-        CONN_DRAINING, /* write side shut; input read and dropped until EOF */
+        CONN_FREE,          /* an unused slot of the table */
+        CONN_READING,       /* reading the frame, until the request timeout */
+        CONN_DECODING,      /* its MUNGE credential at authq's thread, until the request timeout */
+        CONN_QUEUED,        /* complete, waiting for a running slot (--max-running) */
+        CONN_RUNNING,       /* the command's main process runs; errors and resets watched */
+        CONN_STOP_SIGTERM,  /* the main still runs; its group got SIGTERM, for the grace */
+        CONN_STOP_SIGKILL,  /* the main still runs; its group (or cgroup) got SIGKILL */
+        CONN_FINAL_SIGTERM, /* the main is gone; what is left of its group got SIGTERM */
+        CONN_FINAL_SIGKILL, /* the main is gone; what is left got SIGKILL, for one more grace */
+        CONN_FINAL_CGROUP,  /* the main is gone; its cgroup was killed, until it is empty */
+        CONN_SENDING,       /* our line or trailer waits for room in the socket */
+        CONN_DRAINING,      /* write side shut; input read and dropped until EOF */
+        CONN_STATE_COUNT,
 };
 
 /* What a connection tells its owner. */
@@ -49,7 +60,8 @@ enum conn_event {
 
 struct conn;
 
-/* What every connection is given, owned by the server; the connections only read it. */
+/* What every connection is given, owned by the server; the connections only read it.
+ * nbnet-handler gives no cgroup pool: its unit's cgroup is the command's. */
 struct conn_config {
         sd_event *event;
         const struct server_options *opt;
@@ -73,7 +85,7 @@ struct conn {
         struct request_identity who; /* from the MUNGE credential, when there is one */
         struct authq_job *auth_job;  /* its decode, while decoding */
         uint64_t start_usec;
-        uint64_t deadline_usec; /* of the group's grace while ending */
+        uint64_t grace_end_usec; /* of the SIGTERM's grace, in the final states */
         sd_event_source *io, *timer;
         sd_event_source *child;      /* the main process's pidfd, readable once it exits */
         struct cgroup_slot *slot;    /* the command's cgroup, from start until it is empty */
@@ -81,9 +93,7 @@ struct conn {
         bool has_cpu, has_memory_peak;
         uint64_t cpu_usec, memory_peak;
         pid_t pid;             /* the command's, also its process group */
-        bool killing;          /* its group was sent SIGTERM before the main exited */
-        bool timed_out;        /* the command timeout killed it: status 124 */
-        bool group_gone;       /* its process group was seen empty */
+        bool group_gone;       /* its process group was seen empty: never signal its id again */
         bool trailer_waits;    /* until nothing the command wrote is unsent */
         bool unlogged;         /* evicted: the owner logs it, rate-limited */
         int status;            /* NBNET status, -1 when none */
