@@ -131,8 +131,10 @@ static const char *event_name(enum conn_event e) {
 }
 
 static const char *state_name(enum conn_state s) {
-        static const char *const names[] = {"FREE",    "READING", "DECODING", "QUEUED",
-                                            "RUNNING", "ENDING",  "SENDING",  "DRAINING"};
+        static const char *const names[CONN_STATE_COUNT] = {
+                "FREE",          "READING",      "DECODING",      "QUEUED",
+                "RUNNING",       "STOP_SIGTERM", "STOP_SIGKILL",  "FINAL_SIGTERM",
+                "FINAL_SIGKILL", "FINAL_CGROUP", "SENDING",       "DRAINING"};
         return (size_t) s < sizeof names / sizeof names[0] ? names[s] : "?";
 }
 
@@ -835,6 +837,56 @@ static void test_conn_kill_while_running_gives_status_143(void **state) {
         assert_output_ends_with(h, "\x1eNBNET-STATUS 143\n");
 }
 
+/* A command that ignores SIGTERM: the grace, then SIGKILL, each a state. */
+static void test_conn_kill_of_a_command_that_ignores_sigterm_gives_137(void **state) {
+        struct harness *h = *state;
+        uint64_t took;
+
+        open_conn(h, true);
+        peer_command(h, "trap '' TERM; echo ready; sleep 30");
+        run_until_state(h, CONN_RUNNING, 1000);
+        run_for(h, 100);
+        conn_kill(&h->conn, REQUEST_STOP_TIMEOUT);
+        assert_int_equal(h->conn.state, CONN_STOP_SIGTERM);
+        took = run_until_event(h, CONN_EVENT_ENDED, 2000);
+        assert_true(took >= REQUEST_KILL_GRACE_USEC - 50 * REQUEST_USEC_PER_MSEC);
+        run_until_event(h, CONN_EVENT_CLOSED, 1000);
+        assert_int_equal(h->conn.status, 128 + SIGKILL);
+        assert_int_equal(h->conn.end, REQUEST_STOP_TIMEOUT);
+        assert_output(h, "ready\n\x1eNBNET-STATUS 137\n", strlen("ready\n\x1eNBNET-STATUS 137\n"));
+}
+
+/* The main exits while a background child ignores SIGTERM: the final
+ * states give it the grace, then SIGKILL; the trailer waits for its end. */
+static void test_a_background_child_that_ignores_sigterm_ends_in_the_final_states(void **state) {
+        struct harness *h = *state;
+
+        open_conn(h, true);
+        peer_command(h, "(trap '' TERM; sleep 30) & sleep 0.1; echo main done");
+        run_until_state(h, CONN_FINAL_SIGTERM, 2000);
+        assert_events(h, "READY");
+        run_until_state(h, CONN_FINAL_SIGKILL, 1000);
+        run_until_event(h, CONN_EVENT_CLOSED, 2000);
+        assert_events(h, "READY,ENDED,CLOSED");
+        assert_int_equal(h->conn.status, 0);
+        assert_output(h, "main done\n" TRAILER_0, strlen("main done\n" TRAILER_0));
+}
+
+/* A reset while the command is being killed changes neither why it ended nor
+ * its status: the command timeout's 124 stands. */
+static void test_a_reset_while_stopping_keeps_the_timeout(void **state) {
+        struct harness *h = *state;
+
+        h->opt.command_timeout_usec = 100 * REQUEST_USEC_PER_MSEC;
+        open_conn(h, true);
+        peer_command(h, "trap '' TERM; sleep 30");
+        run_until_state(h, CONN_STOP_SIGTERM, 1000);
+        peer_reset(h);
+        run_until_event(h, CONN_EVENT_CLOSED, 2000);
+        assert_int_equal(h->conn.end, REQUEST_COMMAND_TIMEOUT);
+        assert_int_equal(h->conn.status, NBNET_STATUS_TIMEOUT);
+}
+
 /* A '+@' request for LINE, as the fake munged's credential "MUNGE:LINE:",
  * then what follows (the command's input with '<'), then our side done. */
 static void peer_credential(struct harness *h, const char *flags, const char *line,
@@ -1029,6 +1081,9 @@ int main(void) {
                 TEST(test_conn_stop_while_reading_closes_at_once),
                 TEST(test_conn_stop_leaves_a_running_command_alone),
                 TEST(test_conn_kill_while_running_gives_status_143),
+                TEST(test_conn_kill_of_a_command_that_ignores_sigterm_gives_137),
+                TEST(test_a_background_child_that_ignores_sigterm_ends_in_the_final_states),
+                TEST(test_a_reset_while_stopping_keeps_the_timeout),
                 TEST(test_a_credential_is_decoded_off_the_loop_then_its_command_runs),
                 TEST(test_the_input_after_a_credential_is_left_for_the_command),
                 TEST(test_munged_that_cannot_be_asked_gives_125),
