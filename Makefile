@@ -67,6 +67,10 @@ UNIT_TEST_NAMES := test-frame test-spawn test-log test-policy \
 	test-command test-shenv test-conn test-args
 UNIT_TESTS := $(addprefix $(OUT)/bin/,$(UNIT_TEST_NAMES))
 MAN_PAGES := $(wildcard man/*.[0-9])
+# The documentation that ships (DOCDIR, flat): for the users, not the developers
+# (doc/HACKING.md, doc/testing.md). tests/packaging/rpm-files.expected lists them.
+DOCS := README.md doc/protocol.md doc/security.md doc/servers.md doc/many-hosts.md \
+	doc/monitoring.md doc/direct-exec.md
 # bench/: the machine's limits that `make bench` measures nbnet against.
 # Built under build/bench/ (not ./bench, the sources, nor the `bench` target).
 BENCH_DIR := $(if $(filter .,$(OUT)),build,$(OUT))/bench
@@ -331,7 +335,7 @@ install: all
 		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; \
 	done
 	install -m 0644 units/nbnet.sysusers $(DESTDIR)$(SYSUSERSDIR)/nbnet.conf
-	install -m 0644 README.md doc/protocol.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnetd \

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The ideal server of issue 14: nbnetd with nothing to run. Each of WORKERS
+ * The ideal server: nbnetd with nothing to run. Each of WORKERS
  * processes loops on the one loopback listener: accept, read exactly one
  * nbnet frame, write the status trailer (status 0) when the frame asks for
  * one, close. No spawn, no event loop, blocking calls: what a request costs a

@@ -129,7 +129,7 @@ def main() -> int:
         plain = nb.get(f"c{c}", {}).get("requests_per_s")
         if plain:
             ratios[f"nbnetd_munge_over_plain_c{c}"] = rps / plain
-    # Idle connections (issue 14): a normal client's p99 while an attacker holds
+    # Idle connections: a normal client's p99 while an attacker holds
     # idle connections from the same address; target under 100 ms.
     idle = {k[2]: v for k, v in runs.items() if k[0] == "idle"}
     idle_report = {}
@@ -140,7 +140,7 @@ def main() -> int:
         if not smoke:
             targets[f"nbnetd {w}: p99 under 100 ms"] = p99 < 100
 
-    # Input (issue 13 point 7): head -c | nbnet 'cat >/dev/null' against
+    # Input: head -c | nbnet 'cat >/dev/null' against
     # nbnetd, over the same client and pipe against bench/sock-sink.
     input_limit = lim("input-socket", "cat", "mb_per_s")
     input_nb = median([r["mb_per_s"] for r in runs.get(("input", "nbnetd", "cat"), [])])
@@ -149,7 +149,7 @@ def main() -> int:
         if not smoke:
             targets["input >= 0.9 of the input socket limit"] = input_nb / input_limit >= 0.9
 
-    # The ideal server (issue 14): 1 / (time per spawn + time per null cycle),
+    # The ideal server: 1 / (time per spawn + time per null cycle),
     # the null cycle read from bench/null-server with nbnet-load.
     ideal = {}
     for k in sorted(k for k in runs if k[0] == "null"):
@@ -194,7 +194,7 @@ def main() -> int:
     if ansible.get("nbnet") and ansible.get("ssh"):
         ratios["ansible_ssh_seconds_over_nbnet_seconds"] = ansible["ssh"] / ansible["nbnet"]
 
-    # Leftovers (issue 14): true at c=8 after a command left daemons, over before.
+    # Leftovers: true at c=8 after a command left daemons, over before.
     leftovers = {}
     for name in dict.fromkeys(k[1] for k in runs if k[0] == "leftovers"):
         before = runs.get(("leftovers", name, "true c=8 before"), [])

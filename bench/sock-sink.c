@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The input socket limit (issue 13 point 7): nbnetd minus nbnetd for a
+ * The input socket limit: nbnetd minus nbnetd for a
  * command that reads its stdin. Listens on a free loopback port, writes the
  * port to PORTFILE, accepts one connection, reads exactly one nbnet frame
  * (not a byte past it) and runs READER... (e.g. cat) directly, no shell,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# A cgroup per command in nbnetd (doc/protocol.md, Closing; issue 14): every
+# A cgroup per command in nbnetd (doc/protocol.md, Closing): every
 # process a command starts ends with it, its CPU time is in the record, and
 # where no cgroup can be had, leftovers do not slow later requests. nbnetd
 # by hand and socket-activated; root makes its subtree in the cgroup2 mount

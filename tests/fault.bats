@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Fault tests (issue 7): slow clients, clients that stop reading or reset in
+# Fault tests: slow clients, clients that stop reading or reset in
 # the middle of a large output, commands that misbehave, and nbnetd out of
 # descriptors. Runs once per server mode: NBNET_MODE=accept or nbnetd (tests
 # marked "nbnetd:" are skipped under the handler).

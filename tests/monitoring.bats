@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Monitoring (issue 17) with the real tools: an nrpe.cfg read by --commands,
+# Monitoring with the real tools: an nrpe.cfg read by --commands,
 # Debian's monitoring-plugins-basic called through check_nbnet, and
 # nbnetd's --metrics-file read by a real prometheus-node-exporter.
 # NBNET_MODE accept or nbnetd (or nbnetd-activated); the metrics are nbnetd's.

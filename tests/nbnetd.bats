@@ -426,7 +426,7 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         run --separate-stderr "$NBNET_BIN/nbnetd" --listen relative.sock
         assert_failure 2
         [[ "$stderr" == *"a Unix socket path must start with / or ./"* ]]
-        # Decimal seconds only (issue 14): hex, exponents and signs are refused.
+        # Decimal seconds only: hex, exponents and signs are refused.
         run --separate-stderr "$NBNET_BIN/nbnetd" --listen 127.0.0.1:1 --request-timeout 0x10
         assert_failure 2
         [[ "$stderr" == *"--request-timeout must be 0.001..86400 seconds, in decimal (e.g. 2.5), got '0x10'"* ]]

@@ -5,7 +5,7 @@
  * which policy_load_commands() reads through /proc/self/fd/N, so the real
  * loader runs (file checks included) and policy.c needs no second entry point.
  * The result must be the one an independent one-pass reading of the format
- * (README.md, man/nbnetd.8) gives, in nbnet's form or as an nrpe.cfg, and
+ * (man/nbnet-handler.8, --commands) gives, in nbnet's form or as an nrpe.cfg, and
  * the same on a second load. A text that includes others (include=,
  * include_dir=) reaches whatever files it names: then only the second load
  * and the table's own consistency are checked.
