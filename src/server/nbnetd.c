@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "clock.h"
 #include "listen.h"
 #include "log.h"
 #include "options.h"
@@ -26,7 +27,6 @@
 #include "sock.h"
 
 #define PROGRAM "nbnetd"
-#define USEC_PER_SEC 1000000ull
 #define COUNT_LIMIT 65536u
 /* Descriptors per connection (its socket, its command's pidfd, and the two its
  * command's cgroup keeps open: the directory and cgroup.events) and a margin for

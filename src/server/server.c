@@ -16,11 +16,10 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "sock.h"
 
-#define USEC_PER_MSEC 1000ull
-#define USEC_PER_SEC 1000000ull
 /* Connections taken per wake-up of a listener, so that one cannot starve the rest. */
 #define ACCEPT_BATCH 64
 /* Out of descriptors or memory: how long the listeners rest before accept() again. */
@@ -725,12 +724,10 @@ void server_set_metrics_file(struct server *s, const char *path) {
 
 int server_init(struct server *s, const struct server_options *opt, const struct server_limits *lim,
                 char **environ_) {
-        struct timespec ts = {0};
         int r;
 
         *s = (struct server){.opt = *opt, .lim = *lim};
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
-        metrics_init(&s->metrics, (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000);
+        metrics_init(&s->metrics, clock_realtime_usec());
         r = server_init_conns(s);
         if (r < 0)
                 return r;
