@@ -50,7 +50,7 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DNBNET_VERSION='"$(VERSION)"' $(WARNINGS)
 # CFLAGS on the link line too: packagers' -flto or -fsanitize need it there.
 ALL_LDFLAGS = $(SANFLAGS) $(CFLAGS) $(LDFLAGS)
 
-COMMON := frame spawn direct command shenv sock log args policy options proc request auth
+COMMON := frame spawn direct command shenv sock log args policy cmdtable options proc request auth
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
 NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans cgroup listen metrics authq server conn nbnetd))
 # What the client and the load generator share: target (where to connect),
@@ -62,7 +62,7 @@ LOAD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) histogram repor
 CHECK_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) check_nbnet))
 PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnetd $(OUT)/bin/nbnet $(OUT)/bin/nbnet-load \
 	$(OUT)/bin/check_nbnet
-UNIT_TEST_NAMES := test-frame test-spawn test-log test-policy \
+UNIT_TEST_NAMES := test-frame test-spawn test-log test-policy test-cmdtable \
 	test-response test-target test-histogram test-report \
 	test-command test-shenv test-conn test-args
 UNIT_TESTS := $(addprefix $(OUT)/bin/,$(UNIT_TEST_NAMES))
@@ -141,6 +141,9 @@ $(OUT)/bin/test-log: $(OBJ)/test-log.o $(OBJ)/log.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(SYSTEMD_LIBS)
 
 $(OUT)/bin/test-policy: $(OBJ)/test-policy.o $(OBJ)/policy.o $(OBJ)/args.o | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+$(OUT)/bin/test-cmdtable: $(OBJ)/test-cmdtable.o $(OBJ)/cmdtable.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(OUT)/bin/test-args: $(OBJ)/test-args.o $(OBJ)/args.o | $(OUT)/bin
@@ -303,11 +306,11 @@ fuzz-frame: build/fuzz/frame_fuzz
 	build/fuzz/frame_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
 		-print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/corpus
 
-build/fuzz/commands_fuzz: tests/fuzz/commands_fuzz.c src/common/policy.c src/common/policy.h \
-		src/common/args.c src/common/args.h src/common/frame.h
+build/fuzz/commands_fuzz: tests/fuzz/commands_fuzz.c src/common/cmdtable.c src/common/cmdtable.h \
+		src/common/frame.h
 	mkdir -p build/fuzz
 	clang -std=gnu11 -D_GNU_SOURCE $(WARNINGS) $(FUZZ_FLAGS) -O1 -g -Isrc/common -o $@ \
-		tests/fuzz/commands_fuzz.c src/common/policy.c src/common/args.c -lm
+		tests/fuzz/commands_fuzz.c src/common/cmdtable.c
 
 # -max_len 4096: a table of 1024 entries would do an O(n^2) name check per run, 100 times slower.
 fuzz-commands: build/fuzz/commands_fuzz

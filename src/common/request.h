@@ -18,9 +18,9 @@
 #include <sys/types.h>
 
 #include "auth.h"
+#include "cmdtable.h"
 #include "frame.h"
 #include "options.h"
-#include "policy.h"
 
 #define REQUEST_USEC_PER_MSEC 1000ull
 #define REQUEST_USEC_PER_SEC 1000000ull
@@ -88,7 +88,7 @@ int request_prepare_server(bool subreaper);
 /* The --commands table of restricted mode. */
 struct request_commands {
         const char *path; /* NULL: not restricted; every frame runs its own line */
-        struct policy_table table;
+        struct cmdtable table;
         bool ok; /* false: the table would not load, and requests are refused */
 };
 
