@@ -50,7 +50,7 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DNBNET_VERSION='"$(VERSION)"' $(WARNINGS)
 # CFLAGS on the link line too: packagers' -flto or -fsanitize need it there.
 ALL_LDFLAGS = $(SANFLAGS) $(CFLAGS) $(LDFLAGS)
 
-COMMON := frame spawn direct command shenv sock log args policy cmdtable options proc request auth
+COMMON := frame spawn direct shsyntax shenv sock log args policy cmdtable options proc request auth
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) handler))
 NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans cgroup listen metrics authq server conn nbnetd))
 # What the client and the load generator share: target (where to connect),
@@ -64,7 +64,7 @@ PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnetd $(OUT)/bin/nbnet $(OUT)/b
 	$(OUT)/bin/check_nbnet
 UNIT_TEST_NAMES := test-frame test-spawn test-log test-policy test-cmdtable \
 	test-response test-target test-histogram test-report \
-	test-command test-shenv test-conn test-args
+	test-shsyntax test-shenv test-conn test-args
 UNIT_TESTS := $(addprefix $(OUT)/bin/,$(UNIT_TEST_NAMES))
 MAN_PAGES := $(wildcard man/*.[0-9])
 # bench/: the machine's limits that `make bench` measures nbnet against.
@@ -134,7 +134,7 @@ $(OUT)/bin/check_nbnet: $(CHECK_OBJS) | $(OUT)/bin
 $(OUT)/bin/test-frame: $(OBJ)/test-frame.o $(OBJ)/frame.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
-$(OUT)/bin/test-spawn: $(OBJ)/test-spawn.o $(OBJ)/spawn.o $(OBJ)/direct.o $(OBJ)/command.o $(OBJ)/shenv.o $(OBJ)/sock.o | $(OUT)/bin
+$(OUT)/bin/test-spawn: $(OBJ)/test-spawn.o $(OBJ)/spawn.o $(OBJ)/direct.o $(OBJ)/shsyntax.o $(OBJ)/shenv.o $(OBJ)/sock.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(OUT)/bin/test-log: $(OBJ)/test-log.o $(OBJ)/log.o | $(OUT)/bin
@@ -162,7 +162,7 @@ $(OUT)/bin/test-report: $(OBJ)/test-report.o $(OBJ)/report.o $(OBJ)/histogram.o 
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) -lm
 
 # The direct path: which lines need no shell, the environment dash exports.
-$(OUT)/bin/test-command: $(OBJ)/test-command.o $(OBJ)/command.o | $(OUT)/bin
+$(OUT)/bin/test-shsyntax: $(OBJ)/test-shsyntax.o $(OBJ)/shsyntax.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(OUT)/bin/test-shenv: $(OBJ)/test-shenv.o $(OBJ)/shenv.o | $(OUT)/bin
@@ -179,7 +179,7 @@ $(OUT)/bin/test-conn: $(OBJ)/test-conn.o $(OBJ)/conn.o $(OBJ)/authq.o $(OBJ)/orp
 $(BENCH_DIR):
 	mkdir -p $@
 
-$(BENCH_DIR)/spawn-limit: bench/spawn-limit.c $(OBJ)/spawn.o $(OBJ)/direct.o $(OBJ)/command.o $(OBJ)/shenv.o $(OBJ)/sock.o | $(BENCH_DIR)
+$(BENCH_DIR)/spawn-limit: bench/spawn-limit.c $(OBJ)/spawn.o $(OBJ)/direct.o $(OBJ)/shsyntax.o $(OBJ)/shenv.o $(OBJ)/sock.o | $(BENCH_DIR)
 	$(CC) $(ALL_CFLAGS) $(SRC_INCLUDES) $(ALL_LDFLAGS) -o $@ $^
 
 $(BENCH_DIR)/sock-source: bench/sock-source.c | $(BENCH_DIR)
