@@ -27,28 +27,12 @@
 #define STATUS_INTERVAL_USEC USEC_PER_SEC
 /* node_exporter is scraped every 15 s or so: the file is never staler than this. */
 #define METRICS_INTERVAL_USEC (5 * USEC_PER_SEC)
-/* Turned-away connections: one line per reason per this, with counts. */
-#define NOTICE_INTERVAL_USEC USEC_PER_SEC
 #define IDLE_NONE UINT_MAX
 /* Connections with input waiting that one eviction passes over, at most. */
 #define EVICT_SKIPS 16
 /* A connection younger than this is not idle yet: a burst of clients that
  * send their frame at once is read, not evicted by its own tail. */
 #define EVICT_MIN_AGE_USEC (100 * USEC_PER_MSEC)
-
-/* What each notice's summary line says (enum server_notice). */
-static const struct {
-        const char *verb;
-        const char *reason;
-} server_notice_text[SERVER_NOTICE_COUNT] = {
-        [SERVER_NOTICE_NOT_ALLOWED] = {"refused", "peer not allowed"},
-        [SERVER_NOTICE_UNCHECKED] = {"refused", "peer could not be checked"},
-        [SERVER_NOTICE_PER_SOURCE] = {"refused",
-                                      "too many connections from this address (--max-per-source)"},
-        [SERVER_NOTICE_NO_MEMORY] = {"refused", "out of memory"},
-        [SERVER_NOTICE_EVICTED] = {"evicted", "the server was full (--max-connections) and each "
-                                              "had waited longest for its request"},
-};
 
 static const int server_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD};
 
@@ -169,72 +153,14 @@ static unsigned server_count_source(const struct server *s, const char *addr) {
         return n;
 }
 
-static void server_arm_notices(struct server *s) {
-        int r = sd_event_source_set_time(s->notice_timer, server_now(s) + NOTICE_INTERVAL_USEC);
-
-        if (r >= 0)
-                r = sd_event_source_set_enabled(s->notice_timer, SD_EVENT_ONESHOT);
-        if (r < 0)
-                log_error_errno(r, "sd_event_source_set_time for the notices");
-}
-
-/* A connection turned away for reason k: the first of a quiet second is logged
- * in full (rec), the rest are counted into one line a second (server_on_notices),
- * so that a flood of them cannot flood the log. */
-static void server_note(struct server *s, enum server_notice k, const struct sock_peer *peer,
-                        const struct log_record *rec) {
-        struct server_notices *n = &s->notices[k];
-        const char *addr = peer->addr[0] ? peer->addr : peer->text;
-        bool armed = false;
-
-        if (!n->open) {
-                for (size_t i = 0; i < SERVER_NOTICE_COUNT; i++)
-                        armed = armed || s->notices[i].open;
-                n->open = true;
-                log_connection(rec);
-                if (!armed)
-                        server_arm_notices(s);
-                return;
-        }
-        if (n->count++ == 0)
-                snprintf(n->addr, sizeof n->addr, "%s", addr);
-        else if (!n->several && strcmp(n->addr, addr) != 0)
-                n->several = true;
-}
-
-static int server_on_notices(sd_event_source *src, uint64_t usec, void *userdata) {
-        struct server *s = userdata;
-        bool open = false;
-
-        (void) src;
-        (void) usec;
-        for (size_t i = 0; i < SERVER_NOTICE_COUNT; i++) {
-                struct server_notices *n = &s->notices[i];
-                if (n->count == 0) {
-                        n->open = false; /* a quiet second: the next is logged in full */
-                        continue;
-                }
-                log_warning("%s %llu connection%s from %s%s in the last second: %s",
-                            server_notice_text[i].verb, n->count, server_plural(n->count), n->addr,
-                            n->several ? " and other addresses" : "", server_notice_text[i].reason);
-                n->count = 0;
-                n->several = false;
-                open = true;
-        }
-        if (open)
-                server_arm_notices(s);
-        return 0;
-}
-
 static void server_refuse(struct server *s, int fd, const struct sock_peer *peer, int status,
-                          enum server_notice k) {
-        struct log_record rec = {
-                .peer = peer->text, .status = status, .reason = server_notice_text[k].reason};
+                          enum notice k) {
+        struct log_record rec = {.peer = peer->text, .status = status, .reason = notices_reason(k)};
 
         s->refused++;
         s->metrics.peers_refused++;
         close(fd);
-        server_note(s, k, peer, &rec);
+        notices_note(&s->notices, k, peer, &rec);
 }
 
 /* Full: the request that has waited longest for its frame makes room. One
@@ -253,7 +179,7 @@ static void server_evict(struct server *s) {
                 .reason = request_end_info(REQUEST_EVICTED)->log,
                 .duration_usec = server_now(s) - c->start_usec,
         };
-        server_note(s, SERVER_NOTICE_EVICTED, &c->peer, &rec);
+        notices_note(&s->notices, NOTICE_EVICTED, &c->peer, &rec);
         s->refused++;
         conn_evict(c);
 }
@@ -277,7 +203,7 @@ static void server_take(struct server *s, int fd, const struct sockaddr_storage 
                 if (r != -EACCES)
                         log_error_errno(r, "%s: SO_PEERCRED", peer.text);
                 server_refuse(s, fd, &peer, NBNET_STATUS_REFUSED,
-                              r == -EACCES ? SERVER_NOTICE_NOT_ALLOWED : SERVER_NOTICE_UNCHECKED);
+                              r == -EACCES ? NOTICE_NOT_ALLOWED : NOTICE_UNCHECKED);
                 return;
         }
         /* Fewer than max_connections are open here: with max_per_source at
@@ -285,13 +211,13 @@ static void server_take(struct server *s, int fd, const struct sockaddr_storage 
          * table is not scanned. */
         if (peer.addr[0] && s->lim.max_per_source < s->lim.max_connections &&
             server_count_source(s, peer.addr) >= s->lim.max_per_source) {
-                server_refuse(s, fd, &peer, -1, SERVER_NOTICE_PER_SOURCE);
+                server_refuse(s, fd, &peer, -1, NOTICE_PER_SOURCE);
                 return;
         }
         if (!s->free_slots)
                 server_evict(s);
         if (!s->free_slots) {
-                server_refuse(s, fd, &peer, -1, SERVER_NOTICE_NO_MEMORY);
+                server_refuse(s, fd, &peer, -1, NOTICE_NO_MEMORY);
                 return;
         }
         c = s->free_slots;
@@ -302,7 +228,7 @@ static void server_take(struct server *s, int fd, const struct sockaddr_storage 
                 c->next = s->free_slots;
                 s->free_slots = c;
                 s->connections--;
-                server_refuse(s, fd, &peer, -1, SERVER_NOTICE_NO_MEMORY);
+                server_refuse(s, fd, &peer, -1, NOTICE_NO_MEMORY);
                 return;
         }
         s->metrics.accepted++;
@@ -640,10 +566,7 @@ static int server_init_timers(struct server *s) {
                 r = sd_event_source_set_enabled(s->retry_timer, SD_EVENT_OFF);
         if (r < 0)
                 return log_error_errno(r, "sd_event_add_time for the accept retry");
-        r = sd_event_add_time(s->event, &s->notice_timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC,
-                              server_on_notices, s);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(s->notice_timer, SD_EVENT_OFF);
+        r = notices_init(&s->notices, s->event);
         if (r < 0)
                 return log_error_errno(r, "sd_event_add_time for the notices");
         r = sd_event_add_time_relative(s->event, &s->status_timer, CLOCK_MONOTONIC,
@@ -857,7 +780,7 @@ void server_release(struct server *s) {
         s->stop_timer = sd_event_source_disable_unref(s->stop_timer);
         s->status_timer = sd_event_source_disable_unref(s->status_timer);
         s->metrics_timer = sd_event_source_disable_unref(s->metrics_timer);
-        s->notice_timer = sd_event_source_disable_unref(s->notice_timer);
+        notices_release(&s->notices);
         for (size_t i = 0; i < sizeof s->signals / sizeof s->signals[0]; i++)
                 s->signals[i] = sd_event_source_disable_unref(s->signals[i]);
         if (authq_decoding(&s->authq))

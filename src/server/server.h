@@ -21,6 +21,7 @@
 #include "cgroup.h"
 #include "conn.h"
 #include "metrics.h"
+#include "notices.h"
 #include "options.h"
 #include "orphans.h"
 #include "request.h"
@@ -37,24 +38,6 @@ struct server_limits {
         uint64_t stop_timeout_usec;  /* after SIGTERM, before commands are killed */
         bool no_cgroups;             /* --cgroups off: process groups even where cgroups work */
         struct cgroup_limits cgroup; /* --limit-memory, --limit-tasks: need cgroups */
-};
-
-/* Why a connection was turned away before it ran anything: each reason is
- * logged in full once, then as one line a second with counts. */
-enum server_notice {
-        SERVER_NOTICE_NOT_ALLOWED,
-        SERVER_NOTICE_UNCHECKED,
-        SERVER_NOTICE_PER_SOURCE,
-        SERVER_NOTICE_NO_MEMORY,
-        SERVER_NOTICE_EVICTED,
-        SERVER_NOTICE_COUNT,
-};
-
-struct server_notices {
-        bool open;                /* logged in full this second: the rest are counted */
-        unsigned long long count; /* counted since the last line */
-        char addr[56];            /* the first counted peer's address (or "unix") */
-        bool several;             /* counted peers had other addresses too */
 };
 
 /* The connections still reading their request, oldest first: the next to
@@ -85,8 +68,7 @@ struct server {
         struct conn *queue_head, *queue_tail;
         struct server_idle *idle; /* lim.max_connections, beside conns */
         unsigned idle_head, idle_tail;
-        struct server_notices notices[SERVER_NOTICE_COUNT];
-        sd_event_source *notice_timer;
+        struct notices notices; /* turned-away connections, rate-limited in the log */
         unsigned connections, running, queued;
         unsigned long long served, refused; /* refused: evictions too */
         struct spawn_env env;
