@@ -25,8 +25,6 @@
 /* Out of descriptors or memory: how long the listeners rest before accept() again. */
 #define ACCEPT_RETRY_USEC (100 * USEC_PER_MSEC)
 #define STATUS_INTERVAL_USEC USEC_PER_SEC
-/* node_exporter is scraped every 15 s or so: the file is never staler than this. */
-#define METRICS_INTERVAL_USEC (5 * USEC_PER_SEC)
 #define IDLE_NONE UINT_MAX
 /* Connections with input waiting that one eviction passes over, at most. */
 #define EVICT_SKIPS 16
@@ -35,8 +33,6 @@
 #define EVICT_MIN_AGE_USEC (100 * USEC_PER_MSEC)
 
 static const int server_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD};
-
-static void server_write_metrics(struct server *s, bool up);
 
 /* "1 connection", "2 connections". */
 static const char *server_plural(unsigned long long n) {
@@ -509,7 +505,7 @@ static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo 
                 log_info("%u connection%s, %u running, %u queued, %llu served, %llu refused",
                          s->connections, server_plural(s->connections), s->running, s->queued,
                          s->served, s->refused);
-                server_write_metrics(s, true);
+                metrics_file_write(&s->metrics_file, true);
                 break;
         default:
                 server_stop(s);
@@ -608,41 +604,21 @@ static int server_init_cgroups(struct server *s) {
         return request_prepare_server(true);
 }
 
-/* Writes --metrics-file; a failure is logged once, and its end too. */
-static void server_write_metrics(struct server *s, bool up) {
-        struct metrics_gauges g = {
-                .up = up,
+/* The live gauges, for each write of --metrics-file. */
+static void server_gauges(void *userdata, struct metrics_gauges *g) {
+        const struct server *s = userdata;
+
+        *g = (struct metrics_gauges){
                 .connections = s->connections,
                 .running = s->running,
                 .queued = s->queued,
                 .max_connections = s->lim.max_connections,
                 .max_running = s->lim.max_running,
         };
-        int r;
-
-        if (!s->metrics_path)
-                return;
-        r = metrics_write(s->metrics_path, &s->metrics, &g);
-        if (r < 0 && !s->metrics_failing)
-                log_error_errno(r,
-                                "--metrics-file %s: cannot write it (is its folder there and "
-                                "writable?); trying again every %llu s",
-                                s->metrics_path, METRICS_INTERVAL_USEC / USEC_PER_SEC);
-        else if (r == 0 && s->metrics_failing)
-                log_info("--metrics-file %s written again", s->metrics_path);
-        s->metrics_failing = r < 0;
-}
-
-static int server_on_metrics(sd_event_source *src, uint64_t usec, void *userdata) {
-        struct server *s = userdata;
-
-        server_write_metrics(s, true);
-        (void) sd_event_source_set_time(src, usec + METRICS_INTERVAL_USEC);
-        return 0;
 }
 
 void server_set_metrics_file(struct server *s, const char *path) {
-        s->metrics_path = path;
+        s->metrics_file.path = path;
 }
 
 int server_init(struct server *s, const struct server_options *opt, const struct server_limits *lim,
@@ -651,6 +627,8 @@ int server_init(struct server *s, const struct server_options *opt, const struct
 
         *s = (struct server){.opt = *opt, .lim = *lim};
         metrics_init(&s->metrics, clock_realtime_usec());
+        s->metrics_file =
+                (struct metrics_file){.m = &s->metrics, .gauges = server_gauges, .userdata = s};
         r = server_init_conns(s);
         if (r < 0)
                 return r;
@@ -755,20 +733,13 @@ int server_run(struct server *s) {
                               "it is fixed and nbnetd gets SIGHUP");
         server_log_start(s);
         server_notify_status(s);
-        if (s->metrics_path) {
-                r = sd_event_add_time_relative(s->event, &s->metrics_timer, CLOCK_MONOTONIC,
-                                               METRICS_INTERVAL_USEC, METRICS_INTERVAL_USEC / 10,
-                                               server_on_metrics, s);
-                if (r >= 0)
-                        r = sd_event_source_set_enabled(s->metrics_timer, SD_EVENT_ON);
-                if (r < 0)
-                        return log_error_errno(r, "sd_event_add_time for --metrics-file");
-                server_write_metrics(s, true);
-        }
+        r = metrics_file_start(&s->metrics_file, s->event);
+        if (r < 0)
+                return log_error_errno(r, "sd_event_add_time for --metrics-file");
         (void) sd_notify(0, "READY=1");
         r = sd_event_loop(s->event);
         /* The last counts, and nbnet_up 0: a stopped server is not a stale one. */
-        server_write_metrics(s, false);
+        metrics_file_write(&s->metrics_file, false);
         if (r < 0)
                 return log_error_errno(r, "sd_event_loop");
         return 0;
@@ -779,7 +750,7 @@ void server_release(struct server *s) {
         s->retry_timer = sd_event_source_disable_unref(s->retry_timer);
         s->stop_timer = sd_event_source_disable_unref(s->stop_timer);
         s->status_timer = sd_event_source_disable_unref(s->status_timer);
-        s->metrics_timer = sd_event_source_disable_unref(s->metrics_timer);
+        metrics_file_release(&s->metrics_file);
         notices_release(&s->notices);
         for (size_t i = 0; i < sizeof s->signals / sizeof s->signals[0]; i++)
                 s->signals[i] = sd_event_source_disable_unref(s->signals[i]);

@@ -81,9 +81,7 @@ struct server {
         char status[160];       /* the last STATUS= sent */
         char cgroup_note[4200]; /* how commands end, for the startup line */
         struct metrics metrics;
-        const char *metrics_path; /* --metrics-file; NULL: none */
-        sd_event_source *metrics_timer;
-        bool metrics_failing; /* the last write failed and was logged */
+        struct metrics_file metrics_file; /* --metrics-file */
 };
 
 /* Sets up the loop, the connection table, the signals;
