@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "args.h"
@@ -24,7 +23,6 @@
 #include "options.h"
 #include "request.h"
 #include "server.h"
-#include "sock.h"
 
 #define PROGRAM "nbnetd"
 #define COUNT_LIMIT 65536u
@@ -353,42 +351,24 @@ static int report_fd_limit(const struct server_limits *lim, unsigned asked) {
         return 0;
 }
 
-/* A rule that does not apply to a listener's kind of socket, with none that
- * does, would leave it open to everyone: a usage error naming the listener
- * (1), told before anything is opened or bound. */
-static int check_listener_rules(const struct options *o, bool unix_socket, const char *name) {
-        const char *why = policy_uncovered(&o->server.policy,
-                                           unix_socket ? POLICY_SOCKET_UNIX : POLICY_SOCKET_IP,
-                                           o->server.munge);
+/* A listener that the rules given would leave open to anyone is a usage
+ * error naming it (1), told before anything is opened or bound. */
+static int check_listener_rules(const struct options *o, const char *spec, int fd, char *err,
+                                size_t err_size) {
+        int r = listen_check_rules(&o->server.policy, o->server.munge, spec, fd, err, err_size);
 
-        if (!why)
-                return 0;
-        fprintf(stderr, PROGRAM ": the listener %s (%s) would be open to anyone: %s\n", name,
-                unix_socket ? "a Unix socket" : "TCP", why);
-        return 1;
-}
-
-/* The same for a socket systemd passed. */
-static int check_activated_rules(const struct options *o, int fd) {
-        struct sockaddr_storage ss = {0};
-        socklen_t len = sizeof ss;
-        struct sock_peer p;
-        const char *name = "?";
-
-        if (getsockname(fd, (struct sockaddr *) &ss, &len) < 0)
-                return log_error_errno(errno, "getsockname on listener fd %d", fd);
-        if (ss.ss_family == AF_UNIX)
-                name = ((const struct sockaddr_un *) &ss)->sun_path;
-        else if (sock_peer_from(&ss, &p) == 0)
-                name = p.text;
-        return check_listener_rules(o, ss.ss_family == AF_UNIX, name);
+        if (r > 0)
+                fprintf(stderr, PROGRAM ": %s\n", err);
+        else if (r < 0)
+                log_error_errno(r, "%s", err);
+        return r;
 }
 
 /* Adds systemd's sockets or, without any, the --listen ones. Returns 0, 1
  * for a usage error (told on stderr), or -errno for a fatal one (logged). */
 static int add_listeners(struct server *s, const struct options *o) {
         int fds[SERVER_MAX_LISTENERS];
-        char err[256];
+        char err[1024];
         int n, r;
 
         n = listen_take_activated(fds, SERVER_MAX_LISTENERS, err, sizeof err);
@@ -399,7 +379,7 @@ static int add_listeners(struct server *s, const struct options *o) {
         if (n > 0 && o->n_listen > 0)
                 log_warning("--listen ignored: systemd passed %d listening sockets", n);
         for (int i = 0; i < n; i++) {
-                r = check_activated_rules(o, fds[i]);
+                r = check_listener_rules(o, NULL, fds[i], err, sizeof err);
                 if (r != 0) {
                         for (int j = i; j < n; j++)
                                 close(fds[j]);
@@ -419,9 +399,7 @@ static int add_listeners(struct server *s, const struct options *o) {
                 return 1;
         }
         for (size_t i = 0; i < o->n_listen; i++) {
-                /* listen_open's rule: a path starts with / or . */
-                r = check_listener_rules(o, o->listen[i][0] == '/' || o->listen[i][0] == '.',
-                                         o->listen[i]);
+                r = check_listener_rules(o, o->listen[i], -1, err, sizeof err);
                 if (r != 0)
                         return r;
         }

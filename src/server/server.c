@@ -11,7 +11,6 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
@@ -131,11 +130,11 @@ static void server_update_listeners(struct server *s) {
         if (want == s->listening)
                 return;
         for (size_t i = 0; i < s->n_listeners; i++) {
-                int r = sd_event_source_set_enabled(s->listen_sources[i],
+                int r = sd_event_source_set_enabled(s->listeners[i].source,
                                                     want ? SD_EVENT_ON : SD_EVENT_OFF);
                 if (r < 0)
                         log_error_errno(r, "sd_event_source_set_enabled on listener fd %d",
-                                        s->listen_fds[i]);
+                                        s->listeners[i].fd);
         }
         s->listening = want;
 }
@@ -264,10 +263,10 @@ static void server_pause_accept(struct server *s, int err) {
 
 /* A connection queued before keepalive was set on its listener (systemd
  * queues them while we start) did not inherit it: set it on its own. */
-static void server_keepalive_queued(struct server *s, size_t l, int fd) {
+static void server_keepalive_queued(const struct listener *l, int fd) {
         int r;
 
-        if (!s->listen_tcp[l] || s->listen_drained[l])
+        if (!l->tcp || l->drained)
                 return;
         r = sock_enable_keepalive(fd);
         if (r < 0)
@@ -276,22 +275,22 @@ static void server_keepalive_queued(struct server *s, size_t l, int fd) {
 
 static int server_on_listener(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         struct server *s = userdata;
-        size_t l = 0;
+        struct listener *l = s->listeners;
 
         (void) revents;
-        while (l + 1 < s->n_listeners && s->listen_sources[l] != src)
+        while (l + 1 < s->listeners + s->n_listeners && l->source != src)
                 l++;
         for (int i = 0; i < ACCEPT_BATCH && server_can_take(s); i++) {
                 struct sockaddr_storage ss = {0};
                 socklen_t len = sizeof ss;
                 int cfd = accept4(fd, (struct sockaddr *) &ss, &len, SOCK_CLOEXEC);
                 if (cfd >= 0) {
-                        server_keepalive_queued(s, l, cfd);
-                        server_take(s, cfd, &ss, s->listen_tcp[l]);
+                        server_keepalive_queued(l, cfd);
+                        server_take(s, cfd, &ss, l->tcp);
                         continue;
                 }
                 if (errno == EAGAIN) {
-                        s->listen_drained[l] = true;
+                        l->drained = true;
                         break;
                 }
                 if (!server_accept_error_is_client(errno)) {
@@ -449,8 +448,8 @@ static int server_on_stop_timeout(sd_event_source *src, uint64_t usec, void *use
 
 static void server_close_listeners(struct server *s) {
         for (size_t i = 0; i < s->n_listeners; i++) {
-                s->listen_sources[i] = sd_event_source_disable_unref(s->listen_sources[i]);
-                close(s->listen_fds[i]);
+                s->listeners[i].source = sd_event_source_disable_unref(s->listeners[i].source);
+                close(s->listeners[i].fd);
         }
         s->n_listeners = 0;
         s->listening = false;
@@ -674,6 +673,7 @@ int server_init(struct server *s, const struct server_options *opt, const struct
 }
 
 int server_listen(struct server *s, int fd) {
+        struct listener *l;
         int r;
 
         if (s->n_listeners == SERVER_MAX_LISTENERS) {
@@ -682,39 +682,31 @@ int server_listen(struct server *s, int fd) {
         }
         /* Accepted TCP sockets inherit SO_KEEPALIVE and TCP_KEEP* from their
          * listener: set once here, not per connection. */
-        s->listen_tcp[s->n_listeners] = sock_is_tcp(fd);
-        s->listen_drained[s->n_listeners] = false;
+        l = &s->listeners[s->n_listeners];
+        *l = (struct listener){.fd = fd, .tcp = sock_is_tcp(fd)};
         r = sock_enable_keepalive(fd);
         if (r < 0)
                 log_error_errno(r, "setsockopt keepalive on listener fd %d", fd);
-        r = sd_event_add_io(s->event, &s->listen_sources[s->n_listeners], fd, EPOLLIN,
-                            server_on_listener, s);
+        r = sd_event_add_io(s->event, &l->source, fd, EPOLLIN, server_on_listener, s);
         if (r < 0) {
                 close(fd);
                 return log_error_errno(r, "sd_event_add_io on listener fd %d", fd);
         }
-        s->listen_fds[s->n_listeners++] = fd;
+        s->n_listeners++;
         s->listening = true;
         return 0;
 }
 
 /* One line at start: where, and how much at once. */
 static void server_log_start(const struct server *s) {
-        char where[SERVER_MAX_LISTENERS * 112] = "";
+        char where[SERVER_MAX_LISTENERS * LISTEN_NAME_MAX] = "";
         size_t used = 0;
 
         for (size_t i = 0; i < s->n_listeners; i++) {
-                struct sockaddr_storage ss = {0};
-                socklen_t len = sizeof ss;
-                struct sock_peer p;
-                const char *text = "?";
+                char text[LISTEN_NAME_MAX];
+                bool unix_socket;
 
-                if (getsockname(s->listen_fds[i], (struct sockaddr *) &ss, &len) == 0) {
-                        if (ss.ss_family == AF_UNIX)
-                                text = ((const struct sockaddr_un *) &ss)->sun_path;
-                        else if (sock_peer_from(&ss, &p) == 0)
-                                text = p.text;
-                }
+                (void) listen_name(s->listeners[i].fd, text, sizeof text, &unix_socket);
                 used += (size_t) snprintf(where + used, sizeof where - used, "%s%s",
                                           i > 0 ? ", " : "", text);
                 if (used >= sizeof where)

@@ -20,6 +20,7 @@
 #include "authq.h"
 #include "cgroup.h"
 #include "conn.h"
+#include "listen.h"
 #include "metrics.h"
 #include "notices.h"
 #include "options.h"
@@ -54,12 +55,7 @@ struct server {
         struct request_commands commands; /* restricted mode (--commands) */
         struct conn_config conn_cfg;      /* what every connection is given */
         sd_event *event;
-        int listen_fds[SERVER_MAX_LISTENERS];
-        sd_event_source *listen_sources[SERVER_MAX_LISTENERS];
-        bool listen_tcp[SERVER_MAX_LISTENERS]; /* TCP, not a Unix socket */
-        /* Accepted until EAGAIN since keepalive was set on it: every later
-         * connection inherited keepalive from the listener. */
-        bool listen_drained[SERVER_MAX_LISTENERS];
+        struct listener listeners[SERVER_MAX_LISTENERS];
         size_t n_listeners;
         bool listening;          /* the listener sources are enabled */
         bool accept_paused;      /* out of descriptors: retry on a timer */
