@@ -25,6 +25,9 @@ typedef void (*authq_done_fn)(void *userdata, struct auth_decoded *d);
 
 struct authq_job;
 
+/* Descriptors authq_init keeps open: the eventfd. */
+#define AUTHQ_FDS 1
+
 struct authq {
         sd_event_source *done_src; /* the eventfd, readable when jobs are done */
         int efd;

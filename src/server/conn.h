@@ -49,6 +49,9 @@ enum conn_event {
 
 struct conn;
 
+/* Descriptors a connection holds: its socket and, while its command runs, the pidfd. */
+#define CONN_FDS 2
+
 /* What every connection is given, owned by the server; the connections only read it. */
 struct conn_config {
         sd_event *event;

@@ -17,6 +17,9 @@
 /* A listener's name in messages: a Unix socket's path (108 bytes at most) or "ADDR:PORT". */
 #define LISTEN_NAME_MAX 112
 
+/* Descriptors a listener holds: its socket. */
+#define LISTEN_FDS 1
+
 /* One listening socket as nbnetd serves it. */
 struct listener {
         int fd;

@@ -26,19 +26,12 @@
 
 #define PROGRAM "nbnetd"
 #define COUNT_LIMIT 65536u
-/* Descriptors per connection (its socket, its command's pidfd, and the two its
- * command's cgroup keeps open: the directory and cgroup.events) and a margin for
- * the rest (stdio, epoll, signalfd, timers, listeners, the journal): a quarter
- * of the limit, at least FDS_MARGIN_MIN and at most FDS_MARGIN_MAX, so that a
- * small limit still serves several connections at once. */
-#define FDS_PER_CONNECTION 4
-/* Held only while a command starts: spawn's report pipe. */
-#define FDS_TO_START_COMMAND 2
-/* The server's own: epoll, signalfd (2), timerfd, /proc's children file, /dev/null,
- * the MUNGE decoding queue's eventfd. */
-#define FDS_SERVER_OWN 7
-/* Opened once, on first use: the journal's socket. */
-#define FDS_LATER 1
+/* The descriptor budget: each module says what it holds (server.h: per
+ * connection, and the server's own; spawn.h: to start a command; log.h:
+ * later; listen.h: per listener), and a margin for the rest (stdio,
+ * listeners, the journal): a quarter of the limit, at least FDS_MARGIN_MIN
+ * and at most FDS_MARGIN_MAX, so that a small limit still serves several
+ * connections at once. */
 #define FDS_MARGIN_MIN 24
 #define FDS_MARGIN_MAX 64
 
@@ -279,7 +272,7 @@ static const char *fd_limit_hint(void) {
 /* Returns how many connections fit; *limited when that is fewer than asked
  * (told by check_fd_room, once the server is set up). */
 static unsigned fit_fd_limit(unsigned max_connections, bool *limited) {
-        rlim_t want = (rlim_t) max_connections * FDS_PER_CONNECTION + FDS_MARGIN_MAX;
+        rlim_t want = (rlim_t) max_connections * SERVER_FDS_PER_CONNECTION + FDS_MARGIN_MAX;
         struct rlimit rl;
         rlim_t margin;
         unsigned fit;
@@ -297,8 +290,8 @@ static unsigned fit_fd_limit(unsigned max_connections, bool *limited) {
         if (rl.rlim_cur >= want)
                 return max_connections;
         margin = fd_margin(rl.rlim_cur);
-        fit = rl.rlim_cur > margin + FDS_PER_CONNECTION
-                      ? (unsigned) ((rl.rlim_cur - margin) / FDS_PER_CONNECTION)
+        fit = rl.rlim_cur > margin + SERVER_FDS_PER_CONNECTION
+                      ? (unsigned) ((rl.rlim_cur - margin) / SERVER_FDS_PER_CONNECTION)
                       : 1;
         /* The smaller reserve of a small limit may leave room for them all:
          * never serve more than --max-connections. */
@@ -324,7 +317,7 @@ static rlim_t fds_open(rlim_t limit) {
 static int check_fd_room(rlim_t to_open) {
         rlim_t limit = fd_limit();
         rlim_t open_now = fds_open(limit) + to_open;
-        rlim_t need = open_now + FDS_PER_CONNECTION + FDS_TO_START_COMMAND + FDS_LATER;
+        rlim_t need = open_now + SERVER_FDS_PER_CONNECTION + SPAWN_START_FDS + LOG_FDS;
 
         if (limit >= need)
                 return 0;
@@ -332,8 +325,8 @@ static int check_fd_room(rlim_t to_open) {
                   "least %llu (%llu open at start, %d per connection, %d to start a command, %d "
                   "for the log); %s",
                   (unsigned long long) limit, (unsigned long long) need,
-                  (unsigned long long) open_now, FDS_PER_CONNECTION, FDS_TO_START_COMMAND,
-                  FDS_LATER, fd_limit_hint());
+                  (unsigned long long) open_now, SERVER_FDS_PER_CONNECTION, SPAWN_START_FDS,
+                  LOG_FDS, fd_limit_hint());
         return -EMFILE;
 }
 
@@ -346,7 +339,7 @@ static int report_fd_limit(const struct server_limits *lim, unsigned asked) {
         log_warning("the descriptor limit %llu is below what %u connections need (%llu): "
                     "serving %u at once; %s or lower --max-connections",
                     (unsigned long long) fd_limit(), asked,
-                    (unsigned long long) asked * FDS_PER_CONNECTION + FDS_MARGIN_MAX,
+                    (unsigned long long) asked * SERVER_FDS_PER_CONNECTION + FDS_MARGIN_MAX,
                     lim->max_connections, fd_limit_hint());
         return 0;
 }
@@ -435,7 +428,7 @@ int main(int argc, char **argv) {
         asked = o.limits.max_connections;
         o.limits.max_connections = fit_fd_limit(asked, &limited);
         /* Before the server's own descriptors, lest their failure hide the reason. */
-        if (limited && check_fd_room(FDS_SERVER_OWN + o.n_listen) < 0)
+        if (limited && check_fd_room(SERVER_FDS + o.n_listen * LISTEN_FDS) < 0)
                 return EXIT_FAILURE;
         r = server_init(&s, &o.server, &o.limits, environ);
         if (r == 0)

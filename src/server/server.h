@@ -29,6 +29,15 @@
 #include "spawn.h"
 
 #define SERVER_MAX_LISTENERS 16
+/* The event loop's descriptors: epoll, two signalfds (SIGCHLD has a priority
+ * of its own, and sd-event a signalfd per priority), the monotonic timerfd. */
+#define SERVER_LOOP_FDS 4
+/* Descriptors server_init opens and keeps (listeners apart, LISTEN_FDS each). */
+#define SERVER_FDS (SERVER_LOOP_FDS + ORPHANS_FDS + SPAWN_ENV_FDS + AUTHQ_FDS)
+/* Descriptors per connection: its own and its command's cgroup slot. The
+ * slots are as many as --max-running at most, and memory.peak
+ * (CGROUP_SLOT_PEAK_FDS) is not counted: this is the count nbnetd always used. */
+#define SERVER_FDS_PER_CONNECTION (CONN_FDS + CGROUP_SLOT_FDS)
 
 /* nbnetd's own limits, beside the options it shares with nbnet-handler. */
 struct server_limits {
