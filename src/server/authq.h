@@ -18,6 +18,7 @@
 #include <systemd/sd-event.h>
 
 #include "auth.h"
+#include "list.h"
 
 /* Called on the loop with the decode of the job's credential; the outcome's
  * payload is the callback's to take (what it leaves is freed after it). */
@@ -38,9 +39,9 @@ struct authq {
         /* Under lock: */
         pthread_mutex_t lock;
         pthread_cond_t wake;
-        struct authq_job *todo_head, *todo_tail; /* to decode, oldest first */
-        struct authq_job *done_head, *done_tail; /* decoded, for the loop */
-        bool decoding;                           /* the worker is inside auth_decode */
+        LIST_HEAD(struct authq_job) todo; /* to decode, oldest first */
+        LIST_HEAD(struct authq_job) done; /* decoded, for the loop */
+        bool decoding;                    /* the worker is inside auth_decode */
         bool quit;
 };
 

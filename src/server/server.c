@@ -209,19 +209,18 @@ static void server_take(struct server *s, int fd, const struct sockaddr_storage 
                 server_refuse(s, fd, &peer, -1, NOTICE_PER_SOURCE);
                 return;
         }
-        if (!s->free_slots)
+        if (LIST_IS_EMPTY(s->free_slots))
                 server_evict(s);
-        if (!s->free_slots) {
+        if (LIST_IS_EMPTY(s->free_slots)) {
                 server_refuse(s, fd, &peer, -1, NOTICE_NO_MEMORY);
                 return;
         }
-        c = s->free_slots;
-        s->free_slots = c->next;
+        c = s->free_slots.first;
+        LIST_REMOVE(s->free_slots, c);
         s->connections++;
         r = conn_open(c, &s->conn_cfg, fd, &peer, tcp);
         if (r < 0) {
-                c->next = s->free_slots;
-                s->free_slots = c;
+                LIST_PREPEND(s->free_slots, c);
                 s->connections--;
                 server_refuse(s, fd, &peer, -1, NOTICE_NO_MEMORY);
                 return;
@@ -346,32 +345,18 @@ static void server_start(struct server *s, struct conn *c) {
 static void server_want_run(struct server *s, struct conn *c) {
         server_idle_remove(s, server_slot(s, c));
         server_update_listeners(s);
-        if (s->running < s->lim.max_running && !s->queue_head) {
+        if (s->running < s->lim.max_running && LIST_IS_EMPTY(s->queue)) {
                 server_start(s, c);
                 return;
         }
         /* FIFO: the oldest complete request runs first. */
-        c->next = NULL;
-        c->prev = s->queue_tail;
-        if (s->queue_tail)
-                s->queue_tail->next = c;
-        else
-                s->queue_head = c;
-        s->queue_tail = c;
+        LIST_APPEND(s->queue, c);
         s->queued++;
         conn_queue(c);
 }
 
 static void server_unqueue(struct server *s, struct conn *c) {
-        if (c->prev)
-                c->prev->next = c->next;
-        else
-                s->queue_head = c->next;
-        if (c->next)
-                c->next->prev = c->prev;
-        else
-                s->queue_tail = c->prev;
-        c->prev = c->next = NULL;
+        LIST_REMOVE(s->queue, c);
         s->queued--;
 }
 
@@ -384,8 +369,8 @@ static void server_refuse_queued(struct server *s, struct conn *c, enum request_
 static void server_command_ended(struct server *s) {
         s->running--;
         s->served++;
-        while (!s->stopping && s->queue_head && s->running < s->lim.max_running) {
-                struct conn *c = s->queue_head;
+        while (!s->stopping && !LIST_IS_EMPTY(s->queue) && s->running < s->lim.max_running) {
+                struct conn *c = s->queue.first;
                 server_unqueue(s, c);
                 server_start(s, c);
         }
@@ -405,8 +390,7 @@ static void server_conn_closed(struct server *s, struct conn *c) {
         if (server_was_refused(c))
                 s->refused++;
         server_idle_remove(s, server_slot(s, c));
-        c->next = s->free_slots;
-        s->free_slots = c;
+        LIST_PREPEND(s->free_slots, c);
         s->connections--;
         server_update_listeners(s);
         if (s->stopping && s->connections == 0)
@@ -470,8 +454,8 @@ static void server_stop(struct server *s) {
                  server_plural(s->running),
                  (unsigned long long) (s->lim.stop_timeout_usec / USEC_PER_MSEC));
         server_close_listeners(s);
-        while (s->queue_head)
-                server_refuse_queued(s, s->queue_head, REQUEST_STOPPED_QUEUED);
+        while (!LIST_IS_EMPTY(s->queue))
+                server_refuse_queued(s, s->queue.first, REQUEST_STOPPED_QUEUED);
         for (unsigned i = 0; i < s->lim.max_connections; i++)
                 conn_stop(&s->conns[i]);
         r = sd_event_add_time_relative(s->event, &s->stop_timer, CLOCK_MONOTONIC,
@@ -521,8 +505,7 @@ static int server_init_conns(struct server *s) {
         s->idle_head = s->idle_tail = IDLE_NONE;
         for (unsigned i = s->lim.max_connections; i-- > 0;) {
                 s->conns[i].fd = -1;
-                s->conns[i].next = s->free_slots;
-                s->free_slots = &s->conns[i];
+                LIST_PREPEND(s->free_slots, &s->conns[i]);
         }
         return 0;
 }

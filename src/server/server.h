@@ -20,6 +20,7 @@
 #include "authq.h"
 #include "cgroup.h"
 #include "conn.h"
+#include "list.h"
 #include "listen.h"
 #include "metrics.h"
 #include "notices.h"
@@ -52,7 +53,9 @@ struct server_limits {
 
 /* The connections still reading their request, oldest first: the next to
  * evict is the head. Indices into conns; links of slots that left the
- * reading state are dropped lazily, at the head. */
+ * reading state are dropped lazily, at the head. Not a list.h list: a
+ * conn's one pair of links is the queue's or the free list's, and every
+ * step here wants the slot number, to reach conns[]. */
 struct server_idle {
         unsigned prev, next;
         bool linked;
@@ -66,12 +69,12 @@ struct server {
         sd_event *event;
         struct listener listeners[SERVER_MAX_LISTENERS];
         size_t n_listeners;
-        bool listening;          /* the listener sources are enabled */
-        bool accept_paused;      /* out of descriptors: retry on a timer */
-        struct conn *conns;      /* lim.max_connections slots */
-        struct conn *free_slots; /* through conn->next */
-        struct conn *queue_head, *queue_tail;
-        struct server_idle *idle; /* lim.max_connections, beside conns */
+        bool listening;                    /* the listener sources are enabled */
+        bool accept_paused;                /* out of descriptors: retry on a timer */
+        struct conn *conns;                /* lim.max_connections slots */
+        LIST_HEAD(struct conn) free_slots; /* through conn->prev and next */
+        LIST_HEAD(struct conn) queue;      /* complete requests waiting to run, oldest first */
+        struct server_idle *idle;          /* lim.max_connections, beside conns */
         unsigned idle_head, idle_tail;
         struct notices notices; /* turned-away connections, rate-limited in the log */
         unsigned connections, running, queued;
