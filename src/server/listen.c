@@ -263,7 +263,7 @@ int listen_name(int fd, char *name, size_t size, bool *unix_socket) {
 int listen_check_rules(const struct policy *p, bool munge, const char *spec, int fd, char *err,
                        size_t err_size) {
         char name[LISTEN_NAME_MAX];
-        bool unix_socket = listen_spec_is_path(spec);
+        bool unix_socket;
         const char *why;
 
         if (fd >= 0) {
@@ -271,7 +271,8 @@ int listen_check_rules(const struct policy *p, bool munge, const char *spec, int
                 if (r < 0)
                         return listen_error(r, err, err_size, "getsockname on listener fd %d", fd);
                 spec = name;
-        }
+        } else
+                unix_socket = listen_spec_is_path(spec);
         why = policy_uncovered(p, unix_socket ? POLICY_SOCKET_UNIX : POLICY_SOCKET_IP, munge);
         if (!why)
                 return 0;
