@@ -50,9 +50,9 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DNBNET_VERSION='"$(VERSION)"' $(WARNINGS)
 # CFLAGS on the link line too: packagers' -flto or -fsanitize need it there.
 ALL_LDFLAGS = $(SANFLAGS) $(CFLAGS) $(LDFLAGS)
 
-COMMON := frame spawn direct command shenv sock log args policy options proc request auth
+COMMON := frame spawn direct shsyntax shenv sock log args policy cmdtable options proc request auth
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans cgroup authq conn handler))
-NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans cgroup listen metrics authq server conn nbnetd))
+NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans cgroup listen metrics notices authq server conn nbnetd))
 # What the client and the load generator share: target (where to connect),
 # frame (the wire format: building the request, the trailer), response (held-back tail),
 # sock (sending a request whole).
@@ -62,9 +62,9 @@ LOAD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) histogram repor
 CHECK_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) check_nbnet))
 PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnetd $(OUT)/bin/nbnet $(OUT)/bin/nbnet-load \
 	$(OUT)/bin/check_nbnet
-UNIT_TEST_NAMES := test-frame test-spawn test-log test-policy \
+UNIT_TEST_NAMES := test-frame test-spawn test-log test-policy test-cmdtable \
 	test-response test-target test-histogram test-report \
-	test-command test-shenv test-conn test-args
+	test-shsyntax test-shenv test-conn test-args
 UNIT_TESTS := $(addprefix $(OUT)/bin/,$(UNIT_TEST_NAMES))
 MAN_PAGES := $(wildcard man/*.[0-9])
 # The documentation that ships (DOCDIR, flat): for the users, not the developers
@@ -138,13 +138,16 @@ $(OUT)/bin/check_nbnet: $(CHECK_OBJS) | $(OUT)/bin
 $(OUT)/bin/test-frame: $(OBJ)/test-frame.o $(OBJ)/frame.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
-$(OUT)/bin/test-spawn: $(OBJ)/test-spawn.o $(OBJ)/spawn.o $(OBJ)/direct.o $(OBJ)/command.o $(OBJ)/shenv.o $(OBJ)/sock.o | $(OUT)/bin
+$(OUT)/bin/test-spawn: $(OBJ)/test-spawn.o $(OBJ)/spawn.o $(OBJ)/direct.o $(OBJ)/shsyntax.o $(OBJ)/shenv.o $(OBJ)/sock.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(OUT)/bin/test-log: $(OBJ)/test-log.o $(OBJ)/log.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(SYSTEMD_LIBS)
 
 $(OUT)/bin/test-policy: $(OBJ)/test-policy.o $(OBJ)/policy.o $(OBJ)/args.o | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+$(OUT)/bin/test-cmdtable: $(OBJ)/test-cmdtable.o $(OBJ)/cmdtable.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(OUT)/bin/test-args: $(OBJ)/test-args.o $(OBJ)/args.o | $(OUT)/bin
@@ -163,7 +166,7 @@ $(OUT)/bin/test-report: $(OBJ)/test-report.o $(OBJ)/report.o $(OBJ)/histogram.o 
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) -lm
 
 # The direct path: which lines need no shell, the environment dash exports.
-$(OUT)/bin/test-command: $(OBJ)/test-command.o $(OBJ)/command.o | $(OUT)/bin
+$(OUT)/bin/test-shsyntax: $(OBJ)/test-shsyntax.o $(OBJ)/shsyntax.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(OUT)/bin/test-shenv: $(OBJ)/test-shenv.o $(OBJ)/shenv.o | $(OUT)/bin
@@ -180,7 +183,7 @@ $(OUT)/bin/test-conn: $(OBJ)/test-conn.o $(OBJ)/conn.o $(OBJ)/authq.o $(OBJ)/orp
 $(BENCH_DIR):
 	mkdir -p $@
 
-$(BENCH_DIR)/spawn-limit: bench/spawn-limit.c $(OBJ)/spawn.o $(OBJ)/direct.o $(OBJ)/command.o $(OBJ)/shenv.o $(OBJ)/sock.o | $(BENCH_DIR)
+$(BENCH_DIR)/spawn-limit: bench/spawn-limit.c $(OBJ)/spawn.o $(OBJ)/direct.o $(OBJ)/shsyntax.o $(OBJ)/shenv.o $(OBJ)/sock.o | $(BENCH_DIR)
 	$(CC) $(ALL_CFLAGS) $(SRC_INCLUDES) $(ALL_LDFLAGS) -o $@ $^
 
 $(BENCH_DIR)/sock-source: bench/sock-source.c | $(BENCH_DIR)
@@ -307,11 +310,11 @@ fuzz-frame: build/fuzz/frame_fuzz
 	build/fuzz/frame_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
 		-print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/corpus
 
-build/fuzz/commands_fuzz: tests/fuzz/commands_fuzz.c src/common/policy.c src/common/policy.h \
-		src/common/args.c src/common/args.h src/common/frame.h
+build/fuzz/commands_fuzz: tests/fuzz/commands_fuzz.c src/common/cmdtable.c src/common/cmdtable.h \
+		src/common/frame.h
 	mkdir -p build/fuzz
 	clang -std=gnu11 -D_GNU_SOURCE $(WARNINGS) $(FUZZ_FLAGS) -O1 -g -Isrc/common -o $@ \
-		tests/fuzz/commands_fuzz.c src/common/policy.c src/common/args.c -lm
+		tests/fuzz/commands_fuzz.c src/common/cmdtable.c
 
 # -max_len 4096: a table of 1024 entries would do an O(n^2) name check per run, 100 times slower.
 fuzz-commands: build/fuzz/commands_fuzz

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "clock.h"
 #include "credential.h"
 #include "frame.h"
 #include "response.h"
@@ -270,13 +271,6 @@ static int catch_signals(void) {
         return 0;
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 /* -T: a timer whose handler exits, so that it also ends a blocked getaddrinfo,
  * connect or send; once the relay loop runs, it only tells the loop, which
  * also knows the deadline itself. Returns the deadline, 0 for none. */
@@ -295,7 +289,7 @@ static int start_timeout(const struct options *o, uint64_t *ret_deadline) {
                                                                 : sizeof alarm_message - 1;
         if (sigaction(SIGALRM, &sa, NULL) < 0)
                 return -errno;
-        *ret_deadline = now_usec() + o->timeout_usec;
+        *ret_deadline = clock_now_usec() + o->timeout_usec;
         it.it_value.tv_sec = (time_t) (o->timeout_usec / 1000000);
         it.it_value.tv_usec = (suseconds_t) (o->timeout_usec % 1000000);
         if (setitimer(ITIMER_REAL, &it, NULL) < 0)
@@ -488,7 +482,7 @@ static int poll_timeout(const struct relay *rl) {
                 return 0; /* more to do at once: write, or read the socket until EAGAIN */
         if (rl->deadline_usec == 0)
                 return -1;
-        now = now_usec();
+        now = clock_now_usec();
         if (now >= rl->deadline_usec)
                 return 0;
         return (int) ((rl->deadline_usec - now + 999) / 1000);
@@ -524,7 +518,7 @@ static int relay(struct relay *rl) {
         for (;;) {
                 struct pollfd p[3] = {{.fd = -1}, {.fd = rl->fd}, {.fd = -1}};
 
-                if (timed_out || (rl->deadline_usec && now_usec() >= rl->deadline_usec))
+                if (timed_out || (rl->deadline_usec && clock_now_usec() >= rl->deadline_usec))
                         return timed_out_exit(rl);
                 r = flush_output(rl, false);
                 rl->stdout_full = r == -EAGAIN;

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "clock.h"
 #include "credential.h"
 #include "frame.h"
 #include "histogram.h"
@@ -35,7 +36,6 @@
 #include "target.h"
 
 #define PROGRAM "nbnet-load"
-#define USEC_PER_SEC 1000000ull
 #define MAX_CONNS 1000u
 #define MAX_REQUESTS 10000000ul
 #define MAX_DURATION_SEC 3600.0
@@ -89,13 +89,6 @@ struct load {
 };
 
 static volatile sig_atomic_t interrupted;
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
 
 static void on_interrupt(int sig) {
         (void) sig;
@@ -306,7 +299,7 @@ static bool budget_left(const struct load *ld) {
                 return false;
         if (ld->o->requests)
                 return ld->started < ld->o->requests;
-        return now_usec() < ld->start_usec + ld->o->duration_usec;
+        return clock_now_usec() < ld->start_usec + ld->o->duration_usec;
 }
 
 static uint64_t cookie(const struct load *ld, const struct slot *s) {
@@ -354,7 +347,7 @@ static int start_request(struct load *ld, struct slot *s) {
         if (ld->o->munge && (r = munge_request(ld, s)) < 0)
                 return r;
         ld->started++;
-        s->start_usec = now_usec();
+        s->start_usec = clock_now_usec();
         s->sent = 0;
         response_init(&s->response);
         s->fd = socket(ld->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -417,7 +410,7 @@ static void end_request(struct load *ld, struct slot *s, enum outcome out, int s
                         break;
                 }
                 ld->res.ok++;
-                histogram_add(&ld->res.latency, now_usec() - s->start_usec);
+                histogram_add(&ld->res.latency, clock_now_usec() - s->start_usec);
                 break;
         case OUT_CONNECT_ERROR:
                 ld->res.connect_errors++;
@@ -588,11 +581,11 @@ static int run_loop(struct load *ld) {
         uint64_t now, next_tick, last_usec, last_count = 0;
         int n;
 
-        ld->start_usec = last_usec = now_usec();
+        ld->start_usec = last_usec = clock_now_usec();
         next_tick = ld->start_usec + TICK_USEC;
         for (unsigned i = 0; i < ld->o->conns; i++)
                 next_request(ld, &ld->slots[i]);
-        for (now = now_usec(); !finished(ld, now); now = now_usec()) {
+        for (now = clock_now_usec(); !finished(ld, now); now = clock_now_usec()) {
                 uint64_t wake = next_tick;
                 int timeout_ms;
 
@@ -606,7 +599,7 @@ static int run_loop(struct load *ld) {
                         return -errno;
                 for (int i = 0; i < n; i++)
                         on_event(ld, &events[i]);
-                now = now_usec();
+                now = clock_now_usec();
                 if (now >= next_tick) {
                         next_tick = now + TICK_USEC;
                         expire_requests(ld, now);

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
+
 /* Decimal only: strtod would also take "0x10", "1e-9", "inf", " 5" and "+5". */
 int args_parse_seconds(const char *s, double min, double max, uint64_t *ret_usec) {
-        uint64_t whole = 0, frac = 0, scale = ARGS_USEC_PER_SEC;
+        uint64_t whole = 0, frac = 0, scale = USEC_PER_SEC;
         const char *p = s;
 
         if (*p < '0' || *p > '9')
@@ -34,7 +36,7 @@ int args_parse_seconds(const char *s, double min, double max, uint64_t *ret_usec
         }
         if (*p != '\0')
                 return -EINVAL;
-        whole = whole * ARGS_USEC_PER_SEC + frac;
+        whole = whole * USEC_PER_SEC + frac;
         if ((double) whole < min * 1e6 - 0.5 || (double) whole > max * 1e6 + 0.5)
                 return -ERANGE;
         *ret_usec = whole;

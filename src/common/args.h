@@ -6,7 +6,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define ARGS_USEC_PER_SEC 1000000ull
 /* Larger than any time an option takes (a year is 31536000 s). */
 #define ARGS_SECONDS_MAX 4000000000ull
 

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "child.h"
-#include "command.h"
+#include "shsyntax.h"
 #include "shenv.h"
 #include "status.h"
 
@@ -43,7 +43,7 @@ struct direct_state {
         uint8_t notes_len[DIRECT_NOTE_SIGNALS];
 };
 
-/* Whether /bin/sh is the shell whose rules command.c and shenv.c follow. */
+/* Whether /bin/sh is the shell whose rules shsyntax.c and shenv.c follow. */
 static bool direct_sh_is_dash(void) {
         char *real = realpath(CHILD_SHELL, NULL);
         bool dash;
@@ -167,14 +167,14 @@ bool direct_plan(struct direct_state *d, const char *line, bool with_peer) {
                 char *words = realloc(d->words, len + 1);
                 if (words)
                         d->words = words;
-                char **argv = realloc(d->argv, COMMAND_MAX_ARGV(len) * sizeof(char *));
+                char **argv = realloc(d->argv, SHSYNTAX_MAX_ARGV(len) * sizeof(char *));
                 if (argv)
                         d->argv = argv;
                 if (!words || !argv)
                         return false;
                 d->words_size = len + 1;
         }
-        if (command_split(line, d->words, d->argv) == 0)
+        if (shsyntax_split(line, d->words, d->argv) == 0)
                 return false;
         if (strchr(d->argv[0], '/'))
                 d->program = d->argv[0];

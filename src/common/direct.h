@@ -3,7 +3,7 @@
 
 /*
  * The direct path: a line that `/bin/sh -c` (dash) would only fork and exec
- * (command.h) runs without the shell, with the environment dash would pass
+ * (shsyntax.h) runs without the shell, with the environment dash would pass
  * (shenv.h), dash's PATH search and PWD, and dash's end (its status, its
  * note on a signal). spawn.c forks a mini-shell and sets it up as it sets up
  * the shell; direct_run() is what the mini-shell does then. The state is

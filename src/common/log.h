@@ -48,6 +48,9 @@ struct log_fields {
  * NBNET_* fields; the command is cut at 1 KiB, its true length beside it. */
 void log_record_fields(const struct log_record *r, struct log_fields *f);
 
+/* Descriptors the log opens, once, at its first line: the journal's socket. */
+#define LOG_FDS 1
+
 /* conn_fd: the connection, or -1; messages never go to it. */
 void log_init(const char *program, int conn_fd);
 

@@ -6,9 +6,8 @@
 #include <string.h>
 
 #include "args.h"
+#include "clock.h"
 #include "frame.h"
-
-#define USEC_PER_SEC 1000000ull
 
 void server_options_init(struct server_options *o) {
         *o = (struct server_options){

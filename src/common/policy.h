@@ -2,12 +2,10 @@
 #pragma once
 
 /*
- * Who may connect and what may run: an address allow-list for IP peers,
- * uid and group lists for Unix peers (SO_PEERCRED) and for the ids a MUNGE
- * credential vouches for, and the restricted command table (--commands
- * FILE), in nbnet's form (NAME = LINE) or as NRPE's nrpe.cfg
- * (command[NAME]=LINE, include=, include_dir=). Never logs, never exits:
- * errors come back as negative errno values and a message.
+ * Who may connect: an address allow-list for IP peers, uid and group lists
+ * for Unix peers (SO_PEERCRED) and for the ids a MUNGE credential vouches
+ * for. What may run is the command table's (cmdtable.h). Never logs, never
+ * exits: errors come back as negative errno values.
  */
 
 #include <stdbool.h>
@@ -17,39 +15,11 @@
 
 #define POLICY_MAX_NETS 64
 #define POLICY_MAX_IDS 32
-#define POLICY_MAX_COMMANDS 1024
-#define POLICY_NAME_MAX 64
-/* A command table larger than this is a mistake, not a configuration. */
-#define POLICY_FILE_MAX (1024 * 1024)
-/* nrpe.cfg's include= and include_dir=: how deep, and how many files in all. */
-#define POLICY_INCLUDE_DEPTH 8
-#define POLICY_MAX_FILES 256
 
 struct policy_net {
         sa_family_t family;
         unsigned char addr[16];
         unsigned prefix;
-};
-
-struct policy_command {
-        const char *name;
-        const char *line; /* run with /bin/sh -c */
-};
-
-/* One file's text; a table's entries point into its files' texts. */
-struct policy_text {
-        struct policy_text *next;
-        char text[];
-};
-
-/* The command table. skipped names the nrpe.cfg directives that were skipped
- * (server_port, allowed_hosts...), for the caller to warn about once. */
-struct policy_table {
-        struct policy_command *entries;
-        size_t count;
-        struct policy_text *storage;
-        unsigned n_skipped; /* directive lines */
-        char skipped[160];  /* "server_port, allowed_hosts", cut with "..." */
 };
 
 struct policy {
@@ -95,13 +65,3 @@ int policy_check_peer(const struct policy *p, int fd);
 
 /* The same with the peer's address that accept() returned (ss). */
 int policy_check_peer_addr(const struct policy *p, int fd, const struct sockaddr_storage *ss);
-
-/* Loads a command table; on error fills err with "PATH:LINE: what is wrong"
- * (an included file's error after the include's "PATH:LINE: ") and leaves t
- * empty. A file with a command[NAME]= line is an nrpe.cfg: see nbnetd(8). */
-int policy_load_commands(struct policy_table *t, const char *path, char *err, size_t err_size);
-
-/* The command line for a name, or NULL when the name is not in the table. */
-const char *policy_lookup(const struct policy_table *t, const char *name);
-
-void policy_table_release(struct policy_table *t);

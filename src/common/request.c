@@ -12,6 +12,7 @@
 
 #include "auth.h"
 #include "log.h"
+#include "policy.h"
 #include "spawn.h"
 
 #define LINE_PREFIX "nbnet: "
@@ -108,7 +109,7 @@ int request_prepare_server(bool subreaper) {
 }
 
 /* One warning per load for what an nrpe.cfg held besides its commands. */
-static void request_commands_warn_skipped(const char *path, const struct policy_table *t) {
+static void request_commands_warn_skipped(const char *path, const struct cmdtable *t) {
         if (t->n_skipped == 0)
                 return;
         log_warning("--commands %s: skipped %u nrpe.cfg directive line%s that nbnet does not use "
@@ -123,7 +124,7 @@ void request_commands_load(struct request_commands *c, const char *path, const c
         *c = (struct request_commands){.path = path, .ok = true};
         if (!path)
                 return;
-        r = policy_load_commands(&c->table, path, why, sizeof why);
+        r = cmdtable_load(&c->table, path, why, sizeof why);
         /* why names the file, the line and the cause: no errno text after it. */
         if (r < 0)
                 log_error("--commands %s; every request is refused until %s", why, until);
@@ -133,13 +134,13 @@ void request_commands_load(struct request_commands *c, const char *path, const c
 }
 
 void request_commands_reload(struct request_commands *c) {
-        struct policy_table table;
+        struct cmdtable table;
         char why[512];
         int r;
 
         if (!c->path)
                 return;
-        r = policy_load_commands(&table, c->path, why, sizeof why);
+        r = cmdtable_load(&table, c->path, why, sizeof why);
         if (r < 0) {
                 log_warning("SIGHUP: --commands %s; %s", why,
                             c->ok ? "keeping the table in force"
@@ -147,7 +148,7 @@ void request_commands_reload(struct request_commands *c) {
                 return;
         }
         request_commands_warn_skipped(c->path, &table);
-        policy_table_release(&c->table);
+        cmdtable_release(&c->table);
         c->table = table;
         c->ok = true;
         log_info("SIGHUP: --commands %s reloaded, %zu command%s", c->path, table.count,
@@ -155,7 +156,7 @@ void request_commands_reload(struct request_commands *c) {
 }
 
 void request_commands_release(struct request_commands *c) {
-        policy_table_release(&c->table);
+        cmdtable_release(&c->table);
         c->ok = false;
 }
 
@@ -248,7 +249,7 @@ const char *request_command(const struct request_commands *c, const struct frame
                 *end = REQUEST_MISCONFIGURED;
                 return NULL;
         }
-        command = policy_lookup(&c->table, f->command);
+        command = cmdtable_lookup(&c->table, f->command);
         if (!command)
                 *end = REQUEST_NOT_ALLOWED;
         return command;

@@ -18,18 +18,17 @@
 #include <sys/types.h>
 
 #include "auth.h"
+#include "clock.h"
+#include "cmdtable.h"
 #include "frame.h"
 #include "options.h"
-#include "policy.h"
 
-#define REQUEST_USEC_PER_MSEC 1000ull
-#define REQUEST_USEC_PER_SEC 1000000ull
 /* How long a killed group gets between SIGTERM and SIGKILL. */
-#define REQUEST_KILL_GRACE_USEC (500 * REQUEST_USEC_PER_MSEC)
+#define REQUEST_KILL_GRACE_USEC (500 * USEC_PER_MSEC)
 /* How long a client that reads nothing may keep our last bytes waiting. */
-#define REQUEST_SEND_USEC (10 * REQUEST_USEC_PER_SEC)
+#define REQUEST_SEND_USEC (10 * USEC_PER_SEC)
 /* How long the client gets to finish sending after our FIN (see Closing). */
-#define REQUEST_DRAIN_USEC (2 * REQUEST_USEC_PER_SEC)
+#define REQUEST_DRAIN_USEC (2 * USEC_PER_SEC)
 
 /* How a request ended, when not simply by its command's exit. */
 enum request_end {
@@ -91,7 +90,7 @@ int request_prepare_server(bool subreaper);
 /* The --commands table of restricted mode. */
 struct request_commands {
         const char *path; /* NULL: not restricted; every frame runs its own line */
-        struct policy_table table;
+        struct cmdtable table;
         bool ok; /* false: the table would not load, and requests are refused */
 };
 

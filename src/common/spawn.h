@@ -52,6 +52,10 @@ struct spawn_env {
 };
 
 #define SPAWN_STACK_SIZE ((size_t) 64 * 1024)
+/* Descriptors spawn_env_init keeps open: /dev/null, the children's fd 0. */
+#define SPAWN_ENV_FDS 1
+/* Descriptors spawn_command holds while a command starts: the report pipe. */
+#define SPAWN_START_FDS 2
 
 struct spawn_child {
         pid_t pid;   /* also the command's process group and session */

@@ -19,7 +19,7 @@ enum authq_place {
 };
 
 struct authq_job {
-        struct authq_job *prev, *next;
+        LIST_FIELDS(struct authq_job); /* in todo or in done */
         enum authq_place place;
         bool cancelled; /* the loop's alone: its requester went */
         authq_done_fn done;
@@ -27,28 +27,6 @@ struct authq_job {
         struct auth_decoded out;
         char cred[]; /* NUL-terminated */
 };
-
-static void authq_append(struct authq_job **head, struct authq_job **tail, struct authq_job *job) {
-        job->next = NULL;
-        job->prev = *tail;
-        if (*tail)
-                (*tail)->next = job;
-        else
-                *head = job;
-        *tail = job;
-}
-
-static void authq_unlink(struct authq_job **head, struct authq_job **tail, struct authq_job *job) {
-        if (job->prev)
-                job->prev->next = job->next;
-        else
-                *head = job->next;
-        if (job->next)
-                job->next->prev = job->prev;
-        else
-                *tail = job->prev;
-        job->prev = job->next = NULL;
-}
 
 static void authq_free_job(struct authq_job *job) {
         auth_credential_release(&job->out.cred);
@@ -72,12 +50,12 @@ static void *authq_worker(void *arg) {
         (void) pthread_mutex_lock(&q->lock);
         for (;;) {
                 struct authq_job *job;
-                while (!q->quit && !q->todo_head)
+                while (!q->quit && LIST_IS_EMPTY(q->todo))
                         (void) pthread_cond_wait(&q->wake, &q->lock);
                 if (q->quit)
                         break;
-                job = q->todo_head;
-                authq_unlink(&q->todo_head, &q->todo_tail, job);
+                job = q->todo.first;
+                LIST_REMOVE(q->todo, job);
                 job->place = AUTHQ_DECODING;
                 q->decoding = true;
                 (void) pthread_mutex_unlock(&q->lock);
@@ -85,7 +63,7 @@ static void *authq_worker(void *arg) {
                 (void) pthread_mutex_lock(&q->lock);
                 q->decoding = false;
                 job->place = AUTHQ_DONE;
-                authq_append(&q->done_head, &q->done_tail, job);
+                LIST_APPEND(q->done, job);
                 /* Fails only at a count near 2^64: the loop is awake by then. */
                 (void) !write(q->efd, &one, sizeof one);
         }
@@ -104,8 +82,8 @@ static int authq_on_done(sd_event_source *s, int fd, uint32_t revents, void *use
         (void) revents;
         (void) !read(fd, &count, sizeof count);
         (void) pthread_mutex_lock(&q->lock);
-        job = q->done_head;
-        q->done_head = q->done_tail = NULL;
+        job = q->done.first;
+        q->done.first = q->done.last = NULL;
         (void) pthread_mutex_unlock(&q->lock);
         /* A callback may cancel a later job of this batch: it is only marked. */
         for (; job; job = next) {
@@ -170,7 +148,7 @@ int authq_submit(struct authq *q, const char *cred, size_t length, authq_done_fn
         memcpy(job->cred, cred, length);
         job->cred[length] = '\0';
         (void) pthread_mutex_lock(&q->lock);
-        authq_append(&q->todo_head, &q->todo_tail, job);
+        LIST_APPEND(q->todo, job);
         (void) pthread_cond_signal(&q->wake);
         (void) pthread_mutex_unlock(&q->lock);
         *ret = job;
@@ -183,7 +161,7 @@ void authq_cancel(struct authq *q, struct authq_job *job) {
         (void) pthread_mutex_lock(&q->lock);
         taken_back = job->place == AUTHQ_TODO;
         if (taken_back)
-                authq_unlink(&q->todo_head, &q->todo_tail, job);
+                LIST_REMOVE(q->todo, job);
         else
                 job->cancelled = true;
         (void) pthread_mutex_unlock(&q->lock);
@@ -213,9 +191,9 @@ void authq_release(struct authq *q) {
                 (void) pthread_join(q->thread, NULL);
                 q->started = false;
         }
-        authq_free_list(q->todo_head);
-        authq_free_list(q->done_head);
-        q->todo_head = q->todo_tail = q->done_head = q->done_tail = NULL;
+        authq_free_list(q->todo.first);
+        authq_free_list(q->done.first);
+        q->todo.first = q->todo.last = q->done.first = q->done.last = NULL;
         q->done_src = sd_event_source_disable_unref(q->done_src);
         if (q->efd >= 0)
                 (void) close(q->efd);

@@ -18,12 +18,16 @@
 #include <systemd/sd-event.h>
 
 #include "auth.h"
+#include "list.h"
 
 /* Called on the loop with the decode of the job's credential; the outcome's
  * payload is the callback's to take (what it leaves is freed after it). */
 typedef void (*authq_done_fn)(void *userdata, struct auth_decoded *d);
 
 struct authq_job;
+
+/* Descriptors authq_init keeps open: the eventfd. */
+#define AUTHQ_FDS 1
 
 struct authq {
         sd_event_source *done_src; /* the eventfd, readable when jobs are done */
@@ -35,9 +39,9 @@ struct authq {
         /* Under lock: */
         pthread_mutex_t lock;
         pthread_cond_t wake;
-        struct authq_job *todo_head, *todo_tail; /* to decode, oldest first */
-        struct authq_job *done_head, *done_tail; /* decoded, for the loop */
-        bool decoding;                           /* the worker is inside auth_decode */
+        LIST_HEAD(struct authq_job) todo; /* to decode, oldest first */
+        LIST_HEAD(struct authq_job) done; /* decoded, for the loop */
+        bool decoding;                    /* the worker is inside auth_decode */
         bool quit;
 };
 

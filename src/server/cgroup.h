@@ -23,6 +23,11 @@ struct cgroup_limits {
         uint64_t tasks_max;  /* pids.max (the pids controller) */
 };
 
+/* Descriptors a slot keeps open: its directory and its cgroup.events. With
+ * the memory controller, memory.peak too (CGROUP_SLOT_PEAK_FDS). */
+#define CGROUP_SLOT_FDS 2
+#define CGROUP_SLOT_PEAK_FDS 1
+
 struct cgroup_slot {
         int dir_fd;        /* the slot's directory: CLONE_INTO_CGROUP */
         int events_fd;     /* its cgroup.events: EPOLLPRI when "populated" changes */

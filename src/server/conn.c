@@ -14,7 +14,6 @@
 
 #include "log.h"
 
-#define USEC_PER_MSEC REQUEST_USEC_PER_MSEC
 #define KILL_GRACE_USEC REQUEST_KILL_GRACE_USEC
 /* How often an ending group is looked at during its grace. */
 #define GROUP_POLL_USEC (5 * USEC_PER_MSEC)

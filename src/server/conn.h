@@ -60,6 +60,9 @@ enum conn_event {
 
 struct conn;
 
+/* Descriptors a connection holds: its socket and, while its command runs, the pidfd. */
+#define CONN_FDS 2
+
 /* What every connection is given, owned by the server; the connections only read it.
  * nbnet-handler gives no cgroup pool: its unit's cgroup is the command's. */
 struct conn_config {

@@ -17,11 +17,11 @@
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "args.h"
 #include "authq.h"
+#include "clock.h"
 #include "conn.h"
 #include "log.h"
 #include "options.h"
@@ -49,13 +49,6 @@ struct handler {
         struct sock_peer peer;
         uint64_t start_usec;
 };
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * REQUEST_USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
 
 static void usage(FILE *out) {
         fprintf(out, "Usage: " PROGRAM " [OPTIONS]\n"
@@ -144,7 +137,7 @@ static bool peer_allowed(const struct handler *h) {
                 .peer = h->peer.text,
                 .status = NBNET_STATUS_REFUSED,
                 .reason = r == -EACCES ? "peer not allowed" : "peer could not be checked",
-                .duration_usec = now_usec() - h->start_usec,
+                .duration_usec = clock_now_usec() - h->start_usec,
         });
         if (r != -EACCES)
                 log_error_errno(r, "%s: getpeername or SO_PEERCRED", h->peer.text);
@@ -176,7 +169,7 @@ static bool rules_apply(const struct handler *h) {
                 .peer = h->peer.text,
                 .status = NBNET_STATUS_REFUSED,
                 .reason = "no rule given applies to this socket kind",
-                .duration_usec = now_usec() - h->start_usec,
+                .duration_usec = clock_now_usec() - h->start_usec,
         });
         return false;
 }
@@ -279,7 +272,7 @@ static void handler_release(struct handler *h) {
 }
 
 int main(int argc, char **argv) {
-        struct handler h = {.start_usec = now_usec(), .fd = -1};
+        struct handler h = {.start_usec = clock_now_usec(), .fd = -1};
         int r;
 
         r = parse_options(argc, argv, &h.opt);

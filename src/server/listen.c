@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* nbnetd's listening sockets: systemd's, or --listen's (listen.h). */
+/* nbnetd's listening sockets: systemd's, or --listen's, and the rules that cover them (listen.h). */
 #include "listen.h"
 
 #include <arpa/inet.h>
@@ -16,6 +16,8 @@
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
+
+#include "sock.h"
 
 /* The kernel caps it at net.core.somaxconn; clients past --max-connections wait here. */
 #define LISTEN_BACKLOG 4096
@@ -44,6 +46,11 @@ static int listen_error_errno(int r, char *err, size_t err_size, const char *fmt
         n = strlen(err);
         snprintf(err + n, err_size - n, ": %s", strerror(-r));
         return r;
+}
+
+/* A --listen spec names a Unix socket by a path, which starts with / or . */
+static bool listen_spec_is_path(const char *spec) {
+        return spec[0] == '/' || spec[0] == '.';
 }
 
 /* "[ADDR]:PORT" or "ADDR:PORT" into a socket address. */
@@ -198,7 +205,7 @@ fail:
 int listen_open(const char *spec, char *err, size_t err_size) {
         struct sockaddr_storage ss = {0};
         socklen_t len = 0;
-        bool is_path = spec[0] == '/' || spec[0] == '.';
+        bool is_path = listen_spec_is_path(spec);
         int r;
 
         r = is_path ? listen_parse_unix(spec, &ss, &len, err, err_size)
@@ -234,4 +241,41 @@ int listen_take_activated(int *fds, size_t max, char *err, size_t err_size) {
                 fds[i] = fd;
         }
         return n;
+}
+
+int listen_name(int fd, char *name, size_t size, bool *unix_socket) {
+        struct sockaddr_storage ss = {0};
+        socklen_t len = sizeof ss;
+        struct sock_peer p;
+
+        snprintf(name, size, "?");
+        *unix_socket = false;
+        if (getsockname(fd, (struct sockaddr *) &ss, &len) < 0)
+                return -errno;
+        *unix_socket = ss.ss_family == AF_UNIX;
+        if (*unix_socket)
+                snprintf(name, size, "%s", ((const struct sockaddr_un *) &ss)->sun_path);
+        else if (sock_peer_from(&ss, &p) == 0)
+                snprintf(name, size, "%s", p.text);
+        return 0;
+}
+
+int listen_check_rules(const struct policy *p, bool munge, const char *spec, int fd, char *err,
+                       size_t err_size) {
+        char name[LISTEN_NAME_MAX];
+        bool unix_socket;
+        const char *why;
+
+        if (fd >= 0) {
+                int r = listen_name(fd, name, sizeof name, &unix_socket);
+                if (r < 0)
+                        return listen_error(r, err, err_size, "getsockname on listener fd %d", fd);
+                spec = name;
+        } else
+                unix_socket = listen_spec_is_path(spec);
+        why = policy_uncovered(p, unix_socket ? POLICY_SOCKET_UNIX : POLICY_SOCKET_IP, munge);
+        if (!why)
+                return 0;
+        return listen_error(1, err, err_size, "the listener %s (%s) would be open to anyone: %s",
+                            spec, unix_socket ? "a Unix socket" : "TCP", why);
 }

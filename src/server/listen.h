@@ -3,11 +3,32 @@
 
 /*
  * The listening sockets of nbnetd: the ones systemd passes (sd_listen_fds),
- * or ones bound from --listen specifications when run by hand. Never logs:
+ * or ones bound from --listen specifications when run by hand, and whether
+ * the access rules given cover each one's kind of socket. Never logs:
  * errors come back as a negative errno and a whole message to print.
  */
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <systemd/sd-event.h>
+
+#include "policy.h"
+
+/* A listener's name in messages: a Unix socket's path (108 bytes at most) or "ADDR:PORT". */
+#define LISTEN_NAME_MAX 112
+
+/* Descriptors a listener holds: its socket. */
+#define LISTEN_FDS 1
+
+/* One listening socket as nbnetd serves it. */
+struct listener {
+        int fd;
+        bool tcp; /* TCP, not a Unix socket */
+        /* Accepted until EAGAIN since keepalive was set on it: every later
+         * connection inherited keepalive from the listener. */
+        bool drained;
+        sd_event_source *source; /* readable: connections wait to be accepted */
+};
 
 /* Binds and listens on "ADDR:PORT" (IPv4), "[ADDR]:PORT" (IPv6) or a path
  * (a Unix stream socket; a stale socket file there is replaced, a live one is
@@ -19,3 +40,15 @@ int listen_open(const char *spec, char *err, size_t err_size);
 /* Takes the sockets systemd passed: their count, 0 when there are none, or
  * -ENOTSOCK with err filled when one is not a listening stream socket. */
 int listen_take_activated(int *fds, size_t max, char *err, size_t err_size);
+
+/* The listening socket's name for messages into name (LISTEN_NAME_MAX bytes):
+ * its Unix socket path or "ADDR:PORT", "?" when it cannot be told (and
+ * -errno when getsockname fails); *unix_socket says which kind it is. */
+int listen_name(int fd, char *name, size_t size, bool *unix_socket);
+
+/* A rule that does not apply to a listener's kind of socket, with none that
+ * does, would leave it open to everyone (policy_uncovered): 1 then, with err
+ * saying so, else 0. The listener is a --listen spec (fd < 0) or a socket
+ * systemd passed; -errno with err filled when fd's address cannot be had. */
+int listen_check_rules(const struct policy *p, bool munge, const char *spec, int fd, char *err,
+                       size_t err_size);

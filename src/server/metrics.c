@@ -11,7 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "log.h"
+
 #define METRICS_TEXT_MAX (16 * 1024)
+/* node_exporter is scraped every 15 s or so: the file is never staler than this. */
+#define METRICS_INTERVAL_USEC (5 * USEC_PER_SEC)
 
 static const char *const metrics_class_names[METRICS_CLASS_COUNT] = {
         [METRICS_OK] = "ok",           [METRICS_FAILED] = "failed",
@@ -186,4 +191,50 @@ int metrics_write(const char *path, const struct metrics *m, const struct metric
         if (r < 0)
                 (void) unlink(tmp);
         return r;
+}
+
+void metrics_file_write(struct metrics_file *f, bool up) {
+        struct metrics_gauges g = {0};
+        int r;
+
+        if (!f->path)
+                return;
+        f->gauges(f->userdata, &g);
+        g.up = up;
+        r = metrics_write(f->path, f->m, &g);
+        if (r < 0 && !f->failing)
+                log_error_errno(r,
+                                "--metrics-file %s: cannot write it (is its folder there and "
+                                "writable?); trying again every %llu s",
+                                f->path, METRICS_INTERVAL_USEC / USEC_PER_SEC);
+        else if (r == 0 && f->failing)
+                log_info("--metrics-file %s written again", f->path);
+        f->failing = r < 0;
+}
+
+static int metrics_file_on_timer(sd_event_source *src, uint64_t usec, void *userdata) {
+        struct metrics_file *f = userdata;
+
+        metrics_file_write(f, true);
+        (void) sd_event_source_set_time(src, usec + METRICS_INTERVAL_USEC);
+        return 0;
+}
+
+int metrics_file_start(struct metrics_file *f, sd_event *event) {
+        int r;
+
+        if (!f->path)
+                return 0;
+        r = sd_event_add_time_relative(event, &f->timer, CLOCK_MONOTONIC, METRICS_INTERVAL_USEC,
+                                       METRICS_INTERVAL_USEC / 10, metrics_file_on_timer, f);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(f->timer, SD_EVENT_ON);
+        if (r < 0)
+                return r;
+        metrics_file_write(f, true);
+        return 0;
+}
+
+void metrics_file_release(struct metrics_file *f) {
+        f->timer = sd_event_source_disable_unref(f->timer);
 }

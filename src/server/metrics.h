@@ -7,12 +7,14 @@
  * class and by the way they ended, refused peers, request durations as a
  * fixed-bucket histogram, and the live gauges. The counts are the server's;
  * this file counts into them, formats them, and writes the file whole
- * (a temporary file, then rename). Never logs.
+ * (a temporary file, then rename). Only the file's writer (struct
+ * metrics_file) logs: a failure to write once, and its end.
  */
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <systemd/sd-event.h>
 
 #include "request.h"
 
@@ -64,3 +66,26 @@ int metrics_format(const struct metrics *m, const struct metrics_gauges *g, char
 
 /* Writes the text to PATH.tmp, then renames it to PATH; 0 or -errno. */
 int metrics_write(const char *path, const struct metrics *m, const struct metrics_gauges *g);
+
+/* Fills the live gauges at the time of a write. */
+typedef void (*metrics_gauges_fn)(void *userdata, struct metrics_gauges *g);
+
+/* --metrics-file, written every few seconds and when asked. */
+struct metrics_file {
+        const char *path; /* NULL: none */
+        const struct metrics *m;
+        metrics_gauges_fn gauges;
+        void *userdata;
+        sd_event_source *timer;
+        bool failing; /* the last write failed and was logged */
+};
+
+/* With a path: the timer on event, then a first write; 0 or -errno (the
+ * timer could not be had). Without: nothing. */
+int metrics_file_start(struct metrics_file *f, sd_event *event);
+
+/* Writes the file now (up: false in the last write, at exit); nothing without
+ * a path. A failure is logged once, and the next success too. */
+void metrics_file_write(struct metrics_file *f, bool up);
+
+void metrics_file_release(struct metrics_file *f);

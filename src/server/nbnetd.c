@@ -14,33 +14,24 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "args.h"
+#include "clock.h"
 #include "listen.h"
 #include "log.h"
 #include "options.h"
 #include "request.h"
 #include "server.h"
-#include "sock.h"
 
 #define PROGRAM "nbnetd"
-#define USEC_PER_SEC 1000000ull
 #define COUNT_LIMIT 65536u
-/* Descriptors per connection (its socket, its command's pidfd, and the two its
- * command's cgroup keeps open: the directory and cgroup.events) and a margin for
- * the rest (stdio, epoll, signalfd, timers, listeners, the journal): a quarter
- * of the limit, at least FDS_MARGIN_MIN and at most FDS_MARGIN_MAX, so that a
- * small limit still serves several connections at once. */
-#define FDS_PER_CONNECTION 4
-/* Held only while a command starts: spawn's report pipe. */
-#define FDS_TO_START_COMMAND 2
-/* The server's own: epoll, signalfd (2), timerfd, /proc's children file, /dev/null,
- * the MUNGE decoding queue's eventfd. */
-#define FDS_SERVER_OWN 7
-/* Opened once, on first use: the journal's socket. */
-#define FDS_LATER 1
+/* The descriptor budget: each module says what it holds (server.h: per
+ * connection, and the server's own; spawn.h: to start a command; log.h:
+ * later; listen.h: per listener), and a margin for the rest (stdio,
+ * listeners, the journal): a quarter of the limit, at least FDS_MARGIN_MIN
+ * and at most FDS_MARGIN_MAX, so that a small limit still serves several
+ * connections at once. */
 #define FDS_MARGIN_MIN 24
 #define FDS_MARGIN_MAX 64
 
@@ -281,7 +272,7 @@ static const char *fd_limit_hint(void) {
 /* Returns how many connections fit; *limited when that is fewer than asked
  * (told by check_fd_room, once the server is set up). */
 static unsigned fit_fd_limit(unsigned max_connections, bool *limited) {
-        rlim_t want = (rlim_t) max_connections * FDS_PER_CONNECTION + FDS_MARGIN_MAX;
+        rlim_t want = (rlim_t) max_connections * SERVER_FDS_PER_CONNECTION + FDS_MARGIN_MAX;
         struct rlimit rl;
         rlim_t margin;
         unsigned fit;
@@ -299,8 +290,8 @@ static unsigned fit_fd_limit(unsigned max_connections, bool *limited) {
         if (rl.rlim_cur >= want)
                 return max_connections;
         margin = fd_margin(rl.rlim_cur);
-        fit = rl.rlim_cur > margin + FDS_PER_CONNECTION
-                      ? (unsigned) ((rl.rlim_cur - margin) / FDS_PER_CONNECTION)
+        fit = rl.rlim_cur > margin + SERVER_FDS_PER_CONNECTION
+                      ? (unsigned) ((rl.rlim_cur - margin) / SERVER_FDS_PER_CONNECTION)
                       : 1;
         /* The smaller reserve of a small limit may leave room for them all:
          * never serve more than --max-connections. */
@@ -326,7 +317,7 @@ static rlim_t fds_open(rlim_t limit) {
 static int check_fd_room(rlim_t to_open) {
         rlim_t limit = fd_limit();
         rlim_t open_now = fds_open(limit) + to_open;
-        rlim_t need = open_now + FDS_PER_CONNECTION + FDS_TO_START_COMMAND + FDS_LATER;
+        rlim_t need = open_now + SERVER_FDS_PER_CONNECTION + SPAWN_START_FDS + LOG_FDS;
 
         if (limit >= need)
                 return 0;
@@ -334,8 +325,8 @@ static int check_fd_room(rlim_t to_open) {
                   "least %llu (%llu open at start, %d per connection, %d to start a command, %d "
                   "for the log); %s",
                   (unsigned long long) limit, (unsigned long long) need,
-                  (unsigned long long) open_now, FDS_PER_CONNECTION, FDS_TO_START_COMMAND,
-                  FDS_LATER, fd_limit_hint());
+                  (unsigned long long) open_now, SERVER_FDS_PER_CONNECTION, SPAWN_START_FDS,
+                  LOG_FDS, fd_limit_hint());
         return -EMFILE;
 }
 
@@ -348,47 +339,29 @@ static int report_fd_limit(const struct server_limits *lim, unsigned asked) {
         log_warning("the descriptor limit %llu is below what %u connections need (%llu): "
                     "serving %u at once; %s or lower --max-connections",
                     (unsigned long long) fd_limit(), asked,
-                    (unsigned long long) asked * FDS_PER_CONNECTION + FDS_MARGIN_MAX,
+                    (unsigned long long) asked * SERVER_FDS_PER_CONNECTION + FDS_MARGIN_MAX,
                     lim->max_connections, fd_limit_hint());
         return 0;
 }
 
-/* A rule that does not apply to a listener's kind of socket, with none that
- * does, would leave it open to everyone: a usage error naming the listener
- * (1), told before anything is opened or bound. */
-static int check_listener_rules(const struct options *o, bool unix_socket, const char *name) {
-        const char *why = policy_uncovered(&o->server.policy,
-                                           unix_socket ? POLICY_SOCKET_UNIX : POLICY_SOCKET_IP,
-                                           o->server.munge);
+/* A listener that the rules given would leave open to anyone is a usage
+ * error naming it (1), told before anything is opened or bound. */
+static int check_listener_rules(const struct options *o, const char *spec, int fd, char *err,
+                                size_t err_size) {
+        int r = listen_check_rules(&o->server.policy, o->server.munge, spec, fd, err, err_size);
 
-        if (!why)
-                return 0;
-        fprintf(stderr, PROGRAM ": the listener %s (%s) would be open to anyone: %s\n", name,
-                unix_socket ? "a Unix socket" : "TCP", why);
-        return 1;
-}
-
-/* The same for a socket systemd passed. */
-static int check_activated_rules(const struct options *o, int fd) {
-        struct sockaddr_storage ss = {0};
-        socklen_t len = sizeof ss;
-        struct sock_peer p;
-        const char *name = "?";
-
-        if (getsockname(fd, (struct sockaddr *) &ss, &len) < 0)
-                return log_error_errno(errno, "getsockname on listener fd %d", fd);
-        if (ss.ss_family == AF_UNIX)
-                name = ((const struct sockaddr_un *) &ss)->sun_path;
-        else if (sock_peer_from(&ss, &p) == 0)
-                name = p.text;
-        return check_listener_rules(o, ss.ss_family == AF_UNIX, name);
+        if (r > 0)
+                fprintf(stderr, PROGRAM ": %s\n", err);
+        else if (r < 0)
+                log_error_errno(r, "%s", err);
+        return r;
 }
 
 /* Adds systemd's sockets or, without any, the --listen ones. Returns 0, 1
  * for a usage error (told on stderr), or -errno for a fatal one (logged). */
 static int add_listeners(struct server *s, const struct options *o) {
         int fds[SERVER_MAX_LISTENERS];
-        char err[256];
+        char err[1024];
         int n, r;
 
         n = listen_take_activated(fds, SERVER_MAX_LISTENERS, err, sizeof err);
@@ -399,7 +372,7 @@ static int add_listeners(struct server *s, const struct options *o) {
         if (n > 0 && o->n_listen > 0)
                 log_warning("--listen ignored: systemd passed %d listening sockets", n);
         for (int i = 0; i < n; i++) {
-                r = check_activated_rules(o, fds[i]);
+                r = check_listener_rules(o, NULL, fds[i], err, sizeof err);
                 if (r != 0) {
                         for (int j = i; j < n; j++)
                                 close(fds[j]);
@@ -419,9 +392,7 @@ static int add_listeners(struct server *s, const struct options *o) {
                 return 1;
         }
         for (size_t i = 0; i < o->n_listen; i++) {
-                /* listen_open's rule: a path starts with / or . */
-                r = check_listener_rules(o, o->listen[i][0] == '/' || o->listen[i][0] == '.',
-                                         o->listen[i]);
+                r = check_listener_rules(o, o->listen[i], -1, err, sizeof err);
                 if (r != 0)
                         return r;
         }
@@ -457,7 +428,7 @@ int main(int argc, char **argv) {
         asked = o.limits.max_connections;
         o.limits.max_connections = fit_fd_limit(asked, &limited);
         /* Before the server's own descriptors, lest their failure hide the reason. */
-        if (limited && check_fd_room(FDS_SERVER_OWN + o.n_listen) < 0)
+        if (limited && check_fd_room(SERVER_FDS + o.n_listen * LISTEN_FDS) < 0)
                 return EXIT_FAILURE;
         r = server_init(&s, &o.server, &o.limits, environ);
         if (r == 0)

@@ -15,6 +15,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Descriptors orphans_init keeps open: /proc's list of our children. */
+#define ORPHANS_FDS 1
+
 struct orphans {
         pid_t *mains; /* the running commands' main processes */
         size_t n_mains, max_mains;

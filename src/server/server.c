@@ -11,25 +11,19 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "sock.h"
 
-#define USEC_PER_MSEC 1000ull
-#define USEC_PER_SEC 1000000ull
 /* Connections taken per wake-up of a listener, so that one cannot starve the rest. */
 #define ACCEPT_BATCH 64
 /* Out of descriptors or memory: how long the listeners rest before accept() again. */
 #define ACCEPT_RETRY_USEC (100 * USEC_PER_MSEC)
 #define STATUS_INTERVAL_USEC USEC_PER_SEC
-/* node_exporter is scraped every 15 s or so: the file is never staler than this. */
-#define METRICS_INTERVAL_USEC (5 * USEC_PER_SEC)
-/* Turned-away connections: one line per reason per this, with counts. */
-#define NOTICE_INTERVAL_USEC USEC_PER_SEC
 #define IDLE_NONE UINT_MAX
 /* Connections with input waiting that one eviction passes over, at most. */
 #define EVICT_SKIPS 16
@@ -37,23 +31,7 @@
  * send their frame at once is read, not evicted by its own tail. */
 #define EVICT_MIN_AGE_USEC (100 * USEC_PER_MSEC)
 
-/* What each notice's summary line says (enum server_notice). */
-static const struct {
-        const char *verb;
-        const char *reason;
-} server_notice_text[SERVER_NOTICE_COUNT] = {
-        [SERVER_NOTICE_NOT_ALLOWED] = {"refused", "peer not allowed"},
-        [SERVER_NOTICE_UNCHECKED] = {"refused", "peer could not be checked"},
-        [SERVER_NOTICE_PER_SOURCE] = {"refused",
-                                      "too many connections from this address (--max-per-source)"},
-        [SERVER_NOTICE_NO_MEMORY] = {"refused", "out of memory"},
-        [SERVER_NOTICE_EVICTED] = {"evicted", "the server was full (--max-connections) and each "
-                                              "had waited longest for its request"},
-};
-
 static const int server_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD};
-
-static void server_write_metrics(struct server *s, bool up);
 
 /* "1 connection", "2 connections". */
 static const char *server_plural(unsigned long long n) {
@@ -152,11 +130,11 @@ static void server_update_listeners(struct server *s) {
         if (want == s->listening)
                 return;
         for (size_t i = 0; i < s->n_listeners; i++) {
-                int r = sd_event_source_set_enabled(s->listen_sources[i],
+                int r = sd_event_source_set_enabled(s->listeners[i].source,
                                                     want ? SD_EVENT_ON : SD_EVENT_OFF);
                 if (r < 0)
                         log_error_errno(r, "sd_event_source_set_enabled on listener fd %d",
-                                        s->listen_fds[i]);
+                                        s->listeners[i].fd);
         }
         s->listening = want;
 }
@@ -170,72 +148,14 @@ static unsigned server_count_source(const struct server *s, const char *addr) {
         return n;
 }
 
-static void server_arm_notices(struct server *s) {
-        int r = sd_event_source_set_time(s->notice_timer, server_now(s) + NOTICE_INTERVAL_USEC);
-
-        if (r >= 0)
-                r = sd_event_source_set_enabled(s->notice_timer, SD_EVENT_ONESHOT);
-        if (r < 0)
-                log_error_errno(r, "sd_event_source_set_time for the notices");
-}
-
-/* A connection turned away for reason k: the first of a quiet second is logged
- * in full (rec), the rest are counted into one line a second (server_on_notices),
- * so that a flood of them cannot flood the log. */
-static void server_note(struct server *s, enum server_notice k, const struct sock_peer *peer,
-                        const struct log_record *rec) {
-        struct server_notices *n = &s->notices[k];
-        const char *addr = peer->addr[0] ? peer->addr : peer->text;
-        bool armed = false;
-
-        if (!n->open) {
-                for (size_t i = 0; i < SERVER_NOTICE_COUNT; i++)
-                        armed = armed || s->notices[i].open;
-                n->open = true;
-                log_connection(rec);
-                if (!armed)
-                        server_arm_notices(s);
-                return;
-        }
-        if (n->count++ == 0)
-                snprintf(n->addr, sizeof n->addr, "%s", addr);
-        else if (!n->several && strcmp(n->addr, addr) != 0)
-                n->several = true;
-}
-
-static int server_on_notices(sd_event_source *src, uint64_t usec, void *userdata) {
-        struct server *s = userdata;
-        bool open = false;
-
-        (void) src;
-        (void) usec;
-        for (size_t i = 0; i < SERVER_NOTICE_COUNT; i++) {
-                struct server_notices *n = &s->notices[i];
-                if (n->count == 0) {
-                        n->open = false; /* a quiet second: the next is logged in full */
-                        continue;
-                }
-                log_warning("%s %llu connection%s from %s%s in the last second: %s",
-                            server_notice_text[i].verb, n->count, server_plural(n->count), n->addr,
-                            n->several ? " and other addresses" : "", server_notice_text[i].reason);
-                n->count = 0;
-                n->several = false;
-                open = true;
-        }
-        if (open)
-                server_arm_notices(s);
-        return 0;
-}
-
 static void server_refuse(struct server *s, int fd, const struct sock_peer *peer, int status,
-                          enum server_notice k) {
-        struct log_record rec = {
-                .peer = peer->text, .status = status, .reason = server_notice_text[k].reason};
+                          enum notice k) {
+        struct log_record rec = {.peer = peer->text, .status = status, .reason = notices_reason(k)};
 
         s->refused++;
         s->metrics.peers_refused++;
         close(fd);
-        server_note(s, k, peer, &rec);
+        notices_note(&s->notices, k, peer, &rec);
 }
 
 /* Full: the request that has waited longest for its frame makes room. One
@@ -254,7 +174,7 @@ static void server_evict(struct server *s) {
                 .reason = request_end_info(REQUEST_EVICTED)->log,
                 .duration_usec = server_now(s) - c->start_usec,
         };
-        server_note(s, SERVER_NOTICE_EVICTED, &c->peer, &rec);
+        notices_note(&s->notices, NOTICE_EVICTED, &c->peer, &rec);
         s->refused++;
         conn_evict(c);
 }
@@ -278,7 +198,7 @@ static void server_take(struct server *s, int fd, const struct sockaddr_storage 
                 if (r != -EACCES)
                         log_error_errno(r, "%s: SO_PEERCRED", peer.text);
                 server_refuse(s, fd, &peer, NBNET_STATUS_REFUSED,
-                              r == -EACCES ? SERVER_NOTICE_NOT_ALLOWED : SERVER_NOTICE_UNCHECKED);
+                              r == -EACCES ? NOTICE_NOT_ALLOWED : NOTICE_UNCHECKED);
                 return;
         }
         /* Fewer than max_connections are open here: with max_per_source at
@@ -286,24 +206,23 @@ static void server_take(struct server *s, int fd, const struct sockaddr_storage 
          * table is not scanned. */
         if (peer.addr[0] && s->lim.max_per_source < s->lim.max_connections &&
             server_count_source(s, peer.addr) >= s->lim.max_per_source) {
-                server_refuse(s, fd, &peer, -1, SERVER_NOTICE_PER_SOURCE);
+                server_refuse(s, fd, &peer, -1, NOTICE_PER_SOURCE);
                 return;
         }
-        if (!s->free_slots)
+        if (LIST_IS_EMPTY(s->free_slots))
                 server_evict(s);
-        if (!s->free_slots) {
-                server_refuse(s, fd, &peer, -1, SERVER_NOTICE_NO_MEMORY);
+        if (LIST_IS_EMPTY(s->free_slots)) {
+                server_refuse(s, fd, &peer, -1, NOTICE_NO_MEMORY);
                 return;
         }
-        c = s->free_slots;
-        s->free_slots = c->next;
+        c = s->free_slots.first;
+        LIST_REMOVE(s->free_slots, c);
         s->connections++;
         r = conn_open(c, &s->conn_cfg, fd, &peer, tcp);
         if (r < 0) {
-                c->next = s->free_slots;
-                s->free_slots = c;
+                LIST_PREPEND(s->free_slots, c);
                 s->connections--;
-                server_refuse(s, fd, &peer, -1, SERVER_NOTICE_NO_MEMORY);
+                server_refuse(s, fd, &peer, -1, NOTICE_NO_MEMORY);
                 return;
         }
         s->metrics.accepted++;
@@ -343,10 +262,10 @@ static void server_pause_accept(struct server *s, int err) {
 
 /* A connection queued before keepalive was set on its listener (systemd
  * queues them while we start) did not inherit it: set it on its own. */
-static void server_keepalive_queued(struct server *s, size_t l, int fd) {
+static void server_keepalive_queued(const struct listener *l, int fd) {
         int r;
 
-        if (!s->listen_tcp[l] || s->listen_drained[l])
+        if (!l->tcp || l->drained)
                 return;
         r = sock_enable_keepalive(fd);
         if (r < 0)
@@ -355,22 +274,22 @@ static void server_keepalive_queued(struct server *s, size_t l, int fd) {
 
 static int server_on_listener(sd_event_source *src, int fd, uint32_t revents, void *userdata) {
         struct server *s = userdata;
-        size_t l = 0;
+        struct listener *l = s->listeners;
 
         (void) revents;
-        while (l + 1 < s->n_listeners && s->listen_sources[l] != src)
+        while (l + 1 < s->listeners + s->n_listeners && l->source != src)
                 l++;
         for (int i = 0; i < ACCEPT_BATCH && server_can_take(s); i++) {
                 struct sockaddr_storage ss = {0};
                 socklen_t len = sizeof ss;
                 int cfd = accept4(fd, (struct sockaddr *) &ss, &len, SOCK_CLOEXEC);
                 if (cfd >= 0) {
-                        server_keepalive_queued(s, l, cfd);
-                        server_take(s, cfd, &ss, s->listen_tcp[l]);
+                        server_keepalive_queued(l, cfd);
+                        server_take(s, cfd, &ss, l->tcp);
                         continue;
                 }
                 if (errno == EAGAIN) {
-                        s->listen_drained[l] = true;
+                        l->drained = true;
                         break;
                 }
                 if (!server_accept_error_is_client(errno)) {
@@ -426,32 +345,18 @@ static void server_start(struct server *s, struct conn *c) {
 static void server_want_run(struct server *s, struct conn *c) {
         server_idle_remove(s, server_slot(s, c));
         server_update_listeners(s);
-        if (s->running < s->lim.max_running && !s->queue_head) {
+        if (s->running < s->lim.max_running && LIST_IS_EMPTY(s->queue)) {
                 server_start(s, c);
                 return;
         }
         /* FIFO: the oldest complete request runs first. */
-        c->next = NULL;
-        c->prev = s->queue_tail;
-        if (s->queue_tail)
-                s->queue_tail->next = c;
-        else
-                s->queue_head = c;
-        s->queue_tail = c;
+        LIST_APPEND(s->queue, c);
         s->queued++;
         conn_queue(c);
 }
 
 static void server_unqueue(struct server *s, struct conn *c) {
-        if (c->prev)
-                c->prev->next = c->next;
-        else
-                s->queue_head = c->next;
-        if (c->next)
-                c->next->prev = c->prev;
-        else
-                s->queue_tail = c->prev;
-        c->prev = c->next = NULL;
+        LIST_REMOVE(s->queue, c);
         s->queued--;
 }
 
@@ -464,8 +369,8 @@ static void server_refuse_queued(struct server *s, struct conn *c, enum request_
 static void server_command_ended(struct server *s) {
         s->running--;
         s->served++;
-        while (!s->stopping && s->queue_head && s->running < s->lim.max_running) {
-                struct conn *c = s->queue_head;
+        while (!s->stopping && !LIST_IS_EMPTY(s->queue) && s->running < s->lim.max_running) {
+                struct conn *c = s->queue.first;
                 server_unqueue(s, c);
                 server_start(s, c);
         }
@@ -485,8 +390,7 @@ static void server_conn_closed(struct server *s, struct conn *c) {
         if (server_was_refused(c))
                 s->refused++;
         server_idle_remove(s, server_slot(s, c));
-        c->next = s->free_slots;
-        s->free_slots = c;
+        LIST_PREPEND(s->free_slots, c);
         s->connections--;
         server_update_listeners(s);
         if (s->stopping && s->connections == 0)
@@ -528,8 +432,8 @@ static int server_on_stop_timeout(sd_event_source *src, uint64_t usec, void *use
 
 static void server_close_listeners(struct server *s) {
         for (size_t i = 0; i < s->n_listeners; i++) {
-                s->listen_sources[i] = sd_event_source_disable_unref(s->listen_sources[i]);
-                close(s->listen_fds[i]);
+                s->listeners[i].source = sd_event_source_disable_unref(s->listeners[i].source);
+                close(s->listeners[i].fd);
         }
         s->n_listeners = 0;
         s->listening = false;
@@ -550,8 +454,8 @@ static void server_stop(struct server *s) {
                  server_plural(s->running),
                  (unsigned long long) (s->lim.stop_timeout_usec / USEC_PER_MSEC));
         server_close_listeners(s);
-        while (s->queue_head)
-                server_refuse_queued(s, s->queue_head, REQUEST_STOPPED_QUEUED);
+        while (!LIST_IS_EMPTY(s->queue))
+                server_refuse_queued(s, s->queue.first, REQUEST_STOPPED_QUEUED);
         for (unsigned i = 0; i < s->lim.max_connections; i++)
                 conn_stop(&s->conns[i]);
         r = sd_event_add_time_relative(s->event, &s->stop_timer, CLOCK_MONOTONIC,
@@ -584,7 +488,7 @@ static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo 
                 log_info("%u connection%s, %u running, %u queued, %llu served, %llu refused",
                          s->connections, server_plural(s->connections), s->running, s->queued,
                          s->served, s->refused);
-                server_write_metrics(s, true);
+                metrics_file_write(&s->metrics_file, true);
                 break;
         default:
                 server_stop(s);
@@ -601,8 +505,7 @@ static int server_init_conns(struct server *s) {
         s->idle_head = s->idle_tail = IDLE_NONE;
         for (unsigned i = s->lim.max_connections; i-- > 0;) {
                 s->conns[i].fd = -1;
-                s->conns[i].next = s->free_slots;
-                s->free_slots = &s->conns[i];
+                LIST_PREPEND(s->free_slots, &s->conns[i]);
         }
         return 0;
 }
@@ -641,10 +544,7 @@ static int server_init_timers(struct server *s) {
                 r = sd_event_source_set_enabled(s->retry_timer, SD_EVENT_OFF);
         if (r < 0)
                 return log_error_errno(r, "sd_event_add_time for the accept retry");
-        r = sd_event_add_time(s->event, &s->notice_timer, CLOCK_MONOTONIC, 0, USEC_PER_MSEC,
-                              server_on_notices, s);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(s->notice_timer, SD_EVENT_OFF);
+        r = notices_init(&s->notices, s->event);
         if (r < 0)
                 return log_error_errno(r, "sd_event_add_time for the notices");
         r = sd_event_add_time_relative(s->event, &s->status_timer, CLOCK_MONOTONIC,
@@ -686,51 +586,31 @@ static int server_init_cgroups(struct server *s) {
         return request_prepare_server(true);
 }
 
-/* Writes --metrics-file; a failure is logged once, and its end too. */
-static void server_write_metrics(struct server *s, bool up) {
-        struct metrics_gauges g = {
-                .up = up,
+/* The live gauges, for each write of --metrics-file. */
+static void server_gauges(void *userdata, struct metrics_gauges *g) {
+        const struct server *s = userdata;
+
+        *g = (struct metrics_gauges){
                 .connections = s->connections,
                 .running = s->running,
                 .queued = s->queued,
                 .max_connections = s->lim.max_connections,
                 .max_running = s->lim.max_running,
         };
-        int r;
-
-        if (!s->metrics_path)
-                return;
-        r = metrics_write(s->metrics_path, &s->metrics, &g);
-        if (r < 0 && !s->metrics_failing)
-                log_error_errno(r,
-                                "--metrics-file %s: cannot write it (is its folder there and "
-                                "writable?); trying again every %llu s",
-                                s->metrics_path, METRICS_INTERVAL_USEC / USEC_PER_SEC);
-        else if (r == 0 && s->metrics_failing)
-                log_info("--metrics-file %s written again", s->metrics_path);
-        s->metrics_failing = r < 0;
-}
-
-static int server_on_metrics(sd_event_source *src, uint64_t usec, void *userdata) {
-        struct server *s = userdata;
-
-        server_write_metrics(s, true);
-        (void) sd_event_source_set_time(src, usec + METRICS_INTERVAL_USEC);
-        return 0;
 }
 
 void server_set_metrics_file(struct server *s, const char *path) {
-        s->metrics_path = path;
+        s->metrics_file.path = path;
 }
 
 int server_init(struct server *s, const struct server_options *opt, const struct server_limits *lim,
                 char **environ_) {
-        struct timespec ts = {0};
         int r;
 
         *s = (struct server){.opt = *opt, .lim = *lim};
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
-        metrics_init(&s->metrics, (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000);
+        metrics_init(&s->metrics, clock_realtime_usec());
+        s->metrics_file =
+                (struct metrics_file){.m = &s->metrics, .gauges = server_gauges, .userdata = s};
         r = server_init_conns(s);
         if (r < 0)
                 return r;
@@ -776,6 +656,7 @@ int server_init(struct server *s, const struct server_options *opt, const struct
 }
 
 int server_listen(struct server *s, int fd) {
+        struct listener *l;
         int r;
 
         if (s->n_listeners == SERVER_MAX_LISTENERS) {
@@ -784,39 +665,31 @@ int server_listen(struct server *s, int fd) {
         }
         /* Accepted TCP sockets inherit SO_KEEPALIVE and TCP_KEEP* from their
          * listener: set once here, not per connection. */
-        s->listen_tcp[s->n_listeners] = sock_is_tcp(fd);
-        s->listen_drained[s->n_listeners] = false;
+        l = &s->listeners[s->n_listeners];
+        *l = (struct listener){.fd = fd, .tcp = sock_is_tcp(fd)};
         r = sock_enable_keepalive(fd);
         if (r < 0)
                 log_error_errno(r, "setsockopt keepalive on listener fd %d", fd);
-        r = sd_event_add_io(s->event, &s->listen_sources[s->n_listeners], fd, EPOLLIN,
-                            server_on_listener, s);
+        r = sd_event_add_io(s->event, &l->source, fd, EPOLLIN, server_on_listener, s);
         if (r < 0) {
                 close(fd);
                 return log_error_errno(r, "sd_event_add_io on listener fd %d", fd);
         }
-        s->listen_fds[s->n_listeners++] = fd;
+        s->n_listeners++;
         s->listening = true;
         return 0;
 }
 
 /* One line at start: where, and how much at once. */
 static void server_log_start(const struct server *s) {
-        char where[SERVER_MAX_LISTENERS * 112] = "";
+        char where[SERVER_MAX_LISTENERS * LISTEN_NAME_MAX] = "";
         size_t used = 0;
 
         for (size_t i = 0; i < s->n_listeners; i++) {
-                struct sockaddr_storage ss = {0};
-                socklen_t len = sizeof ss;
-                struct sock_peer p;
-                const char *text = "?";
+                char text[LISTEN_NAME_MAX];
+                bool unix_socket;
 
-                if (getsockname(s->listen_fds[i], (struct sockaddr *) &ss, &len) == 0) {
-                        if (ss.ss_family == AF_UNIX)
-                                text = ((const struct sockaddr_un *) &ss)->sun_path;
-                        else if (sock_peer_from(&ss, &p) == 0)
-                                text = p.text;
-                }
+                (void) listen_name(s->listeners[i].fd, text, sizeof text, &unix_socket);
                 used += (size_t) snprintf(where + used, sizeof where - used, "%s%s",
                                           i > 0 ? ", " : "", text);
                 if (used >= sizeof where)
@@ -835,20 +708,13 @@ int server_run(struct server *s) {
                               "it is fixed and nbnetd gets SIGHUP");
         server_log_start(s);
         server_notify_status(s);
-        if (s->metrics_path) {
-                r = sd_event_add_time_relative(s->event, &s->metrics_timer, CLOCK_MONOTONIC,
-                                               METRICS_INTERVAL_USEC, METRICS_INTERVAL_USEC / 10,
-                                               server_on_metrics, s);
-                if (r >= 0)
-                        r = sd_event_source_set_enabled(s->metrics_timer, SD_EVENT_ON);
-                if (r < 0)
-                        return log_error_errno(r, "sd_event_add_time for --metrics-file");
-                server_write_metrics(s, true);
-        }
+        r = metrics_file_start(&s->metrics_file, s->event);
+        if (r < 0)
+                return log_error_errno(r, "sd_event_add_time for --metrics-file");
         (void) sd_notify(0, "READY=1");
         r = sd_event_loop(s->event);
         /* The last counts, and nbnet_up 0: a stopped server is not a stale one. */
-        server_write_metrics(s, false);
+        metrics_file_write(&s->metrics_file, false);
         if (r < 0)
                 return log_error_errno(r, "sd_event_loop");
         return 0;
@@ -859,8 +725,8 @@ void server_release(struct server *s) {
         s->retry_timer = sd_event_source_disable_unref(s->retry_timer);
         s->stop_timer = sd_event_source_disable_unref(s->stop_timer);
         s->status_timer = sd_event_source_disable_unref(s->status_timer);
-        s->metrics_timer = sd_event_source_disable_unref(s->metrics_timer);
-        s->notice_timer = sd_event_source_disable_unref(s->notice_timer);
+        metrics_file_release(&s->metrics_file);
+        notices_release(&s->notices);
         for (size_t i = 0; i < sizeof s->signals / sizeof s->signals[0]; i++)
                 s->signals[i] = sd_event_source_disable_unref(s->signals[i]);
         if (authq_decoding(&s->authq))

@@ -20,13 +20,25 @@
 #include "authq.h"
 #include "cgroup.h"
 #include "conn.h"
+#include "list.h"
+#include "listen.h"
 #include "metrics.h"
+#include "notices.h"
 #include "options.h"
 #include "orphans.h"
 #include "request.h"
 #include "spawn.h"
 
 #define SERVER_MAX_LISTENERS 16
+/* The event loop's descriptors: epoll, two signalfds (SIGCHLD has a priority
+ * of its own, and sd-event a signalfd per priority), the monotonic timerfd. */
+#define SERVER_LOOP_FDS 4
+/* Descriptors server_init opens and keeps (listeners apart, LISTEN_FDS each). */
+#define SERVER_FDS (SERVER_LOOP_FDS + ORPHANS_FDS + SPAWN_ENV_FDS + AUTHQ_FDS)
+/* Descriptors per connection: its own and its command's cgroup slot. The
+ * slots are as many as --max-running at most, and memory.peak
+ * (CGROUP_SLOT_PEAK_FDS) is not counted: this is the count nbnetd always used. */
+#define SERVER_FDS_PER_CONNECTION (CONN_FDS + CGROUP_SLOT_FDS)
 
 /* nbnetd's own limits, beside the options it shares with nbnet-handler. */
 struct server_limits {
@@ -39,27 +51,11 @@ struct server_limits {
         struct cgroup_limits cgroup; /* --limit-memory, --limit-tasks: need cgroups */
 };
 
-/* Why a connection was turned away before it ran anything: each reason is
- * logged in full once, then as one line a second with counts. */
-enum server_notice {
-        SERVER_NOTICE_NOT_ALLOWED,
-        SERVER_NOTICE_UNCHECKED,
-        SERVER_NOTICE_PER_SOURCE,
-        SERVER_NOTICE_NO_MEMORY,
-        SERVER_NOTICE_EVICTED,
-        SERVER_NOTICE_COUNT,
-};
-
-struct server_notices {
-        bool open;                /* logged in full this second: the rest are counted */
-        unsigned long long count; /* counted since the last line */
-        char addr[56];            /* the first counted peer's address (or "unix") */
-        bool several;             /* counted peers had other addresses too */
-};
-
 /* The connections still reading their request, oldest first: the next to
  * evict is the head. Indices into conns; links of slots that left the
- * reading state are dropped lazily, at the head. */
+ * reading state are dropped lazily, at the head. Not a list.h list: a
+ * conn's one pair of links is the queue's or the free list's, and every
+ * step here wants the slot number, to reach conns[]. */
 struct server_idle {
         unsigned prev, next;
         bool linked;
@@ -71,22 +67,16 @@ struct server {
         struct request_commands commands; /* restricted mode (--commands) */
         struct conn_config conn_cfg;      /* what every connection is given */
         sd_event *event;
-        int listen_fds[SERVER_MAX_LISTENERS];
-        sd_event_source *listen_sources[SERVER_MAX_LISTENERS];
-        bool listen_tcp[SERVER_MAX_LISTENERS]; /* TCP, not a Unix socket */
-        /* Accepted until EAGAIN since keepalive was set on it: every later
-         * connection inherited keepalive from the listener. */
-        bool listen_drained[SERVER_MAX_LISTENERS];
+        struct listener listeners[SERVER_MAX_LISTENERS];
         size_t n_listeners;
-        bool listening;          /* the listener sources are enabled */
-        bool accept_paused;      /* out of descriptors: retry on a timer */
-        struct conn *conns;      /* lim.max_connections slots */
-        struct conn *free_slots; /* through conn->next */
-        struct conn *queue_head, *queue_tail;
-        struct server_idle *idle; /* lim.max_connections, beside conns */
+        bool listening;                    /* the listener sources are enabled */
+        bool accept_paused;                /* out of descriptors: retry on a timer */
+        struct conn *conns;                /* lim.max_connections slots */
+        LIST_HEAD(struct conn) free_slots; /* through conn->prev and next */
+        LIST_HEAD(struct conn) queue;      /* complete requests waiting to run, oldest first */
+        struct server_idle *idle;          /* lim.max_connections, beside conns */
         unsigned idle_head, idle_tail;
-        struct server_notices notices[SERVER_NOTICE_COUNT];
-        sd_event_source *notice_timer;
+        struct notices notices; /* turned-away connections, rate-limited in the log */
         unsigned connections, running, queued;
         unsigned long long served, refused; /* refused: evictions too */
         struct spawn_env env;
@@ -99,9 +89,7 @@ struct server {
         char status[160];       /* the last STATUS= sent */
         char cgroup_note[4200]; /* how commands end, for the startup line */
         struct metrics metrics;
-        const char *metrics_path; /* --metrics-file; NULL: none */
-        sd_event_source *metrics_timer;
-        bool metrics_failing; /* the last write failed and was logged */
+        struct metrics_file metrics_file; /* --metrics-file */
 };
 
 /* Sets up the loop, the connection table, the signals;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target for the restricted command table (--commands FILE) of
- * src/common/policy.c. The input is the file's text, as it is: it goes into a memfd,
- * which policy_load_commands() reads through /proc/self/fd/N, so the real
- * loader runs (file checks included) and policy.c needs no second entry point.
+ * src/common/cmdtable.c. The input is the file's text, as it is: it goes into a memfd,
+ * which cmdtable_load() reads through /proc/self/fd/N, so the real
+ * loader runs (file checks included) and cmdtable.c needs no second entry point.
  * The result must be the one an independent one-pass reading of the format
  * (man/nbnet-handler.8, --commands) gives, in nbnet's form or as an nrpe.cfg, and
  * the same on a second load. A text that includes others (include=,
@@ -20,8 +20,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "cmdtable.h"
 #include "frame.h"
-#include "policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -39,10 +39,10 @@ struct expect {
         bool nrpe;        /* some line starts with command[ */
         bool has_include; /* an nrpe.cfg's include line was reached */
         unsigned skipped; /* nrpe.cfg directive lines skipped */
-        const char *names[POLICY_MAX_COMMANDS];
-        size_t name_len[POLICY_MAX_COMMANDS];
-        const char *lines[POLICY_MAX_COMMANDS];
-        size_t line_len[POLICY_MAX_COMMANDS];
+        const char *names[CMDTABLE_MAX_COMMANDS];
+        size_t name_len[CMDTABLE_MAX_COMMANDS];
+        const char *lines[CMDTABLE_MAX_COMMANDS];
+        size_t line_len[CMDTABLE_MAX_COMMANDS];
 };
 
 static struct expect expect;
@@ -62,7 +62,7 @@ static void trim(const char **s, size_t *n) {
 }
 
 static bool valid_name(const char *s, size_t n) {
-        if (n == 0 || n > POLICY_NAME_MAX)
+        if (n == 0 || n > CMDTABLE_NAME_MAX)
                 return false;
         for (size_t i = 0; i < n; i++)
                 if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
@@ -128,7 +128,7 @@ static bool expect_line(struct expect *e, const char *s, size_t n) {
         for (size_t i = 0; i < e->count; i++)
                 if (e->name_len[i] == name_n && memcmp(e->names[i], name, name_n) == 0)
                         return false;
-        if (e->count >= POLICY_MAX_COMMANDS)
+        if (e->count >= CMDTABLE_MAX_COMMANDS)
                 return false;
         e->names[e->count] = name;
         e->name_len[e->count] = name_n;
@@ -183,40 +183,40 @@ static void expect_text(struct expect *e, const char *text, size_t size) {
 struct result {
         int r;
         char err[512];
-        struct policy_table table;
+        struct cmdtable table;
 };
 
 static void load(const char *path, struct result *res) {
         res->err[0] = '\0';
-        res->r = policy_load_commands(&res->table, path, res->err, sizeof res->err);
+        res->r = cmdtable_load(&res->table, path, res->err, sizeof res->err);
 }
 
 static void check_accepted(const struct result *res, const struct expect *e) {
-        const struct policy_table *t = &res->table;
+        const struct cmdtable *t = &res->table;
 
         check(res->r == 0 && e->bad_line == 0 && !e->has_nul);
-        check(t->count == e->count && t->count <= POLICY_MAX_COMMANDS);
+        check(t->count == e->count && t->count <= CMDTABLE_MAX_COMMANDS);
         check(t->n_skipped == e->skipped && (t->n_skipped == 0) == (t->skipped[0] == '\0'));
         check(strlen(t->skipped) < sizeof t->skipped);
         check(t->count == 0 || (t->entries && t->storage));
         for (size_t i = 0; i < t->count; i++) {
-                const struct policy_command *c = &t->entries[i];
+                const struct cmdtable_entry *c = &t->entries[i];
                 size_t name_n = strlen(c->name), line_n = strlen(c->line);
-                check(name_n >= 1 && name_n <= POLICY_NAME_MAX);
+                check(name_n >= 1 && name_n <= CMDTABLE_NAME_MAX);
                 check(line_n >= 1 && line_n <= FRAME_MAX_COMMAND_LIMIT);
                 check(!strchr(c->line, '\n') && !is_space(c->line[0]) &&
                       !is_space(c->line[line_n - 1]));
                 check(name_n == e->name_len[i] && memcmp(c->name, e->names[i], name_n) == 0);
                 check(line_n == e->line_len[i] && memcmp(c->line, e->lines[i], line_n) == 0);
                 /* Every name finds its own entry: names are unique. */
-                check(policy_lookup(t, c->name) == c->line);
+                check(cmdtable_lookup(t, c->name) == c->line);
         }
-        check(policy_lookup(t, "") == NULL);
+        check(cmdtable_lookup(t, "") == NULL);
 }
 
 static void check_rejected(const struct result *res, const struct expect *e, const char *path,
                            unsigned n_lines) {
-        const struct policy_table *t = &res->table;
+        const struct cmdtable *t = &res->table;
         size_t plen = strlen(path);
         const char *rest = res->err + plen;
 
@@ -238,7 +238,7 @@ static void check_rejected(const struct result *res, const struct expect *e, con
 
 /* Whatever the included files held: a table that is consistent, or an error that names our file. */
 static void check_included(const struct result *res, const char *path) {
-        const struct policy_table *t = &res->table;
+        const struct cmdtable *t = &res->table;
 
         if (res->r < 0) {
                 check(t->count == 0 && t->entries == NULL && t->storage == NULL);
@@ -246,7 +246,7 @@ static void check_included(const struct result *res, const char *path) {
                 return;
         }
         for (size_t i = 0; i < t->count; i++)
-                check(policy_lookup(t, t->entries[i].name) == t->entries[i].line);
+                check(cmdtable_lookup(t, t->entries[i].name) == t->entries[i].line);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -255,8 +255,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         unsigned n_lines = 1;
         int fd;
 
-        /* The loader refuses more than POLICY_FILE_MAX, which -max_len keeps us far below. */
-        if (size > POLICY_FILE_MAX)
+        /* The loader refuses more than CMDTABLE_FILE_MAX, which -max_len keeps us far below. */
+        if (size > CMDTABLE_FILE_MAX)
                 return 0;
         for (size_t i = 0; i < size; i++)
                 n_lines += data[i] == '\n';
@@ -283,8 +283,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         else
                 check_accepted(&a, &expect);
 
-        policy_table_release(&a.table);
-        policy_table_release(&b.table);
+        cmdtable_release(&a.table);
+        cmdtable_release(&b.table);
         check(a.table.count == 0 && a.table.entries == NULL && a.table.storage == NULL);
         return 0;
 }

@@ -164,13 +164,6 @@ static void owner_report(void *owner, struct conn *c, enum conn_event event) {
                 conn_queue(c);
 }
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 static bool has_event(const struct harness *h, enum conn_event e) {
         for (size_t i = 0; i < h->n_events; i++)
                 if (h->events[i] == e)
@@ -180,23 +173,23 @@ static bool has_event(const struct harness *h, enum conn_event e) {
 
 /* Turns the loop until the event was reported, for ms at most; how long it took. */
 static uint64_t run_until_event(struct harness *h, enum conn_event e, unsigned ms) {
-        uint64_t start = now_usec(), deadline = start + ms * 1000ull;
+        uint64_t start = clock_now_usec(), deadline = start + ms * 1000ull;
 
         while (!has_event(h, e)) {
-                uint64_t now = now_usec();
+                uint64_t now = clock_now_usec();
                 if (now >= deadline)
                         fail_msg("waited %u ms for %s: events so far '%s', state %s", ms,
                                  event_name(e), events_text(h), state_name(h->conn.state));
                 assert_true(sd_event_run(h->event, deadline - now) >= 0);
         }
-        return now_usec() - start;
+        return clock_now_usec() - start;
 }
 
 static void run_until_state(struct harness *h, enum conn_state s, unsigned ms) {
-        uint64_t deadline = now_usec() + ms * 1000ull;
+        uint64_t deadline = clock_now_usec() + ms * 1000ull;
 
         while (h->conn.state != s) {
-                uint64_t now = now_usec();
+                uint64_t now = clock_now_usec();
                 if (now >= deadline)
                         fail_msg("waited %u ms for state %s: state %s, events '%s'", ms,
                                  state_name(s), state_name(h->conn.state), events_text(h));
@@ -206,9 +199,9 @@ static void run_until_state(struct harness *h, enum conn_state s, unsigned ms) {
 
 /* Turns the loop for ms, whatever happens (to show that nothing does). */
 static void run_for(struct harness *h, unsigned ms) {
-        uint64_t deadline = now_usec() + ms * 1000ull;
+        uint64_t deadline = clock_now_usec() + ms * 1000ull;
 
-        for (uint64_t now = now_usec(); now < deadline; now = now_usec())
+        for (uint64_t now = clock_now_usec(); now < deadline; now = clock_now_usec())
                 assert_true(sd_event_run(h->event, deadline - now) >= 0);
 }
 
@@ -222,13 +215,13 @@ static void assert_events(const struct harness *h, const char *want) {
  * comes than buf holds, the oldest bytes go and only the last ones are kept;
  * *total counts them all. */
 static size_t read_all(struct harness *h, char *buf, size_t size, size_t *total) {
-        uint64_t deadline = now_usec() + 2000000u;
+        uint64_t deadline = clock_now_usec() + 2000000u;
         size_t got = 0, all = 0;
 
         for (;;) {
                 struct pollfd p = {.fd = h->peer, .events = POLLIN};
                 ssize_t n;
-                if (now_usec() >= deadline)
+                if (clock_now_usec() >= deadline)
                         fail_msg("no EOF within 2 s (%zu bytes read), state %s, events '%s'", all,
                                  state_name(h->conn.state), events_text(h));
                 assert_true(sd_event_run(h->event, 0) >= 0);
@@ -849,7 +842,7 @@ static void test_conn_kill_of_a_command_that_ignores_sigterm_gives_137(void **st
         conn_kill(&h->conn, REQUEST_STOP_TIMEOUT);
         assert_int_equal(h->conn.state, CONN_STOP_SIGTERM);
         took = run_until_event(h, CONN_EVENT_ENDED, 2000);
-        assert_true(took >= REQUEST_KILL_GRACE_USEC - 50 * REQUEST_USEC_PER_MSEC);
+        assert_true(took >= REQUEST_KILL_GRACE_USEC - 50 * USEC_PER_MSEC);
         run_until_event(h, CONN_EVENT_CLOSED, 1000);
         assert_int_equal(h->conn.status, 128 + SIGKILL);
         assert_int_equal(h->conn.end, REQUEST_STOP_TIMEOUT);
@@ -877,7 +870,7 @@ static void test_a_background_child_that_ignores_sigterm_ends_in_the_final_state
 static void test_a_reset_while_stopping_keeps_the_timeout(void **state) {
         struct harness *h = *state;
 
-        h->opt.command_timeout_usec = 100 * REQUEST_USEC_PER_MSEC;
+        h->opt.command_timeout_usec = 100 * USEC_PER_MSEC;
         open_conn(h, true);
         peer_command(h, "trap '' TERM; sleep 30");
         run_until_state(h, CONN_STOP_SIGTERM, 1000);
@@ -983,7 +976,7 @@ static void test_a_decode_past_the_request_timeout_is_refused_125(void **state) 
         struct harness *h = *state;
         const char *want = "nbnet: cannot check the MUNGE credential: munged did not answer in "
                            "time\n\x1eNBNET-STATUS 125\n";
-        uint64_t start = now_usec(), took;
+        uint64_t start = clock_now_usec(), took;
 
         h->opt.request_timeout_usec = 150 * 1000;
         open_conn(h, true);
@@ -993,7 +986,7 @@ static void test_a_decode_past_the_request_timeout_is_refused_125(void **state) 
         peer_request(h, "echo hi:");
         run_until_decoding(h);
         run_until_event(h, CONN_EVENT_CLOSED, 2000);
-        took = now_usec() - start;
+        took = clock_now_usec() - start;
         assert_events(h, "CLOSED");
         assert_int_equal(h->conn.end, REQUEST_MUNGE_UNAVAILABLE);
         if (took < 150 * 1000 || took >= 230 * 1000)

@@ -13,12 +13,12 @@
 #include <stddef.h>
 
 /* The most words a line of LEN bytes can split into, plus the NULL. */
-#define COMMAND_MAX_ARGV(len) ((len) / 2 + 2)
+#define SHSYNTAX_MAX_ARGV(len) ((len) / 2 + 2)
 
-/* Splits LINE into argv (COMMAND_MAX_ARGV(strlen(line)) slots), the words
+/* Splits LINE into argv (SHSYNTAX_MAX_ARGV(strlen(line)) slots), the words
  * copied into buf (strlen(line) + 1 bytes). The number of words, or 0 when
  * the line needs the shell; argv and buf are then unspecified. */
-size_t command_split(const char *line, char *buf, char **argv);
+size_t shsyntax_split(const char *line, char *buf, char **argv);
 
 /* Whether NAME is a keyword or builtin of dash (or of make's Bourne list). */
-int command_is_shell_word(const char *name);
+int shsyntax_is_shell_word(const char *name);

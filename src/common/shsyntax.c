@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Which command lines need no shell, and their words (command.h). */
-#include "command.h"
+/* Which command lines need no shell, and their words (shsyntax.h). */
+#include "shsyntax.h"
 
 #include <stdbool.h>
 #include <string.h>
@@ -19,7 +19,7 @@ static const char *const shell_words[] = {
         "{",      "}",
 };
 
-int command_is_shell_word(const char *name) {
+int shsyntax_is_shell_word(const char *name) {
         /* The first byte first: this runs for every command. */
         for (size_t i = 0; i < sizeof shell_words / sizeof shell_words[0]; i++)
                 if (name[0] == shell_words[i][0] && strcmp(name, shell_words[i]) == 0)
@@ -39,7 +39,7 @@ static bool command_blank(char c) {
         return c == ' ' || c == '\t';
 }
 
-size_t command_split(const char *line, char *buf, char **argv) {
+size_t shsyntax_split(const char *line, char *buf, char **argv) {
         size_t argc = 0;
         const char *p = line;
 
@@ -61,7 +61,7 @@ size_t command_split(const char *line, char *buf, char **argv) {
          * named so: the shell decides); one with a leading '-' or '+' is an
          * option to `sh -c` (-x, +e), not a command. */
         if (argc == 0 || strchr(argv[0], '=') || argv[0][0] == '-' || argv[0][0] == '+' ||
-            command_is_shell_word(argv[0]))
+            shsyntax_is_shell_word(argv[0]))
                 return 0;
         return argc;
 }

@@ -10,14 +10,14 @@
 
 #include <cmocka.h>
 
-#include "command.h"
+#include "shsyntax.h"
 
 static char buf[4096];
-static char *argv[COMMAND_MAX_ARGV(sizeof buf)];
+static char *argv[SHSYNTAX_MAX_ARGV(sizeof buf)];
 
 static size_t split(const char *line) {
         assert_true(strlen(line) < sizeof buf);
-        return command_split(line, buf, argv);
+        return shsyntax_split(line, buf, argv);
 }
 
 static void test_plain_words_split_on_blanks(void **state) {
@@ -112,8 +112,8 @@ static void test_every_builtin_dash_knows_in_path_goes_to_the_shell(void **state
         while (fgets(name, sizeof name, in)) {
                 name[strcspn(name, "\n")] = '\0';
                 found++;
-                if (!command_is_shell_word(name))
-                        fail_msg("/bin/sh has a builtin '%s' that command.c does not know", name);
+                if (!shsyntax_is_shell_word(name))
+                        fail_msg("/bin/sh has a builtin '%s' that shsyntax.c does not know", name);
         }
         assert_int_equal(pclose(in), 0);
         free(cmd);
