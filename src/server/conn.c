@@ -84,7 +84,7 @@ static void conn_enter(struct conn *c, enum conn_state state, uint64_t timer_use
 static void conn_cancel_decode(struct conn *c) {
         if (!c->auth_job)
                 return;
-        authq_cancel(c->cfg->authq, c->auth_job);
+        authq_cancel(&c->cfg->shared->authq, c->auth_job);
         c->auth_job = NULL;
 }
 
@@ -249,7 +249,7 @@ static void conn_decode_timeout(struct conn *c) {
  * loop. Meanwhile the socket is not read (with '<', what follows the frame is
  * the command's input), a reset is still seen, and the request timer runs on. */
 static void conn_decode(struct conn *c) {
-        int r = authq_submit(c->cfg->authq, c->frame.command, (size_t) c->frame.length,
+        int r = authq_submit(&c->cfg->shared->authq, c->frame.command, (size_t) c->frame.length,
                              conn_on_decoded, c, &c->auth_job);
 
         if (r < 0) {
@@ -356,7 +356,7 @@ static bool conn_signal_leftovers(struct conn *c, int sig) {
                 else
                         c->ino = st.st_ino;
         }
-        if (c->ino != 0 && orphans_signal_holders(c->cfg->orphans, c->ino, sig) > 0)
+        if (c->ino != 0 && orphans_signal_holders(&c->cfg->shared->orphans, c->ino, sig) > 0)
                 left = true;
         return left;
 }
@@ -449,15 +449,15 @@ static int conn_on_child(sd_event_source *s, int fd, uint32_t revents, void *use
                 conn_end_cgroup(c);
                 return 0;
         }
-        alone = !orphans_any(c->cfg->orphans);
+        alone = !orphans_any(&c->cfg->shared->orphans);
         /* Background children must not hold the connection open. */
         if (!alone)
                 (void) spawn_kill_group(c->pid, SIGTERM);
         (void) waitid((idtype_t) P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG);
         c->child = sd_event_source_disable_unref(c->child);
-        orphans_remove_main(c->cfg->orphans, c->pid);
+        orphans_remove_main(&c->cfg->shared->orphans, c->pid);
         /* Orphans' zombies the main's kept back are next in line now. */
-        orphans_reap(c->cfg->orphans);
+        orphans_reap(&c->cfg->shared->orphans);
         if (alone) {
                 c->group_gone = true;
                 conn_command_done(c);
@@ -563,6 +563,32 @@ static int conn_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct server_options *opt,
+                     size_t max_running, char **environ_) {
+        int r;
+
+        *sh = (struct conn_shared){0};
+        r = spawn_env_init(&sh->env, environ_);
+        if (r < 0)
+                return log_error_errno(r, "spawn_env_init");
+        sh->env.limits = opt->limits;
+        sh->env.always_shell = opt->always_shell;
+        r = orphans_init(&sh->orphans, max_running);
+        if (r < 0)
+                return log_error_errno(r, "open /proc/self/task/PID/children (is /proc mounted?)");
+        r = authq_init(&sh->authq, event, opt->munge_socket);
+        if (r < 0)
+                return log_error_errno(r, "setting up the MUNGE decoding queue (eventfd)");
+        return 0;
+}
+
+void conn_shared_release(struct conn_shared *sh, bool wait_decode) {
+        if (wait_decode || !authq_decoding(&sh->authq))
+                authq_release(&sh->authq);
+        orphans_release(&sh->orphans);
+        spawn_env_release(&sh->env);
+}
+
 int conn_open(struct conn *c, const struct conn_config *cfg, int fd, const struct sock_peer *peer,
               bool tcp) {
         int r;
@@ -657,7 +683,7 @@ int conn_start(struct conn *c) {
         r = conn_take_cgroup(c);
         if (r < 0)
                 return conn_spawn_failed(c, r);
-        r = spawn_command(c->cfg->env, command,
+        r = spawn_command(&c->cfg->shared->env, command,
                           &(struct spawn_io){.conn_fd = c->fd,
                                              .conn_stdin = c->frame.want_stdin,
                                              .cgroup_fd = c->slot ? c->slot->dir_fd : -1,
@@ -672,7 +698,7 @@ int conn_start(struct conn *c) {
         c->pid = child.pid;
         /* In a cgroup, the command's orphans are not ours (we are no subreaper). */
         if (!c->slot)
-                orphans_add_main(c->cfg->orphans, c->pid);
+                orphans_add_main(&c->cfg->shared->orphans, c->pid);
         conn_enter(c, CONN_RUNNING,
                    c->cfg->opt->command_timeout_usec
                            ? conn_now(c) + c->cfg->opt->command_timeout_usec

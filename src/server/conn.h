@@ -27,6 +27,7 @@
 #include "authq.h"
 #include "cgroup.h"
 #include "frame.h"
+#include "list.h"
 #include "options.h"
 #include "orphans.h"
 #include "request.h"
@@ -63,16 +64,32 @@ struct conn;
 /* Descriptors a connection holds: its socket and, while its command runs, the pidfd. */
 #define CONN_FDS 2
 
+/* What a server's connections share, made once at its start: the commands'
+ * environment and limits, the children it inherits as a subreaper, and the
+ * thread that decodes MUNGE credentials off the loop. */
+struct conn_shared {
+        struct spawn_env env;
+        struct orphans orphans;
+        struct authq authq;
+};
+
+/* Makes them for a server of opt on event, with room for max_running
+ * commands at once; logs what failed. conn_shared_release undoes it, failed or not. */
+int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct server_options *opt,
+                     size_t max_running, char **environ_);
+
+/* wait_decode: a decode that munged still holds is waited for (up to
+ * libmunge's timeout); else the process is about to exit, and the thread with it. */
+void conn_shared_release(struct conn_shared *sh, bool wait_decode);
+
 /* What every connection is given, owned by the server; the connections only read it.
  * nbnet-handler gives no cgroup pool: its unit's cgroup is the command's. */
 struct conn_config {
         sd_event *event;
         const struct server_options *opt;
         const struct request_commands *commands; /* replaced in place at SIGHUP */
-        struct spawn_env *env;
-        struct orphans *orphans;
+        struct conn_shared *shared;
         struct cgroup_pool *cgroups; /* a cgroup per command when on; else process groups */
-        struct authq *authq;         /* decodes MUNGE credentials off the loop */
         void (*report)(void *owner, struct conn *c, enum conn_event event);
         void *owner;
 };
@@ -104,7 +121,7 @@ struct conn {
         char reason_text[160]; /* the log's reason when the end has no text of its own */
         char out[256 + FRAME_TRAILER_SIZE]; /* our own line and trailer */
         size_t out_len, out_sent;
-        struct conn *prev, *next; /* the owner's: its queue or its free slots */
+        LIST_FIELDS(struct conn); /* the owner's: its queue or its free slots */
 };
 
 /* Takes over the accepted socket fd; on failure the slot is free again and

@@ -39,9 +39,7 @@ extern char **environ;
 struct handler {
         struct server_options opt;
         struct request_commands commands;
-        struct spawn_env env;
-        struct orphans orphans;
-        struct authq authq;
+        struct conn_shared shared;
         sd_event *event;
         struct conn_config cfg;
         struct conn conn;
@@ -224,24 +222,14 @@ static int handler_init_loop(struct handler *h) {
                         return log_error_errno(r, "sd_event_add_signal %s",
                                                strsignal(stop_signals[i]));
         }
-        r = spawn_env_init(&h->env, environ);
+        r = conn_shared_init(&h->shared, h->event, &h->opt, 1, environ);
         if (r < 0)
-                return log_error_errno(r, "spawn_env_init");
-        h->env.limits = h->opt.limits;
-        h->env.always_shell = h->opt.always_shell;
-        r = orphans_init(&h->orphans, 1);
-        if (r < 0)
-                return log_error_errno(r, "open /proc/self/task/PID/children (is /proc mounted?)");
-        r = authq_init(&h->authq, h->event, h->opt.munge_socket);
-        if (r < 0)
-                return log_error_errno(r, "setting up the MUNGE decoding queue (eventfd)");
+                return r;
         h->cfg = (struct conn_config){
                 .event = h->event,
                 .opt = &h->opt,
                 .commands = &h->commands,
-                .env = &h->env,
-                .orphans = &h->orphans,
-                .authq = &h->authq,
+                .shared = &h->shared,
                 .report = handler_on_conn,
                 .owner = h,
         };
@@ -263,10 +251,7 @@ static int handler_serve(struct handler *h) {
 static void handler_release(struct handler *h) {
         /* A decode that munged still holds would keep the exit waiting for
          * libmunge's timeout: the process ends, and the thread with it. */
-        if (!authq_decoding(&h->authq))
-                authq_release(&h->authq);
-        orphans_release(&h->orphans);
-        spawn_env_release(&h->env);
+        conn_shared_release(&h->shared, false);
         request_commands_release(&h->commands);
         h->event = sd_event_unref(h->event);
 }

@@ -480,8 +480,8 @@ static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo 
                  * absorbed. Anything else: an orphan, reaped now. */
                 /* With cgroups we are no subreaper: our only children are the
                  * mains, each reaped through its pidfd. */
-                if (!cgroup_pool_on(&s->cgroups) && !orphans_is_main(&s->orphans, (pid_t) si->ssi_pid))
-                        orphans_reap(&s->orphans);
+                if (!cgroup_pool_on(&s->cgroups) && !orphans_is_main(&s->shared.orphans, (pid_t) si->ssi_pid))
+                        orphans_reap(&s->shared.orphans);
                 break;
         case SIGHUP:
                 request_commands_reload(&s->commands);
@@ -614,31 +614,21 @@ int server_init(struct server *s, const struct server_options *opt, const struct
         r = server_init_conns(s);
         if (r < 0)
                 return r;
-        r = spawn_env_init(&s->env, environ_);
-        if (r < 0)
-                return log_error_errno(r, "spawn_env_init");
-        s->env.limits = s->opt.limits;
-        s->env.always_shell = s->opt.always_shell;
         r = sd_event_new(&s->event);
         if (r < 0)
                 return log_error_errno(r, "sd_event_new");
         r = server_init_cgroups(s);
         if (r < 0)
                 return r;
-        r = orphans_init(&s->orphans, s->lim.max_running);
+        r = conn_shared_init(&s->shared, s->event, &s->opt, s->lim.max_running, environ_);
         if (r < 0)
-                return log_error_errno(r, "open /proc/self/task/PID/children (is /proc mounted?)");
-        r = authq_init(&s->authq, s->event, s->opt.munge_socket);
-        if (r < 0)
-                return log_error_errno(r, "setting up the MUNGE decoding queue (eventfd)");
+                return r;
         s->conn_cfg = (struct conn_config){
                 .event = s->event,
                 .opt = &s->opt,
                 .commands = &s->commands,
-                .env = &s->env,
-                .orphans = &s->orphans,
+                .shared = &s->shared,
                 .cgroups = &s->cgroups,
-                .authq = &s->authq,
                 .report = server_on_conn,
                 .owner = s,
         };
@@ -729,17 +719,15 @@ void server_release(struct server *s) {
         notices_release(&s->notices);
         for (size_t i = 0; i < sizeof s->signals / sizeof s->signals[0]; i++)
                 s->signals[i] = sd_event_source_disable_unref(s->signals[i]);
-        if (authq_decoding(&s->authq))
+        if (authq_decoding(&s->shared.authq))
                 log_info("stopping: waiting for munged to answer the credential being decoded "
                          "(libmunge gives up after about 10 s)");
-        authq_release(&s->authq);
+        conn_shared_release(&s->shared, true);
         free(s->conns);
         s->conns = NULL;
         free(s->idle);
         s->idle = NULL;
         request_commands_release(&s->commands);
-        spawn_env_release(&s->env);
-        orphans_release(&s->orphans);
         cgroup_pool_release(&s->cgroups);
         s->event = sd_event_unref(s->event);
 }

@@ -100,9 +100,7 @@ struct harness {
         sd_event *event;
         struct server_options opt;
         struct request_commands commands;
-        struct spawn_env env;
-        struct orphans orphans;
-        struct authq authq;
+        struct conn_shared shared;
         struct conn_config cfg;
         struct conn conn;
         bool opened;
@@ -356,8 +354,8 @@ static int setup(void **state) {
         h->conn.fd = -1;
         server_options_init(&h->opt);
         request_commands_load(&h->commands, NULL, "");
-        if (sd_event_new(&h->event) < 0 || spawn_env_init(&h->env, environ) < 0 ||
-            orphans_init(&h->orphans, 16) < 0 || authq_init(&h->authq, h->event, NULL) < 0 ||
+        if (sd_event_new(&h->event) < 0 ||
+            conn_shared_init(&h->shared, h->event, &h->opt, 16, environ) < 0 ||
             pipe2(fake_munged.answer, O_CLOEXEC) < 0 || pipe2(fake_munged.asked, O_CLOEXEC) < 0)
                 return -1;
         fake_munged.got[0] = '\0';
@@ -365,9 +363,7 @@ static int setup(void **state) {
                 .event = h->event,
                 .opt = &h->opt,
                 .commands = &h->commands,
-                .env = &h->env,
-                .orphans = &h->orphans,
-                .authq = &h->authq,
+                .shared = &h->shared,
                 .report = owner_report,
                 .owner = h,
         };
@@ -398,15 +394,13 @@ static int teardown(void **state) {
                 unlink(h->table_path);
         /* A decode that still waits for its answer ends: the worker can be joined. */
         munged_answer('n');
-        authq_release(&h->authq);
+        conn_shared_release(&h->shared, true);
         for (int i = 0; i < 2; i++) {
                 close(fake_munged.answer[i]);
                 close(fake_munged.asked[i]);
                 fake_munged.answer[i] = fake_munged.asked[i] = -1;
         }
         request_commands_release(&h->commands);
-        orphans_release(&h->orphans);
-        spawn_env_release(&h->env);
         sd_event_unref(h->event);
         free(h);
         return 0;
@@ -726,7 +720,7 @@ static void test_an_escaped_child_that_holds_the_connection_is_killed(void **sta
         assert_events(h, "READY,ENDED,CLOSED");
         assert_true(took < REQUEST_KILL_GRACE_USEC);
         assert_output(h, "x\n" TRAILER_0, strlen("x\n" TRAILER_0));
-        assert_false(orphans_any(&h->orphans));
+        assert_false(orphans_any(&h->shared.orphans));
 }
 
 /* Fills the connection's socket as a command's output would, while the
@@ -1027,11 +1021,11 @@ static void test_a_job_cancelled_before_the_worker_takes_it_is_never_decoded(voi
         struct pollfd p = {.fd = fake_munged.asked[0], .events = POLLIN};
 
         assert_int_equal(
-                authq_submit(&h->authq, "MUNGE:true:", 11, count_decoded, &first_done, &first), 0);
+                authq_submit(&h->shared.authq, "MUNGE:true:", 11, count_decoded, &first_done, &first), 0);
         munged_wait_asked();
         assert_int_equal(
-                authq_submit(&h->authq, "MUNGE:false:", 12, count_decoded, &second_done, &second), 0);
-        authq_cancel(&h->authq, second);
+                authq_submit(&h->shared.authq, "MUNGE:false:", 12, count_decoded, &second_done, &second), 0);
+        authq_cancel(&h->shared.authq, second);
         munged_answer('y');
         while (first_done == 0)
                 assert_true(sd_event_run(h->event, 2000 * 1000) > 0);
