@@ -519,7 +519,7 @@ static void on_reading(struct load *ld, struct slot *s) {
                 if (ld->o->raw)
                         s->response.output_bytes += (uint64_t) n;
                 else
-                        (void) response_feed(&s->response, discard, (size_t) n, unused);
+                        (void) response_feed(&s->response, discard, (size_t) n, now_usec(), unused);
         }
 }
 
