@@ -167,8 +167,13 @@ stop_server() {
         fi
 }
 
-# A request for COMMAND ("+" first for a status trailer).
+# frame COMMAND [FLAGS]: prints the request for COMMAND, FLAGS ("+" for a
+# status trailer, "+<", "+@" with a MUNGE credential as COMMAND...) before
+# its ten digits. The one place bash builds a frame (tests/lib/nbframe.py is
+# Python's); plain sh too, for the tests that pass it to sh -c with declare -f.
+# LC_ALL=C: the length counts bytes, not a UTF-8 locale's characters.
 frame() {
+        local LC_ALL=C
         printf '%s%010d%s' "${2:-}" "${#1}" "$1"
 }
 

@@ -53,7 +53,7 @@ two
 
 @test "a frame dripped one byte at a time with < still leaves the input to the command" {
         local req
-        req=$(printf '<%010dcat' 3)
+        req=$(frame cat '<')
         run --separate-stderr $NBCLIENT "$PORT" --raw "${req}IN" --one-byte 0.01 --half-close
         assert_success
         assert_output "IN"
