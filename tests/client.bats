@@ -308,6 +308,32 @@ with open(sys.argv[2], "ab") as log:
         done
 }
 
+# start_relay PIECE PAUSE: RELAY_PORT relays to the test's server, the
+# response in pieces of PIECE bytes, PAUSE seconds apart (tests/lib/nbrelay.py).
+start_relay() {
+        RELAY_PORT=$(free_port)
+        python3 "$TOP/tests/lib/nbrelay.py" "$RELAY_PORT" "$PORT" --piece "$1" --pause "$2" \
+                >"$BATS_TEST_TMPDIR/relay.out" &
+        EXTRA_SERVER_PIDS+=("$!")
+        wait_until 5 grep -q listening "$BATS_TEST_TMPDIR/relay.out"
+}
+
+@test "a trailer that a relay splits into 1-byte pieces is still the status, not output" {
+        start_relay 1 0.02
+        run --separate-stderr "$NBNET" "127.0.0.1:$RELAY_PORT" 'echo split; exit 3'
+        assert_failure 3
+        assert_output "split"
+        assert_equal "$stderr" ""
+}
+
+@test "a trailer that a relay splits in two, 0.1 s apart, is still the status, not output" {
+        start_relay 12 0.1
+        run --separate-stderr "$NBNET" "127.0.0.1:$RELAY_PORT" 'printf "%s" 0123456789; exit 7'
+        assert_failure 7
+        assert_output "0123456789"
+        assert_equal "$stderr" ""
+}
+
 @test "an interactive exchange: each line is answered before the next is sent" {
         start_stdin_server
         run $NBINTERACT --within 2 'send=1\n' 'expect=2\n' 'send=5\n' 'expect=6\n' close -- \

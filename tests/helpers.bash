@@ -167,8 +167,13 @@ stop_server() {
         fi
 }
 
-# A request for COMMAND ("+" first for a status trailer).
+# frame COMMAND [FLAGS]: prints the request for COMMAND, FLAGS ("+" for a
+# status trailer, "+<", "+@" with a MUNGE credential as COMMAND...) before
+# its ten digits. The one place bash builds a frame (tests/lib/nbframe.py is
+# Python's); plain sh too, for the tests that pass it to sh -c with declare -f.
+# LC_ALL=C: the length counts bytes, not a UTF-8 locale's characters.
 frame() {
+        local LC_ALL=C
         printf '%s%010d%s' "${2:-}" "${#1}" "$1"
 }
 
@@ -233,15 +238,13 @@ make_pids_cgroup() {
 }
 
 # use_pids_cgroup MAX: sets CGROUP to a new pids cgroup of at most MAX
-# processes for a server run as nobody; on a machine without root or a
-# writable pids cgroup, skips with the reason (a failure under CI=true).
+# processes for a server run as another user; on a machine without the
+# capabilities to switch users or a writable pids cgroup, skips with the
+# reason (a failure under CI=true).
 # shellcheck disable=SC2034 # CGROUP is read by the calling test and its teardown
 use_pids_cgroup() {
         CGROUP=""
-        if [ "$(id -u)" -ne 0 ]; then
-                skip_unless_ci "needs root (the server runs as another user in a pids cgroup of its own)"
-                return 1
-        fi
+        needs_caps "running the server as another user (setpriv --reuid)" setuid setgid || return 1
         if ! CGROUP=$(make_pids_cgroup "$1" 2>"$BATS_TEST_TMPDIR/pids-cgroup.err"); then
                 CGROUP=""
                 skip_unless_ci "needs a writable pids cgroup: $(tr '\n' ' ' <"$BATS_TEST_TMPDIR/pids-cgroup.err" | head -c 200)"
@@ -272,7 +275,43 @@ remove_pids_cgroup() {
         return 1
 }
 
-# For a test that needs what a machine may lack (root, a writable cgroup):
+# Capability numbers (linux/capability.h) of the names have_cap takes.
+declare -gA CAP_BITS=([kill]=5 [setgid]=6 [setuid]=7 [net_admin]=12 [net_raw]=13
+        [sys_admin]=21 [sys_ptrace]=19)
+
+# have_cap NAME...: whether this shell has every capability NAME (kill,
+# setgid, setuid, net_admin, net_raw, sys_admin, sys_ptrace) in its effective
+# set (CapEff in /proc/PID/status). A uid of 0 says nothing about them: root
+# in a container (docker's default set, capsh --drop) may lack any of them.
+have_cap() {
+        local name key value eff=
+        while read -r key value; do
+                [ "$key" = CapEff: ] && eff=$value
+        done <"/proc/$BASHPID/status"
+        [ -n "$eff" ] || return 1
+        for name in "$@"; do
+                if [ -z "${CAP_BITS[$name]:-}" ]; then
+                        echo "have_cap: unknown capability '$name' (known: ${!CAP_BITS[*]})" >&2
+                        return 2
+                fi
+                (((16#$eff >> CAP_BITS[$name]) & 1)) || return 1
+        done
+}
+
+# needs_caps "WHAT" NAME...: for a test that needs the capabilities NAME;
+# without them, skips saying which are missing and for what (a failure
+# under CI=true, as skip_unless_ci).
+needs_caps() {
+        local what=$1 name missing=()
+        shift
+        for name in "$@"; do
+                have_cap "$name" || missing+=("CAP_${name^^}")
+        done
+        [ "${#missing[@]}" -eq 0 ] && return 0
+        skip_unless_ci "$what needs ${missing[*]}, not in this process's effective set (root in a container may lack it)"
+}
+
+# For a test that needs what a machine may lack (a capability, a writable cgroup):
 # skips with the reason, except under CI (CI=true), where the machine that
 # gates landing must run everything, so that the skip is a failure.
 skip_unless_ci() {

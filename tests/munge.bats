@@ -79,7 +79,7 @@ credential() {
 
 # Sends CREDENTIAL as a '+@' request and prints the response.
 send_credential() {
-        printf '+@%010d%s' "${#1}" "$1" | nc -N 127.0.0.1 "$PORT"
+        frame "$1" +@ | nc -N 127.0.0.1 "$PORT"
 }
 
 # The server has read the frames its clients sent (for clients that send

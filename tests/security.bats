@@ -72,11 +72,12 @@ from() {
 }
 
 # A Unix socket that nobody may also open, in a directory nobody may enter,
-# with a copy of the raw client that nobody may run.
+# with a copy of the raw client (and the frame builder it imports) that
+# nobody may run.
 unix_server() {
         UNIX_DIR=$(mktemp -d /tmp/nbnet-unix.XXXXXX)
         chmod 755 "$UNIX_DIR"
-        cp "$TOP/tests/lib/nbclient.py" "$UNIX_DIR/"
+        cp "$TOP/tests/lib/nbclient.py" "$TOP/tests/lib/nbframe.py" "$UNIX_DIR/"
         SOCK=$UNIX_DIR/nbnet.sock
         LISTEN=$SOCK start_server "$@"
         chmod 777 "$SOCK"

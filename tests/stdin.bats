@@ -53,7 +53,7 @@ two
 
 @test "a frame dripped one byte at a time with < still leaves the input to the command" {
         local req
-        req=$(printf '<%010dcat' 3)
+        req=$(frame cat '<')
         run --separate-stderr $NBCLIENT "$PORT" --raw "${req}IN" --one-byte 0.01 --half-close
         assert_success
         assert_output "IN"
@@ -86,15 +86,17 @@ two
         assert_equal "$(trailer_status "$BATS_TEST_TMPDIR/out")" "125"
 }
 
+# nbsegments.py watches lo with an AF_PACKET socket (CAP_NET_RAW) whose
+# buffer it sets with SO_RCVBUFFORCE (CAP_NET_ADMIN).
 @test "a trailer after output piled up in the socket travels in a segment of its own" {
-        [ "$(id -u)" -eq 0 ] || skip_unless_ci "watching loopback segments (AF_PACKET) needs root"
+        needs_caps "watching loopback segments (AF_PACKET, SO_RCVBUFFORCE)" net_raw net_admin
         run --separate-stderr python3 "$TOP/tests/lib/nbsegments.py" "$PORT" -c "head -c 4000000 /dev/zero" --read-delay 0.5
         assert_success
         assert_line "last-is-trailer yes"
 }
 
 @test "the trailer after a short output is a segment of its own too" {
-        [ "$(id -u)" -eq 0 ] || skip_unless_ci "watching loopback segments (AF_PACKET) needs root"
+        needs_caps "watching loopback segments (AF_PACKET, SO_RCVBUFFORCE)" net_raw net_admin
         run --separate-stderr python3 "$TOP/tests/lib/nbsegments.py" "$PORT" -c "printf abc"
         assert_success
         assert_line "last-is-trailer yes"

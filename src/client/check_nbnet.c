@@ -22,8 +22,7 @@
 
 #include "args.h"
 #include "frame.h"
-#include "response.h"
-#include "sock.h"
+#include "session.h"
 #include "target.h"
 
 #define PROGRAM "check_nbnet"
@@ -53,12 +52,6 @@ static const char *const state_names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"
 static const char *state_name(int state) {
         return state >= STATE_OK && state <= STATE_UNKNOWN ? state_names[state] : "UNKNOWN";
 }
-
-/* What the SIGALRM handler needs; set before the timer starts. */
-static volatile int alarm_fd = -1;
-static char alarm_message[512];
-static size_t alarm_message_len;
-static int alarm_state = STATE_CRITICAL;
 
 static void usage(FILE *out) {
         fprintf(out, "Usage: " PROGRAM " -H HOST -c NAME [-p PORT] [-t SEC[:STATE]] [-u]\n"
@@ -211,40 +204,13 @@ static int parse_options(int argc, char **argv, struct options *o) {
         return 0;
 }
 
-/* A reset, not a FIN: the server kills the command at once. */
-static void abort_connection(int fd) {
-        struct linger l = {.l_onoff = 1, .l_linger = 0};
-
-        (void) setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-        close(fd);
-}
-
-static void on_alarm(int sig) {
-        (void) sig;
-        if (alarm_fd >= 0)
-                abort_connection(alarm_fd);
-        (void) !write(STDOUT_FILENO, alarm_message, alarm_message_len);
-        _exit(alarm_state);
-}
-
-/* -t covers everything, a blocked getaddrinfo included: the handler exits. */
+/* -t covers everything, a blocked getaddrinfo included: the timer's handler exits. */
 static int start_timeout(const struct options *o) {
-        struct sigaction sa = {.sa_handler = on_alarm};
-        struct itimerval it = {0};
-        int n;
+        char text[512];
 
-        n = snprintf(alarm_message, sizeof alarm_message,
-                     "NBNET %s - %s: no response within %s s (-t)\n", state_name(o->timeout_state),
-                     o->target.text, o->timeout_text);
-        alarm_message_len = n < 0                               ? 0
-                            : (size_t) n < sizeof alarm_message ? (size_t) n
-                                                                : sizeof alarm_message - 1;
-        alarm_state = o->timeout_state;
-        if (sigaction(SIGALRM, &sa, NULL) < 0)
-                return -errno;
-        it.it_value.tv_sec = (time_t) (o->timeout_usec / 1000000);
-        it.it_value.tv_usec = (suseconds_t) (o->timeout_usec % 1000000);
-        return setitimer(ITIMER_REAL, &it, NULL) < 0 ? -errno : 0;
+        (void) snprintf(text, sizeof text, "NBNET %s - %s: no response within %s s (-t)\n",
+                        state_name(o->timeout_state), o->target.text, o->timeout_text);
+        return session_start_timer(o->timeout_usec, text, STDOUT_FILENO, o->timeout_state);
 }
 
 /* The plugin's output, the first OUTPUT_MAX bytes of it. */
@@ -263,28 +229,24 @@ static void output_add(struct output *out, const struct iovec *iov, int count) {
 }
 
 /* Reads the response to EOF: the status, or -EBADMSG when it was cut, or -errno. */
-static int read_response(int fd, struct output *out) {
-        static char buf[64 * 1024];
-        struct response resp;
+static int read_response(struct session *session, struct output *out) {
         struct iovec iov[2];
+        int k;
 
-        response_init(&resp);
         out->len = 0;
         out->data[0] = '\0';
-        for (;;) {
-                ssize_t n = recv(fd, buf, sizeof buf, 0);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        break;
-                output_add(out, iov, response_feed(&resp, buf, (size_t) n, iov));
+        while (!session->eof) {
+                k = session_read(session, true, iov);
+                if (k < 0) {
+                        (void) session_finish(session, &iov[0]); /* closes it: no status now */
+                        return k;
+                }
+                output_add(out, iov, k);
         }
-        int status = response_finish(&resp, &iov[0]);
-        if (status < 0)
+        k = session_finish(session, &iov[0]);
+        if (k < 0)
                 output_add(out, iov, 1);
-        return status;
+        return k;
 }
 
 /* The output's first line, without "nbnet: ", for a message. */
@@ -314,21 +276,15 @@ static int judge(const struct options *o, int status, struct output *out) {
                       first_line(out->data));
 }
 
-static int connect_error(const struct options *o, int r, const char *resolve_error) {
-        if (r == -EHOSTUNREACH && resolve_error)
-                return report(o->connect_state, o, "cannot resolve the host: %s", resolve_error);
-        if (r == -ECONNREFUSED)
-                return report(o->connect_state, o, "connection refused");
-        return report(o->connect_state, o, "cannot connect: %s", strerror(-r));
-}
-
 static int run(const struct options *o) {
         static struct output out;
+        static struct session session; /* 128 KiB of buffer: not on the stack */
         char *words[] = {(char *) o->name};
         const char *resolve_error = NULL;
+        char why[512];
         size_t size;
         char *req;
-        int fd, r;
+        int r;
 
         req = frame_build(words, 1, true, &size);
         if (!req)
@@ -338,24 +294,17 @@ static int run(const struct options *o) {
                 free(req);
                 return report(STATE_UNKNOWN, o, "cannot start the -t timer: %s", strerror(-r));
         }
-        fd = target_connect(&o->target, 0, &resolve_error);
-        if (fd < 0) {
-                free(req);
-                return connect_error(o, fd, resolve_error);
-        }
-        alarm_fd = fd;
-        r = sock_send_all(fd, req, size);
-        free(req);
-        if (r == 0 && shutdown(fd, SHUT_WR) < 0)
-                r = -errno;
+        r = session_connect(&session, &o->target, 0, false, &resolve_error);
         if (r < 0) {
-                alarm_fd = -1;
-                abort_connection(fd);
-                return report(o->connect_state, o, "sending the request: %s", strerror(-r));
+                free(req);
+                return report(o->connect_state, o, "%s",
+                              session_connect_error(&session, r, resolve_error, why, sizeof why));
         }
-        r = read_response(fd, &out);
-        alarm_fd = -1;
-        close(fd);
+        r = session_send(&session, req, size, false);
+        free(req);
+        if (r < 0)
+                return report(o->connect_state, o, "sending the request: %s", strerror(-r));
+        r = read_response(&session, &out);
         if (r == -EBADMSG)
                 return report(STATE_UNKNOWN, o,
                               "response ended without a status (connection cut, or not an "

@@ -27,7 +27,7 @@
 #include "credential.h"
 #include "frame.h"
 #include "response.h"
-#include "sock.h"
+#include "session.h"
 #include "target.h"
 
 #define PROGRAM "nbnet"
@@ -48,14 +48,6 @@ struct options {
         bool quiet;
         bool munge; /* --munge or NBNET_MUNGE=1: the command goes in a credential */
 };
-
-/* What the signal handlers need: the connection to reset, and whether the
- * relay loop is running (-T then lets it print what it holds, then exit). */
-static volatile sig_atomic_t conn_fd = -1;
-static volatile sig_atomic_t relaying;
-static volatile sig_atomic_t timed_out;
-static char alarm_message[512];
-static size_t alarm_message_len;
 
 static bool quiet;
 
@@ -199,45 +191,12 @@ static char *build_request(const struct options *o, unsigned flags, size_t *ret_
         return NULL;
 }
 
-/* A reset, not a FIN: the server kills the command at once, even a silent one. */
-static void abort_connection(int fd) {
-        struct linger l = {.l_onoff = 1, .l_linger = 0};
-
-        (void) setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-        close(fd);
-}
-
-/* Takes the connection from the signal handlers before it is closed. */
-static int release_connection(void) {
-        int fd = conn_fd;
-
-        conn_fd = -1;
-        return fd;
-}
-
-static void on_alarm(int sig) {
-        int fd = conn_fd;
-
-        (void) sig;
-        if (relaying) { /* the relay loop prints what it holds, then exits */
-                timed_out = 1;
-                return;
-        }
-        if (fd >= 0)
-                abort_connection(fd);
-        if (!quiet)
-                (void) !write(STDERR_FILENO, alarm_message, alarm_message_len);
-        _exit(EXIT_TIMEOUT);
-}
-
 /* SIGINT, SIGTERM, SIGHUP: reset the connection so that the server kills the
  * command (ssh without -t would leave it running), then die of the signal. */
 static void on_fatal_signal(int sig) {
-        int fd = conn_fd;
         sigset_t set;
 
-        if (fd >= 0)
-                abort_connection(fd);
+        session_abort_from_handler();
         (void) signal(sig, SIG_DFL);
         (void) raise(sig);
         sigemptyset(&set);
@@ -275,34 +234,20 @@ static int catch_signals(void) {
  * connect or send; once the relay loop runs, it only tells the loop, which
  * also knows the deadline itself. Returns the deadline, 0 for none. */
 static int start_timeout(const struct options *o, uint64_t *ret_deadline) {
-        struct itimerval it = {0};
-        struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART: a blocked write returns */
-        int n;
+        char text[512];
 
         *ret_deadline = 0;
         if (o->timeout_usec == 0)
                 return 0;
-        n = snprintf(alarm_message, sizeof alarm_message,
-                     PROGRAM ": %s: timed out after %s s (-T)\n", o->target.text, o->timeout_text);
-        alarm_message_len = n < 0                               ? 0
-                            : (size_t) n < sizeof alarm_message ? (size_t) n
-                                                                : sizeof alarm_message - 1;
-        if (sigaction(SIGALRM, &sa, NULL) < 0)
-                return -errno;
+        (void) snprintf(text, sizeof text, PROGRAM ": %s: timed out after %s s (-T)\n",
+                        o->target.text, o->timeout_text);
         *ret_deadline = clock_now_usec() + o->timeout_usec;
-        it.it_value.tv_sec = (time_t) (o->timeout_usec / 1000000);
-        it.it_value.tv_usec = (suseconds_t) (o->timeout_usec % 1000000);
-        if (setitimer(ITIMER_REAL, &it, NULL) < 0)
-                return -errno;
-        return 0;
+        return session_start_timer(o->timeout_usec, quiet ? NULL : text, STDERR_FILENO, EXIT_TIMEOUT);
 }
 
 /* The reader of our stdout went away (| head): end as a filter does, quietly. */
 static _Noreturn void end_by_sigpipe(void) {
-        int fd = release_connection();
-
-        if (fd >= 0)
-                abort_connection(fd);
+        session_abort_from_handler();
         /* Should either fail, the status is still the one a shell gives a SIGPIPE death. */
         (void) signal(SIGPIPE, SIG_DFL);
         (void) raise(SIGPIPE);
@@ -334,13 +279,9 @@ static bool nowait_writes(int fd) {
  */
 struct relay {
         const struct options *o;
-        int fd;
-        struct response response;
-        char buf[128 * 1024]; /* the last bytes read from the socket */
-        struct iovec out[2];  /* output not yet written: slices of buf and response */
+        struct session session;
+        struct iovec out[2]; /* output not yet written: slices of the session's buffers */
         int out_count;
-        bool sock_eof;
-        bool sock_drained;  /* the last read said EAGAIN */
         bool stdout_nowait; /* RWF_NOWAIT writes, until the kernel says it cannot */
         bool stdout_full;   /* the last write said EAGAIN: wait for POLLOUT */
         bool forwarding;    /* stdin to the socket, until its EOF has been passed on */
@@ -366,7 +307,7 @@ static int flush_output(struct relay *rl, bool wait) {
                 } else
                         n = writev(STDOUT_FILENO, rl->out, rl->out_count);
                 if (n < 0 && errno == EINTR) {
-                        if (timed_out && !wait)
+                        if (session_timed_out() && !wait)
                                 return -EINTR;
                         continue;
                 }
@@ -401,7 +342,7 @@ static void output_everything(struct relay *rl) {
         /* First what is pending: it may point into the response's buffer. */
         if (flush_output(rl, true) < 0)
                 return;
-        if (!rl->o->raw && response_release(&rl->response, true, &held) == 1) {
+        if (session_release_all(&rl->session, &held) == 1) {
                 add_output(rl, &held, 1);
                 (void) flush_output(rl, true);
         }
@@ -410,37 +351,19 @@ static void output_everything(struct relay *rl) {
 /* One read of the socket; the caller has written all output before. */
 static int read_socket(struct relay *rl) {
         struct iovec iov[2];
-        ssize_t n = recv(rl->fd, rl->buf, sizeof rl->buf, MSG_DONTWAIT);
+        int k = session_read(&rl->session, false, iov);
 
-        if (n < 0 && errno == EINTR)
-                return 0;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-                /* Nothing waiting: a tail that could only begin the trailer is output. */
-                rl->sock_drained = true;
-                if (!rl->o->raw && response_release(&rl->response, false, &iov[0]) == 1)
-                        add_output(rl, iov, 1);
-                return 0;
-        }
-        if (n < 0)
-                return -errno;
-        rl->sock_drained = false;
-        if (n == 0) {
-                rl->sock_eof = true;
-                return 0;
-        }
-        if (rl->o->raw) {
-                iov[0] = (struct iovec){.iov_base = rl->buf, .iov_len = (size_t) n};
-                add_output(rl, iov, 1);
-        } else
-                add_output(rl, iov, response_feed(&rl->response, rl->buf, (size_t) n, iov));
-        return 0;
+        if (k > 0)
+                add_output(rl, iov, k);
+        return k < 0 ? k : 0;
 }
 
 /* stdin's EOF is the command's: a FIN, once all of stdin has been sent. */
 static void end_forwarding(struct relay *rl) {
         rl->forwarding = false;
         rl->in_len = rl->in_off = 0;
-        (void) shutdown(rl->fd, SHUT_WR);
+        /* Should it fail, the connection is gone: the response says the rest. */
+        (void) shutdown(rl->session.fd, SHUT_WR);
 }
 
 static void read_stdin(struct relay *rl) {
@@ -458,7 +381,7 @@ static void read_stdin(struct relay *rl) {
 }
 
 static void send_stdin(struct relay *rl) {
-        ssize_t n = send(rl->fd, rl->in + rl->in_off, rl->in_len - rl->in_off,
+        ssize_t n = send(rl->session.fd, rl->in + rl->in_off, rl->in_len - rl->in_off,
                          MSG_NOSIGNAL | MSG_DONTWAIT);
 
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -474,36 +397,37 @@ static void send_stdin(struct relay *rl) {
                 rl->in_len = rl->in_off = 0;
 }
 
+/* Until the first of -T's deadline and a held beginning of the trailer due. */
 static int poll_timeout(const struct relay *rl) {
-        uint64_t now;
+        uint64_t now, due = session_release_due(&rl->session), until = rl->deadline_usec;
 
-        if (rl->sock_eof || (rl->out_count > 0 && !rl->stdout_full) ||
-            (!rl->sock_drained && rl->out_count == 0))
+        if (rl->session.eof || (rl->out_count > 0 && !rl->stdout_full) ||
+            (!rl->session.drained && rl->out_count == 0))
                 return 0; /* more to do at once: write, or read the socket until EAGAIN */
-        if (rl->deadline_usec == 0)
+        if (due && (until == 0 || due < until))
+                until = due;
+        if (until == 0)
                 return -1;
         now = clock_now_usec();
-        if (now >= rl->deadline_usec)
+        if (now >= until)
                 return 0;
-        return (int) ((rl->deadline_usec - now + 999) / 1000);
+        return (int) ((until - now + 999) / 1000);
 }
 
 static int timed_out_exit(struct relay *rl) {
         struct itimerval backstop = {.it_value = {.tv_sec = 2}};
-        int fd = release_connection();
 
         /* From here the alarm ends nbnet at once: a stalled stdout cannot hold it. */
-        relaying = 0;
+        session_defer_timer(false);
         (void) setitimer(ITIMER_REAL, &backstop, NULL);
-        abort_connection(fd);
+        session_abort(&rl->session);
         output_everything(rl);
-        if (!quiet)
-                (void) !write(STDERR_FILENO, alarm_message, alarm_message_len);
+        session_say_timeout();
         return EXIT_TIMEOUT;
 }
 
 static int relay_error(struct relay *rl, int r, const char *what, const char *why) {
-        abort_connection(release_connection());
+        session_abort(&rl->session);
         output_everything(rl); /* what came is output, as at -T */
         message(&rl->o->target, "%s: %s%s", what, strerror(-r), why);
         return EXIT_LOCAL;
@@ -516,9 +440,11 @@ static int relay(struct relay *rl) {
         int r;
 
         for (;;) {
-                struct pollfd p[3] = {{.fd = -1}, {.fd = rl->fd}, {.fd = -1}};
+                struct pollfd p[3] = {{.fd = -1}, {.fd = rl->session.fd}, {.fd = -1}};
+                uint64_t due;
 
-                if (timed_out || (rl->deadline_usec && clock_now_usec() >= rl->deadline_usec))
+                if (session_timed_out() ||
+                    (rl->deadline_usec && clock_now_usec() >= rl->deadline_usec))
                         return timed_out_exit(rl);
                 r = flush_output(rl, false);
                 rl->stdout_full = r == -EAGAIN;
@@ -526,9 +452,9 @@ static int relay(struct relay *rl) {
                         rl->out_count = 0;
                         return relay_error(rl, r, "writing the output to stdout", "");
                 }
-                if (rl->out_count == 0 && rl->sock_eof)
+                if (rl->out_count == 0 && rl->session.eof)
                         break;
-                if (rl->out_count == 0 && !rl->sock_drained) {
+                if (rl->out_count == 0 && !rl->session.drained) {
                         r = read_socket(rl);
                         if (r < 0)
                                 return relay_error(rl, r, "reading the response",
@@ -538,7 +464,7 @@ static int relay(struct relay *rl) {
                         p[0].fd = STDIN_FILENO;
                         p[0].events = POLLIN;
                 }
-                p[1].events = (short) ((rl->out_count == 0 && !rl->sock_eof ? POLLIN : 0) |
+                p[1].events = (short) ((rl->out_count == 0 && !rl->session.eof ? POLLIN : 0) |
                                        (rl->forwarding && rl->in_len > 0 ? POLLOUT : 0));
                 if (rl->out_count > 0) {
                         p[2].fd = STDOUT_FILENO;
@@ -549,17 +475,15 @@ static int relay(struct relay *rl) {
                                 continue;
                         return relay_error(rl, -errno, "poll", "");
                 }
-                if (p[1].revents & (POLLIN | POLLERR | POLLHUP))
-                        rl->sock_drained = false;
+                due = session_release_due(&rl->session);
+                if ((p[1].revents & (POLLIN | POLLERR | POLLHUP)) || (due && clock_now_usec() >= due))
+                        rl->session.drained = false; /* read: more bytes, or EAGAIN and release */
                 if (p[1].revents & POLLOUT)
                         send_stdin(rl);
                 if (p[0].revents)
                         read_stdin(rl);
         }
-        close(release_connection());
-        if (rl->o->raw)
-                return 0;
-        r = response_finish(&rl->response, &iov);
+        r = session_finish(&rl->session, &iov);
         if (r >= 0)
                 return r;
         /* The held-back bytes were output after all. */
@@ -570,29 +494,16 @@ static int relay(struct relay *rl) {
         return EXIT_LOCAL;
 }
 
-static int connect_error(const struct options *o, int r, const char *resolve_error) {
-        if (r == -EHOSTUNREACH && resolve_error)
-                message(&o->target, "cannot resolve the host: %s", resolve_error);
-        else if (r == -ECONNREFUSED)
-                message(&o->target, "connection refused");
-        else if (r == -ETIMEDOUT)
-                message(&o->target, "timed out connecting (-t)");
-        else if (r == -ENOENT && o->target.is_unix)
-                message(&o->target, "no such socket");
-        else
-                message(&o->target, "cannot connect: %s", strerror(-r));
-        return EXIT_LOCAL;
-}
-
 static int run(const struct options *o) {
         static struct relay rl; /* 192 KiB of buffers: not on the stack */
         const char *resolve_error = NULL;
+        char why[512];
         bool forward = !o->no_stdin && !o->raw && !is_dev_null(STDIN_FILENO);
         unsigned flags = (o->raw ? 0 : FRAME_WANT_STATUS) | (forward ? FRAME_STDIN : 0);
         uint64_t deadline;
         size_t size;
         char *req;
-        int fd, r;
+        int r;
 
         req = build_request(o, flags, &size);
         if (!req)
@@ -603,29 +514,24 @@ static int run(const struct options *o) {
                 message(&o->target, "cannot start the -T timer: %s", strerror(-r));
                 return EXIT_LOCAL;
         }
-        fd = target_connect(&o->target, o->connect_timeout_usec, &resolve_error);
-        if (fd < 0) {
-                free(req);
-                return connect_error(o, fd, resolve_error);
-        }
-        conn_fd = fd;
-        r = sock_send_all(fd, req, size);
-        free(req);
-        /* Without '<', nothing more to send: a FIN after the frame is fine, the command runs on. */
-        if (r == 0 && !forward && shutdown(fd, SHUT_WR) < 0)
-                r = -errno;
+        r = session_connect(&rl.session, &o->target, o->connect_timeout_usec, o->raw, &resolve_error);
         if (r < 0) {
-                abort_connection(release_connection());
+                free(req);
+                message(&o->target, "%s",
+                        session_connect_error(&rl.session, r, resolve_error, why, sizeof why));
+                return EXIT_LOCAL;
+        }
+        r = session_send(&rl.session, req, size, forward);
+        free(req);
+        if (r < 0) {
                 message(&o->target, "sending the request: %s", strerror(-r));
                 return EXIT_LOCAL;
         }
         rl.o = o;
-        rl.fd = fd;
-        response_init(&rl.response);
         rl.forwarding = forward;
         rl.stdout_nowait = nowait_writes(STDOUT_FILENO);
         rl.deadline_usec = deadline;
-        relaying = 1;
+        session_defer_timer(true);
         return relay(&rl);
 }
 

@@ -512,7 +512,8 @@ static void on_reading(struct load *ld, struct slot *s) {
                 if (ld->o->raw)
                         s->response.output_bytes += (uint64_t) n;
                 else
-                        (void) response_feed(&s->response, discard, (size_t) n, unused);
+                        (void) response_feed(&s->response, discard, (size_t) n, clock_now_usec(),
+                                             unused);
         }
 }
 

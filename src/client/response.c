@@ -36,7 +36,8 @@ void response_init(struct response *r) {
         memset(r, 0, sizeof *r);
 }
 
-int response_feed(struct response *r, const void *data, size_t size, struct iovec out[static 2]) {
+int response_feed(struct response *r, const void *data, size_t size, uint64_t now_usec,
+                  struct iovec out[static 2]) {
         const char *d = data;
         char last[FRAME_TRAILER_SIZE];
         size_t total = r->held + size, n, from_old, hold, release, from_tail, from_data;
@@ -61,11 +62,21 @@ int response_feed(struct response *r, const void *data, size_t size, struct iove
         memcpy(r->tail, last + n - hold, hold);
         r->held = hold;
         r->output_bytes += release;
+        if (size > 0)
+                r->last_usec = now_usec;
         return k;
 }
 
-int response_release(struct response *r, bool everything, struct iovec *out) {
-        if (r->held == 0 || (r->held == FRAME_TRAILER_SIZE && !everything))
+uint64_t response_release_due(const struct response *r) {
+        if (r->held == 0 || r->held == FRAME_TRAILER_SIZE)
+                return 0;
+        return r->last_usec + RESPONSE_HOLD_USEC;
+}
+
+int response_release(struct response *r, bool everything, uint64_t now_usec, struct iovec *out) {
+        if (r->held == 0)
+                return 0;
+        if (!everything && (r->held == FRAME_TRAILER_SIZE || now_usec < response_release_due(r)))
                 return 0;
         memcpy(r->released, r->tail, r->held);
         *out = (struct iovec){.iov_base = r->released, .iov_len = r->held};

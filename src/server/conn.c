@@ -32,18 +32,12 @@ static char conn_buf[16384];
  * since a FIN alone would spin a level-triggered loop. Once the command is
  * over (or being killed), a reset changes nothing, so nothing is watched. */
 static const uint32_t conn_watches[CONN_STATE_COUNT] = {
-        [CONN_FREE] = WATCH_OFF,
-        [CONN_READING] = EPOLLIN,
-        [CONN_DECODING] = WATCH_ERRORS,
-        [CONN_QUEUED] = WATCH_ERRORS,
-        [CONN_RUNNING] = WATCH_ERRORS,
-        [CONN_STOP_SIGTERM] = WATCH_OFF,
-        [CONN_STOP_SIGKILL] = WATCH_OFF,
-        [CONN_FINAL_SIGTERM] = WATCH_OFF,
-        [CONN_FINAL_SIGKILL] = WATCH_OFF,
-        [CONN_FINAL_CGROUP] = WATCH_OFF,
-        [CONN_SENDING] = EPOLLOUT,
-        [CONN_DRAINING] = EPOLLIN,
+        [CONN_FREE] = WATCH_OFF,          [CONN_READING] = EPOLLIN,
+        [CONN_DECODING] = WATCH_ERRORS,   [CONN_QUEUED] = WATCH_ERRORS,
+        [CONN_RUNNING] = WATCH_ERRORS,    [CONN_STOP_SIGTERM] = WATCH_OFF,
+        [CONN_STOP_SIGKILL] = WATCH_OFF,  [CONN_FINAL_SIGTERM] = WATCH_OFF,
+        [CONN_FINAL_SIGKILL] = WATCH_OFF, [CONN_FINAL_CGROUP] = WATCH_OFF,
+        [CONN_SENDING] = EPOLLOUT,        [CONN_DRAINING] = EPOLLIN,
 };
 
 static uint64_t conn_now(const struct conn *c) {
@@ -544,8 +538,7 @@ static int conn_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         case CONN_FINAL_CGROUP:
                 log_warning("%s: the command's cgroup is not empty %llu ms after "
                             "cgroup.kill; its slot waits before reuse",
-                            c->peer.text,
-                            (unsigned long long) (2 * KILL_GRACE_USEC / USEC_PER_MSEC));
+                            c->peer.text, (unsigned long long) (2 * KILL_GRACE_USEC / USEC_PER_MSEC));
                 conn_cgroup_done(c);
                 break;
         case CONN_SENDING:
@@ -700,9 +693,8 @@ int conn_start(struct conn *c) {
         if (!c->slot)
                 orphans_add_main(&c->cfg->shared->orphans, c->pid);
         conn_enter(c, CONN_RUNNING,
-                   c->cfg->opt->command_timeout_usec
-                           ? conn_now(c) + c->cfg->opt->command_timeout_usec
-                           : 0);
+                   c->cfg->opt->command_timeout_usec ? conn_now(c) + c->cfg->opt->command_timeout_usec
+                                                     : 0);
         return 0;
 }
 

@@ -480,7 +480,8 @@ static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo 
                  * absorbed. Anything else: an orphan, reaped now. */
                 /* With cgroups we are no subreaper: our only children are the
                  * mains, each reaped through its pidfd. */
-                if (!cgroup_pool_on(&s->cgroups) && !orphans_is_main(&s->shared.orphans, (pid_t) si->ssi_pid))
+                if (!cgroup_pool_on(&s->cgroups) &&
+                    !orphans_is_main(&s->shared.orphans, (pid_t) si->ssi_pid))
                         orphans_reap(&s->shared.orphans);
                 break;
         case SIGHUP:

@@ -79,8 +79,8 @@ struct server {
         struct notices notices; /* turned-away connections, rate-limited in the log */
         unsigned connections, running, queued;
         unsigned long long served, refused; /* refused: evictions too */
-        struct conn_shared shared;  /* the commands' environment, orphans, MUNGE decodes */
-        struct cgroup_pool cgroups; /* a cgroup per command, where one can be had */
+        struct conn_shared shared;          /* the commands' environment, orphans, MUNGE decodes */
+        struct cgroup_pool cgroups;         /* a cgroup per command, where one can be had */
         bool stopping;
         sd_event_source *retry_timer, *stop_timer, *status_timer;
         sd_event_source *signals[4];

@@ -7,9 +7,7 @@ import struct
 import sys
 import time
 
-
-def frame(command: bytes, plus: bool) -> bytes:
-    return (b"+" if plus else b"") + b"%010d" % len(command) + command
+import nbframe
 
 
 def connect(args) -> socket.socket:
@@ -58,7 +56,7 @@ def main() -> int:
     if args.raw is not None:
         data = args.raw.encode("latin-1").decode("unicode_escape").encode("latin-1")
     elif args.command is not None:
-        data = frame(args.command.encode(), args.plus)
+        data = nbframe.build(args.command, trailer=args.plus)
     else:
         data = b""
     # Timed here, not around the process: python's start-up is no server's delay.

@@ -24,6 +24,8 @@ import sys
 import threading
 import time
 
+import nbframe
+
 SIOCOUTQNSD = 0x894B
 
 
@@ -72,7 +74,7 @@ def serve(args, c):
     try:
         frame = read_frame(c)
         if frame is None:
-            c.sendall(b"nbnet: bad header\n\x1eNBNET-STATUS 125\n")
+            c.sendall(b"nbnet: bad header\n" + nbframe.trailer(125))
             return
         want_status, with_stdin, command = frame
         stdin = c.fileno() if with_stdin else subprocess.DEVNULL
@@ -100,7 +102,7 @@ def serve(args, c):
         log(args, "ended %d status %d" % (proc.pid, status))
         if want_status:
             wait_unsent(c)
-            c.sendall(b"\x1eNBNET-STATUS %03d\n" % status)
+            c.sendall(nbframe.trailer(status))
         c.shutdown(socket.SHUT_WR)
         c.settimeout(2)
         while c.recv(65536):

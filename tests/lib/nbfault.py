@@ -19,18 +19,13 @@ misbehave PORT --kind KIND[,KIND...] (--count N | --seconds SEC)
 import argparse
 import hashlib
 import os
-import re
 import selectors
 import socket
 import struct
 import sys
 import time
 
-TRAILER = re.compile(rb"\x1eNBNET-STATUS (\d{3})\n\Z")
-
-
-def frame(command: bytes, plus: bool) -> bytes:
-    return (b"+" if plus else b"") + b"%010d" % len(command) + command
+import nbframe
 
 
 def connect(host: str, port: int, timeout: float = 10.0) -> socket.socket:
@@ -50,7 +45,7 @@ def fetch(args) -> int:
             f.write(f"{os.getpid()}\n")
     t0 = time.monotonic()
     s = connect(args.host, args.port, args.timeout)
-    s.sendall(frame(args.command.encode(), args.plus))
+    s.sendall(nbframe.build(args.command, trailer=args.plus))
     h = hashlib.sha256()
     held = b""
     total = 0
@@ -72,9 +67,9 @@ def fetch(args) -> int:
     s.close()
     status = "none"
     if args.plus:
-        m = TRAILER.fullmatch(held)
-        if m:
-            status = str(int(m.group(1)))
+        code = nbframe.status_of(held)
+        if code is not None:
+            status = str(code)
         else:
             h.update(held)
             total += len(held)
@@ -86,7 +81,8 @@ def drip(args) -> int:
     conns = []
     for i in range(args.clients):
         s = connect(args.host, args.port, args.timeout)
-        conns.append([s, frame(b"%s %d" % (args.command.encode(), i), True), 0, b""])
+        command = b"%s %d" % (args.command.encode(), i)
+        conns.append([s, nbframe.build(command, trailer=True), 0, b""])
     if args.ready_file:
         open(args.ready_file, "w").close()
     deadline = time.monotonic() + args.timeout
@@ -120,7 +116,7 @@ def drip(args) -> int:
             left -= 1
     answered = 0
     for i, c in enumerate(conns):
-        want = b"%s %d\n\x1eNBNET-STATUS 000\n" % (args.expect.encode(), i)
+        want = b"%s %d\n" % (args.expect.encode(), i) + nbframe.trailer(0)
         if c[3] == want:
             answered += 1
         elif answered + 5 > i:
@@ -144,7 +140,7 @@ def misbehave_one(args, kind: str, i: int) -> bool:
     s = connect(args.host, args.port)
     try:
         if kind == "reset":
-            s.sendall(frame(b"yes nbnet-soak-reset | head -c 100000000", False))
+            s.sendall(nbframe.build(b"yes nbnet-soak-reset | head -c 100000000"))
             s.recv(65536)
             reset(s)
             return True
@@ -152,7 +148,7 @@ def misbehave_one(args, kind: str, i: int) -> bool:
             # Ten frames dripped one byte per 100 ms, too long to arrive within
             # the server's request timeout: each must be cut, and nothing run.
             socks = [s] + [connect(args.host, args.port) for _ in range(9)]
-            data = frame(b"echo never " + b"x" * 100, True)
+            data = nbframe.build(b"echo never " + b"x" * 100, trailer=True)
             cut = set()
             deadline = time.monotonic() + args.slow_limit
             k = 0
@@ -179,17 +175,18 @@ def misbehave_one(args, kind: str, i: int) -> bool:
         if kind == "badheader":
             s.sendall(b"+00000000x1echo bad")
             out = read_to_eof(s, 10)
-            return out.startswith(b"nbnet: ") and out.endswith(b"\x1eNBNET-STATUS 125\n")
+            return out.startswith(b"nbnet: ") and out.endswith(nbframe.trailer(125))
         if kind == "stopread":
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-            s.sendall(frame(b"head -c 20000000 /dev/zero", False))
+            s.sendall(nbframe.build(b"head -c 20000000 /dev/zero"))
             time.sleep(0.3)
             reset(s)
             return True
         if kind == "daemon":
-            s.sendall(frame(b"setsid sh -c 'sleep 100.%s &'; echo bye" % args.marker.encode(), True))
+            command = b"setsid sh -c 'sleep 100.%s &'; echo bye" % args.marker.encode()
+            s.sendall(nbframe.build(command, trailer=True))
             out = read_to_eof(s, 10)
-            return out == b"bye\n\x1eNBNET-STATUS 000\n"
+            return out == b"bye\n" + nbframe.trailer(0)
         raise ValueError(kind)
     except OSError as e:
         print(f"nbfault: {kind} {i}: {e}", file=sys.stderr)

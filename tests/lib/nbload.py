@@ -11,15 +11,10 @@ and checks that each gets its own answer with status 0."""
 import argparse
 import asyncio
 import os
-import re
 import sys
 import time
 
-TRAILER = re.compile(rb"\x1eNBNET-STATUS (\d{3})\n\Z")
-
-
-def frame(command: bytes, plus: bool) -> bytes:
-    return (b"+" if plus else b"") + b"%010d" % len(command) + command
+import nbframe
 
 
 async def connect(args):
@@ -49,12 +44,11 @@ async def one_request(args, data: bytes) -> tuple[bool, int]:
         writer.close()
     if not args.plus:
         return True, total
-    m = TRAILER.search(tail)
-    return bool(m) and int(m.group(1)) == args.expect_status, total
+    return nbframe.split(tail)[1] == args.expect_status, total
 
 
 async def load(args) -> int:
-    data = frame(args.command.encode(), args.plus)
+    data = nbframe.build(args.command, trailer=args.plus)
     left = args.requests
     ok = failed = nbytes = 0
 
@@ -89,7 +83,7 @@ async def hold(args) -> int:
             # Its request at once, before the next connects (an idle connection
             # may be evicted): a command that waits for the go file.
             cmd = b"while [ ! -e %s ]; do sleep 0.5; done; echo conn-%d" % (args.go_file.encode(), i)
-            writer.write(frame(cmd, True))
+            writer.write(nbframe.build(cmd, trailer=True))
             await writer.drain()
         conns.append((reader, writer))
     open(args.ready_file, "w").close()
@@ -102,11 +96,11 @@ async def hold(args) -> int:
 
     async def serve(i, reader, writer):
         if not args.busy:
-            writer.write(frame(b"echo conn-%d" % i, True))
+            writer.write(nbframe.build(b"echo conn-%d" % i, trailer=True))
             await writer.drain()
         total, tail = await read_all(reader, 4096)
         writer.close()
-        want = b"conn-%d\n\x1eNBNET-STATUS 000\n" % i
+        want = b"conn-%d\n" % i + nbframe.trailer(0)
         if tail != want:
             print(f"nbload: connection {i} got {tail!r}, not {want!r}", file=sys.stderr)
         return tail == want

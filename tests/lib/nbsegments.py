@@ -4,19 +4,19 @@ segments on lo (AF_PACKET, root only), and prints the payload size of each
 segment the server sent, one per line, then "last-is-trailer yes|no": whether
 the last segment with payload is the 18-byte trailer alone."""
 import argparse
-import re
 import socket
 import struct
 import sys
 import threading
 import time
 
+import nbframe
+
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
 SO_RCVBUFFORCE = 33
 SOL_PACKET = 263
 PACKET_STATISTICS = 6
-TRAILER = re.compile(rb"\x1eNBNET-STATUS \d{3}\n")
 
 
 def main() -> int:
@@ -63,8 +63,7 @@ def main() -> int:
 
     t = threading.Thread(target=watch)
     t.start()
-    command = args.command.encode()
-    s.sendall(b"+%010d" % len(command) + command)
+    s.sendall(nbframe.build(args.command, trailer=True))
     time.sleep(args.read_delay)
     got = b""
     while True:
@@ -83,8 +82,8 @@ def main() -> int:
     for d in payloads:
         print(len(d))
     last = payloads[-1] if payloads else b""
-    print("last-is-trailer", "yes" if TRAILER.fullmatch(last) else "no")
-    if not TRAILER.search(got[-18:]):
+    print("last-is-trailer", "yes" if nbframe.status_of(last) is not None else "no")
+    if nbframe.split(got)[1] is None:
         print("nbsegments: the response does not end with a trailer", file=sys.stderr)
         return 1
     return 0

@@ -10,6 +10,8 @@ import sys
 import threading
 import time
 
+import nbframe
+
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__)
@@ -26,8 +28,7 @@ def main() -> int:
     p.add_argument("--timeout", type=float, default=60.0)
     args = p.parse_args()
 
-    command = args.command.encode()
-    head = args.flags.encode() + b"%010d" % len(command) + command + args.input.encode()
+    head = nbframe.build(args.command, flags=args.flags) + args.input.encode()
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     s = socket.create_connection((args.host, args.port), timeout=args.timeout)
     assert s.family == family

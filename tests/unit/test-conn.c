@@ -130,9 +130,9 @@ static const char *event_name(enum conn_event e) {
 
 static const char *state_name(enum conn_state s) {
         static const char *const names[CONN_STATE_COUNT] = {
-                "FREE",          "READING",      "DECODING",      "QUEUED",
-                "RUNNING",       "STOP_SIGTERM", "STOP_SIGKILL",  "FINAL_SIGTERM",
-                "FINAL_SIGKILL", "FINAL_CGROUP", "SENDING",       "DRAINING"};
+                "FREE",          "READING",      "DECODING",     "QUEUED",
+                "RUNNING",       "STOP_SIGTERM", "STOP_SIGKILL", "FINAL_SIGTERM",
+                "FINAL_SIGKILL", "FINAL_CGROUP", "SENDING",      "DRAINING"};
         return (size_t) s < sizeof names / sizeof names[0] ? names[s] : "?";
 }
 
@@ -1020,11 +1020,13 @@ static void test_a_job_cancelled_before_the_worker_takes_it_is_never_decoded(voi
         int first_done = 0, second_done = 0;
         struct pollfd p = {.fd = fake_munged.asked[0], .events = POLLIN};
 
-        assert_int_equal(
-                authq_submit(&h->shared.authq, "MUNGE:true:", 11, count_decoded, &first_done, &first), 0);
+        assert_int_equal(authq_submit(&h->shared.authq, "MUNGE:true:", 11, count_decoded,
+                                      &first_done, &first),
+                         0);
         munged_wait_asked();
-        assert_int_equal(
-                authq_submit(&h->shared.authq, "MUNGE:false:", 12, count_decoded, &second_done, &second), 0);
+        assert_int_equal(authq_submit(&h->shared.authq, "MUNGE:false:", 12, count_decoded,
+                                      &second_done, &second),
+                         0);
         authq_cancel(&h->shared.authq, second);
         munged_answer('y');
         while (first_done == 0)
