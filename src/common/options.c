@@ -9,14 +9,14 @@
 #include "clock.h"
 #include "frame.h"
 
-void server_options_init(struct server_options *o) {
-        *o = (struct server_options){
+void serve_options_init(struct serve_options *o) {
+        *o = (struct serve_options){
                 .max_command = FRAME_MAX_COMMAND_DEFAULT,
                 .request_timeout_usec = 10 * USEC_PER_SEC,
         };
 }
 
-void server_options_help(FILE *out) {
+void serve_options_help(FILE *out) {
         fprintf(out,
                 "  --max-command N        longest command accepted, in bytes (1..%u;\n"
                 "                         default %u)\n"
@@ -70,7 +70,7 @@ static int parse_size(const char *arg, rlim_t *ret) {
         return 0;
 }
 
-int server_options_parse(struct server_options *o, int opt, const char *arg, const char *program) {
+int serve_options_parse(struct serve_options *o, int opt, const char *arg, const char *program) {
         unsigned long v;
         int r;
 

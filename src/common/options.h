@@ -4,8 +4,8 @@
 /*
  * The options both servers take (nbnet-handler and nbnetd): request limits,
  * timeouts, who may connect (and MUNGE, who asks), what may run, per-command resource limits.
- * Each program adds its own options beside SERVER_LONG_OPTIONS and passes
- * the ones it does not know to server_options_parse().
+ * Each program adds its own options beside SERVE_LONG_OPTIONS and passes
+ * the ones it does not know to serve_options_parse().
  */
 
 #include <getopt.h>
@@ -31,12 +31,12 @@ enum {
         OPT_ALWAYS_SHELL,
         OPT_MUNGE,
         OPT_MUNGE_SOCKET,
-        OPT_SERVER_LAST, /* a program's own options start here */
+        OPT_SERVE_LAST, /* a program's own options start here */
 };
 
 /* clang-format reads these braces as one initializer and re-indents them. */
 /* clang-format off */
-#define SERVER_LONG_OPTIONS                                                     \
+#define SERVE_LONG_OPTIONS                                                     \
         {"max-command", required_argument, NULL, OPT_MAX_COMMAND},              \
         {"request-timeout", required_argument, NULL, OPT_REQUEST_TIMEOUT},      \
         {"command-timeout", required_argument, NULL, OPT_COMMAND_TIMEOUT},      \
@@ -53,7 +53,7 @@ enum {
         {"munge-socket", required_argument, NULL, OPT_MUNGE_SOCKET}
 /* clang-format on */
 
-struct server_options {
+struct serve_options {
         uint32_t max_command;
         uint64_t request_timeout_usec;
         uint64_t command_timeout_usec; /* 0: none */
@@ -65,11 +65,11 @@ struct server_options {
         const char *munge_socket; /* munged's socket; NULL: libmunge's default */
 };
 
-void server_options_init(struct server_options *o);
+void serve_options_init(struct serve_options *o);
 
-/* Handles one of the SERVER_LONG_OPTIONS: 0, or -EINVAL after printing what
+/* Handles one of the SERVE_LONG_OPTIONS: 0, or -EINVAL after printing what
  * is allowed to stderr. -ENOENT: not a server option. */
-int server_options_parse(struct server_options *o, int opt, const char *arg, const char *program);
+int serve_options_parse(struct serve_options *o, int opt, const char *arg, const char *program);
 
 /* The --help lines of the server options. */
-void server_options_help(FILE *out);
+void serve_options_help(FILE *out);

@@ -117,11 +117,11 @@ static void request_commands_warn_skipped(const char *path, const struct cmdtabl
                     path, t->n_skipped, t->n_skipped == 1 ? "" : "s", t->skipped);
 }
 
-void request_commands_load(struct request_commands *c, const char *path, const char *until) {
+void request_table_load(struct request_table *c, const char *path, const char *until) {
         char why[512];
         int r;
 
-        *c = (struct request_commands){.path = path, .ok = true};
+        *c = (struct request_table){.path = path, .ok = true};
         if (!path)
                 return;
         r = cmdtable_load(&c->table, path, why, sizeof why);
@@ -133,7 +133,7 @@ void request_commands_load(struct request_commands *c, const char *path, const c
         c->ok = r >= 0;
 }
 
-void request_commands_reload(struct request_commands *c) {
+void request_table_reload(struct request_table *c) {
         struct cmdtable table;
         char why[512];
         int r;
@@ -155,7 +155,7 @@ void request_commands_reload(struct request_commands *c) {
                  table.count == 1 ? "" : "s");
 }
 
-void request_commands_release(struct request_commands *c) {
+void request_table_release(struct request_table *c) {
         cmdtable_release(&c->table);
         c->ok = false;
 }
@@ -186,7 +186,7 @@ static bool request_take_payload(struct frame *f, struct auth_credential *cred, 
         return true;
 }
 
-bool request_authorize(const struct server_options *o, struct frame *f, struct auth_decoded *d,
+bool request_authorize(const struct serve_options *o, struct frame *f, struct auth_decoded *d,
                        struct request_identity *who, enum request_end *end, char *line,
                        size_t line_size) {
         *who = (struct request_identity){0};
@@ -233,7 +233,7 @@ const char *request_logged_command(const struct frame *f, const struct request_i
         return f->command;
 }
 
-const char *request_command(const struct request_commands *c, const struct frame *f,
+const char *request_run_line(const struct request_table *c, const struct frame *f,
                             const struct request_identity *who, enum request_end *end) {
         const char *command;
 

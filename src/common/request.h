@@ -88,7 +88,7 @@ const char *request_line_reason(const char *line);
 int request_prepare_server(bool subreaper);
 
 /* The --commands table of restricted mode. */
-struct request_commands {
+struct request_table {
         const char *path; /* NULL: not restricted; every frame runs its own line */
         struct cmdtable table;
         bool ok; /* false: the table would not load, and requests are refused */
@@ -96,13 +96,13 @@ struct request_commands {
 
 /* Loads the table (when path is set); a table that will not load is logged,
  * with until saying what fixes it, and leaves every request refused. */
-void request_commands_load(struct request_commands *c, const char *path, const char *until);
+void request_table_load(struct request_table *c, const char *path, const char *until);
 
 /* SIGHUP: reads the table again; a bad new table is logged and the one in
  * force is kept. */
-void request_commands_reload(struct request_commands *c);
+void request_table_reload(struct request_table *c);
 
-void request_commands_release(struct request_commands *c);
+void request_table_release(struct request_table *c);
 
 /* Who asks: the uid and gid a MUNGE credential vouches for. */
 struct request_identity {
@@ -119,7 +119,7 @@ struct request_identity {
  * payload is taken or freed. Without '@', --munge refuses. false when nothing
  * may run: *end says why and line gets the client's "nbnet: ..." text; 125s
  * are logged here. */
-bool request_authorize(const struct server_options *o, struct frame *f, struct auth_decoded *d,
+bool request_authorize(const struct serve_options *o, struct frame *f, struct auth_decoded *d,
                        struct request_identity *who, enum request_end *end, char *line,
                        size_t line_size);
 
@@ -129,5 +129,5 @@ const char *request_logged_command(const struct frame *f, const struct request_i
 
 /* What a complete, authenticated frame runs: its own line, or the table's line
  * for the name it gives. NULL when nothing may run; *end then says why. */
-const char *request_command(const struct request_commands *c, const struct frame *f,
+const char *request_run_line(const struct request_table *c, const struct frame *f,
                             const struct request_identity *who, enum request_end *end);

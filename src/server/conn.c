@@ -209,7 +209,7 @@ static void conn_judge(struct conn *c, struct auth_decoded *d) {
 
         if (!request_authorize(c->cfg->opt, &c->frame, d, &c->who, &end, line, sizeof line))
                 conn_refuse(c, end, line);
-        else if (request_command(c->cfg->commands, &c->frame, &c->who, &end))
+        else if (request_run_line(c->cfg->table, &c->frame, &c->who, &end))
                 c->cfg->report(c->cfg->owner, c, CONN_EVENT_READY);
         else
                 conn_refuse(c, end, NULL);
@@ -556,7 +556,7 @@ static int conn_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct server_options *opt,
+int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve_options *opt,
                      size_t max_running, char **environ_) {
         int r;
 
@@ -665,7 +665,7 @@ static int conn_watch_child(struct conn *c, struct spawn_child *child) {
 int conn_start(struct conn *c) {
         enum request_end end;
         /* Looked up again: SIGHUP may have replaced the table while it was queued. */
-        const char *command = request_command(c->cfg->commands, &c->frame, &c->who, &end);
+        const char *command = request_run_line(c->cfg->table, &c->frame, &c->who, &end);
         struct spawn_child child;
         int r;
 

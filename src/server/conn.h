@@ -75,7 +75,7 @@ struct conn_shared {
 
 /* Makes them for a server of opt on event, with room for max_running
  * commands at once; logs what failed. conn_shared_release undoes it, failed or not. */
-int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct server_options *opt,
+int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve_options *opt,
                      size_t max_running, char **environ_);
 
 /* wait_decode: a decode that munged still holds is waited for (up to
@@ -86,8 +86,8 @@ void conn_shared_release(struct conn_shared *sh, bool wait_decode);
  * nbnet-handler gives no cgroup pool: its unit's cgroup is the command's. */
 struct conn_config {
         sd_event *event;
-        const struct server_options *opt;
-        const struct request_commands *commands; /* replaced in place at SIGHUP */
+        const struct serve_options *opt;
+        const struct request_table *table; /* replaced in place at SIGHUP */
         struct conn_shared *shared;
         struct cgroup_pool *cgroups; /* a cgroup per command when on; else process groups */
         void (*report)(void *owner, struct conn *c, enum conn_event event);

@@ -37,8 +37,8 @@ extern char **environ;
 
 /* The one connection and what its state machine is given. */
 struct handler {
-        struct server_options opt;
-        struct request_commands commands;
+        struct serve_options opt;
+        struct request_table table;
         struct conn_shared shared;
         sd_event *event;
         struct conn_config cfg;
@@ -56,7 +56,7 @@ static void usage(FILE *out) {
                      "connection is fd 3 under systemd's Accept=yes (LISTEN_FDS=1) or fd 0\n"
                      "under inetd and friends.\n"
                      "\n");
-        server_options_help(out);
+        serve_options_help(out);
         fprintf(out, "  -h, --help             show this help\n"
                      "  -V, --version          show the version\n"
                      "\n"
@@ -65,16 +65,16 @@ static void usage(FILE *out) {
 }
 
 /* Returns 0 to go on, 1 to exit 0 (help, version), -EINVAL to exit 2. */
-static int parse_options(int argc, char **argv, struct server_options *o) {
+static int parse_options(int argc, char **argv, struct serve_options *o) {
         static const struct option longopts[] = {
-                SERVER_LONG_OPTIONS,
+                SERVE_LONG_OPTIONS,
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
                 {0},
         };
         int c;
 
-        server_options_init(o);
+        serve_options_init(o);
         argv[0] = (char *) PROGRAM; /* getopt's messages name the program, not its path */
         while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) >= 0) {
                 switch (c) {
@@ -83,7 +83,7 @@ static int parse_options(int argc, char **argv, struct server_options *o) {
                 case '?':
                         return args_common_option(c, PROGRAM, NBNET_VERSION, usage);
                 default:
-                        if (server_options_parse(o, c, optarg, PROGRAM) < 0)
+                        if (serve_options_parse(o, c, optarg, PROGRAM) < 0)
                                 return -EINVAL;
                 }
         }
@@ -228,7 +228,7 @@ static int handler_init_loop(struct handler *h) {
         h->cfg = (struct conn_config){
                 .event = h->event,
                 .opt = &h->opt,
-                .commands = &h->commands,
+                .table = &h->table,
                 .shared = &h->shared,
                 .report = handler_on_conn,
                 .owner = h,
@@ -252,7 +252,7 @@ static void handler_release(struct handler *h) {
         /* A decode that munged still holds would keep the exit waiting for
          * libmunge's timeout: the process ends, and the thread with it. */
         conn_shared_release(&h->shared, false);
-        request_commands_release(&h->commands);
+        request_table_release(&h->table);
         h->event = sd_event_unref(h->event);
 }
 
@@ -284,14 +284,14 @@ int main(int argc, char **argv) {
                 close(h.fd);
                 return EXIT_SUCCESS;
         }
-        request_commands_load(&h.commands, h.opt.commands_path, "it is fixed");
+        request_table_load(&h.table, h.opt.commands_path, "it is fixed");
         r = handler_init_loop(&h);
         if (r >= 0)
                 r = handler_serve(&h);
         else
                 close(h.fd);
         /* A bad table still answers the client, then fails the unit visibly. */
-        if (r >= 0 && !h.commands.ok)
+        if (r >= 0 && !h.table.ok)
                 r = -EINVAL;
         handler_release(&h);
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

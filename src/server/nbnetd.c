@@ -38,7 +38,7 @@
 extern char **environ;
 
 struct options {
-        struct server_options server; /* shared with nbnet-handler (options.h) */
+        struct serve_options server; /* shared with nbnet-handler (options.h) */
         struct server_limits limits;
         const char *listen[SERVER_MAX_LISTENERS];
         size_t n_listen;
@@ -46,7 +46,7 @@ struct options {
 };
 
 enum {
-        OPT_LISTEN = OPT_SERVER_LAST,
+        OPT_LISTEN = OPT_SERVE_LAST,
         OPT_MAX_CONNECTIONS,
         OPT_MAX_RUNNING,
         OPT_MAX_PER_SOURCE,
@@ -96,7 +96,7 @@ static void usage(FILE *out) {
                 "                         ends in .prom; PATH.tmp is written, then renamed),\n"
                 "                         and at SIGHUP\n",
                 SERVER_MAX_LISTENERS, COUNT_LIMIT, COUNT_LIMIT, COUNT_LIMIT);
-        server_options_help(out);
+        serve_options_help(out);
         fprintf(out,
                 "  -h, --help             show this help\n"
                 "  -V, --version          show the version\n"
@@ -199,14 +199,14 @@ static int parse_one(int c, struct options *o) {
         case '?':
                 return args_common_option(c, PROGRAM, NBNET_VERSION, usage);
         default:
-                return server_options_parse(&o->server, c, optarg, PROGRAM) < 0 ? -EINVAL : 0;
+                return serve_options_parse(&o->server, c, optarg, PROGRAM) < 0 ? -EINVAL : 0;
         }
 }
 
 /* Returns 0 to go on, 1 to exit 0 (help, version), -EINVAL to exit 2. */
 static int parse_options(int argc, char **argv, struct options *o) {
         static const struct option longopts[] = {
-                SERVER_LONG_OPTIONS,
+                SERVE_LONG_OPTIONS,
                 {"listen", required_argument, NULL, OPT_LISTEN},
                 {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
                 {"max-running", required_argument, NULL, OPT_MAX_RUNNING},
@@ -227,7 +227,7 @@ static int parse_options(int argc, char **argv, struct options *o) {
                 .limits.max_running = 128,
                 .limits.stop_timeout_usec = 5 * USEC_PER_SEC,
         };
-        server_options_init(&o->server);
+        serve_options_init(&o->server);
         /* getopt's own messages start with argv[0]: make it the name the others use. */
         argv[0] = (char *) PROGRAM;
         while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) >= 0) {

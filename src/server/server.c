@@ -485,7 +485,7 @@ static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo 
                         orphans_reap(&s->shared.orphans);
                 break;
         case SIGHUP:
-                request_commands_reload(&s->commands);
+                request_table_reload(&s->table);
                 log_info("%u connection%s, %u running, %u queued, %llu served, %llu refused",
                          s->connections, server_plural(s->connections), s->running, s->queued,
                          s->served, s->refused);
@@ -604,7 +604,7 @@ void server_set_metrics_file(struct server *s, const char *path) {
         s->metrics_file.path = path;
 }
 
-int server_init(struct server *s, const struct server_options *opt, const struct server_limits *lim,
+int server_init(struct server *s, const struct serve_options *opt, const struct server_limits *lim,
                 char **environ_) {
         int r;
 
@@ -627,7 +627,7 @@ int server_init(struct server *s, const struct server_options *opt, const struct
         s->conn_cfg = (struct conn_config){
                 .event = s->event,
                 .opt = &s->opt,
-                .commands = &s->commands,
+                .table = &s->table,
                 .shared = &s->shared,
                 .cgroups = &s->cgroups,
                 .report = server_on_conn,
@@ -695,7 +695,7 @@ int server_run(struct server *s) {
         int r;
 
         /* After the listeners: a usage error is told first and alone. */
-        request_commands_load(&s->commands, s->opt.commands_path,
+        request_table_load(&s->table, s->opt.commands_path,
                               "it is fixed and nbnetd gets SIGHUP");
         server_log_start(s);
         server_notify_status(s);
@@ -728,7 +728,7 @@ void server_release(struct server *s) {
         s->conns = NULL;
         free(s->idle);
         s->idle = NULL;
-        request_commands_release(&s->commands);
+        request_table_release(&s->table);
         cgroup_pool_release(&s->cgroups);
         s->event = sd_event_unref(s->event);
 }

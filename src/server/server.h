@@ -62,9 +62,9 @@ struct server_idle {
 };
 
 struct server {
-        struct server_options opt; /* options.h: request limits, policy, resource limits */
+        struct serve_options opt; /* options.h: request limits, policy, resource limits */
         struct server_limits lim;
-        struct request_commands commands; /* restricted mode (--commands) */
+        struct request_table table; /* restricted mode (--commands) */
         struct conn_config conn_cfg;      /* what every connection is given */
         sd_event *event;
         struct listener listeners[SERVER_MAX_LISTENERS];
@@ -92,7 +92,7 @@ struct server {
 
 /* Sets up the loop, the connection table, the signals;
  * listeners come with server_listen, the command table with server_run. */
-int server_init(struct server *s, const struct server_options *opt, const struct server_limits *lim,
+int server_init(struct server *s, const struct serve_options *opt, const struct server_limits *lim,
                 char **environ_);
 
 /* Serves the listening socket fd (taken over: closed by server_release). */

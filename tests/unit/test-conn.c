@@ -98,8 +98,8 @@ enum on_ready {
 
 struct harness {
         sd_event *event;
-        struct server_options opt;
-        struct request_commands commands;
+        struct serve_options opt;
+        struct request_table table;
         struct conn_shared shared;
         struct conn_config cfg;
         struct conn conn;
@@ -322,7 +322,7 @@ static void open_conn(struct harness *h, bool tcp) {
                 h->peer = sv[1];
         }
         assert_int_equal(sock_peer_of(fd, &peer), 0);
-        h->cfg.commands = &h->commands;
+        h->cfg.table = &h->table;
         if (conn_open(&h->conn, &h->cfg, fd, &peer, tcp) < 0) {
                 close(fd);
                 fail_msg("conn_open failed");
@@ -352,8 +352,8 @@ static int setup(void **state) {
                 return -1;
         h->peer = -1;
         h->conn.fd = -1;
-        server_options_init(&h->opt);
-        request_commands_load(&h->commands, NULL, "");
+        serve_options_init(&h->opt);
+        request_table_load(&h->table, NULL, "");
         if (sd_event_new(&h->event) < 0 ||
             conn_shared_init(&h->shared, h->event, &h->opt, 16, environ) < 0 ||
             pipe2(fake_munged.answer, O_CLOEXEC) < 0 || pipe2(fake_munged.asked, O_CLOEXEC) < 0)
@@ -362,7 +362,7 @@ static int setup(void **state) {
         h->cfg = (struct conn_config){
                 .event = h->event,
                 .opt = &h->opt,
-                .commands = &h->commands,
+                .table = &h->table,
                 .shared = &h->shared,
                 .report = owner_report,
                 .owner = h,
@@ -400,7 +400,7 @@ static int teardown(void **state) {
                 close(fake_munged.asked[i]);
                 fake_munged.answer[i] = fake_munged.asked[i] = -1;
         }
-        request_commands_release(&h->commands);
+        request_table_release(&h->table);
         sd_event_unref(h->event);
         free(h);
         return 0;
@@ -489,8 +489,8 @@ static void test_a_name_outside_the_commands_table_is_refused_with_126(void **st
         const char *want = "nbnet: command not allowed\n\x1eNBNET-STATUS 126\n";
 
         write_table(h, "hello = echo hi\n");
-        request_commands_load(&h->commands, h->table_path, "never");
-        assert_true(h->commands.ok);
+        request_table_load(&h->table, h->table_path, "never");
+        assert_true(h->table.ok);
         open_conn(h, true);
         peer_request(h, "+0000000005other");
         run_until_event(h, CONN_EVENT_CLOSED, 1000);
@@ -503,7 +503,7 @@ static void test_a_name_of_the_commands_table_runs_its_line(void **state) {
         struct harness *h = *state;
 
         write_table(h, "hello = echo hi\n");
-        request_commands_load(&h->commands, h->table_path, "never");
+        request_table_load(&h->table, h->table_path, "never");
         open_conn(h, true);
         peer_command(h, "hello");
         run_until_event(h, CONN_EVENT_CLOSED, 2000);
@@ -518,13 +518,13 @@ static void test_a_queued_name_that_a_reload_removed_is_refused_at_start(void **
         const char *want = "nbnet: command not allowed\n\x1eNBNET-STATUS 126\n";
 
         write_table(h, "hello = echo hi\n");
-        request_commands_load(&h->commands, h->table_path, "never");
+        request_table_load(&h->table, h->table_path, "never");
         h->on_ready = READY_QUEUE;
         open_conn(h, true);
         peer_command(h, "hello");
         run_until_state(h, CONN_QUEUED, 1000);
         write_table(h, "other = echo other\n");
-        request_commands_reload(&h->commands);
+        request_table_reload(&h->table);
         assert_int_equal(conn_start(&h->conn), -EACCES);
         run_until_event(h, CONN_EVENT_CLOSED, 1000);
         assert_events(h, "READY,CLOSED");
@@ -535,8 +535,8 @@ static void test_a_table_that_would_not_load_refuses_with_125(void **state) {
         struct harness *h = *state;
         const char *want = "nbnet: server misconfigured (see its log)\n\x1eNBNET-STATUS 125\n";
 
-        request_commands_load(&h->commands, "/nonexistent/test-conn-table", "never");
-        assert_false(h->commands.ok);
+        request_table_load(&h->table, "/nonexistent/test-conn-table", "never");
+        assert_false(h->table.ok);
         open_conn(h, true);
         peer_command(h, "hello");
         run_until_event(h, CONN_EVENT_CLOSED, 1000);
