@@ -20,16 +20,13 @@
 #include <unistd.h>
 
 #include "args.h"
-#include "authq.h"
 #include "clock.h"
 #include "conn.h"
 #include "log.h"
 #include "options.h"
-#include "orphans.h"
 #include "policy.h"
 #include "request.h"
 #include "sock.h"
-#include "spawn.h"
 
 #define PROGRAM "nbnet-handler"
 
@@ -125,32 +122,27 @@ static int find_connection(void) {
         return -ENOTSOCK;
 }
 
-/* A refused peer gets no byte at all: closed at once, and logged. */
-static bool peer_allowed(const struct handler *h) {
-        int r = policy_check_peer(&h->opt.policy, h->fd);
-
-        if (r == 0)
-                return true;
+/* A peer refused before its request was read: no byte written, one record. */
+static void log_refused(const struct handler *h, const char *reason) {
         log_connection(&(struct log_record){
                 .peer = h->peer.text,
                 .status = NBNET_STATUS_REFUSED,
-                .reason = r == -EACCES ? "peer not allowed" : "peer could not be checked",
+                .reason = reason,
                 .duration_usec = clock_now_usec() - h->start_usec,
         });
-        if (r != -EACCES)
-                log_error_errno(r, "%s: getpeername or SO_PEERCRED", h->peer.text);
-        return false;
 }
 
 /* The handler learns its socket's kind only now: a rule that does not apply
- * to it, with none that does, would serve anyone. The peer is closed, no byte
- * written, and the log says which rule is missing. */
-static bool rules_apply(const struct handler *h) {
+ * to it, with none that does, would serve anyone. The log says which rule is
+ * missing. Then the peer's own check. */
+static bool peer_allowed(const struct handler *h, bool *misconfigured) {
         struct sockaddr_storage ss = {0};
         socklen_t len = sizeof ss;
+        const char *why = NULL;
         bool unix_socket;
-        const char *why;
+        int r;
 
+        *misconfigured = true;
         if (getsockname(h->fd, (struct sockaddr *) &ss, &len) < 0) {
                 log_error_errno(errno, "getsockname");
                 return false;
@@ -158,17 +150,20 @@ static bool rules_apply(const struct handler *h) {
         unix_socket = ss.ss_family == AF_UNIX;
         why = policy_uncovered(&h->opt.policy, unix_socket ? POLICY_SOCKET_UNIX : POLICY_SOCKET_IP,
                                h->opt.munge);
-        if (!why)
+        *misconfigured = why != NULL;
+        if (why) {
+                log_error("%s: connection refused: the rules given do not apply to this socket "
+                          "kind (%s): %s; give a rule for it",
+                          h->peer.text, unix_socket ? "a Unix socket" : "TCP", why);
+                log_refused(h, "no rule given applies to this socket kind");
+                return false;
+        }
+        r = policy_check_peer(&h->opt.policy, h->fd);
+        if (r == 0)
                 return true;
-        log_error("%s: connection refused: the rules given do not apply to this socket kind (%s): "
-                  "%s; give a rule for it",
-                  h->peer.text, unix_socket ? "a Unix socket" : "TCP", why);
-        log_connection(&(struct log_record){
-                .peer = h->peer.text,
-                .status = NBNET_STATUS_REFUSED,
-                .reason = "no rule given applies to this socket kind",
-                .duration_usec = clock_now_usec() - h->start_usec,
-        });
+        if (r != -EACCES)
+                log_error_errno(r, "%s: getpeername or SO_PEERCRED", h->peer.text);
+        log_refused(h, r == -EACCES ? "peer not allowed" : "peer could not be checked");
         return false;
 }
 
@@ -258,6 +253,7 @@ static void handler_release(struct handler *h) {
 
 int main(int argc, char **argv) {
         struct handler h = {.start_usec = clock_now_usec(), .fd = -1};
+        bool misconfigured;
         int r;
 
         r = parse_options(argc, argv, &h.opt);
@@ -275,14 +271,10 @@ int main(int argc, char **argv) {
         r = sock_enable_keepalive(h.fd);
         if (r < 0)
                 log_error_errno(r, "%s: setsockopt keepalive", h.peer.text);
-        /* A misconfigured unit: it fails, visibly, and serves nobody. */
-        if (!rules_apply(&h)) {
+        if (!peer_allowed(&h, &misconfigured)) {
                 close(h.fd);
-                return EXIT_FAILURE;
-        }
-        if (!peer_allowed(&h)) {
-                close(h.fd);
-                return EXIT_SUCCESS;
+                /* A misconfigured unit fails, visibly; a refused peer is the peer's doing. */
+                return misconfigured ? EXIT_FAILURE : EXIT_SUCCESS;
         }
         request_table_load(&h.table, h.opt.commands_path, "it is fixed");
         r = handler_init_loop(&h);
