@@ -234,7 +234,7 @@ const char *request_logged_command(const struct frame *f, const struct request_i
 }
 
 const char *request_run_line(const struct request_table *c, const struct frame *f,
-                            const struct request_identity *who, enum request_end *end) {
+                             const struct request_identity *who, enum request_end *end) {
         const char *command;
 
         *end = REQUEST_RAN;

@@ -130,4 +130,4 @@ const char *request_logged_command(const struct frame *f, const struct request_i
 /* What a complete, authenticated frame runs: its own line, or the table's line
  * for the name it gives. NULL when nothing may run; *end then says why. */
 const char *request_run_line(const struct request_table *c, const struct frame *f,
-                            const struct request_identity *who, enum request_end *end);
+                             const struct request_identity *who, enum request_end *end);

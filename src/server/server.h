@@ -64,8 +64,8 @@ struct server_idle {
 struct server {
         struct serve_options opt; /* options.h: request limits, policy, resource limits */
         struct server_limits lim;
-        struct request_table table; /* restricted mode (--commands) */
-        struct conn_config conn_cfg;      /* what every connection is given */
+        struct request_table table;  /* restricted mode (--commands) */
+        struct conn_config conn_cfg; /* what every connection is given */
         sd_event *event;
         struct listener listeners[SERVER_MAX_LISTENERS];
         size_t n_listeners;
