@@ -131,7 +131,7 @@ int runas_resolve(const char *spec, struct runas_user *ret, char *err, size_t er
         char user[256], *group;
         struct passwd pw;
         char *buf = NULL;
-        unsigned id;
+        unsigned id = 0;
         bool numeric, entry;
         int r;
 

@@ -34,7 +34,8 @@ static void spawn_env_put(struct spawn_env *env, char *entry) {
         size_t n = spawn_env_name_len(entry);
 
         for (size_t i = 0; i < env->count; i++)
-                if (spawn_env_name_len(env->envp[i]) == n && memcmp(env->envp[i], entry, n) == 0) {
+                if (env->envp[i] && spawn_env_name_len(env->envp[i]) == n &&
+                    memcmp(env->envp[i], entry, n) == 0) {
                         env->envp[i] = entry;
                         return;
                 }
