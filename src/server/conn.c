@@ -557,10 +557,10 @@ static int conn_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-/* Whom commands run as (told once, with a warning when it is the server's own
- * user) and their environment. */
-static int conn_shared_init_env(struct spawn_env *env, const struct serve_options *opt,
-                                char **environ_) {
+/* Whom commands run as (and, in warning, that it is the server's own user)
+ * and their environment. */
+static int conn_shared_init_env(struct spawn_env *env, char *warning, size_t warning_size,
+                                const struct serve_options *opt, char **environ_) {
         struct runas_user user;
         char err[512];
         int r;
@@ -577,15 +577,17 @@ static int conn_shared_init_env(struct spawn_env *env, const struct serve_option
                 return r;
         }
         if (user.own && user.creds.uid == 0)
-                log_warning("commands run as root, as the server does: any command can signal, "
-                            "trace and stop the server, read its memory and environment, and "
-                            "do anything on this host; give --run-as USER (e.g. --run-as "
-                            "nobody), or use the packaged units");
+                snprintf(warning, warning_size,
+                         "commands run as root, as the server does: any command can signal, "
+                         "trace and stop the server, read its memory and environment, and do "
+                         "anything on this host; give --run-as USER (e.g. --run-as nobody), or "
+                         "use the packaged units");
         else if (user.own)
-                log_warning("commands run as the server's own user (%s, uid %u): a command can "
-                            "signal, trace and stop the server and read its memory and "
-                            "environment; give --run-as USER, or use the packaged units",
-                            user.name, (unsigned) user.creds.uid);
+                snprintf(warning, warning_size,
+                         "commands run as the server's own user (%s, uid %u): a command can "
+                         "signal, trace and stop the server and read its memory and "
+                         "environment; give --run-as USER, or use the packaged units",
+                         user.name, (unsigned) user.creds.uid);
         r = spawn_env_init(env,
                            &(struct spawn_login){
                                    .creds = user.creds,
@@ -607,7 +609,7 @@ int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve
         int r;
 
         *sh = (struct conn_shared){0};
-        r = conn_shared_init_env(&sh->env, opt, environ_);
+        r = conn_shared_init_env(&sh->env, sh->warning, sizeof sh->warning, opt, environ_);
         if (r < 0)
                 return r;
         sh->env.limits = opt->limits;
@@ -619,6 +621,11 @@ int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve
         if (r < 0)
                 return log_error_errno(r, "setting up the MUNGE decoding queue (eventfd)");
         return 0;
+}
+
+void conn_shared_warn(const struct conn_shared *sh) {
+        if (sh->warning[0])
+                log_warning("%s", sh->warning);
 }
 
 void conn_shared_release(struct conn_shared *sh, bool wait_decode) {
