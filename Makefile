@@ -50,7 +50,8 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DNBNET_VERSION='"$(VERSION)"' $(WARNINGS)
 # CFLAGS on the link line too: packagers' -flto or -fsanitize need it there.
 ALL_LDFLAGS = $(SANFLAGS) $(CFLAGS) $(LDFLAGS)
 
-COMMON := frame spawn direct shsyntax shenv sock log args policy cmdtable options proc request auth
+COMMON := frame spawn direct shsyntax shenv sock log args policy cmdtable options proc request auth \
+	runas
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans cgroup authq conn handler))
 NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans cgroup listen metrics notices authq server conn nbnetd))
 # What the client and the load generator share: target (where to connect),
@@ -218,10 +219,20 @@ soak: all
 
 # Installs the missing build dependencies only (make build-deps), builds, and
 # runs nbnetd in the foreground on both loopback addresses; no systemd needed.
+# As root, commands run as nobody, in / (which nobody may list, unlike a
+# checkout in a home of mode 0750); otherwise as the invoking user, who is
+# warned that they can then signal and trace the server.
+RUN_LISTEN := --listen 127.0.0.1:9079 --listen [::1]:9079
+RUN_TRY := try: echo -n 0000000002ls | nc -N 127.0.0.1 9079
 run: build-deps
 	$(MAKE) all
-	@echo "nbnet: serving on 127.0.0.1:9079 and [::1]:9079 (Ctrl-C stops); try: echo -n 0000000002ls | nc -N 127.0.0.1 9079"
-	exec bin/nbnetd --listen 127.0.0.1:9079 --listen [::1]:9079
+	@if [ "$$(id -u)" -eq 0 ]; then \
+		echo "nbnet: serving on 127.0.0.1:9079 and [::1]:9079 (Ctrl-C stops); commands run as nobody (--run-as nobody), in /; $(RUN_TRY)"; \
+		cd / && exec "$(CURDIR)/bin/nbnetd" $(RUN_LISTEN) --run-as nobody; \
+	else \
+		echo "nbnet: serving on 127.0.0.1:9079 and [::1]:9079 (Ctrl-C stops); commands run as you, $$(id -un), and can signal and trace the server (make run as root runs them as nobody); $(RUN_TRY)"; \
+		exec bin/nbnetd $(RUN_LISTEN); \
+	fi
 
 # Unit tests, the bats suite in every mode, the suite again under sanitizers,
 # and the units through systemd-analyze: one "N passed, N failed" line at the end.

@@ -13,21 +13,29 @@ nbnetd | accept) ;;
 *) NBNET_MODE=nbnetd ;;
 esac
 
-# The servers' environment: a PATH whose first directory holds a file that
-# is not executable (ls), a script without #! (hello) and a directory (date);
-# a duplicate, names dash drops, a stale PWD, OLDPWD.
+# The servers' environment: a duplicate, names dash drops, a stale PWD,
+# OLDPWD; of which the commands get only what pair_env_options names.
 server_env() {
-        echo "PATH=$BIN_DIR:/usr/local/bin:/usr/bin:/bin HOME=/root LANG=C.UTF-8 A=1 A=2 B-C=3 1X=4" \
+        echo "PATH=/usr/bin:/bin HOME=/root LANG=C.UTF-8 A=1 A=2 B-C=3 1X=4" \
                 "PWD=/nonexistent OLDPWD=/tmp TERM=dumb"
+}
+
+# What the commands get besides a login's variables: a PATH whose first
+# directory holds a file that is not executable (ls), a script without #!
+# (hello) and a directory (date); the server's A, PWD, OLDPWD and TERM.
+pair_env_options() {
+        echo "--setenv PATH=$BIN_DIR:/usr/local/bin:/usr/bin:/bin --pass-env A --pass-env PWD" \
+                "--pass-env OLDPWD --pass-env TERM"
 }
 
 # start_pair_server PORT [options]: one server in the file's mode, in $WORK,
 # with server_env as its whole environment.
 start_pair_server() {
-        local port=$1 rc=0
+        local port=$1 rc=0 env_options
         shift
+        read -r -a env_options <<<"$(pair_env_options)"
         SERVER_ENV=$(server_env) SERVER_DIR=$WORK SERVE_LOG=$WORK/servers.log \
-                serve_at "127.0.0.1:$port" "$@" || rc=$?
+                serve_at "127.0.0.1:$port" "${env_options[@]}" "$@" || rc=$?
         echo "$SERVED_PID" >>"$WORK/pids"
         return "$rc"
 }

@@ -3,6 +3,7 @@
 #include "options.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "args.h"
@@ -41,8 +42,32 @@ void serve_options_help(FILE *out) {
                 "  --munge                require a MUNGE credential ('@' requests, nbnet\n"
                 "                         --munge); refuse others with status 126\n"
                 "  --munge-socket PATH    munged's socket (default: libmunge's,\n"
-                "                         /run/munge/munge.socket.2)\n",
+                "                         /run/munge/munge.socket.2)\n"
+                "  --run-as USER[:GROUP]  run every command as USER (its group, or GROUP; names\n"
+                "                         or numbers) with USER's groups and no capability;\n"
+                "                         needs root or CAP_SETUID, CAP_SETGID and CAP_KILL.\n"
+                "                         Without it commands run as the server's own user,\n"
+                "                         and can signal, trace and stop the server\n"
+                "  --setenv NAME=VALUE    set NAME in every command's environment (repeatable;\n"
+                "                         it replaces a variable of the same name)\n"
+                "  --pass-env NAME        pass the server's NAME on to every command, if set\n"
+                "                         (repeatable). Commands otherwise get only PATH,\n"
+                "                         HOME, USER, LOGNAME, SHELL, the server's LANG,\n"
+                "                         LANGUAGE, LC_* and TZ, REMOTE_ADDR and REMOTE_PORT\n",
                 FRAME_MAX_COMMAND_LIMIT, FRAME_MAX_COMMAND_DEFAULT);
+}
+
+/* A portable variable name: letters, digits, '_', no digit first. */
+static bool options_env_name(const char *s, size_t len) {
+        if (len == 0 || (s[0] >= '0' && s[0] <= '9'))
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (!(s[i] == '_' || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+                      (s[i] >= '0' && s[i] <= '9')))
+                        return false;
+        /* Each command's own: the peer's address and port. */
+        return !((len == 11 && memcmp(s, "REMOTE_ADDR", 11) == 0) ||
+                 (len == 11 && memcmp(s, "REMOTE_PORT", 11) == 0));
 }
 
 /* Says on stderr what the option takes and what it got; returns -EINVAL. */
@@ -152,6 +177,33 @@ int serve_options_parse(struct serve_options *o, int opt, const char *arg, const
                         return options_refuse_value(program, "--munge-socket",
                                                     "an absolute path (munged's --socket)", arg);
                 o->munge_socket = arg;
+                return 0;
+        case OPT_RUN_AS:
+                /* Resolved at start (runas.h), where a missing user is told. */
+                o->run_as = arg;
+                return 0;
+        case OPT_SETENV:
+                if (o->n_setenv == SERVE_MAX_ENV)
+                        return options_refuse_value(program, "--setenv", "given at most 64 times",
+                                                    arg);
+                if (!strchr(arg, '=') || !options_env_name(arg, strcspn(arg, "=")))
+                        return options_refuse_value(
+                                program, "--setenv",
+                                "NAME=VALUE, NAME of letters, digits and _ (not REMOTE_ADDR or "
+                                "REMOTE_PORT)",
+                                arg);
+                o->setenv[o->n_setenv++] = arg;
+                return 0;
+        case OPT_PASS_ENV:
+                if (o->n_pass_env == SERVE_MAX_ENV)
+                        return options_refuse_value(program, "--pass-env", "given at most 64 times",
+                                                    arg);
+                if (!options_env_name(arg, strlen(arg)))
+                        return options_refuse_value(program, "--pass-env",
+                                                    "a NAME of letters, digits and _ (not "
+                                                    "REMOTE_ADDR or REMOTE_PORT)",
+                                                    arg);
+                o->pass_env[o->n_pass_env++] = arg;
                 return 0;
         default:
                 return -ENOENT;

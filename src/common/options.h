@@ -3,7 +3,8 @@
 
 /*
  * The options both servers take (nbnet-handler and nbnetd): request limits,
- * timeouts, who may connect (and MUNGE, who asks), what may run, per-command resource limits.
+ * timeouts, who may connect (and MUNGE, who asks), what may run, per-command resource limits,
+ * whom commands run as and what environment they get.
  * Each program adds its own options beside SERVE_LONG_OPTIONS and passes
  * the ones it does not know to serve_options_parse().
  */
@@ -31,6 +32,9 @@ enum {
         OPT_ALWAYS_SHELL,
         OPT_MUNGE,
         OPT_MUNGE_SOCKET,
+        OPT_RUN_AS,
+        OPT_SETENV,
+        OPT_PASS_ENV,
         OPT_SERVE_LAST, /* a program's own options start here */
 };
 
@@ -50,8 +54,14 @@ enum {
         {"limit-fsize", required_argument, NULL, OPT_LIMIT_FSIZE},              \
         {"always-shell", no_argument, NULL, OPT_ALWAYS_SHELL},                  \
         {"munge", no_argument, NULL, OPT_MUNGE},                                \
-        {"munge-socket", required_argument, NULL, OPT_MUNGE_SOCKET}
+        {"munge-socket", required_argument, NULL, OPT_MUNGE_SOCKET},            \
+        {"run-as", required_argument, NULL, OPT_RUN_AS},                        \
+        {"setenv", required_argument, NULL, OPT_SETENV},                        \
+        {"pass-env", required_argument, NULL, OPT_PASS_ENV}
 /* clang-format on */
+
+/* --setenv and --pass-env may each be given this many times. */
+#define SERVE_MAX_ENV 64
 
 struct serve_options {
         uint32_t max_command;
@@ -63,6 +73,11 @@ struct serve_options {
         bool always_shell;        /* no direct exec: /bin/sh -c runs every command */
         bool munge;               /* a MUNGE credential ('@') is required */
         const char *munge_socket; /* munged's socket; NULL: libmunge's default */
+        const char *run_as;       /* USER[:GROUP] the commands run as; NULL: the server's */
+        const char *setenv[SERVE_MAX_ENV]; /* NAME=VALUE for every command */
+        size_t n_setenv;
+        const char *pass_env[SERVE_MAX_ENV]; /* names of the server's variables passed on */
+        size_t n_pass_env;
 };
 
 void serve_options_init(struct serve_options *o);

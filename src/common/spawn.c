@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h> /* capset(): glibc has no wrapper */
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -19,29 +21,96 @@
 #include "child.h"
 #include "direct.h"
 
-/* Variables that describe the server's activation, not the command's. */
-static bool spawn_env_is_activation(const char *var) {
-        static const char *const prefixes[] = {"LISTEN_", "NOTIFY_SOCKET=", "WATCHDOG_"};
+/* Slots after the login's variables: TMPDIR (kept free for a per-command
+ * one), REMOTE_ADDR, REMOTE_PORT, the NULL. */
+#define SPAWN_ENV_PER_COMMAND 4
 
-        for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
-                if (strncmp(var, prefixes[i], strlen(prefixes[i])) == 0)
-                        return true;
-        return strncmp(var, "REMOTE_ADDR=", 12) == 0 || strncmp(var, "REMOTE_PORT=", 12) == 0;
+static size_t spawn_env_name_len(const char *entry) {
+        return strcspn(entry, "=");
 }
 
-int spawn_env_init(struct spawn_env *env, char *const *environ_) {
+/* Adds ENTRY (NAME=VALUE), or puts it in the place of an entry of that name. */
+static void spawn_env_put(struct spawn_env *env, char *entry) {
+        size_t n = spawn_env_name_len(entry);
+
+        for (size_t i = 0; i < env->count; i++)
+                if (env->envp[i] && spawn_env_name_len(env->envp[i]) == n &&
+                    memcmp(env->envp[i], entry, n) == 0) {
+                        env->envp[i] = entry;
+                        return;
+                }
+        env->envp[env->count++] = entry;
+}
+
+/* The server's locale and time zone, which a login would have too. */
+static bool spawn_env_is_locale(const char *var) {
+        return strncmp(var, "LANG=", 5) == 0 || strncmp(var, "LANGUAGE=", 9) == 0 ||
+               strncmp(var, "LC_", 3) == 0 || strncmp(var, "TZ=", 3) == 0;
+}
+
+/* The server's entry NAME=..., or NULL. */
+static char *spawn_env_find(char *const *environ_, const char *name) {
+        size_t n = strlen(name);
+
+        for (size_t i = 0; environ_ && environ_[i]; i++)
+                if (strncmp(environ_[i], name, n) == 0 && environ_[i][n] == '=')
+                        return environ_[i];
+        return NULL;
+}
+
+/* "NAME=value" in a string of its own, kept in login_vars[slot]; none for no value. */
+static int spawn_env_login_var(struct spawn_env *env, size_t slot, const char *name,
+                               const char *value) {
+        if (!value)
+                return 0;
+        if (asprintf(&env->login_vars[slot], "%s=%s", name, value) < 0) {
+                env->login_vars[slot] = NULL;
+                return -ENOMEM;
+        }
+        spawn_env_put(env, env->login_vars[slot]);
+        return 0;
+}
+
+static int spawn_env_build(struct spawn_env *env, const struct spawn_login *login,
+                           char *const *environ_) {
+        const char *const names[] = {"HOME", "USER", "LOGNAME", "SHELL"};
+        const char *const values[] = {login->home, login->user, login->user, login->shell};
+        bool root = login->creds.change ? login->creds.uid == 0 : geteuid() == 0;
         size_t n = 0;
         int r;
 
-        *env = (struct spawn_env){.null_fd = -1};
         while (environ_ && environ_[n])
                 n++;
-        env->envp = calloc(n + 3, sizeof(char *));
+        env->envp = calloc(1 + 4 + n + login->n_pass_env + login->n_setenv + SPAWN_ENV_PER_COMMAND,
+                           sizeof(char *));
         if (!env->envp)
                 return -ENOMEM;
+        spawn_env_put(env, (char *) (root ? SPAWN_PATH_ROOT : SPAWN_PATH));
+        for (size_t i = 0; i < 4; i++)
+                if ((r = spawn_env_login_var(env, i, names[i], values[i])) < 0)
+                        return r;
         for (size_t i = 0; i < n; i++)
-                if (!spawn_env_is_activation(environ_[i]))
-                        env->envp[env->count++] = environ_[i];
+                if (spawn_env_is_locale(environ_[i]))
+                        spawn_env_put(env, environ_[i]);
+        for (size_t i = 0; i < login->n_pass_env; i++) {
+                char *var = spawn_env_find(environ_, login->pass_env[i]);
+                if (var)
+                        spawn_env_put(env, var);
+        }
+        for (size_t i = 0; i < login->n_setenv; i++)
+                spawn_env_put(env, (char *) login->setenv[i]);
+        return 0;
+}
+
+int spawn_env_init(struct spawn_env *env, const struct spawn_login *login, char *const *environ_) {
+        int r;
+
+        *env = (struct spawn_env){.null_fd = -1, .creds = login->creds};
+        r = spawn_env_build(env, login, environ_);
+        if (r < 0) {
+                spawn_env_release(env);
+                return r;
+        }
         /* The names, for direct_init(); spawn_env_set_peer() fills in the values. */
         memcpy(env->remote_addr, "REMOTE_ADDR=", sizeof "REMOTE_ADDR=");
         memcpy(env->remote_port, "REMOTE_PORT=", sizeof "REMOTE_PORT=");
@@ -69,6 +138,10 @@ void spawn_env_release(struct spawn_env *env) {
         env->null_fd = -1;
         free(env->envp);
         env->envp = NULL;
+        for (size_t i = 0; i < sizeof env->login_vars / sizeof env->login_vars[0]; i++) {
+                free(env->login_vars[i]);
+                env->login_vars[i] = NULL;
+        }
         direct_release(env->direct);
         env->direct = NULL;
         free(env->stack);
@@ -76,7 +149,7 @@ void spawn_env_release(struct spawn_env *env) {
 }
 
 static void spawn_env_set_peer(struct spawn_env *env, const struct sock_peer *peer) {
-        size_t n = env->count;
+        size_t n = env->count; /* a per-command TMPDIR would take this slot first */
 
         /* The names are in place (spawn_env_init); the values fit, NULs included. */
         if (peer && peer->addr[0]) {
@@ -126,11 +199,12 @@ CHILD_SIDE static int spawn_apply_limits(const struct spawn_limits *l) {
 }
 
 /* fd 1 and 2 the connection, fd 0 /dev/null (or the connection too when
- * conn_stdin), nothing else. The order matters when conn_fd is 0, 1 or 2
- * (inetd): the connection is copied to 1 and 2 before fd 0 is replaced.
- * dup2(fd, fd) keeps FD_CLOEXEC, so clear it then. null_fd is the server's
- * /dev/null (above 2), or -1: opened here. */
-CHILD_SIDE static int spawn_child_fds(int conn_fd, bool conn_stdin, int null_fd) {
+ * conn_stdin), nothing else but report_fd (above 2, or -1), which the setup
+ * still needs. The order matters when conn_fd is 0, 1 or 2 (inetd): the
+ * connection is copied to 1 and 2 before fd 0 is replaced. dup2(fd, fd)
+ * keeps FD_CLOEXEC, so clear it then. null_fd is the server's /dev/null
+ * (above 2), or -1: opened here. */
+CHILD_SIDE static int spawn_child_fds(int conn_fd, bool conn_stdin, int null_fd, int report_fd) {
         for (int fd = conn_stdin ? STDIN_FILENO : STDOUT_FILENO; fd <= STDERR_FILENO; fd++) {
                 if (conn_fd == fd ? fcntl(fd, F_SETFD, 0) < 0 : dup2(conn_fd, fd) < 0)
                         return -errno;
@@ -150,7 +224,11 @@ CHILD_SIDE static int spawn_child_fds(int conn_fd, bool conn_stdin, int null_fd)
                         (void) close(null_fd);
                 }
         }
-        if (close_range(STDERR_FILENO + 1, ~0U, 0) < 0)
+        if (report_fd > STDERR_FILENO + 1 &&
+            close_range(STDERR_FILENO + 1, (unsigned) report_fd - 1, 0) < 0)
+                return -errno;
+        if (close_range(report_fd > STDERR_FILENO ? (unsigned) report_fd + 1 : STDERR_FILENO + 1,
+                        ~0U, 0) < 0)
                 return -errno;
         return 0;
 }
@@ -209,9 +287,39 @@ CHILD_SIDE static int spawn_child_join_cgroup(int dir_fd) {
         return r;
 }
 
+/* The user the command runs as, and no capability: the ambient set cleared
+ * (it would survive exec), then groups, gid, uid, then capset() to nothing,
+ * since a server that is not root keeps its capabilities across a change
+ * between two other uids. Raw system calls: glibc's setuid() and friends
+ * signal every thread of the process, ours too in a CLONE_VM child, and
+ * take locks. */
+CHILD_SIDE static int spawn_child_credentials(const struct spawn_creds *c) {
+        struct __user_cap_header_struct head = {.version = _LINUX_CAPABILITY_VERSION_3};
+        struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {{0}};
+
+        /* EINVAL: a kernel without ambient capabilities (before 4.3). */
+        if (c->drop_caps &&
+            syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+            errno != EINVAL)
+                return -errno;
+        if (c->change) {
+                if (syscall(SYS_setgroups, c->n_groups, c->groups) < 0)
+                        return -errno;
+                if (syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0)
+                        return -errno;
+                if (syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0)
+                        return -errno;
+        }
+        if (c->drop_caps && syscall(SYS_capset, &head, none) < 0)
+                return -errno;
+        return 0;
+}
+
 /* What the shell's child and the mini-shell both do first: default signals
  * (they come in all blocked), a session of their own, the limits, fds 0-2
- * and no other. The signal mask is left to the caller. */
+ * and no other, then the command's user (after the cgroup join: the cgroup
+ * is the server's to write). The signal mask is left to the caller, and
+ * report_fd open (close-on-exec) for an error of what follows. */
 CHILD_SIDE static int spawn_child_setup(const struct spawn_job *job) {
         const struct spawn_env *env = job->env;
         const struct spawn_ksigaction dfl = {.handler = SIG_DFL};
@@ -228,7 +336,9 @@ CHILD_SIDE static int spawn_child_setup(const struct spawn_job *job) {
                 return -errno;
         if ((r = spawn_apply_limits(&env->limits)) < 0)
                 return r;
-        return spawn_child_fds(job->conn_fd, job->conn_stdin, env->null_fd);
+        if ((r = spawn_child_fds(job->conn_fd, job->conn_stdin, env->null_fd, job->report_fd)) < 0)
+                return r;
+        return spawn_child_credentials(&env->creds);
 }
 
 /* Runs in the vfork-like child, on the parent's memory and spawn_env's
@@ -256,7 +366,7 @@ CHILD_SIDE static _Noreturn void spawn_forked_shell(struct spawn_job *job) {
         sigset_t none;
         int r;
 
-        r = spawn_child_setup(job); /* closes report_fd if it succeeds */
+        r = spawn_child_setup(job); /* report_fd closes at exec */
         if (r >= 0) {
                 sigemptyset(&none);
                 (void) sigprocmask(SIG_SETMASK, &none, NULL);
@@ -275,11 +385,13 @@ CHILD_SIDE static int spawn_mini_shell(void *arg) {
         const struct spawn_env *env = job->env;
         int r;
 
-        r = spawn_child_setup(job); /* closes report_fd if it succeeds */
+        r = spawn_child_setup(job);
         if (r < 0) {
                 (void) !write(job->report_fd, &r, sizeof r);
                 _exit(127);
         }
+        /* The server waits for this close: the mini-shell never execs. */
+        (void) close(job->report_fd);
         /* The program's child runs on the lower half of our copy of the
          * stack: we run on the upper one. */
         direct_run(env->direct, env->stack + SPAWN_STACK_SIZE / 2, job->argv, env->envp);
@@ -322,8 +434,9 @@ static int spawn_pidfd_open(pid_t pid) {
         return fd < 0 ? -errno : (int) fd;
 }
 
-/* The mini-shell's setup error, through a pipe that its close_range()
- * closes: 0 when it got that far. Ends REPORT[0]. */
+/* A forked child's setup (or, the shell's, execve) error, through a pipe
+ * that its exec or the mini-shell closes: 0 when it got that far. Ends
+ * REPORT[0]. */
 static int spawn_read_report(int report[2]) {
         int err = 0;
         ssize_t n;

@@ -6,10 +6,11 @@
  * it, direct.h's mini-shell, which does just that) onto a connection as
  * doc/protocol.md's "What the command sees" says: fd 0 /dev/null, fds 1 and 2
  * the connection in blocking mode, no other descriptor, default signals and
- * an empty mask, a session of its own, the server's environment minus
- * systemd's activation variables plus REMOTE_ADDR and REMOTE_PORT. Also:
- * killing a command's process group and turning its end into an NBNET
- * status. Never logs, never exits.
+ * an empty mask, a session of its own, a clean environment (a login's, see
+ * struct spawn_login) plus REMOTE_ADDR and REMOTE_PORT, and the user it runs
+ * as (struct spawn_creds) with no capability. Also: killing a command's
+ * process group and turning its end into an NBNET status. Never logs, never
+ * exits.
  */
 
 #include <signal.h>
@@ -32,7 +33,39 @@ struct spawn_limits {
 
 struct direct_state;
 
-/* What every command gets, built once: the server's environment, its limits.
+/* Supplementary groups a command may have; a user in more is refused at start. */
+#define SPAWN_MAX_GROUPS 64
+
+/* Whom the child becomes before exec: numbers only, resolved at start (the
+ * child may not take a lock, and NSS may be LDAP). */
+struct spawn_creds {
+        bool change;    /* setgroups, setresgid, setresuid to these in the child */
+        bool drop_caps; /* the server holds capabilities: clear ambient, capset() empty */
+        uid_t uid;
+        gid_t gid;
+        size_t n_groups;
+        gid_t groups[SPAWN_MAX_GROUPS];
+};
+
+/* What a command's environment is made of, as a login would set it: PATH (a
+ * fixed default), HOME, USER, LOGNAME and SHELL of the user it runs as
+ * (NULL: not set), the server's LANG, LANGUAGE, LC_* and TZ, then the values
+ * of pass_env's names that the server has, then setenv's NAME=VALUE entries;
+ * a later entry replaces an earlier one of the same name. */
+struct spawn_login {
+        struct spawn_creds creds;
+        const char *user, *home, *shell;
+        const char *const *pass_env; /* names */
+        size_t n_pass_env;
+        const char *const *setenv; /* NAME=VALUE, kept as given: they must outlive env */
+        size_t n_setenv;
+};
+
+/* PATH of a command: a login's default (login.defs' ENV_PATH, ENV_SUPATH). */
+#define SPAWN_PATH "PATH=/usr/local/bin:/usr/bin:/bin"
+#define SPAWN_PATH_ROOT "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* What every command gets, built once: its environment, user and limits.
  * It points into itself (the direct path's environment holds remote_addr and
  * remote_port): use it where spawn_env_init() put it, never a copy. */
 struct spawn_env {
@@ -40,8 +73,12 @@ struct spawn_env {
         struct spawn_limits limits;
         bool always_shell; /* no direct path: /bin/sh -c runs every command */
         /* spawn.c's. */
-        char **envp; /* filtered environment, then two slots for REMOTE_* */
+        struct spawn_creds creds;
+        /* The login's variables (count), then the per-command slots: one
+         * kept for a TMPDIR of the command's own, REMOTE_ADDR, REMOTE_PORT. */
+        char **envp;
         size_t count;
+        char *login_vars[4]; /* HOME, USER, LOGNAME, SHELL: ours to free */
         char remote_addr[sizeof "REMOTE_ADDR=" + sizeof(((struct sock_peer *) 0)->addr)];
         char remote_port[sizeof "REMOTE_PORT=" + sizeof(((struct sock_peer *) 0)->port)];
         struct direct_state *direct; /* direct.h; NULL: no direct path */
@@ -63,7 +100,8 @@ struct spawn_child {
         bool direct; /* direct.h's mini-shell, not /bin/sh, runs the program */
 };
 
-int spawn_env_init(struct spawn_env *env, char *const *environ_);
+/* Builds env from login and the server's environment environ_: 0 or -ENOMEM. */
+int spawn_env_init(struct spawn_env *env, const struct spawn_login *login, char *const *environ_);
 void spawn_env_release(struct spawn_env *env);
 
 /* Where a command goes. */

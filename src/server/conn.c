@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "runas.h"
 
 #define KILL_GRACE_USEC REQUEST_KILL_GRACE_USEC
 /* How often an ending group is looked at during its grace. */
@@ -556,14 +557,61 @@ static int conn_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+/* Whom commands run as (and, in warning, that it is the server's own user)
+ * and their environment. */
+static int conn_shared_init_env(struct spawn_env *env, char *warning, size_t warning_size,
+                                const struct serve_options *opt, char **environ_) {
+        struct runas_user user;
+        char err[512];
+        int r;
+
+        r = runas_resolve(opt->run_as, &user, err, sizeof err);
+        if (r < 0) {
+                log_error("%s", err);
+                return r;
+        }
+        r = runas_check(&user, err, sizeof err);
+        if (r < 0) {
+                log_error("%s", err);
+                runas_release(&user);
+                return r;
+        }
+        if (user.own && user.creds.uid == 0)
+                snprintf(warning, warning_size,
+                         "commands run as root, as the server does: any command can signal, "
+                         "trace and stop the server, read its memory and environment, and do "
+                         "anything on this host; give --run-as USER (e.g. --run-as nobody), or "
+                         "use the packaged units");
+        else if (user.own)
+                snprintf(warning, warning_size,
+                         "commands run as the server's own user (%s, uid %u): a command can "
+                         "signal, trace and stop the server and read its memory and "
+                         "environment; give --run-as USER, or use the packaged units",
+                         user.name, (unsigned) user.creds.uid);
+        r = spawn_env_init(env,
+                           &(struct spawn_login){
+                                   .creds = user.creds,
+                                   .user = user.name,
+                                   .home = user.home,
+                                   .shell = user.shell,
+                                   .pass_env = opt->pass_env,
+                                   .n_pass_env = opt->n_pass_env,
+                                   .setenv = opt->setenv,
+                                   .n_setenv = opt->n_setenv,
+                           },
+                           environ_);
+        runas_release(&user);
+        return r < 0 ? log_error_errno(r, "spawn_env_init") : 0;
+}
+
 int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve_options *opt,
                      size_t max_running, char **environ_) {
         int r;
 
         *sh = (struct conn_shared){0};
-        r = spawn_env_init(&sh->env, environ_);
+        r = conn_shared_init_env(&sh->env, sh->warning, sizeof sh->warning, opt, environ_);
         if (r < 0)
-                return log_error_errno(r, "spawn_env_init");
+                return r;
         sh->env.limits = opt->limits;
         sh->env.always_shell = opt->always_shell;
         r = orphans_init(&sh->orphans, max_running);
@@ -573,6 +621,11 @@ int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve
         if (r < 0)
                 return log_error_errno(r, "setting up the MUNGE decoding queue (eventfd)");
         return 0;
+}
+
+void conn_shared_warn(const struct conn_shared *sh) {
+        if (sh->warning[0])
+                log_warning("%s", sh->warning);
 }
 
 void conn_shared_release(struct conn_shared *sh, bool wait_decode) {

@@ -69,6 +69,7 @@ struct conn;
  * thread that decodes MUNGE credentials off the loop. */
 struct conn_shared {
         struct spawn_env env;
+        char warning[320]; /* whom commands run as, when it is the server: conn_shared_warn() */
         struct orphans orphans;
         struct authq authq;
 };
@@ -77,6 +78,9 @@ struct conn_shared {
  * commands at once; logs what failed. conn_shared_release undoes it, failed or not. */
 int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve_options *opt,
                      size_t max_running, char **environ_);
+
+/* Logs, once the server is up, that its commands run as itself, if they do. */
+void conn_shared_warn(const struct conn_shared *sh);
 
 /* wait_decode: a decode that munged still holds is waited for (up to
  * libmunge's timeout); else the process is about to exit, and the thread with it. */

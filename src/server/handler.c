@@ -220,6 +220,7 @@ static int handler_init_loop(struct handler *h) {
         r = conn_shared_init(&h->shared, h->event, &h->opt, 1, environ);
         if (r < 0)
                 return r;
+        conn_shared_warn(&h->shared);
         h->cfg = (struct conn_config){
                 .event = h->event,
                 .opt = &h->opt,

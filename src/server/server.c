@@ -697,6 +697,7 @@ int server_run(struct server *s) {
         /* After the listeners: a usage error is told first and alone. */
         request_table_load(&s->table, s->opt.commands_path, "it is fixed and nbnetd gets SIGHUP");
         server_log_start(s);
+        conn_shared_warn(&s->shared);
         server_notify_status(s);
         r = metrics_file_start(&s->metrics_file, s->event);
         if (r < 0)

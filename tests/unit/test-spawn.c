@@ -39,33 +39,53 @@ static void test_status_of_exit_and_signals(void **state) {
         assert_int_equal(status_of(CLD_STOPPED, SIGSTOP), NBNET_STATUS_NOT_RUN);
 }
 
-static void test_env_drops_activation_variables(void **state) {
-        char *environ_[] = {"PATH=/bin",
+static void test_env_is_a_logins_not_the_servers(void **state) {
+        char *environ_[] = {"PATH=/server/bin",
                             "LISTEN_FDS=1",
-                            "LISTEN_PID=3",
-                            "LISTEN_FDNAMES=x",
                             "NOTIFY_SOCKET=/run/x",
-                            "WATCHDOG_USEC=1",
-                            "WATCHDOG_PID=2",
-                            "REMOTE_ADDR=10.0.0.1",
                             "HOME=/root",
-                            "LISTENER=keep",
+                            "LANG=C.UTF-8",
+                            "LC_TIME=C",
+                            "TZ=UTC",
+                            "SECRET=1",
+                            "KEEP=2",
+                            "REMOTE_ADDR=10.0.0.1",
                             NULL};
+        const char *const pass[] = {"KEEP", "MISSING"};
+        const char *const set[] = {"HOME=/override", "X=1"};
+        const struct spawn_login login = {
+                .user = "u",
+                .home = "/h",
+                .shell = "/bin/sh",
+                .pass_env = pass,
+                .n_pass_env = 2,
+                .setenv = set,
+                .n_setenv = 2,
+        };
+        const char *want[] = {geteuid() == 0 ? SPAWN_PATH_ROOT : SPAWN_PATH,
+                              "HOME=/override",
+                              "USER=u",
+                              "LOGNAME=u",
+                              "SHELL=/bin/sh",
+                              "LANG=C.UTF-8",
+                              "LC_TIME=C",
+                              "TZ=UTC",
+                              "KEEP=2",
+                              "X=1"};
         struct spawn_env env;
         (void) state;
 
-        assert_int_equal(spawn_env_init(&env, environ_), 0);
-        assert_int_equal(env.count, 3);
-        assert_string_equal(env.envp[0], "PATH=/bin");
-        assert_string_equal(env.envp[1], "HOME=/root");
-        assert_string_equal(env.envp[2], "LISTENER=keep");
-        assert_null(env.envp[3]);
+        assert_int_equal(spawn_env_init(&env, &login, environ_), 0);
+        assert_int_equal(env.count, sizeof want / sizeof want[0]);
+        for (size_t i = 0; i < env.count; i++)
+                assert_string_equal(env.envp[i], want[i]);
+        assert_null(env.envp[env.count]);
         spawn_env_release(&env);
 }
 
 /* Runs command onto one end of a socketpair; returns its output and status. */
-static int run(const char *command, const struct sock_peer *peer, char *out, size_t size,
-               pid_t *ret_pid) {
+static int run_as(const struct spawn_login *login, const char *command,
+                  const struct sock_peer *peer, char *out, size_t size, pid_t *ret_pid) {
         char *environ_[] = {"PATH=/usr/bin:/bin", "LISTEN_FDS=1", NULL};
         struct spawn_env env;
         struct spawn_child child;
@@ -77,7 +97,7 @@ static int run(const char *command, const struct sock_peer *peer, char *out, siz
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
         /* The child must get the connection in blocking mode whatever the server uses. */
         assert_int_equal(fcntl(sv[1], F_SETFL, O_NONBLOCK), 0);
-        assert_int_equal(spawn_env_init(&env, environ_), 0);
+        assert_int_equal(spawn_env_init(&env, login, environ_), 0);
         assert_int_equal(spawn_command(&env, command,
                                        &(struct spawn_io){.conn_fd = sv[1],
                                                           .conn_stdin = false,
@@ -97,6 +117,11 @@ static int run(const char *command, const struct sock_peer *peer, char *out, siz
         if (ret_pid)
                 *ret_pid = child.pid;
         return spawn_status_of(&si);
+}
+
+static int run(const char *command, const struct sock_peer *peer, char *out, size_t size,
+               pid_t *ret_pid) {
+        return run_as(&(struct spawn_login){0}, command, peer, out, size, ret_pid);
 }
 
 static void test_spawn_runs_sh_c_onto_the_connection(void **state) {
@@ -146,7 +171,7 @@ static void test_spawn_with_the_connection_on_fd_0(void **state) {
         saved = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 10);
         assert_true(saved >= 0);
         assert_int_equal(dup2(sv[1], STDIN_FILENO), STDIN_FILENO);
-        assert_int_equal(spawn_env_init(&env, environ_), 0);
+        assert_int_equal(spawn_env_init(&env, &(struct spawn_login){0}, environ_), 0);
         assert_int_equal(spawn_command(&env, "cat; echo fd0ok; echo e >&2",
                                        &(struct spawn_io){.conn_fd = STDIN_FILENO,
                                                           .conn_stdin = false,
@@ -194,7 +219,7 @@ static void test_stdin_is_the_connection_when_asked(void **state) {
                         assert_int_equal(dup2(sv[1], STDIN_FILENO), STDIN_FILENO);
                         conn = STDIN_FILENO;
                 }
-                assert_int_equal(spawn_env_init(&env, environ_), 0);
+                assert_int_equal(spawn_env_init(&env, &(struct spawn_login){0}, environ_), 0);
                 assert_int_equal(spawn_command(&env, command,
                                                &(struct spawn_io){.conn_fd = conn,
                                                                   .conn_stdin = true,
@@ -218,6 +243,38 @@ static void test_stdin_is_the_connection_when_asked(void **state) {
                 close(sv[0]);
                 assert_int_equal(spawn_status_of(&si), 0);
                 assert_string_equal(out, "5\n");
+        }
+}
+
+/* As root: the command runs as 65534:65534 with that group alone and no
+ * capability, by the shell and by the direct path alike. */
+static void test_spawn_switches_user_and_drops_capabilities(void **state) {
+        static const char *const commands[] = {
+                "id -u; id -g; id -G; grep CapEff /proc/self/status; grep CapInh /proc/self/status",
+                "grep -e ^Uid -e ^Gid -e ^Groups -e ^CapEff -e ^CapInh -e ^CapAmb "
+                "/proc/self/status"};
+        static const char *const want[] = {
+                "65534\n65534\n65534\nCapEff:\t0000000000000000\nCapInh:\t0000000000000000\n",
+                "Uid:\t65534\t65534\t65534\t65534\nGid:\t65534\t65534\t65534\t65534\n"
+                "Groups:\t65534 \nCapInh:\t0000000000000000\nCapEff:\t0000000000000000\n"
+                "CapAmb:\t0000000000000000\n"};
+        struct spawn_login login = {
+                .creds = {.change = true,
+                          .drop_caps = true,
+                          .uid = 65534,
+                          .gid = 65534,
+                          .n_groups = 1,
+                          .groups = {65534}},
+                .user = "nobody",
+        };
+        char out[512];
+        (void) state;
+
+        if (geteuid() != 0)
+                skip(); /* switching users needs root */
+        for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+                assert_int_equal(run_as(&login, commands[i], NULL, out, sizeof out, NULL), 0);
+                assert_string_equal(out, want[i]);
         }
 }
 
@@ -270,7 +327,7 @@ static bool ran_direct(const char *command, bool always_shell, int *status) {
         int sv[2];
 
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-        assert_int_equal(spawn_env_init(&env, environ_), 0);
+        assert_int_equal(spawn_env_init(&env, &(struct spawn_login){0}, environ_), 0);
         env.always_shell = always_shell;
         assert_int_equal(spawn_command(&env, command,
                                        &(struct spawn_io){.conn_fd = sv[1],
@@ -315,12 +372,13 @@ static void test_a_plain_line_runs_without_the_shell(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_status_of_exit_and_signals),
-                cmocka_unit_test(test_env_drops_activation_variables),
+                cmocka_unit_test(test_env_is_a_logins_not_the_servers),
                 cmocka_unit_test(test_spawn_runs_sh_c_onto_the_connection),
                 cmocka_unit_test(test_spawn_gives_the_command_what_the_protocol_says),
                 cmocka_unit_test(test_spawn_without_peer_sets_no_remote_variables),
                 cmocka_unit_test(test_spawn_with_the_connection_on_fd_0),
                 cmocka_unit_test(test_stdin_is_the_connection_when_asked),
+                cmocka_unit_test(test_spawn_switches_user_and_drops_capabilities),
                 cmocka_unit_test(test_kill_group_reaches_background_children),
                 cmocka_unit_test(test_signal_note_is_the_shells),
                 cmocka_unit_test(test_a_plain_line_runs_without_the_shell),

@@ -1,0 +1,180 @@
+#!/usr/bin/env bats
+# Who runs what (PROTOCOL.md, What the command sees): a command gets a
+# login's environment, not the server's; with --run-as it runs as another
+# user, with no capability, and can neither signal, trace nor read the
+# server. In every NBNET_MODE.
+
+bats_require_minimum_version 1.5.0
+
+load helpers
+
+teardown() {
+        stop_server
+}
+
+# The server's environment in these tests: what a login would not give.
+SERVER_VARS="PATH=/opt/server/bin:/usr/bin:/bin HOME=/server-home LANG=C.UTF-8 LC_TIME=C TZ=UTC SECRET_MARKER=1 OLDPWD=/tmp TERM=dumb"
+
+# For the tests that switch users: root's capabilities, or a skip that says why.
+needs_switch() {
+        needs_caps "running commands as another user (--run-as)" setuid setgid kill
+}
+
+# FIELD (1-based) of USER's passwd entry.
+passwd_field() {
+        getent passwd "$1" | cut -d: -f"$2"
+}
+
+# The names of the variables a command sees, sorted, on one line.
+env_names() {
+        nbsend 'env' | cut -d= -f1 | sort | tr '\n' ' '
+}
+
+@test "a command's environment is a login's: none of the server's variables" {
+        local user path=/usr/local/bin:/usr/bin:/bin
+        user=$(id -un)
+        [ "$(id -u)" -ne 0 ] || path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+        SERVER_ENV=$SERVER_VARS start_server
+        run env_names
+        assert_output "HOME LANG LC_TIME LOGNAME PATH PWD REMOTE_ADDR REMOTE_PORT SHELL TZ USER "
+        run nbsend 'echo "$PATH|$HOME|$USER|$LOGNAME|$SHELL|$LANG|$TZ|${SECRET_MARKER-unset}"'
+        assert_output "$path|$(passwd_field "$user" 6)|$user|$user|$(passwd_field "$user" 7)|C.UTF-8|UTC|unset"
+}
+
+@test "--pass-env passes the server's value on, --setenv sets one: nothing else" {
+        SERVER_ENV=$SERVER_VARS start_server --pass-env SECRET_MARKER --pass-env NOT_SET \
+                --setenv FOO=bar --setenv HOME=/elsewhere
+        run env_names
+        assert_output "FOO HOME LANG LC_TIME LOGNAME PATH PWD REMOTE_ADDR REMOTE_PORT SECRET_MARKER SHELL TZ USER "
+        run nbsend 'echo "$SECRET_MARKER $FOO $HOME"'
+        assert_output "1 bar /elsewhere"
+}
+
+@test "--setenv and --pass-env refuse names that are no variable names" {
+        run -2 "$NBNET_BIN/nbnetd" --setenv 'A-B=1' --listen 127.0.0.1:1
+        assert_output --partial "--setenv must be NAME=VALUE"
+        run -2 "$NBNET_BIN/nbnet-handler" --pass-env REMOTE_ADDR
+        assert_output --partial "--pass-env must be a NAME"
+}
+
+@test "a server that runs commands as itself says so at start" {
+        start_server
+        run nbsend 'echo hi'
+        assert_output hi
+        if [ "$(id -u)" -eq 0 ]; then
+                grep -q 'commands run as root, as the server does: any command can signal, trace and stop' "$SERVER_LOG"
+        else
+                grep -q "commands run as the server's own user .*: a command can signal, trace and stop" "$SERVER_LOG"
+        fi
+        grep -q 'give --run-as USER' "$SERVER_LOG"
+}
+
+@test "--run-as nobody: nobody's uid, gid, groups, HOME, USER, SHELL, and no capability" {
+        needs_switch || return 0
+        SERVER_ENV=$SERVER_VARS start_server --run-as nobody
+        run nbsend 'id -u; id -g; id -G; grep CapEff /proc/self/status; echo "$HOME $USER $LOGNAME $SHELL $PATH"'
+        assert_output "$(id -u nobody)
+$(id -g nobody)
+$(id -G nobody)
+CapEff:	0000000000000000
+$(passwd_field nobody 6) nobody nobody $(passwd_field nobody 7) /usr/local/bin:/usr/bin:/bin"
+        # The direct path (no shell) switches alike.
+        run nbsend 'grep -e ^Uid -e ^CapInh -e ^CapEff -e ^CapAmb /proc/self/status'
+        assert_output "Uid:	$(id -u nobody)	$(id -u nobody)	$(id -u nobody)	$(id -u nobody)
+CapInh:	0000000000000000
+CapEff:	0000000000000000
+CapAmb:	0000000000000000"
+        run ! grep -q 'can signal, trace and stop' "$SERVER_LOG"
+}
+
+@test "--run-as USER:GROUP takes the group given, names or numbers" {
+        needs_switch || return 0
+        start_server --run-as "$(id -u nobody):$(getent group nogroup daemon | head -n1 | cut -d: -f3)"
+        run nbsend 'id -u; id -g'
+        assert_output "$(id -u nobody)
+$(getent group nogroup daemon | head -n1 | cut -d: -f3)"
+}
+
+# The server's processes a command could reach: the one the test started
+# and, below it, the handlers or the nbnetd it runs.
+server_pids() {
+        echo "$SERVER_PID"
+        pgrep -P "$SERVER_PID" -x 'nbnetd|nbnet-handler' || true
+}
+
+# Whether the server still serves at once, and is the same process, not stopped.
+still_serving() {
+        local state
+        run timeout 1 bash -c "$(declare -f frame); frame 'echo alive' | nc -N 127.0.0.1 $PORT"
+        assert_output alive
+        state=$(awk '{ print $3 }' "/proc/$SERVER_PID/stat")
+        if [ "$state" = T ] || [ "$state" = Z ]; then
+                echo "server $SERVER_PID is in state $state" >&2
+                return 1
+        fi
+}
+
+@test "--run-as nobody: a command cannot kill, stop or terminate the server" {
+        needs_switch || return 0
+        start_server --run-as nobody
+        local sig pids
+        for sig in KILL STOP TERM; do
+                pids=$(server_pids | tr '\n' ' ')
+                run nbsend "kill -$sig \$PPID $pids; echo status \$?"
+                assert_output --partial "Operation not permitted"
+                assert_output --partial "status 1"
+                still_serving
+        done
+}
+
+@test "--run-as nobody: a command cannot read the server's environment or memory, nor trace it" {
+        needs_switch || return 0
+        SERVER_ENV=$SERVER_VARS start_server --run-as nobody
+        local pid
+        for pid in '$PPID' $(server_pids); do
+                run nbsend "cat /proc/$pid/environ >/dev/null && echo read environ; head -c 1 /proc/$pid/mem >/dev/null && echo read mem; echo done"
+                assert_output --partial "Permission denied"
+                refute_output --partial "read "
+                refute_output --partial "SECRET_MARKER"
+                run nbsend "python3 -c 'import ctypes, sys; libc = ctypes.CDLL(None, use_errno=True); r = libc.ptrace(16, int(sys.argv[1]), 0, 0); print(r, ctypes.get_errno())' $pid"
+                assert_output "-1 1"
+                still_serving
+        done
+}
+
+@test "--run-as a user that does not exist: a startup error that names it" {
+        case $NBNET_MODE in
+        nbnetd)
+                run -1 "$NBNET_BIN/nbnetd" --listen "127.0.0.1:$(free_port)" --run-as nosuchuser-nbnet
+                ;;
+        *)
+                # The activated nbnetd starts at the first connection, and exits.
+                start_server --run-as nosuchuser-nbnet || true
+                nbsend 'echo hi' || true
+                WAIT_STEP=0.05 wait_until 5 grep -q 'no user' "$SERVER_LOG" || true
+                run cat "$SERVER_LOG"
+                ;;
+        esac
+        assert_output --partial "there is no user 'nosuchuser-nbnet' on this system: name an existing user"
+}
+
+@test "--run-as without CAP_SETUID and CAP_SETGID: a startup error that says what it needs" {
+        needs_switch || return 0
+        command -v capsh >/dev/null || skip_unless_ci "needs capsh (libcap2-bin)"
+        local wrapper=$BATS_TEST_TMPDIR/dropcaps
+        # capsh -- runs bash: its -c line execs the server's command line.
+        printf '#!/bin/sh\nexec capsh --drop=cap_setuid,cap_setgid -- -c '\''exec "$0" "$@"'\'' "$@"\n' >"$wrapper"
+        chmod +x "$wrapper"
+        case $NBNET_MODE in
+        nbnetd)
+                run -1 "$wrapper" "$NBNET_BIN/nbnetd" --listen "127.0.0.1:$(free_port)" --run-as nobody
+                ;;
+        *)
+                SERVER_WRAPPER=$wrapper start_server --run-as nobody || true
+                nbsend 'echo hi' || true
+                WAIT_STEP=0.05 wait_until 5 grep -q 'needs root' "$SERVER_LOG" || true
+                run cat "$SERVER_LOG"
+                ;;
+        esac
+        assert_output --partial "--run-as nobody: running commands as another user needs root or the capabilities CAP_SETUID, CAP_SETGID and CAP_KILL, and this process lacks CAP_SETUID, CAP_SETGID"
+}
