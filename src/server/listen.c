@@ -279,3 +279,30 @@ int listen_check_rules(const struct policy *p, bool munge, const char *spec, int
         return listen_error(1, err, err_size, "the listener %s (%s) would be open to anyone: %s",
                             spec, unix_socket ? "a Unix socket" : "TCP", why);
 }
+
+int listen_check_doubts(const struct policy *p, const struct policy *hosts, bool munge, int fd,
+                        const char *user, char *msg, size_t msg_size) {
+        struct sockaddr_storage ss = {0};
+        socklen_t len = sizeof ss;
+        char name[LISTEN_NAME_MAX];
+        bool unix_socket;
+        const char *why;
+        int r;
+
+        r = listen_name(fd, name, sizeof name, &unix_socket);
+        if (r < 0 || getsockname(fd, (struct sockaddr *) &ss, &len) < 0)
+                return listen_error_errno(r < 0 ? r : -errno, msg, msg_size,
+                                          "getsockname on listener fd %d", fd);
+        if (unix_socket)
+                return 0;
+        if (policy_open_to_network(p, hosts, (const struct sockaddr *) &ss, munge))
+                return listen_error(1, msg, msg_size,
+                                    "the listener %s accepts connections from the network with "
+                                    "no --allow rule and no --munge: anyone who reaches it runs "
+                                    "commands as %s; give --allow CIDR or --munge",
+                                    name, user);
+        why = policy_unused(p, POLICY_SOCKET_IP, munge);
+        if (why)
+                return listen_error(1, msg, msg_size, "the listener %s (TCP): %s", name, why);
+        return 0;
+}

@@ -52,3 +52,12 @@ int listen_name(int fd, char *name, size_t size, bool *unix_socket);
  * systemd passed; -errno with err filled when fd's address cannot be had. */
 int listen_check_rules(const struct policy *p, bool munge, const char *spec, int fd, char *err,
                        size_t err_size);
+
+/* What a listener's rules leave doubtful, for a warning at start: a TCP
+ * listener beyond loopback that nothing restricts (policy_open_to_network;
+ * hosts: the --commands table's allowed_hosts, or NULL), or a uid or group
+ * rule that cannot apply to its TCP peers (policy_unused). user: who its
+ * commands run as. 1 with msg filled, 0 when nothing is doubtful, -errno
+ * (msg filled) when fd's address cannot be had. */
+int listen_check_doubts(const struct policy *p, const struct policy *hosts, bool munge, int fd,
+                        const char *user, char *msg, size_t msg_size);

@@ -201,6 +201,11 @@ static void server_take(struct server *s, int fd, const struct sockaddr_storage 
                               r == -EACCES ? NOTICE_NOT_ALLOWED : NOTICE_UNCHECKED);
                 return;
         }
+        /* Both rules apply: an nrpe.cfg's allowed_hosts (as reloaded at SIGHUP) too. */
+        if (!request_table_allows_peer(&s->table, peer_ss)) {
+                server_refuse(s, fd, &peer, NBNET_STATUS_REFUSED, NOTICE_NOT_IN_HOSTS);
+                return;
+        }
         /* Fewer than max_connections are open here: with max_per_source at
          * least that (the default), no address can be over it, and the
          * table is not scanned. */
@@ -469,6 +474,25 @@ static void server_stop(struct server *s) {
                 (void) sd_event_exit(s->event, 0);
 }
 
+/* A door left open, or a rule that does nothing there: a warning per listener. */
+static void server_warn_listeners(const struct server *s) {
+        const struct policy *hosts =
+                request_table_has_hosts(&s->table) ? &s->table.table.hosts : NULL;
+        char user[64], msg[1024];
+
+        request_user_name(geteuid(), user, sizeof user);
+        if (!user[0])
+                snprintf(user, sizeof user, "uid %u", (unsigned) geteuid());
+        for (size_t i = 0; i < s->n_listeners; i++) {
+                int r = listen_check_doubts(&s->opt.policy, hosts, s->opt.munge, s->listeners[i].fd,
+                                            user, msg, sizeof msg);
+                if (r > 0)
+                        log_warning("%s", msg);
+                else if (r < 0)
+                        log_error_errno(r, "%s", msg);
+        }
+}
+
 static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata) {
         struct server *s = userdata;
 
@@ -484,13 +508,18 @@ static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo 
                     !orphans_is_main(&s->shared.orphans, (pid_t) si->ssi_pid))
                         orphans_reap(&s->shared.orphans);
                 break;
-        case SIGHUP:
+        case SIGHUP: {
+                bool had_hosts = request_table_has_hosts(&s->table);
                 request_table_reload(&s->table);
+                /* A new table without allowed_hosts may have opened a door. */
+                if (had_hosts && !request_table_has_hosts(&s->table))
+                        server_warn_listeners(s);
                 log_info("%u connection%s, %u running, %u queued, %llu served, %llu refused",
                          s->connections, server_plural(s->connections), s->running, s->queued,
                          s->served, s->refused);
                 metrics_file_write(&s->metrics_file, true);
                 break;
+        }
         default:
                 server_stop(s);
                 break;
@@ -695,8 +724,8 @@ int server_run(struct server *s) {
         int r;
 
         /* After the listeners: a usage error is told first and alone. */
-        request_table_load(&s->table, s->opt.commands_path,
-                              "it is fixed and nbnetd gets SIGHUP");
+        request_table_load(&s->table, s->opt.commands_path, "it is fixed and nbnetd gets SIGHUP");
+        server_warn_listeners(s);
         server_log_start(s);
         server_notify_status(s);
         r = metrics_file_start(&s->metrics_file, s->event);
