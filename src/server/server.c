@@ -437,8 +437,16 @@ static int server_on_stop_timeout(sd_event_source *src, uint64_t usec, void *use
 
 static void server_close_listeners(struct server *s) {
         for (size_t i = 0; i < s->n_listeners; i++) {
-                s->listeners[i].source = sd_event_source_disable_unref(s->listeners[i].source);
-                close(s->listeners[i].fd);
+                struct listener *l = &s->listeners[i];
+                int r;
+
+                l->source = sd_event_source_disable_unref(l->source);
+                close(l->fd);
+                /* New clients find no file rather than a socket nobody serves. */
+                r = listen_remove_file(&l->file);
+                if (r < 0)
+                        log_error_errno(r, "removing the socket file %s; remove it by hand",
+                                        l->file.path);
         }
         s->n_listeners = 0;
         s->listening = false;
@@ -675,24 +683,29 @@ int server_init(struct server *s, const struct serve_options *opt, const struct 
         return 0;
 }
 
-int server_listen(struct server *s, int fd) {
+int server_listen(struct server *s, int fd, const struct listen_file *file) {
         struct listener *l;
         int r;
 
         if (s->n_listeners == SERVER_MAX_LISTENERS) {
                 close(fd);
+                if (file)
+                        (void) listen_remove_file(file);
                 return log_error_errno(E2BIG, "more than %d listeners", SERVER_MAX_LISTENERS);
         }
         /* Accepted TCP sockets inherit SO_KEEPALIVE and TCP_KEEP* from their
          * listener: set once here, not per connection. */
         l = &s->listeners[s->n_listeners];
         *l = (struct listener){.fd = fd, .tcp = sock_is_tcp(fd)};
+        if (file)
+                l->file = *file;
         r = sock_enable_keepalive(fd);
         if (r < 0)
                 log_error_errno(r, "setsockopt keepalive on listener fd %d", fd);
         r = sd_event_add_io(s->event, &l->source, fd, EPOLLIN, server_on_listener, s);
         if (r < 0) {
                 close(fd);
+                (void) listen_remove_file(&l->file);
                 return log_error_errno(r, "sd_event_add_io on listener fd %d", fd);
         }
         s->n_listeners++;
