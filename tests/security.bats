@@ -437,20 +437,3 @@ unix_socket_path() {
         assert_failure 2
         [[ "$stderr" == *"--socket-owner needs root"* ]]
 }
-
-@test "--listen PATH: a stale socket file of a crashed run is replaced, a live one refused" {
-        [ "$NBNET_MODE" = nbnetd ] || skip "nbnetd's own sockets (systemd makes the others)"
-        unix_socket_path
-        # A socket file that nothing listens on: connect() to it is refused.
-        python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$SOCK"
-        LISTEN=$SOCK start_server --allow-uid root
-        run $NBCLIENT --unix "$SOCK" --command 'echo replaced'
-        assert_output replaced
-        run --separate-stderr timeout 10 "$NBNET_BIN/nbnetd" --listen "$SOCK" --allow-uid root
-        assert_failure
-        [[ "$stderr" == *"'$SOCK': a server is already listening there; stop it or choose another path"* ]]
-        # The refused second server left the first one's file alone.
-        [ -S "$SOCK" ]
-        run $NBCLIENT --unix "$SOCK" --command 'echo still'
-        assert_output still
-}
