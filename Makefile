@@ -148,7 +148,7 @@ $(OUT)/bin/test-log: $(OBJ)/test-log.o $(OBJ)/log.o | $(OUT)/bin
 $(OUT)/bin/test-policy: $(OBJ)/test-policy.o $(OBJ)/policy.o $(OBJ)/args.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
-$(OUT)/bin/test-cmdtable: $(OBJ)/test-cmdtable.o $(OBJ)/cmdtable.o | $(OUT)/bin
+$(OUT)/bin/test-cmdtable: $(OBJ)/test-cmdtable.o $(OBJ)/cmdtable.o $(OBJ)/policy.o $(OBJ)/args.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(OUT)/bin/test-args: $(OBJ)/test-args.o $(OBJ)/args.o | $(OUT)/bin
@@ -322,10 +322,10 @@ fuzz-frame: build/fuzz/frame_fuzz
 		-print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/corpus
 
 build/fuzz/commands_fuzz: tests/fuzz/commands_fuzz.c src/common/cmdtable.c src/common/cmdtable.h \
-		src/common/frame.h
+		src/common/frame.h src/common/policy.c src/common/policy.h src/common/args.c
 	mkdir -p build/fuzz
 	clang -std=gnu11 -D_GNU_SOURCE $(WARNINGS) $(FUZZ_FLAGS) -O1 -g -Isrc/common -o $@ \
-		tests/fuzz/commands_fuzz.c src/common/cmdtable.c
+		tests/fuzz/commands_fuzz.c src/common/cmdtable.c src/common/policy.c src/common/args.c
 
 # -max_len 4096: a table of 1024 entries would do an O(n^2) name check per run, 100 times slower.
 fuzz-commands: build/fuzz/commands_fuzz

@@ -161,3 +161,41 @@ cgroup2_mount() {
                 (((t1 - t0) < 1000000000))
         done
 }
+
+# nested_command TAIL: a command that makes NAME inside its own cgroup (found
+# from /proc/self/cgroup, in the cgroup2 mount), prints its path, then runs TAIL.
+nested_command() {
+        printf 'd=%s$(sed -n "s/^0:://p" /proc/self/cgroup)/nested; mkdir "$d" && echo "$d"%s' \
+                "$(cgroup2_mount)" "${1:+; $1}"
+}
+
+@test "a cgroup a command makes inside its own is removed when the command ends" {
+        local nested base
+        start_server
+        nested=$(nbsend "$(nested_command)")
+        [[ $nested == */nbnetd.*/cmd-*/nested ]] || {
+                echo "expected the path of the nested cgroup, got '$nested'" >&2
+                cat "$SERVER_LOG" >&2
+                return 1
+        }
+        wait_until 2 test ! -d "$nested"
+        # The slot serves the next command.
+        run --separate-stderr nbsend "echo next"
+        assert_output "next"
+        base=${nested%/cmd-*}
+        stop_server
+        wait_until 2 test ! -d "$base"
+}
+
+@test "a process left in a nested cgroup is killed with its command, and the cgroup removed" {
+        local marker="sleep 1000.$$.6" nested
+        start_server
+        # The child moves itself into the nested cgroup, then becomes the marker.
+        nested=$(nbsend "$(nested_command "sh -c 'echo \$\$ >\"\$1/cgroup.procs\" && exec $marker' sh \"\$d\" </dev/null >/dev/null 2>&1 & sleep 0.2")")
+        [[ $nested == */nbnetd.*/cmd-*/nested ]] || {
+                echo "expected the path of the nested cgroup, got '$nested'" >&2
+                return 1
+        }
+        wait_until 2 none_marked "$marker"
+        wait_until 2 test ! -d "$nested"
+}

@@ -56,11 +56,14 @@ port_open() {
 }
 
 # listening LISTEN: waits until the address answers (a socket path exists),
-# trying every 10 ms: every test starts a server, and most are up in 20.
+# trying every 10 ms: every test starts a server, and most are up in 20. A
+# listener on every address is asked on loopback's.
 listening() {
         case $1 in
         /* | .*) WAIT_STEP=0.01 wait_until 5 test -S "$1" ;;
+        \[::\]:*) WAIT_STEP=0.01 wait_until 5 port_open "${1##*:}" ::1 ;;
         \[*) local host=${1#\[} && WAIT_STEP=0.01 wait_until 5 port_open "${1##*:}" "${host%%\]*}" ;;
+        0.0.0.0:*) WAIT_STEP=0.01 wait_until 5 port_open "${1##*:}" 127.0.0.1 ;;
         *) WAIT_STEP=0.01 wait_until 5 port_open "${1##*:}" "${1%:*}" ;;
         esac
 }

@@ -368,7 +368,7 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         assert_output $'unix:none\n\x1eNBNET-STATUS 000'
 }
 
-@test "--listen PATH refuses a socket a live server listens on, replaces a stale one, keeps other files" {
+@test "--listen PATH refuses a socket a live server listens on, removes its own at exit, replaces a stale one, keeps other files" {
         local sock=$BATS_TEST_TMPDIR/nbnetd.sock file=$BATS_TEST_TMPDIR/file
         "$NBNET_BIN/nbnetd" --listen "$sock" 2>"$BATS_TEST_TMPDIR/server.log" &
         SERVER_PID=$!
@@ -379,9 +379,12 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         # The first server still has its socket.
         run $NBCLIENT --unix "$sock" --command 'echo still' --plus
         assert_output $'still\n\x1eNBNET-STATUS 000'
-        # Once it is gone, its socket file is stale: a new server takes the path.
+        # A server that stops removes its socket file.
         kill "$SERVER_PID"
         wait "$SERVER_PID" || true
+        [ ! -e "$sock" ]
+        # One a crashed server left, which nothing listens on, is stale: a new server takes the path.
+        python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$sock"
         test -S "$sock"
         "$NBNET_BIN/nbnetd" --listen "$sock" 2>>"$BATS_TEST_TMPDIR/server.log" &
         SERVER_PID=$!

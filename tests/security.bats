@@ -176,6 +176,66 @@ server_gone() {
         ! kill -0 "$SERVER_PID" 2>/dev/null
 }
 
+# The warning of an open door, as both servers word it, for LISTEN's address.
+open_door_warning() {
+        echo "the listener $1 accepts connections from the network with no --allow rule and no --munge: anyone who reaches it runs commands as $(id -un); give --allow CIDR or --munge"
+}
+
+@test "open doors: nbnetd warns at start of a listener on every address with no --allow and no --munge" {
+        [[ "$NBNET_MODE" == nbnetd* ]] || skip "nbnet-handler judges each connection: the next test"
+        PORT=$(free_port)
+        # Only the start's log is read; the one connection is loopback's.
+        LISTEN="0.0.0.0:$PORT" start_server
+        wait_until 2 grep -q "listening on" "$SERVER_LOG"
+        grep -qF "$(open_door_warning "0.0.0.0:$PORT")" "$SERVER_LOG" || {
+                echo "expected the open-door warning; the log:" >&2
+                cat "$SERVER_LOG" >&2
+                return 1
+        }
+}
+
+@test "open doors: no warning for loopback, --allow, --munge, or an nrpe.cfg's allowed_hosts" {
+        local cfg=$BATS_TEST_TMPDIR/nrpe.cfg
+        printf '%s\n' "allowed_hosts=127.0.0.1" "command[hello]=echo hello" >"$cfg"
+        start_server
+        run $NBCLIENT "$PORT" --command 'echo loopback'
+        assert_output loopback
+        stop_server
+        PORT=$(free_port)
+        # A connection to a listener on every address that came over loopback:
+        # the handler judges the connection's own address.
+        LISTEN="0.0.0.0:$PORT" start_server --allow 127.0.0.0/8
+        run $NBCLIENT "$PORT" --command 'echo allowed'
+        assert_output allowed
+        stop_server
+        LISTEN="0.0.0.0:$PORT" start_server --munge
+        stop_server
+        LISTEN="0.0.0.0:$PORT" start_server --commands "$cfg"
+        run $NBCLIENT "$PORT" --command hello
+        assert_output hello
+        if [[ "$NBNET_MODE" != nbnetd* ]]; then
+                stop_server
+                LISTEN="0.0.0.0:$PORT" start_server
+                run $NBCLIENT "$PORT" --command 'echo over loopback'
+                assert_output "over loopback"
+        fi
+        run grep -F "accepts connections from the network" "$SERVER_LOG"
+        assert_output ""
+}
+
+@test "open doors: --allow-uid beside --allow on TCP, without --munge, is warned about as doing nothing there" {
+        [[ "$NBNET_MODE" == nbnetd* ]] || skip "a startup warning of nbnetd's"
+        start_server --allow 127.0.0.1 --allow-uid root
+        wait_until 2 grep -q "listening on" "$SERVER_LOG"
+        run grep -F "the listener 127.0.0.1:$PORT (TCP): --allow-uid and --allow-group cannot apply to it: TCP carries no uid (only a MUNGE credential does)" "$SERVER_LOG"
+        assert_success
+        [[ "$output" == *"give --munge to judge the credential's user, or serve those users on a Unix socket"* ]]
+        # The --allow rule still serves.
+        run $NBCLIENT "$PORT" --command 'echo tcp'
+        assert_output tcp
+}
+
+
 commands_file() {
         COMMANDS=$BATS_TEST_TMPDIR/commands
         printf '%s\n' "# restricted commands" "" "hello = echo hello from the table" \
@@ -231,6 +291,64 @@ commands_file() {
         wait_until 2 grep -q "$BATS_TEST_TMPDIR/fifo: not a regular file" "$SERVER_LOG"
 }
 
+# nrpe_hosts HOSTS: an nrpe.cfg whose allowed_hosts is HOSTS, into NRPE_CFG.
+nrpe_hosts() {
+        NRPE_CFG=$BATS_TEST_TMPDIR/nrpe.cfg
+        printf '%s\n' "server_port=5666" "allowed_hosts=$1" "command[hello]=echo hello" >"$NRPE_CFG"
+}
+
+@test "allowed_hosts: an nrpe.cfg's hosts are served, others get no byte and are logged" {
+        nrpe_hosts 127.0.0.2
+        start_server --commands "$NRPE_CFG"
+        run --separate-stderr from 127.0.0.1 --command hello --plus --timeout 5
+        assert_output ""
+        wait_until 2 grep -q '127.0.0.1:[0-9]* - status 126 .*peer not allowed (allowed_hosts of --commands)' "$SERVER_LOG"
+        run from 127.0.0.2 --command hello --plus
+        assert_output $'hello\n\x1eNBNET-STATUS 000'
+}
+
+@test "allowed_hosts and --allow both apply: a peer must pass both" {
+        nrpe_hosts "127.0.0.2, 127.0.0.3"
+        start_server --commands "$NRPE_CFG" --allow 127.0.0.0/30
+        run from 127.0.0.2 --command hello
+        assert_output hello
+        # In allowed_hosts, not in --allow; in --allow, not in allowed_hosts.
+        run --separate-stderr from 127.0.0.4 --command hello --timeout 5
+        assert_output ""
+        run --separate-stderr from 127.0.0.1 --command hello --timeout 5
+        assert_output ""
+}
+
+@test "allowed_hosts: a host name refuses the table, with the line and what to write" {
+        nrpe_hosts "127.0.0.1,nagios.example.com"
+        start_server --commands "$NRPE_CFG"
+        run $NBCLIENT "$PORT" --command hello --timeout 5
+        assert_output "nbnet: server misconfigured (see its log)"
+        wait_until 2 grep -qF "$NRPE_CFG:2: allowed_hosts: 'nagios.example.com' is not an IPv4 or IPv6 address or network (192.0.2.0/24); nbnet looks up no host names: write the host's addresses instead" "$SERVER_LOG"
+}
+
+@test "allowed_hosts: nbnetd's SIGHUP puts a new list in force, and a bad one keeps the old" {
+        [[ "$NBNET_MODE" == nbnetd* ]] || skip "nbnet-handler reads the table per connection"
+        nrpe_hosts 127.0.0.2
+        start_server --commands "$NRPE_CFG"
+        run from 127.0.0.2 --command hello
+        assert_output hello
+        nrpe_hosts 127.0.0.3
+        kill -HUP "$SERVER_PID"
+        wait_until 2 grep -q "SIGHUP: --commands $NRPE_CFG reloaded" "$SERVER_LOG"
+        run from 127.0.0.3 --command hello
+        assert_output hello
+        run --separate-stderr from 127.0.0.2 --command hello --timeout 5
+        assert_output ""
+        nrpe_hosts "127.0.0.2,nagios.example.com"
+        kill -HUP "$SERVER_PID"
+        wait_until 2 grep -q "keeping the table in force" "$SERVER_LOG"
+        run from 127.0.0.3 --command hello
+        assert_output hello
+        run --separate-stderr from 127.0.0.2 --command hello --timeout 5
+        assert_output ""
+}
+
 @test "--limit-nproc: a fork bomb ends, and the server still serves" {
         # RLIMIT_NPROC does not bind root: run the server as a uid of its own
         # (unused_uid), inside a pids cgroup of our own so that a mistake
@@ -275,4 +393,47 @@ commands_file() {
         run --separate-stderr "$NBNET_BIN/nbnet-handler" --limit-as 12Q
         assert_failure 2
         [[ "$stderr" == *"--limit-as must be a size like 512M or 2G, got '12Q'"* ]]
+}
+
+# A Unix socket of nbnetd's own making, in a directory of the test's.
+unix_socket_path() {
+        UNIX_DIR=$(mktemp -d /tmp/nbnet-unix.XXXXXX)
+        chmod 755 "$UNIX_DIR"
+        SOCK=$UNIX_DIR/nbnet.sock
+}
+
+@test "--listen PATH: the socket is 0666 by default, so --allow-uid's users can connect, and is removed at exit" {
+        [ "$NBNET_MODE" = nbnetd ] || skip "nbnetd's own sockets (systemd makes the others)"
+        unix_socket_path
+        cp "$TOP/tests/lib/nbclient.py" "$TOP/tests/lib/nbframe.py" "$UNIX_DIR/"
+        LISTEN=$SOCK start_server --allow-uid nobody
+        assert_equal "$(stat -c %a "$SOCK")" 666
+        run client_as_nobody --command 'echo served'
+        assert_output served
+        stop_server
+        [ ! -e "$SOCK" ]
+}
+
+@test "--socket-mode and --socket-owner: the socket is made so" {
+        [ "$NBNET_MODE" = nbnetd ] || skip "nbnetd's own sockets (systemd makes the others)"
+        unix_socket_path
+        LISTEN=$SOCK start_server --socket-mode 0660 --socket-owner nobody:nogroup
+        assert_equal "$(stat -c '%a %U %G' "$SOCK")" "660 nobody nogroup"
+        stop_server
+        [ ! -e "$SOCK" ]
+}
+
+@test "--socket-mode and --socket-owner: bad values and a non-root nbnetd are usage errors" {
+        [ "$NBNET_MODE" = nbnetd ] || skip "nbnetd's options"
+        run --separate-stderr "$NBNET_BIN/nbnetd" --socket-mode 0899 --listen /tmp/unused.sock
+        assert_failure 2
+        [[ "$stderr" == *"--socket-mode must be an octal mode 0..0777 (e.g. 0660), got '0899'"* ]]
+        run --separate-stderr "$NBNET_BIN/nbnetd" --socket-owner no-such-user-nbnet --listen /tmp/unused.sock
+        assert_failure 2
+        [[ "$stderr" == *"--socket-owner: unknown user 'no-such-user-nbnet'"* ]]
+        needs_caps "running nbnetd as nobody (setpriv --reuid)" setuid setgid
+        run --separate-stderr setpriv --reuid nobody --regid nogroup --clear-groups \
+                "$NBNET_BIN/nbnetd" --socket-owner nobody --listen /tmp/unused.sock
+        assert_failure 2
+        [[ "$stderr" == *"--socket-owner needs root"* ]]
 }

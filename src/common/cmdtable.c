@@ -270,7 +270,49 @@ static int cmdtable_include(struct cmdtable_loader *l, const char *from, unsigne
         return r;
 }
 
-/* One line of an nrpe.cfg: a command, an include, or a directive nbnet skips. */
+/* allowed_hosts=ADDR,CIDR,...: the peers NRPE would serve. A later line
+ * replaces an earlier one, as in NRPE (Debian's nrpe.d/ files override
+ * nrpe.cfg's). Host names are refused, not looked up: a lookup would stall
+ * nbnetd's loop at each SIGHUP and cost nbnet-handler one per connection,
+ * and an allow-list must not change with DNS. */
+static int cmdtable_parse_hosts(struct cmdtable_loader *l, const char *path, unsigned lineno,
+                                char *value) {
+        struct policy *hosts = &l->t->hosts;
+        char *next;
+
+        *hosts = (struct policy){0};
+        for (char *host = value; host; host = next) {
+                int r;
+
+                next = strchr(host, ',');
+                if (next)
+                        *next++ = '\0';
+                host = cmdtable_trim(host);
+                if (host[0] == '\0')
+                        continue;
+                r = policy_add_net(hosts, host);
+                if (r == -E2BIG) {
+                        snprintf(l->err, l->err_size,
+                                 "%s:%u: allowed_hosts: more than %d addresses and networks", path,
+                                 lineno, POLICY_MAX_NETS);
+                        return r;
+                }
+                if (r < 0) {
+                        snprintf(l->err, l->err_size,
+                                 "%s:%u: allowed_hosts: '%s' is not an IPv4 or IPv6 address or "
+                                 "network (192.0.2.0/24); nbnet looks up no host names: write "
+                                 "the host's addresses instead",
+                                 path, lineno, host);
+                        return -EINVAL;
+                }
+        }
+        if (hosts->n_nets > 0)
+                return 0;
+        snprintf(l->err, l->err_size, "%s:%u: allowed_hosts= names no host", path, lineno);
+        return -EINVAL;
+}
+
+/* One line of an nrpe.cfg: a command, an include, allowed_hosts, or a directive nbnet skips. */
 static int cmdtable_parse_nrpe_line(struct cmdtable_loader *l, const char *path, unsigned lineno,
                                     char *line, unsigned depth, const char **why) {
         char *eq, *key, *value, *bracket;
@@ -298,6 +340,8 @@ static int cmdtable_parse_nrpe_line(struct cmdtable_loader *l, const char *path,
         if (strcmp(key, "include") == 0 || strcmp(key, "include_file") == 0 ||
             strcmp(key, "include_dir") == 0)
                 return cmdtable_include(l, path, lineno, key, value, depth);
+        if (strcmp(key, "allowed_hosts") == 0)
+                return cmdtable_parse_hosts(l, path, lineno, value);
         if (!cmdtable_valid_name(key))
                 return *why = "expected 'command[NAME]=command line' or 'directive=value'", -EINVAL;
         cmdtable_note_skipped(l->t, key);

@@ -5,11 +5,13 @@
  * The restricted mode's command table (--commands FILE): names a frame may
  * give, each with the line /bin/sh -c runs for it, in nbnet's form
  * (NAME = LINE) or as NRPE's nrpe.cfg (command[NAME]=LINE, include=,
- * include_dir=). Never logs, never exits: errors come back as negative
+ * include_dir=, allowed_hosts=). Never logs, never exits: errors come back as negative
  * errno values and a message.
  */
 
 #include <stddef.h>
+
+#include "policy.h"
 
 #define CMDTABLE_MAX_COMMANDS 1024
 #define CMDTABLE_NAME_MAX 64
@@ -31,13 +33,16 @@ struct cmdtable_text {
 };
 
 /* The command table. skipped names the nrpe.cfg directives that were skipped
- * (server_port, allowed_hosts...), for the caller to warn about once. */
+ * (server_port, nrpe_user...), for the caller to warn about once. hosts is
+ * an nrpe.cfg's allowed_hosts (its last line, as NRPE reads it): an address
+ * rule beside --allow, none when hosts.n_nets is 0. */
 struct cmdtable {
         struct cmdtable_entry *entries;
         size_t count;
         struct cmdtable_text *storage;
-        unsigned n_skipped; /* directive lines */
-        char skipped[160];  /* "server_port, allowed_hosts", cut with "..." */
+        unsigned n_skipped;  /* directive lines */
+        char skipped[160];   /* "server_port, nrpe_user", cut with "..." */
+        struct policy hosts; /* allowed_hosts: addresses and networks (no names) */
 };
 
 /* Loads a command table; on error fills err with "PATH:LINE: what is wrong"

@@ -194,3 +194,33 @@ const char *policy_uncovered(const struct policy *p, enum policy_socket kind, bo
         }
         return NULL;
 }
+
+bool policy_is_loopback(const struct sockaddr *sa) {
+        if (sa->sa_family == AF_INET)
+                return (ntohl(((const struct sockaddr_in *) sa)->sin_addr.s_addr) >> 24) == 127;
+        if (sa->sa_family == AF_INET6) {
+                const struct in6_addr *a6 = &((const struct sockaddr_in6 *) sa)->sin6_addr;
+                return IN6_IS_ADDR_LOOPBACK(a6) ||
+                       (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
+        }
+        return false;
+}
+
+bool policy_open_to_network(const struct policy *p, const struct policy *hosts,
+                            const struct sockaddr *local, bool munge) {
+        if (munge || p->n_nets > 0 || (hosts && hosts->n_nets > 0))
+                return false;
+        return (local->sa_family == AF_INET || local->sa_family == AF_INET6) &&
+               !policy_is_loopback(local);
+}
+
+const char *policy_unused(const struct policy *p, enum policy_socket kind, bool munge) {
+        bool by_user = p->n_uids > 0 || p->n_gids > 0;
+
+        if (kind != POLICY_SOCKET_IP || !by_user || munge || p->n_nets == 0)
+                return NULL;
+        return "--allow-uid and --allow-group cannot apply to it: TCP carries no uid (only a "
+               "MUNGE credential does), so its peers are judged by --allow alone; give --munge "
+               "to judge the credential's user, or serve those users on a Unix socket "
+               "(--listen PATH)";
+}

@@ -59,6 +59,22 @@ enum policy_socket {
  * gid meet --allow-uid and --allow-group on TCP too. */
 const char *policy_uncovered(const struct policy *p, enum policy_socket kind, bool munge);
 
+/* Whether a socket's own address is loopback's (127.0.0.0/8, ::1, an
+ * IPv4-mapped 127.0.0.0/8): only this host's processes can reach it. */
+bool policy_is_loopback(const struct sockaddr *sa);
+
+/* Whether a TCP socket bound to local is open to the network: beyond
+ * loopback, with no address rule (--allow, or hosts: a --commands table's
+ * allowed_hosts, NULL for none) and no --munge. */
+bool policy_open_to_network(const struct policy *p, const struct policy *hosts,
+                            const struct sockaddr *local, bool munge);
+
+/* A rule that does nothing on a socket of this kind although another covers
+ * it: NULL, or why (--allow-uid or --allow-group beside --allow on TCP,
+ * without --munge: TCP carries no uid). policy_uncovered() says when no rule
+ * covers it at all. */
+const char *policy_unused(const struct policy *p, enum policy_socket kind, bool munge);
+
 /* Checks the peer of a connection: 0 allowed, -EACCES refused, other
  * negative errno when the peer could not be looked up. */
 int policy_check_peer(const struct policy *p, int fd);

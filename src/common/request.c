@@ -160,9 +160,17 @@ void request_table_release(struct request_table *c) {
         c->ok = false;
 }
 
-/* The uid's name, for the log; "" when it has none here (ids differ across
- * hosts: the credential's number is what counts). A blocking NSS lookup. */
-static void request_user_name(uid_t uid, char *buf, size_t size) {
+bool request_table_has_hosts(const struct request_table *c) {
+        return c->path && c->ok && c->table.hosts.n_nets > 0;
+}
+
+bool request_table_allows_peer(const struct request_table *c, const struct sockaddr_storage *ss) {
+        if (!request_table_has_hosts(c) || ss->ss_family == AF_UNIX)
+                return true;
+        return policy_allows_address(&c->table.hosts, (const struct sockaddr *) ss);
+}
+
+void request_user_name(uid_t uid, char *buf, size_t size) {
         struct passwd pw, *found = NULL;
         char storage[1024];
 

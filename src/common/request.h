@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "auth.h"
@@ -103,6 +104,18 @@ void request_table_load(struct request_table *c, const char *path, const char *u
 void request_table_reload(struct request_table *c);
 
 void request_table_release(struct request_table *c);
+
+/* Whether the table's allowed_hosts (an nrpe.cfg's) admit the peer at ss, as
+ * --allow must too: true without the directive, for a Unix socket's peer
+ * (the directive names addresses), and without a table in force. */
+bool request_table_allows_peer(const struct request_table *c, const struct sockaddr_storage *ss);
+
+/* Whether the table in force has an allowed_hosts rule. */
+bool request_table_has_hosts(const struct request_table *c);
+
+/* The uid's name, for the log; "" when it has none here (ids differ across
+ * hosts: the credential's number is what counts). A blocking NSS lookup. */
+void request_user_name(uid_t uid, char *buf, size_t size);
 
 /* Who asks: the uid and gid a MUNGE credential vouches for. */
 struct request_identity {

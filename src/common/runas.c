@@ -302,3 +302,17 @@ void runas_release(struct runas_user *u) {
         free(u->shell);
         u->name = u->home = u->shell = NULL;
 }
+
+void runas_describe(const char *spec, char *buf, size_t size) {
+        struct passwd pw, *found = NULL;
+        char storage[1024];
+
+        if (spec) {
+                snprintf(buf, size, "%.*s", (int) strcspn(spec, ":"), spec);
+                return;
+        }
+        if (getpwuid_r(geteuid(), &pw, storage, sizeof storage, &found) == 0 && found)
+                snprintf(buf, size, "%s", found->pw_name);
+        else
+                snprintf(buf, size, "uid %u", (unsigned) geteuid());
+}

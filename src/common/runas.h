@@ -31,3 +31,8 @@ int runas_resolve(const char *spec, struct runas_user *ret, char *err, size_t er
 int runas_check(struct runas_user *u, char *err, size_t err_size);
 
 void runas_release(struct runas_user *u);
+
+/* For messages, whom commands run as: SPEC's USER part, or (spec NULL) the
+ * server's own user's name (a blocking NSS lookup, as runas_resolve), or
+ * "uid N" for a uid with no name. */
+void runas_describe(const char *spec, char *buf, size_t size);

@@ -2,10 +2,12 @@
 /* nbnetd's pool of per-command cgroups (cgroup.h). */
 #include "cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/magic.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,12 @@
 #include <sys/statfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+
+/* How deep the cgroups a command makes inside its own are followed to
+ * remove them: a command that nests deeper leaves its slot unusable. */
+#define CGROUP_NEST_MAX 32
+/* At exit, how long a killed slot's processes get to be gone. */
+#define CGROUP_EXIT_WAIT_MS 2000
 
 /* Where the cgroup2 hierarchy is mounted: alone, or beside v1 (hybrid). */
 static const char *const cgroup_mounts[] = {"/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
@@ -297,10 +305,56 @@ static void cgroup_mark_start(struct cgroup_slot *s) {
         }
 }
 
-/* A killed slot's directory, removed once its last process is gone, and
- * made anew: cgroup.kill leaves a mark on a cgroup (Linux 6.x compares a
- * counter of kills at each fork into it), and a process cloned into it
- * later with CLONE_INTO_CGROUP can be killed at birth. 0 when ready. */
+/* Removes the cgroup name under parent_fd and every cgroup under it, the
+ * deepest first (rmdir refuses a cgroup with children: EBUSY); each must
+ * hold no process by then. 0, or -errno (ENOENT is none). */
+static int cgroup_remove_tree(int parent_fd, const char *name, unsigned depth) {
+        struct dirent *d;
+        DIR *dir;
+        int fd, r = 0;
+
+        if (depth > CGROUP_NEST_MAX)
+                return -ELOOP;
+        fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        dir = fdopendir(fd);
+        if (!dir) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        /* A cgroup's only directories are its child cgroups. */
+        while (r == 0 && (errno = 0, d = readdir(dir)))
+                if (d->d_type == DT_DIR && strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
+                        r = cgroup_remove_tree(fd, d->d_name, depth + 1);
+        if (r == 0 && errno != 0)
+                r = -errno;
+        (void) closedir(dir);
+        if (r == 0 && unlinkat(parent_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+                r = -errno;
+        return r;
+}
+
+/* Whether the command made cgroups inside its slot (cgroup.stat's
+ * nr_descendants): one read, where a directory listing would be many. */
+static bool cgroup_has_children(const struct cgroup_slot *s) {
+        char text[512] = "";
+        uint64_t n = 0;
+
+        /* Unreadable: look, to be sure. */
+        if (cgroup_read(s->dir_fd, "cgroup.stat", text, sizeof text) < 0 ||
+            cgroup_key(text, "nr_descendants", &n) < 0)
+                return true;
+        return n > 0;
+}
+
+/* A slot to remake, removed once its last process is gone, with any cgroup
+ * its command made inside it, and made anew: cgroup.kill leaves a mark on a
+ * cgroup (Linux 6.x compares a counter of kills at each fork into it), and a
+ * process cloned into it later with CLONE_INTO_CGROUP can be killed at
+ * birth; and a command could have changed its slot's own files (its
+ * cgroup.subtree_control). 0 when ready. */
 static int cgroup_remake_slot(struct cgroup_pool *p, struct cgroup_slot *s) {
         char name[32];
 
@@ -309,8 +363,9 @@ static int cgroup_remake_slot(struct cgroup_pool *p, struct cgroup_slot *s) {
 
         cgroup_close_slot(s);
         snprintf(name, sizeof name, "cmd-%u", s->index);
-        if (unlinkat(p->base_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-                return -errno; /* EBUSY: a process is still there */
+        r = cgroup_remove_tree(p->base_fd, name, 0);
+        if (r < 0)
+                return r; /* EBUSY: a process is still there */
         r = cgroup_make_slot(p, s, s->index);
         s->next = next;
         return r;
@@ -318,15 +373,20 @@ static int cgroup_remake_slot(struct cgroup_pool *p, struct cgroup_slot *s) {
 
 /* Whether a free slot can be taken now: empty, and made anew after a kill. */
 static bool cgroup_ready(struct cgroup_pool *p, struct cgroup_slot *s) {
-        if (s->killed) {
+        if (s->dirty && !s->remake) {
+                if (cgroup_populated(s) != 0)
+                        return false;
+                s->remake = cgroup_has_children(s);
+        }
+        if (s->remake) {
                 if (cgroup_remake_slot(p, s) < 0) {
                         cgroup_close_slot(s);
-                        s->killed = true; /* tried again at the next take */
+                        s->remake = true; /* tried again at the next take */
                         return false;
                 }
                 return true;
         }
-        return !s->dirty || cgroup_populated(s) == 0;
+        return true;
 }
 
 struct cgroup_slot *cgroup_take(struct cgroup_pool *p) {
@@ -360,18 +420,21 @@ struct cgroup_slot *cgroup_take(struct cgroup_pool *p) {
 }
 
 void cgroup_give_back(struct cgroup_pool *p, struct cgroup_slot *s) {
-        s->dirty = !s->killed && cgroup_populated(s) != 0;
+        s->dirty = !s->remake && cgroup_populated(s) != 0;
+        /* Empty, but with cgroups the command made: they go with the slot. */
+        if (!s->remake && !s->dirty && cgroup_has_children(s))
+                s->remake = true;
         /* Made anew now, while nobody waits for it; or at a later take. */
-        if (s->killed && cgroup_remake_slot(p, s) < 0) {
+        if (s->remake && cgroup_remake_slot(p, s) < 0) {
                 cgroup_close_slot(s);
-                s->killed = true;
+                s->remake = true;
         }
         s->next = p->free;
         p->free = s;
 }
 
 int cgroup_kill(struct cgroup_slot *s) {
-        s->killed = true;
+        s->remake = true;
         return cgroup_write(s->dir_fd, "cgroup.kill", "1");
 }
 
@@ -415,13 +478,27 @@ bool cgroup_oom_killed(const struct cgroup_slot *s) {
                cgroup_key(text, "oom_kill", &kills) == 0 && kills > s->oom_base;
 }
 
+/* At exit: a slot that still holds processes (in cgroups of their own
+ * inside it too) is killed, and given a moment to be empty. */
+static void cgroup_empty_slot(struct cgroup_slot *s) {
+        if (s->events_fd < 0 || cgroup_populated(s) == 0)
+                return;
+        (void) cgroup_write(s->dir_fd, "cgroup.kill", "1");
+        for (int waited = 0; waited < CGROUP_EXIT_WAIT_MS && cgroup_populated(s) > 0; waited += 100) {
+                /* cgroup.events is POLLPRI when "populated" changes. */
+                struct pollfd pfd = {.fd = s->events_fd, .events = POLLPRI};
+                (void) poll(&pfd, 1, 100);
+        }
+}
+
 void cgroup_pool_release(struct cgroup_pool *p) {
         for (unsigned i = 0; p->slots && i < p->n_slots; i++) {
                 char name[32];
+                cgroup_empty_slot(&p->slots[i]);
                 cgroup_close_slot(&p->slots[i]);
                 snprintf(name, sizeof name, "cmd-%u", i);
                 if (p->base_fd >= 0)
-                        (void) unlinkat(p->base_fd, name, AT_REMOVEDIR);
+                        (void) cgroup_remove_tree(p->base_fd, name, 0);
         }
         free(p->slots);
         p->slots = NULL;

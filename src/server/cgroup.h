@@ -35,7 +35,8 @@ struct cgroup_slot {
         uint64_t cpu_base; /* cpu.stat usage_usec when it was taken: it accumulates */
         uint64_t oom_base; /* memory.events oom_kill when it was taken */
         bool dirty;        /* given back while still populated */
-        bool killed;       /* cgroup.kill was written: made anew before reuse */
+        bool remake;       /* killed (cgroup.kill), or holding cgroups its command made:
+                            * removed with them and made anew before reuse */
         unsigned index;    /* its name: cmd-INDEX */
         struct cgroup_slot *next;
 };
@@ -80,5 +81,7 @@ int cgroup_memory_peak(const struct cgroup_slot *s, uint64_t *ret);
 /* Whether the slot's command was killed by the memory limit (memory.events oom_kill). */
 bool cgroup_oom_killed(const struct cgroup_slot *s);
 
-/* Removes the slots and the subtree nbnetd made, and closes every descriptor. */
+/* Removes the slots (with any cgroup a command made inside its own, its
+ * processes killed first) and the subtree nbnetd made, and closes every
+ * descriptor. */
 void cgroup_pool_release(struct cgroup_pool *p);

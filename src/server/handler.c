@@ -26,6 +26,7 @@
 #include "options.h"
 #include "policy.h"
 #include "request.h"
+#include "runas.h"
 #include "sock.h"
 
 #define PROGRAM "nbnet-handler"
@@ -132,11 +133,33 @@ static void log_refused(const struct handler *h, const char *reason) {
         });
 }
 
+/* A connection that came to an address beyond loopback, with nothing to
+ * restrict its peers: said at warning level, once per process, which is
+ * once per connection. */
+static void warn_open_door(const struct handler *h, const struct sockaddr_storage *local) {
+        const struct policy *hosts =
+                request_table_has_hosts(&h->table) ? &h->table.table.hosts : NULL;
+        struct sock_peer where;
+        char user[64];
+
+        if (!policy_open_to_network(&h->opt.policy, hosts, (const struct sockaddr *) local,
+                                    h->opt.munge))
+                return;
+        if (sock_peer_from(local, &where) < 0)
+                snprintf(where.text, sizeof where.text, "?");
+        runas_describe(h->opt.run_as, user, sizeof user);
+        log_warning("%s: the listener %s accepts connections from the network with no --allow "
+                    "rule and no --munge: anyone who reaches it runs commands as %s; give --allow "
+                    "CIDR or --munge",
+                    h->peer.text, where.text, user);
+}
+
 /* The handler learns its socket's kind only now: a rule that does not apply
  * to it, with none that does, would serve anyone. The log says which rule is
- * missing. Then the peer's own check. */
+ * missing. Then the peer's own check, by --allow and by the --commands
+ * table's allowed_hosts: both apply. */
 static bool peer_allowed(const struct handler *h, bool *misconfigured) {
-        struct sockaddr_storage ss = {0};
+        struct sockaddr_storage ss = {0}, peer_ss = {0};
         socklen_t len = sizeof ss;
         const char *why = NULL;
         bool unix_socket;
@@ -158,7 +181,15 @@ static bool peer_allowed(const struct handler *h, bool *misconfigured) {
                 log_refused(h, "no rule given applies to this socket kind");
                 return false;
         }
-        r = policy_check_peer(&h->opt.policy, h->fd);
+        warn_open_door(h, &ss);
+        len = sizeof peer_ss;
+        r = getpeername(h->fd, (struct sockaddr *) &peer_ss, &len) < 0 ? -errno : 0;
+        if (r == 0)
+                r = policy_check_peer_addr(&h->opt.policy, h->fd, &peer_ss);
+        if (r == 0 && !request_table_allows_peer(&h->table, &peer_ss)) {
+                log_refused(h, "peer not allowed (allowed_hosts of --commands)");
+                return false;
+        }
         if (r == 0)
                 return true;
         if (r != -EACCES)
@@ -272,12 +303,14 @@ int main(int argc, char **argv) {
         r = sock_enable_keepalive(h.fd);
         if (r < 0)
                 log_error_errno(r, "%s: setsockopt keepalive", h.peer.text);
+        /* Before the peer's check: an nrpe.cfg's allowed_hosts is a rule of it. */
+        request_table_load(&h.table, h.opt.commands_path, "it is fixed");
         if (!peer_allowed(&h, &misconfigured)) {
                 close(h.fd);
+                request_table_release(&h.table);
                 /* A misconfigured unit fails, visibly; a refused peer is the peer's doing. */
                 return misconfigured ? EXIT_FAILURE : EXIT_SUCCESS;
         }
-        request_table_load(&h.table, h.opt.commands_path, "it is fixed");
         r = handler_init_loop(&h);
         if (r >= 0)
                 r = handler_serve(&h);

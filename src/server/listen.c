@@ -168,9 +168,31 @@ static int listen_parse_unix(const char *path, struct sockaddr_storage *ss, sock
         return 0;
 }
 
+/* The socket file's owner and mode, set before anyone may connect: it is
+ * made with mode 0 (the umask) and opened up only after chown. */
+static int listen_unix_file(const char *path, const struct listen_unix *u, struct listen_file *made,
+                            char *err, size_t err_size) {
+        struct stat st;
+
+        if ((u->uid != (uid_t) -1 || u->gid != (gid_t) -1) && chown(path, u->uid, u->gid) < 0)
+                return listen_error_errno(-errno, err, err_size, "chown '%s' (--socket-owner)", path);
+        if (chmod(path, u->mode) < 0)
+                return listen_error_errno(-errno, err, err_size, "chmod '%s' (--socket-mode)", path);
+        if (lstat(path, &st) < 0)
+                return listen_error_errno(-errno, err, err_size, "lstat '%s'", path);
+        snprintf(made->path, sizeof made->path, "%s", path);
+        made->dev = st.st_dev;
+        made->ino = st.st_ino;
+        return 0;
+}
+
 static int listen_bind(const struct sockaddr_storage *ss, socklen_t len, const char *spec,
-                       char *err, size_t err_size) {
+                       const struct listen_unix *u, struct listen_file *made, char *err,
+                       size_t err_size) {
+        const char *path = ((const struct sockaddr_un *) ss)->sun_path;
+        bool unix_socket = ss->ss_family == AF_UNIX;
         int one = 1, fd, r;
+        mode_t umask_was = 0;
 
         fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
@@ -181,8 +203,13 @@ static int listen_bind(const struct sockaddr_storage *ss, socklen_t len, const c
                                        spec);
                 goto fail;
         }
-        if (bind(fd, (const struct sockaddr *) ss, len) < 0) {
-                r = -errno;
+        /* The umask is the process's: nbnetd makes no other file meanwhile. */
+        if (unix_socket)
+                umask_was = umask(0777);
+        r = bind(fd, (const struct sockaddr *) ss, len) < 0 ? -errno : 0;
+        if (unix_socket)
+                (void) umask(umask_was);
+        if (r < 0) {
                 if (r == -EADDRINUSE)
                         listen_error(r, err, err_size,
                                      "bind '%s': %s; another server is on that address: stop "
@@ -194,15 +221,24 @@ static int listen_bind(const struct sockaddr_storage *ss, socklen_t len, const c
         }
         if (listen(fd, LISTEN_BACKLOG) < 0) {
                 r = listen_error_errno(-errno, err, err_size, "listen on '%s'", spec);
-                goto fail;
+                goto unlink;
+        }
+        if (unix_socket) {
+                r = listen_unix_file(path, u, made, err, err_size);
+                if (r < 0)
+                        goto unlink;
         }
         return fd;
+unlink:
+        if (unix_socket)
+                (void) unlink(path);
 fail:
         close(fd);
         return r;
 }
 
-int listen_open(const char *spec, char *err, size_t err_size) {
+int listen_open(const char *spec, const struct listen_unix *u, struct listen_file *made, char *err,
+                size_t err_size) {
         struct sockaddr_storage ss = {0};
         socklen_t len = 0;
         bool is_path = listen_spec_is_path(spec);
@@ -212,7 +248,21 @@ int listen_open(const char *spec, char *err, size_t err_size) {
                     : listen_parse_inet(spec, &ss, &len, err, err_size);
         if (r < 0)
                 return r;
-        return listen_bind(&ss, len, spec, err, err_size);
+        *made = (struct listen_file){0};
+        return listen_bind(&ss, len, spec, u, made, err, err_size);
+}
+
+int listen_remove_file(const struct listen_file *f) {
+        struct stat st;
+
+        if (!f->path[0])
+                return 0;
+        if (lstat(f->path, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        /* Another server's file now (ours was removed and replaced): its own. */
+        if (!S_ISSOCK(st.st_mode) || st.st_dev != f->dev || st.st_ino != f->ino)
+                return 0;
+        return unlink(f->path) < 0 && errno != ENOENT ? -errno : 0;
 }
 
 int listen_take_activated(int *fds, size_t max, char *err, size_t err_size) {
@@ -278,4 +328,31 @@ int listen_check_rules(const struct policy *p, bool munge, const char *spec, int
                 return 0;
         return listen_error(1, err, err_size, "the listener %s (%s) would be open to anyone: %s",
                             spec, unix_socket ? "a Unix socket" : "TCP", why);
+}
+
+int listen_check_doubts(const struct policy *p, const struct policy *hosts, bool munge, int fd,
+                        const char *user, char *msg, size_t msg_size) {
+        struct sockaddr_storage ss = {0};
+        socklen_t len = sizeof ss;
+        char name[LISTEN_NAME_MAX];
+        bool unix_socket;
+        const char *why;
+        int r;
+
+        r = listen_name(fd, name, sizeof name, &unix_socket);
+        if (r < 0 || getsockname(fd, (struct sockaddr *) &ss, &len) < 0)
+                return listen_error_errno(r < 0 ? r : -errno, msg, msg_size,
+                                          "getsockname on listener fd %d", fd);
+        if (unix_socket)
+                return 0;
+        if (policy_open_to_network(p, hosts, (const struct sockaddr *) &ss, munge))
+                return listen_error(1, msg, msg_size,
+                                    "the listener %s accepts connections from the network with "
+                                    "no --allow rule and no --munge: anyone who reaches it runs "
+                                    "commands as %s; give --allow CIDR or --munge",
+                                    name, user);
+        why = policy_unused(p, POLICY_SOCKET_IP, munge);
+        if (why)
+                return listen_error(1, msg, msg_size, "the listener %s (TCP): %s", name, why);
+        return 0;
 }

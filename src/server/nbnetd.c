@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -43,6 +45,8 @@ struct options {
         const char *listen[SERVER_MAX_LISTENERS];
         size_t n_listen;
         const char *metrics_file;
+        struct listen_unix unix_file; /* --socket-mode, --socket-owner */
+        bool unix_file_given;
 };
 
 enum {
@@ -55,6 +59,8 @@ enum {
         OPT_LIMIT_MEMORY,
         OPT_LIMIT_TASKS,
         OPT_METRICS_FILE,
+        OPT_SOCKET_MODE,
+        OPT_SOCKET_OWNER,
 };
 
 static void usage(FILE *out) {
@@ -94,7 +100,12 @@ static void usage(FILE *out) {
                 "  --metrics-file PATH    write Prometheus metrics to PATH every 5 s and at\n"
                 "                         exit (for node_exporter's textfile collector: PATH\n"
                 "                         ends in .prom; PATH.tmp is written, then renamed),\n"
-                "                         and at SIGHUP\n",
+                "                         and at SIGHUP\n"
+                "  --socket-mode MODE     the mode of the Unix sockets --listen makes, in\n"
+                "                         octal (default 0666, as systemd's SocketMode=);\n"
+                "                         nbnetd removes them at exit\n"
+                "  --socket-owner USER[:GROUP]\n"
+                "                         their owner and group (as root only)\n",
                 SERVER_MAX_LISTENERS, COUNT_LIMIT, COUNT_LIMIT, COUNT_LIMIT);
         serve_options_help(out);
         fprintf(out,
@@ -131,6 +142,70 @@ static int parse_listen(struct options *o, const char *arg) {
                 return -EINVAL;
         }
         o->listen[o->n_listen++] = arg;
+        return 0;
+}
+
+static int parse_socket_mode(const char *arg, mode_t *ret) {
+        char *end;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(arg, &end, 8);
+        if (arg[0] < '0' || arg[0] > '7' || *end != '\0' || errno != 0 || v > 0777) {
+                fprintf(stderr,
+                        PROGRAM ": --socket-mode must be an octal mode 0..0777 (e.g. 0660), got "
+                                "'%s'\n",
+                        arg);
+                return -EINVAL;
+        }
+        *ret = (mode_t) v;
+        return 0;
+}
+
+/* A user or group name, or a number: -1 when unknown. */
+static long parse_owner_id(const char *name, bool group) {
+        unsigned long v;
+
+        if (args_parse_uint(name, 0, (unsigned long) (uid_t) -2, &v) == 0)
+                return (long) v;
+        if (group) {
+                const struct group *gr = getgrnam(name);
+                return gr ? (long) gr->gr_gid : -1;
+        }
+        const struct passwd *pw = getpwnam(name);
+        return pw ? (long) pw->pw_uid : -1;
+}
+
+/* USER[:GROUP], as chown(1) takes it: USER alone leaves the group as made. */
+static int parse_socket_owner(const char *arg, struct listen_unix *u) {
+        char user[256];
+        const char *colon = strchr(arg, ':');
+        size_t n = colon ? (size_t) (colon - arg) : strlen(arg);
+        long uid, gid = -1;
+
+        if (geteuid() != 0) {
+                fprintf(stderr, PROGRAM ": --socket-owner needs root (only root may give a file "
+                                        "away); run nbnetd as root, or leave the socket its own "
+                                        "and choose its mode with --socket-mode\n");
+                return -EINVAL;
+        }
+        if (n == 0 || n >= sizeof user || (colon && colon[1] == '\0')) {
+                fprintf(stderr, PROGRAM ": --socket-owner must be USER or USER:GROUP, got '%s'\n",
+                        arg);
+                return -EINVAL;
+        }
+        memcpy(user, arg, n);
+        user[n] = '\0';
+        uid = parse_owner_id(user, false);
+        if (uid >= 0 && colon)
+                gid = parse_owner_id(colon + 1, true);
+        if (uid < 0 || (colon && gid < 0)) {
+                fprintf(stderr, PROGRAM ": --socket-owner: unknown %s '%s'\n",
+                        uid < 0 ? "user" : "group", uid < 0 ? user : colon + 1);
+                return -EINVAL;
+        }
+        u->uid = (uid_t) uid;
+        u->gid = colon ? (gid_t) gid : (gid_t) -1;
         return 0;
 }
 
@@ -194,6 +269,12 @@ static int parse_one(int c, struct options *o) {
                 }
                 o->metrics_file = optarg;
                 return 0;
+        case OPT_SOCKET_MODE:
+                o->unix_file_given = true;
+                return parse_socket_mode(optarg, &o->unix_file.mode);
+        case OPT_SOCKET_OWNER:
+                o->unix_file_given = true;
+                return parse_socket_owner(optarg, &o->unix_file);
         case 'h':
         case 'V':
         case '?':
@@ -216,6 +297,8 @@ static int parse_options(int argc, char **argv, struct options *o) {
                 {"limit-memory", required_argument, NULL, OPT_LIMIT_MEMORY},
                 {"limit-tasks", required_argument, NULL, OPT_LIMIT_TASKS},
                 {"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
+                {"socket-mode", required_argument, NULL, OPT_SOCKET_MODE},
+                {"socket-owner", required_argument, NULL, OPT_SOCKET_OWNER},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
                 {0},
@@ -226,6 +309,7 @@ static int parse_options(int argc, char **argv, struct options *o) {
                 .limits.max_connections = 1024,
                 .limits.max_running = 128,
                 .limits.stop_timeout_usec = 5 * USEC_PER_SEC,
+                .unix_file = {.mode = 0666, .uid = (uid_t) -1, .gid = (gid_t) -1},
         };
         serve_options_init(&o->server);
         /* getopt's own messages start with argv[0]: make it the name the others use. */
@@ -371,6 +455,9 @@ static int add_listeners(struct server *s, const struct options *o) {
         }
         if (n > 0 && o->n_listen > 0)
                 log_warning("--listen ignored: systemd passed %d listening sockets", n);
+        if (n > 0 && o->unix_file_given)
+                log_warning("--socket-mode and --socket-owner ignored: systemd made the sockets "
+                            "(set SocketMode=, SocketUser= and SocketGroup= in the socket unit)");
         for (int i = 0; i < n; i++) {
                 r = check_listener_rules(o, NULL, fds[i], err, sizeof err);
                 if (r != 0) {
@@ -378,7 +465,7 @@ static int add_listeners(struct server *s, const struct options *o) {
                                 close(fds[j]);
                         return r;
                 }
-                r = server_listen(s, fds[i]);
+                r = server_listen(s, fds[i], NULL);
                 if (r < 0)
                         return r;
         }
@@ -397,7 +484,8 @@ static int add_listeners(struct server *s, const struct options *o) {
                         return r;
         }
         for (size_t i = 0; i < o->n_listen; i++) {
-                int fd = listen_open(o->listen[i], err, sizeof err);
+                struct listen_file made;
+                int fd = listen_open(o->listen[i], &o->unix_file, &made, err, sizeof err);
                 /* listen_open's parse errors: what was given cannot be an address. */
                 if (fd == -EINVAL || fd == -ENAMETOOLONG) {
                         fprintf(stderr, PROGRAM ": --listen %s\n", err);
@@ -407,7 +495,7 @@ static int add_listeners(struct server *s, const struct options *o) {
                         fprintf(stderr, PROGRAM ": --listen %s\n", err);
                         return fd;
                 }
-                r = server_listen(s, fd);
+                r = server_listen(s, fd, &made);
                 if (r < 0)
                         return r;
         }

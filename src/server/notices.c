@@ -18,6 +18,7 @@ static const struct {
 } notices_text[NOTICE_COUNT] = {
         [NOTICE_NOT_ALLOWED] = {"refused", "peer not allowed"},
         [NOTICE_UNCHECKED] = {"refused", "peer could not be checked"},
+        [NOTICE_NOT_IN_HOSTS] = {"refused", "peer not allowed (allowed_hosts of --commands)"},
         [NOTICE_PER_SOURCE] = {"refused",
                                "too many connections from this address (--max-per-source)"},
         [NOTICE_NO_MEMORY] = {"refused", "out of memory"},

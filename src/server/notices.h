@@ -18,11 +18,12 @@
 
 /* Why a connection was turned away. */
 enum notice {
-        NOTICE_NOT_ALLOWED, /* the policy refuses the peer */
-        NOTICE_UNCHECKED,   /* the peer could not be checked */
-        NOTICE_PER_SOURCE,  /* --max-per-source */
-        NOTICE_NO_MEMORY,   /* no slot could be had */
-        NOTICE_EVICTED,     /* full, and it had waited longest for its request */
+        NOTICE_NOT_ALLOWED,  /* the policy refuses the peer */
+        NOTICE_UNCHECKED,    /* the peer could not be checked */
+        NOTICE_NOT_IN_HOSTS, /* the --commands table's allowed_hosts refuses the peer */
+        NOTICE_PER_SOURCE,   /* --max-per-source */
+        NOTICE_NO_MEMORY,    /* no slot could be had */
+        NOTICE_EVICTED,      /* full, and it had waited longest for its request */
         NOTICE_COUNT,
 };
 

@@ -17,6 +17,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "runas.h"
 #include "sock.h"
 
 /* Connections taken per wake-up of a listener, so that one cannot starve the rest. */
@@ -199,6 +200,11 @@ static void server_take(struct server *s, int fd, const struct sockaddr_storage 
                         log_error_errno(r, "%s: SO_PEERCRED", peer.text);
                 server_refuse(s, fd, &peer, NBNET_STATUS_REFUSED,
                               r == -EACCES ? NOTICE_NOT_ALLOWED : NOTICE_UNCHECKED);
+                return;
+        }
+        /* Both rules apply: an nrpe.cfg's allowed_hosts (as reloaded at SIGHUP) too. */
+        if (!request_table_allows_peer(&s->table, peer_ss)) {
+                server_refuse(s, fd, &peer, NBNET_STATUS_REFUSED, NOTICE_NOT_IN_HOSTS);
                 return;
         }
         /* Fewer than max_connections are open here: with max_per_source at
@@ -432,8 +438,16 @@ static int server_on_stop_timeout(sd_event_source *src, uint64_t usec, void *use
 
 static void server_close_listeners(struct server *s) {
         for (size_t i = 0; i < s->n_listeners; i++) {
-                s->listeners[i].source = sd_event_source_disable_unref(s->listeners[i].source);
-                close(s->listeners[i].fd);
+                struct listener *l = &s->listeners[i];
+                int r;
+
+                l->source = sd_event_source_disable_unref(l->source);
+                close(l->fd);
+                /* New clients find no file rather than a socket nobody serves. */
+                r = listen_remove_file(&l->file);
+                if (r < 0)
+                        log_error_errno(r, "removing the socket file %s; remove it by hand",
+                                        l->file.path);
         }
         s->n_listeners = 0;
         s->listening = false;
@@ -469,6 +483,23 @@ static void server_stop(struct server *s) {
                 (void) sd_event_exit(s->event, 0);
 }
 
+/* A door left open, or a rule that does nothing there: a warning per listener. */
+static void server_warn_listeners(const struct server *s) {
+        const struct policy *hosts =
+                request_table_has_hosts(&s->table) ? &s->table.table.hosts : NULL;
+        char user[64], msg[1024];
+
+        runas_describe(s->opt.run_as, user, sizeof user);
+        for (size_t i = 0; i < s->n_listeners; i++) {
+                int r = listen_check_doubts(&s->opt.policy, hosts, s->opt.munge, s->listeners[i].fd,
+                                            user, msg, sizeof msg);
+                if (r > 0)
+                        log_warning("%s", msg);
+                else if (r < 0)
+                        log_error_errno(r, "%s", msg);
+        }
+}
+
 static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata) {
         struct server *s = userdata;
 
@@ -484,13 +515,18 @@ static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo 
                     !orphans_is_main(&s->shared.orphans, (pid_t) si->ssi_pid))
                         orphans_reap(&s->shared.orphans);
                 break;
-        case SIGHUP:
+        case SIGHUP: {
+                bool had_hosts = request_table_has_hosts(&s->table);
                 request_table_reload(&s->table);
+                /* A new table without allowed_hosts may have opened a door. */
+                if (had_hosts && !request_table_has_hosts(&s->table))
+                        server_warn_listeners(s);
                 log_info("%u connection%s, %u running, %u queued, %llu served, %llu refused",
                          s->connections, server_plural(s->connections), s->running, s->queued,
                          s->served, s->refused);
                 metrics_file_write(&s->metrics_file, true);
                 break;
+        }
         default:
                 server_stop(s);
                 break;
@@ -646,24 +682,29 @@ int server_init(struct server *s, const struct serve_options *opt, const struct 
         return 0;
 }
 
-int server_listen(struct server *s, int fd) {
+int server_listen(struct server *s, int fd, const struct listen_file *file) {
         struct listener *l;
         int r;
 
         if (s->n_listeners == SERVER_MAX_LISTENERS) {
                 close(fd);
+                if (file)
+                        (void) listen_remove_file(file);
                 return log_error_errno(E2BIG, "more than %d listeners", SERVER_MAX_LISTENERS);
         }
         /* Accepted TCP sockets inherit SO_KEEPALIVE and TCP_KEEP* from their
          * listener: set once here, not per connection. */
         l = &s->listeners[s->n_listeners];
         *l = (struct listener){.fd = fd, .tcp = sock_is_tcp(fd)};
+        if (file)
+                l->file = *file;
         r = sock_enable_keepalive(fd);
         if (r < 0)
                 log_error_errno(r, "setsockopt keepalive on listener fd %d", fd);
         r = sd_event_add_io(s->event, &l->source, fd, EPOLLIN, server_on_listener, s);
         if (r < 0) {
                 close(fd);
+                (void) listen_remove_file(&l->file);
                 return log_error_errno(r, "sd_event_add_io on listener fd %d", fd);
         }
         s->n_listeners++;
@@ -696,6 +737,7 @@ int server_run(struct server *s) {
 
         /* After the listeners: a usage error is told first and alone. */
         request_table_load(&s->table, s->opt.commands_path, "it is fixed and nbnetd gets SIGHUP");
+        server_warn_listeners(s);
         server_log_start(s);
         conn_shared_warn(&s->shared);
         server_notify_status(s);

@@ -95,8 +95,9 @@ struct server {
 int server_init(struct server *s, const struct serve_options *opt, const struct server_limits *lim,
                 char **environ_);
 
-/* Serves the listening socket fd (taken over: closed by server_release). */
-int server_listen(struct server *s, int fd);
+/* Serves the listening socket fd (taken over: closed by server_release);
+ * file, when not NULL, is its socket file that nbnetd made, removed then. */
+int server_listen(struct server *s, int fd, const struct listen_file *file);
 
 /* --metrics-file: server_run writes it every few seconds and at exit. */
 void server_set_metrics_file(struct server *s, const char *path);

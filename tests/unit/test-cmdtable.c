@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -140,8 +142,47 @@ static void test_an_nrpe_cfg_gives_its_commands_and_names_what_it_skips(void **s
         assert_string_equal(cmdtable_lookup(&table, "check_users"), "check_users -w 5 -c 10");
         assert_string_equal(cmdtable_lookup(&table, "eq"), "echo a=b");
         assert_null(cmdtable_lookup(&table, "server_port"));
-        assert_int_equal(table.n_skipped, 4);
-        assert_string_equal(table.skipped, "server_port, allowed_hosts, dont_blame_nrpe");
+        assert_int_equal(table.n_skipped, 3);
+        assert_string_equal(table.skipped, "server_port, dont_blame_nrpe");
+        assert_int_equal(table.hosts.n_nets, 2);
+}
+
+/* Whether the table's allowed_hosts admit an IPv4 peer. */
+static bool hosts_admit(const char *addr) {
+        struct sockaddr_in sin = {.sin_family = AF_INET};
+
+        assert_int_equal(inet_pton(AF_INET, addr, &sin.sin_addr), 1);
+        return policy_allows_address(&table.hosts, (const struct sockaddr *) &sin);
+}
+
+static void test_allowed_hosts_is_an_address_rule_and_the_last_line_wins(void **state) {
+        char err[256];
+        (void) state;
+
+        write_file("hosts.cfg", "allowed_hosts=192.0.2.1\ncommand[ok]=true\n"
+                                "allowed_hosts = 127.0.0.2, 198.51.100.0/24 ,::1\n");
+        assert_int_equal(load_in_dir("hosts.cfg", err, sizeof err), 0);
+        assert_int_equal(table.hosts.n_nets, 3);
+        assert_true(hosts_admit("127.0.0.2"));
+        assert_true(hosts_admit("198.51.100.77"));
+        assert_false(hosts_admit("192.0.2.1"));
+        assert_false(hosts_admit("127.0.0.1"));
+        assert_int_equal(table.n_skipped, 0);
+}
+
+static void test_allowed_hosts_refuses_names_and_empty_lists(void **state) {
+        char err[512];
+        (void) state;
+
+        write_file("name.cfg", "command[ok]=true\nallowed_hosts=127.0.0.1,nagios.example.com\n");
+        assert_int_equal(load_in_dir("name.cfg", err, sizeof err), -EINVAL);
+        assert_non_null(strstr(err, "/name.cfg:2: allowed_hosts: 'nagios.example.com' is not an "
+                                    "IPv4 or IPv6 address"));
+        assert_non_null(strstr(err, "write the host's addresses instead"));
+        assert_int_equal(table.count, 0);
+        write_file("empty.cfg", "command[ok]=true\nallowed_hosts= , \n");
+        assert_int_equal(load_in_dir("empty.cfg", err, sizeof err), -EINVAL);
+        assert_non_null(strstr(err, "/empty.cfg:2: allowed_hosts= names no host"));
 }
 
 static void test_nrpe_arguments_are_refused_with_the_reason(void **state) {
@@ -241,6 +282,11 @@ int main(void) {
                         test_an_nrpe_cfg_gives_its_commands_and_names_what_it_skips, make_dir,
                         remove_dir),
                 cmocka_unit_test_setup_teardown(test_nrpe_arguments_are_refused_with_the_reason,
+                                                make_dir, remove_dir),
+                cmocka_unit_test_setup_teardown(
+                        test_allowed_hosts_is_an_address_rule_and_the_last_line_wins, make_dir,
+                        remove_dir),
+                cmocka_unit_test_setup_teardown(test_allowed_hosts_refuses_names_and_empty_lists,
                                                 make_dir, remove_dir),
                 cmocka_unit_test_setup_teardown(test_nrpe_includes_files_and_folders, make_dir,
                                                 remove_dir),
