@@ -22,6 +22,7 @@
 
 #include "cmdtable.h"
 #include "frame.h"
+#include "policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -75,6 +76,34 @@ static bool is_key(const char *s, size_t n, const char *key) {
         return n == strlen(key) && memcmp(s, key, n) == 0;
 }
 
+/* allowed_hosts=A,B,...: addresses and networks as policy.c reads them (its
+ * grammar has tests of its own), at least one; a later line replaces it. */
+static bool hosts_line(const char *v, size_t n) {
+        struct policy scratch = {0};
+        size_t items = 0;
+
+        for (;;) {
+                const char *comma = memchr(v, ',', n), *item = v;
+                size_t len = comma ? (size_t) (comma - v) : n, item_n = len;
+                char text[128];
+
+                trim(&item, &item_n);
+                if (item_n > 0) {
+                        if (item_n >= sizeof text)
+                                return false;
+                        memcpy(text, item, item_n);
+                        text[item_n] = '\0';
+                        if (policy_add_net(&scratch, text) < 0)
+                                return false;
+                        items++;
+                }
+                if (!comma)
+                        return items > 0;
+                v = comma + 1;
+                n -= len + 1;
+        }
+}
+
 /* "$ARG" digits "$" somewhere in s. */
 static bool has_arg(const char *s, size_t n) {
         for (size_t i = 0; i + 4 < n; i++) {
@@ -112,6 +141,8 @@ static bool expect_line(struct expect *e, const char *s, size_t n) {
                         e->has_include = true;
                         return false;
                 }
+                if (is_key(name, name_n, "allowed_hosts"))
+                        return hosts_line(cmd, cmd_n);
                 if (name_n < 8 || memcmp(name, "command[", 8) != 0) {
                         if (!valid_name(name, name_n))
                                 return false;
