@@ -314,6 +314,8 @@ int main(int argc, char **argv) {
         r = handler_init_loop(&h);
         if (r == 0)
                 r = handler_serve(&h);
+        else if (r > 0)
+                request_refuse_unread(h.fd, REQUEST_MISCONFIGURED, 100);
         else
                 close(h.fd);
         /* A bad table still answers the client, then fails the unit visibly. */
