@@ -156,6 +156,11 @@ start_server() {
         return "$rc"
 }
 
+# Whether the test's server process has exited.
+server_gone() {
+        ! kill -0 "$SERVER_PID" 2>/dev/null
+}
+
 # Stops the server's process group; fails when its log has a sanitizer report.
 stop_server() {
         if [ -n "${SERVER_PID:-}" ]; then

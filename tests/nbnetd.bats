@@ -54,10 +54,6 @@ processes_are() {
         [ "$(pgrep -fc -- "$2")" -eq "$1" ]
 }
 
-server_gone() {
-        ! kill -0 "$SERVER_PID" 2>/dev/null
-}
-
 elapsed_ms() {
         echo $((($(date +%s%N) - $1) / 1000000))
 }

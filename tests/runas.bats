@@ -142,17 +142,26 @@ still_serving() {
         done
 }
 
-@test "--run-as a user that does not exist: a startup error that names it" {
+@test "--run-as a user that does not exist: a startup error that names it, exit 2; a waiting client is told" {
         case $NBNET_MODE in
         nbnetd)
-                run -1 "$NBNET_BIN/nbnetd" --listen "127.0.0.1:$(free_port)" --run-as nosuchuser-nbnet
+                run -2 "$NBNET_BIN/nbnetd" --listen "127.0.0.1:$(free_port)" --run-as nosuchuser-nbnet
+                ;;
+        nbnetd-activated)
+                # It starts at the first connection (start_server's own probe),
+                # answers it, and exits: systemd-socket-activate execs it.
+                start_server --run-as nosuchuser-nbnet || true
+                wait_until 5 server_gone
+                run cat "$SERVER_LOG"
                 ;;
         *)
-                # The activated nbnetd starts at the first connection, and exits.
-                start_server --run-as nosuchuser-nbnet || true
-                nbsend 'echo hi' || true
-                WAIT_STEP=0.05 wait_until 5 grep -q 'no user' "$SERVER_LOG" || true
+                # Each connection starts a handler, which tells its client.
+                start_server --run-as nosuchuser-nbnet
+                run $NBCLIENT "$PORT" --command 'echo hi' --plus --timeout 5
+                assert_output $'nbnet: server misconfigured (see its log)\n\x1eNBNET-STATUS 125'
+                WAIT_STEP=0.05 wait_until 5 grep -q 'no user' "$SERVER_LOG"
                 run cat "$SERVER_LOG"
+                assert_output --partial "died with code 2"
                 ;;
         esac
         assert_output --partial "there is no user 'nosuchuser-nbnet' on this system: name an existing user"
@@ -167,7 +176,7 @@ still_serving() {
         chmod +x "$wrapper"
         case $NBNET_MODE in
         nbnetd)
-                run -1 "$wrapper" "$NBNET_BIN/nbnetd" --listen "127.0.0.1:$(free_port)" --run-as nobody
+                run -2 "$wrapper" "$NBNET_BIN/nbnetd" --listen "127.0.0.1:$(free_port)" --run-as nobody
                 ;;
         *)
                 SERVER_WRAPPER=$wrapper start_server --run-as nobody || true

@@ -172,10 +172,6 @@ kind_refused() {
         assert_output unix
 }
 
-server_gone() {
-        ! kill -0 "$SERVER_PID" 2>/dev/null
-}
-
 # The warning of an open door, as both servers word it, for LISTEN's address.
 open_door_warning() {
         echo "the listener $1 accepts connections from the network with no --allow rule and no --munge: anyone who reaches it runs commands as $(id -un); give --allow CIDR or --munge"

@@ -3,12 +3,15 @@
 #include "request.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "log.h"
@@ -93,6 +96,23 @@ size_t request_format_refusal(char *buf, size_t size, const char *line, bool wit
                 len += FRAME_TRAILER_SIZE;
         }
         return len;
+}
+
+void request_refuse_unread(int fd, enum request_end end, int wait_ms) {
+        const struct request_end_info *info = request_end_info(end);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        char out[256], first = 0, drop[512];
+        size_t n;
+
+        if (poll(&p, 1, wait_ms) > 0 && recv(fd, &first, 1, MSG_PEEK | MSG_DONTWAIT) < 0)
+                first = 0;
+        n = request_format_refusal(out, sizeof out, info->line, first == '+', info->status);
+        (void) send(fd, out, n, MSG_NOSIGNAL | MSG_DONTWAIT); /* a peer gone has nothing to read */
+        /* Closing with unread input would send a RST that could destroy the line. */
+        if (shutdown(fd, SHUT_WR) == 0)
+                while (poll(&p, 1, wait_ms) > 0 && recv(fd, drop, sizeof drop, MSG_DONTWAIT) > 0)
+                        ;
+        (void) close(fd);
 }
 
 const char *request_line_reason(const char *line) {

@@ -78,6 +78,12 @@ bool request_wants_trailer(const struct frame *f, enum request_end end, int stat
 size_t request_format_refusal(char *buf, size_t size, const char *line, bool with_trailer,
                               int status);
 
+/* For a server that cannot serve at all (its configuration cannot work):
+ * answers a connection whose request it will not read with end's line, and
+ * the trailer when the request's first byte, if one comes within wait_ms,
+ * is '+'; then shuts the write side, drains for wait_ms at most, closes fd. */
+void request_refuse_unread(int fd, enum request_end end, int wait_ms);
+
 /* The reason a refusal line gives, without its "nbnet: " prefix: for the log. */
 const char *request_line_reason(const char *line);
 

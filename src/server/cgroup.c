@@ -154,6 +154,34 @@ static int cgroup_make_base(struct cgroup_pool *p, const char *own, char *why, s
         return 0;
 }
 
+/* Why the pool's cgroup lacks a controller, and what helps: a parent that
+ * has it can delegate it (Delegate=); one that has not cannot, and the
+ * option must go. */
+static void cgroup_missing_controller(const struct cgroup_pool *p, const char *option,
+                                      const char *name, char *why, size_t why_size) {
+        char parent[512] = "", padded[sizeof parent + 2], word[32];
+        int fd = openat(p->base_fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd >= 0) {
+                (void) cgroup_read(fd, "cgroup.controllers", parent, sizeof parent);
+                (void) close(fd);
+        }
+        parent[strcspn(parent, "\n")] = '\0';
+        snprintf(padded, sizeof padded, " %s ", parent);
+        snprintf(word, sizeof word, " %s ", name);
+        if (strstr(padded, word))
+                snprintf(why, why_size,
+                         "%s needs the %s controller, and %s has none: delegate it "
+                         "(Delegate=%s in the unit)",
+                         option, name, p->base, name);
+        else
+                snprintf(why, why_size,
+                         "%s needs the %s controller, which this host does not offer here "
+                         "(neither %s nor its parent has it): drop %s, or enable the "
+                         "controller on the host",
+                         option, name, p->base, option);
+}
+
 /* The controllers that the limits need, enabled for the slots. */
 static int cgroup_enable_controllers(struct cgroup_pool *p, char *why, size_t why_size) {
         static const struct {
@@ -182,10 +210,7 @@ static int cgroup_enable_controllers(struct cgroup_pool *p, char *why, size_t wh
                 char padded[sizeof available + 2];
                 snprintf(padded, sizeof padded, " %s ", available);
                 if (!strstr(padded, word)) {
-                        snprintf(why, why_size,
-                                 "%s needs the %s controller, and %s has none (delegate it: "
-                                 "Delegate=%s in the unit)",
-                                 need[i].option, need[i].name, p->base, need[i].name);
+                        cgroup_missing_controller(p, need[i].option, need[i].name, why, why_size);
                         return -EOPNOTSUPP;
                 }
                 snprintf(word, sizeof word, "+%s", need[i].name);

@@ -565,16 +565,17 @@ static int conn_shared_init_env(struct spawn_env *env, char *warning, size_t war
         char err[512];
         int r;
 
+        /* Either failure is the configuration's: no retry helps (1). */
         r = runas_resolve(opt->run_as, &user, err, sizeof err);
         if (r < 0) {
                 log_error("%s", err);
-                return r;
+                return 1;
         }
         r = runas_check(&user, err, sizeof err);
         if (r < 0) {
                 log_error("%s", err);
                 runas_release(&user);
-                return r;
+                return 1;
         }
         if (user.own && user.creds.uid == 0)
                 snprintf(warning, warning_size,
@@ -610,7 +611,7 @@ int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve
 
         *sh = (struct conn_shared){0};
         r = conn_shared_init_env(&sh->env, sh->warning, sizeof sh->warning, opt, environ_);
-        if (r < 0)
+        if (r != 0)
                 return r;
         sh->env.limits = opt->limits;
         sh->env.always_shell = opt->always_shell;

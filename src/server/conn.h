@@ -75,7 +75,9 @@ struct conn_shared {
 };
 
 /* Makes them for a server of opt on event, with room for max_running
- * commands at once; logs what failed. conn_shared_release undoes it, failed or not. */
+ * commands at once; logs what failed. 0; 1 when the configuration cannot
+ * work (an unknown --run-as user, no right to switch to it); -errno.
+ * conn_shared_release undoes it, failed or not. */
 int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve_options *opt,
                      size_t max_running, char **environ_);
 

@@ -249,7 +249,7 @@ static int handler_init_loop(struct handler *h) {
                                                strsignal(stop_signals[i]));
         }
         r = conn_shared_init(&h->shared, h->event, &h->opt, 1, environ);
-        if (r < 0)
+        if (r != 0)
                 return r;
         conn_shared_warn(&h->shared);
         h->cfg = (struct conn_config){
@@ -309,16 +309,19 @@ int main(int argc, char **argv) {
                 close(h.fd);
                 request_table_release(&h.table);
                 /* A misconfigured unit fails, visibly; a refused peer is the peer's doing. */
-                return misconfigured ? EXIT_FAILURE : EXIT_SUCCESS;
+                return misconfigured ? 2 : EXIT_SUCCESS;
         }
         r = handler_init_loop(&h);
-        if (r >= 0)
+        if (r == 0)
                 r = handler_serve(&h);
+        else if (r > 0)
+                request_refuse_unread(h.fd, REQUEST_MISCONFIGURED, 100);
         else
                 close(h.fd);
         /* A bad table still answers the client, then fails the unit visibly. */
-        if (r >= 0 && !h.table.ok)
-                r = -EINVAL;
+        if (r == 0 && !h.table.ok)
+                r = 1;
         handler_release(&h);
-        return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        /* As nbnetd: 2 for a configuration that cannot work, 1 for a failure. */
+        return r > 0 ? 2 : r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

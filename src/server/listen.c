@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include "request.h"
 #include "sock.h"
 
 /* The kernel caps it at net.core.somaxconn; clients past --max-connections wait here. */
@@ -263,6 +265,21 @@ int listen_remove_file(const struct listen_file *f) {
         if (!S_ISSOCK(st.st_mode) || st.st_dev != f->dev || st.st_ino != f->ino)
                 return 0;
         return unlink(f->path) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+void listen_refuse_pending(int fd, unsigned max) {
+        for (unsigned i = 0; i < max; i++) {
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                int c;
+
+                /* poll first: a socket systemd passed may still be blocking. */
+                if (poll(&p, 1, 0) <= 0)
+                        return;
+                c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+                if (c < 0)
+                        return;
+                request_refuse_unread(c, REQUEST_MISCONFIGURED, 100);
+        }
 }
 
 int listen_take_activated(int *fds, size_t max, char *err, size_t err_size) {

@@ -15,6 +15,11 @@
 
 #include "policy.h"
 
+/* nbnetd started by its socket with a configuration that cannot work: the
+ * connections already waiting on fd are told so (request_refuse_unread), at
+ * most max of them, rather than left to make systemd start it again and again. */
+void listen_refuse_pending(int fd, unsigned max);
+
 /* A listener's name in messages: a Unix socket's path (108 bytes at most) or "ADDR:PORT". */
 #define LISTEN_NAME_MAX 112
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <systemd/sd-daemon.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,6 +37,8 @@
  * connections at once. */
 #define FDS_MARGIN_MIN 24
 #define FDS_MARGIN_MAX 64
+/* Connections told of a configuration that cannot work, at most, on the way out. */
+#define REFUSE_PENDING_MAX 64
 
 extern char **environ;
 
@@ -507,12 +510,14 @@ int main(int argc, char **argv) {
         struct server s;
         unsigned asked;
         bool limited;
-        int r;
+        int activated, r;
 
         r = parse_options(argc, argv, &o);
         if (r != 0)
                 return r > 0 ? EXIT_SUCCESS : 2;
         log_init(PROGRAM, -1);
+        /* Counted now: taking them over (add_listeners) unsets LISTEN_FDS. */
+        activated = sd_listen_fds(false);
         asked = o.limits.max_connections;
         o.limits.max_connections = fit_fd_limit(asked, &limited);
         /* Before the server's own descriptors, lest their failure hide the reason. */
@@ -527,6 +532,9 @@ int main(int argc, char **argv) {
                 r = report_fd_limit(&o.limits, asked);
         if (r == 0)
                 r = server_run(&s);
+        /* Whoever came meanwhile is told, rather than left to start us again. */
+        for (int i = 0; r > 0 && i < activated; i++)
+                listen_refuse_pending(SD_LISTEN_FDS_START + i, REFUSE_PENDING_MAX);
         server_release(&s);
         if (r > 0)
                 return 2;

@@ -596,7 +596,7 @@ static int server_init_timers(struct server *s) {
 
 /* A cgroup per command where one can be had; without, process groups (and
  * we become the subreaper of the commands' orphans). A limit that needs a
- * cgroup controller it cannot have is a startup error. */
+ * cgroup controller it cannot have is a configuration error: 1, logged. */
 static int server_init_cgroups(struct server *s) {
         const struct cgroup_limits *l = &s->lim.cgroup;
         bool need = l->memory_max || l->tasks_max;
@@ -604,9 +604,11 @@ static int server_init_cgroups(struct server *s) {
         int r = -ENOENT;
 
         s->cgroups = (struct cgroup_pool){.base_fd = -1};
-        if (s->lim.no_cgroups && need)
-                return log_error_errno(EINVAL, "--limit-memory and --limit-tasks need cgroups, "
-                                               "and --cgroups off was given");
+        if (s->lim.no_cgroups && need) {
+                log_error("--limit-memory and --limit-tasks need cgroups, and --cgroups off was "
+                          "given");
+                return 1;
+        }
         if (!s->lim.no_cgroups)
                 r = cgroup_pool_init(&s->cgroups, s->lim.max_running, l, why, sizeof why);
         if (r >= 0) {
@@ -616,7 +618,7 @@ static int server_init_cgroups(struct server *s) {
         }
         if (need) {
                 log_error("--limit-memory/--limit-tasks cannot be enforced: %s", why);
-                return r;
+                return 1; /* what was asked cannot work here: no retry will help */
         }
         snprintf(s->cgroup_note, sizeof s->cgroup_note, "process groups, no cgroups (%s)",
                  s->lim.no_cgroups ? "--cgroups off" : why);
@@ -655,10 +657,10 @@ int server_init(struct server *s, const struct serve_options *opt, const struct 
         if (r < 0)
                 return log_error_errno(r, "sd_event_new");
         r = server_init_cgroups(s);
-        if (r < 0)
+        if (r != 0)
                 return r;
         r = conn_shared_init(&s->shared, s->event, &s->opt, s->lim.max_running, environ_);
-        if (r < 0)
+        if (r != 0)
                 return r;
         s->conn_cfg = (struct conn_config){
                 .event = s->event,

@@ -90,8 +90,9 @@ struct server {
         struct metrics_file metrics_file; /* --metrics-file */
 };
 
-/* Sets up the loop, the connection table, the signals;
- * listeners come with server_listen, the command table with server_run. */
+/* Sets up the loop, the connection table, the signals; listeners come with
+ * server_listen, the command table with server_run. 0, 1 for a configuration
+ * that cannot work here (logged: no retry helps), or -errno. */
 int server_init(struct server *s, const struct serve_options *opt, const struct server_limits *lim,
                 char **environ_);
 
