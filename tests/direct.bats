@@ -83,9 +83,11 @@ teardown_file() {
 }
 
 # What a client gets for COMMAND from the server on PORT; the peer's port
-# (REMOTE_PORT) is the one byte that differs between two connections.
+# (REMOTE_PORT) and the command's own TMPDIR (a name made for each command)
+# are what differs between two connections: each shown as one word.
 response() {
-        frame "$2" + | nc -N 127.0.0.1 "$1" | sed 's/REMOTE_PORT=[0-9]*/REMOTE_PORT=N/g'
+        frame "$2" + | nc -N 127.0.0.1 "$1" |
+                sed 's/REMOTE_PORT=[0-9]*/REMOTE_PORT=N/g; s|/tmp/nbnet\.[A-Za-z0-9]\{6\}/[0-9a-f]\{16\}|TMPDIR|g'
 }
 
 # Runs each command both ways; fails naming each command whose bytes differ.

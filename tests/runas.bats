@@ -36,7 +36,7 @@ env_names() {
         [ "$(id -u)" -ne 0 ] || path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
         SERVER_ENV=$SERVER_VARS start_server
         run env_names
-        assert_output "HOME LANG LC_TIME LOGNAME PATH PWD REMOTE_ADDR REMOTE_PORT SHELL TZ USER "
+        assert_output "HOME LANG LC_TIME LOGNAME PATH PWD REMOTE_ADDR REMOTE_PORT SHELL TMPDIR TZ USER "
         run nbsend 'echo "$PATH|$HOME|$USER|$LOGNAME|$SHELL|$LANG|$TZ|${SECRET_MARKER-unset}"'
         assert_output "$path|$(passwd_field "$user" 6)|$user|$user|$(passwd_field "$user" 7)|C.UTF-8|UTC|unset"
 }
@@ -45,7 +45,7 @@ env_names() {
         SERVER_ENV=$SERVER_VARS start_server --pass-env SECRET_MARKER --pass-env NOT_SET \
                 --setenv FOO=bar --setenv HOME=/elsewhere
         run env_names
-        assert_output "FOO HOME LANG LC_TIME LOGNAME PATH PWD REMOTE_ADDR REMOTE_PORT SECRET_MARKER SHELL TZ USER "
+        assert_output "FOO HOME LANG LC_TIME LOGNAME PATH PWD REMOTE_ADDR REMOTE_PORT SECRET_MARKER SHELL TMPDIR TZ USER "
         run nbsend 'echo "$SECRET_MARKER $FOO $HOME"'
         assert_output "1 bar /elsewhere"
 }
@@ -85,6 +85,44 @@ CapInh:	0000000000000000
 CapEff:	0000000000000000
 CapAmb:	0000000000000000"
         run ! grep -q 'can signal, trace and stop' "$SERVER_LOG"
+}
+
+@test "each command gets a TMPDIR of its own: 0700, its user's, in a directory no one can list" {
+        needs_switch || return 0
+        start_server --run-as nobody
+        run nbsend 'echo "$TMPDIR"; stat -c "%a %U" "$TMPDIR" "${TMPDIR%/*}"; ls "${TMPDIR%/*}" >/dev/null 2>&1 || echo unlisted'
+        assert_line --index 0 --regexp '^/tmp/nbnet\.[A-Za-z0-9]{6}/[0-9a-f]{16}$'
+        assert_line --index 1 "700 nobody"
+        assert_line --index 2 "1733 $(id -un)"
+        assert_line --index 3 unlisted
+        # Another command's is another name.
+        [ "$(nbsend 'echo "$TMPDIR"')" != "${lines[0]}" ]
+}
+
+@test "what a command leaves in its TMPDIR is gone within a second of its end" {
+        needs_switch || return 0
+        start_server --run-as nobody
+        local dir
+        dir=$(nbsend 'mkdir "$TMPDIR/d"; echo kept >"$TMPDIR/d/f"; echo "$TMPDIR"')
+        [[ $dir == /tmp/nbnet.* ]] || fail "no TMPDIR: '$dir'"
+        wait_until 1 test ! -e "$dir" || fail "$dir still there a second after its command: $(ls -laR "$dir")"
+        # An empty one goes at once: nothing is left for the next command to find.
+        dir=$(nbsend 'echo "$TMPDIR"')
+        wait_until 1 test ! -e "$dir" || fail "the empty $dir still there a second after its command"
+}
+
+@test "the server's TMPDIR directory goes when it stops" {
+        needs_switch || return 0
+        start_server --run-as nobody
+        local dir
+        dir=$(nbsend 'echo "${TMPDIR%/*}"')
+        [[ $dir == /tmp/nbnet.* ]] || fail "no TMPDIR: '$dir'"
+        # nbnet-handler's ends with its connection; nbnetd's when it stops.
+        if [[ $NBNET_MODE == nbnetd* ]]; then
+                [ -d "$dir" ] || fail "nbnetd's $dir gone while it serves"
+                stop_server
+        fi
+        wait_until 2 test ! -e "$dir" || fail "$dir still there after the server stopped: $(ls -la "$dir")"
 }
 
 @test "--run-as USER:GROUP takes the group given, names or numbers" {

@@ -24,10 +24,10 @@
 #define DIRECT_NOTE_SIGNALS 64 /* signals 1-64 */
 
 struct direct_state {
-        char **sh_order;         /* the environment as dash exports it, REMOTE_* included */
-        char **envp;             /* sh_order without the REMOTE_* of a peerless command */
-        const char *remote_addr; /* the caller's entries in sh_order */
-        const char *remote_port;
+        char **sh_order; /* the environment as dash exports it, per-command entries included */
+        char **envp;     /* sh_order without the per-command entries a command lacks */
+        const char *per_command[DIRECT_PER_COMMAND_MAX]; /* the caller's entries in sh_order */
+        size_t n_per_command;
         const char *path;      /* PATH's value, which dash searches */
         const char *pwd_value; /* PWD from the environment, or NULL */
         const char *program;   /* the planned program: argv[0] or exe */
@@ -57,29 +57,30 @@ static bool direct_sh_is_dash(void) {
 
 /* The environment dash would export, REMOTE_* included: with -EINVAL (an
  * environment dash rewrites, no PATH) the shell runs every command. */
-int direct_init(char *const *envp, size_t count, char *remote_addr, char *remote_port,
+int direct_init(char *const *envp, size_t count, char *const *per_command, size_t n_per_command,
                 struct direct_state **ret) {
         struct direct_state *d;
         char **vars;
         int r;
 
         *ret = NULL;
+        if (n_per_command > DIRECT_PER_COMMAND_MAX)
+                return -E2BIG;
         if (!direct_sh_is_dash())
                 return 0;
         d = calloc(1, sizeof *d);
         if (!d)
                 return -ENOMEM;
-        vars = calloc(count + 3, sizeof(char *));
-        d->sh_order = calloc(count + 4, sizeof(char *));
-        d->envp = calloc(count + 4, sizeof(char *));
+        vars = calloc(count + n_per_command + 1, sizeof(char *));
+        d->sh_order = calloc(count + n_per_command + 2, sizeof(char *));
+        d->envp = calloc(count + n_per_command + 2, sizeof(char *));
         if (!vars || !d->sh_order || !d->envp) {
                 free(vars);
                 direct_release(d);
                 return -ENOMEM;
         }
         memcpy(vars, envp, count * sizeof(char *));
-        vars[count] = remote_addr;
-        vars[count + 1] = remote_port;
+        memcpy(vars + count, per_command, n_per_command * sizeof(char *));
         /* The name, for shenv_order(); direct_set_pwd() fills in the value. */
         memcpy(d->pwd, "PWD=", sizeof "PWD=");
         r = shenv_order(vars, d->pwd, d->sh_order, &d->pwd_value);
@@ -88,8 +89,8 @@ int direct_init(char *const *envp, size_t count, char *remote_addr, char *remote
                 direct_release(d);
                 return r == -EINVAL ? 0 : r;
         }
-        d->remote_addr = remote_addr;
-        d->remote_port = remote_port;
+        memcpy(d->per_command, per_command, n_per_command * sizeof(char *));
+        d->n_per_command = n_per_command;
         for (char **e = d->sh_order; *e; e++)
                 if (strncmp(*e, "PATH=", 5) == 0)
                         d->path = *e + 5;
@@ -158,7 +159,15 @@ static bool direct_set_pwd(struct direct_state *d) {
         return getcwd(d->pwd + prefix, sizeof d->pwd - prefix) != NULL;
 }
 
-bool direct_plan(struct direct_state *d, const char *line, bool with_peer) {
+/* Whether entry e of sh_order goes to a command with the per-command entries PRESENT. */
+static bool direct_has_entry(const struct direct_state *d, const char *e, unsigned present) {
+        for (size_t i = 0; i < d->n_per_command; i++)
+                if (e == d->per_command[i])
+                        return present & (1u << i);
+        return true;
+}
+
+bool direct_plan(struct direct_state *d, const char *line, unsigned present) {
         size_t len = strlen(line), k = 0;
 
         if (!d->path || strchr(d->path, '%'))
@@ -185,7 +194,7 @@ bool direct_plan(struct direct_state *d, const char *line, bool with_peer) {
         if (!direct_set_pwd(d))
                 return false;
         for (char **e = d->sh_order; *e; e++)
-                if (with_peer || (*e != d->remote_addr && *e != d->remote_port))
+                if (direct_has_entry(d, *e, present))
                         d->envp[k++] = *e;
         d->envp[k] = NULL;
         return true;

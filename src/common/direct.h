@@ -19,20 +19,23 @@
 /* direct.c's: words, argv, the environment in dash's order, PATH, PWD, notes. */
 struct direct_state;
 
-/* The state for commands run with ENVP (COUNT entries) and, when they have
- * a peer, the caller's entries REMOTE_ADDR and REMOTE_PORT, whose values it
+/* Entries a command may have or not (its TMPDIR, REMOTE_ADDR, REMOTE_PORT). */
+#define DIRECT_PER_COMMAND_MAX 4
+
+/* The state for commands run with ENVP (COUNT entries) and, as each command
+ * has them, the caller's N_PER_COMMAND entries PER_COMMAND, whose values it
  * fills in before each direct_plan(). *ret stays NULL (/bin/sh -c for every
  * command) when /bin/sh is no dash or dash would rewrite the environment
- * (shenv_order()). 0 or -ENOMEM. */
-int direct_init(char *const *envp, size_t count, char *remote_addr, char *remote_port,
+ * (shenv_order()). 0, -E2BIG or -ENOMEM. */
+int direct_init(char *const *envp, size_t count, char *const *per_command, size_t n_per_command,
                 struct direct_state **ret);
 
 /* Frees d (NULL included). */
 void direct_release(struct direct_state *d);
 
 /* Whether LINE may skip the shell; then d holds what `sh -c LINE` would
- * execve(), the REMOTE_* variables only WITH_PEER, for direct_run(). */
-bool direct_plan(struct direct_state *d, const char *line, bool with_peer);
+ * execve(), with per_command[i] where bit i of PRESENT is set, for direct_run(). */
+bool direct_plan(struct direct_state *d, const char *line, unsigned present);
 
 /* The mini-shell, in a fork set up like the shell's child: runs d's plan in
  * a vfork-like child on STACK (its top) and ends like dash; when the program

@@ -14,6 +14,7 @@
 #include <linux/capability.h> /* capset(): glibc has no wrapper */
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,9 +22,11 @@
 #include "child.h"
 #include "direct.h"
 
-/* Slots after the login's variables: TMPDIR (kept free for a per-command
- * one), REMOTE_ADDR, REMOTE_PORT, the NULL. */
+/* Slots after the login's variables: TMPDIR, REMOTE_ADDR, REMOTE_PORT, the NULL. */
 #define SPAWN_ENV_PER_COMMAND 4
+/* The per-command entries' bits, for direct_plan(). */
+#define SPAWN_HAS_TMPDIR 1u
+#define SPAWN_HAS_PEER 6u
 
 static size_t spawn_env_name_len(const char *entry) {
         return strcspn(entry, "=");
@@ -111,7 +114,8 @@ int spawn_env_init(struct spawn_env *env, const struct spawn_login *login, char 
                 spawn_env_release(env);
                 return r;
         }
-        /* The names, for direct_init(); spawn_env_set_peer() fills in the values. */
+        /* The names, for direct_init(); spawn_env_set_command() fills in the values. */
+        memcpy(env->tmpdir, "TMPDIR=", sizeof "TMPDIR=");
         memcpy(env->remote_addr, "REMOTE_ADDR=", sizeof "REMOTE_ADDR=");
         memcpy(env->remote_port, "REMOTE_PORT=", sizeof "REMOTE_PORT=");
         /* Kept open for every child's fd 0; one that lands on 0-2 (a server
@@ -126,7 +130,9 @@ int spawn_env_init(struct spawn_env *env, const struct spawn_login *login, char 
                 (void) close(env->null_fd);
                 env->null_fd = -1;
         }
-        r = direct_init(env->envp, env->count, env->remote_addr, env->remote_port, &env->direct);
+        r = direct_init(env->envp, env->count,
+                        (char *const[]){env->tmpdir, env->remote_addr, env->remote_port}, 3,
+                        &env->direct);
         if (r < 0)
                 spawn_env_release(env);
         return r;
@@ -148,10 +154,19 @@ void spawn_env_release(struct spawn_env *env) {
         env->stack = NULL;
 }
 
-static void spawn_env_set_peer(struct spawn_env *env, const struct sock_peer *peer) {
-        size_t n = env->count; /* a per-command TMPDIR would take this slot first */
+/* The entries of this command's own: TMPDIR, REMOTE_ADDR and REMOTE_PORT, as
+ * it has them; which it has, as direct_plan() takes them. */
+static unsigned spawn_env_set_command(struct spawn_env *env, const struct sock_peer *peer,
+                                      const char *tmpdir) {
+        size_t n = env->count;
+        unsigned present = 0;
 
         /* The names are in place (spawn_env_init); the values fit, NULs included. */
+        if (tmpdir && strlen(tmpdir) < SPAWN_TMPDIR_MAX) {
+                memcpy(env->tmpdir + strlen("TMPDIR="), tmpdir, strlen(tmpdir) + 1);
+                env->envp[n++] = env->tmpdir;
+                present |= SPAWN_HAS_TMPDIR;
+        }
         if (peer && peer->addr[0]) {
                 memcpy(env->remote_addr + strlen("REMOTE_ADDR="), peer->addr,
                        strnlen(peer->addr, sizeof peer->addr - 1) + 1);
@@ -159,8 +174,10 @@ static void spawn_env_set_peer(struct spawn_env *env, const struct sock_peer *pe
                        strnlen(peer->port, sizeof peer->port - 1) + 1);
                 env->envp[n++] = env->remote_addr;
                 env->envp[n++] = env->remote_port;
+                present |= SPAWN_HAS_PEER;
         }
         env->envp[n] = NULL;
+        return present;
 }
 
 /* dup2() shares the file status flags: the child must not inherit O_NONBLOCK. */
@@ -270,8 +287,9 @@ struct spawn_job {
         char *const *argv;
         int conn_fd;
         bool conn_stdin;
-        int cgroup_fd; /* without clone3, the child moves itself into it first; or -1 */
-        int report_fd; /* the mini-shell's: its setup's error goes there */
+        int cgroup_fd;      /* without clone3, the child moves itself into it first; or -1 */
+        int report_fd;      /* the mini-shell's: its setup's error goes there */
+        const char *tmpdir; /* made once the child is the command's user; or NULL */
         volatile int err;
 };
 
@@ -338,7 +356,12 @@ CHILD_SIDE static int spawn_child_setup(const struct spawn_job *job) {
                 return r;
         if ((r = spawn_child_fds(job->conn_fd, job->conn_stdin, env->null_fd, job->report_fd)) < 0)
                 return r;
-        return spawn_child_credentials(&env->creds);
+        if ((r = spawn_child_credentials(&env->creds)) < 0)
+                return r;
+        /* Its own, as its user: 0700 whatever the umask; EEXIST is no reuse. */
+        if (job->tmpdir && mkdir(job->tmpdir, 0700) < 0)
+                return -errno;
+        return 0;
 }
 
 /* Runs in the vfork-like child, on the parent's memory and spawn_env's
@@ -476,6 +499,7 @@ int spawn_command(struct spawn_env *env, const char *command, const struct spawn
         const struct sock_peer *peer = io->peer;
         char *argv[] = {(char *) "sh", (char *) "-c", (char *) command, NULL};
         bool direct, forked, into_cgroup;
+        unsigned present;
         struct spawn_job job = {
                 .env = env,
                 .argv = argv,
@@ -492,9 +516,9 @@ int spawn_command(struct spawn_env *env, const char *command, const struct spawn
         r = spawn_make_blocking(io->conn_fd);
         if (r < 0)
                 return r;
-        spawn_env_set_peer(env, peer);
-        direct = !env->always_shell && env->direct &&
-                 direct_plan(env->direct, command, peer && peer->addr[0]);
+        job.tmpdir = io->tmpdir;
+        present = spawn_env_set_command(env, peer, io->tmpdir);
+        direct = !env->always_shell && env->direct && direct_plan(env->direct, command, present);
         /* A fork reports its setup's error through a pipe; a vfork through job.err. */
         into_cgroup = io->cgroup_fd >= 0 && spawn_has_clone3();
         /* Without clone3 the child moves itself before it starts anything. */
@@ -585,4 +609,52 @@ int spawn_status_of(const siginfo_t *si) {
         default:
                 return NBNET_STATUS_NOT_RUN;
         }
+}
+
+/* The remover's child, vfork-like: /dev/null for fds 0-2, a session of its
+ * own, the commands' user, then rm. */
+CHILD_SIDE static int spawn_remover(void *arg) {
+        struct spawn_job *job = arg;
+        sigset_t none;
+        int r;
+
+        r = setsid() < 0 ? -errno : 0;
+        if (r >= 0)
+                r = spawn_child_fds(job->conn_fd, false, job->env->null_fd, -1);
+        if (r >= 0)
+                r = spawn_child_credentials(&job->env->creds);
+        if (r >= 0) {
+                sigemptyset(&none);
+                (void) sigprocmask(SIG_SETMASK, &none, NULL);
+                execve("/bin/rm", job->argv, (char *const[]){(char *) SPAWN_PATH, NULL});
+                r = -errno;
+        }
+        job->err = r;
+        _exit(127);
+}
+
+int spawn_remove_tree(struct spawn_env *env, const char *path, pid_t *ret) {
+        char *argv[] = {(char *) "rm", (char *) "-rf", (char *) "--", (char *) path, NULL};
+        struct spawn_job job = {.env = env, .argv = argv, .conn_fd = env->null_fd, .report_fd = -1};
+        sigset_t all, saved;
+        pid_t pid;
+        int r;
+
+        if (env->null_fd < 0)
+                return -EBADF;
+        sigfillset(&all);
+        r = -pthread_sigmask(SIG_SETMASK, &all, &saved);
+        if (r < 0)
+                return r;
+        pid = clone(spawn_remover, env->stack + SPAWN_STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD,
+                    &job);
+        r = pid < 0 ? -errno : job.err;
+        (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
+        if (r < 0) {
+                if (pid > 0)
+                        (void) waitpid(pid, NULL, 0);
+                return r;
+        }
+        *ret = pid;
+        return 0;
 }

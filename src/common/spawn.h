@@ -65,9 +65,13 @@ struct spawn_login {
 #define SPAWN_PATH "PATH=/usr/local/bin:/usr/bin:/bin"
 #define SPAWN_PATH_ROOT "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+/* The longest TMPDIR a command can be given: a directory the server made
+ * (at most 64 bytes, e.g. /tmp/nbnet.XXXXXX) and a name of 16 characters. */
+#define SPAWN_TMPDIR_MAX 96
+
 /* What every command gets, built once: its environment, user and limits.
- * It points into itself (the direct path's environment holds remote_addr and
- * remote_port): use it where spawn_env_init() put it, never a copy. */
+ * It points into itself (the direct path's environment holds tmpdir,
+ * remote_addr and remote_port): use it where spawn_env_init() put it, never a copy. */
 struct spawn_env {
         /* Set by the caller after spawn_env_init. */
         struct spawn_limits limits;
@@ -79,6 +83,7 @@ struct spawn_env {
         char **envp;
         size_t count;
         char *login_vars[4]; /* HOME, USER, LOGNAME, SHELL: ours to free */
+        char tmpdir[sizeof "TMPDIR=" + SPAWN_TMPDIR_MAX];
         char remote_addr[sizeof "REMOTE_ADDR=" + sizeof(((struct sock_peer *) 0)->addr)];
         char remote_port[sizeof "REMOTE_PORT=" + sizeof(((struct sock_peer *) 0)->port)];
         struct direct_state *direct; /* direct.h; NULL: no direct path */
@@ -110,10 +115,16 @@ struct spawn_io {
         bool conn_stdin;              /* the connection is fd 0 too (else /dev/null) */
         int cgroup_fd;                /* a cgroup v2 directory to start in, or -1 */
         const struct sock_peer *peer; /* REMOTE_ADDR and REMOTE_PORT, or NULL */
+        const char *tmpdir; /* made by the child, as the command's user (mode 0700), or NULL */
 };
 
 int spawn_command(struct spawn_env *env, const char *command, const struct spawn_io *io,
                   struct spawn_child *ret);
+
+/* Starts `rm -rf -- PATH` as the commands' user (what a command left in its
+ * TMPDIR is that user's to remove), in a session of its own, fds 0-2
+ * /dev/null; *ret its pid, the caller's to reap. */
+int spawn_remove_tree(struct spawn_env *env, const char *path, pid_t *ret);
 
 /* kill(-pid, sig); -ESRCH once the group is empty. */
 int spawn_kill_group(pid_t pid, int sig);

@@ -19,6 +19,8 @@
 /* How often an ending group is looked at during its grace. */
 #define GROUP_POLL_USEC (5 * USEC_PER_MSEC)
 #define TIMER_ACCURACY_USEC USEC_PER_MSEC
+/* How long an exiting server waits for the removers of its commands' TMPDIRs. */
+#define TMPDIR_RELEASE_USEC (2 * USEC_PER_SEC)
 /* Reads per wake-up while draining, so that a flood cannot hog the loop. */
 #define DRAIN_READS 4
 /* The socket is not watched at all (WATCH_ERRORS still reports errors and hang-ups). */
@@ -311,9 +313,23 @@ static void conn_stop_grace_over(struct conn *c) {
         conn_enter(c, CONN_STOP_SIGKILL, 0);
 }
 
+/* The command's TMPDIR, and whatever it left there, goes with it. */
+static void conn_remove_tmpdir(struct conn *c) {
+        int r;
+
+        if (!c->tmpdir[0])
+                return;
+        r = tmpdir_remove(&c->cfg->shared->tmpdirs, &c->cfg->shared->env, c->tmpdir);
+        if (r < 0)
+                log_warning("%s: the command's TMPDIR %s stays: %s", c->peer.text, c->tmpdir,
+                            r == -EBUSY ? "too many are being removed at once" : strerror(-r));
+        c->tmpdir[0] = '\0';
+}
+
 /* The group and its escapees are gone, or their last grace ran out: the
  * trailer, then closing. */
 static void conn_command_done(struct conn *c) {
+        conn_remove_tmpdir(c);
         c->cfg->report(c->cfg->owner, c, CONN_EVENT_ENDED);
         c->out_len = c->out_sent = 0;
         if (request_wants_trailer(&c->frame, c->end, c->status)) {
@@ -607,6 +623,7 @@ static int conn_shared_init_env(struct spawn_env *env, char *warning, size_t war
 
 int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve_options *opt,
                      size_t max_running, char **environ_) {
+        char err[256];
         int r;
 
         *sh = (struct conn_shared){0};
@@ -621,7 +638,10 @@ int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve
         r = authq_init(&sh->authq, event, opt->munge_socket);
         if (r < 0)
                 return log_error_errno(r, "setting up the MUNGE decoding queue (eventfd)");
-        return 0;
+        r = tmpdir_init(&sh->tmpdirs, err, sizeof err);
+        if (r < 0)
+                log_error("%s: is /tmp there and writable?", err);
+        return r;
 }
 
 void conn_shared_warn(const struct conn_shared *sh) {
@@ -630,6 +650,14 @@ void conn_shared_warn(const struct conn_shared *sh) {
 }
 
 void conn_shared_release(struct conn_shared *sh, bool wait_decode) {
+        char path[sizeof sh->tmpdirs.path];
+        int r;
+
+        memcpy(path, sh->tmpdirs.path, sizeof path);
+        r = tmpdir_release(&sh->tmpdirs, TMPDIR_RELEASE_USEC);
+        if (r != 0)
+                log_warning("removing the commands' TMPDIR %s: %s", path,
+                            r > 0 ? "something of a command is still in it" : strerror(-r));
         if (wait_decode || !authq_decoding(&sh->authq))
                 authq_release(&sh->authq);
         orphans_release(&sh->orphans);
@@ -728,18 +756,22 @@ int conn_start(struct conn *c) {
                 return -EACCES;
         }
         r = conn_take_cgroup(c);
+        if (r >= 0)
+                r = tmpdir_name(&c->cfg->shared->tmpdirs, c->tmpdir, sizeof c->tmpdir);
         if (r < 0)
                 return conn_spawn_failed(c, r);
         r = spawn_command(&c->cfg->shared->env, command,
                           &(struct spawn_io){.conn_fd = c->fd,
                                              .conn_stdin = c->frame.want_stdin,
                                              .cgroup_fd = c->slot ? c->slot->dir_fd : -1,
-                                             .peer = &c->peer},
+                                             .peer = &c->peer,
+                                             .tmpdir = c->tmpdir},
                           &child);
         if (r >= 0)
                 r = conn_watch_child(c, &child);
         if (r < 0) {
                 conn_drop_cgroup(c);
+                conn_remove_tmpdir(c);
                 return conn_spawn_failed(c, r);
         }
         c->pid = child.pid;

@@ -33,6 +33,7 @@
 #include "request.h"
 #include "sock.h"
 #include "spawn.h"
+#include "tmpdir.h"
 
 enum conn_state {
         CONN_FREE,          /* an unused slot of the table */
@@ -72,6 +73,7 @@ struct conn_shared {
         char warning[320]; /* whom commands run as, when it is the server: conn_shared_warn() */
         struct orphans orphans;
         struct authq authq;
+        struct tmpdir_base tmpdirs; /* each command's TMPDIR is made in it */
 };
 
 /* Makes them for a server of opt on event, with room for max_running
@@ -125,6 +127,7 @@ struct conn {
         int status;            /* NBNET status, -1 when none */
         enum request_end end;  /* how it ended, when not by its command alone */
         char reason_text[160]; /* the log's reason when the end has no text of its own */
+        char tmpdir[SPAWN_TMPDIR_MAX];      /* the command's TMPDIR, "" before it starts */
         char out[256 + FRAME_TRAILER_SIZE]; /* our own line and trailer */
         size_t out_len, out_sent;
         LIST_FIELDS(struct conn); /* the owner's: its queue or its free slots */

@@ -509,11 +509,13 @@ static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo 
                 /* A running command's main: its pidfd callback reaps what exited
                  * (orphans_any), including orphans whose SIGCHLD this one
                  * absorbed. Anything else: an orphan, reaped now. */
-                /* With cgroups we are no subreaper: our only children are the
-                 * mains, each reaped through its pidfd. */
+                /* With cgroups we are no subreaper: our children are the
+                 * mains, each reaped through its pidfd, and the removers of
+                 * TMPDIRs, reaped here. */
                 if (!cgroup_pool_on(&s->cgroups) &&
                     !orphans_is_main(&s->shared.orphans, (pid_t) si->ssi_pid))
                         orphans_reap(&s->shared.orphans);
+                tmpdir_reap(&s->shared.tmpdirs);
                 break;
         case SIGHUP: {
                 bool had_hosts = request_table_has_hosts(&s->table);

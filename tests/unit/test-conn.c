@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -388,6 +389,11 @@ static int teardown(void **state) {
         }
         while (waitpid(-1, NULL, __WALL) > 0)
                 ;
+        /* A command cut short: its TMPDIR, which its end would have removed. */
+        if (h->opened && c->tmpdir[0] &&
+            tmpdir_remove(&h->shared.tmpdirs, &h->shared.env, c->tmpdir) == 0)
+                while (waitpid(-1, NULL, __WALL) > 0)
+                        ;
         if (h->peer >= 0)
                 close(h->peer);
         if (h->table_path[0])
@@ -824,6 +830,33 @@ static void test_conn_kill_while_running_gives_status_143(void **state) {
         assert_output_ends_with(h, "\x1eNBNET-STATUS 143\n");
 }
 
+/* Its TMPDIR: made for it (0700, its own), gone with what it left there
+ * once the command is over. */
+static void test_a_command_gets_a_tmpdir_of_its_own_that_goes_with_it(void **state) {
+        struct harness *h = *state;
+        char got[1024], path[SPAWN_TMPDIR_MAX];
+        struct stat st;
+        size_t n;
+
+        open_conn(h, true);
+        peer_command(
+                h, "echo \"$TMPDIR\"; stat -c %a \"$TMPDIR\"; mkdir $TMPDIR/d; touch $TMPDIR/d/f");
+        run_until_state(h, CONN_RUNNING, 1000);
+        memcpy(path, h->conn.tmpdir, sizeof path);
+        assert_int_equal(strncmp(path, h->shared.tmpdirs.path, strlen(h->shared.tmpdirs.path)), 0);
+        n = read_all(h, got, sizeof got, NULL);
+        assert_true(n > strlen(path));
+        assert_memory_equal(got, path, strlen(path));
+        assert_memory_equal(got + strlen(path), "\n700\n", 5);
+        /* The remover runs as the command's user; reaped here as nbnetd would on SIGCHLD. */
+        for (int i = 0; i < 200 && stat(path, &st) == 0; i++) {
+                tmpdir_reap(&h->shared.tmpdirs);
+                run_for(h, 10);
+        }
+        assert_int_equal(stat(path, &st), -1);
+        assert_int_equal(errno, ENOENT);
+}
+
 /* A command that ignores SIGTERM: the grace, then SIGKILL, each a state. */
 static void test_conn_kill_of_a_command_that_ignores_sigterm_gives_137(void **state) {
         struct harness *h = *state;
@@ -1070,6 +1103,7 @@ int main(void) {
                 TEST(test_conn_stop_while_reading_closes_at_once),
                 TEST(test_conn_stop_leaves_a_running_command_alone),
                 TEST(test_conn_kill_while_running_gives_status_143),
+                TEST(test_a_command_gets_a_tmpdir_of_its_own_that_goes_with_it),
                 TEST(test_conn_kill_of_a_command_that_ignores_sigterm_gives_137),
                 TEST(test_a_background_child_that_ignores_sigterm_ends_in_the_final_states),
                 TEST(test_a_reset_while_stopping_keeps_the_timeout),
