@@ -39,9 +39,8 @@ size_t frame_readable(const struct frame *f, size_t buf_size) {
         /* After '~': the rest of the name's length and at least one byte of
          * it, or the rest of the name; then ten digits at least. */
         if (frame_in_user(f))
-                want = (f->user_digits < FRAME_USER_DIGITS
-                                ? FRAME_USER_DIGITS - f->user_digits + 1
-                                : f->user_len - f->user_got) +
+                want = (f->user_digits < FRAME_USER_DIGITS ? FRAME_USER_DIGITS - f->user_digits + 1
+                                                           : f->user_len - f->user_got) +
                        FRAME_HEADER_DIGITS;
         else if (f->digits < FRAME_HEADER_DIGITS)
                 want = FRAME_HEADER_DIGITS - f->digits;
@@ -204,10 +203,11 @@ int frame_error_message(const struct frame *f, char *buf, size_t size) {
                                      "name (letters, digits, '_', '-', '.')",
                                      f->consumed, shown);
                 else
-                        n = snprintf(buf, size,
-                             "nbnet: bad header: byte %zu is %s, %s "
-                             "(a request is [+][<][@], 10 digits of length, then the command)",
-                             f->consumed, shown, what);
+                        n = snprintf(
+                                buf, size,
+                                "nbnet: bad header: byte %zu is %s, %s "
+                                "(a request is [+][<][@], 10 digits of length, then the command)",
+                                f->consumed, shown, what);
                 break;
         }
         case FRAME_EMPTY:

@@ -59,10 +59,6 @@ struct frame {
         bool munge;             /* '@': the payload is a MUNGE credential */
         bool want_user;         /* '~': user names the user the command must run as */
         unsigned flags_seen;    /* how far along "+<~@" the flags have come */
-        unsigned user_digits;   /* of the user name's length seen so far (0-2) */
-        unsigned user_len;      /* the user name's length, once both digits are in */
-        unsigned user_got;      /* bytes of the user name seen so far */
-        char user[FRAME_USER_MAX + 1]; /* '~': the name, NUL-terminated; "" without */
         uint32_t max_command;   /* limit on the command's length */
         unsigned digits;        /* header digits seen so far */
         uint64_t length;        /* the header's value, once all ten digits are in */
@@ -71,6 +67,11 @@ struct frame {
         unsigned char bad_byte; /* the offending byte, for FRAME_BAD_HEADER */
         unsigned char bad_user; /* FRAME_BAD_HEADER in the '~' part: enum frame_bad_user */
         char *command;          /* NUL-terminated when complete; owned by the frame */
+
+        /* After '~': the digits of the name's length seen (0-2), the length,
+         * the bytes of the name seen, and the name, NUL-terminated ("" without). */
+        unsigned user_digits, user_len, user_got;
+        char user[FRAME_USER_MAX + 1];
 };
 
 /* Where a bad header's byte was, when it was in the '~' part. */

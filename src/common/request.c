@@ -53,10 +53,9 @@ static const struct request_end_info request_ends[REQUEST_END_COUNT] = {
         [REQUEST_USER_UNKNOWN] = {"user_unknown",
                                   "the credential's uid has no user here (--run-as-requester)",
                                   NULL, NBNET_STATUS_REFUSED, true},
-        [REQUEST_USER_LOOKUP_FAILED] = {"user_lookup_failed", NULL, NULL, NBNET_STATUS_NOT_RUN,
-                                        true},
-        [REQUEST_WRONG_USER] = {"wrong_user", "'~' names a user the command would not run as",
-                                NULL, NBNET_STATUS_REFUSED, true},
+        [REQUEST_LOOKUP_FAILED] = {"user_lookup_failed", NULL, NULL, NBNET_STATUS_NOT_RUN, true},
+        [REQUEST_WRONG_USER] = {"wrong_user", "'~' names a user the command would not run as", NULL,
+                                NBNET_STATUS_REFUSED, true},
         [REQUEST_NO_MEMORY] = {"no_memory", "server out of memory",
                                LINE_PREFIX "server out of memory", NBNET_STATUS_NOT_RUN, true},
         /* The line names the errno: the caller builds it. */
@@ -222,8 +221,8 @@ static const char *request_lookup_error(int error, char *buf, size_t size) {
 /* --run-as-requester: the command runs as the credential's user, as found on
  * this host by authq's look-up (u). */
 static bool request_take_requester(const struct serve_options *o, const struct userdb_user *u,
-                                   struct request_identity *who, enum request_end *end,
-                                   char *line, size_t line_size) {
+                                   struct request_identity *who, enum request_end *end, char *line,
+                                   size_t line_size) {
         int error = u->looked_up ? u->error : -EIO;
         char why[64];
 
@@ -234,15 +233,14 @@ static bool request_take_requester(const struct serve_options *o, const struct u
         }
         if (error == -ENOENT) {
                 *end = REQUEST_USER_UNKNOWN;
-                snprintf(line, line_size, LINE_PREFIX "user %u unknown here",
-                         (unsigned) who->uid);
+                snprintf(line, line_size, LINE_PREFIX "user %u unknown here", (unsigned) who->uid);
                 return false;
         }
         if (error < 0) {
                 log_error("cannot look up uid %u, a MUNGE credential's, to run its command as "
                           "that user: %s",
                           (unsigned) who->uid, request_lookup_error(error, why, sizeof why));
-                *end = REQUEST_USER_LOOKUP_FAILED;
+                *end = REQUEST_LOOKUP_FAILED;
                 snprintf(line, line_size, LINE_PREFIX "cannot look up user %u here: %s",
                          (unsigned) who->uid, why);
                 return false;
@@ -266,8 +264,7 @@ static bool request_judge_user(const struct frame *f, const char *runs_as, enum 
         return false;
 }
 
-const struct spawn_user *request_spawn_user(const struct request_identity *who,
-                                            struct spawn_user *u) {
+const struct spawn_user *request_spawn_user(const struct request_identity *who, struct spawn_user *u) {
         if (!who->runs_as_requester)
                 return NULL;
         *u = (struct spawn_user){
@@ -334,11 +331,10 @@ bool request_authorize(const struct serve_options *o, struct frame *f, struct au
                 snprintf(line, line_size, "%s", request_end_info(*end)->line);
                 return false;
         }
-        if (o->run_as_requester &&
-            !request_take_requester(o, &d->user, who, end, line, line_size))
+        if (o->run_as_requester && !request_take_requester(o, &d->user, who, end, line, line_size))
                 return false;
-        return request_judge_user(f, who->runs_as_requester ? who->user : command_user, end,
-                                  line, line_size);
+        return request_judge_user(f, who->runs_as_requester ? who->user : command_user, end, line,
+                                  line_size);
 }
 
 const char *request_logged_command(const struct frame *f, const struct request_identity *who) {

@@ -50,7 +50,7 @@ enum request_end {
         REQUEST_USER_NOT_ALLOWED,  /* the credential's uid and gid fail --allow-uid/-group */
         REQUEST_ROOT_REFUSED,      /* --run-as-requester, uid 0, and no --allow-uid root */
         REQUEST_USER_UNKNOWN,      /* --run-as-requester, and the uid has no passwd entry here */
-        REQUEST_USER_LOOKUP_FAILED, /* --run-as-requester, and NSS failed (or no room for it) */
+        REQUEST_LOOKUP_FAILED,     /* --run-as-requester, and NSS failed (or no room for it) */
         REQUEST_WRONG_USER,        /* '~' names a user the command would not run as */
         REQUEST_NO_MEMORY,         /* the server could not prepare the command */
         REQUEST_SPAWN_FAILED,      /* spawn_command() failed */
@@ -156,8 +156,7 @@ bool request_authorize(const struct serve_options *o, struct frame *f, struct au
 
 /* The user a command runs as when it is not the server's command user: *u
  * filled from who (pointing into it), or NULL. */
-const struct spawn_user *request_spawn_user(const struct request_identity *who,
-                                            struct spawn_user *u);
+const struct spawn_user *request_spawn_user(const struct request_identity *who, struct spawn_user *u);
 
 /* The command a log record may show: NULL for a credential that was not
  * decoded, which someone who reads the log could otherwise still use. */

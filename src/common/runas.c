@@ -295,8 +295,7 @@ int runas_check(struct runas_user *u, char *err, size_t err_size) {
                             runas_same_groups(u));
         if (!u->creds.change)
                 return 0;
-        runas_missing(data,
-                      !(ruid == u->creds.uid && euid == u->creds.uid && suid == u->creds.uid),
+        runas_missing(data, !(ruid == u->creds.uid && euid == u->creds.uid && suid == u->creds.uid),
                       euid != u->creds.uid, missing, sizeof missing);
         if (missing[0] == '\0')
                 return 0;

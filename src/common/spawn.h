@@ -127,9 +127,10 @@ void spawn_env_release(struct spawn_env *env);
 
 /* Where a command goes. */
 struct spawn_io {
+        /* Whom it runs as: NULL for the server's command user. */
+        const struct spawn_user *user;
         int conn_fd;                  /* its fds 1 and 2; any descriptor, 0 included */
         bool conn_stdin;              /* the connection is fd 0 too (else /dev/null) */
-        const struct spawn_user *user; /* whom it runs as; NULL: the server's command user */
         int cgroup_fd;                /* a cgroup v2 directory to start in, or -1 */
         const struct sock_peer *peer; /* REMOTE_ADDR and REMOTE_PORT, or NULL */
 };

@@ -37,8 +37,7 @@ static int userdb_fill(const struct passwd *pw, gid_t gid, bool groups, struct u
         return 0;
 }
 
-int userdb_lookup(uid_t uid, gid_t gid, bool groups, struct userdb_user *u, char *buf,
-                  size_t size) {
+int userdb_lookup(uid_t uid, gid_t gid, bool groups, struct userdb_user *u, char *buf, size_t size) {
         struct passwd pw, *found = NULL;
         char *big = NULL;
         int r;

@@ -36,5 +36,4 @@ struct userdb_user {
  * groups of that name with gid as the primary one. buf (size bytes) is the
  * look-up's scratch space; an entry that needs more gets a larger buffer for
  * that look-up alone. Returns u->error. */
-int userdb_lookup(uid_t uid, gid_t gid, bool groups, struct userdb_user *u, char *buf,
-                  size_t size);
+int userdb_lookup(uid_t uid, gid_t gid, bool groups, struct userdb_user *u, char *buf, size_t size);

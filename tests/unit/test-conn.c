@@ -83,8 +83,7 @@ static struct {
         pthread_t thread;
 } fake_nss = {false, {-1, -1}, {-1, -1}, false, 0};
 
-int userdb_lookup(uid_t uid, gid_t gid, bool groups, struct userdb_user *u, char *buf,
-                  size_t size) {
+int userdb_lookup(uid_t uid, gid_t gid, bool groups, struct userdb_user *u, char *buf, size_t size) {
         struct pollfd p = {.fd = fake_nss.answer[0], .events = POLLIN};
         char answer;
 
