@@ -58,7 +58,7 @@ users_remove() {
 }
 
 setup_file() {
-        MUNGE_DIR= ALICE= BOB= EXTRA=
+        MUNGE_DIR='' ALICE='' BOB='' EXTRA=''
         if [ "$(id -u)" -eq 0 ] && command -v munged >/dev/null && command -v munge >/dev/null; then
                 MUNGE_DIR=$(mktemp -d /tmp/nbnet-munge.XXXXXX)
                 munged_start "$MUNGE_DIR"
@@ -74,6 +74,8 @@ teardown_file() {
                 rm -rf "$MUNGE_DIR"
         fi
 }
+
+TRAILER_0=$'\x1eNBNET-STATUS 000'
 
 # For the tests that need the suite's users.
 needs_users() {
@@ -304,13 +306,13 @@ clock_past() {
         assert_output "$ALICE
 $(id -G "$ALICE" | tr ' ' '\n' | sort -n | tr '\n' ' ')
 /nonexistent/$ALICE $ALICE $ALICE /bin/sh
-"$'\x1eNBNET-STATUS 000'
+$TRAILER_0"
         [[ " $(id -G "$ALICE") " == *" $(getent group "$EXTRA" | cut -d: -f3) "* ]]
         run send_credential "$(credential_of "$BOB" "$cmd")"
         assert_output "$BOB
 $(id -G "$BOB") 
 /nonexistent/$BOB $BOB $BOB /bin/bash
-"$'\x1eNBNET-STATUS 000'
+$TRAILER_0"
         wait_until 2 grep -q "uid=$(id -u "$BOB")($BOB) .* status 0" "$SERVER_LOG"
 }
 
@@ -324,7 +326,7 @@ $ALICE
 $ALICE
 /bin/sh
 /usr/local/bin:/usr/bin:/bin
-"$'\x1eNBNET-STATUS 000'
+$TRAILER_0"
         run send_credential "$(credential_of "$BOB" 'printenv USER')"
         assert_output "$BOB"$'\n\x1eNBNET-STATUS 000'
 }
@@ -358,7 +360,7 @@ $ALICE
         run send_credential "$(credential "$SOCK" 'id -un; echo $HOME $PATH')"
         assert_output "root
 $(getent passwd root | cut -d: -f6) /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-"$'\x1eNBNET-STATUS 000'
+$TRAILER_0"
 }
 
 @test "--run-as-requester: a uid with no user here is refused 126" {
