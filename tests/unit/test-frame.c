@@ -212,29 +212,30 @@ static void test_no_user_flag_leaves_the_user_empty(void **state) {
 }
 
 static void test_a_bad_user_part_is_a_bad_header(void **state) {
+#define OUT_OF_PLACE \
+        "a flag out of order or repeated (a request is [+][<][@], 10 digits of " \
+        "length, then the command)"
+#define NOT_PORTABLE "not in a portable user name (letters, digits, '_', '-', '.')"
+        static const struct {
+                const char *req, *message;
+        } cases[] = {
+                {"~00a0000000002ls",
+                 "nbnet: bad header: the user name's length after '~' is 00, not 01-32"},
+                {"+~33abc", "nbnet: bad header: the user name's length after '~' is 33, not 01-32"},
+                {"~5alice0000000002ls", "nbnet: bad header: byte 3 is 'a', not a digit of the "
+                                        "user name's length ('~', 2 digits, 01-32, then the name)"},
+                {"~05al!ce0000000002ls", "nbnet: bad header: byte 6 is '!', " NOT_PORTABLE},
+                {"~02a 0000000002ls", "nbnet: bad header: byte 5 is 0x20, " NOT_PORTABLE},
+                {"@~05alice0000000002ls", "nbnet: bad header: byte 2 is '~', " OUT_OF_PLACE},
+                {"~01a~01a0000000002ls", "nbnet: bad header: byte 5 is '~', " OUT_OF_PLACE},
+                {"~01a<0000000002ls", "nbnet: bad header: byte 5 is '<', " OUT_OF_PLACE},
+        };
         (void) state;
-        assert_error("~00a0000000002ls", 16, 0, FRAME_BAD_HEADER,
-                     "nbnet: bad header: the user name's length after '~' is 00, not 01-32");
-        assert_error("+~33abc", 7, 0, FRAME_BAD_HEADER,
-                     "nbnet: bad header: the user name's length after '~' is 33, not 01-32");
-        assert_error("~5alice0000000002ls", 19, 0, FRAME_BAD_HEADER,
-                     "nbnet: bad header: byte 3 is 'a', not a digit of the user name's length "
-                     "('~', 2 digits, 01-32, then the name)");
-        assert_error("~05al!ce0000000002ls", 20, 0, FRAME_BAD_HEADER,
-                     "nbnet: bad header: byte 6 is '!', not in a portable user name (letters, "
-                     "digits, '_', '-', '.')");
-        assert_error("~02a 0000000002ls", 17, 0, FRAME_BAD_HEADER,
-                     "nbnet: bad header: byte 5 is 0x20, not in a portable user name (letters, "
-                     "digits, '_', '-', '.')");
-        assert_error("@~05alice0000000002ls", 21, 0, FRAME_BAD_HEADER,
-                     "nbnet: bad header: byte 2 is '~', a flag out of order or repeated (a request "
-                     "is [+][<][@], 10 digits of length, then the command)");
-        assert_error("~01a~01a0000000002ls", 20, 0, FRAME_BAD_HEADER,
-                     "nbnet: bad header: byte 5 is '~', a flag out of order or repeated (a request "
-                     "is [+][<][@], 10 digits of length, then the command)");
-        assert_error("~01a<0000000002ls", 17, 0, FRAME_BAD_HEADER,
-                     "nbnet: bad header: byte 5 is '<', a flag out of order or repeated (a request "
-                     "is [+][<][@], 10 digits of length, then the command)");
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+                assert_error(cases[i].req, strlen(cases[i].req), 0, FRAME_BAD_HEADER,
+                             cases[i].message);
+#undef OUT_OF_PLACE
+#undef NOT_PORTABLE
 }
 
 /* A reader that asks for frame_readable() bytes at a time never reads past a
