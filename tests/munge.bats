@@ -413,3 +413,11 @@ $TRAILER_0"
         assert_failure 2
         assert_output "$name: --run-as nobody and --run-as-requester both say whom commands run as; give one of them"
 }
+
+@test "--run-as-requester in a server that cannot switch users is an error at start" {
+        needs_caps "running the server as nobody (setpriv --reuid)" setuid setgid || return
+        run setpriv --reuid nobody --regid nogroup --clear-groups \
+                "$NBNET_BIN/nbnetd" --listen "127.0.0.1:$(free_port)" --munge --run-as-requester
+        assert_failure 2
+        assert_output --partial "--run-as-requester: running each command as its requester needs root or the capabilities CAP_SETUID, CAP_SETGID and CAP_KILL, and this process lacks CAP_SETUID, CAP_SETGID, CAP_KILL"
+}
