@@ -51,7 +51,7 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DNBNET_VERSION='"$(VERSION)"' $(WARNINGS)
 ALL_LDFLAGS = $(SANFLAGS) $(CFLAGS) $(LDFLAGS)
 
 COMMON := frame spawn direct shsyntax shenv sock log args policy cmdtable options proc request auth \
-	runas
+	runas userdb
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans cgroup authq tmpdir conn handler))
 NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans cgroup listen metrics notices authq tmpdir server conn nbnetd))
 # What the client and the load generator share: target (where to connect),
@@ -174,10 +174,10 @@ $(OUT)/bin/test-shenv: $(OBJ)/test-shenv.o $(OBJ)/shenv.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 # nbnetd's connection state machine alone: a real loop, spawn, orphans and
-# decoding thread, a fake owner; and a fake munged: the test's own auth_decode
-# (no auth.o, no libmunge) answers when the test says.
+# decoding thread, a fake owner; and a fake munged and NSS: the test's own
+# auth_decode (no auth.o, no libmunge) and userdb_lookup answer when the test says.
 $(OUT)/bin/test-conn: $(OBJ)/test-conn.o $(OBJ)/conn.o $(OBJ)/authq.o $(OBJ)/orphans.o $(OBJ)/tmpdir.o \
-		$(OBJ)/cgroup.o $(addprefix $(OBJ)/,$(addsuffix .o,$(filter-out auth,$(COMMON)))) \
+		$(OBJ)/cgroup.o $(addprefix $(OBJ)/,$(addsuffix .o,$(filter-out auth userdb,$(COMMON)))) \
 		| $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(CMOCKA_LIBS) $(SYSTEMD_LIBS)
 

@@ -32,20 +32,73 @@ munged_stop() {
         wait_until 5 bash -c "! kill -0 $pid 2>/dev/null"
 }
 
+# The suite's two local users and a group of alice's own, for
+# --run-as-requester: made with useradd, names of this run's own (the other
+# lane of make check runs this suite beside it), removed by teardown_file.
+users_make() {
+        local tag=$RANDOM$RANDOM
+        command -v useradd >/dev/null && command -v groupadd >/dev/null || return 0
+        ALICE=nbtest-alice-$tag BOB=nbtest-bob-$tag EXTRA=nbtest-extra-$tag
+        groupadd "$EXTRA" || return 1
+        useradd --no-create-home --home-dir "/nonexistent/$ALICE" --shell /bin/sh \
+                --user-group --groups "$EXTRA" "$ALICE" || return 1
+        useradd --no-create-home --home-dir "/nonexistent/$BOB" --shell /bin/bash \
+                --user-group "$BOB" || return 1
+}
+
+users_remove() {
+        local u
+        for u in ${ALICE:-} ${BOB:-}; do
+                pkill -KILL -u "$u" 2>/dev/null || true
+                userdel "$u" 2>/dev/null || true
+        done
+        if [ -n "${EXTRA:-}" ]; then
+                groupdel "$EXTRA" 2>/dev/null || true
+        fi
+}
+
 setup_file() {
-        MUNGE_DIR=
+        MUNGE_DIR='' ALICE='' BOB='' EXTRA=''
         if [ "$(id -u)" -eq 0 ] && command -v munged >/dev/null && command -v munge >/dev/null; then
                 MUNGE_DIR=$(mktemp -d /tmp/nbnet-munge.XXXXXX)
                 munged_start "$MUNGE_DIR"
+                users_make
         fi
-        export MUNGE_DIR
+        export MUNGE_DIR ALICE BOB EXTRA
 }
 
 teardown_file() {
+        users_remove
         if [ -n "${MUNGE_DIR:-}" ]; then
                 munged_stop "$MUNGE_DIR"
                 rm -rf "$MUNGE_DIR"
         fi
+}
+
+TRAILER_0=$'\x1eNBNET-STATUS 000'
+
+# For the tests that need the suite's users.
+needs_users() {
+        if [ -z "${ALICE:-}" ]; then
+                skip_unless_ci "needs useradd and groupadd (the passwd package) to make two users"
+        fi
+}
+
+# as USER COMMAND...: runs COMMAND as USER, with USER's groups.
+as() {
+        local user=$1
+        shift
+        setpriv --reuid "$user" --regid "$user" --init-groups "$@"
+}
+
+# A credential for COMMAND made by USER.
+credential_of() {
+        as "$1" munge --socket "$SOCK" -s "$2"
+}
+
+# '+~NNUSER@' and the ten digits around CREDENTIAL: a request naming USER.
+send_credential_as() {
+        frame "$2" "+~$(printf %02d "${#1}")$1@" | nc -N 127.0.0.1 "$PORT"
 }
 
 setup() {
@@ -243,4 +296,146 @@ clock_past() {
 127.0.0.2: root
 127.0.0.3: root"
         assert_equal "$stderr" ""
+}
+
+@test "--run-as-requester: alice's command runs as alice, with her groups, HOME and SHELL; bob's as bob" {
+        needs_users
+        start_server --munge --munge-socket "$SOCK" --run-as-requester
+        cmd='id -un; id -G | tr " " "\n" | sort -n | tr "\n" " "; echo; echo "$HOME $USER $LOGNAME $SHELL"'
+        run send_credential "$(credential_of "$ALICE" "$cmd")"
+        assert_output "$ALICE
+$(id -G "$ALICE" | tr ' ' '\n' | sort -n | tr '\n' ' ')
+/nonexistent/$ALICE $ALICE $ALICE /bin/sh
+$TRAILER_0"
+        [[ " $(id -G "$ALICE") " == *" $(getent group "$EXTRA" | cut -d: -f3) "* ]]
+        run send_credential "$(credential_of "$BOB" "$cmd")"
+        assert_output "$BOB
+$(id -G "$BOB") 
+/nonexistent/$BOB $BOB $BOB /bin/bash
+$TRAILER_0"
+        wait_until 2 grep -q "uid=$(id -u "$BOB")($BOB) .* status 0" "$SERVER_LOG"
+}
+
+@test "--run-as-requester: the direct path gets the requester's environment too" {
+        needs_users
+        start_server --munge --munge-socket "$SOCK" --run-as-requester
+        # No shell syntax: run without /bin/sh, from the same environment.
+        run send_credential "$(credential_of "$ALICE" 'printenv HOME USER LOGNAME SHELL PATH')"
+        assert_output "/nonexistent/$ALICE
+$ALICE
+$ALICE
+/bin/sh
+/usr/local/bin:/usr/bin:/bin
+$TRAILER_0"
+        run send_credential "$(credential_of "$BOB" 'printenv USER')"
+        assert_output "$BOB"$'\n\x1eNBNET-STATUS 000'
+}
+
+@test "--run-as-requester: alice's command cannot signal bob's (EPERM)" {
+        needs_users
+        start_server --munge --munge-socket "$SOCK" --run-as-requester
+        marker=$(unique_sleep)
+        send_credential "$(credential_of "$BOB" "$marker")" >/dev/null &
+        bob_client=$!
+        wait_until 5 pgrep -f -- "$marker"
+        pid=$(pgrep -f -- "$marker")
+        assert_equal "$(ps -o user= -p "$pid")" "$BOB"
+        run send_credential "$(credential_of "$ALICE" "kill -0 $pid")"
+        assert_output --partial "Operation not permitted"
+        assert_equal "$(trailer_status <(printf '%s\n' "$output"))" 1
+        pgrep -f -- "$marker" >/dev/null
+        kill "$bob_client" 2>/dev/null || true
+        pkill -f -- "$marker" || true
+}
+
+@test "--run-as-requester: each TMPDIR is its user's; alice cannot read bob's, and it goes with the command" {
+        needs_users
+        start_server --munge --munge-socket "$SOCK" --run-as-requester
+        # Bob's command says where its TMPDIR is, and holds it for 3 s.
+        send_credential "$(credential_of "$BOB" 'echo secret >"$TMPDIR/f"; echo "$TMPDIR"; sleep 3')" \
+                >"$BATS_TEST_TMPDIR/bob.out" &
+        bob_client=$!
+        wait_until 5 grep -q '^/tmp/nbnet' "$BATS_TEST_TMPDIR/bob.out"
+        local dir
+        dir=$(grep '^/tmp/nbnet' "$BATS_TEST_TMPDIR/bob.out")
+        [ "$(stat -c '%U %a' "$dir")" = "$BOB 700" ] || fail "$dir: $(stat -c '%U %a' "$dir"), not $BOB's, 700"
+        run send_credential "$(credential_of "$ALICE" "cat '$dir/f' 2>&1 || echo refused")"
+        assert_line --partial refused
+        refute_output --partial secret
+        wait "$bob_client" || true
+        wait_until 2 test ! -e "$dir" || fail "$dir still there after bob's command: $(ls -la "$dir")"
+}
+
+@test "--run-as-requester: root's credential is refused 126, and runs as root with --allow-uid root" {
+        needs_users
+        start_server --munge --munge-socket "$SOCK" --run-as-requester
+        run send_credential "$(credential "$SOCK" "touch $BATS_TEST_TMPDIR/ran")"
+        assert_output $'nbnet: root\'s commands are refused here (--allow-uid root allows them)\n\x1eNBNET-STATUS 126'
+        [ ! -e "$BATS_TEST_TMPDIR/ran" ]
+        wait_until 2 grep -q "uid=0(root) .*status 126 .*--allow-uid root" "$SERVER_LOG"
+        stop_server
+        start_server --munge --munge-socket "$SOCK" --run-as-requester --allow-uid root
+        run send_credential "$(credential "$SOCK" 'id -un; echo $HOME $PATH')"
+        assert_output "root
+$(getent passwd root | cut -d: -f6) /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+$TRAILER_0"
+}
+
+@test "--run-as-requester: a uid with no user here is refused 126" {
+        start_server --munge --munge-socket "$SOCK" --run-as-requester
+        uid=$(unused_uid)
+        cred=$(setpriv --reuid "$uid" --regid 65534 --clear-groups \
+                munge --socket "$SOCK" -s "touch $BATS_TEST_TMPDIR/ran")
+        run send_credential "$cred"
+        assert_output "nbnet: user $uid unknown here"$'\n\x1eNBNET-STATUS 126'
+        [ ! -e "$BATS_TEST_TMPDIR/ran" ]
+}
+
+@test "'~alice' with alice's credential runs; '~bob' with alice's is refused 126" {
+        needs_users
+        start_server --munge --munge-socket "$SOCK" --run-as-requester
+        run send_credential_as "$ALICE" "$(credential_of "$ALICE" 'id -un')"
+        assert_output "$ALICE"$'\n\x1eNBNET-STATUS 000'
+        run send_credential_as "$BOB" "$(credential_of "$ALICE" "touch $BATS_TEST_TMPDIR/ran")"
+        assert_output "nbnet: cannot run as $BOB here"$'\n\x1eNBNET-STATUS 126'
+        [ ! -e "$BATS_TEST_TMPDIR/ran" ]
+        wait_until 2 grep -q "status 126 .*'~' names a user the command would not run as" "$SERVER_LOG"
+}
+
+@test "without --run-as-requester, '~' runs only for the --run-as user" {
+        needs_users
+        start_server --run-as "$BOB"
+        run bash -c "$(declare -f frame); frame 'id -un' '+~$(printf %02d "${#BOB}")$BOB' | nc -N 127.0.0.1 $PORT"
+        assert_output "$BOB"$'\n\x1eNBNET-STATUS 000'
+        run bash -c "$(declare -f frame); frame 'touch $BATS_TEST_TMPDIR/ran' '+~$(printf %02d "${#ALICE}")$ALICE' | nc -N 127.0.0.1 $PORT"
+        assert_output "nbnet: cannot run as $ALICE here"$'\n\x1eNBNET-STATUS 126'
+        [ ! -e "$BATS_TEST_TMPDIR/ran" ]
+        # With a credential too: the command user, not the requester, counts.
+        stop_server
+        start_server --munge --munge-socket "$SOCK" --run-as "$BOB"
+        run send_credential_as "$ALICE" "$(credential_of "$ALICE" "touch $BATS_TEST_TMPDIR/ran")"
+        assert_output "nbnet: cannot run as $ALICE here"$'\n\x1eNBNET-STATUS 126'
+        run send_credential_as "$BOB" "$(credential_of "$ALICE" 'id -un')"
+        assert_output "$BOB"$'\n\x1eNBNET-STATUS 000'
+}
+
+@test "--run-as-requester without --munge, or beside --run-as, is a usage error" {
+        case $NBNET_MODE in
+        nbnetd*) server=("$NBNET_BIN/nbnetd" --listen "127.0.0.1:$(free_port)") name=nbnetd ;;
+        *) server=("$NBNET_BIN/nbnet-handler") name=nbnet-handler ;;
+        esac
+        run "${server[@]}" --run-as-requester
+        assert_failure 2
+        assert_output "$name: --run-as-requester needs --munge: only a MUNGE credential says who the requester is; give --munge too"
+        run "${server[@]}" --munge --run-as-requester --run-as nobody
+        assert_failure 2
+        assert_output "$name: --run-as nobody and --run-as-requester both say whom commands run as; give one of them"
+}
+
+@test "--run-as-requester in a server that cannot switch users is an error at start" {
+        needs_caps "running the server as nobody (setpriv --reuid)" setuid setgid || return
+        run setpriv --reuid nobody --regid nogroup --clear-groups \
+                "$NBNET_BIN/nbnetd" --listen "127.0.0.1:$(free_port)" --munge --run-as-requester
+        assert_failure 2
+        assert_output --partial "--run-as-requester: running each command as its requester needs root or the capabilities CAP_SETUID, CAP_SETGID and CAP_KILL, and this process lacks CAP_SETUID, CAP_SETGID, CAP_KILL"
 }

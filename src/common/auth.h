@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "userdb.h"
+
 /* How a decode ended. */
 enum auth_result {
         AUTH_OK,          /* valid: the ids and the payload are the requester's */
@@ -36,6 +38,9 @@ struct auth_decoded {
         struct auth_credential cred; /* on AUTH_OK; empty otherwise */
         char reason[128];            /* munge_strerror's text: a short line for the client */
         char detail[512];            /* the context's, which may name the socket: for the log */
+        /* The credential's uid on this host: not auth_decode's, which leaves
+         * it empty; authq's thread looks it up after a valid decode. */
+        struct userdb_user user;
 };
 
 /* Decodes cred (munge's text form, "MUNGE:...:") through munged at socket_path

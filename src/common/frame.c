@@ -21,6 +21,13 @@ int frame_init(struct frame *f, uint32_t max_command) {
         return 0;
 }
 
+/* Whether the next header byte belongs to the '~' part: the name's length or the name. */
+static bool frame_in_user(const struct frame *f) {
+        return f->want_user && (f->user_digits < FRAME_USER_DIGITS || f->user_got < f->user_len);
+}
+
+static bool frame_user_valid_byte(unsigned char c);
+
 size_t frame_readable(const struct frame *f, size_t buf_size) {
         size_t want;
 
@@ -29,7 +36,13 @@ size_t frame_readable(const struct frame *f, size_t buf_size) {
         /* Without '<', what follows the frame is dropped anyway: read freely. */
         if (f->digits > 0 && !f->want_stdin)
                 return buf_size;
-        if (f->digits < FRAME_HEADER_DIGITS)
+        /* After '~': the rest of the name's length and at least one byte of
+         * it, or the rest of the name; then ten digits at least. */
+        if (frame_in_user(f))
+                want = (f->user_digits < FRAME_USER_DIGITS ? FRAME_USER_DIGITS - f->user_digits + 1
+                                                           : f->user_len - f->user_got) +
+                       FRAME_HEADER_DIGITS;
+        else if (f->digits < FRAME_HEADER_DIGITS)
                 want = FRAME_HEADER_DIGITS - f->digits;
         else
                 want = (size_t) f->length - f->received;
@@ -56,7 +69,8 @@ static void frame_header_done(struct frame *f) {
                 f->state = FRAME_NO_MEMORY;
 }
 
-static const char FRAME_FLAGS[] = {FRAME_FLAG_STATUS, FRAME_FLAG_STDIN, FRAME_FLAG_MUNGE};
+static const char FRAME_FLAGS[] = {FRAME_FLAG_STATUS, FRAME_FLAG_STDIN, FRAME_FLAG_USER,
+                                   FRAME_FLAG_MUNGE};
 
 /* A flag byte before the first digit: true when it comes in its place
  * (after the flags before it in FRAME_FLAGS, and not twice). */
@@ -67,15 +81,48 @@ static bool frame_take_flag(struct frame *f, unsigned char byte) {
                         f->want_status |= byte == FRAME_FLAG_STATUS;
                         f->want_stdin |= byte == FRAME_FLAG_STDIN;
                         f->munge |= byte == FRAME_FLAG_MUNGE;
+                        f->want_user |= byte == FRAME_FLAG_USER;
                         return true;
                 }
         return false;
+}
+
+/* A byte of the '~' part: one of the name's two length digits, or of the name.
+ * false when it cannot be (f->bad_user says why). */
+static bool frame_take_user_byte(struct frame *f, unsigned char byte) {
+        if (f->user_digits < FRAME_USER_DIGITS) {
+                if (byte < '0' || byte > '9') {
+                        f->bad_user = FRAME_BAD_USER_DIGIT;
+                        return false;
+                }
+                f->user_len = f->user_len * 10 + (unsigned) (byte - '0');
+                if (++f->user_digits == FRAME_USER_DIGITS &&
+                    (f->user_len == 0 || f->user_len > FRAME_USER_MAX)) {
+                        f->bad_user = FRAME_BAD_USER_LENGTH;
+                        return false;
+                }
+                return true;
+        }
+        if (!frame_user_valid_byte(byte)) {
+                f->bad_user = FRAME_BAD_USER_CHAR;
+                return false;
+        }
+        f->user[f->user_got++] = (char) byte;
+        f->user[f->user_got] = '\0';
+        return true;
 }
 
 static size_t frame_feed_header(struct frame *f, const unsigned char *p, size_t size) {
         size_t i = 0;
 
         for (; i < size && f->digits < FRAME_HEADER_DIGITS; i++) {
+                if (frame_in_user(f)) {
+                        if (frame_take_user_byte(f, p[i]))
+                                continue;
+                        f->bad_byte = p[i];
+                        f->state = FRAME_BAD_HEADER;
+                        return i + 1;
+                }
                 if (f->digits == 0 && frame_take_flag(f, p[i]))
                         continue;
                 if (p[i] < '0' || p[i] > '9') {
@@ -140,10 +187,27 @@ int frame_error_message(const struct frame *f, char *buf, size_t size) {
                         snprintf(shown, sizeof shown, "'%c'", f->bad_byte);
                 else
                         snprintf(shown, sizeof shown, "0x%02x", f->bad_byte);
-                n = snprintf(buf, size,
-                             "nbnet: bad header: byte %zu is %s, %s "
-                             "(a request is [+][<][@], 10 digits of length, then the command)",
-                             f->consumed, shown, what);
+                if (f->bad_user == FRAME_BAD_USER_LENGTH)
+                        n = snprintf(buf, size,
+                                     "nbnet: bad header: the user name's length after '~' is "
+                                     "%02u, not 01-%d",
+                                     f->user_len, FRAME_USER_MAX);
+                else if (f->bad_user == FRAME_BAD_USER_DIGIT)
+                        n = snprintf(buf, size,
+                                     "nbnet: bad header: byte %zu is %s, not a digit of the user "
+                                     "name's length ('~', 2 digits, 01-%d, then the name)",
+                                     f->consumed, shown, FRAME_USER_MAX);
+                else if (f->bad_user == FRAME_BAD_USER_CHAR)
+                        n = snprintf(buf, size,
+                                     "nbnet: bad header: byte %zu is %s, not in a portable user "
+                                     "name (letters, digits, '_', '-', '.')",
+                                     f->consumed, shown);
+                else
+                        n = snprintf(
+                                buf, size,
+                                "nbnet: bad header: byte %zu is %s, %s "
+                                "(a request is [+][<][@], 10 digits of length, then the command)",
+                                f->consumed, shown, what);
                 break;
         }
         case FRAME_EMPTY:
@@ -229,8 +293,30 @@ char *frame_join(char *const *words, int count, size_t *ret_len) {
         return line;
 }
 
+/* PROTOCOL.md's portable name: ALPHA / DIGIT / "_" / "-" / ".". */
+static bool frame_user_valid_byte(unsigned char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '-' || c == '.';
+}
+
+bool frame_user_valid(const char *name) {
+        size_t len = strnlen(name, FRAME_USER_MAX + 1);
+
+        if (len == 0 || len > FRAME_USER_MAX)
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (!frame_user_valid_byte((unsigned char) name[i]))
+                        return false;
+        return true;
+}
+
 char *frame_wrap(const char *payload, size_t len, unsigned flags, size_t *ret_size) {
-        char header[FRAME_HEADER_MAX + 1];
+        return frame_wrap_user(payload, len, flags, NULL, ret_size);
+}
+
+char *frame_wrap_user(const char *payload, size_t len, unsigned flags, const char *user,
+                      size_t *ret_size) {
+        char header[FRAME_HEADER_MAX + 1], named[1 + FRAME_USER_DIGITS + FRAME_USER_MAX + 1] = "";
         char *req;
         int n;
 
@@ -238,8 +324,15 @@ char *frame_wrap(const char *payload, size_t len, unsigned flags, size_t *ret_si
                 errno = E2BIG;
                 return NULL;
         }
-        n = snprintf(header, sizeof header, "%s%s%s%0*zu", flags & FRAME_WANT_STATUS ? "+" : "",
-                     flags & FRAME_STDIN ? "<" : "", flags & FRAME_MUNGE ? "@" : "",
+        if (user && !frame_user_valid(user)) {
+                errno = EINVAL;
+                return NULL;
+        }
+        if (user)
+                snprintf(named, sizeof named, "%c%0*zu%s", FRAME_FLAG_USER, FRAME_USER_DIGITS,
+                         strlen(user), user);
+        n = snprintf(header, sizeof header, "%s%s%s%s%0*zu", flags & FRAME_WANT_STATUS ? "+" : "",
+                     flags & FRAME_STDIN ? "<" : "", named, flags & FRAME_MUNGE ? "@" : "",
                      FRAME_HEADER_DIGITS, len);
         if (n < 0)
                 return NULL;

@@ -3,8 +3,8 @@
 
 /*
  * The NBNET/1 wire format (doc/protocol.md), for the servers and the clients:
- * a request is [ "+" ] [ "<" ] [ "@" ] 10DIGIT payload; a '+' response ends
- * with a trailer.
+ * a request is [ "+" ] [ "<" ] [ "~" ulen user ] [ "@" ] 10DIGIT payload; a
+ * '+' response ends with a trailer.
  * The request parser is incremental. Bytes in, state out: it never reads a
  * socket, logs or exits. Feed it whatever read() returned; the header may
  * arrive one byte at a time. The length is checked against the limit before
@@ -20,9 +20,13 @@
 /* The flags before the digits, in this order, each at most once. */
 #define FRAME_FLAG_STATUS '+' /* a status trailer ends the response */
 #define FRAME_FLAG_STDIN '<'  /* the connection is the command's stdin too */
+#define FRAME_FLAG_USER '~'   /* the user the command must run as: 2 digits, then the name */
 #define FRAME_FLAG_MUNGE '@'  /* the payload is a MUNGE credential carrying the command */
-/* The longest header: the flags and the digits. */
-#define FRAME_HEADER_MAX (3 + FRAME_HEADER_DIGITS)
+/* The user name after '~': 01-32 bytes of a portable name (letters, digits, _ - .). */
+#define FRAME_USER_DIGITS 2
+#define FRAME_USER_MAX 32
+/* The longest header: the flags, the user name with its length, and the digits. */
+#define FRAME_HEADER_MAX (4 + FRAME_USER_DIGITS + FRAME_USER_MAX + FRAME_HEADER_DIGITS)
 /* The limits on a command's length, each written once as digits; _TEXT is for
  * messages built at compile time ("1.." FRAME_MAX_COMMAND_LIMIT_TEXT). */
 #define FRAME_MAX_COMMAND_DEFAULT_DIGITS 65536
@@ -40,7 +44,8 @@
 enum frame_state {
         FRAME_NEED_MORE,  /* feed more bytes */
         FRAME_COMPLETE,   /* command ready: frame.command, frame.length */
-        FRAME_BAD_HEADER, /* a byte of the header is not a digit, nor a flag in its place */
+        FRAME_BAD_HEADER, /* a byte of the header is not a digit, nor a flag in its place,
+                           * nor a user name's length or byte after '~' */
         FRAME_EMPTY,      /* length 0 */
         FRAME_TOO_LONG,   /* length over the limit */
         FRAME_HAS_NUL,    /* a NUL byte in the command */
@@ -52,14 +57,29 @@ struct frame {
         bool want_status;       /* '+': the response ends with the trailer */
         bool want_stdin;        /* '<': the connection is the command's stdin */
         bool munge;             /* '@': the payload is a MUNGE credential */
-        unsigned flags_seen;    /* how far along "+<@" the flags have come */
+        bool want_user;         /* '~': user names the user the command must run as */
+        unsigned flags_seen;    /* how far along "+<~@" the flags have come */
         uint32_t max_command;   /* limit on the command's length */
         unsigned digits;        /* header digits seen so far */
         uint64_t length;        /* the header's value, once all ten digits are in */
         uint32_t received;      /* command bytes received */
         size_t consumed;        /* bytes of the frame seen so far, header included */
         unsigned char bad_byte; /* the offending byte, for FRAME_BAD_HEADER */
+        unsigned char bad_user; /* FRAME_BAD_HEADER in the '~' part: enum frame_bad_user */
         char *command;          /* NUL-terminated when complete; owned by the frame */
+
+        /* After '~': the digits of the name's length seen (0-2), the length,
+         * the bytes of the name seen, and the name, NUL-terminated ("" without). */
+        unsigned user_digits, user_len, user_got;
+        char user[FRAME_USER_MAX + 1];
+};
+
+/* Where a bad header's byte was, when it was in the '~' part. */
+enum frame_bad_user {
+        FRAME_BAD_USER_NONE,   /* not there: a digit or a flag was expected */
+        FRAME_BAD_USER_DIGIT,  /* a digit of the name's length was expected */
+        FRAME_BAD_USER_LENGTH, /* the length is not 01-32 */
+        FRAME_BAD_USER_CHAR,   /* not a byte of a portable user name */
 };
 
 /* max_command 0 means the default; more than FRAME_MAX_COMMAND_LIMIT is -ERANGE. */
@@ -103,6 +123,15 @@ char *frame_join(char *const *words, int count, size_t *ret_len);
  * its length, the payload; malloc'ed, its size in *ret_size; NULL with errno
  * E2BIG (over FRAME_MAX_COMMAND_LIMIT) or ENOMEM. */
 char *frame_wrap(const char *payload, size_t len, unsigned flags, size_t *ret_size);
+
+/* Whether NAME can follow '~': 1-32 letters, digits, '_', '-', '.'. */
+bool frame_user_valid(const char *name);
+
+/* frame_wrap with '~' and USER (NULL: none) among the flags: the user the
+ * command must run as. NULL with errno EINVAL when USER is no portable name
+ * (frame_user_valid), E2BIG, ENOMEM. */
+char *frame_wrap_user(const char *payload, size_t len, unsigned flags, const char *user,
+                      size_t *ret_size);
 
 /* frame_join, then frame_wrap: the request for a command's words. */
 char *frame_build(char *const *words, int count, unsigned flags, size_t *ret_size);

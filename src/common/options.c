@@ -48,6 +48,10 @@ void serve_options_help(FILE *out) {
                 "                         needs root or CAP_SETUID, CAP_SETGID and CAP_KILL.\n"
                 "                         Without it commands run as the server's own user,\n"
                 "                         and can signal, trace and stop the server\n"
+                "  --run-as-requester     with --munge: run each command as its credential's\n"
+                "                         uid and gid, with that uid's local groups, HOME and\n"
+                "                         SHELL (as rsh and mrsh do); a uid unknown here is\n"
+                "                         refused, and root unless --allow-uid root\n"
                 "  --setenv NAME=VALUE    set NAME in every command's environment (repeatable;\n"
                 "                         it replaces a variable of the same name)\n"
                 "  --pass-env NAME        pass the server's NAME on to every command, if set\n"
@@ -182,6 +186,9 @@ int serve_options_parse(struct serve_options *o, int opt, const char *arg, const
                 /* Resolved at start (runas.h), where a missing user is told. */
                 o->run_as = arg;
                 return 0;
+        case OPT_RUN_AS_REQUESTER:
+                o->run_as_requester = true;
+                return 0;
         case OPT_SETENV:
                 if (o->n_setenv == SERVE_MAX_ENV)
                         return options_refuse_value(program, "--setenv", "given at most 64 times",
@@ -208,4 +215,22 @@ int serve_options_parse(struct serve_options *o, int opt, const char *arg, const
         default:
                 return -ENOENT;
         }
+}
+
+int serve_options_check(const struct serve_options *o, const char *program) {
+        if (o->run_as_requester && !o->munge) {
+                fprintf(stderr,
+                        "%s: --run-as-requester needs --munge: only a MUNGE credential says "
+                        "who the requester is; give --munge too\n",
+                        program);
+                return -EINVAL;
+        }
+        if (o->run_as_requester && o->run_as) {
+                fprintf(stderr,
+                        "%s: --run-as %s and --run-as-requester both say whom commands run as; "
+                        "give one of them\n",
+                        program, o->run_as);
+                return -EINVAL;
+        }
+        return 0;
 }

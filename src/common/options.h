@@ -33,6 +33,7 @@ enum {
         OPT_MUNGE,
         OPT_MUNGE_SOCKET,
         OPT_RUN_AS,
+        OPT_RUN_AS_REQUESTER,
         OPT_SETENV,
         OPT_PASS_ENV,
         OPT_SERVE_LAST, /* a program's own options start here */
@@ -56,6 +57,7 @@ enum {
         {"munge", no_argument, NULL, OPT_MUNGE},                                \
         {"munge-socket", required_argument, NULL, OPT_MUNGE_SOCKET},            \
         {"run-as", required_argument, NULL, OPT_RUN_AS},                        \
+        {"run-as-requester", no_argument, NULL, OPT_RUN_AS_REQUESTER},          \
         {"setenv", required_argument, NULL, OPT_SETENV},                        \
         {"pass-env", required_argument, NULL, OPT_PASS_ENV}
 /* clang-format on */
@@ -74,6 +76,7 @@ struct serve_options {
         bool munge;               /* a MUNGE credential ('@') is required */
         const char *munge_socket; /* munged's socket; NULL: libmunge's default */
         const char *run_as;       /* USER[:GROUP] the commands run as; NULL: the server's */
+        bool run_as_requester;    /* each command runs as its MUNGE credential's user */
         const char *setenv[SERVE_MAX_ENV]; /* NAME=VALUE for every command */
         size_t n_setenv;
         const char *pass_env[SERVE_MAX_ENV]; /* names of the server's variables passed on */
@@ -85,6 +88,10 @@ void serve_options_init(struct serve_options *o);
 /* Handles one of the SERVE_LONG_OPTIONS: 0, or -EINVAL after printing what
  * is allowed to stderr. -ENOENT: not a server option. */
 int serve_options_parse(struct serve_options *o, int opt, const char *arg, const char *program);
+
+/* What the options say together, once all are parsed: 0, or -EINVAL after
+ * printing to stderr what does not go together and what to give. */
+int serve_options_check(const struct serve_options *o, const char *program);
 
 /* The --help lines of the server options. */
 void serve_options_help(FILE *out);

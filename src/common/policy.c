@@ -119,7 +119,7 @@ bool policy_allows_address(const struct policy *p, const struct sockaddr *sa) {
         return false;
 }
 
-static bool policy_has_uid(const struct policy *p, uid_t uid) {
+bool policy_has_uid(const struct policy *p, uid_t uid) {
         for (size_t i = 0; i < p->n_uids; i++)
                 if (p->uids[i] == uid)
                         return true;

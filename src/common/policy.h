@@ -38,6 +38,9 @@ int policy_add_uid(struct policy *p, const char *user);
 /* A group name or a numeric gid. -ENOENT for an unknown group. */
 int policy_add_group(struct policy *p, const char *group);
 
+/* Whether --allow-uid names uid itself (a group of its does not count). */
+bool policy_has_uid(const struct policy *p, uid_t uid);
+
 /* Whether an IP address may connect; IPv4-mapped IPv6 matches IPv4 rules. */
 bool policy_allows_address(const struct policy *p, const struct sockaddr *sa);
 

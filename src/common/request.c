@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +43,19 @@ static const struct request_end_info request_ends[REQUEST_END_COUNT] = {
         [REQUEST_USER_NOT_ALLOWED] = {"user_not_allowed",
                                       "user not allowed (--allow-uid, --allow-group)",
                                       LINE_PREFIX "user not allowed", NBNET_STATUS_REFUSED, true},
+        [REQUEST_ROOT_REFUSED] = {"root_refused",
+                                  "root's commands refused (--run-as-requester without "
+                                  "--allow-uid root)",
+                                  LINE_PREFIX
+                                  "root's commands are refused here (--allow-uid root allows them)",
+                                  NBNET_STATUS_REFUSED, true},
+        /* The lines name the uid or the user: the caller builds them. */
+        [REQUEST_USER_UNKNOWN] = {"user_unknown",
+                                  "the credential's uid has no user here (--run-as-requester)",
+                                  NULL, NBNET_STATUS_REFUSED, true},
+        [REQUEST_LOOKUP_FAILED] = {"user_lookup_failed", NULL, NULL, NBNET_STATUS_NOT_RUN, true},
+        [REQUEST_WRONG_USER] = {"wrong_user", "'~' names a user the command would not run as", NULL,
+                                NBNET_STATUS_REFUSED, true},
         [REQUEST_NO_MEMORY] = {"no_memory", "server out of memory",
                                LINE_PREFIX "server out of memory", NBNET_STATUS_NOT_RUN, true},
         /* The line names the errno: the caller builds it. */
@@ -190,13 +202,74 @@ bool request_table_allows_peer(const struct request_table *c, const struct socka
         return policy_allows_address(&c->table.hosts, (const struct sockaddr *) ss);
 }
 
-void request_user_name(uid_t uid, char *buf, size_t size) {
-        struct passwd pw, *found = NULL;
-        char storage[1024];
+_Static_assert(USERDB_MAX_GROUPS == SPAWN_MAX_GROUPS, "a looked-up user's groups fit a spawn's");
+_Static_assert(sizeof(((struct request_identity *) 0)->home) ==
+                       sizeof(((struct userdb_user *) 0)->home),
+               "home fits");
 
-        buf[0] = '\0';
-        if (getpwuid_r(uid, &pw, storage, sizeof storage, &found) == 0 && found)
-                snprintf(buf, size, "%s", found->pw_name);
+/* What a failed look-up says, for the client and the log, into buf. */
+static const char *request_lookup_error(int error, char *buf, size_t size) {
+        if (error == -E2BIG)
+                snprintf(buf, size, "the user is in more than %d groups", SPAWN_MAX_GROUPS);
+        else if (error == -ENAMETOOLONG)
+                snprintf(buf, size, "the user's name, home or shell is too long");
+        else
+                snprintf(buf, size, "%s", strerror(-error));
+        return buf;
+}
+
+/* --run-as-requester: the command runs as the credential's user, as found on
+ * this host by authq's look-up (u). */
+static bool request_take_requester(const struct serve_options *o, const struct userdb_user *u,
+                                   struct request_identity *who, enum request_end *end, char *line,
+                                   size_t line_size) {
+        int error = u->looked_up ? u->error : -EIO;
+        char why[64];
+
+        if (who->uid == 0 && !policy_has_uid(&o->policy, 0)) {
+                *end = REQUEST_ROOT_REFUSED;
+                snprintf(line, line_size, "%s", request_end_info(*end)->line);
+                return false;
+        }
+        if (error == -ENOENT) {
+                *end = REQUEST_USER_UNKNOWN;
+                snprintf(line, line_size, LINE_PREFIX "user %u unknown here", (unsigned) who->uid);
+                return false;
+        }
+        if (error < 0) {
+                log_error("cannot look up uid %u, a MUNGE credential's, to run its command as "
+                          "that user: %s",
+                          (unsigned) who->uid, request_lookup_error(error, why, sizeof why));
+                *end = REQUEST_LOOKUP_FAILED;
+                snprintf(line, line_size, LINE_PREFIX "cannot look up user %u here: %s",
+                         (unsigned) who->uid, why);
+                return false;
+        }
+        who->runs_as_requester = true;
+        who->creds = (struct spawn_creds){
+                .change = true, .uid = who->uid, .gid = who->gid, .n_groups = u->n_groups};
+        memcpy(who->creds.groups, u->groups, u->n_groups * sizeof u->groups[0]);
+        memcpy(who->home, u->home, strlen(u->home) + 1);
+        memcpy(who->shell, u->shell, strlen(u->shell) + 1);
+        return true;
+}
+
+/* '~': the user named must be the one the command would run as anyway. */
+static bool request_judge_user(const struct frame *f, const char *runs_as, enum request_end *end,
+                               char *line, size_t line_size) {
+        if (!f->want_user || (runs_as && strcmp(f->user, runs_as) == 0))
+                return true;
+        *end = REQUEST_WRONG_USER;
+        snprintf(line, line_size, LINE_PREFIX "cannot run as %s here", f->user);
+        return false;
+}
+
+const struct spawn_user *request_spawn_user(const struct request_identity *who, struct spawn_user *u) {
+        if (!who->runs_as_requester)
+                return NULL;
+        *u = (struct spawn_user){
+                .creds = &who->creds, .user = who->user, .home = who->home, .shell = who->shell};
+        return u;
 }
 
 /* The decoded payload replaces the credential as the frame's command. */
@@ -215,13 +288,17 @@ static bool request_take_payload(struct frame *f, struct auth_credential *cred, 
 }
 
 bool request_authorize(const struct serve_options *o, struct frame *f, struct auth_decoded *d,
-                       struct request_identity *who, enum request_end *end, char *line,
-                       size_t line_size) {
-        *who = (struct request_identity){0};
+                       const char *command_user, struct request_identity *who,
+                       enum request_end *end, char *line, size_t line_size) {
+        /* Not the whole of *who: its home and shell are filled only to be used. */
+        who->known = who->runs_as_requester = false;
+        who->uid = 0;
+        who->gid = 0;
+        who->user[0] = '\0';
         *end = REQUEST_RAN;
         if (!f->munge) {
                 if (!o->munge)
-                        return true;
+                        return request_judge_user(f, command_user, end, line, line_size);
                 *end = REQUEST_AUTH_REQUIRED;
                 snprintf(line, line_size, "%s", request_end_info(*end)->line);
                 return false;
@@ -241,7 +318,9 @@ bool request_authorize(const struct serve_options *o, struct frame *f, struct au
         who->known = true;
         who->uid = d->cred.uid;
         who->gid = d->cred.gid;
-        request_user_name(d->cred.uid, who->user, sizeof who->user);
+        /* Looked up on authq's thread: NSS may be LDAP, never on the loop. */
+        if (d->user.looked_up)
+                memcpy(who->user, d->user.name, sizeof who->user);
         if (!request_take_payload(f, &d->cred, line, line_size)) {
                 auth_credential_release(&d->cred);
                 *end = REQUEST_BAD_FRAME;
@@ -252,7 +331,10 @@ bool request_authorize(const struct serve_options *o, struct frame *f, struct au
                 snprintf(line, line_size, "%s", request_end_info(*end)->line);
                 return false;
         }
-        return true;
+        if (o->run_as_requester && !request_take_requester(o, &d->user, who, end, line, line_size))
+                return false;
+        return request_judge_user(f, who->runs_as_requester ? who->user : command_user, end, line,
+                                  line_size);
 }
 
 const char *request_logged_command(const struct frame *f, const struct request_identity *who) {

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <limits.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -23,6 +24,8 @@
 #include "cmdtable.h"
 #include "frame.h"
 #include "options.h"
+#include "spawn.h"
+#include "userdb.h"
 
 /* How long a killed group gets between SIGTERM and SIGKILL. */
 #define REQUEST_KILL_GRACE_USEC (500 * USEC_PER_MSEC)
@@ -45,6 +48,10 @@ enum request_end {
         REQUEST_MUNGE_REFUSED,     /* expired, rewound, replayed, invalid (MUNGE's reason) */
         REQUEST_MUNGE_UNAVAILABLE, /* munged could not be asked: nothing may run */
         REQUEST_USER_NOT_ALLOWED,  /* the credential's uid and gid fail --allow-uid/-group */
+        REQUEST_ROOT_REFUSED,      /* --run-as-requester, uid 0, and no --allow-uid root */
+        REQUEST_USER_UNKNOWN,      /* --run-as-requester, and the uid has no passwd entry here */
+        REQUEST_LOOKUP_FAILED,     /* --run-as-requester, and NSS failed (or no room for it) */
+        REQUEST_WRONG_USER,        /* '~' names a user the command would not run as */
         REQUEST_NO_MEMORY,         /* the server could not prepare the command */
         REQUEST_SPAWN_FAILED,      /* spawn_command() failed */
         REQUEST_BUSY,              /* queued longer than the request timeout */
@@ -119,28 +126,37 @@ bool request_table_allows_peer(const struct request_table *c, const struct socka
 /* Whether the table in force has an allowed_hosts rule. */
 bool request_table_has_hosts(const struct request_table *c);
 
-/* The uid's name, for the log; "" when it has none here (ids differ across
- * hosts: the credential's number is what counts). A blocking NSS lookup. */
-void request_user_name(uid_t uid, char *buf, size_t size);
-
-/* Who asks: the uid and gid a MUNGE credential vouches for. */
+/* Who asks: the uid and gid a MUNGE credential vouches for, and, with
+ * --run-as-requester, the user its command runs as. */
 struct request_identity {
         bool known; /* the frame carried a valid credential */
         uid_t uid;
         gid_t gid;
-        char user[64]; /* the uid's name on this host, or "" when it has none */
+        char user[USERDB_NAME_MAX]; /* the uid's name on this host, or "" when it has none */
+        bool runs_as_requester;     /* the command runs as creds, home and shell */
+        struct spawn_creds creds;   /* the uid, gid and the local user's groups */
+        char home[PATH_MAX];
+        char shell[PATH_MAX];
 };
 
-/* Who asks, once the frame's credential is decoded (off the loop, on
- * authq.h's thread: a decode is a round trip to munged). d is the decode of f's credential (NULL when f has no '@');
- * its payload becomes f->command, under the frame's own rules (not empty, no
- * NUL), and its ids *who, which --allow-uid and --allow-group then judge; d's
- * payload is taken or freed. Without '@', --munge refuses. false when nothing
- * may run: *end says why and line gets the client's "nbnet: ..." text; 125s
- * are logged here. */
+/* Who asks, once the frame's credential is decoded and its uid looked up
+ * (off the loop, on authq.h's thread: a round trip to munged, then NSS). d is
+ * the decode of f's credential (NULL when f has no '@'); its payload becomes
+ * f->command, under the frame's own rules (not empty, no NUL), and its ids
+ * *who, which --allow-uid and --allow-group then judge; d's payload is taken
+ * or freed. Without '@', --munge refuses. With --run-as-requester, the
+ * command runs as the credential's user: root only with --allow-uid root,
+ * and a uid only with a passwd entry here. '~' must name the user it runs
+ * as: that one, or command_user (the --run-as user's name). false when
+ * nothing may run: *end says why and line gets the client's "nbnet: ..."
+ * text; 125s are logged here. */
 bool request_authorize(const struct serve_options *o, struct frame *f, struct auth_decoded *d,
-                       struct request_identity *who, enum request_end *end, char *line,
-                       size_t line_size);
+                       const char *command_user, struct request_identity *who,
+                       enum request_end *end, char *line, size_t line_size);
+
+/* The user a command runs as when it is not the server's command user: *u
+ * filled from who (pointing into it), or NULL. */
+const struct spawn_user *request_spawn_user(const struct request_identity *who, struct spawn_user *u);
 
 /* The command a log record may show: NULL for a credential that was not
  * decoded, which someone who reads the log could otherwise still use. */

@@ -231,21 +231,20 @@ static bool runas_same_groups(const struct runas_user *u) {
         return true;
 }
 
-/* The capabilities a change to u needs and data's effective set lacks, as
- * "CAP_X, CAP_Y" in missing: setgroups needs CAP_SETGID; setresuid to the
- * uid we have is no change; signals to the command's group need CAP_KILL
- * once it is another user's. */
-static void runas_missing(const struct runas_user *u, const struct __user_cap_data_struct *data,
-                          uid_t ruid, uid_t euid, uid_t suid, char *missing, size_t size) {
-        const bool same_uid = ruid == u->creds.uid && euid == u->creds.uid && suid == u->creds.uid;
+/* The capabilities a change of user needs and data's effective set lacks,
+ * as "CAP_X, CAP_Y" in missing: setgroups needs CAP_SETGID; setresuid needs
+ * CAP_SETUID unless to the uid we have (set_uid false); signals to the
+ * command's group need CAP_KILL once it is another user's (kill). */
+static void runas_missing(const struct __user_cap_data_struct *data, bool set_uid, bool kill,
+                          char *missing, size_t size) {
         const struct {
                 bool need;
                 unsigned cap;
                 const char *name;
         } caps[] = {
-                {!same_uid, CAP_SETUID, "CAP_SETUID"},
+                {set_uid, CAP_SETUID, "CAP_SETUID"},
                 {true, CAP_SETGID, "CAP_SETGID"},
-                {euid != u->creds.uid, CAP_KILL, "CAP_KILL"},
+                {kill, CAP_KILL, "CAP_KILL"},
         };
 
         missing[0] = '\0';
@@ -255,12 +254,11 @@ static void runas_missing(const struct runas_user *u, const struct __user_cap_da
                                  missing[0] ? ", " : "", caps[i].name);
 }
 
-int runas_check(struct runas_user *u, char *err, size_t err_size) {
+/* Our capabilities into data, and whether the commands must drop them
+ * (drop_caps): 0, or -errno with err saying so. */
+static int runas_caps(struct __user_cap_data_struct data[static _LINUX_CAPABILITY_U32S_3],
+                      struct spawn_creds *creds, char *err, size_t err_size) {
         struct __user_cap_header_struct head = {.version = _LINUX_CAPABILITY_VERSION_3};
-        struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {{0}};
-        uid_t ruid, euid, suid;
-        gid_t rgid, egid, sgid;
-        char missing[64];
         int r;
 
         if (syscall(SYS_capget, &head, data) < 0) {
@@ -271,7 +269,20 @@ int runas_check(struct runas_user *u, char *err, size_t err_size) {
         /* Ambient capabilities are permitted and inheritable ones too. */
         for (size_t i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
                 if (data[i].permitted || data[i].inheritable)
-                        u->creds.drop_caps = true;
+                        creds->drop_caps = true;
+        return 0;
+}
+
+int runas_check(struct runas_user *u, char *err, size_t err_size) {
+        struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {{0}};
+        uid_t ruid, euid, suid;
+        gid_t rgid, egid, sgid;
+        char missing[64];
+        int r;
+
+        r = runas_caps(data, &u->creds, err, err_size);
+        if (r < 0)
+                return r;
         if (getresuid(&ruid, &euid, &suid) < 0 || getresgid(&rgid, &egid, &sgid) < 0) {
                 r = -errno;
                 snprintf(err, err_size, "getresuid: %s", strerror(-r));
@@ -284,7 +295,8 @@ int runas_check(struct runas_user *u, char *err, size_t err_size) {
                             runas_same_groups(u));
         if (!u->creds.change)
                 return 0;
-        runas_missing(u, data, ruid, euid, suid, missing, sizeof missing);
+        runas_missing(data, !(ruid == u->creds.uid && euid == u->creds.uid && suid == u->creds.uid),
+                      euid != u->creds.uid, missing, sizeof missing);
         if (missing[0] == '\0')
                 return 0;
         snprintf(err, err_size,
@@ -293,6 +305,27 @@ int runas_check(struct runas_user *u, char *err, size_t err_size) {
                  "root, give it those capabilities (AmbientCapabilities= in its unit), or leave "
                  "out --run-as",
                  u->name, missing);
+        return -EPERM;
+}
+
+int runas_check_requester(struct runas_user *u, char *err, size_t err_size) {
+        struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {{0}};
+        char missing[64];
+        int r;
+
+        r = runas_caps(data, &u->creds, err, err_size);
+        if (r < 0)
+                return r;
+        /* Any requester: another uid, groups of its own, a group to signal. */
+        runas_missing(data, true, true, missing, sizeof missing);
+        if (missing[0] == '\0')
+                return 0;
+        snprintf(err, err_size,
+                 "--run-as-requester: running each command as its requester needs root or the "
+                 "capabilities CAP_SETUID, CAP_SETGID and CAP_KILL, and this process lacks %s: "
+                 "start it as root, give it those capabilities (AmbientCapabilities= in its "
+                 "unit), or leave out --run-as-requester",
+                 missing);
         return -EPERM;
 }
 

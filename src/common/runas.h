@@ -30,6 +30,11 @@ int runas_resolve(const char *spec, struct runas_user *ret, char *err, size_t er
  * capabilities it lacks. */
 int runas_check(struct runas_user *u, char *err, size_t err_size);
 
+/* The same for --run-as-requester, where each command runs as a user of
+ * its own, whoever it is: u is the server's own user (runas_resolve(NULL)),
+ * whose drop_caps it sets; -EPERM with err naming what this process lacks. */
+int runas_check_requester(struct runas_user *u, char *err, size_t err_size);
+
 void runas_release(struct runas_user *u);
 
 /* For messages, whom commands run as: SPEC's USER part, or (spec NULL) the

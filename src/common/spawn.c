@@ -61,23 +61,62 @@ static char *spawn_env_find(char *const *environ_, const char *name) {
         return NULL;
 }
 
-/* "NAME=value" in a string of its own, kept in login_vars[slot]; none for no value. */
+/* "NAME=value" in a string of its own, kept in login_vars[slot] with room
+ * for a value of room bytes, and in login_defaults[slot]; none for no value. */
 static int spawn_env_login_var(struct spawn_env *env, size_t slot, const char *name,
-                               const char *value) {
+                               const char *value, size_t room) {
+        size_t len;
+
         if (!value)
                 return 0;
-        if (asprintf(&env->login_vars[slot], "%s=%s", name, value) < 0) {
-                env->login_vars[slot] = NULL;
+        if (asprintf(&env->login_defaults[slot], "%s=%s", name, value) < 0) {
+                env->login_defaults[slot] = NULL;
                 return -ENOMEM;
         }
+        len = strlen(env->login_defaults[slot]) + 1;
+        env->login_vars[slot] = malloc(len > strlen(name) + 1 + room ? len : strlen(name) + 1 + room);
+        if (!env->login_vars[slot])
+                return -ENOMEM;
+        memcpy(env->login_vars[slot], env->login_defaults[slot], len);
         spawn_env_put(env, env->login_vars[slot]);
         return 0;
+}
+
+/* PATH, root's or a user's, in its slot. */
+static void spawn_env_set_path(struct spawn_env *env, bool root) {
+        memcpy(env->path, root ? SPAWN_PATH_ROOT : SPAWN_PATH,
+               root ? sizeof SPAWN_PATH_ROOT : sizeof SPAWN_PATH);
+}
+
+/* The login's variables of the command's own user u, or again the command
+ * user's (u NULL), written in place: the direct path's environment points
+ * at the same strings. */
+static void spawn_env_set_user(struct spawn_env *env, const struct spawn_user *u) {
+        if (!u && !env->login_replaced)
+                return;
+        for (size_t i = 0; i < 4; i++) {
+                const char *values[] = {u ? u->home : NULL, u ? u->user : NULL, u ? u->user : NULL,
+                                        u ? u->shell : NULL};
+                char *var = env->login_vars[i];
+                if (!var)
+                        continue;
+                if (!u) {
+                        memcpy(var, env->login_defaults[i], strlen(env->login_defaults[i]) + 1);
+                        continue;
+                }
+                /* The name and '=' stay; the value fits: spawn_env_login_var made the room. */
+                var += strcspn(var, "=") + 1;
+                memcpy(var, values[i], strlen(values[i]) + 1);
+        }
+        spawn_env_set_path(env, u ? u->creds->uid == 0 : env->path_root);
+        env->login_replaced = u != NULL;
 }
 
 static int spawn_env_build(struct spawn_env *env, const struct spawn_login *login,
                            char *const *environ_) {
         const char *const names[] = {"HOME", "USER", "LOGNAME", "SHELL"};
         const char *const values[] = {login->home, login->user, login->user, login->shell};
+        const size_t rooms[] = {PATH_MAX, SPAWN_USER_NAME_MAX, SPAWN_USER_NAME_MAX, PATH_MAX};
         bool root = login->creds.change ? login->creds.uid == 0 : geteuid() == 0;
         size_t n = 0;
         int r;
@@ -88,9 +127,11 @@ static int spawn_env_build(struct spawn_env *env, const struct spawn_login *logi
                            sizeof(char *));
         if (!env->envp)
                 return -ENOMEM;
-        spawn_env_put(env, (char *) (root ? SPAWN_PATH_ROOT : SPAWN_PATH));
+        env->path_root = root;
+        spawn_env_set_path(env, root);
+        spawn_env_put(env, env->path);
         for (size_t i = 0; i < 4; i++)
-                if ((r = spawn_env_login_var(env, i, names[i], values[i])) < 0)
+                if ((r = spawn_env_login_var(env, i, names[i], values[i], rooms[i])) < 0)
                         return r;
         for (size_t i = 0; i < n; i++)
                 if (spawn_env_is_locale(environ_[i]))
@@ -146,7 +187,8 @@ void spawn_env_release(struct spawn_env *env) {
         env->envp = NULL;
         for (size_t i = 0; i < sizeof env->login_vars / sizeof env->login_vars[0]; i++) {
                 free(env->login_vars[i]);
-                env->login_vars[i] = NULL;
+                free(env->login_defaults[i]);
+                env->login_vars[i] = env->login_defaults[i] = NULL;
         }
         direct_release(env->direct);
         env->direct = NULL;
@@ -287,8 +329,9 @@ struct spawn_job {
         char *const *argv;
         int conn_fd;
         bool conn_stdin;
-        int cgroup_fd;      /* without clone3, the child moves itself into it first; or -1 */
-        int report_fd;      /* the mini-shell's: its setup's error goes there */
+        int cgroup_fd; /* without clone3, the child moves itself into it first; or -1 */
+        int report_fd; /* the mini-shell's: its setup's error goes there */
+        const struct spawn_creds *creds; /* whom it becomes: env's, or the command's own user's */
         const char *tmpdir; /* made once the child is the command's user; or NULL */
         volatile int err;
 };
@@ -311,13 +354,12 @@ CHILD_SIDE static int spawn_child_join_cgroup(int dir_fd) {
  * between two other uids. Raw system calls: glibc's setuid() and friends
  * signal every thread of the process, ours too in a CLONE_VM child, and
  * take locks. */
-CHILD_SIDE static int spawn_child_credentials(const struct spawn_creds *c) {
+CHILD_SIDE static int spawn_child_credentials(const struct spawn_creds *c, bool drop_caps) {
         struct __user_cap_header_struct head = {.version = _LINUX_CAPABILITY_VERSION_3};
         struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {{0}};
 
         /* EINVAL: a kernel without ambient capabilities (before 4.3). */
-        if (c->drop_caps &&
-            syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+        if (drop_caps && syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
             errno != EINVAL)
                 return -errno;
         if (c->change) {
@@ -328,7 +370,7 @@ CHILD_SIDE static int spawn_child_credentials(const struct spawn_creds *c) {
                 if (syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0)
                         return -errno;
         }
-        if (c->drop_caps && syscall(SYS_capset, &head, none) < 0)
+        if (drop_caps && syscall(SYS_capset, &head, none) < 0)
                 return -errno;
         return 0;
 }
@@ -356,7 +398,7 @@ CHILD_SIDE static int spawn_child_setup(const struct spawn_job *job) {
                 return r;
         if ((r = spawn_child_fds(job->conn_fd, job->conn_stdin, env->null_fd, job->report_fd)) < 0)
                 return r;
-        if ((r = spawn_child_credentials(&env->creds)) < 0)
+        if ((r = spawn_child_credentials(job->creds, env->creds.drop_caps)) < 0)
                 return r;
         /* Its own, as its user: 0700 whatever the umask; EEXIST is no reuse. */
         if (job->tmpdir && mkdir(job->tmpdir, 0700) < 0)
@@ -507,6 +549,7 @@ int spawn_command(struct spawn_env *env, const char *command, const struct spawn
                 .conn_stdin = io->conn_stdin,
                 .cgroup_fd = -1,
                 .report_fd = -1,
+                .creds = io->user ? io->user->creds : &env->creds,
         };
         int report[2] = {-1, -1};
         sigset_t all, saved;
@@ -518,6 +561,7 @@ int spawn_command(struct spawn_env *env, const char *command, const struct spawn
                 return r;
         job.tmpdir = io->tmpdir;
         present = spawn_env_set_command(env, peer, io->tmpdir);
+        spawn_env_set_user(env, io->user);
         direct = !env->always_shell && env->direct && direct_plan(env->direct, command, present);
         /* A fork reports its setup's error through a pipe; a vfork through job.err. */
         into_cgroup = io->cgroup_fd >= 0 && spawn_has_clone3();
@@ -622,7 +666,7 @@ CHILD_SIDE static int spawn_remover(void *arg) {
         if (r >= 0)
                 r = spawn_child_fds(job->conn_fd, false, job->env->null_fd, -1);
         if (r >= 0)
-                r = spawn_child_credentials(&job->env->creds);
+                r = spawn_child_credentials(job->creds, job->env->creds.drop_caps);
         if (r >= 0) {
                 sigemptyset(&none);
                 (void) sigprocmask(SIG_SETMASK, &none, NULL);
@@ -633,9 +677,14 @@ CHILD_SIDE static int spawn_remover(void *arg) {
         _exit(127);
 }
 
-int spawn_remove_tree(struct spawn_env *env, const char *path, pid_t *ret) {
+int spawn_remove_tree(struct spawn_env *env, const struct spawn_creds *creds, const char *path,
+                      pid_t *ret) {
         char *argv[] = {(char *) "rm", (char *) "-rf", (char *) "--", (char *) path, NULL};
-        struct spawn_job job = {.env = env, .argv = argv, .conn_fd = env->null_fd, .report_fd = -1};
+        struct spawn_job job = {.env = env,
+                                .argv = argv,
+                                .conn_fd = env->null_fd,
+                                .report_fd = -1,
+                                .creds = creds ? creds : &env->creds};
         sigset_t all, saved;
         pid_t pid;
         int r;

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <limits.h>
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/types.h>
@@ -61,6 +62,18 @@ struct spawn_login {
         size_t n_setenv;
 };
 
+/* A command's own user (--run-as-requester), in place of the server's
+ * command user: the numbers the child switches to (capabilities dropped as
+ * for every command), and its login's strings for HOME, USER, LOGNAME and
+ * SHELL (at most SPAWN_USER_NAME_MAX bytes for the name and PATH_MAX for the
+ * others, NULs included); PATH is root's for uid 0. */
+struct spawn_user {
+        const struct spawn_creds *creds;
+        const char *user, *home, *shell;
+};
+
+#define SPAWN_USER_NAME_MAX 64
+
 /* PATH of a command: a login's default (login.defs' ENV_PATH, ENV_SUPATH). */
 #define SPAWN_PATH "PATH=/usr/local/bin:/usr/bin:/bin"
 #define SPAWN_PATH_ROOT "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -82,8 +95,16 @@ struct spawn_env {
          * kept for a TMPDIR of the command's own, REMOTE_ADDR, REMOTE_PORT. */
         char **envp;
         size_t count;
-        char *login_vars[4]; /* HOME, USER, LOGNAME, SHELL: ours to free */
         char tmpdir[sizeof "TMPDIR=" + SPAWN_TMPDIR_MAX];
+        /* HOME, USER, LOGNAME, SHELL: ours to free, each with room for a
+         * command's own user's value (spawn_user), which is written in place
+         * (the direct path's environment points at them too); the command
+         * user's entries, to put back; PATH likewise. */
+        char *login_vars[4];
+        char *login_defaults[4];
+        char path[sizeof SPAWN_PATH_ROOT];
+        bool path_root;      /* the command user's PATH is root's */
+        bool login_replaced; /* the slots hold a command's own user's values */
         char remote_addr[sizeof "REMOTE_ADDR=" + sizeof(((struct sock_peer *) 0)->addr)];
         char remote_port[sizeof "REMOTE_PORT=" + sizeof(((struct sock_peer *) 0)->port)];
         struct direct_state *direct; /* direct.h; NULL: no direct path */
@@ -111,6 +132,8 @@ void spawn_env_release(struct spawn_env *env);
 
 /* Where a command goes. */
 struct spawn_io {
+        /* Whom it runs as: NULL for the server's command user. */
+        const struct spawn_user *user;
         int conn_fd;                  /* its fds 1 and 2; any descriptor, 0 included */
         bool conn_stdin;              /* the connection is fd 0 too (else /dev/null) */
         int cgroup_fd;                /* a cgroup v2 directory to start in, or -1 */
@@ -121,10 +144,11 @@ struct spawn_io {
 int spawn_command(struct spawn_env *env, const char *command, const struct spawn_io *io,
                   struct spawn_child *ret);
 
-/* Starts `rm -rf -- PATH` as the commands' user (what a command left in its
- * TMPDIR is that user's to remove), in a session of its own, fds 0-2
- * /dev/null; *ret its pid, the caller's to reap. */
-int spawn_remove_tree(struct spawn_env *env, const char *path, pid_t *ret);
+/* Starts `rm -rf -- PATH` as the command's user, creds (NULL: env's; what a
+ * command left in its TMPDIR is that user's to remove), in a session of its
+ * own, fds 0-2 /dev/null; *ret its pid, the caller's to reap. */
+int spawn_remove_tree(struct spawn_env *env, const struct spawn_creds *creds, const char *path,
+                      pid_t *ret);
 
 /* kill(-pid, sig); -ESRCH once the group is empty. */
 int spawn_kill_group(pid_t pid, int sig);

@@ -11,6 +11,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "userdb.h"
+
 /* Where a job is: each place has one owner. */
 enum authq_place {
         AUTHQ_TODO,     /* in todo: the loop may still take it back */
@@ -41,8 +43,9 @@ static void authq_free_list(struct authq_job *job) {
         }
 }
 
-/* The worker: decodes what todo holds, oldest first, until told to quit. It
- * never sees who asked; the eventfd tells the loop that done has more. */
+/* The worker: decodes what todo holds, oldest first, and looks up the uid
+ * of each valid credential, until told to quit. It never sees who asked;
+ * the eventfd tells the loop that done has more. */
 static void *authq_worker(void *arg) {
         struct authq *q = arg;
         const uint64_t one = 1;
@@ -59,7 +62,9 @@ static void *authq_worker(void *arg) {
                 job->place = AUTHQ_DECODING;
                 q->decoding = true;
                 (void) pthread_mutex_unlock(&q->lock);
-                (void) auth_decode(q->socket_path, job->cred, &job->out);
+                if (auth_decode(q->socket_path, job->cred, &job->out) == AUTH_OK)
+                        (void) userdb_lookup(job->out.cred.uid, job->out.cred.gid, q->user_groups,
+                                             &job->out.user, q->user_buf, sizeof q->user_buf);
                 (void) pthread_mutex_lock(&q->lock);
                 q->decoding = false;
                 job->place = AUTHQ_DONE;
@@ -95,10 +100,10 @@ static int authq_on_done(sd_event_source *s, int fd, uint32_t revents, void *use
         return 0;
 }
 
-int authq_init(struct authq *q, sd_event *event, const char *socket_path) {
+int authq_init(struct authq *q, sd_event *event, const char *socket_path, bool user_groups) {
         int r;
 
-        *q = (struct authq){.efd = -1, .socket_path = socket_path};
+        *q = (struct authq){.efd = -1, .socket_path = socket_path, .user_groups = user_groups};
         r = -pthread_mutex_init(&q->lock, NULL);
         if (r < 0)
                 return r;

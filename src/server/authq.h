@@ -5,9 +5,11 @@
  * MUNGE credentials decoded off the event loop, by one worker thread. A
  * decode is a blocking round trip to munged (auth.h), and a stalled munged
  * holds it for libmunge's timeout (about 10 s): on the loop, every connection
- * would wait. The loop submits a job (a copy of the credential); the worker
- * decodes the jobs in order, one at a time, with auth_decode() alone (no log,
- * no policy, no connection), and the loop hears of each through an eventfd and
+ * would wait. So is the look-up of the credential's uid that follows it
+ * (userdb.h: NSS may be LDAP). The loop submits a job (a copy of the
+ * credential); the worker decodes the jobs in order, one at a time, with
+ * auth_decode() and, for a valid one, userdb_lookup() alone (no log, no
+ * policy, no connection), and the loop hears of each through an eventfd and
  * hands the job's outcome to its callback. A job can be cancelled at any time
  * before that: its callback is then never called.
  */
@@ -33,6 +35,8 @@ struct authq {
         sd_event_source *done_src; /* the eventfd, readable when jobs are done */
         int efd;
         const char *socket_path; /* munged's; NULL: libmunge's default */
+        bool user_groups;        /* the look-up gets the uid's groups too (--run-as-requester) */
+        char user_buf[16384];    /* the worker's: getpwuid_r's scratch space */
         bool ready;              /* lock, wake and the eventfd are made */
         bool started;            /* the worker runs: from the first job until authq_release */
         pthread_t thread;
@@ -46,8 +50,10 @@ struct authq {
 };
 
 /* The eventfd and its source on event; the thread starts with the first job.
- * authq_release undoes it, failed or not. */
-int authq_init(struct authq *q, sd_event *event, const char *socket_path);
+ * user_groups: the look-up after a decode gets the uid's groups, home and
+ * shell for a command run as it (else its name, for the log). authq_release
+ * undoes it, failed or not. */
+int authq_init(struct authq *q, sd_event *event, const char *socket_path, bool user_groups);
 
 /* Queues the credential cred (length bytes) for decoding, as *ret (the handle
  * for authq_cancel); done(userdata, d) is called on the loop once it is

@@ -210,7 +210,8 @@ static void conn_judge(struct conn *c, struct auth_decoded *d) {
         char line[sizeof c->reason_text];
         enum request_end end;
 
-        if (!request_authorize(c->cfg->opt, &c->frame, d, &c->who, &end, line, sizeof line))
+        if (!request_authorize(c->cfg->opt, &c->frame, d, c->cfg->shared->command_user, &c->who,
+                               &end, line, sizeof line))
                 conn_refuse(c, end, line);
         else if (request_run_line(c->cfg->table, &c->frame, &c->who, &end))
                 c->cfg->report(c->cfg->owner, c, CONN_EVENT_READY);
@@ -319,7 +320,8 @@ static void conn_remove_tmpdir(struct conn *c) {
 
         if (!c->tmpdir[0])
                 return;
-        r = tmpdir_remove(&c->cfg->shared->tmpdirs, &c->cfg->shared->env, c->tmpdir);
+        r = tmpdir_remove(&c->cfg->shared->tmpdirs, &c->cfg->shared->env,
+                          c->who.runs_as_requester ? &c->who.creds : NULL, c->tmpdir);
         if (r < 0)
                 log_warning("%s: the command's TMPDIR %s stays: %s", c->peer.text, c->tmpdir,
                             r == -EBUSY ? "too many are being removed at once" : strerror(-r));
@@ -574,9 +576,11 @@ static int conn_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 /* Whom commands run as (and, in warning, that it is the server's own user)
- * and their environment. */
-static int conn_shared_init_env(struct spawn_env *env, char *warning, size_t warning_size,
+ * and their environment; with --run-as-requester, the server's own user's
+ * until each command's own user replaces it. */
+static int conn_shared_init_env(struct conn_shared *sh, char *warning, size_t warning_size,
                                 const struct serve_options *opt, char **environ_) {
+        struct spawn_env *env = &sh->env;
         struct runas_user user;
         char err[512];
         int r;
@@ -587,13 +591,18 @@ static int conn_shared_init_env(struct spawn_env *env, char *warning, size_t war
                 log_error("%s", err);
                 return 1;
         }
-        r = runas_check(&user, err, sizeof err);
+        r = opt->run_as_requester ? runas_check_requester(&user, err, sizeof err)
+                                  : runas_check(&user, err, sizeof err);
         if (r < 0) {
                 log_error("%s", err);
                 runas_release(&user);
                 return 1;
         }
-        if (user.own && user.creds.uid == 0)
+        snprintf(sh->command_user, sizeof sh->command_user, "%s", user.name);
+        /* With --run-as-requester no command runs as the server. */
+        if (opt->run_as_requester)
+                warning[0] = '\0';
+        else if (user.own && user.creds.uid == 0)
                 snprintf(warning, warning_size,
                          "commands run as root, as the server does: any command can signal, "
                          "trace and stop the server, read its memory and environment, and do "
@@ -627,7 +636,7 @@ int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve
         int r;
 
         *sh = (struct conn_shared){0};
-        r = conn_shared_init_env(&sh->env, sh->warning, sizeof sh->warning, opt, environ_);
+        r = conn_shared_init_env(sh, sh->warning, sizeof sh->warning, opt, environ_);
         if (r != 0)
                 return r;
         sh->env.limits = opt->limits;
@@ -635,7 +644,7 @@ int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve
         r = orphans_init(&sh->orphans, max_running);
         if (r < 0)
                 return log_error_errno(r, "open /proc/self/task/PID/children (is /proc mounted?)");
-        r = authq_init(&sh->authq, event, opt->munge_socket);
+        r = authq_init(&sh->authq, event, opt->munge_socket, opt->run_as_requester);
         if (r < 0)
                 return log_error_errno(r, "setting up the MUNGE decoding queue (eventfd)");
         r = tmpdir_init(&sh->tmpdirs, err, sizeof err);
@@ -749,6 +758,7 @@ int conn_start(struct conn *c) {
         /* Looked up again: SIGHUP may have replaced the table while it was queued. */
         const char *command = request_run_line(c->cfg->table, &c->frame, &c->who, &end);
         struct spawn_child child;
+        struct spawn_user user;
         int r;
 
         if (!command) {
@@ -763,6 +773,7 @@ int conn_start(struct conn *c) {
         r = spawn_command(&c->cfg->shared->env, command,
                           &(struct spawn_io){.conn_fd = c->fd,
                                              .conn_stdin = c->frame.want_stdin,
+                                             .user = request_spawn_user(&c->who, &user),
                                              .cgroup_fd = c->slot ? c->slot->dir_fd : -1,
                                              .peer = &c->peer,
                                              .tmpdir = c->tmpdir},

@@ -70,6 +70,7 @@ struct conn;
  * thread that decodes MUNGE credentials off the loop. */
 struct conn_shared {
         struct spawn_env env;
+        char command_user[SPAWN_USER_NAME_MAX]; /* the --run-as user's name, which '~' may name */
         char warning[320]; /* whom commands run as, when it is the server: conn_shared_warn() */
         struct orphans orphans;
         struct authq authq;

@@ -90,7 +90,7 @@ static int parse_options(int argc, char **argv, struct serve_options *o) {
                         argv[optind]);
                 return -EINVAL;
         }
-        return 0;
+        return serve_options_check(o, PROGRAM);
 }
 
 /* fd 3 under Accept=yes, fd 0 under inetd; -ENOTSOCK with a message otherwise. */

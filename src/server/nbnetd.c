@@ -330,7 +330,7 @@ static int parse_options(int argc, char **argv, struct options *o) {
         /* On loopback every client is one source: by default the two limits are one. */
         if (o->limits.max_per_source == 0)
                 o->limits.max_per_source = o->limits.max_connections;
-        return 0;
+        return serve_options_check(&o->server, PROGRAM);
 }
 
 /* Each connection holds a socket and a pidfd: raise the soft limit towards the

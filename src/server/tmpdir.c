@@ -50,7 +50,8 @@ int tmpdir_name(const struct tmpdir_base *b, char *path, size_t size) {
         return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
 }
 
-int tmpdir_remove(struct tmpdir_base *b, struct spawn_env *env, const char *path) {
+int tmpdir_remove(struct tmpdir_base *b, struct spawn_env *env, const struct spawn_creds *creds,
+                  const char *path) {
         int r;
 
         /* The base is ours and sticky: an empty directory of another user's goes. */
@@ -61,7 +62,7 @@ int tmpdir_remove(struct tmpdir_base *b, struct spawn_env *env, const char *path
         tmpdir_reap(b);
         if (b->n_removers == TMPDIR_MAX_REMOVERS)
                 return -EBUSY;
-        r = spawn_remove_tree(env, path, &b->removers[b->n_removers]);
+        r = spawn_remove_tree(env, creds, path, &b->removers[b->n_removers]);
         if (r < 0)
                 return r;
         b->n_removers++;

@@ -35,9 +35,10 @@ int tmpdir_init(struct tmpdir_base *b, char *err, size_t err_size);
 int tmpdir_name(const struct tmpdir_base *b, char *path, size_t size);
 
 /* The command is over: its directory goes, now or through a remover that
- * runs as env's user. 0 (gone, never made, or being removed), or -errno:
- * -EBUSY when TMPDIR_MAX_REMOVERS run already. */
-int tmpdir_remove(struct tmpdir_base *b, struct spawn_env *env, const char *path);
+ * runs as the command's user (creds; NULL: env's). 0 (gone, never made, or
+ * being removed), or -errno: -EBUSY when TMPDIR_MAX_REMOVERS run already. */
+int tmpdir_remove(struct tmpdir_base *b, struct spawn_env *env, const struct spawn_creds *creds,
+                  const char *path);
 
 /* Reaps the removers that are done (a SIGCHLD came). */
 void tmpdir_reap(struct tmpdir_base *b);

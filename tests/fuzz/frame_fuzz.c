@@ -8,6 +8,7 @@
  * chunks of those sizes in turn (a 0 is an empty feed), and once more in one
  * piece. Both runs must agree with each other and with the protocol's rules.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,7 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 struct expect {
         enum frame_state state;
         size_t consumed;
-        bool want_status, want_stdin, munge;
+        bool want_status, want_stdin, munge, want_user;
+        char user[FRAME_USER_MAX + 1];
         size_t flags; /* header bytes before the digits */
         uint64_t length;
 };
@@ -38,11 +40,41 @@ static struct expect frame_expect(const uint8_t *p, size_t n, uint32_t limit) {
         struct expect e = {.state = FRAME_NEED_MORE, .consumed = n};
         size_t i = 0, header;
 
-        /* "+<@", each optional, in this order. */
+        /* "+<~@", each optional, in this order; '~' with 2 digits (01-32) and a portable name. */
         if (i < n && p[i] == '+')
                 e.want_status = true, i++;
         if (i < n && p[i] == '<')
                 e.want_stdin = true, i++;
+        if (i < n && p[i] == '~') {
+                size_t ulen = 0;
+                e.want_user = true, i++;
+                for (size_t d = 0; d < FRAME_USER_DIGITS; d++, i++) {
+                        if (i == n)
+                                return e;
+                        if (p[i] < '0' || p[i] > '9') {
+                                e.state = FRAME_BAD_HEADER;
+                                e.consumed = i + 1;
+                                return e;
+                        }
+                        ulen = ulen * 10 + (size_t) (p[i] - '0');
+                }
+                if (ulen == 0 || ulen > FRAME_USER_MAX) {
+                        e.state = FRAME_BAD_HEADER;
+                        e.consumed = i;
+                        return e;
+                }
+                for (size_t k = 0; k < ulen; k++, i++) {
+                        if (i == n)
+                                return e;
+                        if (!(isalnum(p[i]) || p[i] == '_' || p[i] == '-' || p[i] == '.') ||
+                            p[i] >= 0x80) {
+                                e.state = FRAME_BAD_HEADER;
+                                e.consumed = i + 1;
+                                return e;
+                        }
+                        e.user[k] = (char) p[i];
+                }
+        }
         if (i < n && p[i] == '@')
                 e.munge = true, i++;
         e.flags = i;
@@ -117,7 +149,10 @@ static void check_against_expect(const struct frame *f, const struct expect *e, 
         check(f->consumed == e->consumed && f->consumed <= fed);
         check(f->want_status == e->want_status);
         if (f->state != FRAME_BAD_HEADER || e->consumed > e->flags)
-                check(f->want_stdin == e->want_stdin && f->munge == e->munge);
+                check(f->want_stdin == e->want_stdin && f->munge == e->munge &&
+                      f->want_user == e->want_user);
+        if (f->state == FRAME_COMPLETE)
+                check(strcmp(f->user, e->user) == 0);
         check(f->max_command == limit);
         check(frame_failed(f) == (f->state != FRAME_NEED_MORE && f->state != FRAME_COMPLETE));
         if (f->digits == FRAME_HEADER_DIGITS)

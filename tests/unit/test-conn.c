@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -70,6 +71,41 @@ enum auth_result auth_decode(const char *socket_path, const char *cred, struct a
 void auth_credential_release(struct auth_credential *c) {
         free(c->payload);
         *c = (struct auth_credential){0};
+}
+
+/* The test's NSS, in place of userdb.c: userdb_lookup, which the decoding
+ * thread calls after a valid decode, finds every uid as "nbtest-fake"; when
+ * stall is set it first says it was asked (a byte on asked) and waits for the
+ * test's byte on answer, 5 s at most. It keeps the thread it ran on. */
+static struct {
+        bool stall;
+        int answer[2], asked[2];
+        bool called;
+        pthread_t thread;
+} fake_nss = {false, {-1, -1}, {-1, -1}, false, 0};
+
+int userdb_lookup(uid_t uid, gid_t gid, bool groups, struct userdb_user *u, char *buf, size_t size) {
+        struct pollfd p = {.fd = fake_nss.answer[0], .events = POLLIN};
+        char answer;
+
+        (void) uid;
+        (void) groups;
+        (void) buf;
+        (void) size;
+        fake_nss.thread = pthread_self();
+        fake_nss.called = true;
+        if (fake_nss.stall && (write(fake_nss.asked[1], "a", 1) != 1 || poll(&p, 1, 5000) != 1 ||
+                               read(p.fd, &answer, 1) != 1))
+                u->error = -ETIMEDOUT;
+        else
+                u->error = 0;
+        u->looked_up = true;
+        snprintf(u->name, sizeof u->name, "nbtest-fake");
+        snprintf(u->home, sizeof u->home, "/nonexistent");
+        snprintf(u->shell, sizeof u->shell, "/bin/sh");
+        u->groups[0] = gid;
+        u->n_groups = 1;
+        return u->error;
 }
 
 /* The test's munged answers: 'y' (valid) or 'n' (could not be asked). */
@@ -357,9 +393,11 @@ static int setup(void **state) {
         request_table_load(&h->table, NULL, "");
         if (sd_event_new(&h->event) < 0 ||
             conn_shared_init(&h->shared, h->event, &h->opt, 16, environ) < 0 ||
-            pipe2(fake_munged.answer, O_CLOEXEC) < 0 || pipe2(fake_munged.asked, O_CLOEXEC) < 0)
+            pipe2(fake_munged.answer, O_CLOEXEC) < 0 || pipe2(fake_munged.asked, O_CLOEXEC) < 0 ||
+            pipe2(fake_nss.answer, O_CLOEXEC) < 0 || pipe2(fake_nss.asked, O_CLOEXEC) < 0)
                 return -1;
         fake_munged.got[0] = '\0';
+        fake_nss.stall = fake_nss.called = false;
         h->cfg = (struct conn_config){
                 .event = h->event,
                 .opt = &h->opt,
@@ -391,7 +429,7 @@ static int teardown(void **state) {
                 ;
         /* A command cut short: its TMPDIR, which its end would have removed. */
         if (h->opened && c->tmpdir[0] &&
-            tmpdir_remove(&h->shared.tmpdirs, &h->shared.env, c->tmpdir) == 0)
+            tmpdir_remove(&h->shared.tmpdirs, &h->shared.env, NULL, c->tmpdir) == 0)
                 while (waitpid(-1, NULL, __WALL) > 0)
                         ;
         if (h->peer >= 0)
@@ -400,11 +438,15 @@ static int teardown(void **state) {
                 unlink(h->table_path);
         /* A decode that still waits for its answer ends: the worker can be joined. */
         munged_answer('n');
+        assert_int_equal(write(fake_nss.answer[1], "n", 1), 1);
         conn_shared_release(&h->shared, true);
         for (int i = 0; i < 2; i++) {
                 close(fake_munged.answer[i]);
                 close(fake_munged.asked[i]);
+                close(fake_nss.answer[i]);
+                close(fake_nss.asked[i]);
                 fake_munged.answer[i] = fake_munged.asked[i] = -1;
+                fake_nss.answer[i] = fake_nss.asked[i] = -1;
         }
         request_table_release(&h->table);
         sd_event_unref(h->event);
@@ -1038,6 +1080,70 @@ static void test_conn_stop_while_decoding_says_the_server_stops(void **state) {
         assert_late_answer_goes_nowhere(h);
 }
 
+/* The requester's user is looked up (NSS: maybe LDAP, seconds) on the
+ * decoding thread, after the decode: the loop turns on meanwhile, and the
+ * name it found is the log's. */
+static void test_the_requesters_user_is_looked_up_off_the_loop(void **state) {
+        struct harness *h = *state;
+        struct pollfd p = {.fd = fake_nss.asked[0], .events = POLLIN};
+        pthread_t loop = pthread_self();
+        char byte;
+
+        fake_nss.stall = true;
+        open_decoding(h, "@", "echo hi", "");
+        munged_answer('y');
+        if (poll(&p, 1, 2000) != 1)
+                fail_msg("the decoding thread did not look the user up within 2 s");
+        assert_int_equal(read(p.fd, &byte, 1), 1);
+        /* NSS stalls: the loop still turns, and the request still waits. */
+        run_for(h, 50);
+        assert_int_equal(h->conn.state, CONN_DECODING);
+        assert_events(h, "");
+        assert_true(fake_nss.called);
+        assert_false(pthread_equal(fake_nss.thread, loop));
+        assert_int_equal(write(fake_nss.answer[1], "y", 1), 1);
+        run_until_event(h, CONN_EVENT_CLOSED, 2000);
+        assert_events(h, "READY,ENDED,CLOSED");
+        assert_string_equal(h->conn.who.user, "nbtest-fake");
+        assert_false(h->conn.who.runs_as_requester);
+        assert_output(h, "hi\n" TRAILER_0, strlen("hi\n" TRAILER_0));
+}
+
+/* A request without '@' is judged on the loop at once: nothing is looked up. */
+static void test_a_plain_request_looks_nobody_up(void **state) {
+        struct harness *h = *state;
+
+        open_conn(h, true);
+        peer_command(h, "echo plain");
+        run_until_event(h, CONN_EVENT_CLOSED, 2000);
+        assert_output(h, "plain\n" TRAILER_0, strlen("plain\n" TRAILER_0));
+        assert_false(fake_nss.called);
+}
+
+/* '~' names the user a command would run as (the server's, here): it runs;
+ * another user: refused 126, nothing run. */
+static void test_a_tilde_user_runs_only_as_the_command_user(void **state) {
+        struct harness *h = *state;
+        char frame[128], want[128];
+
+        open_conn(h, true);
+        snprintf(frame, sizeof frame, "+~%02zu%s%010zu%s", strlen(h->shared.command_user),
+                 h->shared.command_user, strlen("echo same"), "echo same");
+        peer_request(h, frame);
+        run_until_event(h, CONN_EVENT_CLOSED, 2000);
+        assert_output(h, "same\n" TRAILER_0, strlen("same\n" TRAILER_0));
+        close(h->peer);
+        h->peer = -1;
+        h->n_events = 0;
+        open_conn(h, true);
+        peer_request(h, "+~08nbtest-x0000000007echo no");
+        run_until_event(h, CONN_EVENT_CLOSED, 2000);
+        assert_events(h, "CLOSED");
+        assert_int_equal(h->conn.end, REQUEST_WRONG_USER);
+        snprintf(want, sizeof want, "nbnet: cannot run as nbtest-x here\n\x1eNBNET-STATUS 126\n");
+        assert_output(h, want, strlen(want));
+}
+
 static void count_decoded(void *userdata, struct auth_decoded *d) {
         int *count = userdata;
 
@@ -1114,6 +1220,9 @@ int main(void) {
                 TEST(test_a_decode_past_the_request_timeout_is_refused_125),
                 TEST(test_conn_stop_while_decoding_says_the_server_stops),
                 TEST(test_a_job_cancelled_before_the_worker_takes_it_is_never_decoded),
+                TEST(test_the_requesters_user_is_looked_up_off_the_loop),
+                TEST(test_a_plain_request_looks_nobody_up),
+                TEST(test_a_tilde_user_runs_only_as_the_command_user),
         };
 
         /* As nbnetd's main: a client that goes away must not kill us, and the

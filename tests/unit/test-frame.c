@@ -167,11 +167,83 @@ static void test_flags_out_of_order_or_twice(void **state) {
         }
 }
 
+/* '~' names the user: two digits of length, then the name, between '<' and '@'. */
+static void test_user_flag_in_its_place(void **state) {
+        static const struct {
+                const char *req, *user;
+                bool status, in, munge;
+        } cases[] = {
+                {"~05alice0000000002ls", "alice", false, false, false},
+                {"+~01b0000000002ls", "b", true, false, false},
+                {"+<~05alice@0000000002ls", "alice", true, true, true},
+                {"<~32abcdefghijklmnopqrstuvwxyz012345@0000000002ls",
+                 "abcdefghijklmnopqrstuvwxyz012345", false, true, true},
+                {"~08n.b_t-9Z0000000002ls", "n.b_t-9Z", false, false, false},
+        };
+        (void) state;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                size_t len = strlen(cases[i].req);
+                for (size_t chunk = 1; chunk <= len; chunk++) {
+                        struct frame f;
+                        size_t used;
+                        assert_int_equal(feed_in_chunks(&f, 0, cases[i].req, len, chunk, &used),
+                                         FRAME_COMPLETE);
+                        assert_int_equal(used, len);
+                        assert_true(f.want_user);
+                        assert_string_equal(f.user, cases[i].user);
+                        assert_string_equal(f.command, "ls");
+                        assert_int_equal(f.want_status, cases[i].status);
+                        assert_int_equal(f.want_stdin, cases[i].in);
+                        assert_int_equal(f.munge, cases[i].munge);
+                        frame_release(&f);
+                }
+        }
+}
+
+static void test_no_user_flag_leaves_the_user_empty(void **state) {
+        struct frame f;
+        (void) state;
+        assert_int_equal(frame_init(&f, 0), 0);
+        assert_int_equal(frame_feed(&f, "+@0000000002ls", 14), 14);
+        assert_int_equal(f.state, FRAME_COMPLETE);
+        assert_false(f.want_user);
+        assert_string_equal(f.user, "");
+        frame_release(&f);
+}
+
+static void test_a_bad_user_part_is_a_bad_header(void **state) {
+#define OUT_OF_PLACE \
+        "a flag out of order or repeated (a request is [+][<][@], 10 digits of " \
+        "length, then the command)"
+#define NOT_PORTABLE "not in a portable user name (letters, digits, '_', '-', '.')"
+        static const struct {
+                const char *req, *message;
+        } cases[] = {
+                {"~00a0000000002ls",
+                 "nbnet: bad header: the user name's length after '~' is 00, not 01-32"},
+                {"+~33abc", "nbnet: bad header: the user name's length after '~' is 33, not 01-32"},
+                {"~5alice0000000002ls", "nbnet: bad header: byte 3 is 'a', not a digit of the "
+                                        "user name's length ('~', 2 digits, 01-32, then the name)"},
+                {"~05al!ce0000000002ls", "nbnet: bad header: byte 6 is '!', " NOT_PORTABLE},
+                {"~02a 0000000002ls", "nbnet: bad header: byte 5 is 0x20, " NOT_PORTABLE},
+                {"@~05alice0000000002ls", "nbnet: bad header: byte 2 is '~', " OUT_OF_PLACE},
+                {"~01a~01a0000000002ls", "nbnet: bad header: byte 5 is '~', " OUT_OF_PLACE},
+                {"~01a<0000000002ls", "nbnet: bad header: byte 5 is '<', " OUT_OF_PLACE},
+        };
+        (void) state;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+                assert_error(cases[i].req, strlen(cases[i].req), 0, FRAME_BAD_HEADER,
+                             cases[i].message);
+#undef OUT_OF_PLACE
+#undef NOT_PORTABLE
+}
+
 /* A reader that asks for frame_readable() bytes at a time never reads past a
  * '<' frame: what follows is the command's input. */
 static void test_readable_never_past_a_stdin_frame(void **state) {
-        static const char *const reqs[] = {"<0000000001x", "+<0000000003abc", "+<@0000000002ab",
-                                           "<0000000010abcdefghij"};
+        static const char *const reqs[] = {"<0000000001x",          "+<0000000003abc",
+                                           "+<@0000000002ab",       "<0000000010abcdefghij",
+                                           "+<~05alice0000000001x", "<~01b@0000000002ab"};
         static const char input[] = "INPUT";
         (void) state;
         for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
@@ -392,6 +464,38 @@ static void test_wrap_puts_every_flag_in_order(void **state) {
         free(big);
 }
 
+/* '~' and the name go between '<' and '@'; a name that is not portable is refused. */
+static void test_wrap_user_puts_the_name_in_its_place(void **state) {
+        size_t size;
+        char *req;
+        struct frame f;
+        (void) state;
+
+        req = frame_wrap_user("MUNGE:xyz:", 10, FRAME_WANT_STATUS | FRAME_STDIN | FRAME_MUNGE,
+                              "alice", &size);
+        assert_non_null(req);
+        assert_memory_equal(req, "+<~05alice@0000000010MUNGE:xyz:", size);
+        assert_int_equal(size, strlen("+<~05alice@0000000010MUNGE:xyz:"));
+        assert_int_equal(frame_init(&f, 0), 0);
+        assert_int_equal(frame_feed(&f, req, size), size);
+        assert_true(f.state == FRAME_COMPLETE && f.want_user && f.munge);
+        assert_string_equal(f.user, "alice");
+        frame_release(&f);
+        free(req);
+        req = frame_wrap_user("ls", 2, 0, NULL, &size);
+        assert_non_null(req);
+        assert_memory_equal(req, "0000000002ls", size);
+        free(req);
+        static const char *const bad[] = {"", "al ice", "a:b", "abcdefghijklmnopqrstuvwxyz0123456"};
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+                errno = 0;
+                assert_null(frame_wrap_user("ls", 2, 0, bad[i], &size));
+                assert_int_equal(errno, EINVAL);
+                assert_false(frame_user_valid(bad[i]));
+        }
+        assert_true(frame_user_valid("abcdefghijklmnopqrstuvwxyz012345"));
+}
+
 static void test_build_writes_the_flags_in_wire_order(void **state) {
         char *words[] = {"wc", "-c"};
         size_t size;
@@ -440,6 +544,9 @@ int main(void) {
                 cmocka_unit_test(test_plus_only_at_the_start),
                 cmocka_unit_test(test_flags_in_order),
                 cmocka_unit_test(test_flags_out_of_order_or_twice),
+                cmocka_unit_test(test_user_flag_in_its_place),
+                cmocka_unit_test(test_no_user_flag_leaves_the_user_empty),
+                cmocka_unit_test(test_a_bad_user_part_is_a_bad_header),
                 cmocka_unit_test(test_readable_never_past_a_stdin_frame),
                 cmocka_unit_test(test_readable_without_stdin_is_the_buffer),
                 cmocka_unit_test(test_empty_command),
@@ -456,6 +563,7 @@ int main(void) {
                 cmocka_unit_test(test_build_joins_words_with_spaces),
                 cmocka_unit_test(test_build_writes_the_flags_in_wire_order),
                 cmocka_unit_test(test_wrap_puts_every_flag_in_order),
+                cmocka_unit_test(test_wrap_user_puts_the_name_in_its_place),
                 cmocka_unit_test(test_build_refuses_empty_and_too_long),
         };
         return cmocka_run_group_tests_name("frame", tests, NULL, NULL);
