@@ -180,6 +180,30 @@ still_serving() {
         done
 }
 
+@test "--run-as nobody: a command can neither make, enter, freeze nor kill a cgroup of nbnetd's tree" {
+        [[ $NBNET_MODE == nbnetd* ]] || skip "a cgroup per command is nbnetd's"
+        needs_switch || return 0
+        start_server --run-as nobody
+        # The tree of per-command cgroups, as nbnetd names it at start.
+        local root
+        wait_until 2 grep -q 'a cgroup per command under ' "$SERVER_LOG" ||
+                skip_unless_ci "nbnetd has no cgroup per command here: $(grep -o 'process groups.*' "$SERVER_LOG")"
+        root=$(sed -n 's/.*a cgroup per command under \([^ ;]*\).*/\1/p' "$SERVER_LOG" | head -n 1)
+        [ -d "$root" ] || fail "no cgroup tree '$root'"
+        # A delegated tree has nbnetd in supervisor/; one of its own, nbnetd outside it.
+        [ -d "$root/supervisor" ] || mkdir "$root/supervisor"
+        local attempt
+        for attempt in "mkdir $root/esc" "echo \$\$ >$root/supervisor/cgroup.procs" \
+                "echo 1 >$root/supervisor/cgroup.freeze" "echo 1 >$root/supervisor/cgroup.kill" \
+                "for d in $root/*/; do echo \$\$ >\${d}cgroup.procs && exit 0; echo 1 >\${d}cgroup.freeze && exit 0; done; exit 1"; do
+                run nbsend "if ( $attempt ) 2>/dev/null; then echo HARMED; else echo refused; fi"
+                [ "$output" = refused ] || fail "'$attempt': '$output'; the server's log: $(cat "$SERVER_LOG")"
+                still_serving
+        done
+        [ ! -e "$root/esc" ]
+        [ "$(cat "$root/supervisor/cgroup.freeze" 2>/dev/null || echo 0)" = 0 ]
+}
+
 @test "--run-as a user that does not exist: a startup error that names it, exit 2; a waiting client is told" {
         case $NBNET_MODE in
         nbnetd)
