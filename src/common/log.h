@@ -33,6 +33,7 @@ struct log_record {
         uid_t uid;
         gid_t gid;
         const char *user; /* the uid's name, or NULL or "" when it has none */
+        bool channel;     /* its stderr went to a stderr channel ('&') */
 };
 
 /* A record as journal fields ("KEY=value"), MESSAGE first. */
