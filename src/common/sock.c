@@ -101,12 +101,12 @@ static int sock_peer_identity(int fd, struct sock_peer *peer, uid_t *uid) {
         struct ucred cred;
         int r;
 
+        *uid = (uid_t) -1;
         if (getpeername(fd, (struct sockaddr *) &ss, &len) < 0)
                 return -errno;
         r = sock_peer_from(&ss, peer);
         if (r < 0)
                 return r;
-        *uid = (uid_t) -1;
         if (ss.ss_family == AF_UNIX) {
                 len = sizeof cred;
                 if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
