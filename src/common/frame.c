@@ -33,12 +33,17 @@ size_t frame_readable(const struct frame *f, size_t buf_size) {
 
         if (f->state != FRAME_NEED_MORE)
                 return 0;
+        /* A channel's client sends its 33 bytes and nothing more is ever read. */
+        if (f->channel)
+                want = FRAME_TOKEN_HEX - f->token_len;
+        else if (f->has_token && f->token_len < FRAME_TOKEN_HEX)
+                want = FRAME_TOKEN_HEX - f->token_len + FRAME_HEADER_DIGITS;
         /* Without '<', what follows the frame is dropped anyway: read freely. */
-        if (f->digits > 0 && !f->want_stdin)
+        else if (f->digits > 0 && !f->want_stdin)
                 return buf_size;
         /* After '~': the rest of the name's length and at least one byte of
          * it, or the rest of the name; then ten digits at least. */
-        if (frame_in_user(f))
+        else if (frame_in_user(f))
                 want = (f->user_digits < FRAME_USER_DIGITS ? FRAME_USER_DIGITS - f->user_digits + 1
                                                            : f->user_len - f->user_got) +
                        FRAME_HEADER_DIGITS;
@@ -50,7 +55,7 @@ size_t frame_readable(const struct frame *f, size_t buf_size) {
 }
 
 bool frame_failed(const struct frame *f) {
-        return f->state != FRAME_NEED_MORE && f->state != FRAME_COMPLETE;
+        return f->state != FRAME_NEED_MORE && f->state != FRAME_COMPLETE && f->state != FRAME_CHANNEL;
 }
 
 /* Called once the tenth digit is in: every check on the length happens here,
@@ -69,8 +74,8 @@ static void frame_header_done(struct frame *f) {
                 f->state = FRAME_NO_MEMORY;
 }
 
-static const char FRAME_FLAGS[] = {FRAME_FLAG_STATUS, FRAME_FLAG_STDIN, FRAME_FLAG_USER,
-                                   FRAME_FLAG_MUNGE};
+static const char FRAME_FLAGS[] = {FRAME_FLAG_STATUS, FRAME_FLAG_STDIN, FRAME_FLAG_TOKEN,
+                                   FRAME_FLAG_USER, FRAME_FLAG_MUNGE};
 
 /* A flag byte before the first digit: true when it comes in its place
  * (after the flags before it in FRAME_FLAGS, and not twice). */
@@ -80,11 +85,22 @@ static bool frame_take_flag(struct frame *f, unsigned char byte) {
                         f->flags_seen = k + 1;
                         f->want_status |= byte == FRAME_FLAG_STATUS;
                         f->want_stdin |= byte == FRAME_FLAG_STDIN;
+                        f->has_token |= byte == FRAME_FLAG_TOKEN;
                         f->munge |= byte == FRAME_FLAG_MUNGE;
                         f->want_user |= byte == FRAME_FLAG_USER;
                         return true;
                 }
         return false;
+}
+
+/* A byte of the token: lower-case hex only (a token is compared as bytes). */
+static bool frame_take_token(struct frame *f, unsigned char byte) {
+        if (!((byte >= '0' && byte <= '9') || (byte >= 'a' && byte <= 'f')))
+                return false;
+        f->token[f->token_len++] = (char) byte;
+        if (f->token_len == FRAME_TOKEN_HEX && f->channel)
+                f->state = FRAME_CHANNEL;
+        return true;
 }
 
 /* A byte of the '~' part: one of the name's two length digits, or of the name.
@@ -115,13 +131,24 @@ static bool frame_take_user_byte(struct frame *f, unsigned char byte) {
 static size_t frame_feed_header(struct frame *f, const unsigned char *p, size_t size) {
         size_t i = 0;
 
-        for (; i < size && f->digits < FRAME_HEADER_DIGITS; i++) {
+        for (; i < size && f->digits < FRAME_HEADER_DIGITS && f->state == FRAME_NEED_MORE; i++) {
+                if (f->has_token && f->token_len < FRAME_TOKEN_HEX) {
+                        if (frame_take_token(f, p[i]))
+                                continue;
+                        f->bad_byte = p[i];
+                        f->state = FRAME_BAD_HEADER;
+                        return i + 1;
+                }
                 if (frame_in_user(f)) {
                         if (frame_take_user_byte(f, p[i]))
                                 continue;
                         f->bad_byte = p[i];
                         f->state = FRAME_BAD_HEADER;
                         return i + 1;
+                }
+                if (f->consumed + i == 0 && p[i] == FRAME_CHANNEL_START) {
+                        f->channel = f->has_token = true;
+                        continue;
                 }
                 if (f->digits == 0 && frame_take_flag(f, p[i]))
                         continue;
@@ -187,7 +214,14 @@ int frame_error_message(const struct frame *f, char *buf, size_t size) {
                         snprintf(shown, sizeof shown, "'%c'", f->bad_byte);
                 else
                         snprintf(shown, sizeof shown, "0x%02x", f->bad_byte);
-                if (f->bad_user == FRAME_BAD_USER_LENGTH)
+                if (f->has_token && f->token_len < FRAME_TOKEN_HEX)
+                        n = snprintf(buf, size,
+                                     f->channel ? "nbnet: bad channel: '=' needs %d lower-case hex "
+                                                  "digits, its request's token (byte %zu is %s)"
+                                                : "nbnet: bad header: the '&' flag needs %d "
+                                                  "lower-case hex digits (byte %zu is %s)",
+                                     FRAME_TOKEN_HEX, f->consumed, shown);
+                else if (f->bad_user == FRAME_BAD_USER_LENGTH)
                         n = snprintf(buf, size,
                                      "nbnet: bad header: the user name's length after '~' is "
                                      "%02u, not 01-%d",

@@ -3,8 +3,10 @@
 
 /*
  * The NBNET/1 wire format (doc/protocol.md), for the servers and the clients:
- * a request is [ "+" ] [ "<" ] [ "~" ulen user ] [ "@" ] 10DIGIT payload; a
- * '+' response ends with a trailer.
+ * a request is [ "+" ] [ "<" ] [ "&" token ] [ "~" ulen user ] [ "@" ] 10DIGIT
+ * payload; a '+' response ends with a trailer. A connection that starts with
+ * "=" is a stderr channel: "=" and the 32 hex digits of its request's token,
+ * nothing more.
  * The request parser is incremental. Bytes in, state out: it never reads a
  * socket, logs or exits. Feed it whatever read() returned; the header may
  * arrive one byte at a time. The length is checked against the limit before
@@ -20,13 +22,21 @@
 /* The flags before the digits, in this order, each at most once. */
 #define FRAME_FLAG_STATUS '+' /* a status trailer ends the response */
 #define FRAME_FLAG_STDIN '<'  /* the connection is the command's stdin too */
+#define FRAME_FLAG_TOKEN '&'  /* then the token: stderr goes to the channel that sends it */
 #define FRAME_FLAG_USER '~'   /* the user the command must run as: 2 digits, then the name */
 #define FRAME_FLAG_MUNGE '@'  /* the payload is a MUNGE credential carrying the command */
+/* A stderr channel's first byte, before its token. */
+#define FRAME_CHANNEL_START '='
+/* The token of '&' and of a channel: lower-case hex of 16 random bytes. */
+#define FRAME_TOKEN_HEX 32
+/* What a channel's client sends: '=' and the token, and the server reads no more. */
+#define FRAME_CHANNEL_SIZE (1 + FRAME_TOKEN_HEX)
 /* The user name after '~': 01-32 bytes of a portable name (letters, digits, _ - .). */
 #define FRAME_USER_DIGITS 2
 #define FRAME_USER_MAX 32
-/* The longest header: the flags, the user name with its length, and the digits. */
-#define FRAME_HEADER_MAX (4 + FRAME_USER_DIGITS + FRAME_USER_MAX + FRAME_HEADER_DIGITS)
+/* The longest header: the flags, the token, the user name with its length, the digits. */
+#define FRAME_HEADER_MAX \
+        (5 + FRAME_TOKEN_HEX + FRAME_USER_DIGITS + FRAME_USER_MAX + FRAME_HEADER_DIGITS)
 /* The limits on a command's length, each written once as digits; _TEXT is for
  * messages built at compile time ("1.." FRAME_MAX_COMMAND_LIMIT_TEXT). */
 #define FRAME_MAX_COMMAND_DEFAULT_DIGITS 65536
@@ -50,23 +60,28 @@ enum frame_state {
         FRAME_TOO_LONG,   /* length over the limit */
         FRAME_HAS_NUL,    /* a NUL byte in the command */
         FRAME_NO_MEMORY,  /* the command buffer could not be allocated */
+        FRAME_CHANNEL,    /* a stderr channel's '=' and token are in: frame.token */
 };
 
 struct frame {
         enum frame_state state;
-        bool want_status;       /* '+': the response ends with the trailer */
-        bool want_stdin;        /* '<': the connection is the command's stdin */
-        bool munge;             /* '@': the payload is a MUNGE credential */
-        bool want_user;         /* '~': user names the user the command must run as */
-        unsigned flags_seen;    /* how far along "+<~@" the flags have come */
-        uint32_t max_command;   /* limit on the command's length */
-        unsigned digits;        /* header digits seen so far */
-        uint64_t length;        /* the header's value, once all ten digits are in */
-        uint32_t received;      /* command bytes received */
-        size_t consumed;        /* bytes of the frame seen so far, header included */
-        unsigned char bad_byte; /* the offending byte, for FRAME_BAD_HEADER */
-        unsigned char bad_user; /* FRAME_BAD_HEADER in the '~' part: enum frame_bad_user */
-        char *command;          /* NUL-terminated when complete; owned by the frame */
+        bool want_status;                /* '+': the response ends with the trailer */
+        bool want_stdin;                 /* '<': the connection is the command's stdin */
+        bool munge;                      /* '@': the payload is a MUNGE credential */
+        bool has_token;                  /* '&' (a request) or '=' (a channel): the token follows */
+        bool channel;                    /* '=': a stderr channel, not a request */
+        bool want_user;                  /* '~': user names the user the command must run as */
+        unsigned flags_seen;             /* how far along "+<&~@" the flags have come */
+        unsigned token_len;              /* hex digits of the token seen so far */
+        char token[FRAME_TOKEN_HEX + 1]; /* NUL-terminated once whole */
+        uint32_t max_command;            /* limit on the command's length */
+        unsigned digits;                 /* header digits seen so far */
+        uint64_t length;                 /* the header's value, once all ten digits are in */
+        uint32_t received;               /* command bytes received */
+        size_t consumed;                 /* bytes of the frame seen so far, header included */
+        unsigned char bad_byte;          /* the offending byte, for FRAME_BAD_HEADER */
+        unsigned char bad_user;          /* FRAME_BAD_HEADER in the '~' part: enum frame_bad_user */
+        char *command;                   /* NUL-terminated when complete; owned by the frame */
 
         /* After '~': the digits of the name's length seen (0-2), the length,
          * the bytes of the name seen, and the name, NUL-terminated ("" without). */
@@ -94,7 +109,7 @@ size_t frame_feed(struct frame *f, const void *data, size_t size);
  * flags are known, the fewest bytes the rest of the header can be. */
 size_t frame_readable(const struct frame *f, size_t buf_size);
 
-/* True once the state is an error. */
+/* True once the state is an error (FRAME_CHANNEL is none). */
 bool frame_failed(const struct frame *f);
 
 /* The text of the "nbnet: ..." line for an error state, without the newline. */

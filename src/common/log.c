@@ -239,7 +239,7 @@ static void log_put_ids(struct log_out *o, const struct log_record *r) {
 }
 
 /* MESSAGE=PEER [uid=N(name) gid=N ]"COMMAND" status N in MS.USEC ms[, N bytes sent]
- * [, cpu MS.USEC ms][, memory peak N bytes][: REASON] */
+ * [, cpu MS.USEC ms][, stderr on its channel][, memory peak N bytes][: REASON] */
 static void log_message(struct log_fields *f, const struct log_record *r) {
         struct log_out o;
 
@@ -279,6 +279,8 @@ static void log_message(struct log_fields *f, const struct log_record *r) {
                 log_put_u64(&o, r->cpu_usec % 1000, 3);
                 log_puts(&o, " ms");
         }
+        if (r->channel)
+                log_puts(&o, ", stderr on its channel");
         if (r->has_memory_peak) {
                 log_puts(&o, ", memory peak ");
                 log_put_u64(&o, r->memory_peak, 1);
@@ -317,6 +319,8 @@ void log_record_fields(const struct log_record *r, struct log_fields *f) {
                 log_field_u64(f, "NBNET_MEMORY_PEAK=", r->memory_peak);
         if (r->pid > 0)
                 log_field_int(f, "NBNET_PID=", (int) r->pid);
+        if (r->channel)
+                log_field_str(f, "NBNET_STDERR=", "channel", strlen("channel"));
         if (r->has_ids) {
                 log_field_u64(f, "NBNET_UID=", r->uid);
                 log_field_u64(f, "NBNET_GID=", r->gid);

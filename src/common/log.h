@@ -30,6 +30,7 @@ struct log_record {
         bool has_memory_peak;
         uint64_t memory_peak; /* bytes, with the memory controller */
         bool has_ids;         /* a MUNGE credential said who asks: uid, gid */
+        bool channel;         /* its stderr went to a stderr channel ('&') */
         uid_t uid;
         gid_t gid;
         const char *user; /* the uid's name, or NULL or "" when it has none */

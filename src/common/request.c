@@ -82,6 +82,29 @@ static const struct request_end_info request_ends[REQUEST_END_COUNT] = {
                              "evicted: the server was full (--max-connections) and it had waited "
                              "longest for its request",
                              NULL, -1, false},
+        [REQUEST_NO_CHANNEL] = {"no_channel",
+                                "the stderr channel did not arrive within the request timeout",
+                                LINE_PREFIX "the stderr channel did not arrive",
+                                NBNET_STATUS_NOT_RUN, true},
+        [REQUEST_TOKEN_IN_USE] = {"token_in_use",
+                                  "bad request: a connection with its token already waits",
+                                  LINE_PREFIX "bad request: the token is already in use",
+                                  NBNET_STATUS_NOT_RUN, true},
+        [REQUEST_CHANNEL_LOST] = {"channel_lost",
+                                  "the stderr channel was reset before the command "
+                                  "ran",
+                                  LINE_PREFIX "the stderr channel was reset", NBNET_STATUS_NOT_RUN,
+                                  true},
+        [REQUEST_CHANNEL_GONE] = {"channel_gone", "the stderr channel was reset: command killed",
+                                  NULL, -1, true},
+        /* A channel's own records: conn.c puts "stderr channel: " before the text. */
+        [REQUEST_CHANNEL_PAIRED] = {"channel", "given to its request", NULL, -1, false},
+        [REQUEST_CHANNEL_UNPAIRED] = {"channel_unpaired",
+                                      "no request with its token came within the request timeout",
+                                      NULL, -1, false},
+        /* Nothing is written to it, as to a peer the address policy refuses. */
+        [REQUEST_CHANNEL_MISMATCH] = {"channel_mismatch",
+                                      "refused: not from its request's peer address", NULL, -1, false},
 };
 
 const struct request_end_info *request_end_info(enum request_end end) {

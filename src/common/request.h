@@ -63,6 +63,13 @@ enum request_end {
         REQUEST_STOP_TIMEOUT,      /* killed once nbnetd's --stop-timeout passed */
         REQUEST_RESPONSE_UNREAD,   /* the client left our last bytes unread */
         REQUEST_EVICTED,           /* nbnetd was full, and it had waited longest for its frame */
+        REQUEST_NO_CHANNEL,        /* '&', and its stderr channel did not come in time */
+        REQUEST_TOKEN_IN_USE,      /* a request or channel with its token already waits */
+        REQUEST_CHANNEL_LOST,      /* its stderr channel reset before the command ran */
+        REQUEST_CHANNEL_GONE,      /* its stderr channel reset while the command ran: killed */
+        REQUEST_CHANNEL_PAIRED,    /* a stderr channel given to its request: no record of its own */
+        REQUEST_CHANNEL_UNPAIRED,  /* a stderr channel whose request did not come in time */
+        REQUEST_CHANNEL_MISMATCH,  /* a stderr channel from another peer than its request's */
         REQUEST_END_COUNT,
 };
 

@@ -94,6 +94,43 @@ int sock_peer_from(const struct sockaddr_storage *ss, struct sock_peer *peer) {
         return 0;
 }
 
+/* The peer's family and address, or for a Unix socket its uid (SO_PEERCRED). */
+static int sock_peer_identity(int fd, struct sock_peer *peer, uid_t *uid) {
+        struct sockaddr_storage ss = {0};
+        socklen_t len = sizeof ss;
+        struct ucred cred;
+        int r;
+
+        *uid = (uid_t) -1;
+        if (getpeername(fd, (struct sockaddr *) &ss, &len) < 0)
+                return -errno;
+        r = sock_peer_from(&ss, peer);
+        if (r < 0)
+                return r;
+        if (ss.ss_family == AF_UNIX) {
+                len = sizeof cred;
+                if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                        return -errno;
+                *uid = cred.uid;
+        }
+        return ss.ss_family;
+}
+
+int sock_same_peer(int a, int b) {
+        struct sock_peer pa, pb;
+        uid_t ua, ub;
+        int fa = sock_peer_identity(a, &pa, &ua), fb;
+
+        if (fa < 0)
+                return fa;
+        fb = sock_peer_identity(b, &pb, &ub);
+        if (fb < 0)
+                return fb;
+        if (fa == AF_UNIX || fb == AF_UNIX)
+                return fa == fb && ua == ub;
+        return strcmp(pa.addr, pb.addr) == 0;
+}
+
 bool sock_is_tcp(int fd) {
         int protocol;
         socklen_t len = sizeof protocol;

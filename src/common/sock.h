@@ -20,6 +20,11 @@ int sock_peer_of(int fd, struct sock_peer *peer);
 /* The same from an address that accept() already returned: no system call. */
 int sock_peer_from(const struct sockaddr_storage *ss, struct sock_peer *peer);
 
+/* Whether two connections come from the same peer: the same IP address (an
+ * IPv4-mapped one reads as IPv4; ports may differ), or for Unix sockets the
+ * same peer uid (SO_PEERCRED). 1 or 0, or -errno. */
+int sock_same_peer(int a, int b);
+
 /* TCP keepalive, so that a silent command notices a peer that vanished;
  * nothing to do (0) on a socket that is not TCP. */
 int sock_enable_keepalive(int fd);

@@ -258,14 +258,20 @@ CHILD_SIDE static int spawn_apply_limits(const struct spawn_limits *l) {
 }
 
 /* fd 1 and 2 the connection, fd 0 /dev/null (or the connection too when
- * conn_stdin), nothing else but report_fd (above 2, or -1), which the setup
- * still needs. The order matters when conn_fd is 0, 1 or 2 (inetd): the
- * connection is copied to 1 and 2 before fd 0 is replaced. dup2(fd, fd)
+ * conn_stdin), fd 2 err_fd instead when it is not -1, nothing else but
+ * report_fd (above 2, or -1), which the setup still needs. The order matters
+ * when conn_fd is 0, 1 or 2 (inetd): the connection is copied to 1 and 2
+ * before fd 0 is replaced; an err_fd below 2 is moved up first. dup2(fd, fd)
  * keeps FD_CLOEXEC, so clear it then. null_fd is the server's /dev/null
  * (above 2), or -1: opened here. */
-CHILD_SIDE static int spawn_child_fds(int conn_fd, bool conn_stdin, int null_fd, int report_fd) {
+CHILD_SIDE static int spawn_child_fds(int conn_fd, bool conn_stdin, int err_fd, int null_fd,
+                                      int report_fd) {
+        if (err_fd >= 0 && err_fd < STDERR_FILENO &&
+            (err_fd = fcntl(err_fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1)) < 0)
+                return -errno;
         for (int fd = conn_stdin ? STDIN_FILENO : STDOUT_FILENO; fd <= STDERR_FILENO; fd++) {
-                if (conn_fd == fd ? fcntl(fd, F_SETFD, 0) < 0 : dup2(conn_fd, fd) < 0)
+                int from = fd == STDERR_FILENO && err_fd >= 0 ? err_fd : conn_fd;
+                if (from == fd ? fcntl(fd, F_SETFD, 0) < 0 : dup2(from, fd) < 0)
                         return -errno;
         }
         if (conn_stdin) {
@@ -329,10 +335,11 @@ struct spawn_job {
         char *const *argv;
         int conn_fd;
         bool conn_stdin;
+        int err_fd;    /* its fd 2, when not the connection; or -1 */
         int cgroup_fd; /* without clone3, the child moves itself into it first; or -1 */
         int report_fd; /* the mini-shell's: its setup's error goes there */
         const struct spawn_creds *creds; /* whom it becomes: env's, or the command's own user's */
-        const char *tmpdir; /* made once the child is the command's user; or NULL */
+        const char *tmpdir;              /* made once the child is the command's user; or NULL */
         volatile int err;
 };
 
@@ -396,7 +403,8 @@ CHILD_SIDE static int spawn_child_setup(const struct spawn_job *job) {
                 return -errno;
         if ((r = spawn_apply_limits(&env->limits)) < 0)
                 return r;
-        if ((r = spawn_child_fds(job->conn_fd, job->conn_stdin, env->null_fd, job->report_fd)) < 0)
+        if ((r = spawn_child_fds(job->conn_fd, job->conn_stdin, job->err_fd, env->null_fd,
+                                 job->report_fd)) < 0)
                 return r;
         if ((r = spawn_child_credentials(job->creds, env->creds.drop_caps)) < 0)
                 return r;
@@ -547,6 +555,7 @@ int spawn_command(struct spawn_env *env, const char *command, const struct spawn
                 .argv = argv,
                 .conn_fd = io->conn_fd,
                 .conn_stdin = io->conn_stdin,
+                .err_fd = io->err_fd,
                 .cgroup_fd = -1,
                 .report_fd = -1,
                 .creds = io->user ? io->user->creds : &env->creds,
@@ -557,6 +566,8 @@ int spawn_command(struct spawn_env *env, const char *command, const struct spawn
         int r, pidfd = -1;
 
         r = spawn_make_blocking(io->conn_fd);
+        if (r >= 0 && io->err_fd >= 0)
+                r = spawn_make_blocking(io->err_fd);
         if (r < 0)
                 return r;
         job.tmpdir = io->tmpdir;
@@ -664,7 +675,7 @@ CHILD_SIDE static int spawn_remover(void *arg) {
 
         r = setsid() < 0 ? -errno : 0;
         if (r >= 0)
-                r = spawn_child_fds(job->conn_fd, false, job->env->null_fd, -1);
+                r = spawn_child_fds(job->conn_fd, false, -1, job->env->null_fd, -1);
         if (r >= 0)
                 r = spawn_child_credentials(job->creds, job->env->creds.drop_caps);
         if (r >= 0) {
@@ -683,6 +694,7 @@ int spawn_remove_tree(struct spawn_env *env, const struct spawn_creds *creds, co
         struct spawn_job job = {.env = env,
                                 .argv = argv,
                                 .conn_fd = env->null_fd,
+                                .err_fd = -1,
                                 .report_fd = -1,
                                 .creds = creds ? creds : &env->creds};
         sigset_t all, saved;

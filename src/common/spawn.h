@@ -5,7 +5,7 @@
  * Starts /bin/sh -c COMMAND (or, when the shell would only fork and exec
  * it, direct.h's mini-shell, which does just that) onto a connection as
  * doc/protocol.md's "What the command sees" says: fd 0 /dev/null, fds 1 and 2
- * the connection in blocking mode, no other descriptor, default signals and
+ * the connection (fd 2 the stderr channel, when there is one) in blocking mode, no other descriptor, default signals and
  * an empty mask, a session of its own, a clean environment (a login's, see
  * struct spawn_login) plus REMOTE_ADDR and REMOTE_PORT, and the user it runs
  * as (struct spawn_creds) with no capability. Also: killing a command's
@@ -136,6 +136,7 @@ struct spawn_io {
         const struct spawn_user *user;
         int conn_fd;                  /* its fds 1 and 2; any descriptor, 0 included */
         bool conn_stdin;              /* the connection is fd 0 too (else /dev/null) */
+        int err_fd;                   /* its fd 2 instead (the stderr channel), or -1 */
         int cgroup_fd;                /* a cgroup v2 directory to start in, or -1 */
         const struct sock_peer *peer; /* REMOTE_ADDR and REMOTE_PORT, or NULL */
         const char *tmpdir; /* made by the child, as the command's user (mode 0700), or NULL */

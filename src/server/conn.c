@@ -41,6 +41,8 @@ static const uint32_t conn_watches[CONN_STATE_COUNT] = {
         [CONN_STOP_SIGKILL] = WATCH_OFF,  [CONN_FINAL_SIGTERM] = WATCH_OFF,
         [CONN_FINAL_SIGKILL] = WATCH_OFF, [CONN_FINAL_CGROUP] = WATCH_OFF,
         [CONN_SENDING] = EPOLLOUT,        [CONN_DRAINING] = EPOLLIN,
+        [CONN_PAIRING] = WATCH_ERRORS,    [CONN_CHANNEL] = WATCH_ERRORS,
+        [CONN_CHANNEL_LENT] = WATCH_OFF,
 };
 
 static uint64_t conn_now(const struct conn *c) {
@@ -88,6 +90,7 @@ static void conn_cancel_decode(struct conn *c) {
 /* The request's one log record: how it ended, what ran, who asked, its cost. */
 static void conn_log(const struct conn *c) {
         const char *reason = request_end_info(c->end)->log;
+        char channel_reason[sizeof c->reason_text + 32];
         struct log_record rec = {
                 .peer = c->peer.text,
                 .status = c->status,
@@ -103,7 +106,15 @@ static void conn_log(const struct conn *c) {
                 .cpu_usec = c->cpu_usec,
                 .has_memory_peak = c->has_memory_peak,
                 .memory_peak = c->memory_peak,
+                .channel = c->paired,
         };
+
+        /* A channel's own record is one of a connection that failed to pair. */
+        if (c->frame.channel) {
+                snprintf(channel_reason, sizeof channel_reason, "stderr channel: %s",
+                         rec.reason ? rec.reason : "closed");
+                rec.reason = channel_reason;
+        }
 
         rec.command = request_logged_command(&c->frame, &c->who);
         rec.command_length = rec.command ? c->frame.length : 0;
@@ -113,16 +124,42 @@ static void conn_log(const struct conn *c) {
         log_connection(&rec);
 }
 
+static void conn_close(struct conn *c);
+
+/* The stderr channel is done with (the command is over, or will not run):
+ * shut its write side, drop what its client sent past its 33 bytes (closing
+ * with unread input would send a RST that can destroy stderr in flight),
+ * close; a lender's slot is free then. */
+static void conn_channel_close(struct conn *c) {
+        struct conn *lender = c->lender;
+
+        if (c->err_fd < 0)
+                return;
+        c->err_io = sd_event_source_disable_unref(c->err_io);
+        if (shutdown(c->err_fd, SHUT_WR) < 0 && errno != ENOTCONN)
+                log_error_errno(errno, "%s: shutdown of the stderr channel", c->peer.text);
+        for (int i = 0; i < DRAIN_READS; i++)
+                if (recv(c->err_fd, conn_buf, sizeof conn_buf, MSG_DONTWAIT) <= 0)
+                        break;
+        close(c->err_fd);
+        c->err_fd = -1;
+        c->lender = NULL;
+        if (lender)
+                conn_close(lender);
+}
+
 /* Sources are unregistered before the fd is closed: no event may name a
  * descriptor number that the next accept() could hand out again. */
 static void conn_close(struct conn *c) {
         if (!c->unlogged)
                 conn_log(c);
         conn_cancel_decode(c);
+        conn_channel_close(c);
         c->io = sd_event_source_disable_unref(c->io);
         c->timer = sd_event_source_disable_unref(c->timer);
         c->child = sd_event_source_disable_unref(c->child);
-        close(c->fd);
+        if (c->fd >= 0)
+                close(c->fd);
         c->fd = -1;
         frame_release(&c->frame);
         c->state = CONN_FREE;
@@ -188,8 +225,19 @@ static void conn_flush(struct conn *c) {
         conn_finish(c);
 }
 
+/* "line\n" on a stderr channel, in one send that never waits: the channel's
+ * buffer is empty before the command runs. A client gone has nothing to read. */
+static void conn_channel_say(const struct conn *c, int fd, const char *line) {
+        char buf[256];
+        size_t n = request_format_refusal(buf, sizeof buf, line, false, 0);
+
+        if (send(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
+                log_error_errno(errno, "%s: sending to the stderr channel", c->peer.text);
+}
+
 /* Answers a request that will not run with "nbnet: line\n" (plus the
- * trailer for '+') and finishes; line NULL: the end's own. */
+ * trailer for '+') and finishes; line NULL: the end's own. With a stderr
+ * channel, the line goes there and the main connection gets only the trailer. */
 static void conn_refuse(struct conn *c, enum request_end end, const char *line) {
         const struct request_end_info *info = request_end_info(end);
 
@@ -198,9 +246,19 @@ static void conn_refuse(struct conn *c, enum request_end end, const char *line) 
         line = line ? line : info->line;
         if (!info->log)
                 snprintf(c->reason_text, sizeof c->reason_text, "%s", request_line_reason(line));
-        c->out_len =
-                request_format_refusal(c->out, sizeof c->out, line,
-                                       request_wants_trailer(&c->frame, end, c->status), c->status);
+        if (c->err_fd >= 0) {
+                /* Paired: the line is stderr's, the main connection has only the trailer. */
+                conn_channel_say(c, c->err_fd, line);
+                conn_channel_close(c);
+                c->out_len = 0;
+                if (request_wants_trailer(&c->frame, end, c->status)) {
+                        frame_format_trailer(c->out, c->status);
+                        c->out_len = FRAME_TRAILER_SIZE;
+                }
+        } else
+                c->out_len = request_format_refusal(c->out, sizeof c->out, line,
+                                                    request_wants_trailer(&c->frame, end, c->status),
+                                                    c->status);
         conn_flush(c);
 }
 
@@ -269,6 +327,11 @@ static void conn_request(struct conn *c) {
         if (frame_failed(&c->frame)) {
                 frame_error_message(&c->frame, line, sizeof line);
                 conn_refuse(c, REQUEST_BAD_FRAME, line);
+        } else if (c->frame.has_token) {
+                /* A request with '&' or a channel: it waits, and its owner pairs it. */
+                conn_enter(c, c->frame.channel ? CONN_CHANNEL : CONN_PAIRING,
+                           c->start_usec + c->cfg->opt->request_timeout_usec);
+                c->cfg->report(c->cfg->owner, c, CONN_EVENT_PAIR);
         } else if (c->frame.munge)
                 conn_decode(c);
         else
@@ -332,6 +395,8 @@ static void conn_remove_tmpdir(struct conn *c) {
  * trailer, then closing. */
 static void conn_command_done(struct conn *c) {
         conn_remove_tmpdir(c);
+        /* Closed before the trailer goes out: the client has all of stderr by then. */
+        conn_channel_close(c);
         c->cfg->report(c->cfg->owner, c, CONN_EVENT_ENDED);
         c->out_len = c->out_sent = 0;
         if (request_wants_trailer(&c->frame, c->end, c->status)) {
@@ -497,6 +562,14 @@ static void conn_on_error(struct conn *c) {
         case CONN_RUNNING:
                 conn_stop_command(c, REQUEST_PEER_GONE);
                 break;
+        case CONN_PAIRING:
+                c->end = REQUEST_PEER_GONE;
+                conn_finish(c);
+                break;
+        case CONN_CHANNEL:
+                c->end = REQUEST_PEER_GONE;
+                conn_close(c);
+                break;
         default:
                 break;
         }
@@ -567,6 +640,14 @@ static int conn_on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         case CONN_DRAINING:
                 conn_close(c);
                 break;
+        case CONN_PAIRING:
+                conn_refuse(c, REQUEST_NO_CHANNEL, NULL);
+                break;
+        case CONN_CHANNEL:
+                c->end = REQUEST_CHANNEL_UNPAIRED;
+                conn_finish(c);
+                break;
+        case CONN_CHANNEL_LENT:
         case CONN_FREE:
         case CONN_STOP_SIGKILL:
         case CONN_STATE_COUNT:
@@ -681,6 +762,7 @@ int conn_open(struct conn *c, const struct conn_config *cfg, int fd, const struc
                 .cfg = cfg,
                 .state = CONN_READING,
                 .fd = fd,
+                .err_fd = -1,
                 .tcp = tcp,
                 .peer = *peer,
                 .status = -1,
@@ -774,6 +856,7 @@ int conn_start(struct conn *c) {
                           &(struct spawn_io){.conn_fd = c->fd,
                                              .conn_stdin = c->frame.want_stdin,
                                              .user = request_spawn_user(&c->who, &user),
+                                             .err_fd = c->err_fd,
                                              .cgroup_fd = c->slot ? c->slot->dir_fd : -1,
                                              .peer = &c->peer,
                                              .tmpdir = c->tmpdir},
@@ -809,9 +892,14 @@ void conn_refuse_queued(struct conn *c, enum request_end end, unsigned running) 
 }
 
 void conn_stop(struct conn *c) {
-        if (c->state == CONN_DECODING) {
+        if (c->state == CONN_DECODING || c->state == CONN_PAIRING) {
                 conn_cancel_decode(c);
                 conn_refuse(c, REQUEST_STOPPED_QUEUED, NULL);
+                return;
+        }
+        if (c->state == CONN_CHANNEL) {
+                c->end = REQUEST_STOPPED_READING;
+                conn_close(c);
                 return;
         }
         if (c->state != CONN_READING)
@@ -832,4 +920,97 @@ void conn_evict(struct conn *c) {
 void conn_kill(struct conn *c, enum request_end end) {
         if (c->state == CONN_RUNNING)
                 conn_stop_command(c, end);
+}
+
+/* The stderr channel reset or failed: a running command is killed, as for
+ * the main connection (its client is gone, or half gone); one that has not
+ * run yet will not. Either way the channel is closed at once, which also
+ * stops this level-triggered source. */
+static int conn_on_err_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        struct conn *c = userdata;
+
+        (void) s;
+        (void) fd;
+        (void) revents;
+        switch (c->state) {
+        case CONN_RUNNING:
+                conn_channel_close(c);
+                conn_stop_command(c, REQUEST_CHANNEL_GONE);
+                break;
+        case CONN_DECODING:
+                conn_cancel_decode(c);
+                conn_refuse(c, REQUEST_CHANNEL_LOST, NULL);
+                break;
+        case CONN_QUEUED:
+                c->cfg->report(c->cfg->owner, c, CONN_EVENT_LEFT_QUEUE);
+                conn_refuse(c, REQUEST_CHANNEL_LOST, NULL);
+                break;
+        default:
+                conn_channel_close(c);
+                break;
+        }
+        return 0;
+}
+
+/* The request goes on as one without '&' would, its lines now the channel's. */
+int conn_pair(struct conn *req, int fd, struct conn *lender) {
+        int r;
+
+        if (req->state != CONN_PAIRING)
+                return -EINVAL;
+        r = sock_same_peer(req->fd, fd);
+        if (r < 0)
+                log_error_errno(r, "%s: comparing the stderr channel's peer", req->peer.text);
+        if (r <= 0)
+                return -EACCES;
+        /* sd-event takes one source per descriptor: the channel's own goes first. */
+        if (lender)
+                lender->io = sd_event_source_disable_unref(lender->io);
+        r = sd_event_add_io(req->cfg->event, &req->err_io, fd, WATCH_ERRORS, conn_on_err_io, req);
+        if (r < 0) {
+                log_error_errno(r, "%s: sd_event_add_io on the stderr channel", req->peer.text);
+                if (lender) {
+                        lender->end = REQUEST_NO_MEMORY;
+                        conn_close(lender);
+                }
+                return r;
+        }
+        if (lender) {
+                /* The slot stays taken (it counts for the limits) until the request closes it. */
+                (void) sd_event_source_set_enabled(lender->timer, SD_EVENT_OFF);
+                lender->fd = -1;
+                lender->state = CONN_CHANNEL_LENT;
+                lender->end = REQUEST_CHANNEL_PAIRED;
+                lender->unlogged = true;
+        }
+        req->err_fd = fd;
+        req->lender = lender;
+        req->paired = true;
+        if (req->frame.munge)
+                conn_decode(req);
+        else
+                conn_judge(req, NULL);
+        return 0;
+}
+
+void conn_unpaired(struct conn *c, enum request_end end) {
+        const struct request_end_info *info = request_end_info(end);
+
+        if (c->state != CONN_PAIRING && c->state != CONN_CHANNEL)
+                return;
+        if (!c->frame.channel) {
+                conn_refuse(c, end, NULL);
+                return;
+        }
+        if (info->line)
+                conn_channel_say(c, c->fd, info->line);
+        c->end = end;
+        c->status = info->status;
+        conn_finish(c);
+}
+
+void conn_handed_over(struct conn *c) {
+        c->end = REQUEST_CHANNEL_PAIRED;
+        c->unlogged = true;
+        conn_close(c);
 }

@@ -8,8 +8,14 @@
  * watched on the socket and when its timer fires (conn_enter), as systemd's
  * service_set_state does; the kill phases are states of their own:
  *
- *   reading -> (decoding) -> (queued) -> running -> [stop_sigterm -> stop_sigkill]
+ *   reading -> (pairing) -> (decoding) -> (queued) -> running -> [stop_sigterm -> stop_sigkill]
  *     -> final_sigterm -> final_sigkill | final_cgroup -> (sending) -> draining -> closed
+ *
+ * A stderr channel ('=' and a token) is a connection too: reading -> channel
+ * (waiting for its request) -> closed, handed to its request's process
+ * (nbnet-handler) or lent to its request (nbnetd: channel_lent, until the
+ * request is done with it). A request with '&' waits in pairing for its
+ * channel, whose socket it then holds as its command's fd 2.
  *
  * It behaves on the wire as doc/protocol.md says, without ever blocking: the
  * socket stays in blocking mode for the command, and every recv/send of ours
@@ -48,6 +54,9 @@ enum conn_state {
         CONN_FINAL_CGROUP,  /* the main is gone; its cgroup was killed, until it is empty */
         CONN_SENDING,       /* our line or trailer waits for room in the socket */
         CONN_DRAINING,      /* write side shut; input read and dropped until EOF */
+        CONN_PAIRING,       /* a request with '&', until its channel comes (request timeout) */
+        CONN_CHANNEL,       /* a stderr channel, until its request comes (request timeout) */
+        CONN_CHANNEL_LENT,  /* a stderr channel whose socket its request holds (nbnetd) */
         CONN_STATE_COUNT,
 };
 
@@ -58,6 +67,7 @@ enum conn_event {
         CONN_EVENT_QUEUE_TIMEOUT, /* queued for the request timeout: conn_refuse_queued() it */
         CONN_EVENT_ENDED,         /* its command and group are over: a running slot is free */
         CONN_EVENT_CLOSED,        /* closed and logged: its slot is free */
+        CONN_EVENT_PAIR,          /* a request with '&' or a channel waits: pair it by token */
 };
 
 struct conn;
@@ -106,9 +116,13 @@ struct conn_config {
 struct conn {
         const struct conn_config *cfg;
         enum conn_state state;
-        int fd;
-        bool tcp;  /* TCP_INFO applies */
-        ino_t ino; /* the socket's, to find processes that hold it; 0 until needed */
+        int fd;                  /* -1 once a channel's socket is lent to its request */
+        int err_fd;              /* the stderr channel's socket, once paired; -1 without */
+        sd_event_source *err_io; /* errors on err_fd, until the command is over */
+        struct conn *lender;     /* nbnetd: the channel's connection whose socket err_fd is */
+        bool paired;             /* its stderr went to a channel: the log says so */
+        bool tcp;                /* TCP_INFO applies */
+        ino_t ino;               /* the socket's, to find processes that hold it; 0 until needed */
         struct sock_peer peer;
         struct frame frame;
         struct request_identity who; /* from the MUNGE credential, when there is one */
@@ -157,6 +171,23 @@ void conn_stop(struct conn *c);
 /* The server is full and this request, still being read, has waited longest:
  * closed at once with no record of its own (the owner counts evictions). */
 void conn_evict(struct conn *c);
+
+/* After CONN_EVENT_PAIR, c waits (pairing or channel state) until the
+ * request timeout; its owner finds the partner by c->frame.token. Pairs the
+ * request req with the stderr channel's socket fd, its command's fd 2 and
+ * where every line of the server's about it goes: lender is nbnetd's channel
+ * connection, whose socket is lent until req is done with it; NULL when fd
+ * is req's own (nbnet-handler: it came from the channel's process). 0, or
+ * -EACCES when fd's peer is not req's (nothing taken: refuse the channel). */
+int conn_pair(struct conn *req, int fd, struct conn *lender);
+
+/* A request or channel that will not be paired (end: REQUEST_TOKEN_IN_USE,
+ * REQUEST_CHANNEL_MISMATCH): told end's line, when it has one, and closed. */
+void conn_unpaired(struct conn *c, enum request_end end);
+
+/* nbnet-handler: this channel's socket went to its request's process: it
+ * is closed here (no shutdown: it is the command's stderr there), unlogged. */
+void conn_handed_over(struct conn *c);
 
 /* Kills a running command's group (the server stops, or its stop timeout passed). */
 void conn_kill(struct conn *c, enum request_end end);

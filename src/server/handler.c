@@ -25,6 +25,7 @@
 #include "log.h"
 #include "options.h"
 #include "policy.h"
+#include "rendezvous.h"
 #include "request.h"
 #include "runas.h"
 #include "sock.h"
@@ -41,6 +42,7 @@ struct handler {
         sd_event *event;
         struct conn_config cfg;
         struct conn conn;
+        struct rendezvous rendezvous; /* with its stderr channel's or request's process */
         int fd;
         struct sock_peer peer;
         uint64_t start_usec;
@@ -198,6 +200,74 @@ static bool peer_allowed(const struct handler *h, bool *misconfigured) {
         return false;
 }
 
+static bool handler_waiting(void *userdata) {
+        const struct handler *h = userdata;
+
+        return h->conn.state == CONN_PAIRING || h->conn.state == CONN_CHANNEL;
+}
+
+/* A channel this request's process will not use: closed, and its record
+ * logged here, since its own process is gone (it handed it over). */
+static void handler_drop_channel(const struct handler *h, int fd, enum request_end end) {
+        struct sock_peer peer;
+        char reason[160];
+
+        if (sock_peer_of(fd, &peer) < 0)
+                snprintf(peer.text, sizeof peer.text, "?");
+        snprintf(reason, sizeof reason, "stderr channel: %s", request_end_info(end)->log);
+        close(fd);
+        log_connection(&(struct log_record){
+                .peer = peer.text,
+                .status = -1,
+                .reason = reason,
+                .duration_usec = clock_now_usec() - h->start_usec,
+        });
+}
+
+/* What the rendezvous brought (rendezvous.h); true: wait on for another channel. */
+static bool handler_on_rendezvous(void *userdata, enum rendezvous_result result, int fd) {
+        struct handler *h = userdata;
+        int r;
+
+        switch (result) {
+        case RENDEZVOUS_CHANNEL:
+                if (!handler_waiting(h)) {
+                        handler_drop_channel(h, fd, REQUEST_CHANNEL_UNPAIRED);
+                        return false;
+                }
+                r = conn_pair(&h->conn, fd, NULL);
+                if (r >= 0)
+                        return false;
+                handler_drop_channel(
+                        h, fd, r == -EACCES ? REQUEST_CHANNEL_MISMATCH : REQUEST_CHANNEL_UNPAIRED);
+                return true;
+        case RENDEZVOUS_HANDED:
+                conn_handed_over(&h->conn);
+                return false;
+        case RENDEZVOUS_IN_USE:
+                conn_unpaired(&h->conn, REQUEST_TOKEN_IN_USE);
+                return false;
+        }
+        return false;
+}
+
+/* A request with '&' or a stderr channel: the other is another process's,
+ * met through the rendezvous; meanwhile the connection waits (conn.c), for
+ * the request timeout at most. */
+static void handler_pair(struct handler *h, struct conn *c) {
+        int r;
+
+        h->rendezvous.done = handler_on_rendezvous;
+        h->rendezvous.waiting = handler_waiting;
+        h->rendezvous.userdata = h;
+        r = rendezvous_start(&h->rendezvous, h->event, c->frame.token, c->frame.channel, c->fd);
+        if (r < 0)
+                log_error_errno(r,
+                                "%s: the stderr channel's rendezvous (an abstract Unix socket); "
+                                "the %s waits until the request timeout",
+                                c->peer.text, c->frame.channel ? "channel" : "request");
+}
+
 /* What the connection reports: a complete request runs at once (one
  * connection, no queue); once it is closed, the handler is done. */
 static void handler_on_conn(void *owner, struct conn *c, enum conn_event event) {
@@ -208,7 +278,11 @@ static void handler_on_conn(void *owner, struct conn *c, enum conn_event event) 
                 (void) conn_start(c); /* on failure the client was told, and it closes */
                 break;
         case CONN_EVENT_CLOSED:
+                rendezvous_release(&h->rendezvous);
                 (void) sd_event_exit(h->event, 0);
+                break;
+        case CONN_EVENT_PAIR:
+                handler_pair(h, c);
                 break;
         case CONN_EVENT_LEFT_QUEUE:
         case CONN_EVENT_QUEUE_TIMEOUT:
@@ -276,6 +350,7 @@ static int handler_serve(struct handler *h) {
 }
 
 static void handler_release(struct handler *h) {
+        rendezvous_release(&h->rendezvous);
         /* A decode that munged still holds would keep the exit waiting for
          * libmunge's timeout: the process ends, and the thread with it. */
         conn_shared_release(&h->shared, false);
@@ -284,7 +359,9 @@ static void handler_release(struct handler *h) {
 }
 
 int main(int argc, char **argv) {
-        struct handler h = {.start_usec = clock_now_usec(), .fd = -1};
+        struct handler h = {.start_usec = clock_now_usec(),
+                            .fd = -1,
+                            .rendezvous = {.listen_fd = -1, .peer_fd = -1}};
         bool misconfigured;
         int r;
 

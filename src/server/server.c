@@ -391,8 +391,11 @@ static bool server_was_refused(const struct conn *c) {
 }
 
 static void server_conn_closed(struct server *s, struct conn *c) {
-        metrics_count_closed(&s->metrics, c->end, c->status, server_now(s) - c->start_usec,
-                             c->has_cpu ? c->cpu_usec : 0);
+        /* A channel given to its request is part of that request's record. */
+        if (c->end != REQUEST_CHANNEL_PAIRED)
+                metrics_count_closed(&s->metrics, c->end, c->status, server_now(s) - c->start_usec,
+                                     c->has_cpu ? c->cpu_usec : 0);
+        pairs_remove(&s->pairs, server_slot(s, c));
         if (server_was_refused(c))
                 s->refused++;
         server_idle_remove(s, server_slot(s, c));
@@ -401,6 +404,41 @@ static void server_conn_closed(struct server *s, struct conn *c) {
         server_update_listeners(s);
         if (s->stopping && s->connections == 0)
                 (void) sd_event_exit(s->event, 0);
+}
+
+/* A request with '&' or a stderr channel: paired with its partner when that
+ * waits, else it waits in the table (until the request timeout: conn.c's
+ * timer). Either may come first; a second of the same kind with the token
+ * is a bad request; a channel from another peer than its request's is
+ * refused, and the request waits on for one from its own. */
+static void server_pair(struct server *s, struct conn *c) {
+        uint32_t slot = server_slot(s, c), other = pairs_find(&s->pairs, c->frame.token);
+        struct conn *req, *chan;
+        int r;
+
+        /* One that left its wait (timed out, refused) is dropped when found. */
+        if (other != PAIRS_NONE && s->conns[other].state != CONN_PAIRING &&
+            s->conns[other].state != CONN_CHANNEL) {
+                pairs_remove(&s->pairs, other);
+                other = PAIRS_NONE;
+        }
+        if (other == PAIRS_NONE) {
+                pairs_add(&s->pairs, slot, c->frame.token);
+                return;
+        }
+        if (s->conns[other].frame.channel == c->frame.channel) {
+                conn_unpaired(c, REQUEST_TOKEN_IN_USE);
+                return;
+        }
+        pairs_remove(&s->pairs, other);
+        req = c->frame.channel ? &s->conns[other] : c;
+        chan = c->frame.channel ? c : &s->conns[other];
+        r = conn_pair(req, chan->fd, chan);
+        if (r >= 0)
+                return;
+        conn_unpaired(chan, r == -EACCES ? REQUEST_CHANNEL_MISMATCH : REQUEST_NO_MEMORY);
+        if (req->state == CONN_PAIRING)
+                pairs_add(&s->pairs, server_slot(s, req), req->frame.token);
 }
 
 /* What a connection reports (conn.h). */
@@ -422,6 +460,9 @@ static void server_on_conn(void *owner, struct conn *c, enum conn_event event) {
                 break;
         case CONN_EVENT_CLOSED:
                 server_conn_closed(s, c);
+                break;
+        case CONN_EVENT_PAIR:
+                server_pair(s, c);
                 break;
         }
 }
@@ -539,7 +580,7 @@ static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo 
 static int server_init_conns(struct server *s) {
         s->conns = calloc(s->lim.max_connections, sizeof *s->conns);
         s->idle = calloc(s->lim.max_connections, sizeof *s->idle);
-        if (!s->conns || !s->idle)
+        if (!s->conns || !s->idle || pairs_init(&s->pairs, s->lim.max_connections) < 0)
                 return log_error_errno(ENOMEM, "calloc %u connection slots", s->lim.max_connections);
         s->idle_head = s->idle_tail = IDLE_NONE;
         for (unsigned i = s->lim.max_connections; i-- > 0;) {
@@ -774,6 +815,7 @@ void server_release(struct server *s) {
         s->conns = NULL;
         free(s->idle);
         s->idle = NULL;
+        pairs_release(&s->pairs);
         request_table_release(&s->table);
         cgroup_pool_release(&s->cgroups);
         s->event = sd_event_unref(s->event);

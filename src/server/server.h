@@ -26,6 +26,7 @@
 #include "notices.h"
 #include "options.h"
 #include "orphans.h"
+#include "pairs.h"
 #include "request.h"
 #include "spawn.h"
 
@@ -75,6 +76,7 @@ struct server {
         LIST_HEAD(struct conn) free_slots; /* through conn->prev and next */
         LIST_HEAD(struct conn) queue;      /* complete requests waiting to run, oldest first */
         struct server_idle *idle;          /* lim.max_connections, beside conns */
+        struct pairs pairs; /* requests with '&' and stderr channels waiting, by token */
         unsigned idle_head, idle_tail;
         struct notices notices; /* turned-away connections, rate-limited in the log */
         unsigned connections, running, queued;

@@ -6,7 +6,8 @@
  * else the byte's value); byte 1 % 16 is a count k; the next k bytes, each % 16
  * (so '0'..'9' are 0..9), are chunk sizes; the rest is fed to the parser in
  * chunks of those sizes in turn (a 0 is an empty feed), and once more in one
- * piece. Both runs must agree with each other and with the protocol's rules.
+ * piece. Both runs must agree with each other and with the protocol's rules,
+ * and neither may consume a byte past a stderr channel's 33.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -30,21 +31,57 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 struct expect {
         enum frame_state state;
         size_t consumed;
-        bool want_status, want_stdin, munge, want_user;
+        bool want_status, want_stdin, munge, has_token, channel, want_user;
+        size_t token_at; /* where the token begins */
         char user[FRAME_USER_MAX + 1];
         size_t flags; /* header bytes before the digits */
         uint64_t length;
 };
 
+static bool is_token_digit(uint8_t b) {
+        return (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f');
+}
+
+/* The token after '&' or '=' from p[*i]: false when a byte is no lower-case
+ * hex digit (e is then the bad header) or the bytes run out before 32. */
+static bool expect_token(struct expect *e, const uint8_t *p, size_t n, size_t *i) {
+        size_t end = *i + FRAME_TOKEN_HEX;
+
+        for (; *i < n && *i < end; (*i)++)
+                if (!is_token_digit(p[*i])) {
+                        e->state = FRAME_BAD_HEADER;
+                        e->consumed = *i + 1;
+                        return false;
+                }
+        return *i == end;
+}
+
 static struct expect frame_expect(const uint8_t *p, size_t n, uint32_t limit) {
         struct expect e = {.state = FRAME_NEED_MORE, .consumed = n};
         size_t i = 0, header;
 
-        /* "+<~@", each optional, in this order; '~' with 2 digits (01-32) and a portable name. */
+        /* A channel: '=' and 32 lower-case hex digits, and not a byte more. */
+        if (n > 0 && p[0] == '=') {
+                e.channel = e.has_token = true;
+                i = e.token_at = 1;
+                if (expect_token(&e, p, n, &i)) {
+                        e.state = FRAME_CHANNEL;
+                        e.consumed = FRAME_CHANNEL_SIZE;
+                }
+                return e;
+        }
+        /* "+<&~@", each optional, in this order; '&' with its token, '~' with 2
+         * digits (01-32) and a portable name. */
         if (i < n && p[i] == '+')
                 e.want_status = true, i++;
         if (i < n && p[i] == '<')
                 e.want_stdin = true, i++;
+        if (i < n && p[i] == '&') {
+                e.has_token = true, i++;
+                e.token_at = i;
+                if (!expect_token(&e, p, n, &i))
+                        return e;
+        }
         if (i < n && p[i] == '~') {
                 size_t ulen = 0;
                 e.want_user = true, i++;
@@ -148,17 +185,27 @@ static void check_against_expect(const struct frame *f, const struct expect *e, 
         check(f->state == e->state);
         check(f->consumed == e->consumed && f->consumed <= fed);
         check(f->want_status == e->want_status);
+        check(f->channel == e->channel);
+        if (f->state != FRAME_BAD_HEADER || e->consumed > e->flags)
+                check(f->has_token == e->has_token);
+        if (f->has_token && f->token_len == FRAME_TOKEN_HEX)
+                check(strlen(f->token) == FRAME_TOKEN_HEX &&
+                      memcmp(f->token, p + e->token_at, FRAME_TOKEN_HEX) == 0);
+        if (f->state == FRAME_CHANNEL)
+                check(f->command == NULL && f->consumed == FRAME_CHANNEL_SIZE);
         if (f->state != FRAME_BAD_HEADER || e->consumed > e->flags)
                 check(f->want_stdin == e->want_stdin && f->munge == e->munge &&
                       f->want_user == e->want_user);
         if (f->state == FRAME_COMPLETE)
                 check(strcmp(f->user, e->user) == 0);
         check(f->max_command == limit);
-        check(frame_failed(f) == (f->state != FRAME_NEED_MORE && f->state != FRAME_COMPLETE));
+        check(frame_failed(f) == (f->state != FRAME_NEED_MORE && f->state != FRAME_COMPLETE &&
+                                  f->state != FRAME_CHANNEL));
         if (f->digits == FRAME_HEADER_DIGITS)
                 check(f->length == e->length);
         /* A refused length is never allocated. */
-        if (f->state == FRAME_EMPTY || f->state == FRAME_TOO_LONG || f->state == FRAME_BAD_HEADER)
+        if (f->state == FRAME_EMPTY || f->state == FRAME_TOO_LONG || f->state == FRAME_BAD_HEADER ||
+            f->state == FRAME_CHANNEL)
                 check(f->command == NULL);
         if (f->state == FRAME_COMPLETE) {
                 size_t header = e->flags + FRAME_HEADER_DIGITS;
@@ -212,6 +259,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         struct expect e = frame_expect(p, n, limit);
         check_against_expect(&chunked, &e, p, fed, limit);
         check_against_expect(&whole, &e, p, n, limit);
+
+        /* A reader that asks frame_readable() how much to read: a channel or a
+         * '<' request is never read past its end. */
+        struct frame reader;
+        size_t offered = 0;
+        check(frame_init(&reader, asked) == 0);
+        while (reader.state == FRAME_NEED_MORE && offered < n) {
+                size_t want = frame_readable(&reader, 16);
+                check(want > 0 && want <= 16);
+                if (want > n - offered)
+                        want = n - offered;
+                (void) feed_copy(&reader, p + offered, want);
+                offered += want;
+        }
+        check(frame_readable(&reader, 16) == 0 || reader.state == FRAME_NEED_MORE);
+        check(reader.state == whole.state && reader.consumed == whole.consumed);
+        if (reader.state == FRAME_CHANNEL || (reader.want_stdin && reader.state == FRAME_COMPLETE))
+                check(offered == reader.consumed);
+        frame_release(&reader);
 
         /* Every chunking ends where one piece does. */
         check(chunked.state == whole.state && chunked.consumed == whole.consumed);

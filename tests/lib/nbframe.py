@@ -50,3 +50,14 @@ def split(response: bytes):
     if status is None:
         return response, None
     return response[:-TRAILER_SIZE], status
+
+
+def new_token() -> str:
+    """A fresh token for '&': lower-case hex of 16 random bytes."""
+    import secrets
+    return secrets.token_hex(16)
+
+
+def channel(token) -> bytes:
+    """What a stderr channel's client sends: '=' and its request's token."""
+    return b"=" + _bytes(token)

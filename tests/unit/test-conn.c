@@ -161,15 +161,17 @@ static const char *event_name(enum conn_event e) {
                 return "ENDED";
         case CONN_EVENT_CLOSED:
                 return "CLOSED";
+        case CONN_EVENT_PAIR:
+                return "PAIR";
         }
         return "?";
 }
 
 static const char *state_name(enum conn_state s) {
         static const char *const names[CONN_STATE_COUNT] = {
-                "FREE",          "READING",      "DECODING",     "QUEUED",
-                "RUNNING",       "STOP_SIGTERM", "STOP_SIGKILL", "FINAL_SIGTERM",
-                "FINAL_SIGKILL", "FINAL_CGROUP", "SENDING",      "DRAINING"};
+                "FREE",         "READING",      "DECODING",      "QUEUED",        "RUNNING",
+                "STOP_SIGTERM", "STOP_SIGKILL", "FINAL_SIGTERM", "FINAL_SIGKILL", "FINAL_CGROUP",
+                "SENDING",      "DRAINING",     "PAIRING",       "CHANNEL",       "CHANNEL_LENT"};
         return (size_t) s < sizeof names / sizeof names[0] ? names[s] : "?";
 }
 

@@ -276,6 +276,102 @@ static void test_readable_without_stdin_is_the_buffer(void **state) {
         frame_release(&f);
 }
 
+#define TOKEN "0123456789abcdef0123456789abcdef"
+
+/* '&' takes its token in its place among the flags, whatever the chunking. */
+static void test_token_flag_in_order(void **state) {
+        static const char *const reqs[] = {"&" TOKEN "0000000002ls", "+&" TOKEN "0000000002ls",
+                                           "+<&" TOKEN "@0000000002ls", "<&" TOKEN "0000000002ls"};
+        (void) state;
+        for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+                size_t len = strlen(reqs[i]);
+                for (size_t chunk = 1; chunk <= len; chunk++) {
+                        struct frame f;
+                        size_t used;
+                        assert_int_equal(feed_in_chunks(&f, 0, reqs[i], len, chunk, &used),
+                                         FRAME_COMPLETE);
+                        assert_int_equal(used, len);
+                        assert_true(f.has_token);
+                        assert_false(f.channel);
+                        assert_string_equal(f.token, TOKEN);
+                        assert_string_equal(f.command, "ls");
+                        frame_release(&f);
+                }
+        }
+}
+
+static void test_token_must_be_32_lower_case_hex_digits(void **state) {
+        (void) state;
+        assert_error("&0123456789abcdef0123456789ABCDEF0000000002ls", 45, 0, FRAME_BAD_HEADER,
+                     "nbnet: bad header: the '&' flag needs 32 lower-case hex digits (byte 28 is "
+                     "'A')");
+        /* Ten digits right after '&' are taken as the token's, and the command is not hex. */
+        assert_error("&0000000002ls", 13, 0, FRAME_BAD_HEADER,
+                     "nbnet: bad header: the '&' flag needs 32 lower-case hex digits (byte 12 is "
+                     "'l')");
+        assert_error("&&" TOKEN "0000000002ls", 46, 0, FRAME_BAD_HEADER,
+                     "nbnet: bad header: the '&' flag needs 32 lower-case hex digits (byte 2 is "
+                     "'&')");
+        assert_error("&<" TOKEN "0000000002ls", 46, 0, FRAME_BAD_HEADER,
+                     "nbnet: bad header: the '&' flag needs 32 lower-case hex digits (byte 2 is "
+                     "'<')");
+        assert_error("@&" TOKEN "0000000002ls", 46, 0, FRAME_BAD_HEADER,
+                     "nbnet: bad header: byte 2 is '&', a flag out of order or repeated (a request "
+                     "is [+][<][@], 10 digits of length, then the command)");
+}
+
+/* A channel is '=' and the token: FRAME_CHANNEL, no command, no byte past it. */
+static void test_channel_is_exactly_33_bytes(void **state) {
+        static const char stream[] = "=" TOKEN "0000000002ls";
+        (void) state;
+        for (size_t chunk = 1; chunk < sizeof stream; chunk++) {
+                struct frame f;
+                size_t used;
+                assert_int_equal(feed_in_chunks(&f, 0, stream, sizeof stream - 1, chunk, &used),
+                                 FRAME_CHANNEL);
+                assert_int_equal(used, FRAME_CHANNEL_SIZE);
+                assert_int_equal(f.consumed, FRAME_CHANNEL_SIZE);
+                assert_true(f.channel);
+                assert_false(frame_failed(&f));
+                assert_string_equal(f.token, TOKEN);
+                assert_null(f.command);
+                assert_int_equal(frame_readable(&f, 16384), 0);
+                frame_release(&f);
+        }
+}
+
+/* A reader that asks for frame_readable() bytes never reads past a channel's 33. */
+static void test_readable_never_past_a_channel(void **state) {
+        static const char stream[] = "=" TOKEN "MORE";
+        struct frame f;
+        size_t off = 0;
+        (void) state;
+        assert_int_equal(frame_init(&f, 0), 0);
+        while (f.state == FRAME_NEED_MORE) {
+                size_t want = frame_readable(&f, 16384);
+                assert_true(want > 0);
+                assert_true(off + want <= FRAME_CHANNEL_SIZE);
+                off += frame_feed(&f, stream + off, want);
+        }
+        assert_int_equal(f.state, FRAME_CHANNEL);
+        assert_int_equal(off, FRAME_CHANNEL_SIZE);
+        frame_release(&f);
+}
+
+static void test_bad_channel(void **state) {
+        (void) state;
+        assert_error("=0123456789abcdef0123456789abcdeX", 33, 0, FRAME_BAD_HEADER,
+                     "nbnet: bad channel: '=' needs 32 lower-case hex digits, its request's token "
+                     "(byte 33 is 'X')");
+        assert_error("==", 2, 0, FRAME_BAD_HEADER,
+                     "nbnet: bad channel: '=' needs 32 lower-case hex digits, its request's token "
+                     "(byte 2 is '=')");
+        /* Only a connection's first byte makes it a channel. */
+        assert_error("+=" TOKEN, 34, 0, FRAME_BAD_HEADER,
+                     "nbnet: bad header: byte 2 is '=', not a digit (a request is [+][<][@], 10 "
+                     "digits of length, then the command)");
+}
+
 static void test_empty_command(void **state) {
         (void) state;
         assert_error("0000000000", 10, 0, FRAME_EMPTY, "nbnet: empty command (length 0)");
@@ -549,6 +645,11 @@ int main(void) {
                 cmocka_unit_test(test_a_bad_user_part_is_a_bad_header),
                 cmocka_unit_test(test_readable_never_past_a_stdin_frame),
                 cmocka_unit_test(test_readable_without_stdin_is_the_buffer),
+                cmocka_unit_test(test_token_flag_in_order),
+                cmocka_unit_test(test_token_must_be_32_lower_case_hex_digits),
+                cmocka_unit_test(test_channel_is_exactly_33_bytes),
+                cmocka_unit_test(test_readable_never_past_a_channel),
+                cmocka_unit_test(test_bad_channel),
                 cmocka_unit_test(test_empty_command),
                 cmocka_unit_test(test_nul_in_command),
                 cmocka_unit_test(test_nul_is_the_last_byte_consumed_in_any_chunking),

@@ -101,6 +101,7 @@ static int run_as(const struct spawn_login *login, const char *command,
         assert_int_equal(spawn_command(&env, command,
                                        &(struct spawn_io){.conn_fd = sv[1],
                                                           .conn_stdin = false,
+                                                          .err_fd = -1,
                                                           .cgroup_fd = -1,
 
                                                           .peer = peer},
@@ -122,6 +123,44 @@ static int run_as(const struct spawn_login *login, const char *command,
 static int run(const char *command, const struct sock_peer *peer, char *out, size_t size,
                pid_t *ret_pid) {
         return run_as(&(struct spawn_login){0}, command, peer, out, size, ret_pid);
+}
+
+/* With a stderr channel, fd 2 is the channel, in blocking mode, and fd 1 the connection. */
+static void test_spawn_err_fd_is_fd_2(void **state) {
+        struct spawn_env env;
+        struct spawn_child child;
+        siginfo_t si = {0};
+        char out[64] = "", err[64] = "";
+        int sv[2], ev[2];
+        ssize_t n;
+        (void) state;
+
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ev), 0);
+        assert_int_equal(fcntl(ev[1], F_SETFL, O_NONBLOCK), 0);
+        assert_int_equal(spawn_env_init(&env, &(struct spawn_login){0}, environ), 0);
+        assert_int_equal(
+                spawn_command(&env,
+                              "echo out; echo err >&2; "
+                              "test $(($(cat /proc/self/fdinfo/2 | sed -n "
+                              "'s/^flags:\\s*//p') & 04000)) -eq 0 || echo nonblock",
+                              &(struct spawn_io){.conn_fd = sv[1], .err_fd = ev[1], .cgroup_fd = -1},
+                              &child),
+                0);
+        spawn_env_release(&env);
+        close(sv[1]);
+        close(ev[1]);
+        n = read(sv[0], out, sizeof out - 1);
+        assert_true(n > 0);
+        n = read(ev[0], err, sizeof err - 1);
+        assert_true(n > 0);
+        assert_string_equal(out, "out\n");
+        assert_string_equal(err, "err\n");
+        close(sv[0]);
+        close(ev[0]);
+        assert_int_equal(waitid((idtype_t) P_PIDFD, (id_t) child.pidfd, &si, WEXITED), 0);
+        close(child.pidfd);
+        assert_int_equal(spawn_status_of(&si), 0);
 }
 
 static void test_spawn_runs_sh_c_onto_the_connection(void **state) {
@@ -175,6 +214,7 @@ static void test_spawn_with_the_connection_on_fd_0(void **state) {
         assert_int_equal(spawn_command(&env, "cat; echo fd0ok; echo e >&2",
                                        &(struct spawn_io){.conn_fd = STDIN_FILENO,
                                                           .conn_stdin = false,
+                                                          .err_fd = -1,
                                                           .cgroup_fd = -1,
 
                                                           .peer = NULL},
@@ -223,6 +263,7 @@ static void test_stdin_is_the_connection_when_asked(void **state) {
                 assert_int_equal(spawn_command(&env, command,
                                                &(struct spawn_io){.conn_fd = conn,
                                                                   .conn_stdin = true,
+                                                                  .err_fd = -1,
                                                                   .cgroup_fd = -1,
 
                                                                   .peer = NULL},
@@ -332,6 +373,7 @@ static bool ran_direct(const char *command, bool always_shell, int *status) {
         assert_int_equal(spawn_command(&env, command,
                                        &(struct spawn_io){.conn_fd = sv[1],
                                                           .conn_stdin = false,
+                                                          .err_fd = -1,
                                                           .cgroup_fd = -1,
 
                                                           .peer = NULL},
@@ -374,6 +416,7 @@ int main(void) {
                 cmocka_unit_test(test_status_of_exit_and_signals),
                 cmocka_unit_test(test_env_is_a_logins_not_the_servers),
                 cmocka_unit_test(test_spawn_runs_sh_c_onto_the_connection),
+                cmocka_unit_test(test_spawn_err_fd_is_fd_2),
                 cmocka_unit_test(test_spawn_gives_the_command_what_the_protocol_says),
                 cmocka_unit_test(test_spawn_without_peer_sets_no_remote_variables),
                 cmocka_unit_test(test_spawn_with_the_connection_on_fd_0),
