@@ -133,11 +133,11 @@ CapAmb:	0000000000000000"
 $(getent group nogroup daemon | head -n1 | cut -d: -f3)"
 }
 
-# The server's processes a command could reach: the one the test started
-# and, below it, the handlers or the nbnetd it runs.
+# The server's long-lived process, the one the test started (nbnetd, or
+# systemd-socket-activate above the handlers); the command's own handler is
+# $PPID. Other handlers come and go with their connections: not counted.
 server_pids() {
         echo "$SERVER_PID"
-        pgrep -P "$SERVER_PID" -x 'nbnetd|nbnet-handler' || true
 }
 
 # Whether the server still serves at once, and is the same process, not stopped.
