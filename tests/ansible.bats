@@ -44,6 +44,10 @@ EOF
 }
 
 teardown() {
+        if [ -n "${FAKE_PID:-}" ]; then
+                kill "$FAKE_PID" 2>/dev/null || true
+                wait "$FAKE_PID" 2>/dev/null || true
+        fi
         stop_extra_servers
 }
 
@@ -226,10 +230,119 @@ c, _ = s.accept(); c.recv(65536); c.sendall(b"partial output\n"); c.close()
         wait_until 5 no_process "$sleep_cmd"
 }
 
-@test "become without a password (su) runs the command; with a password it is refused" {
+# stderr_apart PIPELINING: a command's stderr comes back in stderr, its stdout alone in
+# stdout. The command module keeps them apart on the host itself (a module's result is
+# JSON on stdout); raw's are the connection's own.
+stderr_apart() {
+        local play=$BATS_TEST_TMPDIR/stderr.yml
+        cat >"$play" <<'EOF'
+- hosts: fleet
+  gather_facts: false
+  tasks:
+    - command: sh -c 'echo out; echo err >&2'
+      register: r
+    - assert:
+        that:
+          - r.stdout == 'out'
+          - r.stderr == 'err'
+        fail_msg: "stdout {{ r.stdout | to_json }}, stderr {{ r.stderr | to_json }}"
+    - raw: sh -c 'echo out; echo err >&2; exit 4'
+      register: raw
+      failed_when: raw.rc != 4
+    - assert:
+        that:
+          - raw.stdout == 'out\n'
+          - raw.stderr == 'err\n'
+        fail_msg: "stdout {{ raw.stdout | to_json }}, stderr {{ raw.stderr | to_json }}"
+EOF
+        ANSIBLE_PIPELINING=$1 run -0 timeout "$ANSIBLE_LIMIT" ansible-playbook -c nbnet -i "$INV" "$play"
+        local h
+        for h in h1 h2 h3; do
+                assert_line --regexp "^$h +: ok=4 +changed=2 +unreachable=0 +failed=0 "
+        done
+}
+
+@test "a command's stderr is the task's stderr, apart from stdout (pipelining on)" {
+        stderr_apart True
+}
+
+@test "a command's stderr is the task's stderr, apart from stdout (pipelining off)" {
+        stderr_apart False
+}
+
+@test "ansible_user naming the server's command user runs; another user fails, nothing run" {
+        local me
+        me=$(id -un)
+        run -0 nb True h1 -m command -a "id -un" -e ansible_user="$me"
+        assert_line "$me"
+        local other=nobody
+        [ "$me" != nobody ] || other=root
+        run -2 nb True h1 -m command -a "touch $REMOTE/h1/ran" -e ansible_user="$other"
+        assert_output --partial "h1 | FAILED"
+        assert_output --partial "does not run commands as remote_user '$other'"
+        assert_output --partial "cannot run as $other here, status 126"
+        assert_output --partial "--run-as $other"
+        [ ! -e "$REMOTE/h1/ran" ]
+        # ansible_nbnet_send_user false: the name is not sent, the server's user runs it.
+        run -0 nb True h1 -m command -a "id -un" -e ansible_user="$other" -e ansible_nbnet_send_user=false
+        assert_line "$me"
+}
+
+@test "become to root with a server that runs commands as root: no sudo is run" {
+        [ "$(id -u)" = 0 ] || skip "needs the server to run commands as root"
+        # A sudo that does not exist: become must be skipped, as it is over ssh as root.
+        local p
+        for p in True False; do
+                run -0 nb "$p" h1 -m command -a "id -un" -b -e ansible_become_exe=/nonexistent/sudo -vvv
+                assert_line root
+                refute_output --partial /nonexistent/sudo
+                assert_output --partial "nbnet: the server runs commands as root"
+        done
+        # With ansible_user root named to the server: no question asked, no sudo either.
+        run -0 nb True h1 -m command -a "id -un" -b -e ansible_become_exe=/nonexistent/sudo \
+                -e ansible_user=root -vvv
+        assert_line root
+        refute_output --partial "the server runs commands as"
+}
+
+@test "become without a password (su) to another user runs as it; with a password it is refused" {
         [ "$(id -u)" = 0 ] || skip "su without a password needs the server to run as root"
-        run -0 nb True h1 -m command -a id -b --become-method su
-        assert_output --partial "uid=0(root)"
-        run -2 nb True h1 -m command -a id -b --become-method su -e ansible_become_password=x
+        run -0 nb True h1 -m command -a "id -un" -b --become-method su --become-user nobody \
+                -e "ansible_become_flags='-s /bin/sh'"
+        assert_line nobody
+        run -2 nb True h1 -m command -a id -b --become-method su --become-user nobody \
+                -e "ansible_become_flags='-s /bin/sh'" -e ansible_become_password=x
         assert_output --partial "become with a password is not supported"
+}
+
+@test "a server that predates the stderr channel: merged output, one warning for the run" {
+        local port
+        port=$(free_port)
+        timeout 120 python3 "$TOP/tests/lib/nbfake.py" "$port" &
+        FAKE_PID=$!
+        listening "127.0.0.1:$port"
+        local play=$BATS_TEST_TMPDIR/old.yml
+        cat >"$play" <<'EOF'
+- hosts: all
+  gather_facts: false
+  tasks:
+    - raw: sh -c 'echo out; echo err >&2'
+      register: r
+    - assert:
+        that:
+          - r.stdout == 'out\nerr\n'
+          - r.stderr == ''
+        fail_msg: "stdout {{ r.stdout | to_json }}, stderr {{ r.stderr | to_json }}"
+    - ping:
+EOF
+        ANSIBLE_PIPELINING=False run -0 timeout "$ANSIBLE_LIMIT" ansible-playbook -c nbnet -i old, \
+                -e ansible_host=127.0.0.1 -e ansible_port="$port" "$play"
+        assert_line --regexp "^old +: ok=3 +changed=1 +unreachable=0 +failed=0 "
+        # Each task's worker finds it out; the run is told once.
+        assert_equal "$(grep -c '^\[WARNING\]: nbnet: the server at' <<<"$output")" 1
+        assert_output --partial "predates the stderr channel"
+        # A named user cannot be checked there: refused, not ignored.
+        run -2 timeout "$ANSIBLE_LIMIT" ansible -c nbnet -i old, -e ansible_host=127.0.0.1 \
+                -e ansible_port="$port" -e ansible_user=root all -m raw -a true
+        assert_output --partial "predates the '~' flag"
 }

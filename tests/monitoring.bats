@@ -255,3 +255,110 @@ make_requests() {
         run grep -c -- '--metrics-file /nonexistent/nbnet.prom: cannot write it' "$SERVER_LOG"
         assert_output 1
 }
+
+@test "-H alone: a server answers, OK with the time it took" {
+        start_server
+        check
+        assert_success
+        assert_output --regexp "^NBNET OK - nbnet server at 127\.0\.0\.1:$PORT answers \([0-9]+ ms\)$"
+}
+
+@test "-H alone: a command table's 'command not allowed' is an answer, OK" {
+        start_server --commands "$CFG"
+        check
+        assert_success
+        assert_output --regexp "^NBNET OK - nbnet server at 127\.0\.0\.1:$PORT answers \([0-9]+ ms; its command table refused 'true', as it should\)$"
+}
+
+@test "-H alone: a server that is down is CRITICAL, UNKNOWN with -u" {
+        PORT=$(free_port)
+        check
+        assert_failure 2
+        assert_output "NBNET CRITICAL - 127.0.0.1:$PORT: connection refused"
+        check -u
+        assert_failure 3
+        assert_output "NBNET UNKNOWN - 127.0.0.1:$PORT: connection refused"
+}
+
+@test "-H alone: a server that closes without an answer (--allow) is CRITICAL" {
+        start_server --allow 192.0.2.1
+        check
+        assert_failure 2
+        assert_output "NBNET CRITICAL - 127.0.0.1:$PORT: closed the connection without an answer (an address it does not allow, or not an nbnet server)"
+}
+
+@test "-t SEC:STATE: the STATE at the timeout, the seconds alone in the message" {
+        start_server --commands "$CFG"
+        check -c ok -t 2:UNKNOWN
+        assert_success
+        assert_output "OK: all good"
+        local want state
+        for want in 0 1 2 3; do
+                state=(OK WARNING CRITICAL UNKNOWN)
+                check -c slow -t "0.3:${state[$want],,}"
+                assert_equal "$status" "$want"
+                assert_output "NBNET ${state[$want]} - 127.0.0.1:$PORT: no response within 0.3 s (-t)"
+        done
+        # A number for the state, and :STATE alone (10 s), as check_nrpe takes them.
+        check -c slow -t 0.3:3
+        assert_failure 3
+        check -c ok -t :UNKNOWN
+        assert_success
+        wait_until 5 no_process 'sleep 30'
+}
+
+@test "check_nrpe's flags that mean nothing here are ignored, each with a note on stderr" {
+        start_server --commands "$CFG"
+        check -c ok -n -2 -3 -P 8192 -S TLSv1.2+ -L ALL -C c.pem -K k.pem -A ca.pem -d 1 \
+                -s 1 -f nrpe.cfg -g nrpe.log -b 127.0.0.1 -D -E
+        assert_success
+        assert_output "OK: all good"
+        local flag
+        for flag in 2 3 P S L C K A d s f g b D E; do
+                grep -q "^check_nbnet: -$flag ignored: " <<<"$stderr" || {
+                        echo "no note for -$flag; stderr was: $stderr" >&2
+                        false
+                }
+        done
+        assert_equal "$(wc -l <<<"$stderr")" 15
+}
+
+@test "-4 connects over IPv4; -6 to an IPv4 address is CRITICAL, saying why" {
+        start_server --commands "$CFG"
+        check -c ok -4
+        assert_success
+        assert_output "OK: all good"
+        check -c ok -6
+        assert_failure 2
+        assert_output --regexp "^NBNET CRITICAL - 127\.0\.0\.1:$PORT: cannot resolve the host: .* \(-6: IPv6 only\)$"
+}
+
+@test "every usage error is UNKNOWN, saying what was wrong" {
+        local args want
+        while IFS='|' read -r args want; do
+                # shellcheck disable=SC2086 # the arguments, split on purpose
+                run --separate-stderr "$CHECK" $args
+                assert_equal "$status" 3
+                assert_output --partial "NBNET UNKNOWN - usage: $want"
+                assert_output --partial "try 'check_nbnet --help'"
+        done <<'EOF'
+-c ok|no -H HOST given
+-H 127.0.0.1 -t 2:SOON|-t must be SEC (0.001..86400), SEC:STATE or :STATE
+-H 127.0.0.1 -t -1|-t must be SEC
+-H 127.0.0.1 -p 0|-p must be a port, 1..65535, got '0'
+-H 127.0.0.1 -Z|unknown option -Z
+-H 127.0.0.1 --frobnicate|unknown option '--frobnicate'
+-H 127.0.0.1 -t|option -t needs a value
+-H 127.0.0.1 -c ok extra|unexpected argument 'extra'
+-H 127.0.0.1 -c ok -a 90|-a: nbnet passes no arguments
+EOF
+}
+
+@test "a plugin's stderr is in its output, where it wrote it (no stderr channel)" {
+        printf 'command[noisy]=echo warming up >&2; echo OK - fine\n' >"$CFG"
+        start_server --commands "$CFG"
+        check -c noisy
+        assert_success
+        assert_output "warming up
+OK - fine"
+}

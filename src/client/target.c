@@ -79,7 +79,7 @@ int target_parse(const char *s, const char *default_port, struct target *t) {
 
 int target_resolve(const struct target *t, struct addrinfo **ret, const char **error) {
         /* No AI_ADDRCONFIG: on a host with only loopback it would drop ::1 and 127.0.0.1. */
-        const struct addrinfo hints = {.ai_family = AF_UNSPEC,
+        const struct addrinfo hints = {.ai_family = t->family,
                                        .ai_socktype = SOCK_STREAM,
                                        .ai_protocol = IPPROTO_TCP,
                                        .ai_flags = AI_NUMERICSERV};

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
-"""A tiny stand-in NBNET/1 server that honours the '<' (stdin) flag, for the
-client's tests until both real servers do (PROTOCOL.md, Request and Response).
+"""A tiny stand-in NBNET/1 server of the revision before the stderr channel:
+it honours the '+' and '<' flags and answers anything else before the digits
+('&', '~', a channel's '=') as a bad header (status 125), as an nbnet server
+that predates them does. The clients' tests of that fallback run against it.
 
 It reads exactly the frame, [+][<] 10DIGIT command, one byte at a time so
 that not one byte past it is taken; runs `sh -c COMMAND` in a process group
@@ -70,11 +72,22 @@ def wait_unsent(c, limit=5.0):
         time.sleep(0.001)
 
 
+def finish(c):
+    """Shut down the write side and drain what the client still sends: closing
+    with unread bytes would reset the connection and could destroy the answer."""
+    c.shutdown(socket.SHUT_WR)
+    c.settimeout(2)
+    while c.recv(65536):
+        pass
+
+
 def serve(args, c):
     try:
         frame = read_frame(c)
         if frame is None:
+            # As a server that predates a flag answers it (a channel's '=' too).
             c.sendall(b"nbnet: bad header\n" + nbframe.trailer(125))
+            finish(c)
             return
         want_status, with_stdin, command = frame
         stdin = c.fileno() if with_stdin else subprocess.DEVNULL
@@ -103,10 +116,7 @@ def serve(args, c):
         if want_status:
             wait_unsent(c)
             c.sendall(nbframe.trailer(status))
-        c.shutdown(socket.SHUT_WR)
-        c.settimeout(2)
-        while c.recv(65536):
-            pass
+        finish(c)
     except OSError:
         pass
     finally:
