@@ -262,3 +262,86 @@ char *frame_build(char *const *words, int count, unsigned flags, size_t *ret_siz
         free(line);
         return req;
 }
+
+/* PROTOCOL.md's portable user name: ALPHA / DIGIT / "_" / "-" / ".". */
+static bool frame_named_user_byte(unsigned char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '_' || c == '-' || c == '.';
+}
+
+bool frame_named_user_valid(const char *user) {
+        size_t len = strnlen(user, FRAME_NAMED_USER_MAX + 1);
+
+        if (len == 0 || len > FRAME_NAMED_USER_MAX)
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (!frame_named_user_byte((unsigned char) user[i]))
+                        return false;
+        return true;
+}
+
+static bool frame_token_valid(const char *token) {
+        size_t len = strnlen(token, FRAME_TOKEN_LEN + 1);
+
+        if (len != FRAME_TOKEN_LEN)
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (!((token[i] >= '0' && token[i] <= '9') || (token[i] >= 'a' && token[i] <= 'f')))
+                        return false;
+        return true;
+}
+
+char *frame_wrap_named(const char *payload, size_t len, unsigned flags,
+                       const struct frame_names *names, size_t *ret_size) {
+        /* +<&token~NNuser@ and the ten digits */
+        char header[5 + FRAME_TOKEN_LEN + 2 + FRAME_NAMED_USER_MAX + FRAME_HEADER_DIGITS + 1];
+        const char *token = names ? names->token : NULL, *user = names ? names->user : NULL;
+        char *req;
+        int n;
+
+        if (len > FRAME_MAX_COMMAND_LIMIT) {
+                errno = E2BIG;
+                return NULL;
+        }
+        if ((token && !frame_token_valid(token)) || (user && !frame_named_user_valid(user))) {
+                errno = EINVAL;
+                return NULL;
+        }
+        n = snprintf(header, sizeof header, "%s%s", flags & FRAME_WANT_STATUS ? "+" : "",
+                     flags & FRAME_STDIN ? "<" : "");
+        if (token)
+                n += snprintf(header + n, sizeof header - (size_t) n, "&%s", token);
+        if (user)
+                n += snprintf(header + n, sizeof header - (size_t) n, "~%02zu%s", strlen(user), user);
+        n += snprintf(header + n, sizeof header - (size_t) n, "%s%0*zu",
+                      flags & FRAME_MUNGE ? "@" : "", FRAME_HEADER_DIGITS, len);
+        if (n < 0 || (size_t) n >= sizeof header)
+                return NULL;
+        req = malloc((size_t) n + len);
+        if (!req)
+                return NULL;
+        memcpy(req, header, (size_t) n);
+        memcpy(req + n, payload, len);
+        *ret_size = (size_t) n + len;
+        return req;
+}
+
+char *frame_build_named(char *const *words, int count, unsigned flags,
+                        const struct frame_names *names, size_t *ret_size) {
+        size_t len;
+        char *line = frame_join(words, count, &len), *req;
+
+        if (!line)
+                return NULL;
+        req = frame_wrap_named(line, len, flags, names, ret_size);
+        free(line);
+        return req;
+}
+
+int frame_channel_request(const char *token, char buf[static FRAME_CHANNEL_SIZE]) {
+        if (!frame_token_valid(token))
+                return -EINVAL;
+        buf[0] = FRAME_CHANNEL_START;
+        memcpy(buf + 1, token, FRAME_TOKEN_LEN);
+        return 0;
+}

@@ -106,3 +106,38 @@ char *frame_wrap(const char *payload, size_t len, unsigned flags, size_t *ret_si
 
 /* frame_join, then frame_wrap: the request for a command's words. */
 char *frame_build(char *const *words, int count, unsigned flags, size_t *ret_size);
+
+/* The stderr channel ('&'): the request names it with a token of
+ * FRAME_TOKEN_LEN lower-case hex digits, and the channel's whole request is
+ * '=' and the same token. */
+#define FRAME_FLAG_CHANNEL_TOKEN '&'
+#define FRAME_FLAG_USER_NAMED '~'
+#define FRAME_CHANNEL_START '='
+#define FRAME_TOKEN_LEN 32
+#define FRAME_CHANNEL_SIZE (1 + FRAME_TOKEN_LEN)
+/* The user a request names after '~': 01-32 bytes of a portable name. */
+#define FRAME_NAMED_USER_MAX 32
+
+/* What a client's request names besides enum frame_flags, each NULL when it
+ * names none: the stderr channel's token ('&'), the user the command must run
+ * as ('~'). */
+struct frame_names {
+        const char *token;
+        const char *user;
+};
+
+/* Whether user can follow '~': 1-32 letters, digits, '_', '-', '.'. */
+bool frame_named_user_valid(const char *user);
+
+/* frame_wrap with names: [+][<][&token][~NNuser][@], the ten digits, the
+ * payload. NULL with errno EINVAL (a token that is not 32 lower-case hex
+ * digits, a user that is no portable name), E2BIG or ENOMEM. */
+char *frame_wrap_named(const char *payload, size_t len, unsigned flags,
+                       const struct frame_names *names, size_t *ret_size);
+
+/* frame_join, then frame_wrap_named. */
+char *frame_build_named(char *const *words, int count, unsigned flags,
+                        const struct frame_names *names, size_t *ret_size);
+
+/* The channel's request, '=' and the token, into buf; -EINVAL for a bad token. */
+int frame_channel_request(const char *token, char buf[static FRAME_CHANNEL_SIZE]);
