@@ -62,7 +62,7 @@ const char *session_connect_error(const struct session *s, int r, const char *re
         else if (r == -ECONNREFUSED)
                 (void) snprintf(buf, size, "connection refused");
         else if (r == -ETIMEDOUT && s->timed_connect)
-                (void) snprintf(buf, size, "timed out connecting (-t)");
+                (void) snprintf(buf, size, "timed out connecting (--connect-timeout)");
         else if (r == -ENOENT && s->target->is_unix)
                 (void) snprintf(buf, size, "no such socket");
         else
