@@ -12,10 +12,11 @@ HOSTS=(127.0.0.1 127.0.0.2 127.0.0.3)
 setup() {
         # nbnet's default port, as on a real fleet, unless something here has it.
         FLEET_PORT=9079
-        NBNET_PORT_OPT=()
+        # -M: until the servers take '&' (the stderr channel).
+        NBNET_PORT_OPT=(-M)
         if ! port_free_on "$FLEET_PORT" "${HOSTS[@]}"; then
                 FLEET_PORT=$(free_port)
-                NBNET_PORT_OPT=(-p "$FLEET_PORT")
+                NBNET_PORT_OPT=(-M -p "$FLEET_PORT")
         fi
         for h in "${HOSTS[@]}"; do
                 serve_extra "$h:$FLEET_PORT"

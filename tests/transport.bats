@@ -19,7 +19,8 @@ setup_file() {
 setup() {
         T_PORT=$(free_port)
         serve_extra "127.0.0.2:$T_PORT"
-        export NBNET="$NBNET_BIN/nbnet -p $T_PORT"
+        # -M: until the servers take '&' (the stderr channel).
+        export NBNET="$NBNET_BIN/nbnet -M -p $T_PORT"
 }
 
 teardown() {
