@@ -596,7 +596,7 @@ static void note_request(const struct options *o, unsigned flags, const char *to
 }
 
 static void note_peer(const char *what, int fd) {
-        struct sockaddr_storage peer;
+        struct sockaddr_storage peer = {.ss_family = AF_UNSPEC};
         socklen_t len = sizeof peer;
         char host[NI_MAXHOST], port[NI_MAXSERV];
 

@@ -287,7 +287,7 @@ static int read_config(struct options *o, const struct found *f, struct config_h
                           sizeof why);
         if (r < 0) {
                 fprintf(stderr, PROGRAM ": %s\n", why);
-                return r;
+                return r == -EINVAL ? -EBADMSG : r; /* not a usage error: 255 */
         }
         o->config = path;
         return 0;
