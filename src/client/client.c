@@ -379,9 +379,12 @@ static uint64_t next_due(const struct relay *rl) {
 static int poll_timeout(const struct relay *rl) {
         uint64_t now, until;
 
+        /* More to do at once: write, read the socket until EAGAIN, or end (a
+         * channel still open after the response waits for its linger). */
         if ((rl->out.count > 0 && !rl->out.full) || (rl->err.count > 0 && !rl->err.full) ||
-            (!rl->session.eof && !rl->session.drained && rl->out.count == 0))
-                return 0; /* more to do at once: write, or read the socket until EAGAIN */
+            (!rl->session.eof && !rl->session.drained && rl->out.count == 0) ||
+            (rl->session.eof && !channel_reading(rl)))
+                return 0;
         until = next_due(rl);
         if (until == 0)
                 return -1;
