@@ -58,14 +58,15 @@ NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans cgroup liste
 # frame (the wire format: building the request, the trailer), response (held-back tail),
 # sock (sending a request whole).
 CLIENT_COMMON := frame args target response auth credential sock
-CLIENT_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) session client))
+CLIENT_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) session cmdline config \
+	serverline client))
 LOAD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) histogram report load))
 CHECK_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(CLIENT_COMMON) session check_nbnet))
 PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnetd $(OUT)/bin/nbnet $(OUT)/bin/nbnet-load \
 	$(OUT)/bin/check_nbnet
 UNIT_TEST_NAMES := test-frame test-spawn test-log test-policy test-cmdtable \
 	test-response test-target test-histogram test-report \
-	test-shsyntax test-shenv test-conn test-args
+	test-shsyntax test-shenv test-conn test-args test-client
 UNIT_TESTS := $(addprefix $(OUT)/bin/,$(UNIT_TEST_NAMES))
 MAN_PAGES := $(wildcard man/*.[0-9])
 # The documentation that ships (DOCDIR, flat): for the users, not the developers
@@ -155,6 +156,10 @@ $(OUT)/bin/test-args: $(OBJ)/test-args.o $(OBJ)/args.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(OUT)/bin/test-response: $(OBJ)/test-response.o $(OBJ)/response.o $(OBJ)/frame.o | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+$(OUT)/bin/test-client: $(OBJ)/test-client.o $(OBJ)/frame.o $(OBJ)/serverline.o $(OBJ)/config.o \
+		$(OBJ)/args.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(OUT)/bin/test-target: $(OBJ)/test-target.o $(OBJ)/target.o $(OBJ)/args.o | $(OUT)/bin

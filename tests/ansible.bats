@@ -318,7 +318,7 @@ EOF
 @test "a server that predates the stderr channel: merged output, one warning for the run" {
         local port
         port=$(free_port)
-        timeout 120 python3 "$TOP/tests/lib/nbfake.py" "$port" &
+        timeout 120 python3 "$TOP/tests/lib/nbfake.py" "$port" --old &
         FAKE_PID=$!
         listening "127.0.0.1:$port"
         local play=$BATS_TEST_TMPDIR/old.yml

@@ -1,8 +1,11 @@
 #!/usr/bin/env bats
 # nbnet, the client, end to end against a real server: exit statuses, the
 # messages of its own, addresses, byte-exact output, a closed stdout; output
-# passed on as it comes, -T, signals; stdin ('<') against the stand-in server
-# of stdin.bash until the real ones honour it.
+# passed on as it comes, --timeout, signals; stdin ('<') against the stand-in
+# server of stdin.bash until the real ones honour it; stderr apart (the '&'
+# channel) and the user asked for ('~') against channel.bash's stand-in until
+# the real ones do (NBNET_CHANNEL_SERVER=real runs them against the real
+# server); ssh's command line, NBNET_PORT and the config file; rsync and scp.
 # Runs once per server mode: NBNET_MODE=accept, inetd (see helpers.bash).
 
 bats_require_minimum_version 1.5.0
@@ -10,12 +13,14 @@ bats_require_minimum_version 1.5.0
 load helpers
 load servers
 load stdin
+load channel
 
 # The tests through NBINTERACT against the real server give nbnet -n: its
 # stdin is a pipe there, and they are about output and signals, not input.
 setup() {
         start_server --command-timeout 3
-        NBNET=$NBNET_BIN/nbnet
+        # The real nbnet (channel.bash: with the stand-in, --merge-stderr).
+        NBNET=$(nbnet_for_real_servers)
         # nbnet forwards its stdin; the tests that are not about it give it
         # none, as cron or systemd would (and then no '<' is sent).
         exec </dev/null
@@ -24,6 +29,7 @@ setup() {
 teardown() {
         local failed=0
         stop_stdin_server
+        stop_channel_server
         stop_extra_servers || failed=1
         stop_server || failed=1
         [ -z "${SOCK_DIR:-}" ] || rm -rf "$SOCK_DIR"
@@ -43,22 +49,30 @@ teardown() {
         assert_output "before"
 }
 
-@test "a command killed by SIGKILL gives 137" {
-        run "$NBNET" "127.0.0.1:$PORT" 'kill -9 $$'
+@test "a command killed by SIGKILL gives 137, and nbnet says so on stderr" {
+        run --separate-stderr "$NBNET" "127.0.0.1:$PORT" 'kill -9 $$'
         assert_failure 137
+        assert_equal "$stderr" "nbnet: 127.0.0.1:$PORT: the command was killed by SIGKILL (status 137)"
 }
 
-@test "the server's command timeout gives 124" {
-        run "$NBNET" "127.0.0.1:$PORT" "$(unique_sleep)"
+@test "the server's command timeout gives 124, and nbnet says so on stderr" {
+        run --separate-stderr "$NBNET" "127.0.0.1:$PORT" "$(unique_sleep)"
         assert_failure 124
+        assert_output ""
+        assert_equal "$stderr" "nbnet: 127.0.0.1:$PORT: the command ran into the server's command timeout (status 124), or exited 124 itself"
 }
 
-@test "-T gives 124 and a message, and the remote command is gone within a second" {
+@test "--timeout gives 124 and a message, and the remote command is gone within a second" {
         local marker
         marker=$(unique_sleep)
-        run --separate-stderr "$NBNET" -T 0.5 "127.0.0.1:$PORT" "$marker"
+        run --separate-stderr "$NBNET" --timeout 0.5 "127.0.0.1:$PORT" "$marker"
         assert_failure 124
-        assert_equal "$stderr" "nbnet: 127.0.0.1:$PORT: timed out after 0.5 s (-T)"
+        assert_equal "$stderr" "nbnet: 127.0.0.1:$PORT: timed out after 0.5 s (--timeout)"
+        wait_until 1 no_process "$marker"
+        marker=$(unique_sleep)
+        run --separate-stderr "$NBNET" --timeout 500ms "127.0.0.1:$PORT" "$marker"
+        assert_failure 124
+        assert_equal "$stderr" "nbnet: 127.0.0.1:$PORT: timed out after 500ms (--timeout)"
         wait_until 1 no_process "$marker"
 }
 
@@ -142,6 +156,7 @@ teardown() {
 }
 
 @test "a response without a status exits 255 with the message, after the output" {
+        NBNET="$NBNET_BIN/nbnet -M" # the listener below takes no channel
         local port old
         port=$(free_port)
         # A server too old for '+': it answers with output only. The first
@@ -160,17 +175,40 @@ for _ in range(20):
 ' "$port" &
         old=$!
         wait_until 5 port_open "$port"
-        run --separate-stderr "$NBNET" "127.0.0.1:$port" true
+        run --separate-stderr $NBNET "127.0.0.1:$port" true
         wait "$old"
         assert_failure 255
         assert_output "old output"
         assert_equal "$stderr" "nbnet: 127.0.0.1:$port: response ended without a status (server too old, or connection cut)"
 }
 
-@test "a server's refusal line comes through with its status 125" {
-        run "$NBNET" "127.0.0.1:$PORT" "$(head -c 70000 /dev/zero | tr '\0' x)"
+@test "a server's refusal line goes to stderr, not stdout, with its status 125" {
+        run --separate-stderr "$NBNET" "127.0.0.1:$PORT" "$(head -c 70000 /dev/zero | tr '\0' x)"
         assert_failure 125
-        assert_output "nbnet: command too long (70000 > 65536)"
+        assert_output ""
+        assert_equal "$stderr" "nbnet: 127.0.0.1:$PORT: command too long (70000 > 65536)"
+}
+
+@test "a command's own 'nbnet: ' line with more output, or another status, stays on stdout" {
+        run --separate-stderr "$NBNET" "127.0.0.1:$PORT" 'echo "nbnet: mine"; exit 126'
+        assert_failure 126
+        assert_output "" # one line and 126: taken as the server's
+        assert_equal "$stderr" "nbnet: 127.0.0.1:$PORT: mine"
+        run --separate-stderr "$NBNET" "127.0.0.1:$PORT" 'echo "nbnet: mine"; echo more; exit 125'
+        assert_failure 125
+        assert_output "nbnet: mine
+more"
+        run --separate-stderr "$NBNET" "127.0.0.1:$PORT" 'echo "nbnet: mine"; exit 1'
+        assert_failure 1
+        assert_output "nbnet: mine"
+        assert_equal "$stderr" ""
+}
+
+@test "a prompt that begins like a server's line is not held: seen before the command ends" {
+        run $NBINTERACT --within 1 'expect=nbnet: ready? ' -- \
+                "$NBNET" -n "127.0.0.1:$PORT" 'printf "nbnet: ready? "; sleep 2; echo yes'
+        assert_success
+        assert_output "nbnet: ready? yes"
 }
 
 @test "usage errors exit 2; --help and --version exit 0" {
@@ -179,6 +217,8 @@ for _ in range(20):
         run "$NBNET" "127.0.0.1:$PORT"
         assert_failure 2
         run "$NBNET" -p 0 127.0.0.1 true
+        assert_failure 2
+        run "$NBNET" --timeout 2d 127.0.0.1 true
         assert_failure 2
         run "$NBNET" "127.0.0.1:$PORT" ''
         assert_failure 2
@@ -205,12 +245,12 @@ tick 2"
         assert_output "Downloading 45%... done"
 }
 
-@test "-T prints everything that came, a held-back beginning of a trailer too, then exits 124" {
-        "$NBNET" -T 1 "127.0.0.1:$PORT" 'echo "step 1 done"; printf "x\036NBNET"; sleep 5' \
+@test "--timeout prints everything that came, a held-back beginning of a trailer too, then exits 124" {
+        "$NBNET" --timeout 1 "127.0.0.1:$PORT" 'echo "step 1 done"; printf "x\036NBNET"; sleep 5' \
                 >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" || echo $? >"$BATS_TEST_TMPDIR/rc"
         assert_equal "$(cat "$BATS_TEST_TMPDIR/rc")" 124
         printf 'step 1 done\nx\036NBNET' | cmp - "$BATS_TEST_TMPDIR/out"
-        assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" "nbnet: 127.0.0.1:$PORT: timed out after 1 s (-T)"
+        assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" "nbnet: 127.0.0.1:$PORT: timed out after 1 s (--timeout)"
 }
 
 @test "SIGINT resets the connection: nbnet dies of it (130) and the remote command is gone within a second" {
@@ -286,10 +326,11 @@ with open(sys.argv[2], "ab") as log:
 ' "$port" "$BATS_TEST_TMPDIR/heads" &
         EXTRA_SERVER_PIDS+=("$!")
         wait_until 5 port_open "$port"
-        "$NBNET" "127.0.0.1:$port" true </dev/null
-        echo | "$NBNET" "127.0.0.1:$port" true
-        echo | "$NBNET" -n "127.0.0.1:$port" true
-        echo | "$NBNET" -r "127.0.0.1:$port" true >/dev/null
+        # -M: the listener takes no channel.
+        "$NBNET_BIN/nbnet" -M "127.0.0.1:$port" true </dev/null
+        echo | "$NBNET_BIN/nbnet" -M "127.0.0.1:$port" true
+        echo | "$NBNET_BIN/nbnet" -M -n "127.0.0.1:$port" true
+        echo | "$NBNET_BIN/nbnet" -r "127.0.0.1:$port" true >/dev/null
         assert_equal "$(cat "$BATS_TEST_TMPDIR/heads")" "[+]
 [+<]
 [+]
@@ -320,7 +361,8 @@ start_relay() {
 
 @test "a trailer that a relay splits into 1-byte pieces is still the status, not output" {
         start_relay 1 0.02
-        run --separate-stderr "$NBNET" "127.0.0.1:$RELAY_PORT" 'echo split; exit 3'
+        # -M: the relay serves one connection at a time, and a channel is a second.
+        run --separate-stderr "$NBNET_BIN/nbnet" -M "127.0.0.1:$RELAY_PORT" 'echo split; exit 3'
         assert_failure 3
         assert_output "split"
         assert_equal "$stderr" ""
@@ -328,7 +370,7 @@ start_relay() {
 
 @test "a trailer that a relay splits in two, 0.1 s apart, is still the status, not output" {
         start_relay 12 0.1
-        run --separate-stderr "$NBNET" "127.0.0.1:$RELAY_PORT" 'printf "%s" 0123456789; exit 7'
+        run --separate-stderr "$NBNET_BIN/nbnet" -M "127.0.0.1:$RELAY_PORT" 'printf "%s" 0123456789; exit 7'
         assert_failure 7
         assert_output "0123456789"
         assert_equal "$stderr" ""
@@ -342,4 +384,258 @@ start_relay() {
         assert_output "2
 6
 end"
+}
+
+# The stderr channel ('&') and the user asked for ('~'), against the real
+# server; the tests that read what was sent, against channel.bash's stand-in.
+
+@test "stdout and stderr apart: out on stdout only, err on stderr only" {
+        start_channel_server
+        run --separate-stderr "$NBNET_BIN/nbnet" "127.0.0.1:$CHANNEL_PORT" 'echo out; echo err >&2; exit 3'
+        assert_failure 3
+        assert_output "out"
+        assert_equal "$stderr" "err"
+}
+
+@test "stderr is live: a line on stderr arrives while the command still runs" {
+        start_channel_server
+        # Within the server's --command-timeout 3 (setup).
+        "$NBNET_BIN/nbnet" "127.0.0.1:$CHANNEL_PORT" 'echo early >&2; sleep 2; echo late' \
+                >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
+        local client=$!
+        wait_until 1.5 grep -q early "$BATS_TEST_TMPDIR/err"
+        assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" ""
+        wait "$client"
+        assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" "late"
+}
+
+@test "stdin, stdout and stderr at once: 5 MB through the command, its complaints apart" {
+        start_channel_server
+        head -c 5000000 /dev/urandom >"$BATS_TEST_TMPDIR/in"
+        run --separate-stderr bash -c "'$NBNET_BIN/nbnet' 127.0.0.1:$CHANNEL_PORT 'echo reading >&2; sha256sum; echo done >&2' <'$BATS_TEST_TMPDIR/in'"
+        assert_success
+        assert_output "$(sha256sum <"$BATS_TEST_TMPDIR/in")"
+        assert_equal "$stderr" "reading
+done"
+}
+
+@test "--merge-stderr gives the old stream: stderr in the output, no '&' sent" {
+        run --separate-stderr "$NBNET_BIN/nbnet" --merge-stderr "127.0.0.1:$PORT" 'echo out; echo err >&2'
+        assert_success
+        assert_output "out
+err"
+        assert_equal "$stderr" ""
+        needs_channel_log
+        start_channel_server
+        "$NBNET_BIN/nbnet" -M "127.0.0.1:$CHANNEL_PORT" true
+        assert_equal "$(grep -c '^request +&' "$CHANNEL_LOG")" 0
+}
+
+@test "USER@HOST and -l send '~USER'; the server's own user runs" {
+        needs_channel_log
+        start_channel_server
+        local me
+        me=$(id -un)
+        run "$NBNET_BIN/nbnet" "$me@127.0.0.1:$CHANNEL_PORT" echo as me
+        assert_success
+        assert_output "as me"
+        run "$NBNET_BIN/nbnet" -l "$me" "127.0.0.1:$CHANNEL_PORT" echo as me
+        assert_success
+        assert_equal "$(grep -c "^request +&~$me echo as me" "$CHANNEL_LOG")" 2
+}
+
+@test "a user the server does not run as: 126 and 'cannot run as USER here' on stderr" {
+        start_channel_server
+        local other=nbnet-no-such-user
+        run --separate-stderr "$NBNET_BIN/nbnet" "$other@127.0.0.1:$CHANNEL_PORT" echo never
+        assert_failure 126
+        assert_output ""
+        assert_equal "$stderr" "nbnet: cannot run as $other here"
+        # Without the channel the server's line comes on the connection: still on stderr.
+        run --separate-stderr "$NBNET_BIN/nbnet" -M -l "$other" "127.0.0.1:$CHANNEL_PORT" echo never
+        assert_failure 126
+        assert_output ""
+        assert_equal "$stderr" "nbnet: 127.0.0.1:$CHANNEL_PORT: cannot run as $other here"
+}
+
+@test "a user name that is no portable name is a usage error, and so is -l with --raw" {
+        run --separate-stderr "$NBNET_BIN/nbnet" -l 'bad user' "127.0.0.1:$PORT" true
+        assert_failure 2
+        [[ $stderr == "nbnet: -l 'bad user': a user name is 1-32 letters, digits, '_', '-' or '.'; try 'nbnet --help'" ]]
+        run "$NBNET_BIN/nbnet" "$(printf 'x%.0s' {1..33})@127.0.0.1:$PORT" true
+        assert_failure 2
+        run "$NBNET_BIN/nbnet" "@127.0.0.1:$PORT" true
+        assert_failure 2
+        run "$NBNET_BIN/nbnet" -r -l root "127.0.0.1:$PORT" true
+        assert_failure 2
+}
+
+@test "a server too old for '&': exit 125 and a message that names --merge-stderr" {
+        start_channel_server --old
+        run --separate-stderr "$NBNET_BIN/nbnet" "127.0.0.1:$CHANNEL_PORT" echo never
+        assert_failure 125
+        assert_output ""
+        assert_equal "$stderr" "nbnet: 127.0.0.1:$CHANNEL_PORT: the server is too old for a stderr of the command's own (the '&' flag): give --merge-stderr (-M) to have stderr in the output"
+        run --separate-stderr "$NBNET_BIN/nbnet" -M -l root "127.0.0.1:$CHANNEL_PORT" echo never
+        assert_failure 125
+        assert_equal "$stderr" "nbnet: 127.0.0.1:$CHANNEL_PORT: the server is too old to take a user (-l root): it runs commands as its own user; drop the user to run as that one"
+        run "$NBNET_BIN/nbnet" -M "127.0.0.1:$CHANNEL_PORT" echo runs
+        assert_success
+        assert_output "runs"
+}
+
+@test "a stderr channel that cannot connect: exit 255 and a message that says so" {
+        local port
+        port=$(free_port)
+        # A listener that never accepts, with room for one connection: the
+        # request's. The channel's SYN finds the queue full and goes unanswered.
+        python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(0)
+print("listening", flush=True)
+time.sleep(10)
+' "$port" >"$BATS_TEST_TMPDIR/listener.out" &
+        EXTRA_SERVER_PIDS+=("$!")
+        wait_until 5 grep -q listening "$BATS_TEST_TMPDIR/listener.out"
+        run --separate-stderr "$NBNET_BIN/nbnet" --connect-timeout 300ms "127.0.0.1:$port" true
+        assert_failure 255
+        assert_equal "$stderr" "nbnet: 127.0.0.1:$port: cannot open the stderr channel (a second connection): timed out connecting (--connect-timeout); --merge-stderr (-M) does without it"
+}
+
+# ssh's command line.
+
+@test "options after HOST up to the command's first word; '--' before HOST ends them" {
+        run "$NBNET" 127.0.0.1 -p "$PORT" -n echo a -n
+        assert_success
+        assert_output "a -n"
+        needs_channel_log
+        start_channel_server
+        "$NBNET_BIN/nbnet" -M -- "127.0.0.1:$CHANNEL_PORT" -v true || true
+        grep -q '^request + -v true$' "$CHANNEL_LOG"
+}
+
+@test "scp's and rsync's ssh options are taken and ignored, and -v says so" {
+        run --separate-stderr "$NBNET" -x -a -C -oPermitLocalCommand=no -oClearAllForwardings=yes \
+                -oRemoteCommand=none -oRequestTTY=no -oForwardAgent=no -v -- "127.0.0.1:$PORT" echo hi
+        assert_success
+        assert_output "hi"
+        [[ $stderr == *"nbnet: ignored ssh's -x: nothing to do here"* ]]
+        [[ $stderr == *"nbnet: ignored ssh's -o RequestTTY=no: nothing to do here"* ]]
+        [[ $stderr == *"nbnet: connecting to 127.0.0.1:$PORT"* ]]
+        [[ $stderr == *"nbnet: status 0"* ]]
+}
+
+@test "-t and -T are ssh's tty flags, ignored; a time after one names the new option" {
+        run "$NBNET" -t -T -tt "127.0.0.1:$PORT" echo ok
+        assert_success
+        assert_output "ok"
+        run --separate-stderr "$NBNET_BIN/nbnet" -T 30 "127.0.0.1:$PORT" true
+        assert_failure 2
+        assert_equal "$stderr" "nbnet: -T takes no time any more: it is ssh's tty flag, ignored; give --timeout 30; try 'nbnet --help'"
+        run --separate-stderr "$NBNET_BIN/nbnet" "127.0.0.1:$PORT" -t 5 true
+        assert_failure 2
+        [[ $stderr == *"give --connect-timeout 5"* ]]
+}
+
+@test "-v names the token of the stderr channel, the address and the status" {
+        start_channel_server
+        run --separate-stderr "$NBNET_BIN/nbnet" -v "127.0.0.1:$CHANNEL_PORT" 'exit 7'
+        assert_failure 7
+        [[ $stderr =~ "nbnet: stderr channel token "[0-9a-f]{32} ]]
+        [[ $stderr == *"nbnet: connected to 127.0.0.1 port $CHANNEL_PORT"* ]]
+        [[ $stderr == *"nbnet: stderr channel to 127.0.0.1 port $CHANNEL_PORT"* ]]
+        [[ $stderr == *"nbnet: status 7"* ]]
+}
+
+@test "-4 connects over IPv4 only, -6 over IPv6 only" {
+        run "$NBNET" -4 "127.0.0.1:$PORT" echo v4
+        assert_success
+        assert_output "v4"
+        run --separate-stderr "$NBNET" -6 "127.0.0.1:$PORT" echo v4
+        assert_failure 255
+        [[ $stderr == "nbnet: 127.0.0.1:$PORT: cannot resolve the host: "* ]]
+}
+
+@test "the port from NBNET_PORT, then the config file's Port; -p and HOST:PORT before both" {
+        local closed
+        closed=$(free_port)
+        mkdir -p "$BATS_TEST_TMPDIR/home/.config/nbnet"
+        printf '# test\nHost 127.0.0.*\n    Port %s\nHost *\n    Port 1\n' "$PORT" \
+                >"$BATS_TEST_TMPDIR/home/.config/nbnet/config"
+        HOME=$BATS_TEST_TMPDIR/home run "$NBNET" 127.0.0.1 echo from config
+        assert_success
+        assert_output "from config"
+        HOME=$BATS_TEST_TMPDIR/home NBNET_PORT=$closed run "$NBNET" 127.0.0.1 true
+        assert_failure 255
+        HOME=$BATS_TEST_TMPDIR/home NBNET_PORT=$closed run "$NBNET" -p "$PORT" 127.0.0.1 echo -p
+        assert_output "-p"
+        NBNET_PORT=$PORT run "$NBNET" 127.0.0.1 echo env
+        assert_output "env"
+        NBNET_PORT=$closed run "$NBNET" "127.0.0.1:$PORT" echo host:port
+        assert_output "host:port"
+        NBNET_PORT=x run "$NBNET" 127.0.0.1 true
+        assert_failure 2
+}
+
+@test "the config file's User is sent as '~'; -l before it; ~/.nbnet/config and -F" {
+        needs_channel_log
+        start_channel_server
+        local me
+        me=$(id -un)
+        mkdir -p "$BATS_TEST_TMPDIR/home/.nbnet"
+        printf 'Host 127.0.0.1\nUser %s\nPort=%s\n' "$me" "$CHANNEL_PORT" >"$BATS_TEST_TMPDIR/home/.nbnet/config"
+        HOME=$BATS_TEST_TMPDIR/home run "$NBNET_BIN/nbnet" 127.0.0.1 echo one
+        assert_success
+        HOME=$BATS_TEST_TMPDIR/home run "$NBNET_BIN/nbnet" -l nobody 127.0.0.1 echo two
+        assert_failure 126
+        printf 'Host !127.0.0.1 *\nUser nobody\n' >"$BATS_TEST_TMPDIR/other"
+        run "$NBNET_BIN/nbnet" -F "$BATS_TEST_TMPDIR/other" "127.0.0.1:$CHANNEL_PORT" echo three
+        assert_success
+        assert_equal "$(grep '^request' "$CHANNEL_LOG")" "request +&~$me echo one
+request +&~nobody echo two
+request +& echo three"
+}
+
+@test "a config file line nbnet cannot take: exit 255 with the file and line" {
+        printf 'Host *\n  Port 9079\n  HostName elsewhere\n' >"$BATS_TEST_TMPDIR/config"
+        run --separate-stderr "$NBNET" -F "$BATS_TEST_TMPDIR/config" "127.0.0.1:$PORT" true
+        assert_failure 255
+        assert_equal "$stderr" "nbnet: $BATS_TEST_TMPDIR/config:3: unknown keyword 'HostName' (nbnet reads Host, Port and User)"
+        run --separate-stderr "$NBNET" -F "$BATS_TEST_TMPDIR/none" "127.0.0.1:$PORT" true
+        assert_failure 255
+        assert_equal "$stderr" "nbnet: $BATS_TEST_TMPDIR/none: No such file or directory"
+}
+
+@test "rsync -e 'nbnet -p PORT' with USER@HOST copies a tree, through stdin and both channels" {
+        start_channel_server
+        mkdir -p "$BATS_TEST_TMPDIR/src/sub"
+        head -c 300000 /dev/urandom >"$BATS_TEST_TMPDIR/src/sub/blob"
+        echo text >"$BATS_TEST_TMPDIR/src/a"
+        run rsync -a -e "$NBNET_BIN/nbnet -p $CHANNEL_PORT" "$BATS_TEST_TMPDIR/src/" \
+                "$(id -un)@127.0.0.1:$BATS_TEST_TMPDIR/dst/"
+        assert_success
+        diff -r "$BATS_TEST_TMPDIR/src" "$BATS_TEST_TMPDIR/dst"
+        # An error of the remote rsync comes on its stderr, and rsync says it.
+        run rsync -a -e "$NBNET_BIN/nbnet -p $CHANNEL_PORT" "$BATS_TEST_TMPDIR/src/" \
+                "127.0.0.1:/nonexistent/dir/deeper/"
+        assert_failure
+        [[ $output == *"/nonexistent/dir"* ]]
+}
+
+@test "scp -O -S nbnet with -P and USER@HOST copies both ways; scp's SFTP mode is told to use -O" {
+        start_channel_server
+        head -c 100000 /dev/urandom >"$BATS_TEST_TMPDIR/file"
+        run scp -O -S "$NBNET_BIN/nbnet" -P "$CHANNEL_PORT" "$BATS_TEST_TMPDIR/file" \
+                "$(id -un)@127.0.0.1:$BATS_TEST_TMPDIR/copy"
+        assert_success
+        cmp "$BATS_TEST_TMPDIR/file" "$BATS_TEST_TMPDIR/copy"
+        run scp -O -S "$NBNET_BIN/nbnet" -P "$CHANNEL_PORT" "127.0.0.1:$BATS_TEST_TMPDIR/copy" \
+                "$BATS_TEST_TMPDIR/back"
+        assert_success
+        cmp "$BATS_TEST_TMPDIR/file" "$BATS_TEST_TMPDIR/back"
+        run scp -S "$NBNET_BIN/nbnet" -P "$CHANNEL_PORT" "$BATS_TEST_TMPDIR/file" "127.0.0.1:$BATS_TEST_TMPDIR/sftp"
+        assert_failure
+        [[ $output == *"nbnet: -s asks for an ssh subsystem (scp's default SFTP mode does); nbnet runs commands only: give scp -O"* ]]
 }

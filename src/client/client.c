@@ -6,7 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
+#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -24,10 +24,13 @@
 
 #include "args.h"
 #include "clock.h"
+#include "cmdline.h"
 #include "credential.h"
 #include "frame.h"
 #include "response.h"
+#include "serverline.h"
 #include "session.h"
+#include "status.h"
 #include "target.h"
 
 #define PROGRAM "nbnet"
@@ -35,51 +38,8 @@
 #define EXIT_TIMEOUT 124
 #define EXIT_LOCAL 255
 
-struct options {
-        struct target target;
-        const char *port;
-        char **argv; /* COMMAND [ARG...] */
-        int argc;
-        uint64_t connect_timeout_usec;
-        uint64_t timeout_usec; /* 0: none */
-        const char *timeout_text;
-        bool raw;
-        bool no_stdin; /* -n */
-        bool quiet;
-        bool munge; /* --munge or NBNET_MUNGE=1: the command goes in a credential */
-};
-
 static bool quiet;
-
-static void usage(FILE *out) {
-        fprintf(out,
-                "Usage: " PROGRAM " [OPTIONS] HOST[:PORT] COMMAND [ARG...]\n"
-                "       " PROGRAM " [OPTIONS] unix:PATH COMMAND [ARG...]\n"
-                "Run COMMAND (its words joined with spaces, as ssh does) on an nbnet server,\n"
-                "with nbnet's stdin as its stdin; stream its output to stdout as it comes and\n"
-                "exit with its status. SIGINT, SIGTERM and SIGHUP reset the connection, which\n"
-                "kills the command, and end nbnet by the same signal.\n"
-                "\n"
-                "  -p PORT          port when HOST:PORT names none (default " TARGET_DEFAULT_PORT ")\n"
-                "  -t SEC           connect timeout for each address (default 10)\n"
-                "  -T SEC           give up on the whole command after SEC: print what came,\n"
-                "                   reset the connection (the command is killed), exit 124\n"
-                "  -n, --no-stdin   the command's stdin is /dev/null, not nbnet's stdin\n"
-                "                   (also when nbnet's stdin is /dev/null already)\n"
-                "  -r, --raw        plain request without a status trailer, for servers that\n"
-                "                   answer only the plain form; exit 0 at end of output;\n"
-                "                   implies -n\n"
-                "  -q, --quiet      no messages of nbnet's own on stderr\n"
-                "      --munge      send the command in a MUNGE credential of the local\n"
-                "                   munged (also NBNET_MUNGE=1; its socket: NBNET_MUNGE_SOCKET)\n"
-                "  -h, --help       show this help\n"
-                "  -V, --version    show the version\n"
-                "\n"
-                "HOST is a name, an IPv4 address or an IPv6 address in brackets ([::1]:9079).\n"
-                "Exit status: the command's (0-255; 124 when a timeout killed it), 255 when\n"
-                "nbnet could not connect or the response ended without a status, 2 for a\n"
-                "usage error. See nbnet(1).\n");
-}
+static int verbose;
 
 static void message(const struct target *t, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
@@ -95,85 +55,29 @@ static void message(const struct target *t, const char *fmt, ...) {
         fputc('\n', stderr);
 }
 
-#define usage_error(...) args_usage_error(PROGRAM, __VA_ARGS__)
+/* -v: what nbnet does, on stderr. */
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void note(const char *fmt, ...) {
+        va_list ap;
 
-/* Returns 0 to go on, 1 to exit 0 (help, version), -EINVAL to exit 2. */
-static int parse_options(int argc, char **argv, struct options *o) {
-        static const struct option longopts[] = {
-                {"raw", no_argument, NULL, 'r'},
-                {"no-stdin", no_argument, NULL, 'n'},
-                {"quiet", no_argument, NULL, 'q'},
-                {"munge", no_argument, NULL, 'M'},
-                {"help", no_argument, NULL, 'h'},
-                {"version", no_argument, NULL, 'V'},
-                {0},
-        };
-        unsigned long v;
-        int c, r;
-
-        *o = (struct options){.port = TARGET_DEFAULT_PORT,
-                              .connect_timeout_usec = 10000000,
-                              .munge = credential_wanted()};
-        /* '+': stop at HOST, so that "nbnet host ls -l" keeps -l for ls. */
-        /* getopt's own messages start with argv[0]: make it the name the others use. */
-        argv[0] = (char *) PROGRAM;
-        while ((c = getopt_long(argc, argv, "+p:t:T:nrqhV", longopts, NULL)) >= 0) {
-                switch (c) {
-                case 'p':
-                        if (args_parse_uint(optarg, 1, 65535, &v) < 0)
-                                return usage_error("-p must be a port, 1..65535, got '%s'", optarg);
-                        o->port = optarg;
-                        break;
-                case 't':
-                        if (args_parse_seconds(optarg, 0.001, 86400, &o->connect_timeout_usec) < 0)
-                                return usage_error("-t must be 0.001..86400 seconds, got '%s'",
-                                                   optarg);
-                        break;
-                case 'T':
-                        if (args_parse_seconds(optarg, 0.001, 31536000, &o->timeout_usec) < 0)
-                                return usage_error("-T must be 0.001..31536000 seconds, got '%s'",
-                                                   optarg);
-                        o->timeout_text = optarg;
-                        break;
-                case 'n':
-                        o->no_stdin = true;
-                        break;
-                case 'r':
-                        o->raw = true;
-                        break;
-                case 'q':
-                        o->quiet = true;
-                        break;
-                case 'M':
-                        o->munge = true;
-                        break;
-                default: /* -h, -V, and getopt's '?' */
-                        if ((r = args_common_option(c, PROGRAM, NBNET_VERSION, usage)) != 0)
-                                return r;
-                }
-        }
-        if (argc - optind < 2)
-                return usage_error("%s", argc == optind ? "no HOST and COMMAND given"
-                                                        : "no COMMAND given");
-        r = target_parse(argv[optind], o->port, &o->target);
-        if (r == -ENAMETOOLONG)
-                return usage_error("'%s': the host name or socket path is too long", argv[optind]);
-        if (r < 0)
-                return usage_error("'%s' is not HOST, HOST:PORT, [IPV6]:PORT or unix:PATH",
-                                   argv[optind]);
-        o->argv = argv + optind + 1;
-        o->argc = argc - optind - 1;
-        return 0;
+        if (quiet || verbose == 0)
+                return;
+        fputs(PROGRAM ": ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
 }
 
 /* The request for the command words; NULL with a message, errno kept
  * (EINVAL: a usage error; anything else: 255). */
-static char *build_request(const struct options *o, unsigned flags, size_t *ret_size) {
+static char *build_request(const struct options *o, unsigned flags, const struct frame_names *names,
+                           size_t *ret_size) {
         char why[512];
         int err;
-        char *req = o->munge ? credential_request(o->argv, o->argc, flags, credential_socket(),
-                                                  ret_size, why, sizeof why)
-                             : frame_build(o->argv, o->argc, flags, ret_size);
+        char *req = o->munge ? credential_request(o->argv, o->argc, flags, names,
+                                                  credential_socket(), ret_size, why, sizeof why)
+                             : frame_build_named(o->argv, o->argc, flags, names, ret_size);
 
         if (req)
                 return req;
@@ -181,7 +85,7 @@ static char *build_request(const struct options *o, unsigned flags, size_t *ret_
         if (errno == EACCES)
                 fprintf(stderr, PROGRAM ": cannot get a MUNGE credential: %s\n", why);
         else if (errno == EINVAL)
-                usage_error("the command is empty");
+                args_usage_error(PROGRAM, "the command is empty");
         else if (errno == E2BIG)
                 fprintf(stderr, PROGRAM ": the command is over %u bytes; no server takes it\n",
                         FRAME_MAX_COMMAND_LIMIT);
@@ -230,7 +134,7 @@ static int catch_signals(void) {
         return 0;
 }
 
-/* -T: a timer whose handler exits, so that it also ends a blocked getaddrinfo,
+/* --timeout: a timer whose handler exits, so that it also ends a blocked getaddrinfo,
  * connect or send; once the relay loop runs, it only tells the loop, which
  * also knows the deadline itself. Returns the deadline, 0 for none. */
 static int start_timeout(const struct options *o, uint64_t *ret_deadline) {
@@ -239,8 +143,10 @@ static int start_timeout(const struct options *o, uint64_t *ret_deadline) {
         *ret_deadline = 0;
         if (o->timeout_usec == 0)
                 return 0;
-        (void) snprintf(text, sizeof text, PROGRAM ": %s: timed out after %s s (-T)\n",
-                        o->target.text, o->timeout_text);
+        (void) snprintf(text, sizeof text, PROGRAM ": %s: timed out after %s%s (--timeout)\n",
+                        o->target.text, o->timeout_text,
+                        strspn(o->timeout_text, "0123456789.") == strlen(o->timeout_text) ? " s"
+                                                                                          : "");
         *ret_deadline = clock_now_usec() + o->timeout_usec;
         return session_start_timer(o->timeout_usec, quiet ? NULL : text, STDERR_FILENO, EXIT_TIMEOUT);
 }
@@ -271,91 +177,145 @@ static bool nowait_writes(int fd) {
 }
 
 /*
- * One connection's relay, ssh style: one poll loop over stdin, the socket and
- * stdout, so that neither direction waits for the other and an interactive
- * program on either end never waits on bytes nbnet holds. stdout's file
- * status flags are shared with other processes: O_NONBLOCK is never set on
- * it; writes that must not block ask so per call instead.
+ * One request's relay, ssh style: one poll loop over stdin, the connection,
+ * the stderr channel, stdout and stderr, so that no direction waits for
+ * another and an interactive program on either end never waits on bytes
+ * nbnet holds. stdout's and stderr's file status flags are shared with other
+ * processes: O_NONBLOCK is never set on them; writes that must not block ask
+ * so per call instead.
  */
+struct sink {
+        int fd;
+        struct iovec out[4]; /* not yet written: slices of the session's, the relay's buffers */
+        int count;
+        bool nowait; /* RWF_NOWAIT writes, until the kernel says it cannot */
+        bool full;   /* the last write said EAGAIN: wait for POLLOUT */
+        bool broken; /* stderr's reader went away: what comes for it is dropped */
+};
+
 struct relay {
         const struct options *o;
         struct session session;
-        struct iovec out[2]; /* output not yet written: slices of the session's buffers */
-        int out_count;
-        bool stdout_nowait; /* RWF_NOWAIT writes, until the kernel says it cannot */
-        bool stdout_full;   /* the last write said EAGAIN: wait for POLLOUT */
-        bool forwarding;    /* stdin to the socket, until its EOF has been passed on */
+        struct sink out, err;
+        struct serverline line;         /* a server's line at the start of the response */
+        struct serverline channel_line; /* an old server's complaint at the channel's start */
+        bool channel_eof;
+        uint64_t channel_bytes; /* what came on the channel */
+        uint64_t eof_usec;      /* when the response ended, 0 before */
+        bool forwarding;        /* stdin to the socket, until its EOF has been passed on */
         bool stdin_eof;
         char in[64 * 1024]; /* stdin read, not yet sent */
         size_t in_len, in_off;
-        uint64_t deadline_usec; /* -T, 0: none */
+        char channel_buf[64 * 1024]; /* the last bytes read from the channel */
+        uint64_t deadline_usec;      /* --timeout, 0: none */
 };
 
-/* Writes the pending output; with wait, all of it, else what stdout takes
- * now. Returns -errno on an error other than EPIPE, -EAGAIN when stdout is full. */
-static int flush_output(struct relay *rl, bool wait) {
-        while (rl->out_count > 0) {
+/* How long the channel may stay open once the response is over: the server
+ * closes it before it sends the trailer, so only a stray holder keeps it. */
+#define CHANNEL_LINGER_USEC ((uint64_t) 1000000)
+
+/* Writes what is pending; with wait, all of it, else what the fd takes now.
+ * Returns -errno on an error other than EPIPE, -EAGAIN when the fd is full. */
+static int flush_sink(struct sink *k, bool wait) {
+        while (k->count > 0) {
                 ssize_t n;
                 size_t done;
 
-                if (rl->stdout_nowait && !wait) {
-                        n = pwritev2(STDOUT_FILENO, rl->out, rl->out_count, -1, RWF_NOWAIT);
+                if (k->nowait && !wait) {
+                        n = pwritev2(k->fd, k->out, k->count, -1, RWF_NOWAIT);
                         if (n < 0 && (errno == EOPNOTSUPP || errno == EINVAL)) {
-                                rl->stdout_nowait = false; /* an older kernel: block instead */
+                                k->nowait = false; /* an older kernel: block instead */
                                 continue;
                         }
                 } else
-                        n = writev(STDOUT_FILENO, rl->out, rl->out_count);
+                        n = writev(k->fd, k->out, k->count);
                 if (n < 0 && errno == EINTR) {
                         if (session_timed_out() && !wait)
                                 return -EINTR;
                         continue;
                 }
-                if (n < 0 && errno == EPIPE)
+                if (n < 0 && errno == EPIPE && k->fd == STDOUT_FILENO)
                         end_by_sigpipe();
+                if (n < 0 && errno == EPIPE) { /* stderr: the command goes on without it */
+                        k->broken = true;
+                        k->count = 0;
+                        return 0;
+                }
                 if (n < 0)
                         return -errno;
-                for (done = (size_t) n; rl->out_count > 0 && done >= rl->out[0].iov_len;) {
-                        done -= rl->out[0].iov_len;
-                        rl->out[0] = rl->out[1];
-                        rl->out_count--;
+                for (done = (size_t) n; k->count > 0 && done >= k->out[0].iov_len;) {
+                        done -= k->out[0].iov_len;
+                        memmove(k->out, k->out + 1, (size_t) (k->count - 1) * sizeof *k->out);
+                        k->count--;
                 }
-                if (rl->out_count > 0) {
-                        rl->out[0].iov_base = (char *) rl->out[0].iov_base + done;
-                        rl->out[0].iov_len -= done;
+                if (k->count > 0) {
+                        k->out[0].iov_base = (char *) k->out[0].iov_base + done;
+                        k->out[0].iov_len -= done;
                 }
         }
         return 0;
 }
 
-/* Appends slices to the pending output. */
-static void add_output(struct relay *rl, const struct iovec *iov, int count) {
+static void add_output(struct sink *k, const struct iovec *iov, int count) {
         for (int i = 0; i < count; i++)
-                rl->out[rl->out_count++] = iov[i];
+                if (!k->broken && iov[i].iov_len > 0)
+                        k->out[k->count++] = iov[i];
 }
 
-/* Everything received and not yet written, held bytes included, written
- * out, blocking: for -T and for a cut connection. */
+/* Everything received and not yet written, held bytes included, written out,
+ * blocking: for --timeout and for a cut connection. */
 static void output_everything(struct relay *rl) {
         struct iovec held;
 
-        /* First what is pending: it may point into the response's buffer. */
-        if (flush_output(rl, true) < 0)
-                return;
+        /* First what is pending: it may point into the buffers read next. */
+        (void) flush_sink(&rl->out, true);
+        (void) flush_sink(&rl->err, true);
+        if (serverline_release(&rl->line, &held) == 1) {
+                add_output(&rl->out, &held, 1);
+                (void) flush_sink(&rl->out, true);
+        }
         if (session_release_all(&rl->session, &held) == 1) {
-                add_output(rl, &held, 1);
-                (void) flush_output(rl, true);
+                add_output(&rl->out, &held, 1);
+                (void) flush_sink(&rl->out, true);
+        }
+        if (serverline_release(&rl->channel_line, &held) == 1) {
+                add_output(&rl->err, &held, 1);
+                (void) flush_sink(&rl->err, true);
         }
 }
 
-/* One read of the socket; the caller has written all output before. */
+/* One read of the connection; the caller has written all output before. */
 static int read_socket(struct relay *rl) {
-        struct iovec iov[2];
+        struct iovec iov[2], out[3];
         int k = session_read(&rl->session, false, iov);
 
-        if (k > 0)
-                add_output(rl, iov, k);
-        return k < 0 ? k : 0;
+        if (k < 0)
+                return k;
+        if (rl->session.raw)
+                add_output(&rl->out, iov, k);
+        else
+                add_output(&rl->out, out, serverline_feed(&rl->line, iov, k, clock_now_usec(), out));
+        if (rl->session.eof && rl->eof_usec == 0)
+                rl->eof_usec = clock_now_usec();
+        return 0;
+}
+
+/* One read of the stderr channel, to stderr; its end or error closes it for reading. */
+static void read_channel(struct relay *rl) {
+        struct iovec iov, out[3];
+        ssize_t n = recv(rl->session.channel, rl->channel_buf, sizeof rl->channel_buf, MSG_DONTWAIT);
+
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                return;
+        if (n <= 0) {
+                if (n < 0)
+                        note("the stderr channel: %s", strerror(errno));
+                rl->channel_eof = true;
+                return;
+        }
+        rl->channel_bytes += (uint64_t) n;
+        iov = (struct iovec){.iov_base = rl->channel_buf, .iov_len = (size_t) n};
+        add_output(&rl->err, out, serverline_feed(&rl->channel_line, &iov, 1, clock_now_usec(), out));
 }
 
 /* stdin's EOF is the command's: a FIN, once all of stdin has been sent. */
@@ -397,21 +357,55 @@ static void send_stdin(struct relay *rl) {
                 rl->in_len = rl->in_off = 0;
 }
 
-/* Until the first of -T's deadline and a held beginning of the trailer due. */
-static int poll_timeout(const struct relay *rl) {
-        uint64_t now, due = session_release_due(&rl->session), until = rl->deadline_usec;
+static bool channel_reading(const struct relay *rl) {
+        return rl->session.channel >= 0 && !rl->channel_eof;
+}
 
-        if (rl->session.eof || (rl->out_count > 0 && !rl->stdout_full) ||
-            (!rl->session.drained && rl->out_count == 0))
-                return 0; /* more to do at once: write, or read the socket until EAGAIN */
-        if (due && (until == 0 || due < until))
-                until = due;
+/* The earliest of: --timeout's deadline, a held beginning of the trailer due,
+ * held lines due, the channel's linger after the response's end. */
+static uint64_t next_due(const struct relay *rl) {
+        uint64_t due[] = {
+                rl->deadline_usec, session_release_due(&rl->session), serverline_due(&rl->line),
+                channel_reading(rl) ? serverline_due(&rl->channel_line) : 0,
+                rl->eof_usec && channel_reading(rl) ? rl->eof_usec + CHANNEL_LINGER_USEC : 0};
+        uint64_t until = 0;
+
+        for (size_t i = 0; i < sizeof due / sizeof *due; i++)
+                if (due[i] && (until == 0 || due[i] < until))
+                        until = due[i];
+        return until;
+}
+
+static int poll_timeout(const struct relay *rl) {
+        uint64_t now, until;
+
+        /* More to do at once: write, read the socket until EAGAIN, or end (a
+         * channel still open after the response waits for its linger). */
+        if ((rl->out.count > 0 && !rl->out.full) || (rl->err.count > 0 && !rl->err.full) ||
+            (!rl->session.eof && !rl->session.drained && rl->out.count == 0) ||
+            (rl->session.eof && !channel_reading(rl)))
+                return 0;
+        until = next_due(rl);
         if (until == 0)
                 return -1;
         now = clock_now_usec();
         if (now >= until)
                 return 0;
         return (int) ((until - now + 999) / 1000);
+}
+
+/* Held lines whose time has come are passed on: no prompt waits on them. */
+static void release_due_lines(struct relay *rl, uint64_t now) {
+        struct iovec held;
+        uint64_t due = serverline_due(&rl->line);
+
+        /* At the response's end the line waits for the status, which tells whose it is. */
+        if (due && now >= due && !rl->session.eof && serverline_release(&rl->line, &held) == 1)
+                add_output(&rl->out, &held, 1);
+        due = serverline_due(&rl->channel_line);
+        if (due && now >= due && channel_reading(rl) &&
+            serverline_release(&rl->channel_line, &held) == 1)
+                add_output(&rl->err, &held, 1);
 }
 
 static int timed_out_exit(struct relay *rl) {
@@ -428,92 +422,224 @@ static int timed_out_exit(struct relay *rl) {
 
 static int relay_error(struct relay *rl, int r, const char *what, const char *why) {
         session_abort(&rl->session);
-        output_everything(rl); /* what came is output, as at -T */
+        output_everything(rl); /* what came is output, as at --timeout */
         message(&rl->o->target, "%s: %s%s", what, strerror(-r), why);
         return EXIT_LOCAL;
 }
 
-/* Streams the response to stdout, and stdin to the command; returns the exit
- * status nbnet ends with. */
-static int relay(struct relay *rl) {
+/* Whether the response is a server's line about a flag it does not know
+ * (its bad header at '&' or '~'): then the server predates the flag. */
+static bool refused_flag(const struct serverline *l, char flag) {
+        char at[] = {'\'', flag, '\'', '\0'};
+
+        return serverline_complete(l) && memmem(l->held, l->len, "bad header", 10) &&
+               memmem(l->held, l->len, at, 3);
+}
+
+/* At the end, with the status: a server's line is said on stderr, not output;
+ * an old server is told apart; statuses the command did not give itself are
+ * explained. Returns the exit status. */
+static int conclude(struct relay *rl, int status, bool sent_channel) {
+        const struct target *t = &rl->o->target;
+        struct iovec held;
+        bool server_line = (status == NBNET_STATUS_NOT_RUN || status == NBNET_STATUS_REFUSED) &&
+                           serverline_complete(&rl->line);
+        bool old_server = false;
+
+        if (server_line && sent_channel && refused_flag(&rl->line, FRAME_FLAG_TOKEN)) {
+                old_server = true;
+                /* Its complaint about the channel's '=' is no news: drop it. */
+                if (serverline_complete(&rl->channel_line))
+                        note("the server said on the channel: %.*s", (int) rl->channel_line.len - 1,
+                             rl->channel_line.held);
+                rl->channel_line.len = 0;
+        }
+        if (!server_line && serverline_release(&rl->line, &held) == 1)
+                add_output(&rl->out, &held, 1);
+        if (serverline_release(&rl->channel_line, &held) == 1)
+                add_output(&rl->err, &held, 1);
+        (void) flush_sink(&rl->out, true);
+        (void) flush_sink(&rl->err, true);
+        note("status %d", status);
+        if (old_server) {
+                note("the server said: %.*s", (int) rl->line.len - 1, rl->line.held);
+                message(t, "the server is too old for a stderr of the command's own (the '&' "
+                           "flag): give --merge-stderr (-M) to have stderr in the output");
+        } else if (server_line && !sent_channel && rl->o->user &&
+                   refused_flag(&rl->line, FRAME_FLAG_USER)) {
+                note("the server said: %.*s", (int) rl->line.len - 1, rl->line.held);
+                message(t,
+                        "the server is too old to take a user (%s %s): it runs commands as "
+                        "its own user; drop the user to run as that one",
+                        rl->o->user_from, rl->o->user);
+        } else if (server_line)
+                /* The server's own words, which nbnet -q does not hide: they were output once. */
+                fprintf(stderr, PROGRAM ": %s: %.*s\n", t->text,
+                        (int) (rl->line.len - rl->line.prefix_len - 1),
+                        rl->line.held + rl->line.prefix_len);
+        else if (status == NBNET_STATUS_TIMEOUT)
+                message(t, "the command ran into the server's command timeout (status 124), or "
+                           "exited 124 itself");
+        else if (status == NBNET_STATUS_NOT_RUN && rl->channel_bytes == 0)
+                message(t, "the server could not run the command (status 125); its log says why");
+        else if (status == NBNET_STATUS_REFUSED && rl->channel_bytes == 0)
+                message(t, "the server refused the command (status 126); its log says why");
+        else if (status > 128 && status < 128 + NSIG) {
+                const char *name = sigabbrev_np(status - 128);
+                message(t, "the command was killed by SIG%s (status %d)%s", name ? name : "?", status,
+                        status == 128 + SIGTERM
+                                ? ": a server that stops or restarts ends its commands so"
+                                : "");
+        }
+        return status;
+}
+
+/* Streams the response to stdout, the channel to stderr, and stdin to the
+ * command; returns the exit status nbnet ends with. */
+static int relay(struct relay *rl, bool sent_channel) {
         struct iovec iov;
         int r;
 
         for (;;) {
-                struct pollfd p[3] = {{.fd = -1}, {.fd = rl->session.fd}, {.fd = -1}};
-                uint64_t due;
+                struct pollfd p[5] = {
+                        {.fd = -1}, {.fd = rl->session.fd}, {.fd = -1}, {.fd = -1}, {.fd = -1}};
+                uint64_t now, due;
 
                 if (session_timed_out() ||
                     (rl->deadline_usec && clock_now_usec() >= rl->deadline_usec))
                         return timed_out_exit(rl);
-                r = flush_output(rl, false);
-                rl->stdout_full = r == -EAGAIN;
+                r = flush_sink(&rl->out, false);
+                rl->out.full = r == -EAGAIN;
                 if (r < 0 && r != -EAGAIN && r != -EINTR) {
-                        rl->out_count = 0;
+                        rl->out.count = 0;
                         return relay_error(rl, r, "writing the output to stdout", "");
                 }
-                if (rl->out_count == 0 && rl->session.eof)
+                r = flush_sink(&rl->err, false);
+                rl->err.full = r == -EAGAIN;
+                if (r < 0 && r != -EAGAIN && r != -EINTR)
+                        rl->err.broken = true, rl->err.count = 0; /* as a reader gone */
+                now = clock_now_usec();
+                if (rl->out.count == 0 && rl->err.count == 0 && rl->session.eof &&
+                    (!channel_reading(rl) || now >= rl->eof_usec + CHANNEL_LINGER_USEC))
                         break;
-                if (rl->out_count == 0 && !rl->session.drained) {
+                if (rl->out.count == 0 && !rl->session.eof && !rl->session.drained) {
                         r = read_socket(rl);
                         if (r < 0)
                                 return relay_error(rl, r, "reading the response",
-                                                   " (connection cut)");
+                                                   r == -ECONNRESET
+                                                           ? " (the server or the network dropped "
+                                                             "the connection; the command may "
+                                                             "have been killed)"
+                                                           : " (connection cut)");
                 }
                 if (rl->forwarding && !rl->stdin_eof && rl->in_len == 0) {
                         p[0].fd = STDIN_FILENO;
                         p[0].events = POLLIN;
                 }
-                p[1].events = (short) ((rl->out_count == 0 && !rl->session.eof ? POLLIN : 0) |
+                p[1].events = (short) ((rl->out.count == 0 && !rl->session.eof ? POLLIN : 0) |
                                        (rl->forwarding && rl->in_len > 0 ? POLLOUT : 0));
-                if (rl->out_count > 0) {
+                if (rl->out.count > 0) {
                         p[2].fd = STDOUT_FILENO;
                         p[2].events = POLLOUT;
                 }
-                if (poll(p, 3, poll_timeout(rl)) < 0) {
+                if (channel_reading(rl) && rl->err.count == 0) {
+                        p[3].fd = rl->session.channel;
+                        p[3].events = POLLIN;
+                }
+                if (rl->err.count > 0) {
+                        p[4].fd = STDERR_FILENO;
+                        p[4].events = POLLOUT;
+                }
+                if (poll(p, 5, poll_timeout(rl)) < 0) {
                         if (errno == EINTR)
                                 continue;
                         return relay_error(rl, -errno, "poll", "");
                 }
+                now = clock_now_usec();
                 due = session_release_due(&rl->session);
-                if ((p[1].revents & (POLLIN | POLLERR | POLLHUP)) || (due && clock_now_usec() >= due))
+                if ((p[1].revents & (POLLIN | POLLERR | POLLHUP)) || (due && now >= due))
                         rl->session.drained = false; /* read: more bytes, or EAGAIN and release */
                 if (p[1].revents & POLLOUT)
                         send_stdin(rl);
                 if (p[0].revents)
                         read_stdin(rl);
+                if (p[3].revents)
+                        read_channel(rl);
+                if (rl->out.count == 0 && rl->err.count == 0)
+                        release_due_lines(rl, now);
         }
+        if (channel_reading(rl))
+                note("the stderr channel was still open %.1f s after the response ended: "
+                     "closed",
+                     (double) CHANNEL_LINGER_USEC / 1e6);
         r = session_finish(&rl->session, &iov);
         if (r >= 0)
-                return r;
-        /* The held-back bytes were output after all. */
-        add_output(rl, &iov, 1);
-        (void) flush_output(rl, true);
+                return conclude(rl, r, sent_channel);
+        /* The held-back bytes were output after all, a held line first. */
+        {
+                struct iovec line;
+                if (serverline_release(&rl->line, &line) == 1)
+                        add_output(&rl->out, &line, 1);
+                add_output(&rl->out, &iov, 1);
+                (void) flush_sink(&rl->out, true);
+                output_everything(rl);
+        }
         message(&rl->o->target,
                 "response ended without a status (server too old, or connection cut)");
         return EXIT_LOCAL;
 }
 
+/* The flags as sent, for -v: "+<&~alice". */
+static void note_request(const struct options *o, unsigned flags, const char *token) {
+        note("request: %s%s%s%s%s%s, command: %d word%s", flags & FRAME_WANT_STATUS ? "+" : "",
+             flags & FRAME_STDIN ? "<" : "", token ? "&" : "", o->user ? "~" : "",
+             o->user ? o->user : "", o->munge ? "@" : "", o->argc, o->argc == 1 ? "" : "s");
+        if (token)
+                note("stderr channel token %s", token);
+}
+
+static void note_peer(const char *what, int fd) {
+        struct sockaddr_storage peer = {.ss_family = AF_UNSPEC};
+        socklen_t len = sizeof peer;
+        char host[NI_MAXHOST], port[NI_MAXSERV];
+
+        if (verbose == 0 || getpeername(fd, (struct sockaddr *) &peer, &len) < 0 ||
+            peer.ss_family == AF_UNIX ||
+            getnameinfo((struct sockaddr *) &peer, len, host, sizeof host, port, sizeof port,
+                        NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+                return;
+        note("%s %s port %s", what, host, port);
+}
+
 static int run(const struct options *o) {
-        static struct relay rl; /* 192 KiB of buffers: not on the stack */
+        static struct relay rl; /* a few hundred KiB of buffers: not on the stack */
         const char *resolve_error = NULL;
-        char why[512];
+        char why[512], token[FRAME_TOKEN_HEX + 1];
         bool forward = !o->no_stdin && !o->raw && !is_dev_null(STDIN_FILENO);
+        bool channel = !o->raw && !o->merge_stderr;
         unsigned flags = (o->raw ? 0 : FRAME_WANT_STATUS) | (forward ? FRAME_STDIN : 0);
+        struct frame_names names = {.token = channel ? token : NULL, .user = o->user};
         uint64_t deadline;
         size_t size;
         char *req;
         int r;
 
-        req = build_request(o, flags, &size);
+        if (channel && (r = session_make_token(token)) < 0) {
+                message(&o->target, "cannot make the stderr channel's token: getrandom: %s",
+                        strerror(-r));
+                return EXIT_LOCAL;
+        }
+        req = build_request(o, flags, &names, &size);
         if (!req)
                 return errno == EINVAL ? EXIT_USAGE : EXIT_LOCAL;
         r = start_timeout(o, &deadline);
         if (r < 0) {
                 free(req);
-                message(&o->target, "cannot start the -T timer: %s", strerror(-r));
+                message(&o->target, "cannot start the --timeout timer: %s", strerror(-r));
                 return EXIT_LOCAL;
         }
+        note("connecting to %s (port from %s)%s%s", o->target.text, o->port_from,
+             o->config ? ", config file " : "", o->config ? o->config : "");
         r = session_connect(&rl.session, &o->target, o->connect_timeout_usec, o->raw, &resolve_error);
         if (r < 0) {
                 free(req);
@@ -521,18 +647,35 @@ static int run(const struct options *o) {
                         session_connect_error(&rl.session, r, resolve_error, why, sizeof why));
                 return EXIT_LOCAL;
         }
+        note_peer("connected to", rl.session.fd);
+        note_request(o, flags, channel ? token : NULL);
         r = session_send(&rl.session, req, size, forward);
         free(req);
         if (r < 0) {
                 message(&o->target, "sending the request: %s", strerror(-r));
                 return EXIT_LOCAL;
         }
+        if (channel) {
+                r = session_open_channel(&rl.session, token, o->connect_timeout_usec);
+                if (r < 0) {
+                        session_abort(&rl.session);
+                        message(&o->target,
+                                "cannot open the stderr channel (a second connection): %s; "
+                                "--merge-stderr (-M) does without it",
+                                session_connect_error(&rl.session, r, NULL, why, sizeof why));
+                        return EXIT_LOCAL;
+                }
+                note_peer("stderr channel to", rl.session.channel);
+        }
         rl.o = o;
+        rl.out = (struct sink){.fd = STDOUT_FILENO, .nowait = nowait_writes(STDOUT_FILENO)};
+        rl.err = (struct sink){.fd = STDERR_FILENO, .nowait = nowait_writes(STDERR_FILENO)};
+        serverline_init(&rl.line, "nbnet: ");
+        serverline_init(&rl.channel_line, "nbnet: bad header: ");
         rl.forwarding = forward;
-        rl.stdout_nowait = nowait_writes(STDOUT_FILENO);
         rl.deadline_usec = deadline;
         session_defer_timer(true);
-        return relay(&rl);
+        return relay(&rl, channel);
 }
 
 /* A closed fd 1 or 2 would be taken by the socket, and the output with it. */
@@ -555,10 +698,14 @@ int main(int argc, char **argv) {
 
         if (ensure_std_fds() < 0)
                 return EXIT_LOCAL;
-        r = parse_options(argc, argv, &o);
+        r = cmdline_parse(argc, argv, &o);
         if (r != 0)
-                return r > 0 ? EXIT_SUCCESS : EXIT_USAGE;
+                return r > 0 ? EXIT_SUCCESS : r == -EINVAL ? EXIT_USAGE : EXIT_LOCAL;
         quiet = o.quiet;
+        verbose = o.verbose;
+        for (int i = 0; i < o.ignored_count; i++)
+                note("ignored ssh's -%c%s%s: nothing to do here", o.ignored[i].flag,
+                     o.ignored[i].arg ? " " : "", o.ignored[i].arg ? o.ignored[i].arg : "");
         r = catch_signals();
         if (r < 0) {
                 message(&o.target, "sigaction: %s", strerror(-r));

@@ -22,8 +22,9 @@ bool credential_wanted(void) {
         return s && strcmp(s, "1") == 0;
 }
 
-char *credential_request(char *const *words, int count, unsigned flags, const char *socket_path,
-                         size_t *ret_size, char *why, size_t why_size) {
+char *credential_request(char *const *words, int count, unsigned flags,
+                         const struct frame_names *names, const char *socket_path, size_t *ret_size,
+                         char *why, size_t why_size) {
         char *line, *cred, *req;
         size_t len;
 
@@ -37,7 +38,7 @@ char *credential_request(char *const *words, int count, unsigned flags, const ch
                 return NULL;
         }
         /* The server's limit applies to the credential, which is longer than its command. */
-        req = frame_wrap(cred, strlen(cred), flags | FRAME_MUNGE, ret_size);
+        req = frame_wrap_named(cred, strlen(cred), flags | FRAME_MUNGE, names, ret_size);
         free(cred);
         return req;
 }

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "frame.h"
+
 /* Where the clients find munged: NBNET_MUNGE_SOCKET when set, else libmunge's
  * default (NULL). */
 const char *credential_socket(void);
@@ -19,9 +21,10 @@ const char *credential_socket(void);
 bool credential_wanted(void);
 
 /* The words joined with single spaces (frame_join) in a credential, framed
- * with flags (FRAME_WANT_STATUS, FRAME_STDIN) and '@'. Returns the malloc'ed request and its
+ * with flags (FRAME_WANT_STATUS, FRAME_STDIN), names (NULL: none) and '@'. Returns the malloc'ed request and its
  * size, or NULL with errno: EINVAL (empty command), E2BIG (too long for any
  * server), ENOMEM, or EACCES when munged gave no credential (why then says
  * why: munged not running, its socket). */
-char *credential_request(char *const *words, int count, unsigned flags, const char *socket_path,
-                         size_t *ret_size, char *why, size_t why_size);
+char *credential_request(char *const *words, int count, unsigned flags,
+                         const struct frame_names *names, const char *socket_path, size_t *ret_size,
+                         char *why, size_t why_size);

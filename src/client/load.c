@@ -335,7 +335,7 @@ static int munge_request(struct load *ld, struct slot *s) {
         char why[512];
 
         free(s->request);
-        s->request = credential_request(ld->o->argv, ld->o->argc, load_flags(ld->o),
+        s->request = credential_request(ld->o->argv, ld->o->argc, load_flags(ld->o), NULL,
                                         credential_socket(), &s->request_size, why, sizeof why);
         return s->request ? 0 : -errno;
 }
@@ -657,8 +657,8 @@ static int setup(struct load *ld) {
 
         /* With --munge, this first credential only shows that munged answers. */
         ld->request = ld->o->munge ? credential_request(ld->o->argv, ld->o->argc, load_flags(ld->o),
-                                                        credential_socket(), &ld->request_size, why,
-                                                        sizeof why)
+                                                        NULL, credential_socket(),
+                                                        &ld->request_size, why, sizeof why)
                                    : frame_build(ld->o->argv, ld->o->argc, load_flags(ld->o),
                                                  &ld->request_size);
         if (!ld->request && errno == EACCES)

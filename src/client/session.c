@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* One request's connection for nbnet and check_nbnet: connect, send, read, abort, time out. */
+/* One request's connections for nbnet and check_nbnet: connect, send, read, abort, time out. */
 #include "session.h"
 
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -16,6 +17,7 @@
 
 /* What the signal handlers need: the connection to reset, and the timer's say. */
 static volatile sig_atomic_t handler_fd = -1;
+static volatile sig_atomic_t handler_channel = -1;
 static volatile sig_atomic_t timer_deferred;
 static volatile sig_atomic_t timer_fired;
 static char timer_message[512];
@@ -36,7 +38,7 @@ int session_connect(struct session *s, const struct target *t, uint64_t timeout_
         int fd;
 
         s->target = t;
-        s->fd = -1;
+        s->fd = s->channel = -1;
         s->raw = raw;
         s->timed_connect = timeout_usec > 0;
         s->eof = s->drained = false;
@@ -44,6 +46,10 @@ int session_connect(struct session *s, const struct target *t, uint64_t timeout_
         fd = target_connect(t, timeout_usec, resolve_error);
         if (fd < 0)
                 return fd;
+        /* Taken now: once the server has answered and closed, getpeername fails. */
+        s->peer_len = sizeof s->peer;
+        if (getpeername(fd, (struct sockaddr *) &s->peer, &s->peer_len) < 0)
+                s->peer_len = 0;
         s->fd = fd;
         handler_fd = fd;
         return 0;
@@ -56,12 +62,61 @@ const char *session_connect_error(const struct session *s, int r, const char *re
         else if (r == -ECONNREFUSED)
                 (void) snprintf(buf, size, "connection refused");
         else if (r == -ETIMEDOUT && s->timed_connect)
-                (void) snprintf(buf, size, "timed out connecting (-t)");
+                (void) snprintf(buf, size, "timed out connecting (--connect-timeout)");
         else if (r == -ENOENT && s->target->is_unix)
                 (void) snprintf(buf, size, "no such socket");
         else
                 (void) snprintf(buf, size, "cannot connect: %s", strerror(-r));
         return buf;
+}
+
+int session_make_token(char token[static FRAME_TOKEN_HEX + 1]) {
+        static const char hex[] = "0123456789abcdef";
+        unsigned char bytes[FRAME_TOKEN_HEX / 2];
+        ssize_t n;
+
+        do
+                n = getrandom(bytes, sizeof bytes, 0);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        if ((size_t) n != sizeof bytes)
+                return -EIO;
+        for (size_t i = 0; i < sizeof bytes; i++) {
+                token[2 * i] = hex[bytes[i] >> 4];
+                token[2 * i + 1] = hex[bytes[i] & 15];
+        }
+        token[FRAME_TOKEN_HEX] = '\0';
+        return 0;
+}
+
+int session_open_channel(struct session *s, const char *token, uint64_t timeout_usec) {
+        char req[FRAME_CHANNEL_SIZE];
+        int fd, r;
+
+        r = frame_channel_request(token, req);
+        if (r < 0)
+                return r;
+        /* The address the request went to, not the name again: the server pairs
+         * the two on one host, and a name may resolve to several. */
+        if (s->target->is_unix)
+                fd = target_connect_address((const struct sockaddr *) &s->target->unix_addr,
+                                            s->target->unix_addr_len, timeout_usec);
+        else if (s->peer_len == 0)
+                return -ENOTCONN;
+        else
+                fd = target_connect_address((const struct sockaddr *) &s->peer, s->peer_len,
+                                            timeout_usec);
+        if (fd < 0)
+                return fd;
+        r = sock_send_all(fd, req, sizeof req);
+        if (r < 0) {
+                reset_and_close(fd);
+                return r;
+        }
+        s->channel = fd;
+        handler_channel = fd;
+        return 0;
 }
 
 int session_send(struct session *s, const void *req, size_t size, bool more_follows) {
@@ -114,28 +169,34 @@ int session_release_all(struct session *s, struct iovec *out) {
 }
 
 int session_finish(struct session *s, struct iovec *leftover) {
-        handler_fd = -1;
+        handler_fd = handler_channel = -1;
         if (s->fd >= 0)
                 (void) close(s->fd); /* the response is in: nothing to lose */
-        s->fd = -1;
+        if (s->channel >= 0)
+                (void) close(s->channel);
+        s->fd = s->channel = -1;
         *leftover = (struct iovec){0};
         return s->raw ? 0 : response_finish(&s->response, leftover);
 }
 
 void session_abort(struct session *s) {
         /* Taken from the signal handlers first: they must not reset a reused descriptor. */
-        handler_fd = -1;
+        handler_fd = handler_channel = -1;
         if (s->fd >= 0)
                 reset_and_close(s->fd);
-        s->fd = -1;
+        if (s->channel >= 0)
+                reset_and_close(s->channel);
+        s->fd = s->channel = -1;
 }
 
 void session_abort_from_handler(void) {
-        int fd = handler_fd;
+        int fd = handler_fd, channel = handler_channel;
 
-        handler_fd = -1;
+        handler_fd = handler_channel = -1;
         if (fd >= 0)
                 reset_and_close(fd);
+        if (channel >= 0)
+                reset_and_close(channel);
 }
 
 void session_say_timeout(void) {

@@ -2,10 +2,11 @@
 #pragma once
 
 /*
- * One request's connection, for nbnet and check_nbnet: connect to the target
- * within a timeout, send the request, read the response through response.c
- * (the trailer held back by the delivery rule), and end with a close, or with
- * a reset that makes the server kill the command. A process has one session
+ * One request's connections, for nbnet and check_nbnet: connect to the target
+ * within a timeout, send the request, open the stderr channel when the request
+ * names one ('&'), read the response through response.c (the trailer held
+ * back by the delivery rule), and end with a close, or with a reset that
+ * makes the server kill the command. A process has one session
  * at a time: the timer (SIGALRM) and the caller's own signal handlers reach
  * its connection through here. Prints nothing but the timer's message; the
  * callers word every other message, each in its own format.
@@ -14,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include "response.h"
@@ -21,7 +23,10 @@
 
 struct session {
         const struct target *target;
-        int fd;             /* -1 when there is no connection */
+        int fd;                       /* -1 when there is no connection */
+        int channel;                  /* the stderr channel ('&'), -1 when there is none */
+        struct sockaddr_storage peer; /* the address connected to, for the channel */
+        socklen_t peer_len;
         bool raw;           /* a plain request: no trailer, every byte is output */
         bool timed_connect; /* connected with a timeout (-t) of our own */
         bool eof;           /* the server closed its side */
@@ -38,6 +43,15 @@ int session_connect(struct session *s, const struct target *t, uint64_t timeout_
 /* What a failed session_connect means, for a message: "connection refused". */
 const char *session_connect_error(const struct session *s, int r, const char *resolve_error,
                                   char *buf, size_t size);
+
+/* A fresh token for the stderr channel: 16 random bytes in lower-case hex.
+ * Returns 0 or -errno (getrandom). */
+int session_make_token(char token[static FRAME_TOKEN_HEX + 1]);
+
+/* Opens the stderr channel: a second connection to the address the session
+ * is connected to, on which it sends '=' and token, and nothing else. Returns
+ * 0 or -errno; the session stays as it was on failure. */
+int session_open_channel(struct session *s, const char *token, uint64_t timeout_usec);
 
 /* Sends the request whole, then a FIN unless more follows (stdin with '<').
  * Returns 0, or -errno after aborting the connection. */
@@ -56,14 +70,15 @@ uint64_t session_release_due(const struct session *s);
  * 1 with the slice in *out, or 0. */
 int session_release_all(struct session *s, struct iovec *out);
 
-/* At EOF: closes the connection; returns the status, 0 for a raw request, or
+/* At EOF: closes the connections; returns the status, 0 for a raw request, or
  * -EBADMSG with the held bytes in *leftover, which are output after all. */
 int session_finish(struct session *s, struct iovec *leftover);
 
-/* A reset, not a FIN: the server kills the command at once, even a silent one. */
+/* A reset of both connections, not a FIN: the server kills the command at
+ * once, even a silent one. */
 void session_abort(struct session *s);
 
-/* For a signal handler: resets the session's connection, if any (async-signal-safe). */
+/* For a signal handler: resets the session's connections, if any (async-signal-safe). */
 void session_abort_from_handler(void);
 
 /* After usec, the SIGALRM handler resets the connection, writes message (when

@@ -111,7 +111,7 @@ static int finish_connect(int fd, uint64_t timeout_usec) {
         return -err;
 }
 
-static int connect_one(const struct sockaddr *addr, socklen_t len, uint64_t timeout_usec) {
+int target_connect_address(const struct sockaddr *addr, socklen_t len, uint64_t timeout_usec) {
         int fd, flags, r = 0;
 
         fd = socket(addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -135,14 +135,14 @@ int target_connect(const struct target *t, uint64_t timeout_usec, const char **e
         int r;
 
         if (t->is_unix)
-                return connect_one((const struct sockaddr *) &t->unix_addr, t->unix_addr_len,
-                                   timeout_usec);
+                return target_connect_address((const struct sockaddr *) &t->unix_addr,
+                                              t->unix_addr_len, timeout_usec);
         r = target_resolve(t, &list, error);
         if (r < 0)
                 return r;
         r = -EADDRNOTAVAIL;
         for (const struct addrinfo *a = list; a; a = a->ai_next) {
-                r = connect_one(a->ai_addr, a->ai_addrlen, timeout_usec);
+                r = target_connect_address(a->ai_addr, a->ai_addrlen, timeout_usec);
                 if (r >= 0)
                         break;
         }

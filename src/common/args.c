@@ -47,7 +47,7 @@ int args_parse_duration(const char *s, double min, double max, uint64_t *ret_use
         static const struct {
                 const char *suffix;
                 uint64_t num, den; /* the unit, in seconds: num / den */
-        } units[] = {{"ms", 1, 1000}, {"s", 1, 1}, {"m", 60, 1}, {"", 1, 1}};
+        } units[] = {{"ms", 1, 1000}, {"s", 1, 1}, {"m", 60, 1}, {"h", 3600, 1}, {"", 1, 1}};
         size_t len = strlen(s);
         char number[64];
         uint64_t usec;

@@ -13,7 +13,7 @@
  * min..max inclusive. No sign, exponent, hex, space or unit: -EINVAL; out of range: -ERANGE. */
 int args_parse_seconds(const char *s, double min, double max, uint64_t *ret_usec);
 
-/* A duration, seconds by default or with a suffix: "2", "2s", "500ms", "1.5m";
+/* A duration, seconds by default or with a suffix: "2", "2s", "500ms", "1.5m", "2h";
  * into microseconds; min..max seconds inclusive. */
 int args_parse_duration(const char *s, double min, double max, uint64_t *ret_usec);
 

@@ -345,38 +345,12 @@ bool frame_user_valid(const char *name) {
 }
 
 char *frame_wrap(const char *payload, size_t len, unsigned flags, size_t *ret_size) {
-        return frame_wrap_user(payload, len, flags, NULL, ret_size);
+        return frame_wrap_named(payload, len, flags, NULL, ret_size);
 }
 
 char *frame_wrap_user(const char *payload, size_t len, unsigned flags, const char *user,
                       size_t *ret_size) {
-        char header[FRAME_HEADER_MAX + 1], named[1 + FRAME_USER_DIGITS + FRAME_USER_MAX + 1] = "";
-        char *req;
-        int n;
-
-        if (len > FRAME_MAX_COMMAND_LIMIT) {
-                errno = E2BIG;
-                return NULL;
-        }
-        if (user && !frame_user_valid(user)) {
-                errno = EINVAL;
-                return NULL;
-        }
-        if (user)
-                snprintf(named, sizeof named, "%c%0*zu%s", FRAME_FLAG_USER, FRAME_USER_DIGITS,
-                         strlen(user), user);
-        n = snprintf(header, sizeof header, "%s%s%s%s%0*zu", flags & FRAME_WANT_STATUS ? "+" : "",
-                     flags & FRAME_STDIN ? "<" : "", named, flags & FRAME_MUNGE ? "@" : "",
-                     FRAME_HEADER_DIGITS, len);
-        if (n < 0)
-                return NULL;
-        req = malloc((size_t) n + len);
-        if (!req)
-                return NULL;
-        memcpy(req, header, (size_t) n);
-        memcpy(req + n, payload, len);
-        *ret_size = (size_t) n + len;
-        return req;
+        return frame_wrap_named(payload, len, flags, &(struct frame_names){.user = user}, ret_size);
 }
 
 char *frame_build(char *const *words, int count, unsigned flags, size_t *ret_size) {
@@ -388,4 +362,70 @@ char *frame_build(char *const *words, int count, unsigned flags, size_t *ret_siz
         req = frame_wrap(line, len, flags, ret_size);
         free(line);
         return req;
+}
+
+static bool frame_token_valid(const char *token) {
+        size_t len = strnlen(token, FRAME_TOKEN_HEX + 1);
+
+        if (len != FRAME_TOKEN_HEX)
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (!((token[i] >= '0' && token[i] <= '9') || (token[i] >= 'a' && token[i] <= 'f')))
+                        return false;
+        return true;
+}
+
+char *frame_wrap_named(const char *payload, size_t len, unsigned flags,
+                       const struct frame_names *names, size_t *ret_size) {
+        /* +<&token~NNuser@ and the ten digits */
+        char header[FRAME_HEADER_MAX + 1];
+        const char *token = names ? names->token : NULL, *user = names ? names->user : NULL;
+        char *req;
+        int n;
+
+        if (len > FRAME_MAX_COMMAND_LIMIT) {
+                errno = E2BIG;
+                return NULL;
+        }
+        if ((token && !frame_token_valid(token)) || (user && !frame_user_valid(user))) {
+                errno = EINVAL;
+                return NULL;
+        }
+        n = snprintf(header, sizeof header, "%s%s", flags & FRAME_WANT_STATUS ? "+" : "",
+                     flags & FRAME_STDIN ? "<" : "");
+        if (token)
+                n += snprintf(header + n, sizeof header - (size_t) n, "&%s", token);
+        if (user)
+                n += snprintf(header + n, sizeof header - (size_t) n, "~%02zu%s", strlen(user), user);
+        n += snprintf(header + n, sizeof header - (size_t) n, "%s%0*zu",
+                      flags & FRAME_MUNGE ? "@" : "", FRAME_HEADER_DIGITS, len);
+        if (n < 0 || (size_t) n >= sizeof header)
+                return NULL;
+        req = malloc((size_t) n + len);
+        if (!req)
+                return NULL;
+        memcpy(req, header, (size_t) n);
+        memcpy(req + n, payload, len);
+        *ret_size = (size_t) n + len;
+        return req;
+}
+
+char *frame_build_named(char *const *words, int count, unsigned flags,
+                        const struct frame_names *names, size_t *ret_size) {
+        size_t len;
+        char *line = frame_join(words, count, &len), *req;
+
+        if (!line)
+                return NULL;
+        req = frame_wrap_named(line, len, flags, names, ret_size);
+        free(line);
+        return req;
+}
+
+int frame_channel_request(const char *token, char buf[static FRAME_CHANNEL_SIZE]) {
+        if (!frame_token_valid(token))
+                return -EINVAL;
+        buf[0] = FRAME_CHANNEL_START;
+        memcpy(buf + 1, token, FRAME_TOKEN_HEX);
+        return 0;
 }

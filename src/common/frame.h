@@ -150,3 +150,24 @@ char *frame_wrap_user(const char *payload, size_t len, unsigned flags, const cha
 
 /* frame_join, then frame_wrap: the request for a command's words. */
 char *frame_build(char *const *words, int count, unsigned flags, size_t *ret_size);
+
+/* What a client's request names besides enum frame_flags, each NULL when it
+ * names none: the stderr channel's token ('&'), the user the command must run
+ * as ('~'). */
+struct frame_names {
+        const char *token;
+        const char *user;
+};
+
+/* frame_wrap with names: [+][<][&token][~NNuser][@], the ten digits, the
+ * payload. NULL with errno EINVAL (a token that is not 32 lower-case hex
+ * digits, a user that is no portable name), E2BIG or ENOMEM. */
+char *frame_wrap_named(const char *payload, size_t len, unsigned flags,
+                       const struct frame_names *names, size_t *ret_size);
+
+/* frame_join, then frame_wrap_named. */
+char *frame_build_named(char *const *words, int count, unsigned flags,
+                        const struct frame_names *names, size_t *ret_size);
+
+/* The channel's request, '=' and the token, into buf; -EINVAL for a bad token. */
+int frame_channel_request(const char *token, char buf[static FRAME_CHANNEL_SIZE]);

@@ -5,6 +5,7 @@ made, found and split off. tests/helpers.bash's frame() is its bash twin.
     import nbframe
     nbframe.build("ls", trailer=True)      # b"+0000000002ls"
     nbframe.split(response)                # (output, status or None)
+    nbframe.read_request(sock.recv)        # a request or channel, parsed
 """
 import re
 
@@ -61,3 +62,90 @@ def new_token() -> str:
 def channel(token) -> bytes:
     """What a stderr channel's client sends: '=' and its request's token."""
     return b"=" + _bytes(token)
+
+
+TOKEN_LEN = 32
+FLAG_ORDER = b"+<&~@"
+
+
+class BadHeader(Exception):
+    """A request a server must refuse: the line it says (without newline);
+    its trailer attribute says whether the request asked for one ('+')."""
+    trailer = False
+
+
+def read_request(recv, flags_known=FLAG_ORDER):
+    """Reads one request or stderr channel with recv(1)-style calls, never a
+    byte past it. Returns a dict: channel (the token of a "=" connection, or
+    None), status, stdin, token, user, munge, command (bytes); None for a
+    connection closed early. flags_known: the flags the server knows (b"+<"
+    for one that predates '&' and '~'), the rest being a bad header as such a
+    server says it. Raises BadHeader."""
+    req = dict(channel=None, status=False, stdin=False, token=None, user=None,
+               munge=False, command=b"")
+    pos = 0
+
+    def take(n):
+        nonlocal pos
+        data = b""
+        while len(data) < n:
+            b = recv(n - len(data))
+            if not b:
+                raise EOFError
+            data += b
+        pos += n
+        return data
+
+    def bad(byte, what="not a digit"):
+        shown = "'%c'" % byte if 0x20 < byte < 0x7f else "0x%02x" % byte
+        raise BadHeader("nbnet: bad header: byte %d is %s, %s (a request is [+][<][@], "
+                        "10 digits of length, then the command)" % (pos, shown, what))
+
+    try:
+        b = take(1)
+        if b == b"=" and b"&" in flags_known:
+            token = take(TOKEN_LEN)
+            if not re.fullmatch(rb"[0-9a-f]{%d}" % TOKEN_LEN, token):
+                raise BadHeader("nbnet: bad request: a channel's token is 32 lower-case hex digits")
+            req["channel"] = token.decode()
+            return req
+        seen = 0
+        while not b.isdigit():
+            at = FLAG_ORDER.find(b, seen)
+            if at < 0 or b not in flags_known:
+                bad(b[0])
+            seen = at + 1
+            if b == b"+":
+                req["status"] = True
+            elif b == b"<":
+                req["stdin"] = True
+            elif b == b"@":
+                req["munge"] = True
+            elif b == b"&":
+                token = take(TOKEN_LEN)
+                if not re.fullmatch(rb"[0-9a-f]{%d}" % TOKEN_LEN, token):
+                    raise BadHeader("nbnet: bad header: the token after '&' is not 32 "
+                                    "lower-case hex digits")
+                req["token"] = token.decode()
+            elif b == b"~":
+                ulen = take(2)
+                if not ulen.isdigit() or not 1 <= int(ulen) <= 32:
+                    raise BadHeader("nbnet: bad header: the user name's length after '~' is "
+                                    "not 01-32")
+                user = take(int(ulen))
+                if not re.fullmatch(rb"[A-Za-z0-9_.-]+", user):
+                    raise BadHeader("nbnet: bad header: not a portable user name after '~'")
+                req["user"] = user.decode()
+            b = take(1)
+        digits = b + take(9)
+        if not digits.isdigit():
+            bad(digits[-1])
+        if int(digits) == 0:
+            raise BadHeader("nbnet: empty command")
+        req["command"] = take(int(digits))
+        return req
+    except EOFError:
+        return None
+    except BadHeader as e:
+        e.trailer = req["status"]
+        raise

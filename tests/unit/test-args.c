@@ -73,11 +73,27 @@ static void test_uint_decimal_only(void **state) {
         assert_int_equal(v, 10);
 }
 
+static void test_duration_units(void **state) {
+        uint64_t usec = 0;
+
+        (void) state;
+        assert_int_equal(args_parse_duration("500ms", 0.001, 86400, &usec), 0);
+        assert_int_equal(usec, 500000);
+        assert_int_equal(args_parse_duration("2", 0.001, 86400, &usec), 0);
+        assert_int_equal(usec, 2000000);
+        assert_int_equal(args_parse_duration("1.5m", 0.001, 86400, &usec), 0);
+        assert_int_equal(usec, 90000000);
+        assert_int_equal(args_parse_duration("2h", 0.001, 86400, &usec), 0);
+        assert_int_equal(usec, 7200000000ull);
+        assert_int_equal(args_parse_duration("25h", 0.001, 86400, &usec), -ERANGE);
+        assert_int_equal(args_parse_duration("2d", 0.001, 86400, &usec), -EINVAL);
+        assert_int_equal(args_parse_duration("h", 0.001, 86400, &usec), -EINVAL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_seconds_decimal),
-                cmocka_unit_test(test_seconds_not_decimal),
-                cmocka_unit_test(test_seconds_range),
+                cmocka_unit_test(test_seconds_decimal),     cmocka_unit_test(test_duration_units),
+                cmocka_unit_test(test_seconds_not_decimal), cmocka_unit_test(test_seconds_range),
                 cmocka_unit_test(test_uint_decimal_only),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
