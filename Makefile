@@ -312,7 +312,7 @@ lint-clang-format:
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-build/fuzz/frame_fuzz: tests/fuzz/frame_fuzz.c src/common/frame.c src/common/frame.h
+build/fuzz/frame_fuzz: tests/fuzz/frame_fuzz.c tests/fuzz/fuzz.h src/common/frame.c src/common/frame.h
 	mkdir -p build/fuzz
 	clang -std=gnu11 -D_GNU_SOURCE $(WARNINGS) $(FUZZ_FLAGS) -O1 -g -Isrc/common -o $@ \
 		tests/fuzz/frame_fuzz.c src/common/frame.c
@@ -326,8 +326,9 @@ fuzz-frame: build/fuzz/frame_fuzz
 	build/fuzz/frame_fuzz -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 \
 		-print_final_stats=1 -artifact_prefix=build/fuzz/ build/fuzz/corpus
 
-build/fuzz/commands_fuzz: tests/fuzz/commands_fuzz.c src/common/cmdtable.c src/common/cmdtable.h \
-		src/common/frame.h src/common/policy.c src/common/policy.h src/common/args.c
+build/fuzz/commands_fuzz: tests/fuzz/commands_fuzz.c tests/fuzz/fuzz.h src/common/cmdtable.c \
+		src/common/cmdtable.h src/common/frame.h src/common/policy.c src/common/policy.h \
+		src/common/args.c
 	mkdir -p build/fuzz
 	clang -std=gnu11 -D_GNU_SOURCE $(WARNINGS) $(FUZZ_FLAGS) -O1 -g -Isrc/common -o $@ \
 		tests/fuzz/commands_fuzz.c src/common/cmdtable.c src/common/policy.c src/common/args.c

@@ -253,24 +253,23 @@ tick 2"
         assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" "nbnet: 127.0.0.1:$PORT: timed out after 1 s (--timeout)"
 }
 
-@test "SIGINT resets the connection: nbnet dies of it (130) and the remote command is gone within a second" {
+# dies_of SIG STATUS: nbnet, given SIG while its remote command runs, ends
+# with STATUS, and the command is gone within a second.
+dies_of() {
         local marker
         marker=$(unique_sleep)
-        run $NBINTERACT 'expect=started\n' signal=INT -- "$NBNET" -n "127.0.0.1:$PORT" "echo started; $marker"
-        assert_failure 130
+        run $NBINTERACT 'expect=started\n' signal="$1" -- "$NBNET" -n "127.0.0.1:$PORT" "echo started; $marker"
+        assert_failure "$2"
         wait_until 1 no_process "$marker"
 }
 
+@test "SIGINT resets the connection: nbnet dies of it (130) and the remote command is gone within a second" {
+        dies_of INT 130
+}
+
 @test "SIGTERM and SIGHUP: 143 and 129, and the remote command is gone within a second" {
-        local marker
-        marker=$(unique_sleep)
-        run $NBINTERACT 'expect=started\n' signal=TERM -- "$NBNET" -n "127.0.0.1:$PORT" "echo started; $marker"
-        assert_failure 143
-        wait_until 1 no_process "$marker"
-        marker=$(unique_sleep)
-        run $NBINTERACT 'expect=started\n' signal=HUP -- "$NBNET" -n "127.0.0.1:$PORT" "echo started; $marker"
-        assert_failure 129
-        wait_until 1 no_process "$marker"
+        dies_of TERM 143
+        dies_of HUP 129
 }
 
 @test "a SIGHUP ignored when nbnet started stays ignored (nohup)" {

@@ -130,6 +130,15 @@ credential() {
         munge --socket "$1" -s "$2"
 }
 
+# other_munged: a second munged, with a key of its own, in OTHER_DIR
+# (teardown stops it); OTHER_CRED, its credential for a command that would
+# leave a mark.
+other_munged() {
+        OTHER_DIR=$(mktemp -d /tmp/nbnet-munge-other.XXXXXX)
+        munged_start "$OTHER_DIR"
+        OTHER_CRED=$(credential "$OTHER_DIR/munge.socket" "touch $BATS_TEST_TMPDIR/ran")
+}
+
 # Sends CREDENTIAL as a '+@' request and prints the response.
 send_credential() {
         frame "$1" +@ | nc -N 127.0.0.1 "$PORT"
@@ -189,20 +198,17 @@ clock_past() {
 }
 
 @test "a credential made with another key is refused 126 as invalid" {
-        OTHER_DIR=$(mktemp -d /tmp/nbnet-munge-other.XXXXXX)
-        munged_start "$OTHER_DIR"
+        other_munged
         start_server --munge --munge-socket "$SOCK"
-        cred=$(credential "$OTHER_DIR/munge.socket" "touch $BATS_TEST_TMPDIR/ran")
-        run send_credential "$cred"
+        run send_credential "$OTHER_CRED"
         assert_output $'nbnet: Invalid credential\n\x1eNBNET-STATUS 126'
         [ ! -e "$BATS_TEST_TMPDIR/ran" ]
 }
 
 @test "munged stopped: 125, logged, and nothing runs" {
-        OTHER_DIR=$(mktemp -d /tmp/nbnet-munge-other.XXXXXX)
-        munged_start "$OTHER_DIR"
+        other_munged
         start_server --munge --munge-socket "$OTHER_DIR/munge.socket"
-        cred=$(credential "$OTHER_DIR/munge.socket" "touch $BATS_TEST_TMPDIR/ran")
+        cred=$OTHER_CRED
         munged_stop "$OTHER_DIR"
         run send_credential "$cred"
         assert_output $'nbnet: cannot check the MUNGE credential: Socket communication error\n\x1eNBNET-STATUS 125'
@@ -215,10 +221,9 @@ clock_past() {
 }
 
 @test "munged stalled (SIGSTOP): a plain request is answered at once, the credential gets 125 and runs nothing" {
-        OTHER_DIR=$(mktemp -d /tmp/nbnet-munge-other.XXXXXX)
-        munged_start "$OTHER_DIR"
+        other_munged
         start_server --munge-socket "$OTHER_DIR/munge.socket" --request-timeout 2
-        cred=$(credential "$OTHER_DIR/munge.socket" "touch $BATS_TEST_TMPDIR/ran")
+        cred=$OTHER_CRED
         kill -STOP "$(cat "$OTHER_DIR/munged.pid")"
         t0=$(date +%s%N)
         send_credential "$cred" >"$BATS_TEST_TMPDIR/cred.out" &

@@ -99,15 +99,23 @@ CapAmb:	0000000000000000"
         [ "$(nbsend 'echo "$TMPDIR"')" != "${lines[0]}" ]
 }
 
+# The TMPDIR (or, with ${TMPDIR%/*}, the server's directory) the command
+# EXPR names, printed by a request for it: fails when there is none.
+tmpdir_of() {
+        local dir
+        dir=$(nbsend "$1; echo \"$2\"")
+        [[ $dir == /tmp/nbnet.* ]] || fail "no TMPDIR: '$dir'"
+        echo "$dir"
+}
+
 @test "what a command leaves in its TMPDIR is gone within a second of its end" {
         needs_switch || return 0
         start_server --run-as nobody
         local dir
-        dir=$(nbsend 'mkdir "$TMPDIR/d"; echo kept >"$TMPDIR/d/f"; echo "$TMPDIR"')
-        [[ $dir == /tmp/nbnet.* ]] || fail "no TMPDIR: '$dir'"
+        dir=$(tmpdir_of 'mkdir "$TMPDIR/d"; echo kept >"$TMPDIR/d/f"' '$TMPDIR')
         wait_until 1 test ! -e "$dir" || fail "$dir still there a second after its command: $(ls -laR "$dir")"
         # An empty one goes at once: nothing is left for the next command to find.
-        dir=$(nbsend 'echo "$TMPDIR"')
+        dir=$(tmpdir_of true '$TMPDIR')
         wait_until 1 test ! -e "$dir" || fail "the empty $dir still there a second after its command"
 }
 
@@ -115,8 +123,7 @@ CapAmb:	0000000000000000"
         needs_switch || return 0
         start_server --run-as nobody
         local dir
-        dir=$(nbsend 'echo "${TMPDIR%/*}"')
-        [[ $dir == /tmp/nbnet.* ]] || fail "no TMPDIR: '$dir'"
+        dir=$(tmpdir_of true '${TMPDIR%/*}')
         # nbnet-handler's ends with its connection; nbnetd's when it stops.
         if [[ $NBNET_MODE == nbnetd* ]]; then
                 [ -d "$dir" ] || fail "nbnetd's $dir gone while it serves"

@@ -97,6 +97,12 @@ static void metrics_head(struct metrics_text *t, const char *name, const char *t
         metrics_printf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A gauge of one unsigned value: its HELP, TYPE and sample. */
+static void metrics_gauge(struct metrics_text *t, const char *name, const char *help, unsigned value) {
+        metrics_head(t, name, "gauge", help);
+        metrics_printf(t, "%s %u\n", name, value);
+}
+
 int metrics_format(const struct metrics *m, const struct metrics_gauges *g, char *buf, size_t size) {
         struct metrics_text t = {.buf = buf, .size = size};
         unsigned long long cumulative = 0;
@@ -108,16 +114,13 @@ int metrics_format(const struct metrics *m, const struct metrics_gauges *g, char
         metrics_printf(&t, "nbnet_start_time_seconds %llu.%06llu\n",
                        (unsigned long long) (m->start_realtime_usec / 1000000),
                        (unsigned long long) (m->start_realtime_usec % 1000000));
-        metrics_head(&t, "nbnet_connections", "gauge", "Connections open now.");
-        metrics_printf(&t, "nbnet_connections %u\n", g->connections);
-        metrics_head(&t, "nbnet_connections_max", "gauge", "--max-connections.");
-        metrics_printf(&t, "nbnet_connections_max %u\n", g->max_connections);
-        metrics_head(&t, "nbnet_running", "gauge", "Commands running now.");
-        metrics_printf(&t, "nbnet_running %u\n", g->running);
-        metrics_head(&t, "nbnet_running_max", "gauge", "--max-running.");
-        metrics_printf(&t, "nbnet_running_max %u\n", g->max_running);
-        metrics_head(&t, "nbnet_queued", "gauge", "Complete requests waiting for a running slot.");
-        metrics_printf(&t, "nbnet_queued %u\n", g->queued);
+        metrics_gauge(&t, "nbnet_connections", "Connections open now.", g->connections);
+        metrics_gauge(&t, "nbnet_connections_max",
+                      "The most connections open at once (--max-connections).", g->max_connections);
+        metrics_gauge(&t, "nbnet_running", "Commands running now.", g->running);
+        metrics_gauge(&t, "nbnet_running_max", "The most commands running at once (--max-running).",
+                      g->max_running);
+        metrics_gauge(&t, "nbnet_queued", "Complete requests waiting for a running slot.", g->queued);
         metrics_head(&t, "nbnet_connections_accepted_total", "counter", "Connections taken.");
         metrics_printf(&t, "nbnet_connections_accepted_total %llu\n", m->accepted);
         metrics_head(&t, "nbnet_peers_refused_total", "counter",
@@ -154,19 +157,6 @@ int metrics_format(const struct metrics *m, const struct metrics_gauges *g, char
         return t.full ? -ENOBUFS : (int) t.len;
 }
 
-static int metrics_write_all(int fd, const char *p, size_t size) {
-        while (size > 0) {
-                ssize_t n = write(fd, p, size);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                p += n;
-                size -= (size_t) n;
-        }
-        return 0;
-}
-
 int metrics_write(const char *path, const struct metrics *m, const struct metrics_gauges *g) {
         char text[METRICS_TEXT_MAX], tmp[PATH_MAX];
         int fd, len, r;
@@ -182,8 +172,11 @@ int metrics_write(const char *path, const struct metrics *m, const struct metric
                 return -errno;
         /* Readable by node_exporter's user whatever our umask (the unit's is 0077). */
         r = fchmod(fd, 0644) < 0 ? -errno : 0;
-        if (r == 0)
-                r = metrics_write_all(fd, text, (size_t) len);
+        /* A regular file takes the whole of a write but when it is full. */
+        if (r == 0) {
+                ssize_t n = write(fd, text, (size_t) len);
+                r = n == len ? 0 : n < 0 ? -errno : -ENOSPC;
+        }
         if (close(fd) < 0 && r == 0)
                 r = -errno;
         if (r == 0 && rename(tmp, path) < 0)

@@ -22,15 +22,8 @@
 
 #include "cmdtable.h"
 #include "frame.h"
+#include "fuzz.h"
 #include "policy.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define check(cond) \
-        do { \
-                if (!(cond)) \
-                        abort(); \
-        } while (0)
 
 /* What the format says a text gives: the entries, or the line of the first error. */
 struct expect {

@@ -18,14 +18,7 @@
 #include <string.h>
 
 #include "frame.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define check(cond) \
-        do { \
-                if (!(cond)) \
-                        abort(); \
-        } while (0)
+#include "fuzz.h"
 
 /* What doc/protocol.md says the parser ends in after these bytes, worked out in one pass. */
 struct expect {
