@@ -361,3 +361,12 @@ void log_connection(const struct log_record *r) {
         else if (sd_journal_sendv(f.iov, (int) f.n) < 0)
                 syslog(log_priority_of(r), "%s", message);
 }
+
+void log_connection_closed(const char *peer, int status, const char *reason, uint64_t duration_usec) {
+        log_connection(&(struct log_record){
+                .peer = peer,
+                .status = status,
+                .reason = reason,
+                .duration_usec = duration_usec,
+        });
+}

@@ -57,6 +57,10 @@ void log_init(const char *program, int conn_fd);
 
 void log_connection(const struct log_record *r);
 
+/* The record of a connection closed before anything ran for it: its peer,
+ * status (-1: none), reason and how long it was open. */
+void log_connection_closed(const char *peer, int status, const char *reason, uint64_t duration_usec);
+
 /* Logs "program: message: strerror(err)" at error priority and returns -err. */
 int log_error_errno(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -22,10 +22,11 @@
 #include "args.h"
 #include "clock.h"
 #include "conn.h"
+#include "listen.h"
 #include "log.h"
 #include "options.h"
 #include "policy.h"
-#include "rendezvous.h"
+#include "pairing.h"
 #include "request.h"
 #include "runas.h"
 #include "sock.h"
@@ -42,7 +43,7 @@ struct handler {
         sd_event *event;
         struct conn_config cfg;
         struct conn conn;
-        struct rendezvous rendezvous; /* with its stderr channel's or request's process */
+        struct pairing pairing; /* with its stderr channel's or request's process */
         int fd;
         struct sock_peer peer;
         uint64_t start_usec;
@@ -127,33 +128,20 @@ static int find_connection(void) {
 
 /* A peer refused before its request was read: no byte written, one record. */
 static void log_refused(const struct handler *h, const char *reason) {
-        log_connection(&(struct log_record){
-                .peer = h->peer.text,
-                .status = NBNET_STATUS_REFUSED,
-                .reason = reason,
-                .duration_usec = clock_now_usec() - h->start_usec,
-        });
+        log_connection_closed(h->peer.text, NBNET_STATUS_REFUSED, reason,
+                              clock_now_usec() - h->start_usec);
 }
 
-/* A connection that came to an address beyond loopback, with nothing to
- * restrict its peers: said at warning level, once per process, which is
- * once per connection. */
-static void warn_open_door(const struct handler *h, const struct sockaddr_storage *local) {
+/* Said per connection, one process each: a door open to the network, or a
+ * rule that does nothing on this kind of socket; in nbnetd's words. */
+static void warn_doubts(const struct handler *h) {
         const struct policy *hosts =
                 request_table_has_hosts(&h->table) ? &h->table.table.hosts : NULL;
-        struct sock_peer where;
-        char user[64];
+        char user[64], msg[1024];
 
-        if (!policy_open_to_network(&h->opt.policy, hosts, (const struct sockaddr *) local,
-                                    h->opt.munge))
-                return;
-        if (sock_peer_from(local, &where) < 0)
-                snprintf(where.text, sizeof where.text, "?");
         runas_describe(h->opt.run_as, user, sizeof user);
-        log_warning("%s: the listener %s accepts connections from the network with no --allow "
-                    "rule and no --munge: anyone who reaches it runs commands as %s; give --allow "
-                    "CIDR or --munge",
-                    h->peer.text, where.text, user);
+        if (listen_check_doubts(&h->opt.policy, hosts, h->opt.munge, h->fd, user, msg, sizeof msg) > 0)
+                log_warning("%s: %s", h->peer.text, msg);
 }
 
 /* The handler learns its socket's kind only now: a rule that does not apply
@@ -183,7 +171,7 @@ static bool peer_allowed(const struct handler *h, bool *misconfigured) {
                 log_refused(h, "no rule given applies to this socket kind");
                 return false;
         }
-        warn_open_door(h, &ss);
+        warn_doubts(h);
         len = sizeof peer_ss;
         r = getpeername(h->fd, (struct sockaddr *) &peer_ss, &len) < 0 ? -errno : 0;
         if (r == 0)
@@ -200,74 +188,6 @@ static bool peer_allowed(const struct handler *h, bool *misconfigured) {
         return false;
 }
 
-static bool handler_waiting(void *userdata) {
-        const struct handler *h = userdata;
-
-        return h->conn.state == CONN_PAIRING || h->conn.state == CONN_CHANNEL;
-}
-
-/* A channel this request's process will not use: closed, and its record
- * logged here, since its own process is gone (it handed it over). */
-static void handler_drop_channel(const struct handler *h, int fd, enum request_end end) {
-        struct sock_peer peer;
-        char reason[160];
-
-        if (sock_peer_of(fd, &peer) < 0)
-                snprintf(peer.text, sizeof peer.text, "?");
-        snprintf(reason, sizeof reason, "stderr channel: %s", request_end_info(end)->log);
-        close(fd);
-        log_connection(&(struct log_record){
-                .peer = peer.text,
-                .status = -1,
-                .reason = reason,
-                .duration_usec = clock_now_usec() - h->start_usec,
-        });
-}
-
-/* What the rendezvous brought (rendezvous.h); true: wait on for another channel. */
-static bool handler_on_rendezvous(void *userdata, enum rendezvous_result result, int fd) {
-        struct handler *h = userdata;
-        int r;
-
-        switch (result) {
-        case RENDEZVOUS_CHANNEL:
-                if (!handler_waiting(h)) {
-                        handler_drop_channel(h, fd, REQUEST_CHANNEL_UNPAIRED);
-                        return false;
-                }
-                r = conn_pair(&h->conn, fd, NULL);
-                if (r >= 0)
-                        return false;
-                handler_drop_channel(
-                        h, fd, r == -EACCES ? REQUEST_CHANNEL_MISMATCH : REQUEST_CHANNEL_UNPAIRED);
-                return true;
-        case RENDEZVOUS_HANDED:
-                conn_handed_over(&h->conn);
-                return false;
-        case RENDEZVOUS_IN_USE:
-                conn_unpaired(&h->conn, REQUEST_TOKEN_IN_USE);
-                return false;
-        }
-        return false;
-}
-
-/* A request with '&' or a stderr channel: the other is another process's,
- * met through the rendezvous; meanwhile the connection waits (conn.c), for
- * the request timeout at most. */
-static void handler_pair(struct handler *h, struct conn *c) {
-        int r;
-
-        h->rendezvous.done = handler_on_rendezvous;
-        h->rendezvous.waiting = handler_waiting;
-        h->rendezvous.userdata = h;
-        r = rendezvous_start(&h->rendezvous, h->event, c->frame.token, c->frame.channel, c->fd);
-        if (r < 0)
-                log_error_errno(r,
-                                "%s: the stderr channel's rendezvous (an abstract Unix socket); "
-                                "the %s waits until the request timeout",
-                                c->peer.text, c->frame.channel ? "channel" : "request");
-}
-
 /* What the connection reports: a complete request runs at once (one
  * connection, no queue); once it is closed, the handler is done. */
 static void handler_on_conn(void *owner, struct conn *c, enum conn_event event) {
@@ -278,11 +198,11 @@ static void handler_on_conn(void *owner, struct conn *c, enum conn_event event) 
                 (void) conn_start(c); /* on failure the client was told, and it closes */
                 break;
         case CONN_EVENT_CLOSED:
-                rendezvous_release(&h->rendezvous);
+                pairing_release(&h->pairing);
                 (void) sd_event_exit(h->event, 0);
                 break;
         case CONN_EVENT_PAIR:
-                handler_pair(h, c);
+                pairing_start(&h->pairing, h->event, c, h->start_usec);
                 break;
         case CONN_EVENT_LEFT_QUEUE:
         case CONN_EVENT_QUEUE_TIMEOUT:
@@ -350,7 +270,7 @@ static int handler_serve(struct handler *h) {
 }
 
 static void handler_release(struct handler *h) {
-        rendezvous_release(&h->rendezvous);
+        pairing_release(&h->pairing);
         /* A decode that munged still holds would keep the exit waiting for
          * libmunge's timeout: the process ends, and the thread with it. */
         conn_shared_release(&h->shared, false);
@@ -361,7 +281,7 @@ static void handler_release(struct handler *h) {
 int main(int argc, char **argv) {
         struct handler h = {.start_usec = clock_now_usec(),
                             .fd = -1,
-                            .rendezvous = {.listen_fd = -1, .peer_fd = -1}};
+                            .pairing.rendezvous = {.listen_fd = -1, .peer_fd = -1}};
         bool misconfigured;
         int r;
 
