@@ -15,6 +15,8 @@ setup() {
         [ -x "$PLUGINS/check_dummy" ] || skip "monitoring-plugins-basic is not installed (make deps)"
         CHECK=$NBNET_BIN/check_nbnet
         CFG=$BATS_TEST_TMPDIR/nrpe.cfg
+        # A sleep of this run's own: the other lane of make check runs sleeps too.
+        SLOW=$(unique_sleep)
         cat >"$CFG" <<EOF
 # An nrpe.cfg as Debian ships it, trimmed.
 log_facility=daemon
@@ -31,7 +33,7 @@ command[warning]=$PLUGINS/check_dummy 1 'getting full'
 command[critical]=$PLUGINS/check_dummy 2 'on fire'
 command[unknown]=$PLUGINS/check_dummy 3 'no idea'
 command[seven]=echo not a plugin; exit 7
-command[slow]=exec sleep 30
+command[slow]=exec $SLOW
 include=local.cfg
 EOF
         printf 'command[from_include]=%s/check_dummy 0 included\n' "$PLUGINS" >"$BATS_TEST_TMPDIR/local.cfg"
@@ -127,8 +129,8 @@ check() {
         check -c slow -t 0.5 -u
         assert_failure 3
         assert_output "NBNET UNKNOWN - 127.0.0.1:$PORT: no response within 0.5 s (-t)"
-        # The reset ends the command at once: no 'sleep 30' is left after a short while.
-        wait_until 5 no_process 'sleep 30'
+        # The reset ends the command at once: no slow sleep is left after a short while.
+        wait_until 5 no_process "$SLOW"
 }
 
 @test "a server that is down is CRITICAL, UNKNOWN with -u" {
@@ -304,7 +306,7 @@ make_requests() {
         assert_failure 3
         check -c ok -t :UNKNOWN
         assert_success
-        wait_until 5 no_process 'sleep 30'
+        wait_until 5 no_process "$SLOW"
 }
 
 @test "check_nrpe's flags that mean nothing here are ignored, each with a note on stderr" {
