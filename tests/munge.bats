@@ -343,8 +343,9 @@ $TRAILER_0"
         marker=$(unique_sleep)
         send_credential "$(credential_of "$BOB" "$marker")" >/dev/null &
         bob_client=$!
-        wait_until 5 pgrep -f -- "$marker"
-        pid=$(pgrep -f -- "$marker")
+        # -x: the sleep itself, not the munge whose command line names it.
+        wait_until 5 pgrep -fx -- "$marker"
+        pid=$(pgrep -fx -- "$marker")
         assert_equal "$(ps -o user= -p "$pid")" "$BOB"
         run send_credential "$(credential_of "$ALICE" "kill -0 $pid")"
         assert_output --partial "Operation not permitted"
