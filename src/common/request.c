@@ -155,6 +155,17 @@ const char *request_line_reason(const char *line) {
                                                                     : line;
 }
 
+int request_block_signals(const int *sigs, size_t n) {
+        sigset_t mask;
+
+        sigemptyset(&mask);
+        for (size_t i = 0; i < n; i++)
+                sigaddset(&mask, sigs[i]);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "sigprocmask SIG_BLOCK");
+        return 0;
+}
+
 int request_prepare_server(bool subreaper) {
         if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
                 return log_error_errno(errno, "signal SIGPIPE");

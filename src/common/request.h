@@ -108,6 +108,10 @@ const char *request_line_reason(const char *line);
  * what failed; 0 or -errno. */
 int request_prepare_server(bool subreaper);
 
+/* Blocks the n signals sigs, as sd-event's signal sources want them
+ * (commands get an empty mask from spawn). Logs what failed; 0 or -errno. */
+int request_block_signals(const int *sigs, size_t n);
+
 /* The --commands table of restricted mode. */
 struct request_table {
         const char *path; /* NULL: not restricted; every frame runs its own line */

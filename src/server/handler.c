@@ -225,17 +225,14 @@ static int handler_on_stop(sd_event_source *s, const struct signalfd_siginfo *si
 
 static int handler_init_loop(struct handler *h) {
         static const int stop_signals[] = {SIGTERM, SIGINT, SIGHUP};
-        sigset_t mask;
         int r;
 
         r = sd_event_new(&h->event);
         if (r < 0)
                 return log_error_errno(r, "sd_event_new");
-        sigemptyset(&mask);
-        for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++)
-                sigaddset(&mask, stop_signals[i]);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return log_error_errno(errno, "sigprocmask SIGTERM SIGINT SIGHUP");
+        r = request_block_signals(stop_signals, sizeof stop_signals / sizeof stop_signals[0]);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++) {
                 r = sd_event_add_signal(h->event, NULL, stop_signals[i], handler_on_stop, h);
                 if (r < 0)

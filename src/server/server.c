@@ -590,16 +590,12 @@ static int server_init_conns(struct server *s) {
         return 0;
 }
 
-/* sd-event wants its signals blocked; commands get an empty mask from spawn. */
 static int server_init_signals(struct server *s) {
-        sigset_t mask;
-        int r;
+        int r = request_block_signals(server_signals,
+                                      sizeof server_signals / sizeof server_signals[0]);
 
-        sigemptyset(&mask);
-        for (size_t i = 0; i < sizeof server_signals / sizeof server_signals[0]; i++)
-                sigaddset(&mask, server_signals[i]);
-        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                return log_error_errno(errno, "sigprocmask");
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < sizeof server_signals / sizeof server_signals[0]; i++) {
                 r = sd_event_add_signal(s->event, &s->signals[i], server_signals[i],
                                         server_on_signal, s);
