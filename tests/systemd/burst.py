@@ -1,8 +1,11 @@
 """Runs inside the container: COUNT connections to HOST:9079 opened within
-SPREAD seconds, each asking for `echo ok-I` and half-closing like `nc -N`.
-Every client must end with its output (served) or with nothing at all, or a
-`nbnet:` line (refused cleanly). Prints "served=N refused=N bad=N" and exits
-1 if any client got something else or no answer within the deadline."""
+SPREAD seconds, each asking for `echo ok-I` (after `sleep HOLD`, when HOLD
+is given, so that all are open at once) and half-closing like `nc -N`.
+Every client must end with its output (served), a `nbnet:` line (refused
+with a reason), or nothing at all (silent: closed or reset with no byte, as
+systemd does past MaxConnections=). Prints "served=N refused=N silent=N
+bad=N" and exits 1 if any client got something else or no answer within
+the deadline."""
 import errno
 import select
 import socket
@@ -12,23 +15,26 @@ import time
 count = int(sys.argv[1])
 spread = float(sys.argv[2])
 host = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1"
+hold = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
 DEADLINE = 60.0  # seconds for the whole burst to be answered
 
-served = refused = 0
+served = refused = silent = 0
 bad = []
 open_conns = {}  # fd -> (index, socket, bytes received)
 poller = select.poll()
 
 
 def finish(fd, error=None):
-    global served, refused
+    global served, refused, silent
     i, s, data = open_conns.pop(fd)
     poller.unregister(fd)
     s.close()
     if error is None and data == b"ok-%d\n" % i:
         served += 1
-    elif not data or data.startswith(b"nbnet: "):
-        refused += 1  # systemd closed it at MaxConnections, or the server said busy
+    elif not data:
+        silent += 1  # systemd closed it past MaxConnections=, unanswered
+    elif data.startswith(b"nbnet: "):
+        refused += 1  # the server said why
     else:
         bad.append("client %d: %r %s" % (i, bytes(data[:60]), error or ""))
 
@@ -58,6 +64,8 @@ for i in range(count):
     s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     s.settimeout(5)
     cmd = b"echo ok-%d" % i
+    if hold > 0:
+        cmd = b"sleep %g; " % hold + cmd
     try:
         s.connect((host, 9079))
         s.sendall(b"%010d" % len(cmd) + cmd)
@@ -80,8 +88,8 @@ for fd in list(open_conns):
     open_conns[fd][1].close()
     del open_conns[fd]
 
-print("served=%d refused=%d bad=%d (opened in %.2f s, done in %.2f s)"
-      % (served, refused, len(bad), opened, time.monotonic() - start))
+print("served=%d refused=%d silent=%d bad=%d (opened in %.2f s, done in %.2f s)"
+      % (served, refused, silent, len(bad), opened, time.monotonic() - start))
 for line in bad[:10]:
     print(line)
 sys.exit(1 if bad else 0)
