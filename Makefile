@@ -8,6 +8,10 @@ BINDIR ?= $(PREFIX)/bin
 LIBEXECDIR ?= $(PREFIX)/libexec
 MANDIR ?= $(PREFIX)/share/man
 DOCDIR ?= $(PREFIX)/share/doc/nbnet
+# Where bash-completion and Ansible look with no setting: completions by
+# command name, connection plugins by file name.
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ANSIBLEPLUGINDIR ?= $(PREFIX)/share/ansible/plugins/connection
 SYSTEMDUNITDIR ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
 SYSUSERSDIR ?= $(shell pkg-config --variable=sysusersdir systemd 2>/dev/null || echo /usr/lib/sysusers.d)
 DESTDIR ?=
@@ -266,8 +270,8 @@ clang-build:
 
 # Static analysis, every finding an error (`make -k lint` reports all four):
 # cppcheck on all the C; clang-tidy (.clang-tidy) on src/, two files at a time;
-# shellcheck on every shell script git knows (by shebang, the sourced *.bash, the
-# .bats files); clang-format (.clang-format, clang-format 14) --dry-run on all the C.
+# shellcheck on every shell script git knows (by shebang, the sourced *.bash,
+# the bash completion, the .bats files); clang-format (.clang-format, clang-format 14) --dry-run on all the C.
 CPPCHECK ?= cppcheck
 CLANG_TIDY ?= clang-tidy
 CLANG_FORMAT ?= clang-format
@@ -276,7 +280,7 @@ LINT_C = $(wildcard src/*/*.c tests/unit/*.c tests/fuzz/*.c bench/*.c)
 LINT_H = $(wildcard src/*/*.h tests/unit/*.h tests/fuzz/*.h bench/*.h)
 LINT_DEFS := -D_GNU_SOURCE -DNBNET_VERSION='"$(VERSION)"' $(SRC_INCLUDES)
 SHELL_SCRIPTS = $(shell git ls-files | xargs awk 'FNR == 1 && /^\#!(\/usr)?\/bin\/(env )?(ba|da)?sh( |$$)/ \
-	{ print FILENAME } { nextfile }') $(wildcard tests/*.bash tests/systemd/*.bash)
+	{ print FILENAME } { nextfile }') $(wildcard tests/*.bash tests/systemd/*.bash) contrib/bash-completion/nbnet
 # The .bats files' idioms, which shellcheck reads as mistakes: each @test runs
 # in a subshell of its own (SC2030, SC2031); PORT, SERVER_PID, NBCLIENT come
 # from helpers.bash through bats' `load`, stderr from `run --separate-stderr`,
@@ -343,7 +347,8 @@ fuzz-commands: build/fuzz/commands_fuzz
 
 install: all
 	install -d $(DESTDIR)$(LIBEXECDIR)/nbnet $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DOCDIR) \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SYSUSERSDIR)
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(SYSUSERSDIR) \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ANSIBLEPLUGINDIR)
 	install -m 0755 bin/nbnet-handler $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler
 	install -m 0755 bin/nbnetd $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnetd
 	install -m 0755 bin/nbnet bin/nbnet-load bin/check_nbnet $(DESTDIR)$(BINDIR)/
@@ -356,6 +361,10 @@ install: all
 	done
 	install -m 0644 units/nbnet.sysusers $(DESTDIR)$(SYSUSERSDIR)/nbnet.conf
 	install -m 0644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 contrib/bash-completion/nbnet $(DESTDIR)$(BASHCOMPDIR)/nbnet
+	ln -sf nbnet $(DESTDIR)$(BASHCOMPDIR)/nbnet-load
+	ln -sf nbnet $(DESTDIR)$(BASHCOMPDIR)/check_nbnet
+	install -m 0644 contrib/ansible/nbnet.py $(DESTDIR)$(ANSIBLEPLUGINDIR)/nbnet.py
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnetd \
@@ -365,7 +374,9 @@ uninstall:
 		$(DESTDIR)$(MANDIR)/man1/check_nbnet.1 \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnet.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnet@.service \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/nbnetd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/nbnetd.service \
-		$(DESTDIR)$(SYSUSERSDIR)/nbnet.conf
+		$(DESTDIR)$(SYSUSERSDIR)/nbnet.conf \
+		$(DESTDIR)$(BASHCOMPDIR)/nbnet $(DESTDIR)$(BASHCOMPDIR)/nbnet-load $(DESTDIR)$(BASHCOMPDIR)/check_nbnet \
+		$(DESTDIR)$(ANSIBLEPLUGINDIR)/nbnet.py
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nbnet
 
 # Packages from a git archive of HEAD (committed work only), into dist/.
