@@ -16,16 +16,16 @@ count = int(sys.argv[1])
 spread = float(sys.argv[2])
 host = sys.argv[3] if len(sys.argv) > 3 else "127.0.0.1"
 hold = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
-DEADLINE = 60.0  # seconds for the whole burst to be answered
+DEADLINE = 60.0 + hold  # seconds for the whole burst to be answered
 
-served = refused = silent = 0
+served = refused = silent = resets = 0
 bad = []
 open_conns = {}  # fd -> (index, socket, bytes received)
 poller = select.poll()
 
 
 def finish(fd, error=None):
-    global served, refused, silent
+    global served, refused, silent, resets
     i, s, data = open_conns.pop(fd)
     poller.unregister(fd)
     s.close()
@@ -33,6 +33,7 @@ def finish(fd, error=None):
         served += 1
     elif not data:
         silent += 1  # systemd closed it past MaxConnections=, unanswered
+        resets += error is not None
     elif data.startswith(b"nbnet: "):
         refused += 1  # the server said why
     else:
@@ -88,8 +89,8 @@ for fd in list(open_conns):
     open_conns[fd][1].close()
     del open_conns[fd]
 
-print("served=%d refused=%d silent=%d bad=%d (opened in %.2f s, done in %.2f s)"
-      % (served, refused, silent, len(bad), opened, time.monotonic() - start))
+print("served=%d refused=%d silent=%d bad=%d (%d of the silent by a reset; opened in %.2f s, done in %.2f s)"
+      % (served, refused, silent, len(bad), resets, opened, time.monotonic() - start))
 for line in bad[:10]:
     print(line)
 sys.exit(1 if bad else 0)
