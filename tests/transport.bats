@@ -9,6 +9,7 @@ bats_require_minimum_version 1.5.0
 
 load helpers
 load servers
+load trees
 
 setup_file() {
         export TREE=$BATS_FILE_TMPDIR/tree
@@ -24,20 +25,6 @@ setup() {
 
 teardown() {
         stop_extra_servers
-}
-
-# What a tree holds: every path with its type, mode, size, link target and
-# content hash, sorted; two trees are the same when these are.
-manifest() {
-        (cd "$1" && find . -mindepth 1 -printf '%p %y %m %s %l\n' | sort &&
-                find . -type f -print0 | sort -z | xargs -0 sha256sum)
-}
-
-same_tree() {
-        diff <(manifest "$1") <(manifest "$2") >"$BATS_TEST_TMPDIR/diff" || {
-                head -n 20 "$BATS_TEST_TMPDIR/diff" >&2
-                return 1
-        }
 }
 
 @test "rsync -a -e nbnet copies the tree to 127.0.0.2 and back, the same, every round" {
