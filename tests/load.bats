@@ -74,6 +74,23 @@ json_check() {
         assert_failure 2
 }
 
+@test "--stderr-channel: stderr apart on a channel per request, counted; without it, in the output" {
+        "$LOAD" -c 4 -n 40 --stderr-channel --json "127.0.0.1:$PORT" 'echo out; echo error >&2' \
+                >"$BATS_TEST_TMPDIR/report.json"
+        json_check "$BATS_TEST_TMPDIR/report.json" 'r["statuses"] == {"0": 40} and r["ok"] == 40'
+        json_check "$BATS_TEST_TMPDIR/report.json" \
+                'r["stderr_channel"] and r["stderr_bytes"] == 240 and r["output_bytes"] == 160'
+        "$LOAD" -c 4 -n 40 --json "127.0.0.1:$PORT" 'echo out; echo error >&2' >"$BATS_TEST_TMPDIR/merged.json"
+        json_check "$BATS_TEST_TMPDIR/merged.json" \
+                'not r["stderr_channel"] and r["stderr_bytes"] == 0 and r["output_bytes"] == 400'
+        run "$LOAD" --stderr-channel -n 3 "127.0.0.1:$PORT" 'echo error >&2'
+        assert_success
+        assert_line "  stderr       0.000 MB, on a channel per request"
+        run --separate-stderr "$LOAD" --raw --stderr-channel -n 1 "127.0.0.1:$PORT" true
+        assert_failure 2
+        assert_equal "$stderr" "nbnet-load: --stderr-channel needs the '&' flag, which --raw requests do not have; try 'nbnet-load --help'"
+}
+
 @test "--stdin sends the file as every command's input, and the report counts it" {
         start_stdin_server
         head -c 1000000 /dev/urandom >"$BATS_TEST_TMPDIR/in"

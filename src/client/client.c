@@ -32,6 +32,7 @@
 #include "session.h"
 #include "status.h"
 #include "target.h"
+#include "token.h"
 
 #define PROGRAM "nbnet"
 #define EXIT_USAGE 2
@@ -624,7 +625,7 @@ static int run(const struct options *o) {
         char *req;
         int r;
 
-        if (channel && (r = session_make_token(token)) < 0) {
+        if (channel && (r = token_make(token)) < 0) {
                 message(&o->target, "cannot make the stderr channel's token: getrandom: %s",
                         strerror(-r));
                 return EXIT_LOCAL;

@@ -4,6 +4,10 @@
  * each run requests back to back, one connection per request (a connection
  * carries one command), and every response's trailer is checked.
  *
+ * With --stderr-channel each request carries '&' and a fresh token, and its
+ * slot opens the stderr channel beside it (a second connection that sends
+ * '=' and the token): the request ends when both have closed.
+ *
  * One epoll loop over a fixed array of slots, not sd-event: the only events
  * are socket readiness and a coarse tick, and at tens of thousands of
  * connections a second, sd-event's allocation of a source per connection
@@ -34,6 +38,7 @@
 #include "report.h"
 #include "response.h"
 #include "target.h"
+#include "token.h"
 
 #define PROGRAM "nbnet-load"
 #define MAX_CONNS 1000u
@@ -42,7 +47,9 @@
 /* Timeouts and progress are checked on this tick, not per connection. */
 #define TICK_USEC (100 * 1000ull)
 
-enum slot_state { SLOT_IDLE, SLOT_CONNECTING, SLOT_SENDING, SLOT_READING };
+/* SLOT_WAITING: the response is in, the stderr channel not closed yet. */
+enum slot_state { SLOT_IDLE, SLOT_CONNECTING, SLOT_SENDING, SLOT_READING, SLOT_WAITING };
+enum channel_state { CHANNEL_CONNECTING, CHANNEL_READING };
 
 struct slot {
         enum slot_state state;
@@ -52,8 +59,15 @@ struct slot {
         size_t sent;         /* of the request, then of the --stdin payload */
         uint64_t start_usec;
         struct response response;
-        char *request; /* --munge: this request's own, a credential being single-use */
+        char *request; /* this request's own: a credential and a token are single-use */
         size_t request_size;
+        int status; /* SLOT_WAITING: the response's */
+        /* --stderr-channel: the channel's connection (-1 when none) and what it sends. */
+        int channel;
+        enum channel_state channel_state;
+        uint32_t channel_events;
+        size_t channel_sent;
+        char channel_request[FRAME_CHANNEL_SIZE];
 };
 
 struct options {
@@ -68,6 +82,7 @@ struct options {
         bool raw;
         bool json;
         bool munge;             /* each request in a fresh MUNGE credential */
+        bool channel;           /* --stderr-channel */
         bool ok_status[256];    /* --ok-status */
         const char *ok_text;    /* as given, for the report */
         const char *stdin_path; /* --stdin */
@@ -112,6 +127,9 @@ static void usage(FILE *out) {
                 "                   the statuses that count as ok, as 0,1 or 0-2 (default 0);\n"
                 "                   any other is a failed request\n"
                 "      --stdin FILE send FILE as every command's stdin ('<'), then end it\n"
+                "      --stderr-channel\n"
+                "                   the command's stderr apart, on a second connection per\n"
+                "                   request ('&'), as nbnet does; without it, in the output\n"
                 "  -r, --raw        plain requests, counted by clean EOF, for servers that\n"
                 "                   cannot send a status trailer\n"
                 "      --json       the report as one JSON object\n"
@@ -156,13 +174,14 @@ static int parse_status_list(const char *s, bool ok[static 256]) {
 
 /* Returns 0 to go on, 1 to exit 0 (help, version), -EINVAL to exit 2. */
 static int parse_options(int argc, char **argv, struct options *o) {
-        enum { OPT_JSON = 256, OPT_OK_STATUS, OPT_STDIN, OPT_MUNGE };
+        enum { OPT_JSON = 256, OPT_OK_STATUS, OPT_STDIN, OPT_MUNGE, OPT_STDERR_CHANNEL };
         static const struct option longopts[] = {
                 {"raw", no_argument, NULL, 'r'},
                 {"json", no_argument, NULL, OPT_JSON},
                 {"ok-status", required_argument, NULL, OPT_OK_STATUS},
                 {"stdin", required_argument, NULL, OPT_STDIN},
                 {"munge", no_argument, NULL, OPT_MUNGE},
+                {"stderr-channel", no_argument, NULL, OPT_STDERR_CHANNEL},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
                 {0},
@@ -227,6 +246,9 @@ static int parse_options(int argc, char **argv, struct options *o) {
                 case OPT_MUNGE:
                         o->munge = true;
                         break;
+                case OPT_STDERR_CHANNEL:
+                        o->channel = true;
+                        break;
                 default: /* -h, -V, and getopt's '?' */
                         if ((r = args_common_option(c, PROGRAM, NBNET_VERSION, usage)) != 0)
                                 return r;
@@ -234,6 +256,9 @@ static int parse_options(int argc, char **argv, struct options *o) {
         }
         if (o->raw && o->stdin_path)
                 return usage_error("--stdin needs the '<' flag, which --raw requests do not have");
+        if (o->raw && o->channel)
+                return usage_error(
+                        "--stderr-channel needs the '&' flag, which --raw requests do not have");
         if ((o->requests == 0) == (o->duration_usec == 0))
                 return usage_error(
                         "give exactly one of -n REQUESTS and -d SECONDS: the run must end");
@@ -302,69 +327,112 @@ static bool budget_left(const struct load *ld) {
         return clock_now_usec() < ld->start_usec + ld->o->duration_usec;
 }
 
-static uint64_t cookie(const struct load *ld, const struct slot *s) {
-        return (uint64_t) s->generation << 32 | (uint64_t) (s - ld->slots);
+/* The generation, the slot's index, and whether the event is its channel's. */
+static uint64_t cookie(const struct load *ld, const struct slot *s, bool channel) {
+        return (uint64_t) s->generation << 32 | (uint64_t) (s - ld->slots) << 1 | channel;
 }
 
 /* Unregister before close: a later event in the batch must not find the fd. */
-static void close_slot(struct load *ld, struct slot *s) {
-        if (epoll_ctl(ld->epfd, EPOLL_CTL_DEL, s->fd, NULL) < 0 && errno != ENOENT && errno != EBADF)
+static void close_fd(struct load *ld, int *fd) {
+        if (*fd < 0)
+                return;
+        if (epoll_ctl(ld->epfd, EPOLL_CTL_DEL, *fd, NULL) < 0 && errno != ENOENT && errno != EBADF)
                 fprintf(stderr, PROGRAM ": epoll_ctl DEL: %s\n", strerror(errno));
-        close(s->fd);
-        s->fd = -1;
+        close(*fd);
+        *fd = -1;
+}
+
+static void close_slot(struct load *ld, struct slot *s) {
+        close_fd(ld, &s->fd);
+        close_fd(ld, &s->channel);
         s->state = SLOT_IDLE;
         s->generation++;
 }
 
-static int watch(struct load *ld, struct slot *s, int op, uint32_t events) {
-        struct epoll_event ev = {.events = events, .data.u64 = cookie(ld, s)};
+static int watch_fd(struct load *ld, struct slot *s, bool channel, int op, uint32_t events) {
+        uint32_t *watched = channel ? &s->channel_events : &s->events;
+        struct epoll_event ev = {.events = events, .data.u64 = cookie(ld, s, channel)};
 
-        if (op == EPOLL_CTL_MOD && s->events == events)
+        if (op == EPOLL_CTL_MOD && *watched == events)
                 return 0;
-        s->events = events;
-        return epoll_ctl(ld->epfd, op, s->fd, &ev) < 0 ? -errno : 0;
+        *watched = events;
+        return epoll_ctl(ld->epfd, op, channel ? s->channel : s->fd, &ev) < 0 ? -errno : 0;
 }
 
-/* --munge: a credential for this request from munged, one round trip. */
+static int watch(struct load *ld, struct slot *s, int op, uint32_t events) {
+        return watch_fd(ld, s, false, op, events);
+}
+
 /* The request's flags: '+' unless --raw, '<' with --stdin. */
 static unsigned load_flags(const struct options *o) {
         return (o->raw ? 0 : FRAME_WANT_STATUS) | (o->stdin_path ? FRAME_STDIN : 0);
 }
 
-static int munge_request(struct load *ld, struct slot *s) {
-        char why[512];
+/* A request of the slot's own: with --munge a fresh credential from munged
+ * (one round trip), with --stderr-channel a fresh token (the server refuses
+ * a token already waiting) and the channel's '=' and token. */
+static int slot_new_request(struct load *ld, struct slot *s) {
+        char why[512], token[FRAME_TOKEN_HEX + 1];
+        struct frame_names names = {0};
+        int r;
 
+        if (ld->o->channel) {
+                if ((r = token_make(token)) < 0 ||
+                    (r = frame_channel_request(token, s->channel_request)) < 0)
+                        return r;
+                names.token = token;
+        }
         free(s->request);
-        s->request = credential_request(ld->o->argv, ld->o->argc, load_flags(ld->o), NULL,
-                                        credential_socket(), &s->request_size, why, sizeof why);
+        s->request = ld->o->munge ? credential_request(ld->o->argv, ld->o->argc, load_flags(ld->o),
+                                                       &names, credential_socket(),
+                                                       &s->request_size, why, sizeof why)
+                                  : frame_build_named(ld->o->argv, ld->o->argc, load_flags(ld->o),
+                                                      &names, &s->request_size);
         return s->request ? 0 : -errno;
 }
 
-/* Opens the connection of a new request; -errno when it failed at once. */
+/* A non-blocking connection to the target, under way; -errno when it failed at once. */
+static int connect_target(const struct load *ld, int *ret_fd) {
+        int fd = socket(ld->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (const struct sockaddr *) &ld->addr, ld->addr_len) < 0 &&
+            errno != EINPROGRESS) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        *ret_fd = fd;
+        return 0;
+}
+
+/* Opens the connection of a new request (and its channel); -errno when it failed at once. */
 static int start_request(struct load *ld, struct slot *s) {
         int r;
 
-        if (ld->o->munge && (r = munge_request(ld, s)) < 0)
+        if ((ld->o->munge || ld->o->channel) && (r = slot_new_request(ld, s)) < 0)
                 return r;
         ld->started++;
         s->start_usec = clock_now_usec();
         s->sent = 0;
         response_init(&s->response);
-        s->fd = socket(ld->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        if (s->fd < 0)
-                return -errno;
+        r = connect_target(ld, &s->fd);
+        if (r < 0)
+                return r;
         s->state = SLOT_CONNECTING;
         s->events = 0;
-        r = connect(s->fd, (struct sockaddr *) &ld->addr, ld->addr_len) < 0 && errno != EINPROGRESS
-                    ? -errno
-                    : 0;
-        if (r == 0)
-                r = watch(ld, s, EPOLL_CTL_ADD, EPOLLOUT);
-        if (r < 0) {
-                close(s->fd);
-                s->fd = -1;
-                s->state = SLOT_IDLE;
+        r = watch(ld, s, EPOLL_CTL_ADD, EPOLLOUT);
+        if (r == 0 && ld->o->channel) {
+                s->channel_state = CHANNEL_CONNECTING;
+                s->channel_sent = 0;
+                s->channel_events = 0;
+                r = connect_target(ld, &s->channel);
+                if (r == 0)
+                        r = watch_fd(ld, s, true, EPOLL_CTL_ADD, EPOLLOUT);
         }
+        if (r < 0)
+                close_slot(ld, s);
         return r;
 }
 
@@ -427,6 +495,18 @@ static void end_request(struct load *ld, struct slot *s, enum outcome out, int s
         }
         close_slot(ld, s);
         next_request(ld, s);
+}
+
+/* The response is in; with the stderr channel still open, the request ends
+ * when that closes too (the server closes it just before the trailer). */
+static void response_done(struct load *ld, struct slot *s, enum outcome out, int status) {
+        if (out == OUT_OK && s->channel >= 0) {
+                close_fd(ld, &s->fd);
+                s->status = status;
+                s->state = SLOT_WAITING;
+                return;
+        }
+        end_request(ld, s, out, status);
 }
 
 static void on_connecting(struct load *ld, struct slot *s) {
@@ -507,7 +587,7 @@ static void on_reading(struct load *ld, struct slot *s) {
                         if (ld->o->raw)
                                 return end_request(ld, s, OUT_OK, -1);
                         status = response_finish(&s->response, unused);
-                        return end_request(ld, s, status >= 0 ? OUT_OK : OUT_NO_STATUS, status);
+                        return response_done(ld, s, status >= 0 ? OUT_OK : OUT_NO_STATUS, status);
                 }
                 if (ld->o->raw)
                         s->response.output_bytes += (uint64_t) n;
@@ -517,14 +597,77 @@ static void on_reading(struct load *ld, struct slot *s) {
         }
 }
 
+/* The stderr channel: once connected, '=' and the token, then read (and
+ * count) what the command writes to its stderr until the server closes it. */
+static void on_channel(struct load *ld, struct slot *s) {
+        static char discard[64 * 1024];
+        int err = 0, r;
+        socklen_t len = sizeof err;
+
+        if (s->channel_state == CHANNEL_CONNECTING) {
+                if (getsockopt(s->channel, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+                        err = errno;
+                if (err != 0) {
+                        ld->res.last_errno = err;
+                        return end_request(ld, s, OUT_CONNECT_ERROR, -1);
+                }
+                while (s->channel_sent < sizeof s->channel_request) {
+                        ssize_t n = send(s->channel, s->channel_request + s->channel_sent,
+                                         sizeof s->channel_request - s->channel_sent, MSG_NOSIGNAL);
+                        if (n < 0 && errno == EINTR)
+                                continue;
+                        if (n < 0 && errno == EAGAIN)
+                                return; /* EPOLLOUT comes back */
+                        if (n < 0) {
+                                ld->res.last_errno = errno;
+                                return end_request(ld, s, OUT_READ_ERROR, -1);
+                        }
+                        s->channel_sent += (size_t) n;
+                }
+                s->channel_state = CHANNEL_READING;
+                r = watch_fd(ld, s, true, EPOLL_CTL_MOD, EPOLLIN);
+                if (r < 0) {
+                        ld->res.last_errno = -r;
+                        end_request(ld, s, OUT_READ_ERROR, -1);
+                }
+                return;
+        }
+        for (int i = 0; i < 4; i++) {
+                ssize_t n = recv(s->channel, discard, sizeof discard, 0);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return;
+                if (n < 0) {
+                        ld->res.last_errno = errno;
+                        return end_request(ld, s, OUT_READ_ERROR, -1);
+                }
+                if (n == 0) {
+                        close_fd(ld, &s->channel);
+                        if (s->state == SLOT_WAITING)
+                                end_request(ld, s, OUT_OK, s->status);
+                        return;
+                }
+                ld->res.stderr_bytes += (uint64_t) n;
+        }
+}
+
 static void on_event(struct load *ld, const struct epoll_event *ev) {
-        uint32_t index = (uint32_t) ev->data.u64, generation = (uint32_t) (ev->data.u64 >> 32);
+        uint32_t low = (uint32_t) ev->data.u64, generation = (uint32_t) (ev->data.u64 >> 32);
+        uint32_t index = low >> 1;
         struct slot *s;
 
         if (index >= ld->o->conns)
                 return;
         s = &ld->slots[index];
-        if (s->fd < 0 || s->generation != generation)
+        if (s->generation != generation)
+                return;
+        if (low & 1) {
+                if (s->channel >= 0)
+                        on_channel(ld, s);
+                return;
+        }
+        if (s->fd < 0)
                 return;
         switch (s->state) {
         case SLOT_CONNECTING:
@@ -543,6 +686,7 @@ static void on_event(struct load *ld, const struct epoll_event *ev) {
                 on_reading(ld, s);
                 break;
         case SLOT_IDLE:
+        case SLOT_WAITING:
                 break;
         }
 }
@@ -687,7 +831,7 @@ static int setup(struct load *ld) {
                 return fprintf(stderr, PROGRAM ": out of memory for %u slots\n", ld->o->conns),
                        -ENOMEM;
         for (unsigned i = 0; i < ld->o->conns; i++)
-                ld->slots[i].fd = -1;
+                ld->slots[i].fd = ld->slots[i].channel = -1;
         histogram_init(&ld->res.latency);
         ld->epfd = epoll_create1(EPOLL_CLOEXEC);
         if (ld->epfd < 0)
@@ -701,7 +845,7 @@ static int setup(struct load *ld) {
 static void release(struct load *ld) {
         if (ld->slots)
                 for (unsigned i = 0; i < ld->o->conns; i++) {
-                        if (ld->slots[i].fd >= 0)
+                        if (ld->slots[i].fd >= 0 || ld->slots[i].channel >= 0)
                                 close_slot(ld, &ld->slots[i]);
                         free(ld->slots[i].request);
                 }
@@ -728,7 +872,8 @@ int main(int argc, char **argv) {
                                  .conns = o.conns,
                                  .raw = o.raw,
                                  .ok_statuses = o.ok_text,
-                                 .with_stdin = o.stdin_path != NULL};
+                                 .with_stdin = o.stdin_path != NULL,
+                                 .stderr_channel = o.channel};
         r = setup(&ld);
         if (r == 0) {
                 r = run_loop(&ld);

@@ -109,6 +109,8 @@ void report_json(const struct report *r, FILE *out) {
                 (unsigned long long) r->output_bytes, m.mb_per_s);
         fprintf(out, " \"input_bytes\": %llu, \"input_mb_per_s\": %.3f,\n",
                 (unsigned long long) r->input_bytes, m.input_mb_per_s);
+        fprintf(out, " \"stderr_channel\": %s, \"stderr_bytes\": %llu,\n",
+                r->stderr_channel ? "true" : "false", (unsigned long long) r->stderr_bytes);
         fprintf(out,
                 " \"latency_us\": {\"min\": %llu, \"p50\": %llu, \"p90\": %llu, \"p99\": %llu, "
                 "\"max\": %llu, \"mean\": %llu, \"stdev\": %.1f},\n",
@@ -154,6 +156,9 @@ void report_text(const struct report *r, FILE *out) {
         if (r->with_stdin)
                 fprintf(out, "  input        %.3f MB, %.3f MB/s\n", (double) r->input_bytes / 1e6,
                         m.input_mb_per_s);
+        if (r->stderr_channel)
+                fprintf(out, "  stderr       %.3f MB, on a channel per request\n",
+                        (double) r->stderr_bytes / 1e6);
         fprintf(out,
                 "  latency      min %.3f ms, p50 %.3f ms, p90 %.3f ms, p99 %.3f ms, max %.3f ms\n",
                 (double) m.min / 1e3, (double) m.p50 / 1e3, (double) m.p90 / 1e3,

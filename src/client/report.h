@@ -23,11 +23,13 @@ struct report {
         bool interrupted;
         const char *ok_statuses; /* --ok-status, as given ("0" by default) */
         bool with_stdin;         /* --stdin: input_bytes counts */
+        bool stderr_channel;     /* --stderr-channel: stderr_bytes counts */
         uint64_t elapsed_usec;
         uint64_t finished;     /* requests that ended, well or not */
         uint64_t ok;           /* with a status in --ok-status (or, raw, a clean EOF) */
         uint64_t output_bytes; /* trailers excluded */
         uint64_t input_bytes;  /* of --stdin, sent */
+        uint64_t stderr_bytes; /* read on the stderr channels */
         uint64_t statuses[256];
         uint64_t connect_errors;
         uint64_t read_errors;

@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -68,26 +67,6 @@ const char *session_connect_error(const struct session *s, int r, const char *re
         else
                 (void) snprintf(buf, size, "cannot connect: %s", strerror(-r));
         return buf;
-}
-
-int session_make_token(char token[static FRAME_TOKEN_HEX + 1]) {
-        static const char hex[] = "0123456789abcdef";
-        unsigned char bytes[FRAME_TOKEN_HEX / 2];
-        ssize_t n;
-
-        do
-                n = getrandom(bytes, sizeof bytes, 0);
-        while (n < 0 && errno == EINTR);
-        if (n < 0)
-                return -errno;
-        if ((size_t) n != sizeof bytes)
-                return -EIO;
-        for (size_t i = 0; i < sizeof bytes; i++) {
-                token[2 * i] = hex[bytes[i] >> 4];
-                token[2 * i + 1] = hex[bytes[i] & 15];
-        }
-        token[FRAME_TOKEN_HEX] = '\0';
-        return 0;
 }
 
 int session_open_channel(struct session *s, const char *token, uint64_t timeout_usec) {

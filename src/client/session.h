@@ -44,10 +44,6 @@ int session_connect(struct session *s, const struct target *t, uint64_t timeout_
 const char *session_connect_error(const struct session *s, int r, const char *resolve_error,
                                   char *buf, size_t size);
 
-/* A fresh token for the stderr channel: 16 random bytes in lower-case hex.
- * Returns 0 or -errno (getrandom). */
-int session_make_token(char token[static FRAME_TOKEN_HEX + 1]);
-
 /* Opens the stderr channel: a second connection to the address the session
  * is connected to, on which it sends '=' and token, and nothing else. Returns
  * 0 or -errno; the session stays as it was on failure. */
