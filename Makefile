@@ -280,7 +280,8 @@ LINT_C = $(wildcard src/*/*.c tests/unit/*.c tests/fuzz/*.c bench/*.c)
 LINT_H = $(wildcard src/*/*.h tests/unit/*.h tests/fuzz/*.h bench/*.h)
 LINT_DEFS := -D_GNU_SOURCE -DNBNET_VERSION='"$(VERSION)"' $(SRC_INCLUDES)
 SHELL_SCRIPTS = $(shell git ls-files | xargs awk 'FNR == 1 && /^\#!(\/usr)?\/bin\/(env )?(ba|da)?sh( |$$)/ \
-	{ print FILENAME } { nextfile }') $(wildcard tests/*.bash tests/lib/*.bash tests/systemd/*.bash) contrib/bash-completion/nbnet
+	{ print FILENAME } { nextfile }') $(wildcard tests/*.bash tests/lib/*.bash tests/systemd/*.bash bench/*.bash) \
+	contrib/bash-completion/nbnet
 # The .bats files' idioms, which shellcheck reads as mistakes: each @test runs
 # in a subshell of its own (SC2030, SC2031); PORT, SERVER_PID, NBCLIENT come
 # from helpers.bash through bats' `load`, stderr from `run --separate-stderr`,

@@ -28,7 +28,7 @@ def main() -> int:
             r = json.loads(line)
             runs[(r["kind"], r["name"], r["workload"])].append(r["result"])
 
-    bad = [(k, r) for k, rs in runs.items() if k[0] == "server" for r in rs
+    bad = [(k, r) for k, rs in runs.items() if k[0] in ("server", "channel") for r in rs
            if r["ok"] == 0 or r["ok"] != r["requests"]]
     for k, r in bad:
         print(f"bench: {k[1]} {k[2]}: {r['ok']} of {r['requests']} requests ok; errors {r['errors']}",
@@ -129,6 +129,30 @@ def main() -> int:
         plain = nb.get(f"c{c}", {}).get("requests_per_s")
         if plain:
             ratios[f"nbnetd_munge_over_plain_c{c}"] = rps / plain
+    # The stderr channel (bench/channel.bash): `true` with '&' and a channel
+    # connection per request over without, per server, interleaved rounds.
+    channel = {}
+    for name in dict.fromkeys(k[1] for k in runs if k[0] == "channel"):
+        for c in (1, 8):
+            cells = {}
+            for ch, w in (("without", f"true c={c}"), ("with", f"true c={c} &")):
+                rs = runs.get(("channel", name, w), [])
+                if rs:
+                    cells[ch] = {"requests_per_s": median([r["requests_per_s"] for r in rs]),
+                                 "p50_ms": median([r["latency_us"]["p50"] for r in rs]) / 1000,
+                                 "p99_ms": median([r["latency_us"]["p99"] for r in rs]) / 1000}
+            if len(cells) == 2:
+                cells["with_over_without"] = cells["with"]["requests_per_s"] / cells["without"]["requests_per_s"]
+                ratios[f"{name.replace('-', '_')}_channel_over_none_c{c}"] = cells["with_over_without"]
+                channel.setdefault(name, {})[f"c{c}"] = cells
+    # rsync's push of one file (bench/channel.bash): over nbnet and over ssh.
+    rsync = {}
+    for k in sorted(k for k in runs if k[0] == "rsync"):
+        rs = runs[k]
+        rsync[k[1]] = {"workload": k[2], "seconds": median([r["seconds"] for r in rs]),
+                       "mb_per_s": median([r["mb_per_s"] for r in rs])}
+    if rsync.get("nbnet") and rsync.get("ssh"):
+        ratios["rsync_ssh_seconds_over_nbnet_seconds"] = rsync["ssh"]["seconds"] / rsync["nbnet"]["seconds"]
     # Idle connections: a normal client's p99 while an attacker holds
     # idle connections from the same address; target under 100 ms.
     idle = {k[2]: v for k, v in runs.items() if k[0] == "idle"}
@@ -226,6 +250,8 @@ def main() -> int:
                    "socket_mb_per_s_head": sock["head"], "socket_mb_per_s_dd": sock["dd"]},
         "servers": table,
         "nbnetd_munge": munge,
+        "stderr_channel": channel,
+        "rsync_push": rsync,
         "ratios": ratios,
         "targets_met": targets,
     }
@@ -263,6 +289,14 @@ def main() -> int:
     for c, v in ideal.items():
         print(f"  ideal server {c}: null cycle {v['null_cycle_per_s']:.0f}/s (p50 {v['null_p50_ms']:.3f} ms), "
               f"with the spawn limit {v['ideal_per_s']:.0f}/s")
+    for name, row in channel.items():
+        for c, v in row.items():
+            w, wo = v["with"], v["without"]
+            print(f"  {name} true {c.replace('c', 'c=')}: {wo['requests_per_s']:.0f}/s without the stderr "
+                  f"channel, {w['requests_per_s']:.0f}/s with it ({v['with_over_without']:.2f}); p50 "
+                  f"{wo['p50_ms']:.2f} -> {w['p50_ms']:.2f} ms, p99 {wo['p99_ms']:.2f} -> {w['p99_ms']:.2f} ms")
+    for via, v in rsync.items():
+        print(f"  rsync {v['workload']} over {via}: {v['seconds']:.2f} s, {v['mb_per_s']:.0f} MB/s")
     for name, row in ssh.items():
         for c, v in row.items():
             fails = f", {v['failures']} failed" if v["failures"] else ""
@@ -291,7 +325,10 @@ def main() -> int:
         print("bench: some measurements are missing or failed", file=sys.stderr)
         return 1
     missing = [what for what, have in (("input", input_nb is not None and input_limit),
-                                       ("ideal server", ideal), ("leftovers", len(leftovers) == 2))
+                                       ("ideal server", ideal), ("leftovers", len(leftovers) == 2),
+                                       ("stderr channel", len(channel) == 2
+                                        and all(len(row) == 2 for row in channel.values())),
+                                       ("rsync over nbnet", "nbnet" in rsync))
                if not have]
     failed_ssh = [f"{n} {c}" for n, row in ssh.items() for c, v in row.items() if v["failures"]]
     if missing or failed_ssh:

@@ -11,8 +11,7 @@ bats_require_minimum_version 1.5.0
 
 load helpers
 load trees
-# shellcheck source=tests/lib/sshd.bash
-. "$BATS_TEST_DIRNAME/lib/sshd.bash"
+load lib/sshd
 
 setup() {
         local missing
