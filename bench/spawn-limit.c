@@ -42,7 +42,7 @@ static int spawn_once(struct spawn_env *env, const char *command, bool *direct) 
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
                 return -errno;
         r = spawn_command(env, command,
-                          &(struct spawn_io){.conn_fd = sv[0], .err_fd = -1, .cgroup_fd = -1},
+                          &(struct spawn_io){.conn_fd = sv[0], .err_fd = -1, .cgroup_procs_fd = -1},
                           &child);
         (void) close(sv[0]);
         *direct = r >= 0 && child.direct;

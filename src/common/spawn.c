@@ -5,17 +5,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <linux/sched.h> /* struct clone_args: glibc has none */
+#include <linux/futex.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <linux/capability.h> /* capset(): glibc has no wrapper */
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -166,6 +168,14 @@ int spawn_env_init(struct spawn_env *env, const struct spawn_login *login, char 
                 spawn_env_release(env);
                 return -ENOMEM;
         }
+        /* The mini-shell's report: a page it shares with us across its fork. */
+        env->report = mmap(NULL, sizeof *env->report, PROT_READ | PROT_WRITE,
+                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (env->report == MAP_FAILED) {
+                env->report = NULL;
+                spawn_env_release(env);
+                return -ENOMEM;
+        }
         env->null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (env->null_fd >= 0 && env->null_fd <= STDERR_FILENO) {
                 (void) close(env->null_fd);
@@ -194,6 +204,9 @@ void spawn_env_release(struct spawn_env *env) {
         env->direct = NULL;
         free(env->stack);
         env->stack = NULL;
+        if (env->report)
+                (void) munmap(env->report, sizeof *env->report);
+        env->report = NULL;
 }
 
 /* The entries of this command's own: TMPDIR, REMOTE_ADDR and REMOTE_PORT, as
@@ -258,14 +271,12 @@ CHILD_SIDE static int spawn_apply_limits(const struct spawn_limits *l) {
 }
 
 /* fd 1 and 2 the connection, fd 0 /dev/null (or the connection too when
- * conn_stdin), fd 2 err_fd instead when it is not -1, nothing else but
- * report_fd (above 2, or -1), which the setup still needs. The order matters
- * when conn_fd is 0, 1 or 2 (inetd): the connection is copied to 1 and 2
- * before fd 0 is replaced; an err_fd below 2 is moved up first. dup2(fd, fd)
- * keeps FD_CLOEXEC, so clear it then. null_fd is the server's /dev/null
- * (above 2), or -1: opened here. */
-CHILD_SIDE static int spawn_child_fds(int conn_fd, bool conn_stdin, int err_fd, int null_fd,
-                                      int report_fd) {
+ * conn_stdin), fd 2 err_fd instead when it is not -1, nothing else. The
+ * order matters when conn_fd is 0, 1 or 2 (inetd): the connection is copied
+ * to 1 and 2 before fd 0 is replaced; an err_fd below 2 is moved up first.
+ * dup2(fd, fd) keeps FD_CLOEXEC, so clear it then. null_fd is the server's
+ * /dev/null (above 2), or -1: opened here. */
+CHILD_SIDE static int spawn_child_fds(int conn_fd, bool conn_stdin, int err_fd, int null_fd) {
         if (err_fd >= 0 && err_fd < STDERR_FILENO &&
             (err_fd = fcntl(err_fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1)) < 0)
                 return -errno;
@@ -289,11 +300,7 @@ CHILD_SIDE static int spawn_child_fds(int conn_fd, bool conn_stdin, int err_fd, 
                         (void) close(null_fd);
                 }
         }
-        if (report_fd > STDERR_FILENO + 1 &&
-            close_range(STDERR_FILENO + 1, (unsigned) report_fd - 1, 0) < 0)
-                return -errno;
-        if (close_range(report_fd > STDERR_FILENO ? (unsigned) report_fd + 1 : STDERR_FILENO + 1,
-                        ~0U, 0) < 0)
+        if (close_range(STDERR_FILENO + 1, ~0U, 0) < 0)
                 return -errno;
         return 0;
 }
@@ -335,25 +342,15 @@ struct spawn_job {
         char *const *argv;
         int conn_fd;
         bool conn_stdin;
-        int err_fd;    /* its fd 2, when not the connection; or -1 */
-        int cgroup_fd; /* without clone3, the child moves itself into it first; or -1 */
-        int report_fd; /* the mini-shell's: its setup's error goes there */
+        int err_fd;                      /* its fd 2, when not the connection; or -1 */
+        int cgroup_procs_fd;             /* the child writes itself ("0") here first; or -1 */
         const struct spawn_creds *creds; /* whom it becomes: env's, or the command's own user's */
         const char *tmpdir;              /* made once the child is the command's user; or NULL */
+        /* A CLONE_VM child's: non-zero until it has exec'd or died (the
+         * kernel clears it, CLONE_CHILD_CLEARTID), and its setup's error. */
+        pid_t started;
         volatile int err;
 };
-
-/* Writes "0" (itself) into the cgroup.procs of the cgroup directory dir_fd. */
-CHILD_SIDE static int spawn_child_join_cgroup(int dir_fd) {
-        int fd = openat(dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC), r = 0;
-
-        if (fd < 0)
-                return -errno;
-        if (write(fd, "0", 1) != 1)
-                r = -errno;
-        (void) close(fd);
-        return r;
-}
 
 /* The user the command runs as, and no capability: the ambient set cleared
  * (it would survive exec), then groups, gid, uid, then capset() to nothing,
@@ -383,10 +380,11 @@ CHILD_SIDE static int spawn_child_credentials(const struct spawn_creds *c, bool 
 }
 
 /* What the shell's child and the mini-shell both do first: default signals
- * (they come in all blocked), a session of their own, the limits, fds 0-2
- * and no other, then the command's user (after the cgroup join: the cgroup
- * is the server's to write). The signal mask is left to the caller, and
- * report_fd open (close-on-exec) for an error of what follows. */
+ * (they come in all blocked), into the cgroup (the server's descriptor of
+ * its cgroup.procs: no file opened here), a session of their own, the
+ * limits, fds 0-2 and no other, then the command's user (after the cgroup
+ * join: the cgroup is the server's to write). The signal mask is left to
+ * the caller. */
 CHILD_SIDE static int spawn_child_setup(const struct spawn_job *job) {
         const struct spawn_env *env = job->env;
         const struct spawn_ksigaction dfl = {.handler = SIG_DFL};
@@ -396,15 +394,15 @@ CHILD_SIDE static int spawn_child_setup(const struct spawn_job *job) {
         for (int sig = 1; reset != 0; sig++, reset >>= 1)
                 if (reset & 1)
                         (void) syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
-        /* Into its cgroup before anything else: it has started nothing yet. */
-        if (job->cgroup_fd >= 0 && (r = spawn_child_join_cgroup(job->cgroup_fd)) < 0)
-                return r;
+        /* Into its cgroup before anything else: it has started nothing yet,
+         * so nothing it starts can be left outside. */
+        if (job->cgroup_procs_fd >= 0 && write(job->cgroup_procs_fd, "0", 1) != 1)
+                return -errno;
         if (setsid() < 0)
                 return -errno;
         if ((r = spawn_apply_limits(&env->limits)) < 0)
                 return r;
-        if ((r = spawn_child_fds(job->conn_fd, job->conn_stdin, job->err_fd, env->null_fd,
-                                 job->report_fd)) < 0)
+        if ((r = spawn_child_fds(job->conn_fd, job->conn_stdin, job->err_fd, env->null_fd)) < 0)
                 return r;
         if ((r = spawn_child_credentials(job->creds, env->creds.drop_caps)) < 0)
                 return r;
@@ -414,7 +412,7 @@ CHILD_SIDE static int spawn_child_setup(const struct spawn_job *job) {
         return 0;
 }
 
-/* Runs in the vfork-like child, on the parent's memory and spawn_env's
+/* Runs in the CLONE_VM child, on the parent's memory and spawn_env's
  * stack: only system calls, and an error goes back through job->err. Every
  * signal is blocked on entry. */
 CHILD_SIDE static int spawn_child(void *arg) {
@@ -433,21 +431,12 @@ CHILD_SIDE static int spawn_child(void *arg) {
         _exit(127);
 }
 
-/* The shell's child as a plain fork (into a cgroup: spawn_clone3): set up,
- * then exec; a setup error goes through the report pipe, as the mini-shell's. */
-CHILD_SIDE static _Noreturn void spawn_forked_shell(struct spawn_job *job) {
-        sigset_t none;
-        int r;
-
-        r = spawn_child_setup(job); /* report_fd closes at exec */
-        if (r >= 0) {
-                sigemptyset(&none);
-                (void) sigprocmask(SIG_SETMASK, &none, NULL);
-                execve(CHILD_SHELL, job->argv, job->env->envp);
-                r = -errno;
-        }
-        (void) !write(job->report_fd, &r, sizeof r);
-        _exit(127);
+/* The mini-shell's word to the server, on the page they share: its setup's
+ * error (0: set up), then the wake. */
+CHILD_SIDE static void spawn_report_started(struct spawn_report *rep, int err) {
+        rep->err = err;
+        __atomic_store_n(&rep->pending, 0, __ATOMIC_RELEASE);
+        (void) syscall(SYS_futex, &rep->pending, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
 /* The direct path's child: a plain fork of the server, on its own copy of
@@ -459,96 +448,163 @@ CHILD_SIDE static int spawn_mini_shell(void *arg) {
         int r;
 
         r = spawn_child_setup(job);
-        if (r < 0) {
-                (void) !write(job->report_fd, &r, sizeof r);
+        spawn_report_started(env->report, r < 0 ? r : 0);
+        if (r < 0)
                 _exit(127);
-        }
-        /* The server waits for this close: the mini-shell never execs. */
-        (void) close(job->report_fd);
         /* The program's child runs on the lower half of our copy of the
          * stack: we run on the upper one. */
         direct_run(env->direct, env->stack + SPAWN_STACK_SIZE / 2, job->argv, env->envp);
 }
 
-/* A fork straight into the cgroup of cgroup_fd (clone3, CLONE_INTO_CGROUP):
- * moving it after the fork would race with its own first fork. A fork, not a
- * vfork: glibc has no clone3 wrapper that runs a function on another stack.
- * The child becomes the mini-shell or the shell and never returns. */
-static pid_t spawn_clone3(struct spawn_job *job, bool direct, int cgroup_fd, int *pidfd) {
-        struct clone_args args = {
-                .flags = CLONE_PIDFD | CLONE_INTO_CGROUP,
-                .pidfd = (__u64) (uintptr_t) pidfd,
-                .exit_signal = SIGCHLD,
-                .cgroup = (__u64) cgroup_fd,
-        };
-        long pid = syscall(SYS_clone3, &args, sizeof args);
+/* FUTEX_WAIT on *word while it is val, at most *ts: 0, or -ETIMEDOUT,
+ * -EAGAIN, -EINTR. Without errno: a CLONE_VM child shares our thread's
+ * errno and may be between a failed call and its read of errno while we
+ * time out. Where no raw call is written, the caller uses CLONE_VFORK. */
+#if defined(__x86_64__)
+#define SPAWN_RAW_FUTEX 1
+static long spawn_futex_wait(pid_t *word, pid_t val, const struct timespec *ts) {
+        long ret;
+        register long r10 __asm__("r10") = (long) ts;
 
-        if (pid != 0)
-                return (pid_t) pid;
-        if (direct)
-                (void) spawn_mini_shell(job);
-        spawn_forked_shell(job);
+        __asm__ volatile("syscall"
+                         : "=a"(ret)
+                         : "0"((long) SYS_futex), "D"(word), "S"((long) FUTEX_WAIT),
+                           "d"((long) val), "r"(r10)
+                         : "rcx", "r11", "memory");
+        return ret;
 }
+#elif defined(__aarch64__)
+#define SPAWN_RAW_FUTEX 1
+static long spawn_futex_wait(pid_t *word, pid_t val, const struct timespec *ts) {
+        register long x8 __asm__("x8") = SYS_futex;
+        register long x0 __asm__("x0") = (long) word;
+        register long x1 __asm__("x1") = FUTEX_WAIT;
+        register long x2 __asm__("x2") = val;
+        register long x3 __asm__("x3") = (long) ts;
 
-/* Whether clone3 may be called: systemd's RestrictNamespaces= makes it
- * ENOSYS (a seccomp filter cannot look into its arguments), and so does
- * valgrind 3.19. Without arguments it is EINVAL where it works. Asked once. */
-static bool spawn_has_clone3(void) {
-        static int has = -1;
-
-        if (has < 0)
-                has = !(syscall(SYS_clone3, NULL, 0) < 0 && errno == ENOSYS);
-        return has;
+        __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
+        return x0;
 }
-
-static int spawn_pidfd_open(pid_t pid) {
-        long fd = syscall(SYS_pidfd_open, pid, 0);
-
-        return fd < 0 ? -errno : (int) fd;
+#else
+#define SPAWN_RAW_FUTEX 0
+static long spawn_futex_wait(pid_t *word, pid_t val, const struct timespec *ts) {
+        return syscall(SYS_futex, word, FUTEX_WAIT, val, ts, NULL, 0) < 0 ? -errno : 0;
 }
+#endif
 
-/* A forked child's setup (or, the shell's, execve) error, through a pipe
- * that its exec or the mini-shell closes: 0 when it got that far. Ends
- * REPORT[0]. */
-static int spawn_read_report(int report[2]) {
-        int err = 0;
-        ssize_t n;
+/* How often a wait for a child's start looks at whether it was stopped. */
+#define SPAWN_STOP_CHECK_NSEC 20000000L
 
-        do
-                n = read(report[0], &err, sizeof err);
-        while (n < 0 && errno == EINTR);
-        (void) close(report[0]);
-        if (n < 0)
-                return -errno;
-        return n == (ssize_t) sizeof err && err < 0 ? err : 0;
-}
+/* Waits until *word is 0: the kernel clears it once a CLONE_VM child has
+ * exec'd or died, the mini-shell once it is set up. A child stopped on the
+ * way (SIGSTOP from a process of the command's user, which may signal it once
+ * it runs as that user) would keep the server waiting for ever, as a vfork
+ * parent waits: it is killed, and the command fails (-ECANCELED). One that
+ * died without a word: -ESRCH. Every signal of ours is blocked. */
+static int spawn_wait_started(pid_t pid, pid_t *word) {
+        const struct timespec slice = {0, SPAWN_STOP_CHECK_NSEC};
+        bool killed = false;
+        pid_t v;
 
-/* A pipe for the mini-shell's report, both ends above fd 2: the child's fds
- * 0-2 are replaced before it is done with it. */
-static int spawn_report_pipe(int report[2]) {
-        if (pipe2(report, O_CLOEXEC) < 0)
-                return -errno;
-        for (int i = 0; i < 2; i++) {
-                if (report[i] > STDERR_FILENO)
+        while ((v = __atomic_load_n(word, __ATOMIC_ACQUIRE)) != 0) {
+                siginfo_t si = {0};
+                if (spawn_futex_wait(word, v, &slice) != -ETIMEDOUT)
                         continue;
-                int fd = fcntl(report[i], F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
-                int saved = errno;
-                (void) close(report[i]);
-                report[i] = fd;
-                if (fd < 0) {
-                        if (report[1 - i] >= 0)
-                                (void) close(report[1 - i]);
-                        return -saved;
+                /* Slow: stopped, or gone without a word (the mini-shell's
+                 * fork clears nothing when it dies)? */
+                if (waitid(P_PID, (id_t) pid, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT) < 0 ||
+                    si.si_pid == 0)
+                        continue;
+                if (si.si_code == CLD_STOPPED || si.si_code == CLD_TRAPPED) {
+                        (void) kill(pid, SIGKILL);
+                        killed = true;
+                        continue;
                 }
+                /* Dead: a CLONE_VM child's word is 0 by now, and its error set. */
+                if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != 0)
+                        return killed ? -ECANCELED : -ESRCH;
         }
-        return 0;
+        return killed ? -ECANCELED : 0;
+}
+
+/* Whether valgrind runs us: it aborts the program at a clone(CLONE_VM)
+ * that is no thread and no vfork, where it could have failed it. Its
+ * preload library is in our LD_PRELOAD. Asked once. */
+static bool spawn_under_valgrind(void) {
+        static int under = -1;
+
+        if (under < 0) {
+                const char *preload = getenv("LD_PRELOAD");
+                under = preload && strstr(preload, "/vgpreload_") != NULL;
+        }
+        return under;
+}
+
+/* Starts fn(job) in a child that shares our memory and runs on env->stack
+ * (a vfork without the freeze: see spawn_wait_started), and returns once it
+ * has exec'd or died: its pid (*pidfd its pidfd when pidfd is not NULL), or
+ * -errno of the clone or of the child's setup. Every signal of ours is
+ * blocked. */
+static pid_t spawn_clone_vm(int (*fn)(void *), struct spawn_job *job, int *pidfd) {
+        int flags = CLONE_VM | CLONE_CHILD_CLEARTID | SIGCHLD | (pidfd ? CLONE_PIDFD : 0);
+        char *stack = job->env->stack + SPAWN_STACK_SIZE;
+        pid_t pid = -1;
+        int r;
+
+        job->started = 1;
+        if (SPAWN_RAW_FUTEX && !spawn_under_valgrind())
+                pid = clone(fn, stack, flags, job, pidfd, NULL, &job->started);
+        /* valgrind runs no CLONE_VM child but a vfork: it, the architectures
+         * without a raw futex wait, and a kernel that refuses the flags get
+         * one (which a stopped child freezes). */
+        if (!SPAWN_RAW_FUTEX || spawn_under_valgrind() || (pid < 0 && errno == EINVAL)) {
+                pid = clone(fn, stack, (flags & ~CLONE_CHILD_CLEARTID) | CLONE_VFORK, job, pidfd);
+                job->started = 0;
+        }
+        if (pid < 0)
+                return -errno;
+        r = spawn_wait_started(pid, &job->started);
+        if (r >= 0)
+                r = job->err;
+        if (r < 0) {
+                if (pidfd && *pidfd >= 0)
+                        (void) close(*pidfd);
+                (void) waitpid(pid, NULL, 0);
+                return r;
+        }
+        return pid;
+}
+
+/* Starts the mini-shell, a fork on its copy of env->stack, and returns once
+ * it is set up, as spawn_clone_vm. */
+static pid_t spawn_fork_mini_shell(struct spawn_job *job, int *pidfd) {
+        struct spawn_report *rep = job->env->report;
+        pid_t pid;
+        int r;
+
+        __atomic_store_n(&rep->pending, 1, __ATOMIC_RELEASE);
+        rep->err = 0;
+        pid = clone(spawn_mini_shell, job->env->stack + SPAWN_STACK_SIZE, CLONE_PIDFD | SIGCHLD,
+                    job, pidfd);
+        if (pid < 0)
+                return -errno;
+        r = spawn_wait_started(pid, &rep->pending);
+        if (r >= 0)
+                r = rep->err;
+        if (r < 0) {
+                (void) close(*pidfd);
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return r;
+        }
+        return pid;
 }
 
 int spawn_command(struct spawn_env *env, const char *command, const struct spawn_io *io,
                   struct spawn_child *ret) {
         const struct sock_peer *peer = io->peer;
         char *argv[] = {(char *) "sh", (char *) "-c", (char *) command, NULL};
-        bool direct, forked, into_cgroup;
+        bool direct;
         unsigned present;
         struct spawn_job job = {
                 .env = env,
@@ -556,11 +612,10 @@ int spawn_command(struct spawn_env *env, const char *command, const struct spawn
                 .conn_fd = io->conn_fd,
                 .conn_stdin = io->conn_stdin,
                 .err_fd = io->err_fd,
-                .cgroup_fd = -1,
-                .report_fd = -1,
+                .cgroup_procs_fd = io->cgroup_procs_fd,
                 .creds = io->user ? io->user->creds : &env->creds,
+                .tmpdir = io->tmpdir,
         };
-        int report[2] = {-1, -1};
         sigset_t all, saved;
         pid_t pid;
         int r, pidfd = -1;
@@ -570,70 +625,24 @@ int spawn_command(struct spawn_env *env, const char *command, const struct spawn
                 r = spawn_make_blocking(io->err_fd);
         if (r < 0)
                 return r;
-        job.tmpdir = io->tmpdir;
         present = spawn_env_set_command(env, peer, io->tmpdir);
         spawn_env_set_user(env, io->user);
         direct = !env->always_shell && env->direct && direct_plan(env->direct, command, present);
-        /* A fork reports its setup's error through a pipe; a vfork through job.err. */
-        into_cgroup = io->cgroup_fd >= 0 && spawn_has_clone3();
-        /* Without clone3 the child moves itself before it starts anything. */
-        if (io->cgroup_fd >= 0 && !into_cgroup)
-                job.cgroup_fd = io->cgroup_fd;
-        forked = direct || into_cgroup;
-        if (forked) {
-                r = spawn_report_pipe(report);
-                if (r < 0)
-                        return r;
-                job.report_fd = report[1];
-        }
         job.reset = spawn_signals_to_reset(env);
         /* No handler of ours may run in the child while it shares our memory. */
         sigfillset(&all);
         r = -pthread_sigmask(SIG_SETMASK, &all, &saved);
-        if (r < 0) {
-                if (forked) {
-                        (void) close(report[0]);
-                        (void) close(report[1]);
-                }
+        if (r < 0)
                 return r;
-        }
-        if (into_cgroup)
-                pid = spawn_clone3(&job, direct, io->cgroup_fd, &pidfd);
-        else if (direct)
-                /* The mini-shell: a fork (its own copy of our memory) that
-                 * runs on its copy of env->stack; CLONE_PIDFD as below. */
-                pid = clone(spawn_mini_shell, env->stack + SPAWN_STACK_SIZE, CLONE_PIDFD | SIGCHLD,
-                            &job, &pidfd);
-        else
-                /* vfork() as clone(): no page tables copied, and we resume
-                 * once the child has exec'd or died; CLONE_PIDFD gives the
-                 * pidfd (close-on-exec) without a pidfd_open() per command.
-                 * The child runs on env->stack. */
-                pid = clone(spawn_child, env->stack + SPAWN_STACK_SIZE,
-                            CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &job, &pidfd);
-        r = pid < 0 ? -errno : job.err;
+        /* The mini-shell: a fork (its own copy of our memory), since it stays
+         * to wait for its program; the shell: a child on our memory, no page
+         * tables copied. CLONE_PIDFD gives the pidfd (close-on-exec) without
+         * a pidfd_open() per command. */
+        pid = direct ? spawn_fork_mini_shell(&job, &pidfd)
+                     : spawn_clone_vm(spawn_child, &job, &pidfd);
         (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
-        if (forked) {
-                (void) close(report[1]);
-                if (pid > 0)
-                        r = spawn_read_report(report);
-                else
-                        (void) close(report[0]);
-        }
-        if (r < 0) {
-                if (pidfd >= 0)
-                        (void) close(pidfd);
-                if (pid > 0)
-                        (void) waitpid(pid, NULL, 0);
-                return r;
-        }
-        if (pidfd < 0)
-                pidfd = spawn_pidfd_open(pid);
-        if (pidfd < 0) {
-                (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
-                return pidfd;
-        }
+        if (pid < 0)
+                return pid;
         *ret = (struct spawn_child){.pid = pid, .pidfd = pidfd, .direct = direct};
         return 0;
 }
@@ -675,7 +684,7 @@ CHILD_SIDE static int spawn_remover(void *arg) {
 
         r = setsid() < 0 ? -errno : 0;
         if (r >= 0)
-                r = spawn_child_fds(job->conn_fd, false, -1, job->env->null_fd, -1);
+                r = spawn_child_fds(job->conn_fd, false, -1, job->env->null_fd);
         if (r >= 0)
                 r = spawn_child_credentials(job->creds, job->env->creds.drop_caps);
         if (r >= 0) {
@@ -695,7 +704,7 @@ int spawn_remove_tree(struct spawn_env *env, const struct spawn_creds *creds, co
                                 .argv = argv,
                                 .conn_fd = env->null_fd,
                                 .err_fd = -1,
-                                .report_fd = -1,
+                                .cgroup_procs_fd = -1,
                                 .creds = creds ? creds : &env->creds};
         sigset_t all, saved;
         pid_t pid;
@@ -707,15 +716,10 @@ int spawn_remove_tree(struct spawn_env *env, const struct spawn_creds *creds, co
         r = -pthread_sigmask(SIG_SETMASK, &all, &saved);
         if (r < 0)
                 return r;
-        pid = clone(spawn_remover, env->stack + SPAWN_STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD,
-                    &job);
-        r = pid < 0 ? -errno : job.err;
+        pid = spawn_clone_vm(spawn_remover, &job, NULL);
         (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
-        if (r < 0) {
-                if (pid > 0)
-                        (void) waitpid(pid, NULL, 0);
-                return r;
-        }
+        if (pid < 0)
+                return pid;
         *ret = pid;
         return 0;
 }

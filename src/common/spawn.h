@@ -112,13 +112,19 @@ struct spawn_env {
         bool signals_known;          /* signals_to_reset read (at the first spawn) */
         uint64_t signals_to_reset;   /* bit sig - 1: not SIG_DFL here */
         char *stack;                 /* the child's until it execs: SPAWN_STACK_SIZE bytes */
+        struct spawn_report *report; /* shared with the mini-shell's fork (MAP_SHARED) */
+};
+
+/* Where the mini-shell, a fork, tells the server that it is set up: pending
+ * goes 0 (a futex word) once err holds its setup's error, or 0. */
+struct spawn_report {
+        pid_t pending;
+        int err;
 };
 
 #define SPAWN_STACK_SIZE ((size_t) 64 * 1024)
 /* Descriptors spawn_env_init keeps open: /dev/null, the children's fd 0. */
 #define SPAWN_ENV_FDS 1
-/* Descriptors spawn_command holds while a command starts: the report pipe. */
-#define SPAWN_START_FDS 2
 
 struct spawn_child {
         pid_t pid;   /* also the command's process group and session */
@@ -134,10 +140,10 @@ void spawn_env_release(struct spawn_env *env);
 struct spawn_io {
         /* Whom it runs as: NULL for the server's command user. */
         const struct spawn_user *user;
-        int conn_fd;                  /* its fds 1 and 2; any descriptor, 0 included */
-        bool conn_stdin;              /* the connection is fd 0 too (else /dev/null) */
-        int err_fd;                   /* its fd 2 instead (the stderr channel), or -1 */
-        int cgroup_fd;                /* a cgroup v2 directory to start in, or -1 */
+        int conn_fd;         /* its fds 1 and 2; any descriptor, 0 included */
+        bool conn_stdin;     /* the connection is fd 0 too (else /dev/null) */
+        int err_fd;          /* its fd 2 instead (the stderr channel), or -1 */
+        int cgroup_procs_fd; /* cgroup.procs (open for writing) of the cgroup v2 to start in, or -1 */
         const struct sock_peer *peer; /* REMOTE_ADDR and REMOTE_PORT, or NULL */
         const char *tmpdir; /* made by the child, as the command's user (mode 0700), or NULL */
 };

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <linux/magic.h>
 #include <poll.h>
 #include <stdio.h>
@@ -87,6 +88,38 @@ static int cgroup_read(int dir_fd, const char *file, char *buf, size_t size) {
         return r;
 }
 
+/* FILE of the slot's directory, cmd-INDEX under the pool's, opened. */
+static int cgroup_slot_open(const struct cgroup_slot *s, const char *file, int flags) {
+        char path[64];
+
+        snprintf(path, sizeof path, "cmd-%u/%s", s->index, file);
+        return openat(s->base_fd, path, flags | O_CLOEXEC);
+}
+
+/* Reads a small file of the slot into buf. */
+static int cgroup_slot_read(const struct cgroup_slot *s, const char *file, char *buf, size_t size) {
+        int fd = cgroup_slot_open(s, file, O_RDONLY), r;
+
+        if (fd < 0)
+                return -errno;
+        r = cgroup_read_fd(fd, buf, size);
+        (void) close(fd);
+        return r;
+}
+
+/* Writes text to a file of the slot. */
+static int cgroup_slot_write(const struct cgroup_slot *s, const char *file, const char *text) {
+        int fd = cgroup_slot_open(s, file, O_WRONLY), r = 0;
+        size_t len = strlen(text);
+
+        if (fd < 0)
+                return -errno;
+        if (write(fd, text, len) != (ssize_t) len)
+                r = -errno;
+        (void) close(fd);
+        return r;
+}
+
 /* A whole decimal number; -EBADMSG for anything else. */
 static int cgroup_parse_u64(const char *text, uint64_t *ret) {
         char *end;
@@ -110,6 +143,17 @@ static int cgroup_key(const char *text, const char *key, uint64_t *ret) {
                 if (strncmp(p, key, len) == 0 && p[len] == ' ')
                         return cgroup_parse_u64(p + len + 1, ret);
         return -ENOENT;
+}
+
+/* Whether the cgroup of events_fd (its cgroup.events) holds a process: 1, 0, or -errno. */
+static int cgroup_events_populated(int events_fd) {
+        char text[256] = "";
+        uint64_t v;
+        int r = cgroup_read_fd(events_fd, text, sizeof text);
+
+        if (r >= 0)
+                r = cgroup_key(text, "populated", &v);
+        return r < 0 ? r : v != 0;
 }
 
 /* systemd marks a cgroup it delegated (Delegate=yes) with this xattr (v251);
@@ -282,52 +326,59 @@ static int cgroup_limit(int dir_fd, const char *file, uint64_t value) {
 /* A new slot, cmd-N, with the limits and its descriptors. */
 static int cgroup_make_slot(struct cgroup_pool *p, struct cgroup_slot *s, unsigned index) {
         char name[32];
-        int r;
+        int dir_fd, r = 0;
 
-        *s = (struct cgroup_slot){.dir_fd = -1, .events_fd = -1, .peak_fd = -1, .index = index};
+        *s = (struct cgroup_slot){
+                .base_fd = p->base_fd, .events_fd = -1, .procs_fd = -1, .peak_fd = -1, .index = index};
         snprintf(name, sizeof name, "cmd-%u", index);
         if (mkdirat(p->base_fd, name, 0755) < 0 && errno != EEXIST)
                 return -errno;
-        s->dir_fd = openat(p->base_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (s->dir_fd < 0)
+        dir_fd = openat(p->base_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0)
                 return -errno;
-        s->events_fd = openat(s->dir_fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
-        if (s->events_fd < 0)
-                return -errno;
-        if ((r = cgroup_limit(s->dir_fd, "memory.max", p->limits.memory_max)) < 0 ||
-            (r = cgroup_limit(s->dir_fd, "pids.max", p->limits.tasks_max)) < 0)
-                return r;
-        if (p->limits.memory_max) {
+        s->events_fd = openat(dir_fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+        /* Opened once: every command's child joins through it (the kernel
+         * checks the opener's rights, ours), no open per spawn. */
+        if (s->events_fd >= 0)
+                s->procs_fd = openat(dir_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+        if (s->events_fd < 0 || s->procs_fd < 0)
+                r = -errno;
+        if (r >= 0)
+                r = cgroup_limit(dir_fd, "memory.max", p->limits.memory_max);
+        if (r >= 0)
+                r = cgroup_limit(dir_fd, "pids.max", p->limits.tasks_max);
+        if (r >= 0 && p->limits.memory_max) {
                 /* Writable (Linux 6.12): a write resets the peak for reads on this fd. */
-                s->peak_fd = openat(s->dir_fd, "memory.peak", O_RDWR | O_CLOEXEC);
+                s->peak_fd = openat(dir_fd, "memory.peak", O_RDWR | O_CLOEXEC);
                 if (s->peak_fd < 0)
-                        s->peak_fd = openat(s->dir_fd, "memory.peak", O_RDONLY | O_CLOEXEC);
+                        s->peak_fd = openat(dir_fd, "memory.peak", O_RDONLY | O_CLOEXEC);
         }
-        return 0;
+        (void) close(dir_fd);
+        return r;
 }
 
 static void cgroup_close_slot(struct cgroup_slot *s) {
-        if (s->dir_fd >= 0)
-                close(s->dir_fd);
         if (s->events_fd >= 0)
                 close(s->events_fd);
+        if (s->procs_fd >= 0)
+                close(s->procs_fd);
         if (s->peak_fd >= 0)
                 close(s->peak_fd);
-        s->dir_fd = s->events_fd = s->peak_fd = -1;
+        s->events_fd = s->procs_fd = s->peak_fd = -1;
 }
 
-/* The counters a command's figures start from. */
-static void cgroup_mark_start(struct cgroup_slot *s) {
+/* The counters a command's figures start from, read again: only for a slot
+ * whose leftovers ran on after the command that left them was over. A new or
+ * remade slot starts at 0, and one given back empty at the figures its last
+ * command ended with (cgroup_cpu_usec, cgroup_oom_killed). */
+static void cgroup_reread_bases(struct cgroup_slot *s) {
         char text[1024] = "";
 
         s->cpu_base = s->oom_base = 0;
-        if (cgroup_read(s->dir_fd, "cpu.stat", text, sizeof text) == 0)
+        if (cgroup_slot_read(s, "cpu.stat", text, sizeof text) == 0)
                 (void) cgroup_key(text, "usage_usec", &s->cpu_base);
-        if (s->peak_fd >= 0) {
-                (void) !pwrite(s->peak_fd, "0", 1, 0);
-                if (cgroup_read(s->dir_fd, "memory.events", text, sizeof text) == 0)
-                        (void) cgroup_key(text, "oom_kill", &s->oom_base);
-        }
+        if (s->peak_fd >= 0 && cgroup_slot_read(s, "memory.events", text, sizeof text) == 0)
+                (void) cgroup_key(text, "oom_kill", &s->oom_base);
 }
 
 /* Removes the cgroup name under parent_fd and every cgroup under it, the
@@ -361,17 +412,16 @@ static int cgroup_remove_tree(int parent_fd, const char *name, unsigned depth) {
         return r;
 }
 
-/* Whether the command made cgroups inside its slot (cgroup.stat's
- * nr_descendants): one read, where a directory listing would be many. */
+/* Whether the command made cgroups inside its slot: a cgroupfs directory's
+ * link count is 2 and one per child cgroup (kernfs counts them). One stat,
+ * no file opened. */
 static bool cgroup_has_children(const struct cgroup_slot *s) {
-        char text[512] = "";
-        uint64_t n = 0;
+        char name[32];
+        struct stat st;
 
-        /* Unreadable: look, to be sure. */
-        if (cgroup_read(s->dir_fd, "cgroup.stat", text, sizeof text) < 0 ||
-            cgroup_key(text, "nr_descendants", &n) < 0)
-                return true;
-        return n > 0;
+        snprintf(name, sizeof name, "cmd-%u", s->index);
+        /* Unknown: look, to be sure. */
+        return fstatat(s->base_fd, name, &st, 0) < 0 || st.st_nlink != 2;
 }
 
 /* A slot to remake, removed once its last process is gone, with any cgroup
@@ -402,6 +452,8 @@ static bool cgroup_ready(struct cgroup_pool *p, struct cgroup_slot *s) {
                 if (cgroup_populated(s) != 0)
                         return false;
                 s->remake = cgroup_has_children(s);
+                if (!s->remake)
+                        cgroup_reread_bases(s);
         }
         if (s->remake) {
                 if (cgroup_remake_slot(p, s) < 0) {
@@ -440,7 +492,9 @@ struct cgroup_slot *cgroup_take(struct cgroup_pool *p) {
                 p->n_slots++;
         }
         s->next = NULL;
-        cgroup_mark_start(s);
+        /* Writable (Linux 6.12): a write resets the peak for reads on this fd. */
+        if (s->peak_fd >= 0)
+                (void) !pwrite(s->peak_fd, "0", 1, 0);
         return s;
 }
 
@@ -460,28 +514,24 @@ void cgroup_give_back(struct cgroup_pool *p, struct cgroup_slot *s) {
 
 int cgroup_kill(struct cgroup_slot *s) {
         s->remake = true;
-        return cgroup_write(s->dir_fd, "cgroup.kill", "1");
+        return cgroup_slot_write(s, "cgroup.kill", "1");
 }
 
 int cgroup_populated(const struct cgroup_slot *s) {
-        char text[256] = "";
-        uint64_t v;
-        int r = cgroup_read_fd(s->events_fd, text, sizeof text);
-
-        if (r >= 0)
-                r = cgroup_key(text, "populated", &v);
-        return r < 0 ? r : v != 0;
+        return cgroup_events_populated(s->events_fd);
 }
 
-int cgroup_cpu_usec(const struct cgroup_slot *s, uint64_t *ret) {
+int cgroup_cpu_usec(struct cgroup_slot *s, uint64_t *ret) {
         char text[1024] = "";
         uint64_t usage;
-        int r = cgroup_read(s->dir_fd, "cpu.stat", text, sizeof text);
+        int r = cgroup_slot_read(s, "cpu.stat", text, sizeof text);
 
         if (r >= 0)
                 r = cgroup_key(text, "usage_usec", &usage);
-        if (r >= 0)
+        if (r >= 0) {
                 *ret = usage >= s->cpu_base ? usage - s->cpu_base : 0;
+                s->cpu_base = usage;
+        }
         return r;
 }
 
@@ -495,25 +545,47 @@ int cgroup_memory_peak(const struct cgroup_slot *s, uint64_t *ret) {
         return r < 0 ? r : cgroup_parse_u64(text, ret);
 }
 
-bool cgroup_oom_killed(const struct cgroup_slot *s) {
+bool cgroup_oom_killed(struct cgroup_slot *s) {
         char text[1024] = "";
         uint64_t kills = 0;
+        bool killed;
 
-        return s->peak_fd >= 0 && cgroup_read(s->dir_fd, "memory.events", text, sizeof text) == 0 &&
-               cgroup_key(text, "oom_kill", &kills) == 0 && kills > s->oom_base;
+        if (s->peak_fd < 0 || cgroup_slot_read(s, "memory.events", text, sizeof text) < 0 ||
+            cgroup_key(text, "oom_kill", &kills) < 0)
+                return false;
+        killed = kills > s->oom_base;
+        s->oom_base = kills;
+        return killed;
 }
 
-/* At exit: a slot that still holds processes (in cgroups of their own
- * inside it too) is killed, and given a moment to be empty. */
-static void cgroup_empty_slot(struct cgroup_slot *s) {
-        if (s->events_fd < 0 || cgroup_populated(s) == 0)
+/* A cgroup (dir_fd, its events_fd) that still holds processes, in cgroups
+ * of their own inside it too, is killed and given a moment to be empty. */
+static void cgroup_empty(int dir_fd, int events_fd) {
+        if (events_fd < 0 || cgroup_events_populated(events_fd) == 0)
                 return;
-        (void) cgroup_write(s->dir_fd, "cgroup.kill", "1");
-        for (int waited = 0; waited < CGROUP_EXIT_WAIT_MS && cgroup_populated(s) > 0; waited += 100) {
+        (void) cgroup_write(dir_fd, "cgroup.kill", "1");
+        for (int waited = 0; waited < CGROUP_EXIT_WAIT_MS && cgroup_events_populated(events_fd) > 0;
+             waited += 100) {
                 /* cgroup.events is POLLPRI when "populated" changes. */
-                struct pollfd pfd = {.fd = s->events_fd, .events = POLLPRI};
+                struct pollfd pfd = {.fd = events_fd, .events = POLLPRI};
                 (void) poll(&pfd, 1, 100);
         }
+}
+
+/* At exit: a slot that still holds processes is killed, and given a moment
+ * to be empty. */
+static void cgroup_empty_slot(struct cgroup_slot *s) {
+        char name[32];
+        int dir_fd;
+
+        if (s->events_fd < 0 || cgroup_populated(s) == 0)
+                return;
+        snprintf(name, sizeof name, "cmd-%u", s->index);
+        dir_fd = openat(s->base_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0)
+                return;
+        cgroup_empty(dir_fd, s->events_fd);
+        (void) close(dir_fd);
 }
 
 void cgroup_pool_release(struct cgroup_pool *p) {
@@ -535,4 +607,93 @@ void cgroup_pool_release(struct cgroup_pool *p) {
         if (p->made_base)
                 (void) rmdir(p->base);
         p->made_base = false;
+}
+
+/* Whether process pid is an nbnetd now: an argument of its command line
+ * named nbnetd (the program itself, or valgrind's or a wrapper's argument).
+ * When in doubt (unreadable), yes: its tree is left alone. */
+static bool cgroup_pid_is_nbnetd(unsigned long pid) {
+        char path[64], line[4096];
+        ssize_t n;
+        int fd;
+
+        snprintf(path, sizeof path, "/proc/%lu/cmdline", pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return errno != ENOENT && errno != ESRCH;
+        n = read(fd, line, sizeof line - 1);
+        (void) close(fd);
+        if (n < 0)
+                return errno != ESRCH;
+        line[n] = '\0';
+        /* The arguments are NUL-separated; a zombie has none. */
+        for (char *arg = line; arg < line + n; arg += strlen(arg) + 1) {
+                const char *base = strrchr(arg, '/');
+                if (strcmp(base ? base + 1 : arg, "nbnetd") == 0)
+                        return true;
+        }
+        return false;
+}
+
+/* The PID of a tree named nbnetd.PID, or 0 for another name. */
+static unsigned long cgroup_stale_pid(const char *name) {
+        unsigned long pid;
+        char *end;
+
+        if (strncmp(name, "nbnetd.", 7) != 0 || name[7] < '1' || name[7] > '9')
+                return 0;
+        errno = 0;
+        pid = strtoul(name + 7, &end, 10);
+        return errno == 0 && *end == '\0' ? pid : 0;
+}
+
+/* Kills what runs in the tree name under parent_fd, waits for it to be
+ * empty, and removes it with every cgroup inside. */
+static int cgroup_remove_stale_tree(int parent_fd, const char *name) {
+        int dir_fd, events_fd, r;
+
+        dir_fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0)
+                return errno == ENOENT ? 0 : -errno;
+        events_fd = openat(dir_fd, "cgroup.events", O_RDONLY | O_CLOEXEC);
+        if (events_fd < 0) {
+                r = -errno;
+                (void) close(dir_fd);
+                return r;
+        }
+        /* cgroup.kill kills the processes of every cgroup inside it too. */
+        cgroup_empty(dir_fd, events_fd);
+        r = cgroup_events_populated(events_fd) > 0 ? -EBUSY : 0;
+        (void) close(events_fd);
+        (void) close(dir_fd);
+        return r < 0 ? r : cgroup_remove_tree(parent_fd, name, 0);
+}
+
+void cgroup_remove_stale(const struct cgroup_pool *p, cgroup_stale_fn report, void *userdata) {
+        char parent[sizeof p->base], path[sizeof p->base + 1 + NAME_MAX + 1];
+        struct dirent *d;
+        char *slash;
+        DIR *dir;
+        int fd;
+
+        if (!p->made_base || !(slash = strrchr(p->base, '/')))
+                return;
+        snprintf(parent, sizeof parent, "%.*s", (int) (slash - p->base), p->base);
+        fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        dir = fdopendir(fd);
+        if (!dir) {
+                (void) close(fd);
+                return;
+        }
+        while ((d = readdir(dir))) {
+                unsigned long pid = cgroup_stale_pid(d->d_name);
+                if (d->d_type != DT_DIR || pid == 0 || pid == (unsigned long) getpid() ||
+                    cgroup_pid_is_nbnetd(pid))
+                        continue;
+                snprintf(path, sizeof path, "%s/%s", parent, d->d_name);
+                report(path, cgroup_remove_stale_tree(dirfd(dir), d->d_name), userdata);
+        }
+        (void) closedir(dir);
 }

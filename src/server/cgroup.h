@@ -3,9 +3,10 @@
 
 /*
  * A cgroup v2 of its own for each of nbnetd's commands, from a pool (doc/protocol.md,
- * Closing): the command is cloned into its slot, ends with cgroup.kill, is
+ * Closing): the command's child writes itself into its slot's cgroup.procs
+ * (a descriptor the slot keeps) before it execs, ends with cgroup.kill, is
  * over when cgroup.events says "populated 0", and its CPU time is read from
- * cpu.stat. Where nbnetd was given a subtree (systemd's Delegate=yes) it
+ * cpu.stat once it is over. Where nbnetd was given a subtree (systemd's Delegate=yes) it
  * moves itself into a leaf, supervisor/, as delegation requires, and makes
  * the slots beside it; as root elsewhere it makes a subtree of its own
  * under its cgroup in the cgroup2 mount. Slots are made when first needed
@@ -23,17 +24,21 @@ struct cgroup_limits {
         uint64_t tasks_max;  /* pids.max (the pids controller) */
 };
 
-/* Descriptors a slot keeps open: its directory and its cgroup.events. With
- * the memory controller, memory.peak too (CGROUP_SLOT_PEAK_FDS). */
+/* Descriptors a slot keeps open: its cgroup.events and its cgroup.procs.
+ * With the memory controller, memory.peak too (CGROUP_SLOT_PEAK_FDS). Its
+ * other files, read once a command is over or written when it is killed,
+ * are opened then, by name under the pool's directory. */
 #define CGROUP_SLOT_FDS 2
 #define CGROUP_SLOT_PEAK_FDS 1
 
 struct cgroup_slot {
-        int dir_fd;        /* the slot's directory: CLONE_INTO_CGROUP */
+        int base_fd;       /* the pool's directory (not the slot's), where it is cmd-INDEX */
         int events_fd;     /* its cgroup.events: EPOLLPRI when "populated" changes */
+        int procs_fd;      /* its cgroup.procs, for writing: the child joins through it */
         int peak_fd;       /* its memory.peak, reset at each take where the kernel can, or -1 */
-        uint64_t cpu_base; /* cpu.stat usage_usec when it was taken: it accumulates */
-        uint64_t oom_base; /* memory.events oom_kill when it was taken */
+        uint64_t cpu_base; /* cpu.stat usage_usec when the last command ended (0 when
+                            * made): it accumulates, and an empty slot adds nothing */
+        uint64_t oom_base; /* memory.events oom_kill likewise */
         bool dirty;        /* given back while still populated */
         bool remake;       /* killed (cgroup.kill), or holding cgroups its command made:
                             * removed with them and made anew before reuse */
@@ -72,16 +77,28 @@ int cgroup_kill(struct cgroup_slot *s);
 /* 1 while a process is in the slot, 0 once it is empty, or -errno. */
 int cgroup_populated(const struct cgroup_slot *s);
 
-/* CPU time of the slot's processes since it was taken, in microseconds. */
-int cgroup_cpu_usec(const struct cgroup_slot *s, uint64_t *ret);
+/* CPU time of the slot's processes since it was taken, in microseconds: read
+ * once the command is over, which makes it the base of the next. */
+int cgroup_cpu_usec(struct cgroup_slot *s, uint64_t *ret);
 
 /* The slot's peak memory (memory.peak), with the memory controller; -ENOENT without. */
 int cgroup_memory_peak(const struct cgroup_slot *s, uint64_t *ret);
 
-/* Whether the slot's command was killed by the memory limit (memory.events oom_kill). */
-bool cgroup_oom_killed(const struct cgroup_slot *s);
+/* Whether the slot's command was killed by the memory limit (memory.events
+ * oom_kill): read once the command is over, as cgroup_cpu_usec. */
+bool cgroup_oom_killed(struct cgroup_slot *s);
 
 /* Removes the slots (with any cgroup a command made inside its own, its
  * processes killed first) and the subtree nbnetd made, and closes every
  * descriptor. */
 void cgroup_pool_release(struct cgroup_pool *p);
+
+/* What cgroup_remove_stale() found: a tree's path, and 0 once removed or
+ * -errno. */
+typedef void (*cgroup_stale_fn)(const char *path, int r, void *userdata);
+
+/* Removes the trees nbnetd.PID/ beside the pool's own, made by an nbnetd
+ * that is gone (killed with SIGKILL outside systemd) and whose PID no nbnetd
+ * holds now: their processes are killed (cgroup.kill), then the cgroups
+ * removed; report is told of each. Only a pool that made its own tree looks. */
+void cgroup_remove_stale(const struct cgroup_pool *p, cgroup_stale_fn report, void *userdata);

@@ -809,9 +809,15 @@ static int conn_take_cgroup(struct conn *c) {
         return c->slot ? 0 : -errno;
 }
 
+/* The command did not start: its slot back, with the CPU time its child
+ * spent there counted as no one's (the next command's starts after it). */
 static void conn_drop_cgroup(struct conn *c) {
-        if (c->slot)
+        uint64_t unused;
+
+        if (c->slot) {
+                (void) cgroup_cpu_usec(c->slot, &unused);
                 cgroup_give_back(c->cfg->cgroups, c->slot);
+        }
         c->slot = NULL;
 }
 
@@ -857,7 +863,7 @@ int conn_start(struct conn *c) {
                                              .conn_stdin = c->frame.want_stdin,
                                              .user = request_spawn_user(&c->who, &user),
                                              .err_fd = c->err_fd,
-                                             .cgroup_fd = c->slot ? c->slot->dir_fd : -1,
+                                             .cgroup_procs_fd = c->slot ? c->slot->procs_fd : -1,
                                              .peer = &c->peer,
                                              .tmpdir = c->tmpdir},
                           &child);

@@ -404,16 +404,14 @@ static rlim_t fds_open(rlim_t limit) {
 static int check_fd_room(rlim_t to_open) {
         rlim_t limit = fd_limit();
         rlim_t open_now = fds_open(limit) + to_open;
-        rlim_t need = open_now + SERVER_FDS_PER_CONNECTION + SPAWN_START_FDS + LOG_FDS;
+        rlim_t need = open_now + SERVER_FDS_PER_CONNECTION + LOG_FDS;
 
         if (limit >= need)
                 return 0;
         log_error("the descriptor limit %llu is too low to serve one connection: nbnetd needs at "
-                  "least %llu (%llu open at start, %d per connection, %d to start a command, %d "
-                  "for the log); %s",
+                  "least %llu (%llu open at start, %d per connection, %d for the log); %s",
                   (unsigned long long) limit, (unsigned long long) need,
-                  (unsigned long long) open_now, SERVER_FDS_PER_CONNECTION, SPAWN_START_FDS,
-                  LOG_FDS, fd_limit_hint());
+                  (unsigned long long) open_now, SERVER_FDS_PER_CONNECTION, LOG_FDS, fd_limit_hint());
         return -EMFILE;
 }
 

@@ -633,6 +633,18 @@ static int server_init_timers(struct server *s) {
         return 0;
 }
 
+/* A stale tree of a dead nbnetd, removed or not. */
+static void server_report_stale(const char *path, int r, void *userdata) {
+        (void) userdata;
+        if (r < 0)
+                log_error_errno(r, "removing %s, the cgroup tree of an nbnetd that is gone: %s",
+                                path, strerror(-r));
+        else
+                log_info("removed %s, the cgroup tree of an nbnetd that is gone (its processes "
+                         "killed)",
+                         path);
+}
+
 /* A cgroup per command where one can be had; without, process groups (and
  * we become the subreaper of the commands' orphans). A limit that needs a
  * cgroup controller it cannot have is a configuration error: 1, logged. */
@@ -651,6 +663,7 @@ static int server_init_cgroups(struct server *s) {
         if (!s->lim.no_cgroups)
                 r = cgroup_pool_init(&s->cgroups, s->lim.max_running, l, why, sizeof why);
         if (r >= 0) {
+                cgroup_remove_stale(&s->cgroups, server_report_stale, NULL);
                 snprintf(s->cgroup_note, sizeof s->cgroup_note, "a cgroup per command under %s",
                          s->cgroups.base);
                 return request_prepare_server(false);
