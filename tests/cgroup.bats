@@ -140,6 +140,49 @@ cgroup2_mount() {
         wait_until 2 test ! -d "$base"
 }
 
+@test "the tree of an nbnetd killed with SIGKILL is removed, its processes killed, by the next nbnetd" {
+        local marker base
+        marker=$(unique_sleep)
+        start_server
+        wait_until 2 grep -q "a cgroup per command under" "$SERVER_LOG"
+        base=$(grep -o "a cgroup per command under [^ ;]*" "$SERVER_LOG" | awk '{ print $NF }')
+        # A command still running when its nbnetd is killed: it stays in its cgroup.
+        nbsend "exec $marker" >/dev/null &
+        local client=$!
+        wait_until 5 marked_are "$marker" 1
+        kill -KILL "$SERVER_PID"
+        wait "$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=
+        [ -d "$base" ] || fail "$base went with the SIGKILL: nothing to remove"
+        marked_are "$marker" 1 || fail "the command went with the SIGKILL"
+        start_server
+        wait_until 10 grep -q "removed $base, the cgroup tree of an nbnetd that is gone" "$SERVER_LOG" ||
+                fail "the next nbnetd did not say it removed $base: $(cat "$SERVER_LOG")"
+        [ ! -d "$base" ] || fail "$base is still there: $(find "$base" -maxdepth 2)"
+        wait_until 5 none_marked "$marker" || fail "the command of the killed nbnetd runs on"
+        wait "$client" || true
+        # The live server's own tree stays, and it serves.
+        run nbsend "echo alive"
+        assert_output alive
+}
+
+@test "the tree of a live nbnetd is left alone by the next one" {
+        local base
+        start_server
+        wait_until 2 grep -q "a cgroup per command under" "$SERVER_LOG"
+        base=$(grep -o "a cgroup per command under [^ ;]*" "$SERVER_LOG" | awk '{ print $NF }')
+        local first_pid=$SERVER_PID first_port=$PORT first_log=$SERVER_LOG
+        SERVER_PID=
+        start_server
+        wait_until 2 grep -q "a cgroup per command under" "$SERVER_LOG"
+        run ! grep -q "removed $base" "$SERVER_LOG"
+        [ -d "$base" ] || fail "the live nbnetd's $base was removed"
+        run bash -c "$(declare -f frame); frame 'echo first' | nc -N 127.0.0.1 $first_port"
+        assert_output first
+        stop_server
+        SERVER_PID=$first_pid SERVER_LOG=$first_log
+}
+
 @test "without cgroups (an unprivileged nbnetd), 500 daemons left behind do not slow the next requests" {
         local marker="daemon-marker-$$-5" t0 t1 n
         needs_caps "running the server as nobody (setpriv --reuid)" setuid setgid
