@@ -16,6 +16,32 @@ def median(values):
     return statistics.median(values) if values else None
 
 
+def cgroup_ratios(results_path):
+    """{"host"|"container": {"cN": {...}}}: per round, nbnetd's rate over
+    that of nbnetd --cgroups off measured in the same round."""
+    kinds = {"cgroups": "host", "cgroups-container": "container"}
+    rates = defaultdict(dict)
+    with open(results_path) as f:
+        for line in f:
+            r = json.loads(line)
+            if r["kind"] in kinds:
+                c = "c" + r["workload"].split("=")[1]
+                rates[(kinds[r["kind"]], c, r["rep"])][r["name"]] = r["result"]["requests_per_s"]
+    out = {}
+    for (where, c, _rep), pair in sorted(rates.items()):
+        on, off = pair.get("nbnetd"), pair.get("nbnetd --cgroups off")
+        if not on or not off:
+            continue
+        row = out.setdefault(where, {}).setdefault(c, {"ratios": [], "on": [], "off": []})
+        row["ratios"].append(on / off)
+        row["on"].append(on)
+        row["off"].append(off)
+    return {where: {c: {"median_ratio": median(v["ratios"]), "ratios": v["ratios"],
+                        "cgroups_per_s": median(v["on"]), "off_per_s": median(v["off"])}
+                    for c, v in by_c.items()}
+            for where, by_c in out.items()}
+
+
 def main() -> int:
     args = sys.argv[1:]
     smoke = args[0] == "--smoke"
@@ -234,7 +260,20 @@ def main() -> int:
         if not smoke and b:
             targets[f"{name}: true c=8 after {after[0]['daemons']} daemons >= 0.9 of before"] = a / b >= 0.9
 
+    # A cgroup per command over --cgroups off (bench/cgroups,
+    # bench/cgroups-container): one ratio per round, both measured in it,
+    # and the median of those.
+    cgroups = cgroup_ratios(results_path)
+    for where, by_c in cgroups.items():
+        floor = 0.95 if where == "host" else 0.9
+        for c, v in by_c.items():
+            ratios[f"cgroups_over_off_{where}_{c}"] = v["median_ratio"]
+            if not smoke:
+                targets[f"{where} {c}: a cgroup per command >= {floor} of --cgroups off"] = \
+                    v["median_ratio"] >= floor
+
     report = {
+        "cgroups_over_off": cgroups,
         "idle_connections": idle_report,
         "input": {"nbnetd_mb_per_s": input_nb, "input_socket_limit_mb_per_s": input_limit},
         "ideal_server": ideal,
@@ -308,6 +347,11 @@ def main() -> int:
         print(f"  {name}: true c=8 {v['before_per_s']:.0f}/s before, {v['after_per_s']:.0f}/s after a command "
               f"left {v['daemons']} daemons ({v['left_running']} still running; p99 after "
               f"{v['after_p99_ms']:.2f} ms)")
+    for where, by_c in cgroups.items():
+        for c, v in by_c.items():
+            print(f"  a cgroup per command over --cgroups off, {where}, true {c.replace('c', 'c=')}: "
+                  f"median ratio {v['median_ratio']:.2f} (rounds {' '.join(f'{r:.2f}' for r in v['ratios'])}; "
+                  f"{v['cgroups_per_s']:.0f}/s against {v['off_per_s']:.0f}/s)")
     for w, v in idle_report.items():
         print(f"  nbnetd {w} (idle connections from the client's address): p99 {v['p99_ms']:.2f} ms, "
               f"{v['ok']} of {v['requests']} ok")
