@@ -55,7 +55,7 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DNBNET_VERSION='"$(VERSION)"' $(WARNINGS)
 ALL_LDFLAGS = $(SANFLAGS) $(CFLAGS) $(LDFLAGS)
 
 COMMON := frame spawn direct shsyntax shenv sock log args policy cmdtable options proc request auth \
-	runas userdb
+	runas userdb readfile
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans cgroup authq tmpdir listen rendezvous pairing conn handler))
 NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans cgroup listen metrics notices authq tmpdir pairs server conn nbnetd))
 # What the client and the load generator share: target (where to connect),
@@ -153,7 +153,8 @@ $(OUT)/bin/test-log: $(OBJ)/test-log.o $(OBJ)/log.o | $(OUT)/bin
 $(OUT)/bin/test-policy: $(OBJ)/test-policy.o $(OBJ)/policy.o $(OBJ)/args.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
-$(OUT)/bin/test-cmdtable: $(OBJ)/test-cmdtable.o $(OBJ)/cmdtable.o $(OBJ)/policy.o $(OBJ)/args.o | $(OUT)/bin
+$(OUT)/bin/test-cmdtable: $(OBJ)/test-cmdtable.o $(OBJ)/cmdtable.o $(OBJ)/readfile.o $(OBJ)/policy.o \
+		$(OBJ)/args.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(OUT)/bin/test-args: $(OBJ)/test-args.o $(OBJ)/args.o | $(OUT)/bin
@@ -333,10 +334,11 @@ fuzz-frame: build/fuzz/frame_fuzz
 
 build/fuzz/commands_fuzz: tests/fuzz/commands_fuzz.c tests/fuzz/fuzz.h src/common/cmdtable.c \
 		src/common/cmdtable.h src/common/frame.h src/common/policy.c src/common/policy.h \
-		src/common/args.c
+		src/common/args.c src/common/readfile.c src/common/readfile.h
 	mkdir -p build/fuzz
 	clang -std=gnu11 -D_GNU_SOURCE $(WARNINGS) $(FUZZ_FLAGS) -O1 -g -Isrc/common -o $@ \
-		tests/fuzz/commands_fuzz.c src/common/cmdtable.c src/common/policy.c src/common/args.c
+		tests/fuzz/commands_fuzz.c src/common/cmdtable.c src/common/policy.c src/common/args.c \
+		src/common/readfile.c
 
 # -max_len 4096: a table of 1024 entries would do an O(n^2) name check per run, 100 times slower.
 fuzz-commands: build/fuzz/commands_fuzz

@@ -5,7 +5,6 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "readfile.h"
 
 static char *cmdtable_trim(char *s) {
         char *end;
@@ -37,6 +37,18 @@ static bool cmdtable_valid_name(const char *name) {
         return true;
 }
 
+/* Whether a line uses NRPE's arguments ($ARG1$..), which nbnet never passes. */
+static bool cmdtable_has_nrpe_arg(const char *line) {
+        for (const char *p = strstr(line, "$ARG"); p; p = strstr(p + 1, "$ARG")) {
+                const char *d = p + 4;
+                while (*d >= '0' && *d <= '9')
+                        d++;
+                if (d > p + 4 && *d == '$')
+                        return true;
+        }
+        return false;
+}
+
 /* Adds name -> command: 0, or -EINVAL/-E2BIG with the reason in why. */
 static int cmdtable_add(struct cmdtable *t, char *name, char *command, const char **why) {
         if (!cmdtable_valid_name(name))
@@ -45,6 +57,11 @@ static int cmdtable_add(struct cmdtable *t, char *name, char *command, const cha
                 return *why = "empty command line", -EINVAL;
         if (strlen(command) > FRAME_MAX_COMMAND_LIMIT)
                 return *why = "command line longer than " FRAME_MAX_COMMAND_LIMIT_TEXT " bytes",
+                       -EINVAL;
+        /* In either form: the shell would run "$ARG1$" as "$", never what was meant. */
+        if (cmdtable_has_nrpe_arg(command))
+                return *why = "$ARGn$: nbnet passes no arguments to commands (write the values "
+                              "into the line, or define one name per variant)",
                        -EINVAL;
         if (cmdtable_lookup(t, name))
                 return *why = "name defined twice", -EINVAL;
@@ -68,64 +85,24 @@ static int cmdtable_parse_line(struct cmdtable *t, char *line, const char **why)
         return cmdtable_add(t, cmdtable_trim(line), cmdtable_trim(eq + 1), why);
 }
 
-/* Reads a whole regular file of at most CMDTABLE_FILE_MAX bytes, NUL-terminated;
- * anything else (FIFO, device, directory) is -EINVAL, without blocking. */
+/* One file's text, to join the table's storage. */
 static int cmdtable_read_file(const char *path, struct cmdtable_text **ret) {
-        struct cmdtable_text *buf = NULL;
-        struct stat st;
-        size_t got = 0;
-        int fd, r = 0;
+        struct cmdtable_text *t;
+        size_t len;
+        char *text;
+        int r;
 
-        /* O_NONBLOCK: open() of a FIFO with no writer would wait for one, and
-         * the server with it; only a regular file gets past fstat(). */
-        fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                r = -errno;
-        else if (!S_ISREG(st.st_mode))
-                r = -EINVAL;
-        else if (st.st_size > (off_t) CMDTABLE_FILE_MAX)
-                r = -EFBIG;
-        else if (!(buf = calloc(1, sizeof *buf + (size_t) st.st_size + 1)))
-                r = -ENOMEM;
-        while (r == 0 && got < (size_t) st.st_size) {
-                ssize_t n = read(fd, buf->text + got, (size_t) st.st_size - got);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n <= 0)
-                        r = n < 0 ? -errno : -EIO;
-                else
-                        got += (size_t) n;
-        }
-        close(fd);
-        /* r == 0 means buf was allocated; clang 14's analyzer thinks fstat() or
-         * read() may fail with errno 0. */
-        /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
-        if (r == 0 && memchr(buf->text, '\0', got))
-                r = -EBADMSG;
-        if (r < 0) {
-                free(buf);
+        r = readfile_small(path, CMDTABLE_FILE_MAX, &text, &len);
+        if (r < 0)
                 return r;
+        t = malloc(sizeof *t);
+        if (!t) {
+                free(text);
+                return -ENOMEM;
         }
-        /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): as above */
-        buf->text[got] = '\0';
-        buf->next = NULL;
-        *ret = buf;
+        *t = (struct cmdtable_text){.text = text};
+        *ret = t;
         return 0;
-}
-
-static const char *cmdtable_file_error(int r) {
-        switch (r) {
-        case -EINVAL:
-                return "not a regular file";
-        case -EFBIG:
-                return "larger than 1 MiB";
-        case -EBADMSG:
-                return "contains a NUL byte";
-        default:
-                return strerror(-r);
-        }
 }
 
 /* One load: the table, where its error goes, how many files so far. */
@@ -144,18 +121,6 @@ static bool cmdtable_is_nrpe(const char *text) {
                 while (*line == ' ' || *line == '\t')
                         line++;
                 if (strncmp(line, "command[", 8) == 0)
-                        return true;
-        }
-        return false;
-}
-
-/* Whether a line uses NRPE's arguments ($ARG1$..), which nbnet never passes. */
-static bool cmdtable_has_nrpe_arg(const char *line) {
-        for (const char *p = strstr(line, "$ARG"); p; p = strstr(p + 1, "$ARG")) {
-                const char *d = p + 4;
-                while (*d >= '0' && *d <= '9')
-                        d++;
-                if (d > p + 4 && *d == '$')
                         return true;
         }
         return false;
@@ -331,10 +296,6 @@ static int cmdtable_parse_nrpe_line(struct cmdtable_loader *l, const char *path,
                 if (*bracket != ']')
                         return *why = "expected 'command[NAME]=command line'", -EINVAL;
                 *bracket = '\0';
-                if (cmdtable_has_nrpe_arg(value))
-                        return *why = "$ARGn$: nbnet passes no arguments to commands (write the "
-                                      "values into the line, or define one name per variant)",
-                               -EINVAL;
                 return cmdtable_add(l->t, key + 8, value, why);
         }
         if (strcmp(key, "include") == 0 || strcmp(key, "include_file") == 0 ||
@@ -363,11 +324,10 @@ static int cmdtable_load_file(struct cmdtable_loader *l, const char *path, unsig
                 return -E2BIG;
         }
         r = cmdtable_read_file(path, &text);
-        /* clang 14's analyzer thinks open() may fail with errno 0. */
-        if (r >= 0 && !text)
-                r = -EIO;
         if (r < 0) {
-                snprintf(l->err, l->err_size, "%s: %s", path, cmdtable_file_error(r));
+                char buf[64];
+                snprintf(l->err, l->err_size, "%s: %s", path,
+                         readfile_error(r, "1 MiB", buf, sizeof buf));
                 return r;
         }
         text->next = l->t->storage;
@@ -421,6 +381,7 @@ void cmdtable_release(struct cmdtable *t) {
         free(t->entries);
         while (t->storage) {
                 struct cmdtable_text *next = t->storage->next;
+                free(t->storage->text);
                 free(t->storage);
                 t->storage = next;
         }

@@ -29,7 +29,7 @@ struct cmdtable_entry {
 /* One file's text; a table's entries point into its files' texts. */
 struct cmdtable_text {
         struct cmdtable_text *next;
-        char text[];
+        char *text; /* readfile.h's */
 };
 
 /* The command table. skipped names the nrpe.cfg directives that were skipped

@@ -142,12 +142,14 @@ static bool expect_line(struct expect *e, const char *s, size_t n) {
                         e->skipped++;
                         return true;
                 }
-                if (name[name_n - 1] != ']' || has_arg(cmd, cmd_n))
+                if (name[name_n - 1] != ']')
                         return false;
                 name += 8;
                 name_n -= 9;
         }
-        if (!valid_name(name, name_n) || cmd_n == 0 || cmd_n > FRAME_MAX_COMMAND_LIMIT)
+        /* $ARGn$ in either form: nbnet passes no arguments. */
+        if (!valid_name(name, name_n) || cmd_n == 0 || cmd_n > FRAME_MAX_COMMAND_LIMIT ||
+            has_arg(cmd, cmd_n))
                 return false;
         for (size_t i = 0; i < e->count; i++)
                 if (e->name_len[i] == name_n && memcmp(e->names[i], name, name_n) == 0)

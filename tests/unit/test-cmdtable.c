@@ -66,6 +66,10 @@ static void test_table_errors_name_the_line(void **state) {
                 {"a =   \n", ":1: empty command line"},
                 {"a = x\n\na = y\n", ":3: name defined twice"},
                 {"a = x\0b = y\n", ": contains a NUL byte"},
+                /* NRPE's arguments in nbnet's own form too: the shell would run "$". */
+                {"a = x\nb = check -w $ARG1$\n",
+                 ":2: $ARGn$: nbnet passes no arguments to commands (write the values into the "
+                 "line, or define one name per variant)"},
         };
         (void) state;
 
@@ -88,6 +92,17 @@ static void test_a_missing_table_says_so(void **state) {
         assert_string_equal(err, "/nonexistent/nbnet: No such file or directory");
         assert_int_equal(cmdtable_load(&table, "/tmp", err, sizeof err), -EINVAL);
         assert_string_equal(err, "/tmp: not a regular file");
+}
+
+/* /proc lists its files as regular and empty: /proc/kmsg would load as an
+ * empty table (and reading it would wait for the kernel's next message). */
+static void test_a_proc_file_is_no_table(void **state) {
+        char err[256];
+        (void) state;
+
+        assert_int_equal(cmdtable_load(&table, "/proc/self/status", err, sizeof err), -EMEDIUMTYPE);
+        assert_string_equal(err, "/proc/self/status: not a regular file (a file of /proc or /sys)");
+        assert_int_equal(table.count, 0);
 }
 
 /* A folder of files for the include tests, removed by remove_dir(). */
@@ -278,6 +293,7 @@ int main(void) {
                 cmocka_unit_test_teardown(test_a_table_maps_names_to_command_lines, reset),
                 cmocka_unit_test_teardown(test_table_errors_name_the_line, reset),
                 cmocka_unit_test_teardown(test_a_missing_table_says_so, reset),
+                cmocka_unit_test_teardown(test_a_proc_file_is_no_table, reset),
                 cmocka_unit_test_setup_teardown(
                         test_an_nrpe_cfg_gives_its_commands_and_names_what_it_skips, make_dir,
                         remove_dir),
