@@ -55,7 +55,7 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DNBNET_VERSION='"$(VERSION)"' $(WARNINGS)
 ALL_LDFLAGS = $(SANFLAGS) $(CFLAGS) $(LDFLAGS)
 
 COMMON := frame spawn direct shsyntax shenv sock log args policy cmdtable options proc request auth \
-	runas userdb readfile
+	runas userdb readfile conffile
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans cgroup authq tmpdir listen rendezvous pairing conn handler))
 NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans cgroup listen metrics notices authq tmpdir pairs server conn nbnetd))
 # What the client and the load generator share: target (where to connect),
@@ -70,7 +70,7 @@ PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnetd $(OUT)/bin/nbnet $(OUT)/b
 	$(OUT)/bin/check_nbnet
 UNIT_TEST_NAMES := test-frame test-spawn test-log test-policy test-cmdtable \
 	test-response test-target test-histogram test-report \
-	test-shsyntax test-shenv test-conn test-args test-client
+	test-shsyntax test-shenv test-conn test-args test-client test-conffile
 UNIT_TESTS := $(addprefix $(OUT)/bin/,$(UNIT_TEST_NAMES))
 MAN_PAGES := $(wildcard man/*.[0-9])
 # The documentation that ships (DOCDIR, flat): for the users, not the developers
@@ -155,6 +155,9 @@ $(OUT)/bin/test-policy: $(OBJ)/test-policy.o $(OBJ)/policy.o $(OBJ)/args.o | $(O
 
 $(OUT)/bin/test-cmdtable: $(OBJ)/test-cmdtable.o $(OBJ)/cmdtable.o $(OBJ)/readfile.o $(OBJ)/policy.o \
 		$(OBJ)/args.o | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+$(OUT)/bin/test-conffile: $(OBJ)/test-conffile.o $(OBJ)/conffile.o $(OBJ)/readfile.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(OUT)/bin/test-args: $(OBJ)/test-args.o $(OBJ)/args.o | $(OUT)/bin

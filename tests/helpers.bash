@@ -156,6 +156,58 @@ start_server() {
         return "$rc"
 }
 
+# refused_at_start MESSAGE [server options...]: the server, started with the
+# options, serves nothing, and says MESSAGE (a fixed string) in its log
+# (SERVER_LOG, in every mode):
+# nbnetd exits 2 at once (under systemd-socket-activate, after telling the
+# client that woke it); a handler answers its client "server misconfigured"
+# and status 125, then exits 2.
+refused_at_start() {
+        local message=$1
+        shift
+        case $NBNET_MODE in
+        nbnetd)
+                PORT=$(free_port)
+                run -2 --separate-stderr timeout 10 "$NBNET_BIN/nbnetd" --listen "127.0.0.1:$PORT" "$@"
+                SERVER_LOG=$BATS_TEST_TMPDIR/server.log
+                printf '%s\n' "$stderr" >"$SERVER_LOG"
+                [[ "$stderr" == *"$message"* ]] || {
+                        echo "expected in stderr: $message"
+                        echo "got: $stderr"
+                        return 1
+                }
+                [[ "$stderr" != *"listening on"* ]]
+                ;;
+        nbnetd-activated)
+                # It starts at start_server's own probe, tells that client,
+                # and exits: systemd-socket-activate execs it.
+                start_server "$@" || true
+                wait_until 5 server_gone
+                local rc=0
+                wait "$SERVER_PID" || rc=$?
+                SERVER_PID=
+                assert_equal "$rc" 2
+                grep -qF -- "$message" "$SERVER_LOG" || {
+                        echo "expected in the log: $message"
+                        cat "$SERVER_LOG"
+                        return 1
+                }
+                ! grep -q "listening on" "$SERVER_LOG"
+                ;;
+        *)
+                start_server "$@"
+                run $NBCLIENT "$PORT" --command 'echo hi' --plus --timeout 5
+                assert_output $'nbnet: server misconfigured (see its log)\n\x1eNBNET-STATUS 125'
+                WAIT_STEP=0.05 wait_until 5 grep -q 'died with code 2' "$SERVER_LOG"
+                grep -qF -- "$message" "$SERVER_LOG" || {
+                        echo "expected in the log: $message"
+                        cat "$SERVER_LOG"
+                        return 1
+                }
+                ;;
+        esac
+}
+
 # Whether the test's server process has exited.
 server_gone() {
         ! kill -0 "$SERVER_PID" 2>/dev/null

@@ -34,7 +34,8 @@ void serve_options_help(FILE *out) {
                 "  --commands FILE        restricted mode: a request names a command of FILE\n"
                 "                         ('name = command line' lines); nothing else runs\n"
                 "  --limit-cpu SEC        CPU seconds per command (SIGXCPU, then SIGKILL)\n"
-                "  --limit-as BYTES       address space per command (K, M, G suffixes)\n"
+                "  --limit-as BYTES       address space per command (K, M, G suffixes; at\n"
+                "                         least 16M)\n"
                 "  --limit-nproc N        processes of the command's user (not for root)\n"
                 "  --limit-fsize BYTES    largest file a command may write (K, M, G)\n"
                 "  --always-shell         run every command with /bin/sh -c, even one without\n"
@@ -57,7 +58,10 @@ void serve_options_help(FILE *out) {
                 "  --pass-env NAME        pass the server's NAME on to every command, if set\n"
                 "                         (repeatable). Commands otherwise get only PATH,\n"
                 "                         HOME, USER, LOGNAME, SHELL, the server's LANG,\n"
-                "                         LANGUAGE, LC_* and TZ, REMOTE_ADDR and REMOTE_PORT\n",
+                "                         LANGUAGE, LC_* and TZ, REMOTE_ADDR and REMOTE_PORT\n"
+                "  --config FILE          read options from FILE, one 'name = value' a line\n"
+                "                         (the long options without their dashes; '#'\n"
+                "                         comments); an option given here replaces its lines\n",
                 FRAME_MAX_COMMAND_LIMIT, FRAME_MAX_COMMAND_DEFAULT);
 }
 
@@ -90,11 +94,13 @@ static int parse_count(const char *arg, rlim_t *ret) {
         return 0;
 }
 
-static int parse_size(const char *arg, rlim_t *ret) {
+/* -ERANGE: a size, below min (or past 2^64); -EINVAL: no size. */
+static int parse_size(const char *arg, unsigned long long min, rlim_t *ret) {
         unsigned long long v;
+        int r = args_parse_bytes(arg, min, &v);
 
-        if (args_parse_bytes(arg, 1, &v) < 0)
-                return -EINVAL;
+        if (r < 0)
+                return r;
         *ret = (rlim_t) v;
         return 0;
 }
@@ -157,7 +163,14 @@ int serve_options_parse(struct serve_options *o, int opt, const char *arg, const
                                                     arg);
                 return 0;
         case OPT_LIMIT_AS:
-                if (parse_size(arg, &o->limits.as) < 0)
+                r = parse_size(arg, SERVE_LIMIT_AS_MIN, &o->limits.as);
+                if (r == -ERANGE && parse_size(arg, 0, &(rlim_t){0}) == 0)
+                        return options_refuse_value(
+                                program, "--limit-as",
+                                "at least 16M (below it /bin/sh itself cannot start: every "
+                                "command would die of SIGSEGV, status 139)",
+                                arg);
+                if (r < 0)
                         return options_refuse_value(program, "--limit-as", "a size like 512M or 2G",
                                                     arg);
                 return 0;
@@ -166,7 +179,7 @@ int serve_options_parse(struct serve_options *o, int opt, const char *arg, const
                         return options_refuse_value(program, "--limit-nproc", "1..1073741824", arg);
                 return 0;
         case OPT_LIMIT_FSIZE:
-                if (parse_size(arg, &o->limits.fsize) < 0)
+                if (parse_size(arg, 1, &o->limits.fsize) < 0)
                         return options_refuse_value(program, "--limit-fsize",
                                                     "a size like 1M or 10G", arg);
                 return 0;
@@ -213,6 +226,7 @@ int serve_options_parse(struct serve_options *o, int opt, const char *arg, const
                 o->pass_env[o->n_pass_env++] = arg;
                 return 0;
         default:
+                /* OPT_CONFIG included: conffile_parse_options() reads it. */
                 return -ENOENT;
         }
 }

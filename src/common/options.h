@@ -36,6 +36,7 @@ enum {
         OPT_RUN_AS_REQUESTER,
         OPT_SETENV,
         OPT_PASS_ENV,
+        OPT_CONFIG,
         OPT_SERVE_LAST, /* a program's own options start here */
 };
 
@@ -59,11 +60,15 @@ enum {
         {"run-as", required_argument, NULL, OPT_RUN_AS},                        \
         {"run-as-requester", no_argument, NULL, OPT_RUN_AS_REQUESTER},          \
         {"setenv", required_argument, NULL, OPT_SETENV},                        \
-        {"pass-env", required_argument, NULL, OPT_PASS_ENV}
+        {"pass-env", required_argument, NULL, OPT_PASS_ENV},                    \
+        {"config", required_argument, NULL, OPT_CONFIG}
 /* clang-format on */
 
 /* --setenv and --pass-env may each be given this many times. */
 #define SERVE_MAX_ENV 64
+/* The smallest --limit-as: below it /bin/sh itself cannot start, and every
+ * command would die of SIGSEGV (status 139) with no word of why. */
+#define SERVE_LIMIT_AS_MIN (16ull << 20)
 
 struct serve_options {
         uint32_t max_command;
@@ -85,9 +90,10 @@ struct serve_options {
 
 void serve_options_init(struct serve_options *o);
 
-/* Handles one of the SERVE_LONG_OPTIONS: 0, or -EINVAL after printing what
- * is allowed to stderr. -ENOENT: not a server option. */
-int serve_options_parse(struct serve_options *o, int opt, const char *arg, const char *program);
+/* Handles one of the SERVE_LONG_OPTIONS but --config (conffile.h reads it):
+ * 0, or -EINVAL after printing what is allowed to stderr, after who ("nbnetd",
+ * or the program and the configuration file's line). -ENOENT: not a server option. */
+int serve_options_parse(struct serve_options *o, int opt, const char *arg, const char *who);
 
 /* What the options say together, once all are parsed: 0, or -EINVAL after
  * printing to stderr what does not go together and what to give. */

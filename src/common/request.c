@@ -76,6 +76,9 @@ static const struct request_end_info request_ends[REQUEST_END_COUNT] = {
                                      true},
         [REQUEST_STOP_TIMEOUT] = {"stop_timeout", "server stopping: --stop-timeout passed", NULL,
                                   -1, true},
+        [REQUEST_STOP_AGAIN] = {"stop_again",
+                                "server stopping: a second stop signal killed the command", NULL,
+                                -1, true},
         [REQUEST_RESPONSE_UNREAD] = {"response_unread", "the client did not read its response",
                                      NULL, -1, true},
         [REQUEST_EVICTED] = {"evicted",
@@ -183,20 +186,25 @@ static void request_commands_warn_skipped(const char *path, const struct cmdtabl
                     path, t->n_skipped, t->n_skipped == 1 ? "" : "s", t->skipped);
 }
 
-void request_table_load(struct request_table *c, const char *path, const char *until) {
+int request_table_load(struct request_table *c, const char *path, const char *then) {
         char why[512];
         int r;
 
         *c = (struct request_table){.path = path, .ok = true};
         if (!path)
-                return;
+                return 0;
         r = cmdtable_load(&c->table, path, why, sizeof why);
         /* why names the file, the line and the cause: no errno text after it. */
         if (r < 0)
-                log_error("--commands %s; every request is refused until %s", why, until);
+                log_error("--commands %s; %s", why, then);
         else
                 request_commands_warn_skipped(path, &c->table);
+        if (r >= 0 && c->table.count == 0)
+                log_warning("--commands %s: no command in it: every request is refused "
+                            "(command not allowed, status 126)",
+                            path);
         c->ok = r >= 0;
+        return r < 0 ? r : 0;
 }
 
 void request_table_reload(struct request_table *c) {
@@ -207,6 +215,16 @@ void request_table_reload(struct request_table *c) {
         if (!c->path)
                 return;
         r = cmdtable_load(&table, c->path, why, sizeof why);
+        /* An empty table refuses every request: more likely a file caught
+         * half-written, or emptied by mistake, than what was meant. */
+        if (r >= 0 && table.count == 0) {
+                cmdtable_release(&table);
+                snprintf(why, sizeof why,
+                         "%s: no command in it (to refuse every request, stop the "
+                         "server)",
+                         c->path);
+                r = -ENODATA;
+        }
         if (r < 0) {
                 log_warning("SIGHUP: --commands %s; %s", why,
                             c->ok ? "keeping the table in force"

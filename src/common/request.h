@@ -61,6 +61,7 @@ enum request_end {
         REQUEST_MEMORY_LIMIT,      /* killed by the kernel at nbnetd's --limit-memory */
         REQUEST_STOPPED_RUNNING,   /* killed because the server stops */
         REQUEST_STOP_TIMEOUT,      /* killed once nbnetd's --stop-timeout passed */
+        REQUEST_STOP_AGAIN,        /* killed at a second SIGTERM or SIGINT, before it passed */
         REQUEST_RESPONSE_UNREAD,   /* the client left our last bytes unread */
         REQUEST_EVICTED,           /* nbnetd was full, and it had waited longest for its frame */
         REQUEST_NO_CHANNEL,        /* '&', and its stderr channel did not come in time */
@@ -119,12 +120,13 @@ struct request_table {
         bool ok; /* false: the table would not load, and requests are refused */
 };
 
-/* Loads the table (when path is set); a table that will not load is logged,
- * with until saying what fixes it, and leaves every request refused. */
-void request_table_load(struct request_table *c, const char *path, const char *until);
+/* Loads the table (when path is set). A table that will not load is logged,
+ * then says what the server does about it, and leaves every request refused:
+ * -errno. An empty one is a warning. */
+int request_table_load(struct request_table *c, const char *path, const char *then);
 
-/* SIGHUP: reads the table again; a bad new table is logged and the one in
- * force is kept. */
+/* SIGHUP: reads the table again; a bad or empty new table is logged and the
+ * one in force is kept. */
 void request_table_reload(struct request_table *c);
 
 void request_table_release(struct request_table *c);

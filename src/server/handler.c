@@ -21,6 +21,7 @@
 
 #include "args.h"
 #include "clock.h"
+#include "conffile.h"
 #include "conn.h"
 #include "listen.h"
 #include "log.h"
@@ -65,35 +66,55 @@ static void usage(FILE *out) {
                      "(/usr/share/doc/nbnet, or /usr/local/share/doc/nbnet after make install).\n");
 }
 
-/* Returns 0 to go on, 1 to exit 0 (help, version), -EINVAL to exit 2. */
-static int parse_options(int argc, char **argv, struct serve_options *o) {
+/* One option, from the command line or the --config file (who says which). */
+static int parse_one(int c, const char *arg, const char *who, void *userdata) {
+        switch (c) {
+        case 'h':
+        case 'V':
+        case '?':
+                return args_common_option(c, PROGRAM, NBNET_VERSION, usage);
+        default:
+                return serve_options_parse(userdata, c, arg, who) < 0 ? -EINVAL : 0;
+        }
+}
+
+/* The command line, then the --config file for what it did not give.
+ * Returns 0 to go on, 1 to exit 0 (help, version), -EINVAL to exit 2 (a
+ * usage error, or -EBADMSG: one in the file). cf holds the file's values. */
+static int parse_options(int argc, char **argv, struct serve_options *o, struct conffile *cf) {
         static const struct option longopts[] = {
                 SERVE_LONG_OPTIONS,
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
                 {0},
         };
-        int c;
+        const struct conffile_args args = {
+                .program = PROGRAM,
+                .longopts = longopts,
+                .shortopts = "hV",
+                .config_opt = OPT_CONFIG,
+                .fn = parse_one,
+                .userdata = o,
+        };
+        int r;
 
         serve_options_init(o);
         argv[0] = (char *) PROGRAM; /* getopt's messages name the program, not its path */
-        while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) >= 0) {
-                switch (c) {
-                case 'h':
-                case 'V':
-                case '?':
-                        return args_common_option(c, PROGRAM, NBNET_VERSION, usage);
-                default:
-                        if (serve_options_parse(o, c, optarg, PROGRAM) < 0)
-                                return -EINVAL;
-                }
-        }
-        if (optind < argc) {
-                fprintf(stderr, PROGRAM ": unexpected argument '%s'; try '" PROGRAM " --help'.\n",
-                        argv[optind]);
-                return -EINVAL;
-        }
+        r = conffile_parse_options(&args, argc, argv, cf);
+        if (r != 0)
+                return r;
         return serve_options_check(o, PROGRAM);
+}
+
+/* A configuration that cannot work, told to the client too (when there is
+ * one: not when run by hand), as nbnetd tells those who came meanwhile. */
+static void refuse_misconfigured(void) {
+        int n = sd_listen_fds(true);
+        int fd = n == 1 ? SD_LISTEN_FDS_START : n == 0 ? STDIN_FILENO : -1;
+
+        if (fd >= 0 && sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 0) > 0 &&
+            request_prepare_server(false) == 0)
+                request_refuse_unread(fd, REQUEST_MISCONFIGURED, 100);
 }
 
 /* fd 3 under Accept=yes, fd 0 under inetd; -ENOTSOCK with a message otherwise. */
@@ -279,12 +300,17 @@ int main(int argc, char **argv) {
         struct handler h = {.start_usec = clock_now_usec(),
                             .fd = -1,
                             .pairing.rendezvous = {.listen_fd = -1, .peer_fd = -1}};
+        struct conffile cf;
         bool misconfigured;
         int r;
 
-        r = parse_options(argc, argv, &h.opt);
-        if (r != 0)
+        r = parse_options(argc, argv, &h.opt, &cf);
+        if (r != 0) {
+                if (r < 0)
+                        refuse_misconfigured();
+                conffile_release(&cf);
                 return r > 0 ? EXIT_SUCCESS : 2;
+        }
         if (request_prepare_server(true) < 0)
                 return EXIT_FAILURE;
         h.fd = find_connection();
@@ -298,7 +324,8 @@ int main(int argc, char **argv) {
         if (r < 0)
                 log_error_errno(r, "%s: setsockopt keepalive", h.peer.text);
         /* Before the peer's check: an nrpe.cfg's allowed_hosts is a rule of it. */
-        request_table_load(&h.table, h.opt.commands_path, "it is fixed");
+        (void) request_table_load(&h.table, h.opt.commands_path,
+                                  "the request is refused, and every one until it is fixed");
         if (!peer_allowed(&h, &misconfigured)) {
                 close(h.fd);
                 request_table_release(&h.table);

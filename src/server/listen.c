@@ -239,6 +239,14 @@ fail:
         return r;
 }
 
+int listen_check_spec(const char *spec, char *err, size_t err_size) {
+        struct sockaddr_storage ss = {0};
+        socklen_t len = 0;
+
+        return listen_spec_is_path(spec) ? listen_parse_unix(spec, &ss, &len, err, err_size)
+                                         : listen_parse_inet(spec, &ss, &len, err, err_size);
+}
+
 int listen_open(const char *spec, const struct listen_unix *u, struct listen_file *made, char *err,
                 size_t err_size) {
         struct sockaddr_storage ss = {0};

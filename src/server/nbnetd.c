@@ -21,6 +21,7 @@
 
 #include "args.h"
 #include "clock.h"
+#include "conffile.h"
 #include "listen.h"
 #include "log.h"
 #include "options.h"
@@ -127,28 +128,35 @@ static void usage(FILE *out) {
                 "after make install).\n");
 }
 
-static int parse_count(const char *name, const char *arg, unsigned *ret) {
+static int parse_count(const char *who, const char *name, const char *arg, unsigned *ret) {
         unsigned long v;
 
         if (args_parse_uint(arg, 1, COUNT_LIMIT, &v) < 0) {
-                fprintf(stderr, PROGRAM ": --%s must be 1..%u, got '%s'\n", name, COUNT_LIMIT, arg);
+                fprintf(stderr, "%s: --%s must be 1..%u, got '%s'\n", who, name, COUNT_LIMIT, arg);
                 return -EINVAL;
         }
         *ret = (unsigned) v;
         return 0;
 }
 
-static int parse_listen(struct options *o, const char *arg) {
+static int parse_listen(struct options *o, const char *who, const char *arg) {
+        char err[512];
+
         if (o->n_listen == SERVER_MAX_LISTENERS) {
-                fprintf(stderr, PROGRAM ": --listen may be given at most %d times\n",
+                fprintf(stderr, "%s: --listen may be given at most %d times\n", who,
                         SERVER_MAX_LISTENERS);
+                return -EINVAL;
+        }
+        /* Told here, where who names the configuration file's line. */
+        if (listen_check_spec(arg, err, sizeof err) < 0) {
+                fprintf(stderr, "%s: --listen %s\n", who, err);
                 return -EINVAL;
         }
         o->listen[o->n_listen++] = arg;
         return 0;
 }
 
-static int parse_socket_mode(const char *arg, mode_t *ret) {
+static int parse_socket_mode(const char *who, const char *arg, mode_t *ret) {
         char *end;
         unsigned long v;
 
@@ -156,9 +164,8 @@ static int parse_socket_mode(const char *arg, mode_t *ret) {
         v = strtoul(arg, &end, 8);
         if (arg[0] < '0' || arg[0] > '7' || *end != '\0' || errno != 0 || v > 0777) {
                 fprintf(stderr,
-                        PROGRAM ": --socket-mode must be an octal mode 0..0777 (e.g. 0660), got "
-                                "'%s'\n",
-                        arg);
+                        "%s: --socket-mode must be an octal mode 0..0777 (e.g. 0660), got '%s'\n",
+                        who, arg);
                 return -EINVAL;
         }
         *ret = (mode_t) v;
@@ -180,20 +187,22 @@ static long parse_owner_id(const char *name, bool group) {
 }
 
 /* USER[:GROUP], as chown(1) takes it: USER alone leaves the group as made. */
-static int parse_socket_owner(const char *arg, struct listen_unix *u) {
+static int parse_socket_owner(const char *who, const char *arg, struct listen_unix *u) {
         char user[256];
         const char *colon = strchr(arg, ':');
         size_t n = colon ? (size_t) (colon - arg) : strlen(arg);
         long uid, gid = -1;
 
         if (geteuid() != 0) {
-                fprintf(stderr, PROGRAM ": --socket-owner needs root (only root may give a file "
-                                        "away); run nbnetd as root, or leave the socket its own "
-                                        "and choose its mode with --socket-mode\n");
+                fprintf(stderr,
+                        "%s: --socket-owner needs root (only root may give a file away); run "
+                        "nbnetd as root, or leave the socket its own and choose its mode "
+                        "with --socket-mode\n",
+                        who);
                 return -EINVAL;
         }
         if (n == 0 || n >= sizeof user || (colon && colon[1] == '\0')) {
-                fprintf(stderr, PROGRAM ": --socket-owner must be USER or USER:GROUP, got '%s'\n",
+                fprintf(stderr, "%s: --socket-owner must be USER or USER:GROUP, got '%s'\n", who,
                         arg);
                 return -EINVAL;
         }
@@ -203,7 +212,7 @@ static int parse_socket_owner(const char *arg, struct listen_unix *u) {
         if (uid >= 0 && colon)
                 gid = parse_owner_id(colon + 1, true);
         if (uid < 0 || (colon && gid < 0)) {
-                fprintf(stderr, PROGRAM ": --socket-owner: unknown %s '%s'\n",
+                fprintf(stderr, "%s: --socket-owner: unknown %s '%s'\n", who,
                         uid < 0 ? "user" : "group", uid < 0 ? user : colon + 1);
                 return -EINVAL;
         }
@@ -212,44 +221,44 @@ static int parse_socket_owner(const char *arg, struct listen_unix *u) {
         return 0;
 }
 
-/* One option: 0, 1 to exit 0 (help, version), -EINVAL to exit 2. */
-static int parse_one(int c, struct options *o) {
+/* One option, from the command line or the --config file (who says which):
+ * 0, 1 to exit 0 (help, version), -EINVAL to exit 2. */
+static int parse_one(int c, const char *arg, const char *who, void *userdata) {
+        struct options *o = userdata;
         struct server_limits *l = &o->limits;
 
         switch (c) {
         case OPT_LISTEN:
-                return parse_listen(o, optarg);
+                return parse_listen(o, who, arg);
         case OPT_MAX_CONNECTIONS:
-                return parse_count("max-connections", optarg, &l->max_connections);
+                return parse_count(who, "max-connections", arg, &l->max_connections);
         case OPT_MAX_RUNNING:
-                return parse_count("max-running", optarg, &l->max_running);
+                return parse_count(who, "max-running", arg, &l->max_running);
         case OPT_MAX_PER_SOURCE:
-                return parse_count("max-per-source", optarg, &l->max_per_source);
+                return parse_count(who, "max-per-source", arg, &l->max_per_source);
         case OPT_STOP_TIMEOUT:
-                if (args_parse_seconds(optarg, 0, 86400, &l->stop_timeout_usec) < 0) {
+                if (args_parse_seconds(arg, 0, 86400, &l->stop_timeout_usec) < 0) {
                         fprintf(stderr,
-                                PROGRAM
-                                ": --stop-timeout must be 0..86400 seconds, in decimal (e.g. "
+                                "%s: --stop-timeout must be 0..86400 seconds, in decimal (e.g. "
                                 "2.5), got '%s'\n",
-                                optarg);
+                                who, arg);
                         return -EINVAL;
                 }
                 return 0;
         case OPT_CGROUPS:
-                if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "off") != 0) {
-                        fprintf(stderr, PROGRAM ": --cgroups must be auto or off, got '%s'\n",
-                                optarg);
+                if (strcmp(arg, "auto") != 0 && strcmp(arg, "off") != 0) {
+                        fprintf(stderr, "%s: --cgroups must be auto or off, got '%s'\n", who, arg);
                         return -EINVAL;
                 }
-                l->no_cgroups = strcmp(optarg, "off") == 0;
+                l->no_cgroups = strcmp(arg, "off") == 0;
                 return 0;
         case OPT_LIMIT_MEMORY: {
                 unsigned long long v;
-                if (args_parse_bytes(optarg, 1 << 20, &v) < 0) {
+                if (args_parse_bytes(arg, 1 << 20, &v) < 0) {
                         fprintf(stderr,
-                                PROGRAM ": --limit-memory must be a size of at least 1M "
-                                        "(a number, with K, M, G or T), got '%s'\n",
-                                optarg);
+                                "%s: --limit-memory must be a size of at least 1M (a number, "
+                                "with K, M, G or T), got '%s'\n",
+                                who, arg);
                         return -EINVAL;
                 }
                 l->cgroup.memory_max = v;
@@ -257,38 +266,39 @@ static int parse_one(int c, struct options *o) {
         }
         case OPT_LIMIT_TASKS: {
                 unsigned long v;
-                if (args_parse_uint(optarg, 1, 4194304, &v) < 0) {
-                        fprintf(stderr, PROGRAM ": --limit-tasks must be 1..4194304, got '%s'\n",
-                                optarg);
+                if (args_parse_uint(arg, 1, 4194304, &v) < 0) {
+                        fprintf(stderr, "%s: --limit-tasks must be 1..4194304, got '%s'\n", who, arg);
                         return -EINVAL;
                 }
                 l->cgroup.tasks_max = v;
                 return 0;
         }
         case OPT_METRICS_FILE:
-                if (optarg[0] == '\0') {
-                        fprintf(stderr, PROGRAM ": --metrics-file needs a file name\n");
+                if (arg[0] == '\0') {
+                        fprintf(stderr, "%s: --metrics-file needs a file name\n", who);
                         return -EINVAL;
                 }
-                o->metrics_file = optarg;
+                o->metrics_file = arg;
                 return 0;
         case OPT_SOCKET_MODE:
                 o->unix_file_given = true;
-                return parse_socket_mode(optarg, &o->unix_file.mode);
+                return parse_socket_mode(who, arg, &o->unix_file.mode);
         case OPT_SOCKET_OWNER:
                 o->unix_file_given = true;
-                return parse_socket_owner(optarg, &o->unix_file);
+                return parse_socket_owner(who, arg, &o->unix_file);
         case 'h':
         case 'V':
         case '?':
                 return args_common_option(c, PROGRAM, NBNET_VERSION, usage);
         default:
-                return serve_options_parse(&o->server, c, optarg, PROGRAM) < 0 ? -EINVAL : 0;
+                return serve_options_parse(&o->server, c, arg, who) < 0 ? -EINVAL : 0;
         }
 }
 
-/* Returns 0 to go on, 1 to exit 0 (help, version), -EINVAL to exit 2. */
-static int parse_options(int argc, char **argv, struct options *o) {
+/* The command line, then the --config file for what it did not give.
+ * Returns 0 to go on, 1 to exit 0 (help, version), -EINVAL to exit 2 (a
+ * usage error, or -EBADMSG: one in the file). cf holds the file's values. */
+static int parse_options(int argc, char **argv, struct options *o, struct conffile *cf) {
         static const struct option longopts[] = {
                 SERVE_LONG_OPTIONS,
                 {"listen", required_argument, NULL, OPT_LISTEN},
@@ -306,7 +316,15 @@ static int parse_options(int argc, char **argv, struct options *o) {
                 {"version", no_argument, NULL, 'V'},
                 {0},
         };
-        int c, r;
+        const struct conffile_args args = {
+                .program = PROGRAM,
+                .longopts = longopts,
+                .shortopts = "hV",
+                .config_opt = OPT_CONFIG,
+                .fn = parse_one,
+                .userdata = o,
+        };
+        int r;
 
         *o = (struct options){
                 .limits.max_connections = 1024,
@@ -317,16 +335,9 @@ static int parse_options(int argc, char **argv, struct options *o) {
         serve_options_init(&o->server);
         /* getopt's own messages start with argv[0]: make it the name the others use. */
         argv[0] = (char *) PROGRAM;
-        while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) >= 0) {
-                r = parse_one(c, o);
-                if (r != 0)
-                        return r;
-        }
-        if (optind < argc) {
-                fprintf(stderr, PROGRAM ": unexpected argument '%s'; try '" PROGRAM " --help'.\n",
-                        argv[optind]);
-                return -EINVAL;
-        }
+        r = conffile_parse_options(&args, argc, argv, cf);
+        if (r != 0)
+                return r;
         /* On loopback every client is one source: by default the two limits are one. */
         if (o->limits.max_per_source == 0)
                 o->limits.max_per_source = o->limits.max_connections;
@@ -503,24 +514,48 @@ static int add_listeners(struct server *s, const struct options *o) {
         return 0;
 }
 
+/* Whoever came meanwhile to the sockets systemd passed is told that the
+ * configuration cannot work, rather than left to start us again. */
+static void refuse_pending(int activated) {
+        for (int i = 0; i < activated; i++)
+                listen_refuse_pending(SD_LISTEN_FDS_START + i, REFUSE_PENDING_MAX);
+}
+
+/* sd_watchdog_enabled() fails on an empty WATCHDOG_PID=, and
+ * sd_event_set_watchdog() with it: empty is unset, as for any variable systemd sets. */
+static void watchdog_env_clean(void) {
+        const char *pid = getenv("WATCHDOG_PID");
+
+        if (pid && pid[0] == '\0')
+                (void) unsetenv("WATCHDOG_PID");
+}
+
 int main(int argc, char **argv) {
+        struct conffile cf;
         struct options o;
         struct server s;
         unsigned asked;
         bool limited;
         int activated, r;
 
-        r = parse_options(argc, argv, &o);
-        if (r != 0)
-                return r > 0 ? EXIT_SUCCESS : 2;
-        log_init(PROGRAM, -1);
         /* Counted now: taking them over (add_listeners) unsets LISTEN_FDS. */
         activated = sd_listen_fds(false);
+        r = parse_options(argc, argv, &o, &cf);
+        if (r != 0) {
+                if (r < 0)
+                        refuse_pending(activated);
+                conffile_release(&cf);
+                return r > 0 ? EXIT_SUCCESS : 2;
+        }
+        log_init(PROGRAM, -1);
+        watchdog_env_clean();
         asked = o.limits.max_connections;
         o.limits.max_connections = fit_fd_limit(asked, &limited);
         /* Before the server's own descriptors, lest their failure hide the reason. */
-        if (limited && check_fd_room(SERVER_FDS + o.n_listen * LISTEN_FDS) < 0)
+        if (limited && check_fd_room(SERVER_FDS + o.n_listen * LISTEN_FDS) < 0) {
+                conffile_release(&cf);
                 return EXIT_FAILURE;
+        }
         r = server_init(&s, &o.server, &o.limits, environ);
         if (r == 0)
                 server_set_metrics_file(&s, o.metrics_file);
@@ -530,10 +565,10 @@ int main(int argc, char **argv) {
                 r = report_fd_limit(&o.limits, asked);
         if (r == 0)
                 r = server_run(&s);
-        /* Whoever came meanwhile is told, rather than left to start us again. */
-        for (int i = 0; r > 0 && i < activated; i++)
-                listen_refuse_pending(SD_LISTEN_FDS_START + i, REFUSE_PENDING_MAX);
+        if (r > 0)
+                refuse_pending(activated);
         server_release(&s);
+        conffile_release(&cf);
         if (r > 0)
                 return 2;
         return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;

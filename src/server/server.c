@@ -467,13 +467,15 @@ static void server_on_conn(void *owner, struct conn *c, enum conn_event event) {
         }
 }
 
-static int server_on_stop_timeout(sd_event_source *src, uint64_t usec, void *userdata) {
-        struct server *s = userdata;
+static void server_kill_all(struct server *s, enum request_end end) {
+        for (unsigned i = 0; i < s->lim.max_connections; i++)
+                conn_kill(&s->conns[i], end);
+}
 
+static int server_on_stop_timeout(sd_event_source *src, uint64_t usec, void *userdata) {
         (void) src;
         (void) usec;
-        for (unsigned i = 0; i < s->lim.max_connections; i++)
-                conn_kill(&s->conns[i], REQUEST_STOP_TIMEOUT);
+        server_kill_all(userdata, REQUEST_STOP_TIMEOUT);
         return 0;
 }
 
@@ -499,8 +501,10 @@ static void server_stop(struct server *s) {
         int r;
 
         if (s->stopping) {
-                /* A second signal: no more waiting. */
-                server_on_stop_timeout(NULL, 0, s);
+                /* A second signal: no more waiting, and the log says it was that. */
+                log_info("stopping: a second stop signal: killing the %u command%s running",
+                         s->running, server_plural(s->running));
+                server_kill_all(s, REQUEST_STOP_AGAIN);
                 return;
         }
         s->stopping = true;
@@ -789,8 +793,11 @@ static void server_log_start(const struct server *s) {
 int server_run(struct server *s) {
         int r;
 
-        /* After the listeners: a usage error is told first and alone. */
-        request_table_load(&s->table, s->opt.commands_path, "it is fixed and nbnetd gets SIGHUP");
+        /* After the listeners: a usage error is told first and alone. A
+         * table that will not load is one too: exit 2, not retried. */
+        if (request_table_load(&s->table, s->opt.commands_path,
+                               "nbnetd does not start: fix the table, then start it again") < 0)
+                return 1;
         server_warn_listeners(s);
         server_log_start(s);
         conn_shared_warn(&s->shared);

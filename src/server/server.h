@@ -106,7 +106,8 @@ int server_listen(struct server *s, int fd, const struct listen_file *file);
 void server_set_metrics_file(struct server *s, const char *path);
 
 /* Loads the --commands table, logs where it listens, and runs until SIGTERM
- * or SIGINT and every connection is closed; 0 or -errno. */
+ * or SIGINT and every connection is closed; 0, 1 for a table that will not
+ * load (logged), or -errno. */
 int server_run(struct server *s);
 
 void server_release(struct server *s);
