@@ -12,6 +12,8 @@ DOCDIR ?= $(PREFIX)/share/doc/nbnet
 # command name, connection plugins by file name.
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ANSIBLEPLUGINDIR ?= $(PREFIX)/share/ansible/plugins/connection
+# /etc for PREFIX=/usr (packages), PREFIX/etc otherwise (/usr/local/etc).
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
 SYSTEMDUNITDIR ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
 SYSUSERSDIR ?= $(shell pkg-config --variable=sysusersdir systemd 2>/dev/null || echo /usr/lib/sysusers.d)
 DESTDIR ?=
@@ -76,7 +78,11 @@ MAN_PAGES := $(wildcard man/*.[0-9])
 # The documentation that ships (DOCDIR, flat): for the users, not the developers
 # (doc/HACKING.md, doc/testing.md). tests/packaging/rpm-files.expected lists them.
 DOCS := README.md doc/protocol.md doc/security.md doc/servers.md doc/many-hosts.md \
-	doc/monitoring.md doc/direct-exec.md
+	doc/monitoring.md doc/direct-exec.md doc/configuration.md
+# SYSCONFDIR/nbnet: each server's configuration file and an example command table.
+CONF_FILES := etc/nbnetd.conf etc/handler.conf etc/commands.conf
+# Example drop-ins, under DOCDIR/examples/ in the folders systemd reads them from.
+EXAMPLE_DIRS := nbnetd.socket.d nbnetd.service.d nbnet@.service.d
 # bench/: the machine's limits that `make bench` measures nbnet against.
 # Built under build/bench/ (not ./bench, the sources, nor the `bench` target).
 BENCH_DIR := $(if $(filter .,$(OUT)),build,$(OUT))/bench
@@ -362,7 +368,8 @@ install: all
 	install -m 0644 man/nbnet.1 man/nbnet-load.1 man/check_nbnet.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 units/nbnet.socket units/nbnetd.socket $(DESTDIR)$(SYSTEMDUNITDIR)/
 	for u in nbnet@.service nbnetd.service; do \
-		sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' units/$$u.in > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u && \
+		sed -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+			units/$$u.in > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u && \
 		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; \
 	done
 	install -m 0644 units/nbnet.sysusers $(DESTDIR)$(SYSUSERSDIR)/nbnet.conf
@@ -371,6 +378,18 @@ install: all
 	ln -sf nbnet $(DESTDIR)$(BASHCOMPDIR)/nbnet-load
 	ln -sf nbnet $(DESTDIR)$(BASHCOMPDIR)/check_nbnet
 	install -m 0644 contrib/ansible/nbnet.py $(DESTDIR)$(ANSIBLEPLUGINDIR)/nbnet.py
+	for d in $(EXAMPLE_DIRS); do \
+		install -d "$(DESTDIR)$(DOCDIR)/examples/$$d" && \
+		install -m 0644 doc/examples/$$d/*.conf "$(DESTDIR)$(DOCDIR)/examples/$$d/" || exit 1; \
+	done
+	@# An edited configuration is kept: a package's files are conffiles, and
+	@# make install over an older install must not undo an administrator's edits.
+	install -d $(DESTDIR)$(SYSCONFDIR)/nbnet
+	for f in $(CONF_FILES); do \
+		dest=$(DESTDIR)$(SYSCONFDIR)/nbnet/$${f#etc/}; \
+		if [ -e "$$dest" ]; then echo "install: $$dest kept (it exists)"; \
+		else install -m 0644 "$$f" "$$dest" || exit 1; fi; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnet-handler $(DESTDIR)$(LIBEXECDIR)/nbnet/nbnetd \
@@ -383,6 +402,7 @@ uninstall:
 		$(DESTDIR)$(SYSUSERSDIR)/nbnet.conf \
 		$(DESTDIR)$(BASHCOMPDIR)/nbnet $(DESTDIR)$(BASHCOMPDIR)/nbnet-load $(DESTDIR)$(BASHCOMPDIR)/check_nbnet \
 		$(DESTDIR)$(ANSIBLEPLUGINDIR)/nbnet.py
+	@# The configuration in SYSCONFDIR/nbnet stays: it may hold an administrator's edits.
 	-rmdir $(DESTDIR)$(LIBEXECDIR)/nbnet
 
 # Packages from a git archive of HEAD (committed work only), into dist/.
