@@ -149,6 +149,9 @@ nbnetd_mode() {
         local table=$BATS_TEST_TMPDIR/commands
         echo "one = echo first" >"$table"
         start_server --commands "$table"
+        # Served once: nbnetd is up (activated, it starts at the first client).
+        run $NBCLIENT "$PORT" --command one
+        assert_output "first"
         : >"$table"
         kill -HUP "$SERVER_PID"
         wait_until 2 grep -qF "SIGHUP: --commands $table: no command in it (to refuse every request, stop the server); keeping the table in force" "$SERVER_LOG"
@@ -160,6 +163,8 @@ nbnetd_mode() {
         nbnetd_mode || skip "nbnet-handler reads its file per connection"
         printf '%s\n' "setenv = FROM=before" >"$CONF"
         start_server --config "$CONF"
+        run $NBCLIENT "$PORT" --command 'echo $FROM'
+        assert_output "before"
         printf '%s\n' "setenv = FROM=after" >"$CONF"
         kill -HUP "$SERVER_PID"
         wait_until 2 grep -q "connections, .* running" "$SERVER_LOG"
@@ -169,7 +174,7 @@ nbnetd_mode() {
 
 @test "an empty WATCHDOG_PID= is as unset: nbnetd serves" {
         [ "$NBNET_MODE" = nbnetd ] || skip "the variable reaches nbnetd as given only when started by hand"
-        WATCHDOG_USEC=30000000 WATCHDOG_PID= start_server
+        WATCHDOG_USEC=30000000 WATCHDOG_PID='' start_server
         run $NBCLIENT "$PORT" --command 'echo alive'
         assert_output "alive"
 }
@@ -188,7 +193,7 @@ nbnetd_mode() {
         wait_until 5 server_gone
         grep -q "stopping: a second stop signal: killing the 1 command running" "$SERVER_LOG"
         grep -q "status 143 .*: server stopping: a second stop signal killed the command" "$SERVER_LOG"
-        ! grep -q -- "--stop-timeout passed" "$SERVER_LOG"
+        run ! grep -q -- "--stop-timeout passed" "$SERVER_LOG"
 }
 
 # The keys of a shipped configuration file, commented out or not.

@@ -170,6 +170,7 @@ refused_at_start() {
                 PORT=$(free_port)
                 run -2 --separate-stderr timeout 10 "$NBNET_BIN/nbnetd" --listen "127.0.0.1:$PORT" "$@"
                 SERVER_LOG=$BATS_TEST_TMPDIR/server.log
+                # shellcheck disable=SC2154 # set by run --separate-stderr
                 printf '%s\n' "$stderr" >"$SERVER_LOG"
                 [[ "$stderr" == *"$message"* ]] || {
                         echo "expected in stderr: $message"
@@ -192,7 +193,11 @@ refused_at_start() {
                         cat "$SERVER_LOG"
                         return 1
                 }
-                ! grep -q "listening on" "$SERVER_LOG"
+                if grep -q "listening on" "$SERVER_LOG"; then
+                        echo "nbnetd listened all the same:"
+                        cat "$SERVER_LOG"
+                        return 1
+                fi
                 ;;
         *)
                 start_server "$@"

@@ -16,7 +16,7 @@
 #define CMDTABLE_MAX_COMMANDS 1024
 #define CMDTABLE_NAME_MAX 64
 /* A command table larger than this is a mistake, not a configuration. */
-#define CMDTABLE_FILE_MAX (1024 * 1024)
+#define CMDTABLE_FILE_MAX ((size_t) 1024 * 1024)
 /* nrpe.cfg's include= and include_dir=: how deep, and how many files in all. */
 #define CMDTABLE_INCLUDE_DEPTH 8
 #define CMDTABLE_MAX_FILES 256

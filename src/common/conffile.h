@@ -15,7 +15,7 @@
 #include <stddef.h>
 
 /* A configuration file larger than this is a mistake, not a configuration. */
-#define CONFFILE_SIZE_MAX (64 * 1024)
+#define CONFFILE_SIZE_MAX ((size_t) 64 * 1024)
 
 struct conffile_entry {
         unsigned line;

@@ -296,19 +296,18 @@ static void handler_release(struct handler *h) {
         h->event = sd_event_unref(h->event);
 }
 
-int main(int argc, char **argv) {
+/* The handler's life; cf holds the --config file's values until its end. */
+static int handler_main(int argc, char **argv, struct conffile *cf) {
         struct handler h = {.start_usec = clock_now_usec(),
                             .fd = -1,
                             .pairing.rendezvous = {.listen_fd = -1, .peer_fd = -1}};
-        struct conffile cf;
         bool misconfigured;
         int r;
 
-        r = parse_options(argc, argv, &h.opt, &cf);
+        r = parse_options(argc, argv, &h.opt, cf);
         if (r != 0) {
                 if (r < 0)
                         refuse_misconfigured();
-                conffile_release(&cf);
                 return r > 0 ? EXIT_SUCCESS : 2;
         }
         if (request_prepare_server(true) < 0)
@@ -345,4 +344,12 @@ int main(int argc, char **argv) {
         handler_release(&h);
         /* As nbnetd: 2 for a configuration that cannot work, 1 for a failure. */
         return r > 0 ? 2 : r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+int main(int argc, char **argv) {
+        struct conffile cf;
+        int r = handler_main(argc, argv, &cf);
+
+        conffile_release(&cf);
+        return r;
 }

@@ -131,6 +131,13 @@ static int listen_unix_in_use(const struct sockaddr_storage *ss, socklen_t len) 
         return r == -ECONNREFUSED ? 0 : r;
 }
 
+static int listen_check_path_length(const char *path, char *err, size_t err_size) {
+        if (strlen(path) >= sizeof(((struct sockaddr_un *) NULL)->sun_path))
+                return listen_error(-ENAMETOOLONG, err, err_size,
+                                    "'%s': the socket path is too long", path);
+        return 0;
+}
+
 static int listen_parse_unix(const char *path, struct sockaddr_storage *ss, socklen_t *len,
                              char *err, size_t err_size) {
         struct sockaddr_un *sun = (struct sockaddr_un *) ss;
@@ -138,9 +145,9 @@ static int listen_parse_unix(const char *path, struct sockaddr_storage *ss, sock
         struct stat st;
         int r;
 
-        if (n >= sizeof sun->sun_path)
-                return listen_error(-ENAMETOOLONG, err, err_size,
-                                    "'%s': the socket path is too long", path);
+        r = listen_check_path_length(path, err, err_size);
+        if (r < 0)
+                return r;
         memset(ss, 0, sizeof *ss);
         sun->sun_family = AF_UNIX;
         memcpy(sun->sun_path, path, n + 1);
@@ -243,7 +250,8 @@ int listen_check_spec(const char *spec, char *err, size_t err_size) {
         struct sockaddr_storage ss = {0};
         socklen_t len = 0;
 
-        return listen_spec_is_path(spec) ? listen_parse_unix(spec, &ss, &len, err, err_size)
+        /* A path's file is looked at when it is bound, not now. */
+        return listen_spec_is_path(spec) ? listen_check_path_length(spec, err, err_size)
                                          : listen_parse_inet(spec, &ss, &len, err, err_size);
 }
 

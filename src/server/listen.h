@@ -61,8 +61,9 @@ struct listener {
 int listen_open(const char *spec, const struct listen_unix *u, struct listen_file *made, char *err,
                 size_t err_size);
 
-/* Whether spec is an address listen_open() takes: 0, or -EINVAL or
- * -ENAMETOOLONG with err saying what is wrong (as listen_open() would). */
+/* Whether spec is an address listen_open() takes, by its text alone (a
+ * path's file is not looked at): 0, or -EINVAL or -ENAMETOOLONG with err
+ * saying what is wrong (as listen_open() would). */
 int listen_check_spec(const char *spec, char *err, size_t err_size);
 
 /* Removes the socket file nbnetd made, unless another took its place: 0,
