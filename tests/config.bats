@@ -228,3 +228,33 @@ help_options() {
         run $NBCLIENT "$PORT" --command load
         assert_output --regexp '^[0-9.]+ [0-9.]+ [0-9.]+ '
 }
+
+# xinetd's way: fds 0, 1 and 2 are all the connection; prints what the
+# client got, then the handler's exit status.
+as_xinetd() {
+        python3 -c '
+import socket, subprocess, sys
+a, b = socket.socketpair()
+p = subprocess.Popen(sys.argv[1:], stdin=b, stdout=b, stderr=b)
+b.close()
+a.sendall(b"+0000000007echo hi")
+a.shutdown(socket.SHUT_WR)
+out = b""
+while True:
+    d = a.recv(4096)
+    if not d:
+        break
+    out += d
+sys.stdout.write(out.decode(errors="replace") + "exit %d\n" % p.wait(timeout=10))
+' "$@"
+}
+
+@test "under xinetd (stderr is the connection) a bad --config line reaches the log, not the client" {
+        [ "$NBNET_MODE" = accept ] || skip "mode-independent: once, in accept mode"
+        printf '%s\n' "max-comand = 10" >"$CONF"
+        run as_xinetd "$NBNET_BIN/nbnet-handler" --config "$CONF"
+        assert_output $'nbnet: server misconfigured (see its log)\n\x1eNBNET-STATUS 125\nexit 2'
+        printf '%s\n' "setenv = FROM=file" >"$CONF"
+        run as_xinetd "$NBNET_BIN/nbnet-handler" --config "$CONF"
+        assert_output $'hi\n\x1eNBNET-STATUS 000\nexit 0'
+}

@@ -8,12 +8,14 @@
  * (conn.c): the two servers answer alike because the same code answers.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
@@ -104,6 +106,50 @@ static int parse_options(int argc, char **argv, struct serve_options *o, struct 
         if (r != 0)
                 return r;
         return serve_options_check(o, PROGRAM);
+}
+
+/* Under xinetd fds 0, 1 and 2 are all the connection: what the options say
+ * (a --config file's path and line, say) must reach the log, not the
+ * client. Their messages go to a memfd meanwhile (/dev/null without one),
+ * then to the log. */
+static int parse_options_logged(int argc, char **argv, struct serve_options *o, struct conffile *cf) {
+        char text[4096] = "", *line, *next;
+        int sink, saved, r;
+        bool mem = true;
+        ssize_t n;
+
+        if (sd_is_socket(STDERR_FILENO, AF_UNSPEC, 0, 0) <= 0)
+                return parse_options(argc, argv, o, cf);
+        sink = memfd_create("nbnet-handler-options", MFD_CLOEXEC);
+        if (sink < 0) {
+                mem = false;
+                sink = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        }
+        saved = sink < 0 ? -1 : fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+        if (saved < 0 || dup2(sink, STDERR_FILENO) < 0) {
+                if (sink >= 0)
+                        close(sink);
+                if (saved >= 0)
+                        close(saved);
+                return -EBADF; /* no way to keep the messages from the client */
+        }
+        r = parse_options(argc, argv, o, cf);
+        if (dup2(saved, STDERR_FILENO) < 0)
+                r = -EBADF;
+        close(saved);
+        n = mem ? pread(sink, text, sizeof text - 1, 0) : 0;
+        close(sink);
+        text[n > 0 ? n : 0] = '\0';
+        log_init(PROGRAM, STDERR_FILENO); /* stderr is the connection: the journal or syslog */
+        for (line = text; *line; line = next) {
+                next = strchrnul(line, '\n');
+                if (*next)
+                        *next++ = '\0';
+                if (strncmp(line, PROGRAM ": ", sizeof PROGRAM + 1) == 0)
+                        line += sizeof PROGRAM + 1;
+                log_error("%s", line);
+        }
+        return r;
 }
 
 /* A configuration that cannot work, told to the client too (when there is
@@ -304,7 +350,7 @@ static int handler_main(int argc, char **argv, struct conffile *cf) {
         bool misconfigured;
         int r;
 
-        r = parse_options(argc, argv, &h.opt, cf);
+        r = parse_options_logged(argc, argv, &h.opt, cf);
         if (r != 0) {
                 if (r < 0)
                         refuse_misconfigured();
