@@ -68,29 +68,43 @@ size_t proc_children(pid_t *pids, size_t max) {
         return n;
 }
 
-enum proc_sockets proc_socket_use(pid_t pid, ino_t ino) {
+/* The inode of a "socket:[N]" link target, or 0 for anything else. */
+static ino_t proc_socket_ino(const char *target) {
+        unsigned long long ino = 0;
+
+        if (strncmp(target, "socket:[", 8) != 0)
+                return 0;
+        for (const char *p = target + 8; *p >= '0' && *p <= '9'; p++)
+                ino = ino * 10 + (unsigned long long) (*p - '0');
+        return (ino_t) ino;
+}
+
+enum proc_sockets proc_socket_use(pid_t pid, const ino_t *inos, size_t n_inos) {
         enum proc_sockets use = PROC_NO_SOCKET;
-        char dir[64], want[48], target[64];
+        char dir[64], target[64];
         struct dirent *de;
         DIR *d;
 
         snprintf(dir, sizeof dir, "/proc/%ld/fd", (long) pid);
-        snprintf(want, sizeof want, "socket:[%llu]", (unsigned long long) ino);
         d = opendir(dir);
         if (!d)
                 return PROC_NO_SOCKET;
         while (use != PROC_HOLDS_SOCKET && (de = readdir(d))) {
                 ssize_t n;
+                ino_t ino;
                 if (de->d_name[0] == '.')
                         continue;
                 n = readlinkat(dirfd(d), de->d_name, target, sizeof target - 1);
                 if (n <= 0)
                         continue;
                 target[n] = '\0';
-                if (strcmp(target, want) == 0)
-                        use = PROC_HOLDS_SOCKET;
-                else if (strncmp(target, "socket:", 7) == 0)
-                        use = PROC_OTHER_SOCKETS;
+                ino = proc_socket_ino(target);
+                if (ino == 0)
+                        continue;
+                use = PROC_OTHER_SOCKETS;
+                for (size_t i = 0; i < n_inos; i++)
+                        if (inos[i] == ino)
+                                use = PROC_HOLDS_SOCKET;
         }
         closedir(d);
         return use;

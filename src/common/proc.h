@@ -23,7 +23,7 @@ void proc_close(void);
 /* Our children, zombies included, at most max of them; returns how many. */
 size_t proc_children(pid_t *pids, size_t max);
 
-/* What pid holds among its descriptors: the socket of inode ino, other
- * sockets only, or no socket at all (or it is gone). */
+/* What pid holds among its descriptors: the socket of one of the n_inos
+ * inodes inos, other sockets only, or no socket at all (or it is gone). */
 enum proc_sockets { PROC_NO_SOCKET, PROC_OTHER_SOCKETS, PROC_HOLDS_SOCKET };
-enum proc_sockets proc_socket_use(pid_t pid, ino_t ino);
+enum proc_sockets proc_socket_use(pid_t pid, const ino_t *inos, size_t n_inos);

@@ -413,15 +413,19 @@ static void conn_command_done(struct conn *c) {
 }
 
 /* Signals what is left of the command: its group (until seen empty) and
- * whatever left the group but still holds the connection. Whether any was left. */
+ * whatever left the group but still holds the connection (nbnetd: at its
+ * next census of orphans). Whether any was left. */
 static bool conn_signal_leftovers(struct conn *c, int sig) {
         bool left = false;
 
-        /* Once seen empty, the group's id is free for reuse: never signal it again. */
-        if (!c->group_gone) {
+        /* Once seen empty, the group's id is free for reuse: never signal it
+         * again. A group's zombies that are our children keep kill() finding
+         * it: reaped first (a scan of our children), when it seems alive. */
+        if (!c->group_gone && spawn_group_alive(c->pid)) {
                 spawn_reap_group(c->pid);
                 c->group_gone = !spawn_group_alive(c->pid);
-        }
+        } else
+                c->group_gone = true;
         if (!c->group_gone) {
                 left = true;
                 if (sig == SIGKILL)
@@ -434,7 +438,8 @@ static bool conn_signal_leftovers(struct conn *c, int sig) {
                 else
                         c->ino = st.st_ino;
         }
-        if (c->ino != 0 && orphans_signal_holders(&c->cfg->shared->orphans, c->ino, sig) > 0)
+        if (c->ino != 0 &&
+            orphans_signal_holders(&c->cfg->shared->orphans, c->ino, c->orphans_gen, sig) > 0)
                 left = true;
         return left;
 }
@@ -502,16 +507,13 @@ static void conn_end_cgroup(struct conn *c) {
 }
 
 /* The main process exited: its pidfd is readable. Its zombie, not reaped
- * yet, keeps the process group's id from being reused while we look. We are
- * a subreaper, so every living descendant of an exited main is our child:
- * when our children are all running commands' mains, nothing of this command
- * is left (no group member, no escapee) and the trailer goes out at once,
- * without signalling an empty group. Otherwise the group gets SIGTERM before
- * the reap, and conn_end_group takes over. */
+ * yet, keeps the process group's id from being reused while the group gets
+ * SIGTERM (nothing, when the group is the zombie alone). Then the zombie is
+ * reaped, and conn_end_group takes over: the trailer goes out at once when
+ * the group is empty, which costs a kill() and no scan of our children. */
 static int conn_on_child(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct conn *c = userdata;
         siginfo_t si = {0};
-        bool alone;
 
         (void) s;
         (void) revents;
@@ -527,20 +529,11 @@ static int conn_on_child(sd_event_source *s, int fd, uint32_t revents, void *use
                 conn_end_cgroup(c);
                 return 0;
         }
-        alone = !orphans_any(&c->cfg->shared->orphans);
         /* Background children must not hold the connection open. */
-        if (!alone)
-                (void) spawn_kill_group(c->pid, SIGTERM);
+        (void) spawn_kill_group(c->pid, SIGTERM);
         (void) waitid((idtype_t) P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG);
         c->child = sd_event_source_disable_unref(c->child);
         orphans_remove_main(&c->cfg->shared->orphans, c->pid);
-        /* Orphans' zombies the main's kept back are next in line now. */
-        orphans_reap(&c->cfg->shared->orphans);
-        if (alone) {
-                c->group_gone = true;
-                conn_command_done(c);
-                return 0;
-        }
         c->grace_end_usec = conn_now(c) + KILL_GRACE_USEC;
         conn_end_group(c);
         return 0;
@@ -712,7 +705,7 @@ static int conn_shared_init_env(struct conn_shared *sh, char *warning, size_t wa
 }
 
 int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve_options *opt,
-                     size_t max_running, char **environ_) {
+                     size_t max_running, bool defer_census, char **environ_) {
         char err[256];
         int r;
 
@@ -722,7 +715,9 @@ int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve
                 return r;
         sh->env.limits = opt->limits;
         sh->env.always_shell = opt->always_shell;
-        r = orphans_init(&sh->orphans, max_running);
+        r = orphans_init(&sh->orphans, max_running, defer_census ? event : NULL, KILL_GRACE_USEC);
+        if (r == -ENOMEM)
+                return log_error_errno(r, "calloc for the orphans' census");
         if (r < 0)
                 return log_error_errno(r, "open /proc/self/task/PID/children (is /proc mounted?)");
         r = authq_init(&sh->authq, event, opt->munge_socket, opt->run_as_requester);
@@ -876,8 +871,10 @@ int conn_start(struct conn *c) {
         }
         c->pid = child.pid;
         /* In a cgroup, the command's orphans are not ours (we are no subreaper). */
-        if (!c->slot)
+        if (!c->slot) {
                 orphans_add_main(&c->cfg->shared->orphans, c->pid);
+                c->orphans_gen = orphans_generation(&c->cfg->shared->orphans);
+        }
         conn_enter(c, CONN_RUNNING,
                    c->cfg->opt->command_timeout_usec ? conn_now(c) + c->cfg->opt->command_timeout_usec
                                                      : 0);

@@ -88,11 +88,13 @@ struct conn_shared {
 };
 
 /* Makes them for a server of opt on event, with room for max_running
- * commands at once; logs what failed. 0; 1 when the configuration cannot
+ * commands at once; defer_census: orphans that hold an ended command's
+ * connection are looked for at the next census (orphans.h), not before its
+ * trailer (nbnetd, which serves many); logs what failed. 0; 1 when the configuration cannot
  * work (an unknown --run-as user, no right to switch to it); -errno.
  * conn_shared_release undoes it, failed or not. */
 int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve_options *opt,
-                     size_t max_running, char **environ_);
+                     size_t max_running, bool defer_census, char **environ_);
 
 /* Logs, once the server is up, that its commands run as itself, if they do. */
 void conn_shared_warn(const struct conn_shared *sh);
@@ -136,6 +138,7 @@ struct conn {
         bool has_cpu, has_memory_peak;
         uint64_t cpu_usec, memory_peak;
         pid_t pid;             /* the command's, also its process group */
+        uint64_t orphans_gen;  /* the orphans' census generation at its start */
         bool group_gone;       /* its process group was seen empty: never signal its id again */
         bool trailer_waits;    /* until nothing the command wrote is unsent */
         bool unlogged;         /* evicted: the owner logs it, rate-limited */

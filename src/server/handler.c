@@ -306,7 +306,7 @@ static int handler_init_loop(struct handler *h) {
                         return log_error_errno(r, "sd_event_add_signal %s",
                                                strsignal(stop_signals[i]));
         }
-        r = conn_shared_init(&h->shared, h->event, &h->opt, 1, environ);
+        r = conn_shared_init(&h->shared, h->event, &h->opt, 1, false, environ);
         if (r != 0)
                 return r;
         conn_shared_warn(&h->shared);

@@ -551,9 +551,9 @@ static int server_on_signal(sd_event_source *src, const struct signalfd_siginfo 
         (void) src;
         switch (si->ssi_signo) {
         case SIGCHLD:
-                /* A running command's main: its pidfd callback reaps what exited
-                 * (orphans_any), including orphans whose SIGCHLD this one
-                 * absorbed. Anything else: an orphan, reaped now. */
+                /* A running command's main: its pidfd callback reaps it, and
+                 * the census of orphans that follows reaps those whose SIGCHLD
+                 * this one absorbed. Anything else: an orphan, reaped now. */
                 /* With cgroups we are no subreaper: our children are the
                  * mains, each reaped through its pidfd, and the removers of
                  * TMPDIRs, reaped here. */
@@ -604,8 +604,8 @@ static int server_init_signals(struct server *s) {
                 r = sd_event_add_signal(s->event, &s->signals[i], server_signals[i],
                                         server_on_signal, s);
                 /* A main's SIGCHLD comes with its pidfd: handled first, it finds
-                 * the main still tracked, and the pidfd callback's one scan of
-                 * /proc does for both, instead of a second scan after the reap. */
+                 * the main still tracked, and no scan of our children is made
+                 * for it (the census after the main's end reaps for both). */
                 if (r >= 0 && server_signals[i] == SIGCHLD)
                         r = sd_event_source_set_priority(s->signals[i], SD_EVENT_PRIORITY_IMPORTANT);
                 if (r < 0)
@@ -715,7 +715,7 @@ int server_init(struct server *s, const struct serve_options *opt, const struct 
         r = server_init_cgroups(s);
         if (r != 0)
                 return r;
-        r = conn_shared_init(&s->shared, s->event, &s->opt, s->lim.max_running, environ_);
+        r = conn_shared_init(&s->shared, s->event, &s->opt, s->lim.max_running, true, environ_);
         if (r != 0)
                 return r;
         s->conn_cfg = (struct conn_config){

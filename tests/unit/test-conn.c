@@ -28,6 +28,7 @@
 #include "auth.h"
 #include "conn.h"
 #include "log.h"
+#include "proc.h"
 
 extern char **environ;
 
@@ -384,7 +385,8 @@ static void write_table(struct harness *h, const char *text) {
         close(fd);
 }
 
-static int setup(void **state) {
+/* defer_census: nbnetd's census of orphans (orphans.h), not nbnet-handler's. */
+static int setup_with(void **state, bool defer_census) {
         struct harness *h = calloc(1, sizeof *h);
 
         if (!h)
@@ -394,7 +396,7 @@ static int setup(void **state) {
         serve_options_init(&h->opt);
         request_table_load(&h->table, NULL, "");
         if (sd_event_new(&h->event) < 0 ||
-            conn_shared_init(&h->shared, h->event, &h->opt, 16, environ) < 0 ||
+            conn_shared_init(&h->shared, h->event, &h->opt, 16, defer_census, environ) < 0 ||
             pipe2(fake_munged.answer, O_CLOEXEC) < 0 || pipe2(fake_munged.asked, O_CLOEXEC) < 0 ||
             pipe2(fake_nss.answer, O_CLOEXEC) < 0 || pipe2(fake_nss.asked, O_CLOEXEC) < 0)
                 return -1;
@@ -410,6 +412,14 @@ static int setup(void **state) {
         };
         *state = h;
         return 0;
+}
+
+static int setup(void **state) {
+        return setup_with(state, false);
+}
+
+static int setup_deferred(void **state) {
+        return setup_with(state, true);
 }
 
 /* Even after a failed test: the command's group killed, the connection's
@@ -758,6 +768,15 @@ static void test_a_background_child_of_the_command_ends_with_it(void **state) {
         assert_output(h, "x\n" TRAILER_0, strlen("x\n" TRAILER_0));
 }
 
+/* Reaps what exited; whether no child is left (this process is a subreaper). */
+static bool no_child_left(void) {
+        pid_t pids[4];
+
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+                ;
+        return proc_children(pids, 4) == 0;
+}
+
 /* setsid: out of the command's group, which a group kill cannot reach, but
  * still holding the connection; as our orphan it is found by its socket. */
 static void test_an_escaped_child_that_holds_the_connection_is_killed(void **state) {
@@ -770,7 +789,25 @@ static void test_an_escaped_child_that_holds_the_connection_is_killed(void **sta
         assert_events(h, "READY,ENDED,CLOSED");
         assert_true(took < REQUEST_KILL_GRACE_USEC);
         assert_output(h, "x\n" TRAILER_0, strlen("x\n" TRAILER_0));
-        assert_false(orphans_any(&h->shared.orphans));
+        assert_true(no_child_left());
+}
+
+/* nbnetd defers its census of orphans: the escaped child that holds the
+ * connection does not hold the trailer back (the connection is shut down);
+ * the census after sends it SIGTERM, and it is gone. */
+static void test_a_deferred_census_ends_an_escaped_holder_after_the_trailer(void **state) {
+        struct harness *h = *state;
+        uint64_t deadline;
+
+        open_conn(h, true);
+        peer_command(h, "setsid sleep 30 & echo x");
+        (void) run_until_event(h, CONN_EVENT_CLOSED, 2000);
+        assert_events(h, "READY,ENDED,CLOSED");
+        assert_output(h, "x\n" TRAILER_0, strlen("x\n" TRAILER_0));
+        deadline = clock_now_usec() + 2 * USEC_PER_SEC;
+        while (!no_child_left() && clock_now_usec() < deadline)
+                assert_true(sd_event_run(h->event, 10 * USEC_PER_MSEC) >= 0);
+        assert_true(no_child_left());
 }
 
 /* Fills the connection's socket as a command's output would, while the
@@ -1205,6 +1242,9 @@ int main(void) {
                 TEST(test_a_command_that_ignores_sigterm_is_killed_after_the_grace),
                 TEST(test_a_background_child_of_the_command_ends_with_it),
                 TEST(test_an_escaped_child_that_holds_the_connection_is_killed),
+                cmocka_unit_test_setup_teardown(
+                        test_a_deferred_census_ends_an_escaped_holder_after_the_trailer,
+                        setup_deferred, teardown),
                 TEST(test_the_trailer_waits_for_room_in_the_socket),
                 TEST(test_a_peer_reset_while_sending_closes_at_once),
                 TEST(test_the_connection_drains_until_the_peer_closes),
