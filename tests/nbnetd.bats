@@ -149,6 +149,36 @@ served_within() {
         ((lines < 60))
 }
 
+@test "while idle connections flood a full nbnetd, a normal client's 50 requests are all served, and evictions go on" {
+        ulimit -n 8192
+        start_server --max-connections 100 --request-timeout 60
+        python3 "$TOP/tests/lib/nbidle.py" 127.0.0.1 "$PORT" --connections 400 --seconds 60 \
+                --ready-file "$BATS_TEST_TMPDIR/ready" >"$BATS_TEST_TMPDIR/idle.out" &
+        BG_PIDS="$!"
+        wait_until 20 test -e "$BATS_TEST_TMPDIR/ready"
+        wait_until 10 grep -q "evicted [0-9]* connections from 127.0.0.1 in the last second" "$SERVER_LOG"
+        local before after
+        before=$(grep -c evicted "$SERVER_LOG")
+        # A generous bound per request: liveness, not latency (make bench measures
+        # that). nbnet-load sends each frame as it connects, as nbnet does.
+        run "$NBNET_BIN/nbnet-load" -c 1 -n 50 -t 10 --json "127.0.0.1:$PORT" true
+        assert_success
+        assert_output --partial '"requests": 50, "ok": 50,'
+        # The flood was still being evicted, one log line a second, while they ran.
+        wait_until 3 sh -c "[ \$(grep -c evicted '$SERVER_LOG') -gt $before ]"
+        after=$(grep -c evicted "$SERVER_LOG")
+        echo "eviction lines: $before before the requests, $after after"
+}
+
+@test "30 clients at once at --max-connections 10 are all served: a frame on its way is not evicted" {
+        start_server --max-connections 10
+        run "$NBNET_BIN/nbnet-load" -c 30 -n 90 -t 30 --json "127.0.0.1:$PORT" true
+        assert_success
+        assert_output --partial '"requests": 90, "ok": 90,'
+        run grep -c evicted "$SERVER_LOG"
+        assert_output 0
+}
+
 @test "--max-per-source 100, 2,000 connections re-opened from 127.0.0.2: a few log lines, others served" {
         ulimit -n 8192
         start_server --max-per-source 100 --request-timeout 60

@@ -28,9 +28,14 @@
 #define IDLE_NONE UINT_MAX
 /* Connections with input waiting that one eviction passes over, at most. */
 #define EVICT_SKIPS 16
-/* A connection younger than this is not idle yet: a burst of clients that
- * send their frame at once is read, not evicted by its own tail. */
-#define EVICT_MIN_AGE_USEC (100 * USEC_PER_MSEC)
+/* A connection younger than this is not idle yet: its frame may still be on
+ * its way (a burst of clients is read, not evicted by its own tail). While
+ * idle connections flood a full server, this age paces the evictions: a new
+ * client waits in the backlog for those ahead of it (2,000 held against
+ * 1,024 slots: about the age), and one slow to send its frame has the age
+ * times held over slots to do it. 5 ms evicted clients that a loaded
+ * machine kept from sending for 20 ms; 100 ms made every client wait 100. */
+#define EVICT_MIN_AGE_USEC (25 * USEC_PER_MSEC)
 
 static const int server_signals[] = {SIGTERM, SIGINT, SIGHUP, SIGCHLD};
 
