@@ -51,8 +51,12 @@ free_port() {
         echo "$port"
 }
 
+# port_open PORT [ADDR]: whether ADDR (127.0.0.1) answers on PORT; in the
+# network namespace NBNET_NETNS (ip netns) when that is set.
 port_open() {
-        nc -z "${2:-127.0.0.1}" "$1" 2>/dev/null
+        local in_ns=()
+        [ -z "${NBNET_NETNS:-}" ] || in_ns=(ip netns exec "$NBNET_NETNS")
+        "${in_ns[@]}" nc -z "${2:-127.0.0.1}" "$1" 2>/dev/null
 }
 
 # listening LISTEN: waits until the address answers (a socket path exists),
