@@ -3,7 +3,7 @@
 and checks that every host answered as expected.
 
     python3 bench/fanout-row.py --hosts FILE [--expect LINE] [--format F]
-        [--server PID]... -- COMMAND...
+        [--server PID]... [--client-pids FILE] -- COMMAND...
 
 COMMAND's output is read as one line a host: "HOST: LINE" (--format pdsh,
 as pdsh and clush print it) or "HOST | CHANGED | rc=0 | (stdout) LINE"
@@ -12,7 +12,8 @@ nbnet-load --json -n HOSTS, and all its requests must be ok. Every host of FILE 
 once (without --expect: print nothing at all), COMMAND must exit 0, and with
 --format pdsh or load its stderr must be empty. Prints one JSON object: hosts,
 seconds (wall), per_host_ms, client_cpu_ms_per_host (COMMAND and all it
-started and waited for), server_cpu_ms_per_host (the process trees of the
+started and waited for, and the process trees of the PIDs listed in
+--client-pids FILE: ssh's ControlPersist masters), server_cpu_ms_per_host (the process trees of the
 --server PIDs, the commands they ran and reaped included), failures and the
 first few of them. Exits 1 when anything failed.
 """
@@ -65,7 +66,7 @@ def children_cpu():
 
 def main() -> int:
     args = sys.argv[1:]
-    hosts_file, expect, fmt, servers = None, None, "pdsh", set()
+    hosts_file, expect, fmt, servers, clients = None, None, "pdsh", set(), set()
     while args and args[0] != "--":
         opt, val = args[0], args[1]
         args = args[2:]
@@ -77,23 +78,26 @@ def main() -> int:
             fmt = val
         elif opt == "--server":
             servers.add(int(val))
+        elif opt == "--client-pids":
+            with open(val) as f:
+                clients = {int(pid) for pid in f.read().split()}
         else:
             print(f"fanout-row.py: unknown option {opt}", file=sys.stderr)
             return 2
     cmd = args[1:]
     if not cmd or hosts_file is None or fmt not in (*LINE_RE, "load"):
         print("fanout-row.py: usage: --hosts FILE [--expect LINE] [--format pdsh|ansible|load] "
-              "[--server PID]... -- COMMAND...", file=sys.stderr)
+              "[--server PID]... [--client-pids FILE] -- COMMAND...", file=sys.stderr)
         return 2
     with open(hosts_file) as f:
         hosts = [h.strip() for h in f if h.strip()]
 
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        s0, c0 = tree_cpu(servers), children_cpu()
+        s0, c0, m0 = tree_cpu(servers), children_cpu(), tree_cpu(clients)
         t0 = time.monotonic()
         status = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=err).returncode
         seconds = time.monotonic() - t0
-        client = children_cpu() - c0
+        client = children_cpu() - c0 + tree_cpu(clients) - m0
         server = tree_cpu(servers) - s0
         out.seek(0)
         err.seek(0)
