@@ -30,7 +30,7 @@ json_check() {
         run "$LOAD" -c 8 -n 500 "127.0.0.1:$PORT" true
         assert_success
         assert_line "  requests     500 (500 ok)"
-        assert_line "  statuses     0: 500 (ok: 0)"
+        assert_line "  statuses     ok: 500 exited 0"
         assert_line "  errors       connect 0, read 0, no status 0, timeout 0, bad status 0"
 }
 
@@ -52,7 +52,7 @@ json_check() {
         run "$LOAD" -c 2 -n 20 "127.0.0.1:$PORT" false
         assert_failure 1
         assert_line "  requests     20 (0 ok)"
-        assert_line "  statuses     1: 20 (ok: 0)"
+        assert_line "  statuses     not ok: 20 exited 1 (--ok-status 0)"
         assert_line "  errors       connect 0, read 0, no status 0, timeout 0, bad status 20"
         assert_line "FAILED: 20 of 20 requests did not end well (see errors above)"
 }

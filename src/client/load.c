@@ -872,6 +872,7 @@ int main(int argc, char **argv) {
                                  .conns = o.conns,
                                  .raw = o.raw,
                                  .ok_statuses = o.ok_text,
+                                 .ok_status = o.ok_status,
                                  .with_stdin = o.stdin_path != NULL,
                                  .stderr_channel = o.channel};
         r = setup(&ld);

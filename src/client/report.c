@@ -140,6 +140,44 @@ void report_json(const struct report *r, FILE *out) {
         fputs("}}\n", out);
 }
 
+static bool status_ok(const struct report *r, unsigned status) {
+        return r->ok_status ? r->ok_status[status] : status == 0;
+}
+
+/* The statuses with ok (or not ok) as given, "N exited S" each. */
+static bool text_status_group(const struct report *r, FILE *out, bool ok, bool after) {
+        bool first = true;
+
+        for (unsigned i = 0; i < 256; i++) {
+                if (r->statuses[i] == 0 || status_ok(r, i) != ok)
+                        continue;
+                fprintf(out, "%s%llu exited %u",
+                        first ? (after ? "; not ok: "
+                                 : ok  ? " ok: "
+                                       : " not ok: ")
+                              : ", ",
+                        (unsigned long long) r->statuses[i], i);
+                first = false;
+        }
+        return !first;
+}
+
+/* "  statuses     ok: 4 exited 0, 3 exited 1; not ok: 2 exited 2 (--ok-status 0-1)" */
+static void text_statuses(const struct report *r, FILE *out) {
+        const char *list = r->ok_statuses ? r->ok_statuses : "0";
+        bool some_ok, some_bad;
+
+        fprintf(out, "  statuses    ");
+        some_ok = text_status_group(r, out, true, false);
+        some_bad = text_status_group(r, out, false, some_ok);
+        if (!some_ok && !some_bad)
+                fprintf(out, " none");
+        /* Which statuses are ok, when it is not plain 0 or some were not. */
+        if (some_bad || strcmp(list, "0") != 0)
+                fprintf(out, " (--ok-status %s)", list);
+        fputc('\n', out);
+}
+
 void report_text(const struct report *r, FILE *out) {
         struct summary m;
 
@@ -165,14 +203,8 @@ void report_text(const struct report *r, FILE *out) {
                 (double) m.p99 / 1e3, (double) m.max / 1e3);
         fprintf(out, "               mean %.3f ms, stdev %.3f ms\n", (double) r->latency.mean / 1e3,
                 m.stdev / 1e3);
-        if (!r->raw) {
-                fprintf(out, "  statuses    ");
-                for (unsigned i = 0; i < 256; i++)
-                        if (r->statuses[i])
-                                fprintf(out, " %u: %llu", i, (unsigned long long) r->statuses[i]);
-                fprintf(out, "%s (ok: %s)\n", r->ok + r->bad_status ? "" : " none",
-                        r->ok_statuses ? r->ok_statuses : "0");
-        }
+        if (!r->raw)
+                text_statuses(r, out);
         fprintf(out, "  errors       connect %llu, read %llu, no status %llu, timeout %llu, bad status %llu",
                 (unsigned long long) r->connect_errors, (unsigned long long) r->read_errors,
                 (unsigned long long) r->no_status, (unsigned long long) r->timeouts,

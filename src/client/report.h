@@ -22,6 +22,7 @@ struct report {
         bool raw;
         bool interrupted;
         const char *ok_statuses; /* --ok-status, as given ("0" by default) */
+        const bool *ok_status;   /* 256: the statuses it lets through; NULL: 0 alone */
         bool with_stdin;         /* --stdin: input_bytes counts */
         bool stderr_channel;     /* --stderr-channel: stderr_bytes counts */
         uint64_t elapsed_usec;

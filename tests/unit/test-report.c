@@ -14,6 +14,7 @@
 #include "report.h"
 
 static struct report r;
+static bool ok_status[256];
 
 static char *render(void (*fn)(const struct report *, FILE *)) {
         char *buf = NULL;
@@ -37,6 +38,9 @@ static void setup_report(char **words, int count) {
         r.finished = r.ok = 4;
         r.output_bytes = 4000000;
         r.ok_statuses = "0,137";
+        memset(ok_status, 0, sizeof ok_status);
+        ok_status[0] = ok_status[137] = true;
+        r.ok_status = ok_status;
         r.statuses[0] = 3;
         r.statuses[137] = 1;
         for (uint64_t v = 100; v <= 400; v += 100)
@@ -88,10 +92,12 @@ static void test_bad_statuses_are_shown_and_fail_the_run(void **state) {
 
         setup_report(words, 1);
         r.ok_statuses = "0";
+        ok_status[137] = false;
         r.ok = 3;
         r.bad_status = 1;
         text = render(report_text);
-        assert_non_null(strstr(text, "  statuses     0: 3 137: 1 (ok: 0)\n"));
+        assert_non_null(strstr(
+                text, "  statuses     ok: 3 exited 0; not ok: 1 exited 137 (--ok-status 0)\n"));
         assert_non_null(strstr(text, "timeout 0, bad status 1\n"));
         assert_non_null(strstr(text, "FAILED: 1 of 4 requests did not end well"));
         json = render(report_json);
@@ -110,7 +116,8 @@ static void test_text_has_every_figure(void **state) {
         assert_non_null(strstr(text, "  requests     4 (4 ok)\n"));
         assert_non_null(strstr(text, "  requests/s   2.0 (ok ones)\n"));
         assert_null(strstr(text, "FAILED"));
-        assert_non_null(strstr(text, "  statuses     0: 3 137: 1 (ok: 0,137)\n"));
+        assert_non_null(
+                strstr(text, "  statuses     ok: 3 exited 0, 1 exited 137 (--ok-status 0,137)\n"));
         assert_non_null(strstr(text, "p50 0.200 ms"));
         assert_non_null(strstr(text, "               mean 0.250 ms, stdev 0.112 ms\n"));
         assert_null(strstr(text, "  input"));
