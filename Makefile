@@ -247,16 +247,18 @@ soak: all
 # runs nbnetd in the foreground on both loopback addresses; no systemd needed.
 # As root, commands run as nobody, in / (which nobody may list, unlike a
 # checkout in a home of mode 0750); otherwise as the invoking user, who is
-# warned that they can then signal and trace the server.
-RUN_LISTEN := --listen 127.0.0.1:9079 --listen [::1]:9079
-RUN_TRY := try: echo -n 0000000002ls | nc -N 127.0.0.1 9079
+# warned that they can then signal and trace the server. make run PORT=N
+# serves port N instead of 9079.
+RUN_PORT = $(if $(PORT),$(PORT),9079)
+RUN_LISTEN = --listen 127.0.0.1:$(RUN_PORT) --listen [::1]:$(RUN_PORT)
+RUN_TRY = try: echo -n 0000000002ls | nc -N 127.0.0.1 $(RUN_PORT)
 run: build-deps
 	$(MAKE) all
 	@if [ "$$(id -u)" -eq 0 ]; then \
-		echo "nbnet: serving on 127.0.0.1:9079 and [::1]:9079 (Ctrl-C stops); commands run as nobody (--run-as nobody), in /; $(RUN_TRY)"; \
+		echo "nbnet: serving on 127.0.0.1:$(RUN_PORT) and [::1]:$(RUN_PORT) (Ctrl-C stops); commands run as nobody (--run-as nobody), in /; $(RUN_TRY)"; \
 		cd / && exec "$(CURDIR)/bin/nbnetd" $(RUN_LISTEN) --run-as nobody; \
 	else \
-		echo "nbnet: serving on 127.0.0.1:9079 and [::1]:9079 (Ctrl-C stops); commands run as you, $$(id -un), and can signal and trace the server (make run as root runs them as nobody); $(RUN_TRY)"; \
+		echo "nbnet: serving on 127.0.0.1:$(RUN_PORT) and [::1]:$(RUN_PORT) (Ctrl-C stops); commands run as you, $$(id -un), and can signal and trace the server (make run as root runs them as nobody); $(RUN_TRY)"; \
 		exec bin/nbnetd $(RUN_LISTEN); \
 	fi
 
