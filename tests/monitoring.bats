@@ -233,6 +233,12 @@ make_requests() {
         [ ! -e "$f.tmp" ]
 }
 
+@test "nbnetd's start line names its command table and how many commands it has" {
+        need_nbnetd
+        start_server --commands "$CFG"
+        grep -q "; serving the 10 commands of --commands $CFG\$" "$SERVER_LOG"
+}
+
 @test "promtool finds the metrics file well-formed" {
         need_nbnetd
         command -v promtool >/dev/null ||

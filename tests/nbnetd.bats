@@ -424,6 +424,16 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         [ "$(cat "$file")" = keep ]
 }
 
+@test "nbnetd's lines on stderr start with the time" {
+        start_server
+        # (systemd-socket-activate's own lines have none: not nbnetd's.)
+        wait_until 2 grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}[+-][0-9]{2}:[0-9]{2} nbnetd: listening on ' "$SERVER_LOG"
+        $NBCLIENT "$PORT" --command true
+        wait_until 2 grep -Eq '^[0-9-]{10}T[0-9:.]{12}[+-][0-9:]{5} nbnetd: 127\.0\.0\.1:[0-9]+ "true" status 0 in ' "$SERVER_LOG"
+        run grep -c '^nbnetd:' "$SERVER_LOG"
+        assert_output 0
+}
+
 @test "--help describes every option and exits 0; --version prints the version" {
         run "$NBNET_BIN/nbnetd" --help
         assert_success
@@ -555,7 +565,8 @@ time.sleep(30)
 @test "the log says once what is wrong with --commands, and nbnetd does not start" {
         refused_at_start "--commands $BATS_TEST_TMPDIR/missing: No such file or directory" \
                 --commands "$BATS_TEST_TMPDIR/missing"
-        grep -q "^nbnetd: --commands $BATS_TEST_TMPDIR/missing: No such file or directory; nbnetd does not start: fix the table, then start it again\$" "$SERVER_LOG"
+        # The line, after its time: nbnetd's lines on stderr start with one.
+        grep -q "[0-9] nbnetd: --commands $BATS_TEST_TMPDIR/missing: No such file or directory; nbnetd does not start: fix the table, then start it again\$" "$SERVER_LOG"
         [ "$(grep -o "No such file or directory" "$SERVER_LOG" | wc -l)" -eq 1 ]
         # With nothing to listen on, that is the one message: the table is not read.
         run --separate-stderr "$NBNET_BIN/nbnetd" --commands "$BATS_TEST_TMPDIR/missing"

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <systemd/sd-journal.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 
 static const char *log_program = "nbnet";
 static bool log_to_journal;
+static bool log_times;
 
 /* systemd sets JOURNAL_STREAM=DEV:INODE when stderr is a stream to the journal. */
 static bool log_stderr_is_journal(const struct stat *st) {
@@ -57,9 +59,35 @@ void log_init(const char *program, int conn_fd) {
                                  (conn_fd >= 0 && log_same_file(conn_fd, STDERR_FILENO));
 }
 
+void log_stderr_times(bool on) {
+        log_times = on;
+}
+
+/* "TIME " when times are on, else "", into buf (LOG_TIME_MAX bytes). */
+#define LOG_TIME_MAX 40
+static const char *log_time(char *buf) {
+        struct timespec ts;
+        struct tm tm;
+        size_t n;
+
+        buf[0] = '\0';
+        if (!log_times || clock_gettime(CLOCK_REALTIME, &ts) < 0 || !localtime_r(&ts.tv_sec, &tm))
+                return buf;
+        n = strftime(buf, LOG_TIME_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
+        n += (size_t) snprintf(buf + n, LOG_TIME_MAX - n, ".%03ld", ts.tv_nsec / 1000000);
+        /* %z is +0100; RFC 3339 wants +01:00. */
+        if (strftime(buf + n, LOG_TIME_MAX - n, "%z", &tm) == 5)
+                snprintf(buf + n + 3, LOG_TIME_MAX - n - 3, ":%c%c ", buf[n + 3], buf[n + 4]);
+        else
+                snprintf(buf + n, LOG_TIME_MAX - n, " ");
+        return buf;
+}
+
 static void log_line(int priority, const char *line) {
+        char when[LOG_TIME_MAX];
+
         if (!log_to_journal)
-                fprintf(stderr, "%s: %s\n", log_program, line);
+                fprintf(stderr, "%s%s: %s\n", log_time(when), log_program, line);
         else if (sd_journal_send("MESSAGE=%s", line, "PRIORITY=%i", priority,
                                  "SYSLOG_IDENTIFIER=%s", log_program, NULL) < 0)
                 syslog(priority, "%s", line);
@@ -334,8 +362,10 @@ void log_record_fields(const struct log_record *r, struct log_fields *f) {
 static void log_stderr_line(const char *line, size_t len) {
         static char buf[sizeof((struct log_fields *) 0)->buf + 64]; /* large: off the stack */
         struct log_out o = {.buf = buf, .size = sizeof buf};
+        char when[LOG_TIME_MAX];
         size_t done = 0;
 
+        log_puts(&o, log_time(when));
         log_puts(&o, log_program);
         log_put(&o, ": ", 2);
         log_put(&o, line, len);

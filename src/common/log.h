@@ -55,6 +55,10 @@ void log_record_fields(const struct log_record *r, struct log_fields *f);
 /* conn_fd: the connection, or -1; messages never go to it. */
 void log_init(const char *program, int conn_fd);
 
+/* Lines on stderr (never the journal's, which has its own) start with the
+ * local time, as 2026-12-07T14:03:59.123+01:00: for a long-running server. */
+void log_stderr_times(bool on);
+
 void log_connection(const struct log_record *r);
 
 /* The record of a connection closed before anything ran for it: its peer,

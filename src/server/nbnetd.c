@@ -548,6 +548,8 @@ int main(int argc, char **argv) {
                 return r > 0 ? EXIT_SUCCESS : 2;
         }
         log_init(PROGRAM, -1);
+        /* A long-running server's lines want a time, but the journal's have one. */
+        log_stderr_times(true);
         watchdog_env_clean();
         asked = o.limits.max_connections;
         o.limits.max_connections = fit_fd_limit(asked, &limited);

@@ -775,24 +775,34 @@ int server_listen(struct server *s, int fd, const struct listen_file *file) {
         return 0;
 }
 
-/* One line at start: where, and how much at once. */
-static void server_log_start(const struct server *s) {
-        char where[SERVER_MAX_LISTENERS * LISTEN_NAME_MAX] = "";
+/* The listeners' names, joined by sep, into buf (cut at its size). */
+static void server_listener_names(const struct server *s, const char *sep, char *buf, size_t size) {
         size_t used = 0;
 
-        for (size_t i = 0; i < s->n_listeners; i++) {
+        buf[0] = '\0';
+        for (size_t i = 0; i < s->n_listeners && used < size; i++) {
                 char text[LISTEN_NAME_MAX];
                 bool unix_socket;
 
                 (void) listen_name(s->listeners[i].fd, text, sizeof text, &unix_socket);
-                used += (size_t) snprintf(where + used, sizeof where - used, "%s%s",
-                                          i > 0 ? ", " : "", text);
-                if (used >= sizeof where)
-                        break;
+                used += (size_t) snprintf(buf + used, size - used, "%s%s", i > 0 ? sep : "", text);
         }
-        log_info("listening on %s; at most %u connection%s, %u running; %s", where,
+}
+
+/* One line at start: where, how much at once, and the command table served. */
+static void server_log_start(const struct server *s) {
+        char where[SERVER_MAX_LISTENERS * LISTEN_NAME_MAX], table[PATH_MAX + 64] = "";
+
+        server_listener_names(s, ", ", where, sizeof where);
+        if (s->table.path && s->table.ok)
+                snprintf(table, sizeof table, "; serving the %zu command%s of --commands %s",
+                         s->table.table.count, s->table.table.count == 1 ? "" : "s", s->table.path);
+        else if (s->table.path)
+                snprintf(table, sizeof table,
+                         "; --commands %s did not load: every request is refused", s->table.path);
+        log_info("listening on %s; at most %u connection%s, %u running; %s%s", where,
                  s->lim.max_connections, server_plural(s->lim.max_connections), s->lim.max_running,
-                 s->cgroup_note);
+                 s->cgroup_note, table);
 }
 
 int server_run(struct server *s) {
