@@ -58,7 +58,7 @@ ALL_LDFLAGS = $(SANFLAGS) $(CFLAGS) $(LDFLAGS)
 
 COMMON := frame spawn direct shsyntax shenv sock log args policy cmdtable options proc request auth \
 	runas userdb readfile conffile
-HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans cgroup authq tmpdir listen rendezvous pairing conn handler))
+HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans cgroup authq tmpdir listen rendezvous pairing notices conn handler))
 NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans cgroup listen metrics notices authq tmpdir pairs server conn nbnetd))
 # What the client and the load generator share: target (where to connect),
 # frame (the wire format: building the request, the trailer), response (held-back tail),
@@ -195,7 +195,7 @@ $(OUT)/bin/test-shenv: $(OBJ)/test-shenv.o $(OBJ)/shenv.o | $(OUT)/bin
 # nbnetd's connection state machine alone: a real loop, spawn, orphans and
 # decoding thread, a fake owner; and a fake munged and NSS: the test's own
 # auth_decode (no auth.o, no libmunge) and userdb_lookup answer when the test says.
-$(OUT)/bin/test-conn: $(OBJ)/test-conn.o $(OBJ)/conn.o $(OBJ)/authq.o $(OBJ)/orphans.o $(OBJ)/tmpdir.o \
+$(OUT)/bin/test-conn: $(OBJ)/test-conn.o $(OBJ)/conn.o $(OBJ)/notices.o $(OBJ)/authq.o $(OBJ)/orphans.o $(OBJ)/tmpdir.o \
 		$(OBJ)/cgroup.o $(addprefix $(OBJ)/,$(addsuffix .o,$(filter-out auth userdb,$(COMMON)))) \
 		| $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(CMOCKA_LIBS) $(SYSTEMD_LIBS)

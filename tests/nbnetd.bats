@@ -424,6 +424,78 @@ with open(sys.argv[2], "ab", buffering=0) as out:
         [ "$(cat "$file")" = keep ]
 }
 
+# churn N IDLE: N connections one after another, a quarter each closed at
+# once, reset, cut after a bad header, cut after half a header; then IDLE
+# more that send nothing until the server closes them (10 s at most).
+churn() {
+        python3 - "$PORT" "$1" "$2" <<'PY'
+import socket, struct, sys, time
+port, n, idle = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+for i in range(n):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    if i % 4 == 1:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    elif i % 4 == 2:
+        s.sendall(b"00000x0001")
+    elif i % 4 == 3:
+        s.sendall(b"00000")
+    s.close()
+held = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(idle)]
+for s in held:
+    try:
+        s.recv(1)
+    except OSError:
+        pass
+    s.close()
+PY
+}
+
+# The connections the log accounts for: each record of a connection that
+# sent no command, and the counts of the summary lines.
+logged_connections() {
+        awk '
+                / nbnetd: [^ ]+ - status / { n++ }
+                match($0, /nbnetd: (closed|refused) [0-9]+ connections? from /) {
+                        split(substr($0, RSTART, RLENGTH), w, " "); n += w[3]
+                }
+                END { print n + 0 }' "$SERVER_LOG"
+}
+
+@test "5,000 clients that connect and close make a few log lines, with counts; requests are all logged" {
+        start_server --request-timeout 0.5
+        # start_server's probes: one connection to each address, closed at once.
+        local want=5101
+        [ "$NBNET_MODE" = nbnetd-activated ] && want=5102
+        churn 5000 100 &
+        BG_PIDS="$!"
+        local i
+        for i in 1 2 3; do
+                run $NBCLIENT "$PORT" --command "echo audit $i"
+                assert_output "audit $i"
+        done
+        wait "$BG_PIDS"
+        BG_PIDS=
+        # Every connection is accounted for, in a record or a count, once a
+        # second per reason: closed, reset, bad header, half a header, timeout.
+        wait_until 10 eval '[ "$(logged_connections)" -eq "$want" ]' || {
+                echo "accounted for: $(logged_connections) of $want; the log:" >&2
+                grep -v 'audit' "$SERVER_LOG" >&2
+                false
+        }
+        grep -Eq "closed [0-9]+ connections from [^ ]+( and other addresses)? in the last second: client closed before sending a whole frame" "$SERVER_LOG"
+        grep -Eq "closed [0-9]+ connections from [^ ]+( and other addresses)? in the last second: reset or failed before a whole frame came" "$SERVER_LOG"
+        grep -Eq "refused [0-9]+ connections from [^ ]+( and other addresses)? in the last second: bad frame \(status 125\)" "$SERVER_LOG"
+        grep -Eq "closed [0-9]+ connections from [^ ]+( and other addresses)? in the last second: request timeout: the frame did not arrive in time" "$SERVER_LOG"
+        local lines
+        lines=$(wc -l <"$SERVER_LOG")
+        echo "$lines lines for $want connections and 3 requests"
+        ((lines < 100))
+        # Each request that ran has its own record: the audit trail.
+        for i in 1 2 3; do
+                grep -q "\"echo audit $i\" status 0 in " "$SERVER_LOG"
+        done
+}
+
 @test "nbnetd's lines on stderr start with the time" {
         start_server
         # (systemd-socket-activate's own lines have none: not nbnetd's.)

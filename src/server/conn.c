@@ -91,6 +91,7 @@ static void conn_cancel_decode(struct conn *c) {
 static void conn_log(const struct conn *c) {
         const char *reason = request_end_info(c->end)->log;
         char channel_reason[sizeof c->reason_text + 32];
+        enum notice kind;
         struct log_record rec = {
                 .peer = c->peer.text,
                 .status = c->status,
@@ -121,7 +122,12 @@ static void conn_log(const struct conn *c) {
         /* What the client acknowledged is known only once the drain is over. */
         rec.has_bytes_sent = c->tcp && sock_bytes_sent(c->fd, &rec.bytes_sent) >= 0;
         rec.duration_usec = conn_now(c) - c->start_usec;
-        log_connection(&rec);
+        /* One that made no request is nbnetd's to rate-limit: a loop of
+         * connect-and-close must not flood the log. */
+        if (c->cfg->notices && notices_of_end(c->end, &kind))
+                notices_note(c->cfg->notices, kind, &c->peer, &rec);
+        else
+                log_connection(&rec);
 }
 
 static void conn_close(struct conn *c);

@@ -34,6 +34,7 @@
 #include "cgroup.h"
 #include "frame.h"
 #include "list.h"
+#include "notices.h"
 #include "options.h"
 #include "orphans.h"
 #include "request.h"
@@ -111,6 +112,10 @@ struct conn_config {
         const struct request_table *table; /* replaced in place at SIGHUP */
         struct conn_shared *shared;
         struct cgroup_pool *cgroups; /* a cgroup per command when on; else process groups */
+        /* nbnetd's rate limit of the records of connections that made no
+         * request (notices.h); NULL: each is logged (nbnet-handler serves one
+         * connection a process, so a limit there would count to one). */
+        struct notices *notices;
         void (*report)(void *owner, struct conn *c, enum conn_event event);
         void *owner;
 };

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Turned-away connections, logged once a second per reason with counts (notices.h). */
+/* Connections that made no request, logged once a second per reason with counts (notices.h). */
 #include "notices.h"
 
 #include <stdio.h>
@@ -24,7 +24,30 @@ static const struct {
         [NOTICE_NO_MEMORY] = {"refused", "out of memory"},
         [NOTICE_EVICTED] = {"evicted", "the server was full (--max-connections) and each "
                                        "had waited longest for its request"},
+        [NOTICE_CLIENT_LEFT] = {"closed", "client closed before sending a whole frame"},
+        [NOTICE_READ_FAILED] = {"closed", "reset or failed before a whole frame came"},
+        [NOTICE_FRAME_TIMEOUT] = {"closed", "request timeout: the frame did not arrive in time"},
+        [NOTICE_BAD_FRAME] = {"refused", "bad frame (status 125)"},
 };
+
+bool notices_of_end(enum request_end end, enum notice *k) {
+        switch (end) {
+        case REQUEST_CLIENT_LEFT:
+                *k = NOTICE_CLIENT_LEFT;
+                return true;
+        case REQUEST_READ_FAILED:
+                *k = NOTICE_READ_FAILED;
+                return true;
+        case REQUEST_FRAME_TIMEOUT:
+                *k = NOTICE_FRAME_TIMEOUT;
+                return true;
+        case REQUEST_BAD_FRAME:
+                *k = NOTICE_BAD_FRAME;
+                return true;
+        default:
+                return false;
+        }
+}
 
 const char *notices_reason(enum notice k) {
         return notices_text[k].reason;

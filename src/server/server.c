@@ -729,6 +729,7 @@ int server_init(struct server *s, const struct serve_options *opt, const struct 
                 .table = &s->table,
                 .shared = &s->shared,
                 .cgroups = &s->cgroups,
+                .notices = &s->notices,
                 .report = server_on_conn,
                 .owner = s,
         };
