@@ -44,7 +44,18 @@ teardown() {
                 kill "$EXPORTER_PID" 2>/dev/null || true
                 wait "$EXPORTER_PID" 2>/dev/null || true
         fi
-        stop_server
+        local failed=0
+        # A second nbnetd, started by serve_at: its process group, as stop_server does.
+        if [ -n "${SECOND_PID:-}" ]; then
+                kill -TERM -- -"$SECOND_PID" 2>/dev/null || kill "$SECOND_PID" 2>/dev/null || true
+                wait "$SECOND_PID" 2>/dev/null || true
+                if grep -q 'Sanitizer\|runtime error:' "$BATS_TEST_TMPDIR/second.log" 2>/dev/null; then
+                        cat "$BATS_TEST_TMPDIR/second.log" >&2
+                        failed=1
+                fi
+        fi
+        stop_server || failed=1
+        return "$failed"
 }
 
 check() {
@@ -164,10 +175,97 @@ has_line() {
         grep -qxF -- "$2" "$1"
 }
 
+# start_exporter DIR: a real node_exporter on a free loopback port, its
+# textfile collector on DIR alone; its port EXPORTER_PORT.
+start_exporter() {
+        EXPORTER_PORT=$(free_port)
+        "$NODE_EXPORTER" --web.listen-address="127.0.0.1:$EXPORTER_PORT" --collector.disable-defaults \
+                --collector.textfile --collector.textfile.directory="$1" \
+                2>"$BATS_TEST_TMPDIR/exporter.log" &
+        EXPORTER_PID=$!
+        wait_until 10 port_open "$EXPORTER_PORT" || {
+                cat "$BATS_TEST_TMPDIR/exporter.log" >&2
+                false
+        }
+}
+
+# scrape FILE: what node_exporter serves now, into FILE.
+scrape() {
+        curl -sf --max-time 5 "http://127.0.0.1:$EXPORTER_PORT/metrics" >"$1"
+}
+
+need_exporter() {
+        [ -x "$NODE_EXPORTER" ] || skip "prometheus-node-exporter is not installed (make deps)"
+}
+
+# start_second [options...]: a second nbnetd, on a port of its own (SECOND_PORT).
+start_second() {
+        SECOND_PORT=$(free_port)
+        SERVE_LOG=$BATS_TEST_TMPDIR/second.log serve_at "127.0.0.1:$SECOND_PORT" "$@"
+        SECOND_PID=$SERVED_PID
+}
+
+# series FILE: the nbnet_ series of a text-format FILE, "name{labels}" with
+# the labels in name order, one a line, sorted.
+series() {
+        python3 - "$1" <<'PY'
+import re, sys
+out = set()
+for line in open(sys.argv[1]):
+    m = re.match(r'(nbnet_[a-z_]+)(?:\{(.*)\})? ', line)
+    if m:
+        labels = sorted(re.findall(r'([a-z_]+)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+        out.add(m.group(1) + "{" + ",".join('%s="%s"' % kv for kv in labels) + "}")
+print("\n".join(sorted(out)))
+PY
+}
+
+# stale_alerts SECONDS: scrapes node_exporter and prints what fires, one a
+# line, of doc/monitoring.md's two stale-file alerts with SECONDS for 30:
+#   nbnet_up == 1 and time() - nbnet_metrics_written_timestamp_seconds > SECONDS
+#     ("nbnet NAME": the nbnetd label)
+#   time() - node_textfile_mtime_seconds > SECONDS ("mtime FILE": its base name)
+# time() is the scrape's.
+stale_alerts() {
+        local now m=$BATS_TEST_TMPDIR/alerts.scrape
+        now=$(date +%s.%N)
+        scrape "$m" || return 1
+        python3 - "$m" "$now" "$1" <<'PY'
+import re, sys
+now, limit = float(sys.argv[2]), float(sys.argv[3])
+up, written, mtime = {}, {}, {}
+for line in open(sys.argv[1]):
+    m = re.match(r'(nbnet_up|nbnet_metrics_written_timestamp_seconds)\{nbnetd="([^"]*)"\} (\S+)$', line)
+    if m:
+        (up if m.group(1) == "nbnet_up" else written)[m.group(2)] = float(m.group(3))
+    m = re.match(r'node_textfile_mtime_seconds\{file="([^"]*)"\} (\S+)$', line)
+    if m:
+        mtime[m.group(1).rsplit("/", 1)[-1]] = float(m.group(2))
+for name in sorted(up):
+    if up[name] == 1 and now - written[name] > limit:
+        print("nbnet", name)
+for name in sorted(mtime):
+    if now - mtime[name] > limit:
+        print("mtime", name)
+PY
+}
+
+# alerts_are SECONDS WANT: stale_alerts prints WANT.
+alerts_are() {
+        local got
+        got=$(stale_alerts "$1") || return 1
+        echo "alerts: ${got:-none}" >"$BATS_TEST_TMPDIR/alerts.last"
+        [ "$got" = "$2" ]
+}
+
 # make_requests: 3 ok, 1 warning, 1 not allowed: 5 connections. With
-# start_server's probe (a connection that sends nothing), 6 in all.
+# start_server's probes (a connection that sends nothing, to each address:
+# two for the activated nbnetd), ALL in all, of which LEFT sent nothing.
 make_requests() {
         local name
+        LEFT=1
+        [ "$NBNET_MODE" = nbnetd-activated ] && LEFT=2
+        ALL=$((5 + LEFT))
         for name in ok ok ok warning check_nothing; do
                 "$CHECK" -H 127.0.0.1 -p "$PORT" -c "$name" >/dev/null || true
         done
@@ -178,59 +276,160 @@ make_requests() {
         [ -x "$NODE_EXPORTER" ] || skip "prometheus-node-exporter is not installed (make deps)"
         local dir=$BATS_TEST_TMPDIR/textfile
         mkdir "$dir"
-        start_server --commands "$CFG" --metrics-file "$dir/nbnet.prom"
+        start_server --commands "$CFG" --metrics-file "$dir/nbnet.prom" --metrics-instance main
         make_requests
         # SIGHUP writes the file now rather than at the next 5 s tick.
         kill -HUP "$SERVER_PID"
-        wait_until 10 has_line "$dir/nbnet.prom" 'nbnet_request_duration_seconds_count 6'
-        local eport
-        eport=$(free_port)
-        "$NODE_EXPORTER" --web.listen-address="127.0.0.1:$eport" --collector.disable-defaults \
-                --collector.textfile --collector.textfile.directory="$dir" \
-                2>"$BATS_TEST_TMPDIR/exporter.log" &
-        EXPORTER_PID=$!
-        wait_until 10 port_open "$eport" || {
-                cat "$BATS_TEST_TMPDIR/exporter.log" >&2
-                false
-        }
-        curl -sf --max-time 5 "http://127.0.0.1:$eport/metrics" >"$BATS_TEST_TMPDIR/metrics"
+        wait_until 10 has_line "$dir/nbnet.prom" "nbnet_request_duration_seconds_count{nbnetd=\"main\"} $ALL"
+        start_exporter "$dir"
+        scrape "$BATS_TEST_TMPDIR/metrics"
         local m=$BATS_TEST_TMPDIR/metrics line
-        for line in 'node_textfile_scrape_error 0' 'nbnet_up 1' \
-                'nbnet_requests_total{class="ok"} 3' 'nbnet_requests_total{class="failed"} 1' \
-                'nbnet_requests_total{class="refused"} 1' 'nbnet_requests_total{class="none"} 1' \
-                'nbnet_request_ends_total{reason="ran"} 4' \
-                'nbnet_request_ends_total{reason="not_allowed"} 1' \
-                'nbnet_request_ends_total{reason="client_left"} 1' \
-                'nbnet_connections_accepted_total 6' 'nbnet_running 0' 'nbnet_queued 0' \
-                'nbnet_request_duration_seconds_bucket{le="+Inf"} 6' \
-                'nbnet_request_duration_seconds_count 6'; do
+        for line in 'node_textfile_scrape_error 0' 'nbnet_up{nbnetd="main"} 1' \
+                "nbnet_build_info{nbnetd=\"main\",version=\"$("$NBNET_BIN/nbnetd" --version | cut -d' ' -f2)\"} 1" \
+                'nbnet_requests_total{class="ok",nbnetd="main"} 3' \
+                'nbnet_requests_total{class="failed",nbnetd="main"} 1' \
+                'nbnet_requests_total{class="refused",nbnetd="main"} 1' \
+                "nbnet_requests_total{class=\"none\",nbnetd=\"main\"} $LEFT" \
+                'nbnet_request_ends_total{nbnetd="main",reason="ran"} 4' \
+                'nbnet_request_ends_total{nbnetd="main",reason="not_allowed"} 1' \
+                "nbnet_request_ends_total{nbnetd=\"main\",reason=\"client_left\"} $LEFT" \
+                "nbnet_connections_accepted_total{nbnetd=\"main\"} $ALL" 'nbnet_running{nbnetd="main"} 0' \
+                'nbnet_queued{nbnetd="main"} 0' \
+                "nbnet_request_duration_seconds_bucket{nbnetd=\"main\",le=\"+Inf\"} $ALL" \
+                "nbnet_request_duration_seconds_count{nbnetd=\"main\"} $ALL"; do
                 has_line "$m" "$line" || {
                         echo "expected the line: $line; node_exporter served:" >&2
                         grep -E '^(nbnet_|node_textfile)' "$m" >&2
                         false
                 }
         done
-        grep -q '^nbnet_start_time_seconds ' "$m"
+        grep -q '^nbnet_start_time_seconds{nbnetd="main"} ' "$m"
+        grep -q '^nbnet_metrics_written_timestamp_seconds{nbnetd="main"} ' "$m"
         # As root nbnetd gives each command a cgroup: its checks cost some CPU.
         if grep -q "a cgroup per command" "$SERVER_LOG"; then
                 # node_exporter writes the value as Go formats a float: 0.0123, 1e-05.
-                grep -Eq '^nbnet_command_cpu_seconds_total [0-9.e+-]+$' "$m"
-                ! grep -Eq '^nbnet_command_cpu_seconds_total 0(\.0*)?$' "$m"
+                grep -Eq '^nbnet_command_cpu_seconds_total\{nbnetd="main"\} [0-9.e+-]+$' "$m"
+                ! grep -Eq '^nbnet_command_cpu_seconds_total\{nbnetd="main"\} 0(\.0*)?$' "$m"
         fi
 }
 
 @test "the metrics file is rewritten every 5 s and says nbnet_up 0 after a stop" {
         need_nbnetd
         local f=$BATS_TEST_TMPDIR/nbnet.prom
-        start_server --commands "$CFG" --metrics-file "$f"
+        start_server --commands "$CFG" --metrics-file "$f" --metrics-instance main
         wait_until 5 test -f "$f"
         make_requests
         # No signal: the timer writes it.
-        wait_until 8 has_line "$f" 'nbnet_connections_accepted_total 6'
+        wait_until 8 has_line "$f" "nbnet_connections_accepted_total{nbnetd=\"main\"} $ALL"
         stop_server
-        has_line "$f" 'nbnet_up 0'
-        has_line "$f" 'nbnet_requests_total{class="ok"} 3'
-        [ ! -e "$f.tmp" ]
+        has_line "$f" 'nbnet_up{nbnetd="main"} 0'
+        has_line "$f" 'nbnet_requests_total{class="ok",nbnetd="main"} 3'
+        # No temporary file is left beside it.
+        assert_equal "$(find "$BATS_TEST_TMPDIR" -maxdepth 1 -name 'nbnet.prom*' | wc -l)" 1
+}
+
+@test "two nbnetds share one textfile folder: node_exporter serves every series of both, no error" {
+        need_nbnetd
+        need_exporter
+        local dir=$BATS_TEST_TMPDIR/textfile m=$BATS_TEST_TMPDIR/metrics
+        mkdir "$dir"
+        start_server --commands "$CFG" --metrics-file "$dir/a.prom"
+        start_second --commands "$CFG" --metrics-file "$dir/b.prom"
+        make_requests
+        "$CHECK" -H 127.0.0.1 -p "$SECOND_PORT" -c ok
+        kill -HUP "$SERVER_PID" "$SECOND_PID"
+        # Each is labelled where it listens (the activated one: both of systemd's sockets).
+        local a=127.0.0.1:$PORT b=127.0.0.1:$SECOND_PORT
+        [ "$NBNET_MODE" = nbnetd-activated ] && a+=",[::1]:$PORT"
+        wait_until 10 has_line "$dir/a.prom" "nbnet_request_duration_seconds_count{nbnetd=\"$a\"} $ALL"
+        wait_until 10 has_line "$dir/b.prom" "nbnet_requests_total{class=\"ok\",nbnetd=\"$b\"} 1"
+        start_exporter "$dir"
+        scrape "$m"
+        has_line "$m" 'node_textfile_scrape_error 0'
+        has_line "$m" "nbnet_requests_total{class=\"ok\",nbnetd=\"$a\"} 3"
+        has_line "$m" "nbnet_requests_total{class=\"ok\",nbnetd=\"$b\"} 1"
+        # Every series of both files is served: none is dropped as a duplicate.
+        cat <(series "$dir/a.prom") <(series "$dir/b.prom") | sort >"$BATS_TEST_TMPDIR/want"
+        series "$m" >"$BATS_TEST_TMPDIR/got"
+        run comm -23 "$BATS_TEST_TMPDIR/want" "$BATS_TEST_TMPDIR/got"
+        assert_output ""
+        assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/got")" "$(wc -l <"$BATS_TEST_TMPDIR/want")"
+        [ "$(series "$dir/a.prom" | wc -l)" -gt 60 ]
+        run grep -c 'collected before' "$BATS_TEST_TMPDIR/exporter.log"
+        assert_output 0
+}
+
+@test "after kill -9 of one of two nbnetds, the stale-file alerts fire for it alone" {
+        need_nbnetd
+        need_exporter
+        local dir=$BATS_TEST_TMPDIR/textfile
+        mkdir "$dir"
+        start_server --metrics-file "$dir/a.prom" --metrics-instance a
+        start_second --metrics-file "$dir/b.prom" --metrics-instance b
+        wait_until 5 has_line "$dir/a.prom" 'nbnet_up{nbnetd="a"} 1'
+        wait_until 5 has_line "$dir/b.prom" 'nbnet_up{nbnetd="b"} 1'
+        start_exporter "$dir"
+        # Both written within the last 10 s: nothing fires.
+        alerts_are 10 "" || {
+                cat "$BATS_TEST_TMPDIR/alerts.last" >&2
+                false
+        }
+        kill -KILL "$SECOND_PID"
+        wait "$SECOND_PID" 2>/dev/null || true
+        SECOND_PID=
+        has_line "$dir/b.prom" 'nbnet_up{nbnetd="b"} 1'
+        # The alerts of doc/monitoring.md with 10 s for their 30: b's file, no
+        # longer written every 5 s, goes stale; a's does not.
+        wait_until 30 alerts_are 10 $'nbnet b\nmtime b.prom' || {
+                cat "$BATS_TEST_TMPDIR/alerts.last" >&2
+                false
+        }
+}
+
+@test "a FIFO or a link planted where nbnetd writes neither blocks it nor redirects its file" {
+        need_nbnetd
+        local dir=$BATS_TEST_TMPDIR/textfile
+        mkdir "$dir"
+        local f=$dir/nbnet.prom victim=$BATS_TEST_TMPDIR/victim
+        echo "not nbnetd's" >"$victim"
+        # Where the temporary file once was (a FIFO there hung nbnetd in open()),
+        # and a link in place of the file itself.
+        mkfifo "$f.tmp"
+        ln -s "$victim" "$f"
+        start_server --metrics-file "$f" --metrics-instance main
+        wait_until 5 has_line "$f" 'nbnet_up{nbnetd="main"} 1'
+        check
+        assert_success
+        [ -f "$f" ] && [ ! -L "$f" ]
+        [ -p "$f.tmp" ]
+        assert_equal "$(cat "$victim")" "not nbnetd's"
+        stop_server
+        has_line "$f" 'nbnet_up{nbnetd="main"} 0'
+        # Nothing of nbnetd's is left beside them.
+        assert_equal "$(find "$dir" -mindepth 1 -printf '%f\n' | sort | tr '\n' ' ')" "nbnet.prom nbnet.prom.tmp "
+}
+
+@test "--metrics-instance must be a printable name of 1 to 256 bytes" {
+        need_nbnetd
+        local bad
+        for bad in "" "$(printf 'a\nb')" "$(printf 'x%.0s' {1..257})"; do
+                run --separate-stderr "$NBNET_BIN/nbnetd" --listen 127.0.0.1:1 --metrics-instance "$bad"
+                assert_failure 2
+                [[ $stderr == "nbnetd: --metrics-instance must be 1..256 bytes with no control characters, got '"* ]]
+        done
+}
+
+@test "a quote and a backslash in --metrics-instance are escaped, and node_exporter reads them" {
+        need_nbnetd
+        need_exporter
+        local dir=$BATS_TEST_TMPDIR/textfile
+        mkdir "$dir"
+        start_server --metrics-file "$dir/nbnet.prom" --metrics-instance 'db "one" \ two'
+        wait_until 5 has_line "$dir/nbnet.prom" 'nbnet_up{nbnetd="db \"one\" \\ two"} 1'
+        start_exporter "$dir"
+        scrape "$BATS_TEST_TMPDIR/metrics"
+        has_line "$BATS_TEST_TMPDIR/metrics" 'node_textfile_scrape_error 0'
+        has_line "$BATS_TEST_TMPDIR/metrics" 'nbnet_up{nbnetd="db \"one\" \\ two"} 1'
 }
 
 @test "nbnetd's start line names its command table and how many commands it has" {
@@ -247,7 +446,7 @@ make_requests() {
         start_server --commands "$CFG" --metrics-file "$f"
         make_requests
         kill -HUP "$SERVER_PID"
-        wait_until 10 has_line "$f" 'nbnet_request_duration_seconds_count 6'
+        wait_until 10 grep -q "^nbnet_request_duration_seconds_count{.*} $ALL\$" "$f"
         run promtool check metrics <"$f"
         assert_success
 }

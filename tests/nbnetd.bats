@@ -510,7 +510,8 @@ logged_connections() {
         run "$NBNET_BIN/nbnetd" --help
         assert_success
         for opt in --listen --max-connections --max-running --max-per-source --max-command \
-                --request-timeout --command-timeout --stop-timeout --version; do
+                --request-timeout --command-timeout --stop-timeout --metrics-file \
+                --metrics-instance --version; do
                 assert_output --partial -- "$opt"
         done
         run "$NBNET_BIN/nbnetd" --version

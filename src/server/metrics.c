@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,7 +15,8 @@
 #include "clock.h"
 #include "log.h"
 
-#define METRICS_TEXT_MAX (16 * 1024)
+/* Some 70 series, each with an instance name of up to METRICS_INSTANCE_MAX. */
+#define METRICS_TEXT_MAX (64 * 1024)
 /* node_exporter is scraped every 15 s or so: the file is never staler than this. */
 #define METRICS_INTERVAL_USEC (5 * USEC_PER_SEC)
 
@@ -97,77 +99,126 @@ static void metrics_head(struct metrics_text *t, const char *name, const char *t
         metrics_printf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* A gauge of one unsigned value: its HELP, TYPE and sample. */
-static void metrics_gauge(struct metrics_text *t, const char *name, const char *help, unsigned value) {
-        metrics_head(t, name, "gauge", help);
-        metrics_printf(t, "%s %u\n", name, value);
+/* A label's value as the text format wants it: \, " and newline escaped. */
+static void metrics_escape(const char *value, char *buf, size_t size) {
+        size_t n = 0;
+
+        for (const char *c = value; *c && n + 3 < size; c++) {
+                if (*c == '\\' || *c == '"' || *c == '\n')
+                        buf[n++] = '\\';
+                if (*c == '\n')
+                        buf[n++] = 'n';
+                else
+                        buf[n++] = *c;
+        }
+        buf[n] = '\0';
 }
 
-int metrics_format(const struct metrics *m, const struct metrics_gauges *g, char *buf, size_t size) {
+/* A gauge of one unsigned value: its HELP, TYPE and sample. */
+static void metrics_gauge(struct metrics_text *t, const char *label, const char *name,
+                          const char *help, unsigned value) {
+        metrics_head(t, name, "gauge", help);
+        metrics_printf(t, "%s{%s} %u\n", name, label, value);
+}
+
+/* A counter of one value. */
+static void metrics_counter(struct metrics_text *t, const char *label, const char *name,
+                            const char *help, unsigned long long value) {
+        metrics_head(t, name, "counter", help);
+        metrics_printf(t, "%s{%s} %llu\n", name, label, value);
+}
+
+/* Microseconds as seconds, exactly. */
+#define METRICS_SEC(usec) \
+        (unsigned long long) ((usec) / 1000000), (unsigned long long) ((usec) % 1000000)
+
+/* Labels go in the order node_exporter serves them: by name (class, nbnetd,
+ * reason, version), but a histogram's le last. */
+int metrics_format(const struct metrics *m, const struct metrics_gauges *g, const char *instance,
+                   uint64_t now_realtime_usec, char *buf, size_t size) {
         struct metrics_text t = {.buf = buf, .size = size};
+        char value[2 * METRICS_INSTANCE_MAX + 1], label[sizeof value + 16];
         unsigned long long cumulative = 0;
 
-        metrics_head(&t, "nbnet_up", "gauge", "1 while nbnetd serves, 0 once it has stopped.");
-        metrics_printf(&t, "nbnet_up %d\n", g->up ? 1 : 0);
+        metrics_escape(instance, value, sizeof value);
+        snprintf(label, sizeof label, "nbnetd=\"%s\"", value);
+        metrics_head(&t, "nbnet_up", "gauge",
+                     "1 while nbnetd serves, 0 in the file it writes as it stops (a file that "
+                     "still says 1 while nbnet_metrics_written_timestamp_seconds stays behind is "
+                     "one whose nbnetd died).");
+        metrics_printf(&t, "nbnet_up{%s} %d\n", label, g->up ? 1 : 0);
+        metrics_head(&t, "nbnet_build_info", "gauge", "Always 1; its version label is nbnetd's.");
+        metrics_printf(&t, "nbnet_build_info{%s,version=\"%s\"} 1\n", label, NBNET_VERSION);
+        metrics_head(&t, "nbnet_metrics_written_timestamp_seconds", "gauge",
+                     "When nbnetd wrote this file, in seconds since the Epoch: every 5 s while "
+                     "it runs.");
+        metrics_printf(&t, "nbnet_metrics_written_timestamp_seconds{%s} %llu.%06llu\n", label,
+                       METRICS_SEC(now_realtime_usec));
         metrics_head(&t, "nbnet_start_time_seconds", "gauge",
                      "When nbnetd started, in seconds since the Epoch.");
-        metrics_printf(&t, "nbnet_start_time_seconds %llu.%06llu\n",
-                       (unsigned long long) (m->start_realtime_usec / 1000000),
-                       (unsigned long long) (m->start_realtime_usec % 1000000));
-        metrics_gauge(&t, "nbnet_connections", "Connections open now.", g->connections);
-        metrics_gauge(&t, "nbnet_connections_max",
-                      "The most connections open at once (--max-connections).", g->max_connections);
-        metrics_gauge(&t, "nbnet_running", "Commands running now.", g->running);
-        metrics_gauge(&t, "nbnet_running_max", "The most commands running at once (--max-running).",
-                      g->max_running);
-        metrics_gauge(&t, "nbnet_queued", "Complete requests waiting for a running slot.", g->queued);
-        metrics_head(&t, "nbnet_connections_accepted_total", "counter", "Connections taken.");
-        metrics_printf(&t, "nbnet_connections_accepted_total %llu\n", m->accepted);
-        metrics_head(&t, "nbnet_peers_refused_total", "counter",
-                     "Connections closed unanswered at accept (--allow, --max-per-source).");
-        metrics_printf(&t, "nbnet_peers_refused_total %llu\n", m->peers_refused);
+        metrics_printf(&t, "nbnet_start_time_seconds{%s} %llu.%06llu\n", label,
+                       METRICS_SEC(m->start_realtime_usec));
+        metrics_gauge(&t, label, "nbnet_connections", "Connections open now.", g->connections);
+        metrics_gauge(&t, label, "nbnet_connections_max",
+                      "The limit on connections open at once: --max-connections, or fewer when "
+                      "the descriptor limit allows fewer.",
+                      g->max_connections);
+        metrics_gauge(&t, label, "nbnet_running", "Commands running now.", g->running);
+        metrics_gauge(&t, label, "nbnet_running_max",
+                      "The limit on commands running at once (--max-running).", g->max_running);
+        metrics_gauge(&t, label, "nbnet_queued",
+                      "Complete requests waiting now for a running slot.", g->queued);
+        metrics_counter(&t, label, "nbnet_connections_accepted_total",
+                        "Connections accepted, whatever became of them.", m->accepted);
+        metrics_counter(&t, label, "nbnet_peers_refused_total",
+                        "Connections closed unanswered at accept (--allow, --max-per-source).",
+                        m->peers_refused);
         metrics_head(&t, "nbnet_requests_total", "counter",
                      "Connections closed, by the class of their status: ok 0, failed 1-123 "
                      "and 127, timeout 124, not_run 125, refused 126, signaled 129 and up, "
                      "none (no status).");
         for (size_t i = 0; i < METRICS_CLASS_COUNT; i++)
-                metrics_printf(&t, "nbnet_requests_total{class=\"%s\"} %llu\n",
-                               metrics_class_names[i], m->by_class[i]);
+                metrics_printf(&t, "nbnet_requests_total{class=\"%s\",%s} %llu\n",
+                               metrics_class_names[i], label, m->by_class[i]);
         metrics_head(&t, "nbnet_request_ends_total", "counter",
                      "Connections closed, by how they ended (ran: by the command's own exit).");
         for (size_t i = 0; i < REQUEST_END_COUNT; i++)
-                metrics_printf(&t, "nbnet_request_ends_total{reason=\"%s\"} %llu\n",
+                metrics_printf(&t, "nbnet_request_ends_total{%s,reason=\"%s\"} %llu\n", label,
                                request_end_info((enum request_end) i)->name, m->by_end[i]);
         metrics_head(&t, "nbnet_request_duration_seconds", "histogram",
                      "From accept to close, per connection.");
         for (size_t i = 0; i <= METRICS_BUCKETS; i++) {
                 cumulative += m->buckets[i];
-                metrics_printf(&t, "nbnet_request_duration_seconds_bucket{le=\"%s\"} %llu\n",
-                               i < METRICS_BUCKETS ? metrics_bounds_text[i] : "+Inf", cumulative);
+                metrics_printf(&t, "nbnet_request_duration_seconds_bucket{%s,le=\"%s\"} %llu\n",
+                               label, i < METRICS_BUCKETS ? metrics_bounds_text[i] : "+Inf",
+                               cumulative);
         }
-        metrics_printf(&t, "nbnet_request_duration_seconds_sum %llu.%06llu\n",
-                       (unsigned long long) (m->duration_sum_usec / 1000000),
-                       (unsigned long long) (m->duration_sum_usec % 1000000));
-        metrics_printf(&t, "nbnet_request_duration_seconds_count %llu\n", m->duration_count);
+        metrics_printf(&t, "nbnet_request_duration_seconds_sum{%s} %llu.%06llu\n", label,
+                       METRICS_SEC(m->duration_sum_usec));
+        metrics_printf(&t, "nbnet_request_duration_seconds_count{%s} %llu\n", label,
+                       m->duration_count);
         metrics_head(&t, "nbnet_command_cpu_seconds_total", "counter",
                      "CPU time of the commands and every process they started (their cgroups).");
-        metrics_printf(&t, "nbnet_command_cpu_seconds_total %llu.%06llu\n",
-                       (unsigned long long) (m->cpu_usec / 1000000),
-                       (unsigned long long) (m->cpu_usec % 1000000));
+        metrics_printf(&t, "nbnet_command_cpu_seconds_total{%s} %llu.%06llu\n", label,
+                       METRICS_SEC(m->cpu_usec));
         return t.full ? -ENOBUFS : (int) t.len;
 }
 
-int metrics_write(const char *path, const struct metrics *m, const struct metrics_gauges *g) {
-        char text[METRICS_TEXT_MAX], tmp[PATH_MAX];
+int metrics_write(const char *path, const char *instance, const struct metrics *m,
+                  const struct metrics_gauges *g) {
+        static char text[METRICS_TEXT_MAX]; /* large: off the stack; only the loop writes */
+        char tmp[PATH_MAX];
         int fd, len, r;
 
-        len = metrics_format(m, g, text, sizeof text);
+        len = metrics_format(m, g, instance, clock_realtime_usec(), text, sizeof text);
         if (len < 0)
                 return len;
-        /* node_exporter reads *.prom only: PATH.tmp is never half read. */
-        if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int) sizeof tmp)
+        /* A name nobody can guess, made with O_CREAT|O_EXCL: nothing another user
+         * planted in the folder (a FIFO, a link) is opened or followed, so the
+         * file is a new regular file of ours. node_exporter reads *.prom only. */
+        if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int) sizeof tmp)
                 return -ENAMETOOLONG;
-        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        fd = mkostemp(tmp, O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         /* Readable by node_exporter's user whatever our umask (the unit's is 0077). */
@@ -194,7 +245,7 @@ void metrics_file_write(struct metrics_file *f, bool up) {
                 return;
         f->gauges(f->userdata, &g);
         g.up = up;
-        r = metrics_write(f->path, f->m, &g);
+        r = metrics_write(f->path, f->instance, f->m, &g);
         if (r < 0 && !f->failing)
                 log_error_errno(r,
                                 "--metrics-file %s: cannot write it (is its folder there and "

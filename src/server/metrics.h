@@ -5,10 +5,13 @@
  * nbnetd's counts in Prometheus's text exposition format, for
  * node_exporter's textfile collector (--metrics-file): requests by status
  * class and by the way they ended, refused peers, request durations as a
- * fixed-bucket histogram, and the live gauges. The counts are the server's;
- * this file counts into them, formats them, and writes the file whole
- * (a temporary file, then rename). Only the file's writer (struct
- * metrics_file) logs: a failure to write once, and its end.
+ * fixed-bucket histogram, the live gauges, the build and the time of the
+ * write. Every series carries the label nbnetd="NAME" (--metrics-instance,
+ * or where it listens), so that several nbnetds can share one textfile
+ * folder. The counts are the server's; this file counts into them, formats
+ * them, and writes the file whole (a temporary file of a random name, then
+ * rename). Only the file's writer (struct metrics_file) logs: a failure to
+ * write once, and its end.
  */
 
 #include <stdbool.h>
@@ -32,6 +35,8 @@ enum metrics_class {
 
 /* Upper bounds of the duration buckets, in seconds; +Inf comes after them. */
 #define METRICS_BUCKETS 14
+/* The longest instance name, in bytes (a Unix socket's path is 107 at most). */
+#define METRICS_INSTANCE_MAX 256
 
 struct metrics {
         uint64_t start_realtime_usec;
@@ -61,18 +66,23 @@ void metrics_count_closed(struct metrics *m, enum request_end end, int status,
 
 enum metrics_class metrics_class_of(int status);
 
-/* The exposition text into buf; its length, or -ENOBUFS when it does not fit. */
-int metrics_format(const struct metrics *m, const struct metrics_gauges *g, char *buf, size_t size);
+/* The exposition text into buf, every series labelled nbnetd="instance" and
+ * the time of writing now_realtime_usec; its length, or -ENOBUFS when it
+ * does not fit. */
+int metrics_format(const struct metrics *m, const struct metrics_gauges *g, const char *instance,
+                   uint64_t now_realtime_usec, char *buf, size_t size);
 
-/* Writes the text to PATH.tmp, then renames it to PATH; 0 or -errno. */
-int metrics_write(const char *path, const struct metrics *m, const struct metrics_gauges *g);
+/* Writes the text to a new file PATH.XXXXXX, then renames it to PATH; 0 or -errno. */
+int metrics_write(const char *path, const char *instance, const struct metrics *m,
+                  const struct metrics_gauges *g);
 
 /* Fills the live gauges at the time of a write. */
 typedef void (*metrics_gauges_fn)(void *userdata, struct metrics_gauges *g);
 
 /* --metrics-file, written every few seconds and when asked. */
 struct metrics_file {
-        const char *path; /* NULL: none */
+        const char *path;                        /* NULL: none */
+        char instance[METRICS_INSTANCE_MAX + 1]; /* the nbnetd label's value */
         const struct metrics *m;
         metrics_gauges_fn gauges;
         void *userdata;

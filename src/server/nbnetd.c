@@ -49,6 +49,7 @@ struct options {
         const char *listen[SERVER_MAX_LISTENERS];
         size_t n_listen;
         const char *metrics_file;
+        const char *metrics_instance; /* NULL: where it listens */
         struct listen_unix unix_file; /* --socket-mode, --socket-owner */
         bool unix_file_given;
 };
@@ -63,6 +64,7 @@ enum {
         OPT_LIMIT_MEMORY,
         OPT_LIMIT_TASKS,
         OPT_METRICS_FILE,
+        OPT_METRICS_INSTANCE,
         OPT_SOCKET_MODE,
         OPT_SOCKET_OWNER,
 };
@@ -105,6 +107,10 @@ static void usage(FILE *out) {
                 "                         exit (for node_exporter's textfile collector: PATH\n"
                 "                         ends in .prom; PATH.tmp is written, then renamed),\n"
                 "                         and at SIGHUP\n"
+                "  --metrics-instance NAME\n"
+                "                         the value of the nbnetd label every series has\n"
+                "                         (default: the addresses it listens on), so that\n"
+                "                         several nbnetds can share a textfile folder\n"
                 "  --socket-mode MODE     the mode of the Unix sockets --listen makes, in\n"
                 "                         octal (default 0666, as systemd's SocketMode=);\n"
                 "                         nbnetd removes them at exit\n"
@@ -221,6 +227,24 @@ static int parse_socket_owner(const char *who, const char *arg, struct listen_un
         return 0;
 }
 
+/* A label's value: printable, and short enough for every series to carry it. */
+static int parse_metrics_instance(const char *who, const char *arg, const char **ret) {
+        size_t n = strlen(arg);
+
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char) arg[i] < 0x20 || arg[i] == 0x7f)
+                        n = 0;
+        if (n == 0 || n > METRICS_INSTANCE_MAX) {
+                fprintf(stderr,
+                        "%s: --metrics-instance must be 1..%d bytes with no control characters, "
+                        "got '%s'\n",
+                        who, METRICS_INSTANCE_MAX, arg);
+                return -EINVAL;
+        }
+        *ret = arg;
+        return 0;
+}
+
 /* One option, from the command line or the --config file (who says which):
  * 0, 1 to exit 0 (help, version), -EINVAL to exit 2. */
 static int parse_one(int c, const char *arg, const char *who, void *userdata) {
@@ -280,6 +304,8 @@ static int parse_one(int c, const char *arg, const char *who, void *userdata) {
                 }
                 o->metrics_file = arg;
                 return 0;
+        case OPT_METRICS_INSTANCE:
+                return parse_metrics_instance(who, arg, &o->metrics_instance);
         case OPT_SOCKET_MODE:
                 o->unix_file_given = true;
                 return parse_socket_mode(who, arg, &o->unix_file.mode);
@@ -310,6 +336,7 @@ static int parse_options(int argc, char **argv, struct options *o, struct conffi
                 {"limit-memory", required_argument, NULL, OPT_LIMIT_MEMORY},
                 {"limit-tasks", required_argument, NULL, OPT_LIMIT_TASKS},
                 {"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
+                {"metrics-instance", required_argument, NULL, OPT_METRICS_INSTANCE},
                 {"socket-mode", required_argument, NULL, OPT_SOCKET_MODE},
                 {"socket-owner", required_argument, NULL, OPT_SOCKET_OWNER},
                 {"help", no_argument, NULL, 'h'},
@@ -560,7 +587,7 @@ int main(int argc, char **argv) {
         }
         r = server_init(&s, &o.server, &o.limits, environ);
         if (r == 0)
-                server_set_metrics_file(&s, o.metrics_file);
+                server_set_metrics_file(&s, o.metrics_file, o.metrics_instance);
         if (r == 0)
                 r = add_listeners(&s, &o);
         if (r == 0 && limited)

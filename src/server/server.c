@@ -699,8 +699,10 @@ static void server_gauges(void *userdata, struct metrics_gauges *g) {
         };
 }
 
-void server_set_metrics_file(struct server *s, const char *path) {
+void server_set_metrics_file(struct server *s, const char *path, const char *instance) {
         s->metrics_file.path = path;
+        if (instance)
+                snprintf(s->metrics_file.instance, sizeof s->metrics_file.instance, "%s", instance);
 }
 
 int server_init(struct server *s, const struct serve_options *opt, const struct server_limits *lim,
@@ -818,6 +820,10 @@ int server_run(struct server *s) {
         server_log_start(s);
         conn_shared_warn(&s->shared);
         server_notify_status(s);
+        /* The label that tells this nbnetd's series from another's in one folder. */
+        if (!s->metrics_file.instance[0])
+                server_listener_names(s, ",", s->metrics_file.instance,
+                                      sizeof s->metrics_file.instance);
         r = metrics_file_start(&s->metrics_file, s->event);
         if (r < 0)
                 return log_error_errno(r, "sd_event_add_time for --metrics-file");

@@ -102,8 +102,9 @@ int server_init(struct server *s, const struct serve_options *opt, const struct 
  * file, when not NULL, is its socket file that nbnetd made, removed then. */
 int server_listen(struct server *s, int fd, const struct listen_file *file);
 
-/* --metrics-file: server_run writes it every few seconds and at exit. */
-void server_set_metrics_file(struct server *s, const char *path);
+/* --metrics-file: server_run writes it every few seconds and at exit, its
+ * series labelled instance (NULL: the addresses it listens on). */
+void server_set_metrics_file(struct server *s, const char *path, const char *instance);
 
 /* Loads the --commands table, logs where it listens, and runs until SIGTERM
  * or SIGINT and every connection is closed; 0, 1 for a table that will not
