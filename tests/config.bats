@@ -186,7 +186,7 @@ nbnetd_mode() {
         start_server --stop-timeout 30
         $NBCLIENT "$PORT" --command "$marker" --timeout 20 >/dev/null 2>&1 &
         BG_PIDS=$!
-        wait_until 5 pgrep -f -- "$marker"
+        wait_until 5 pgrep -fx -- "$marker"
         kill -TERM "$SERVER_PID"
         wait_until 2 grep -q "stopping: 1 command running" "$SERVER_LOG"
         kill -TERM "$SERVER_PID"
