@@ -183,6 +183,28 @@ cgroup2_mount() {
         SERVER_PID=$first_pid SERVER_LOG=$first_log
 }
 
+# An nbnetd in another PID namespace (a container that shares the cgroup
+# hierarchy) cannot tell by the PID in a tree's name whether its nbnetd
+# lives: the tree's lock tells it.
+@test "the tree of a live nbnetd is left alone by one started in another PID namespace" {
+        local base
+        [ "$(id -u)" -eq 0 ] || skip "unshare --pid needs root"
+        unshare --pid --fork --mount-proc true 2>/dev/null || skip "unshare --pid --fork --mount-proc is refused here"
+        start_server
+        wait_until 2 grep -q "a cgroup per command under" "$SERVER_LOG"
+        base=$(grep -o "a cgroup per command under [^ ;]*" "$SERVER_LOG" | awk '{ print $NF }')
+        local first_pid=$SERVER_PID first_port=$PORT first_log=$SERVER_LOG
+        SERVER_PID=
+        SERVER_WRAPPER="unshare --pid --fork --mount-proc" start_server
+        wait_until 2 grep -q "a cgroup per command under" "$SERVER_LOG"
+        run ! grep -q "removed $base" "$SERVER_LOG"
+        [ -d "$base" ] || fail "the live nbnetd's $base was removed"
+        run bash -c "$(declare -f frame); frame 'echo first' | nc -N 127.0.0.1 $first_port"
+        assert_output first
+        stop_server
+        SERVER_PID=$first_pid SERVER_LOG=$first_log
+}
+
 @test "without cgroups (an unprivileged nbnetd), 500 daemons left behind do not slow the next requests" {
         local marker="daemon-marker-$$-5" t0 t1 n
         needs_caps "running the server as nobody (setpriv --reuid)" setuid setgid

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/xattr.h>
@@ -293,6 +294,16 @@ int cgroup_pool_init(struct cgroup_pool *p, unsigned max_slots, const struct cgr
         if (p->base_fd < 0) {
                 r = -errno;
                 snprintf(why, why_size, "open %s: %s", p->base, strerror(-r));
+                cgroup_pool_release(p);
+                return r;
+        }
+        /* The tree we made is held, as long as we live, by a lock on its
+         * directory: what tells a later nbnetd that it is in use, from any
+         * PID namespace (a PID is not: it may name nothing, or another
+         * process, there). */
+        if (p->made_base && flock(p->base_fd, LOCK_EX | LOCK_NB) < 0) {
+                r = -errno;
+                snprintf(why, why_size, "flock %s: %s", p->base, strerror(-r));
                 cgroup_pool_release(p);
                 return r;
         }
@@ -647,6 +658,19 @@ static unsigned long cgroup_stale_pid(const char *name) {
         return errno == 0 && *end == '\0' ? pid : 0;
 }
 
+/* Whether the tree name under parent_fd is held by a live nbnetd (its lock,
+ * see cgroup_pool_init); when in doubt, yes: it is left alone. */
+static bool cgroup_tree_is_held(int parent_fd, const char *name) {
+        int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        bool held;
+
+        if (fd < 0)
+                return errno != ENOENT;
+        held = flock(fd, LOCK_EX | LOCK_NB) < 0;
+        (void) close(fd);
+        return held;
+}
+
 /* Kills what runs in the tree name under parent_fd, waits for it to be
  * empty, and removes it with every cgroup inside. */
 static int cgroup_remove_stale_tree(int parent_fd, const char *name) {
@@ -690,7 +714,7 @@ void cgroup_remove_stale(const struct cgroup_pool *p, cgroup_stale_fn report, vo
         while ((d = readdir(dir))) {
                 unsigned long pid = cgroup_stale_pid(d->d_name);
                 if (d->d_type != DT_DIR || pid == 0 || pid == (unsigned long) getpid() ||
-                    cgroup_pid_is_nbnetd(pid))
+                    cgroup_pid_is_nbnetd(pid) || cgroup_tree_is_held(dirfd(dir), d->d_name))
                         continue;
                 snprintf(path, sizeof path, "%s/%s", parent, d->d_name);
                 report(path, cgroup_remove_stale_tree(dirfd(dir), d->d_name), userdata);
