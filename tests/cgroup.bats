@@ -205,6 +205,83 @@ cgroup2_mount() {
         SERVER_PID=$first_pid SERVER_LOG=$first_log
 }
 
+# mark_tree DIR PIDNS PID START: DIR's owner xattr, as an nbnetd writes it.
+mark_tree() {
+        python3 -c 'import os, sys; os.setxattr(sys.argv[1], "trusted.nbnet.owner", sys.argv[2].encode())' \
+                "$1" "$(printf 'pidns %s\npid %s\nstart %s\n' "$2" "$3" "$4")"
+}
+
+# start_time PID: field 22 of /proc/PID/stat.
+start_time() {
+        python3 -c 'import sys; print(open(f"/proc/{sys.argv[1]}/stat").read().rsplit(")", 1)[1].split()[19])' "$1"
+}
+
+@test "beside its tree, nbnetd removes only trees its xattr proves stale: same PID namespace, process gone" {
+        local parent pidns gone dead reused live unmarked other owner
+        start_server
+        wait_until 2 grep -q "a cgroup per command under" "$SERVER_LOG"
+        parent=$(dirname "$(grep -o "a cgroup per command under [^ ;]*" "$SERVER_LOG" | awk '{ print $NF }')")
+        owner=$(python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "trusted.nbnet.owner").decode())' \
+                "$parent/nbnetd.$SERVER_PID") || skip_unless_ci "no trusted.* xattr on cgroup2 here: nbnetd can prove no tree stale"
+        pidns=$(stat -L -c %i /proc/self/ns/pid)
+        assert_equal "$owner" "$(printf 'pidns %s\npid %s\nstart %s' "$pidns" "$SERVER_PID" "$(start_time "$SERVER_PID")")"
+        stop_server
+        true &
+        gone=$!
+        wait "$gone"
+        # One per case; their PIDs are what the xattr says, the names only need the form.
+        dead=$parent/nbnetd.99999001 reused=$parent/nbnetd.99999002 live=$parent/nbnetd.99999003
+        unmarked=$parent/nbnetd.99999004 other=$parent/nbnetd.99999005
+        mkdir "$dead" "$reused" "$live" "$unmarked" "$other"
+        mark_tree "$dead" "$pidns" "$gone" 1
+        mark_tree "$reused" "$pidns" $$ "$(($(start_time $$) + 1))"
+        mark_tree "$live" "$pidns" $$ "$(start_time $$)"
+        mark_tree "$other" "$((pidns + 1))" "$gone" 1
+        start_server
+        wait_until 2 grep -q "a cgroup per command under" "$SERVER_LOG"
+        local stays=("$live" "$unmarked" "$other") d
+        for d in "$dead" "$reused"; do
+                [ ! -d "$d" ] || stays+=("$d")
+        done
+        rmdir "${stays[@]}" 2>/dev/null || true
+        grep -q "removed $dead, the cgroup tree of an nbnetd that is gone" "$SERVER_LOG" ||
+                fail "the tree of a gone nbnetd was not removed: $(cat "$SERVER_LOG")"
+        grep -q "removed $reused, " "$SERVER_LOG" || fail "the tree whose PID another process has now was not removed"
+        for d in "$live" "$unmarked" "$other"; do
+                run ! grep -q "removed $d" "$SERVER_LOG"
+        done
+        [ "${#stays[@]}" -eq 3 ] || fail "stale trees stayed: ${stays[*]:3}"
+}
+
+@test "an nbnetd in another PID namespace leaves a live nbnetd's tree and command alone" {
+        local marker base client
+        unshare -pf --mount-proc true 2>/dev/null ||
+                skip_unless_ci "unshare -pf --mount-proc cannot make a PID namespace here"
+        marker=$(unique_sleep)
+        start_server
+        wait_until 2 grep -q "a cgroup per command under" "$SERVER_LOG"
+        base=$(grep -o "a cgroup per command under [^ ;]*" "$SERVER_LOG" | awk '{ print $NF }')
+        nbsend "exec $marker" >/dev/null &
+        client=$!
+        wait_until 5 marked_are "$marker" 1
+        local first_pid=$SERVER_PID first_log=$SERVER_LOG
+        # Not its namespace's init: pid 1 ignores the SIGTERM stop_server sends.
+        printf '#!/bin/sh\nexec unshare -pf --mount-proc sh -c %s in-pidns "$@"\n' "'\"\$@\"; exit \$?'" \
+                >"$BATS_TEST_TMPDIR/in-pidns"
+        chmod +x "$BATS_TEST_TMPDIR/in-pidns"
+        SERVER_PID=
+        SERVER_WRAPPER=$BATS_TEST_TMPDIR/in-pidns start_server
+        wait_until 5 grep -q "a cgroup per command under" "$SERVER_LOG" ||
+                fail "the nbnetd in a PID namespace did not start: $(cat "$SERVER_LOG")"
+        run nbsend "echo second"
+        assert_output second
+        stop_server
+        SERVER_PID=$first_pid SERVER_LOG=$first_log
+        [ -d "$base" ] || fail "the live nbnetd's $base was removed"
+        marked_are "$marker" 1 || fail "the live nbnetd's command was killed"
+        kill "$client" 2>/dev/null || true
+}
+
 @test "without cgroups (an unprivileged nbnetd), 500 daemons left behind do not slow the next requests" {
         local marker="daemon-marker-$$-5" t0 t1 n
         needs_caps "running the server as nobody (setpriv --reuid)" setuid setgid

@@ -184,18 +184,131 @@ static int cgroup_use_delegated(struct cgroup_pool *p, char *why, size_t why_siz
         return r;
 }
 
-/* Root without a delegation: a subtree of our own under our cgroup. */
-static int cgroup_make_base(struct cgroup_pool *p, const char *own, char *why, size_t why_size) {
+/* Who made a tree nbnetd.PID/: its PID namespace (the inode of
+ * /proc/self/ns/pid), its pid there, and its start time (clock ticks after
+ * boot), which tells it from a later process of the same pid. */
+struct cgroup_owner {
+        uint64_t pidns, pid, start;
+};
+
+/* The xattr on a tree nbnetd.PID/ that says which nbnetd made it, flat-keyed
+ * as a cgroup file: "pidns N\npid N\nstart N\n". */
+#define CGROUP_OWNER_XATTR "trusted.nbnet.owner"
+
+/* The start time of process pid ("self" for 0) in clock ticks after boot,
+ * field 22 of /proc/PID/stat: 0, -ENOENT when there is no such process, or
+ * -errno. */
+static int cgroup_start_time(uint64_t pid, uint64_t *ret) {
+        char path[64], text[1024];
+        const char *p;
+        ssize_t n;
+        int fd;
+
+        if (pid == 0)
+                snprintf(path, sizeof path, "/proc/self/stat");
+        else
+                snprintf(path, sizeof path, "/proc/%" PRIu64 "/stat", pid);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ESRCH ? -ENOENT : -errno;
+        n = read(fd, text, sizeof text - 1);
+        (void) close(fd);
+        if (n < 0)
+                return errno == ESRCH ? -ENOENT : -errno;
+        text[n] = '\0';
+        /* The name (field 2) is in parentheses and may hold anything: the
+         * fields after its last ')' start at 3. */
+        p = strrchr(text, ')');
+        for (int field = 2; p && field < 22; field++)
+                p = strchr(p + 1, ' ');
+        return p ? cgroup_parse_u64(p + 1, ret) : -EBADMSG;
+}
+
+/* Who we are, as CGROUP_OWNER_XATTR says it: our PID namespace's inode,
+ * our pid and our start time. *proc_ours is whether /proc is our PID
+ * namespace's (its "self" is our pid): only then can another pid be looked
+ * up in it. */
+static int cgroup_self_owner(struct cgroup_owner *ret, bool *proc_ours) {
+        char self[32], expect[32];
+        struct stat st;
+        ssize_t n;
+        int r;
+
+        if (stat("/proc/self/ns/pid", &st) < 0)
+                return -errno;
+        *ret = (struct cgroup_owner){.pidns = (uint64_t) st.st_ino, .pid = (uint64_t) getpid()};
+        r = cgroup_start_time(0, &ret->start);
+        if (r < 0)
+                return r;
+        n = readlink("/proc/self", self, sizeof self - 1);
+        snprintf(expect, sizeof expect, "%" PRIu64, ret->pid);
+        *proc_ours = n > 0 && (self[n] = '\0', strcmp(self, expect) == 0);
+        return 0;
+}
+
+/* Whether the tree dir_fd was made by an nbnetd of our PID namespace
+ * (self's) that is gone: its CGROUP_OWNER_XATTR names our namespace, and
+ * its pid is no process now or one that started at another time. A tree
+ * without the xattr (an older nbnetd's, or xattrs unsupported), another
+ * namespace's, or whatever cannot be read is not. */
+static bool cgroup_tree_is_stale(int dir_fd, const struct cgroup_owner *self) {
+        struct cgroup_owner owner = {0};
+        uint64_t now = 0;
+        char value[128];
+        ssize_t n;
+        int r;
+
+        n = fgetxattr(dir_fd, CGROUP_OWNER_XATTR, value, sizeof value - 1);
+        if (n <= 0)
+                return false;
+        value[n] = '\0';
+        if (cgroup_key(value, "pidns", &owner.pidns) < 0 || cgroup_key(value, "pid", &owner.pid) < 0 ||
+            cgroup_key(value, "start", &owner.start) < 0 || owner.pid == 0 ||
+            owner.pidns != self->pidns)
+                return false;
+        if (owner.pid == self->pid && owner.start == self->start)
+                return false;
+        r = cgroup_start_time(owner.pid, &now);
+        return r == -ENOENT || (r >= 0 && now != owner.start);
+}
+
+/* Whether name is nbnetd.PID, a tree some nbnetd made. */
+static bool cgroup_is_base_name(const char *name) {
+        if (strncmp(name, "nbnetd.", 7) != 0 || name[7] < '1' || name[7] > '9')
+                return false;
+        return strspn(name + 7, "0123456789") == strlen(name + 7);
+}
+
+static void cgroup_remove_stale(const char *parent, const struct cgroup_owner *self,
+                                cgroup_stale_fn report, void *userdata);
+
+/* Root without a delegation: a subtree of our own under our cgroup,
+ * nbnetd.PID/, marked with CGROUP_OWNER_XATTR. The trees beside it that an
+ * nbnetd of our PID namespace left when it was killed are removed first:
+ * one may carry our own PID. */
+static int cgroup_make_base(struct cgroup_pool *p, const char *own, cgroup_stale_fn report,
+                            void *userdata, char *why, size_t why_size) {
         int n = snprintf(p->base, sizeof p->base, "%s/nbnetd.%ld", own, (long) getpid());
+        struct cgroup_owner self = {0};
+        bool proc_ours = false, known;
+        char value[128];
 
         if (n < 0 || (size_t) n >= sizeof p->base)
                 return -ENAMETOOLONG;
+        known = cgroup_self_owner(&self, &proc_ours) >= 0;
+        if (known && proc_ours)
+                cgroup_remove_stale(own, &self, report, userdata);
         if (mkdir(p->base, 0755) < 0) {
                 int r = -errno;
                 snprintf(why, why_size, "mkdir %s: %s", p->base, strerror(-r));
                 return r;
         }
         p->made_base = true;
+        /* Without it (xattrs unsupported), no later nbnetd removes this tree. */
+        n = snprintf(value, sizeof value, "pidns %" PRIu64 "\npid %" PRIu64 "\nstart %" PRIu64 "\n",
+                     self.pidns, self.pid, self.start);
+        if (known && n > 0 && (size_t) n < sizeof value)
+                (void) setxattr(p->base, CGROUP_OWNER_XATTR, value, (size_t) n, 0);
         return 0;
 }
 
@@ -270,7 +383,7 @@ static int cgroup_enable_controllers(struct cgroup_pool *p, char *why, size_t wh
 }
 
 int cgroup_pool_init(struct cgroup_pool *p, unsigned max_slots, const struct cgroup_limits *limits,
-                     char *why, size_t why_size) {
+                     cgroup_stale_fn report, void *userdata, char *why, size_t why_size) {
         char own[2048], path[sizeof p->base];
         const char *mount = cgroup_mount();
         bool delegated;
@@ -288,7 +401,7 @@ int cgroup_pool_init(struct cgroup_pool *p, unsigned max_slots, const struct cgr
                 return snprintf(why, why_size, "%s is not delegated to nbnetd", path), -EACCES;
         if (delegated)
                 snprintf(p->base, sizeof p->base, "%s", path);
-        else if ((r = cgroup_make_base(p, path, why, why_size)) < 0)
+        else if ((r = cgroup_make_base(p, path, report, userdata, why, why_size)) < 0)
                 return r;
         p->base_fd = open(p->base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (p->base_fd < 0) {
@@ -620,57 +733,6 @@ void cgroup_pool_release(struct cgroup_pool *p) {
         p->made_base = false;
 }
 
-/* Whether process pid is an nbnetd now: an argument of its command line
- * named nbnetd (the program itself, or valgrind's or a wrapper's argument).
- * When in doubt (unreadable), yes: its tree is left alone. */
-static bool cgroup_pid_is_nbnetd(unsigned long pid) {
-        char path[64], line[4096];
-        ssize_t n;
-        int fd;
-
-        snprintf(path, sizeof path, "/proc/%lu/cmdline", pid);
-        fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return errno != ENOENT && errno != ESRCH;
-        n = read(fd, line, sizeof line - 1);
-        (void) close(fd);
-        if (n < 0)
-                return errno != ESRCH;
-        line[n] = '\0';
-        /* The arguments are NUL-separated; a zombie has none. */
-        for (char *arg = line; arg < line + n; arg += strlen(arg) + 1) {
-                const char *base = strrchr(arg, '/');
-                if (strcmp(base ? base + 1 : arg, "nbnetd") == 0)
-                        return true;
-        }
-        return false;
-}
-
-/* The PID of a tree named nbnetd.PID, or 0 for another name. */
-static unsigned long cgroup_stale_pid(const char *name) {
-        unsigned long pid;
-        char *end;
-
-        if (strncmp(name, "nbnetd.", 7) != 0 || name[7] < '1' || name[7] > '9')
-                return 0;
-        errno = 0;
-        pid = strtoul(name + 7, &end, 10);
-        return errno == 0 && *end == '\0' ? pid : 0;
-}
-
-/* Whether the tree name under parent_fd is held by a live nbnetd (its lock,
- * see cgroup_pool_init); when in doubt, yes: it is left alone. */
-static bool cgroup_tree_is_held(int parent_fd, const char *name) {
-        int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        bool held;
-
-        if (fd < 0)
-                return errno != ENOENT;
-        held = flock(fd, LOCK_EX | LOCK_NB) < 0;
-        (void) close(fd);
-        return held;
-}
-
 /* Kills what runs in the tree name under parent_fd, waits for it to be
  * empty, and removes it with every cgroup inside. */
 static int cgroup_remove_stale_tree(int parent_fd, const char *name) {
@@ -693,16 +755,13 @@ static int cgroup_remove_stale_tree(int parent_fd, const char *name) {
         return r < 0 ? r : cgroup_remove_tree(parent_fd, name, 0);
 }
 
-void cgroup_remove_stale(const struct cgroup_pool *p, cgroup_stale_fn report, void *userdata) {
-        char parent[sizeof p->base], path[sizeof p->base + 1 + NAME_MAX + 1];
+static void cgroup_remove_stale(const char *parent, const struct cgroup_owner *self,
+                                cgroup_stale_fn report, void *userdata) {
+        char path[PATH_MAX + 1 + NAME_MAX + 1];
         struct dirent *d;
-        char *slash;
         DIR *dir;
         int fd;
 
-        if (!p->made_base || !(slash = strrchr(p->base, '/')))
-                return;
-        snprintf(parent, sizeof parent, "%.*s", (int) (slash - p->base), p->base);
         fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return;
@@ -712,12 +771,24 @@ void cgroup_remove_stale(const struct cgroup_pool *p, cgroup_stale_fn report, vo
                 return;
         }
         while ((d = readdir(dir))) {
-                unsigned long pid = cgroup_stale_pid(d->d_name);
-                if (d->d_type != DT_DIR || pid == 0 || pid == (unsigned long) getpid() ||
-                    cgroup_pid_is_nbnetd(pid) || cgroup_tree_is_held(dirfd(dir), d->d_name))
+                bool stale;
+                int tree_fd;
+                if (d->d_type != DT_DIR || !cgroup_is_base_name(d->d_name))
+                        continue;
+                tree_fd = openat(dirfd(dir), d->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (tree_fd < 0)
+                        continue;
+                /* And not held: a live nbnetd holds a lock on its tree (see
+                 * cgroup_pool_init), whatever its xattr says. */
+                stale = cgroup_tree_is_stale(tree_fd, self) && flock(tree_fd, LOCK_EX | LOCK_NB) == 0;
+                (void) close(tree_fd);
+                if (!stale)
                         continue;
                 snprintf(path, sizeof path, "%s/%s", parent, d->d_name);
-                report(path, cgroup_remove_stale_tree(dirfd(dir), d->d_name), userdata);
+                if (report)
+                        report(path, cgroup_remove_stale_tree(dirfd(dir), d->d_name), userdata);
+                else
+                        (void) cgroup_remove_stale_tree(dirfd(dir), d->d_name);
         }
         (void) closedir(dir);
 }

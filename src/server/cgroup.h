@@ -56,12 +56,24 @@ struct cgroup_pool {
         struct cgroup_slot *free;
 };
 
+/* What cgroup_pool_init() found beside its tree: a stale tree's path, and
+ * 0 once removed or -errno. */
+typedef void (*cgroup_stale_fn)(const char *path, int r, void *userdata);
+
 /* Finds a subtree to use (see above) and prepares room for max_slots
  * commands with limits applied to each. -ENOENT, -EACCES, -EROFS: no cgroup
  * to be had here (why says so), and the pool stays off; -EOPNOTSUPP: a
- * limit was asked that no delegated controller can enforce (why names it). */
+ * limit was asked that no delegated controller can enforce (why names it).
+ * Making its own tree nbnetd.PID/ (root without a delegation), it first
+ * removes the trees nbnetd.PID/ beside it that an nbnetd of its PID
+ * namespace made and left when it was killed (SIGKILL outside systemd):
+ * each tree's xattr trusted.nbnet.owner names the PID namespace, pid and
+ * start time of its nbnetd, and a tree is removed only when that namespace
+ * is ours and that process is gone (its pid free, or another process's).
+ * Their processes are killed (cgroup.kill), then the cgroups removed;
+ * report (if not NULL) is told of each. */
 int cgroup_pool_init(struct cgroup_pool *p, unsigned max_slots, const struct cgroup_limits *limits,
-                     char *why, size_t why_size);
+                     cgroup_stale_fn report, void *userdata, char *why, size_t why_size);
 
 bool cgroup_pool_on(const struct cgroup_pool *p);
 
@@ -92,13 +104,3 @@ bool cgroup_oom_killed(struct cgroup_slot *s);
  * processes killed first) and the subtree nbnetd made, and closes every
  * descriptor. */
 void cgroup_pool_release(struct cgroup_pool *p);
-
-/* What cgroup_remove_stale() found: a tree's path, and 0 once removed or
- * -errno. */
-typedef void (*cgroup_stale_fn)(const char *path, int r, void *userdata);
-
-/* Removes the trees nbnetd.PID/ beside the pool's own, made by an nbnetd
- * that is gone (killed with SIGKILL outside systemd) and whose PID no nbnetd
- * holds now: their processes are killed (cgroup.kill), then the cgroups
- * removed; report is told of each. Only a pool that made its own tree looks. */
-void cgroup_remove_stale(const struct cgroup_pool *p, cgroup_stale_fn report, void *userdata);

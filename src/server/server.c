@@ -670,9 +670,9 @@ static int server_init_cgroups(struct server *s) {
                 return 1;
         }
         if (!s->lim.no_cgroups)
-                r = cgroup_pool_init(&s->cgroups, s->lim.max_running, l, why, sizeof why);
+                r = cgroup_pool_init(&s->cgroups, s->lim.max_running, l, server_report_stale, NULL,
+                                     why, sizeof why);
         if (r >= 0) {
-                cgroup_remove_stale(&s->cgroups, server_report_stale, NULL);
                 snprintf(s->cgroup_note, sizeof s->cgroup_note, "a cgroup per command under %s",
                          s->cgroups.base);
                 return request_prepare_server(false);
