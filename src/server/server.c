@@ -646,8 +646,7 @@ static int server_init_timers(struct server *s) {
 static void server_report_stale(const char *path, int r, void *userdata) {
         (void) userdata;
         if (r < 0)
-                log_error_errno(r, "removing %s, the cgroup tree of an nbnetd that is gone: %s",
-                                path, strerror(-r));
+                log_error_errno(r, "removing %s, the cgroup tree of an nbnetd that is gone", path);
         else
                 log_info("removed %s, the cgroup tree of an nbnetd that is gone (its processes "
                          "killed)",
