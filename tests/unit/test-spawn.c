@@ -389,9 +389,29 @@ static bool ran_direct(const char *command, bool always_shell, int *status) {
         return child.direct;
 }
 
-/* Stops every child of parent's but itself, for up to 10 s: a stopper of
- * another process. Exits 0 once it stopped one. */
-static _Noreturn void stop_children_of(pid_t parent) {
+/* A process that kills us (SIGKILL) after seconds unless watchdog_stop()
+ * ends it first: a spawn that waits for ever fails the test so. alarm()
+ * cannot: spawn_command blocks every signal while it waits. */
+static pid_t watchdog_start(unsigned seconds) {
+        pid_t me = getpid(), pid = fork();
+
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                sleep(seconds);
+                (void) kill(me, SIGKILL);
+                _exit(0);
+        }
+        return pid;
+}
+
+static void watchdog_stop(pid_t pid) {
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+}
+
+/* Stops every child of parent's but itself and spare, for up to 10 s: a
+ * stopper of another process. Exits 0 once it stopped one. */
+static _Noreturn void stop_children_of(pid_t parent, pid_t spare) {
         char path[64], list[256];
         int stopped = 0;
 
@@ -408,7 +428,7 @@ static _Noreturn void stop_children_of(pid_t parent) {
                         long pid = strtol(p, &end, 10);
                         if (end == p)
                                 break;
-                        if (pid != getpid() && kill((pid_t) pid, SIGSTOP) == 0)
+                        if (pid != getpid() && pid != spare && kill((pid_t) pid, SIGSTOP) == 0)
                                 stopped = 1;
                 }
                 usleep(1000);
@@ -427,7 +447,7 @@ static void test_a_child_stopped_before_its_exec_is_killed(void **state) {
         siginfo_t si = {0};
         char fill[4096] = "";
         int sv[2], full[2], status = -1;
-        pid_t stopper, me = getpid();
+        pid_t stopper, watchdog, me = getpid();
         (void) state;
 
 #if !defined(__x86_64__) && !defined(__aarch64__)
@@ -439,20 +459,20 @@ static void test_a_child_stopped_before_its_exec_is_killed(void **state) {
                 ;
         assert_int_equal(errno, EAGAIN);
         assert_int_equal(fcntl(full[1], F_SETFL, 0), 0);
+        /* A parent that waits for ever fails here, killed by it. */
+        watchdog = watchdog_start(30);
         stopper = fork();
         assert_true(stopper >= 0);
         if (stopper == 0)
-                stop_children_of(me);
+                stop_children_of(me, watchdog);
         assert_int_equal(spawn_env_init(&env, &(struct spawn_login){0}, NULL), 0);
-        /* A parent that waits for ever fails here, by SIGALRM. */
-        alarm(30);
         assert_int_equal(spawn_command(&env, "echo not reached",
                                        &(struct spawn_io){.conn_fd = sv[1],
                                                           .err_fd = -1,
                                                           .cgroup_procs_fd = full[1]},
                                        &child),
                          -ECANCELED);
-        alarm(0);
+        watchdog_stop(watchdog);
         spawn_env_release(&env);
         assert_int_equal(waitpid(stopper, &status, 0), stopper);
         assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
