@@ -346,9 +346,7 @@ struct spawn_job {
         int cgroup_procs_fd;             /* the child writes itself ("0") here first; or -1 */
         const struct spawn_creds *creds; /* whom it becomes: env's, or the command's own user's */
         const char *tmpdir;              /* made once the child is the command's user; or NULL */
-        /* A CLONE_VM child's: non-zero until it has exec'd or died (the
-         * kernel clears it, CLONE_CHILD_CLEARTID), and its setup's error. */
-        pid_t started;
+        /* A CLONE_VM child's setup's error (its word is env->started). */
         volatile int err;
 };
 
@@ -495,36 +493,55 @@ static long spawn_futex_wait(pid_t *word, pid_t val, const struct timespec *ts) 
 /* How often a wait for a child's start looks at whether it was stopped. */
 #define SPAWN_STOP_CHECK_NSEC 20000000L
 
+static int64_t spawn_now_nsec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* Waits until *word is 0: the kernel clears it once a CLONE_VM child has
  * exec'd or died, the mini-shell once it is set up. A child stopped on the
  * way (SIGSTOP from a process of the command's user, which may signal it once
  * it runs as that user) would keep the server waiting for ever, as a vfork
- * parent waits: it is killed, and the command fails (-ECANCELED). One that
+ * parent waits: it is killed, and the command fails (-ECANCELED). So would
+ * one that is traced (ptrace-stopped, which waitid does not report to us),
+ * frozen (cgroup.freeze) or hung (its TMPDIR's mkdir): one that has not
+ * started SPAWN_START_DEADLINE_SEC after the clone is killed whatever its
+ * state (-ETIMEDOUT). Either way the wait goes on until the word is 0 or
+ * the child dead: a CLONE_VM child runs on our memory until then. One that
  * died without a word: -ESRCH. Every signal of ours is blocked. */
 static int spawn_wait_started(pid_t pid, pid_t *word) {
         const struct timespec slice = {0, SPAWN_STOP_CHECK_NSEC};
-        bool killed = false;
+        int64_t deadline = spawn_now_nsec() + (int64_t) SPAWN_START_DEADLINE_SEC * 1000000000;
+        int killed = 0;
         pid_t v;
 
         while ((v = __atomic_load_n(word, __ATOMIC_ACQUIRE)) != 0) {
                 siginfo_t si = {0};
                 if (spawn_futex_wait(word, v, &slice) != -ETIMEDOUT)
                         continue;
+                if (!killed && spawn_now_nsec() >= deadline) {
+                        (void) kill(pid, SIGKILL);
+                        killed = -ETIMEDOUT;
+                        continue;
+                }
                 /* Slow: stopped, or gone without a word (the mini-shell's
                  * fork clears nothing when it dies)? */
                 if (waitid(P_PID, (id_t) pid, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT) < 0 ||
                     si.si_pid == 0)
                         continue;
                 if (si.si_code == CLD_STOPPED || si.si_code == CLD_TRAPPED) {
-                        (void) kill(pid, SIGKILL);
-                        killed = true;
+                        if (!killed)
+                                (void) kill(pid, SIGKILL);
+                        killed = killed ? killed : -ECANCELED;
                         continue;
                 }
                 /* Dead: a CLONE_VM child's word is 0 by now, and its error set. */
                 if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != 0)
-                        return killed ? -ECANCELED : -ESRCH;
+                        return killed ? killed : -ESRCH;
         }
-        return killed ? -ECANCELED : 0;
+        return killed;
 }
 
 /* Whether valgrind runs us: it aborts the program at a clone(CLONE_VM)
@@ -545,25 +562,28 @@ static bool spawn_under_valgrind(void) {
  * has exec'd or died: its pid (*pidfd its pidfd when pidfd is not NULL), or
  * -errno of the clone or of the child's setup. Every signal of ours is
  * blocked. */
-static pid_t spawn_clone_vm(int (*fn)(void *), struct spawn_job *job, int *pidfd) {
+static pid_t spawn_clone_vm(struct spawn_env *env, int (*fn)(void *), struct spawn_job *job,
+                            int *pidfd) {
         int flags = CLONE_VM | CLONE_CHILD_CLEARTID | SIGCHLD | (pidfd ? CLONE_PIDFD : 0);
-        char *stack = job->env->stack + SPAWN_STACK_SIZE;
+        char *stack = env->stack + SPAWN_STACK_SIZE;
         pid_t pid = -1;
         int r;
 
-        job->started = 1;
+        /* In env, not in our frame: nothing the kernel clears at the child's
+         * exec or death can be a stack frame reused since. */
+        env->started = 1;
         if (SPAWN_RAW_FUTEX && !spawn_under_valgrind())
-                pid = clone(fn, stack, flags, job, pidfd, NULL, &job->started);
+                pid = clone(fn, stack, flags, job, pidfd, NULL, &env->started);
         /* valgrind runs no CLONE_VM child but a vfork: it, the architectures
          * without a raw futex wait, and a kernel that refuses the flags get
          * one (which a stopped child freezes). */
         if (!SPAWN_RAW_FUTEX || spawn_under_valgrind() || (pid < 0 && errno == EINVAL)) {
                 pid = clone(fn, stack, (flags & ~CLONE_CHILD_CLEARTID) | CLONE_VFORK, job, pidfd);
-                job->started = 0;
+                env->started = 0;
         }
         if (pid < 0)
                 return -errno;
-        r = spawn_wait_started(pid, &job->started);
+        r = spawn_wait_started(pid, &env->started);
         if (r >= 0)
                 r = job->err;
         if (r < 0) {
@@ -639,7 +659,7 @@ int spawn_command(struct spawn_env *env, const char *command, const struct spawn
          * tables copied. CLONE_PIDFD gives the pidfd (close-on-exec) without
          * a pidfd_open() per command. */
         pid = direct ? spawn_fork_mini_shell(&job, &pidfd)
-                     : spawn_clone_vm(spawn_child, &job, &pidfd);
+                     : spawn_clone_vm(env, spawn_child, &job, &pidfd);
         (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
         if (pid < 0)
                 return pid;
@@ -716,7 +736,7 @@ int spawn_remove_tree(struct spawn_env *env, const struct spawn_creds *creds, co
         r = -pthread_sigmask(SIG_SETMASK, &all, &saved);
         if (r < 0)
                 return r;
-        pid = spawn_clone_vm(spawn_remover, &job, NULL);
+        pid = spawn_clone_vm(env, spawn_remover, &job, NULL);
         (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
         if (pid < 0)
                 return pid;

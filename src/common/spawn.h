@@ -113,6 +113,9 @@ struct spawn_env {
         uint64_t signals_to_reset;   /* bit sig - 1: not SIG_DFL here */
         char *stack;                 /* the child's until it execs: SPAWN_STACK_SIZE bytes */
         struct spawn_report *report; /* shared with the mini-shell's fork (MAP_SHARED) */
+        /* A CLONE_VM child's: non-zero until it has exec'd or died (the
+         * kernel clears it, CLONE_CHILD_CLEARTID). */
+        pid_t started;
 };
 
 /* Where the mini-shell, a fork, tells the server that it is set up: pending
@@ -123,6 +126,10 @@ struct spawn_report {
 };
 
 #define SPAWN_STACK_SIZE ((size_t) 64 * 1024)
+/* A child that has not started its program this long after its clone
+ * (traced, frozen, hung) is killed: spawn_command fails with -ETIMEDOUT;
+ * one seen stopped before, at once: -ECANCELED. */
+#define SPAWN_START_DEADLINE_SEC 5
 /* Descriptors spawn_env_init keeps open: /dev/null, the children's fd 0. */
 #define SPAWN_ENV_FDS 1
 

@@ -796,8 +796,22 @@ fail:
 static int conn_spawn_failed(struct conn *c, int r) {
         char line[160];
 
-        log_error_errno(r, "%s: spawn /bin/sh -c", c->peer.text);
-        snprintf(line, sizeof line, "nbnet: cannot run the command: %s", strerror(-r));
+        /* The two ends spawn_command gives a child it killed, with their reason. */
+        if (r == -ETIMEDOUT)
+                snprintf(line, sizeof line,
+                         "nbnet: cannot run the command: its process had not started it after "
+                         "%d s (traced, frozen or hung), and was killed",
+                         SPAWN_START_DEADLINE_SEC);
+        else if (r == -ECANCELED)
+                snprintf(line, sizeof line,
+                         "nbnet: cannot run the command: its process was stopped before it "
+                         "started it, and was killed");
+        else
+                snprintf(line, sizeof line, "nbnet: cannot run the command: %s", strerror(-r));
+        if (r == -ETIMEDOUT || r == -ECANCELED)
+                log_error("%s: spawn /bin/sh -c: %s", c->peer.text, line + strlen("nbnet: "));
+        else
+                log_error_errno(r, "%s: spawn /bin/sh -c", c->peer.text);
         conn_refuse(c, REQUEST_SPAWN_FAILED, line);
         return r;
 }

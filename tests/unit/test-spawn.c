@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -485,6 +486,55 @@ static void test_a_child_stopped_before_its_exec_is_killed(void **state) {
         close(sv[1]);
 }
 
+/* A child that does not start its program within the deadline, whatever
+ * its state (traced, frozen, hung: none of which waitid() reports to us),
+ * is killed, and the spawn fails with -ETIMEDOUT once the child is gone.
+ * Here it hangs in its first step, the write to a full pipe given as its
+ * cgroup.procs, and nothing stops it. */
+static void test_a_child_hung_before_its_exec_is_killed_at_the_deadline(void **state) {
+        struct spawn_env env;
+        struct spawn_child child = {.pid = -1};
+        struct timespec t0, t1;
+        siginfo_t si = {0};
+        char fill[4096] = "";
+        int sv[2], full[2];
+        pid_t watchdog;
+        double waited;
+        (void) state;
+
+#if !defined(__x86_64__) && !defined(__aarch64__)
+        skip(); /* spawn.c waits there as for a vfork: no raw futex wait written */
+#endif
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+        assert_int_equal(pipe2(full, O_CLOEXEC | O_NONBLOCK), 0);
+        while (write(full[1], fill, sizeof fill) > 0)
+                ;
+        assert_int_equal(errno, EAGAIN);
+        assert_int_equal(fcntl(full[1], F_SETFL, 0), 0);
+        watchdog = watchdog_start(30);
+        assert_int_equal(spawn_env_init(&env, &(struct spawn_login){0}, NULL), 0);
+        assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &t0), 0);
+        assert_int_equal(spawn_command(&env, "echo not reached",
+                                       &(struct spawn_io){.conn_fd = sv[1],
+                                                          .err_fd = -1,
+                                                          .cgroup_procs_fd = full[1]},
+                                       &child),
+                         -ETIMEDOUT);
+        assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &t1), 0);
+        watchdog_stop(watchdog);
+        waited = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+        /* Not before the deadline (a generous bound after it: a loaded machine). */
+        assert_true(waited >= SPAWN_START_DEADLINE_SEC && waited < SPAWN_START_DEADLINE_SEC + 20);
+        close(full[0]);
+        close(full[1]);
+        spawn_env_release(&env);
+        /* Nothing left: the child was reaped too. */
+        assert_int_equal(waitid(P_ALL, 0, &si, WEXITED | WNOHANG), -1);
+        assert_int_equal(errno, ECHILD);
+        close(sv[0]);
+        close(sv[1]);
+}
+
 static void test_a_plain_line_runs_without_the_shell(void **state) {
         int status;
 
@@ -523,6 +573,7 @@ int main(void) {
                 cmocka_unit_test(test_signal_note_is_the_shells),
                 cmocka_unit_test(test_a_plain_line_runs_without_the_shell),
                 cmocka_unit_test(test_a_child_stopped_before_its_exec_is_killed),
+                cmocka_unit_test(test_a_child_hung_before_its_exec_is_killed_at_the_deadline),
         };
         /* Orphans of a killed group become ours, so that spawn_reap_group can reap them. */
         prctl(PR_SET_CHILD_SUBREAPER, 1);
