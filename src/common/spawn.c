@@ -24,6 +24,16 @@
 #include "child.h"
 #include "direct.h"
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define SPAWN_HAVE_VALGRIND_H 1
+#endif
+#endif
+#ifndef SPAWN_HAVE_VALGRIND_H
+#define SPAWN_HAVE_VALGRIND_H 0
+#endif
+
 /* Slots after the login's variables: TMPDIR, REMOTE_ADDR, REMOTE_PORT, the NULL. */
 #define SPAWN_ENV_PER_COMMAND 4
 /* The per-command entries' bits, for direct_plan(). */
@@ -545,14 +555,22 @@ static int spawn_wait_started(pid_t pid, pid_t *word) {
 }
 
 /* Whether valgrind runs us: it aborts the program at a clone(CLONE_VM)
- * that is no thread and no vfork, where it could have failed it. Its
- * preload library is in our LD_PRELOAD. Asked once. */
+ * that is no thread and no vfork, where it could have failed it. Its client
+ * request says so where its header is installed; else its preload library
+ * in our LD_PRELOAD does. Asked once. */
 static bool spawn_under_valgrind(void) {
         static int under = -1;
 
         if (under < 0) {
-                const char *preload = getenv("LD_PRELOAD");
-                under = preload && strstr(preload, "/vgpreload_") != NULL;
+#if SPAWN_HAVE_VALGRIND_H
+                under = RUNNING_ON_VALGRIND != 0;
+#else
+                under = 0;
+#endif
+                if (!under) {
+                        const char *preload = getenv("LD_PRELOAD");
+                        under = preload && strstr(preload, "/vgpreload_") != NULL;
+                }
         }
         return under;
 }
