@@ -158,6 +158,31 @@ static int spawn_env_build(struct spawn_env *env, const struct spawn_login *logi
         return 0;
 }
 
+static size_t spawn_page_size(void) {
+        long n = sysconf(_SC_PAGESIZE);
+
+        return n > 0 ? (size_t) n : 4096;
+}
+
+/* The children's stack: SPAWN_STACK_SIZE bytes, and below them (a stack
+ * grows down) a page that faults, so that an overflow is a crash, not a
+ * write into whatever lies below. */
+static int spawn_stack_map(struct spawn_env *env) {
+        size_t guard = spawn_page_size();
+        char *map = mmap(NULL, guard + SPAWN_STACK_SIZE, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+
+        if (map == MAP_FAILED)
+                return -errno;
+        if (mprotect(map, guard, PROT_NONE) < 0) {
+                int r = -errno;
+                (void) munmap(map, guard + SPAWN_STACK_SIZE);
+                return r;
+        }
+        env->stack = map + guard;
+        return 0;
+}
+
 int spawn_env_init(struct spawn_env *env, const struct spawn_login *login, char *const *environ_) {
         int r;
 
@@ -173,10 +198,10 @@ int spawn_env_init(struct spawn_env *env, const struct spawn_login *login, char 
         memcpy(env->remote_port, "REMOTE_PORT=", sizeof "REMOTE_PORT=");
         /* Kept open for every child's fd 0; one that lands on 0-2 (a server
          * started without them) is not kept: the child opens its own then. */
-        env->stack = malloc(SPAWN_STACK_SIZE);
-        if (!env->stack) {
+        r = spawn_stack_map(env);
+        if (r < 0) {
                 spawn_env_release(env);
-                return -ENOMEM;
+                return r;
         }
         /* The mini-shell's report: a page it shares with us across its fork. */
         env->report = mmap(NULL, sizeof *env->report, PROT_READ | PROT_WRITE,
@@ -212,7 +237,8 @@ void spawn_env_release(struct spawn_env *env) {
         }
         direct_release(env->direct);
         env->direct = NULL;
-        free(env->stack);
+        if (env->stack)
+                (void) munmap(env->stack - spawn_page_size(), spawn_page_size() + SPAWN_STACK_SIZE);
         env->stack = NULL;
         if (env->report)
                 (void) munmap(env->report, sizeof *env->report);

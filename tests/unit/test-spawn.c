@@ -535,6 +535,34 @@ static void test_a_child_hung_before_its_exec_is_killed_at_the_deadline(void **s
         close(sv[1]);
 }
 
+/* The children's stack has a page below it that faults (/proc/self/maps
+ * says ---p for the mapping that ends where the stack starts), and goes at
+ * release. */
+static void test_the_child_stack_has_a_guard_page_below_it(void **state) {
+        struct spawn_env env;
+        char line[512], perms[8];
+        unsigned long start, end, below = 0, stack;
+        bool found = false;
+        FILE *maps;
+        (void) state;
+
+        assert_int_equal(spawn_env_init(&env, &(struct spawn_login){0}, NULL), 0);
+        stack = (unsigned long) (uintptr_t) env.stack;
+        maps = fopen("/proc/self/maps", "re");
+        assert_non_null(maps);
+        while (fgets(line, sizeof line, maps))
+                if (sscanf(line, "%lx-%lx %7s", &start, &end, perms) == 3 && end == stack &&
+                    strcmp(perms, "---p") == 0) {
+                        found = true;
+                        below = start;
+                }
+        fclose(maps);
+        assert_true(found);
+        assert_true(below < stack);
+        spawn_env_release(&env);
+        assert_null(env.stack);
+}
+
 static void test_a_plain_line_runs_without_the_shell(void **state) {
         int status;
 
@@ -572,6 +600,7 @@ int main(void) {
                 cmocka_unit_test(test_kill_group_reaches_background_children),
                 cmocka_unit_test(test_signal_note_is_the_shells),
                 cmocka_unit_test(test_a_plain_line_runs_without_the_shell),
+                cmocka_unit_test(test_the_child_stack_has_a_guard_page_below_it),
                 cmocka_unit_test(test_a_child_stopped_before_its_exec_is_killed),
                 cmocka_unit_test(test_a_child_hung_before_its_exec_is_killed_at_the_deadline),
         };
