@@ -187,6 +187,8 @@ int spawn_env_init(struct spawn_env *env, const struct spawn_login *login, char 
         int r;
 
         *env = (struct spawn_env){.null_fd = -1, .creds = login->creds};
+        /* Ours to put back after a child that switched users: see spawn_clone_vm. */
+        env->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
         r = spawn_env_build(env, login, environ_);
         if (r < 0) {
                 spawn_env_release(env);
@@ -628,6 +630,12 @@ static pid_t spawn_clone_vm(struct spawn_env *env, int (*fn)(void *), struct spa
         if (pid < 0)
                 return -errno;
         r = spawn_wait_started(pid, &env->started);
+        /* The child's setresuid() made our shared mm non-dumpable (when
+         * fs.suid_dumpable is 0): our /proc/PID root's, no core dump. It has
+         * exec'd or died now: what it was comes back. PR_SET_DUMPABLE takes
+         * 0 and 1 only. */
+        if (job->creds->change && (env->dumpable == 0 || env->dumpable == 1))
+                (void) prctl(PR_SET_DUMPABLE, (unsigned long) env->dumpable, 0, 0, 0);
         if (r >= 0)
                 r = job->err;
         if (r < 0) {

@@ -116,6 +116,7 @@ struct spawn_env {
         /* A CLONE_VM child's: non-zero until it has exec'd or died (the
          * kernel clears it, CLONE_CHILD_CLEARTID). */
         pid_t started;
+        int dumpable; /* PR_GET_DUMPABLE at spawn_env_init */
 };
 
 /* Where the mini-shell, a fork, tells the server that it is set up: pending

@@ -315,9 +315,13 @@ static void test_spawn_switches_user_and_drops_capabilities(void **state) {
 
         if (geteuid() != 0)
                 skip(); /* switching users needs root */
+        assert_int_equal(prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), 0);
         for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
                 assert_int_equal(run_as(&login, commands[i], NULL, out, sizeof out, NULL), 0);
                 assert_string_equal(out, want[i]);
+                /* The child shared our memory when it switched (the shell's
+                 * child does): we stay dumpable, our /proc/PID ours. */
+                assert_int_equal(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 1);
         }
 }
 
