@@ -257,14 +257,15 @@ ends_with_main() {
         # into EMFILE. Each sent its request at once (busy): an idle one would be
         # evicted by the next (--max-connections), not left to wait.
         grep -q "serving 48 at once" "$SERVER_LOG"
-        backlog_over() { (($(ss -Hltn "sport = :$PORT" | awk '{ print $2 }') >= 900)); }
+        # Summed: under systemd-socket-activate ::1 listens on the port too.
+        backlog_over() { (($(ss -Hltn "sport = :$PORT" | awk '{ n += $2 } END { print n + 0 }') >= 900)); }
         wait_until 10 backlog_over
         wait_until 5 fd_count_is "$SERVER_PID" $((base_fds + 2 * 48))
         local t0 t1
         t0=$(cpu_ticks "$SERVER_PID")
         sleep 2
         t1=$(cpu_ticks "$SERVER_PID")
-        echo "at $(fd_count "$SERVER_PID") fds, backlog $(ss -Hltn "sport = :$PORT" | awk '{ print $2 }'): $((t1 - t0)) ticks of CPU in 2 s"
+        echo "at $(fd_count "$SERVER_PID") fds, backlog $(ss -Hltn "sport = :$PORT" | awk '{ n += $2 } END { print n + 0 }'): $((t1 - t0)) ticks of CPU in 2 s"
         # Under 0.5 s of CPU (50 ticks at 100 Hz) in 2 s at the limit.
         (((t1 - t0) * 100 / $(getconf CLK_TCK) < 50))
         kill -0 "$SERVER_PID"
