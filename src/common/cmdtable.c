@@ -15,17 +15,6 @@
 #include "frame.h"
 #include "readfile.h"
 
-static char *cmdtable_trim(char *s) {
-        char *end;
-
-        while (isspace((unsigned char) *s))
-                s++;
-        end = s + strlen(s);
-        while (end > s && isspace((unsigned char) end[-1]))
-                *--end = '\0';
-        return s;
-}
-
 static bool cmdtable_valid_name(const char *name) {
         size_t n = strlen(name);
 
@@ -75,14 +64,14 @@ static int cmdtable_add(struct cmdtable *t, char *name, char *command, const cha
 static int cmdtable_parse_line(struct cmdtable *t, char *line, const char **why) {
         char *eq;
 
-        line = cmdtable_trim(line);
+        line = readfile_trim(line);
         if (line[0] == '\0' || line[0] == '#')
                 return 0;
         eq = strchr(line, '=');
         if (!eq)
                 return *why = "expected 'name = command line'", -EINVAL;
         *eq = '\0';
-        return cmdtable_add(t, cmdtable_trim(line), cmdtable_trim(eq + 1), why);
+        return cmdtable_add(t, readfile_trim(line), readfile_trim(eq + 1), why);
 }
 
 /* One file's text, to join the table's storage. */
@@ -252,7 +241,7 @@ static int cmdtable_parse_hosts(struct cmdtable_loader *l, const char *path, uns
                 next = strchr(host, ',');
                 if (next)
                         *next++ = '\0';
-                host = cmdtable_trim(host);
+                host = readfile_trim(host);
                 if (host[0] == '\0')
                         continue;
                 r = policy_add_net(hosts, host);
@@ -282,15 +271,15 @@ static int cmdtable_parse_nrpe_line(struct cmdtable_loader *l, const char *path,
                                     char *line, unsigned depth, const char **why) {
         char *eq, *key, *value, *bracket;
 
-        line = cmdtable_trim(line);
+        line = readfile_trim(line);
         if (line[0] == '\0' || line[0] == '#')
                 return 0;
         eq = strchr(line, '=');
         if (!eq)
                 return *why = "expected 'command[NAME]=command line' or 'directive=value'", -EINVAL;
         *eq = '\0';
-        key = cmdtable_trim(line);
-        value = cmdtable_trim(eq + 1);
+        key = readfile_trim(line);
+        value = readfile_trim(eq + 1);
         if (strncmp(key, "command[", 8) == 0) {
                 bracket = key + strlen(key) - 1;
                 if (*bracket != ']')

@@ -2,7 +2,6 @@
 /* A server's configuration file, and how it joins the command line (conffile.h). */
 #include "conffile.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,17 +12,6 @@
 /* More lines than this in 64 KiB would be blank ones or comments: no limit
  * is needed beyond the file's size, but the entries are counted by it. */
 #define CONFFILE_ENTRIES_MAX 1024
-
-static char *conffile_trim(char *s) {
-        char *end;
-
-        while (isspace((unsigned char) *s))
-                s++;
-        end = s + strlen(s);
-        while (end > s && isspace((unsigned char) end[-1]))
-                *--end = '\0';
-        return s;
-}
 
 /* The options that are no configuration: they act, or name the file itself. */
 static bool conffile_reserved(const char *name) {
@@ -100,15 +88,15 @@ static int conffile_parse_line(struct conffile *cf, const struct option *longopt
         char *eq, *key, *value = NULL;
         int index, flag;
 
-        line = conffile_trim(line);
+        line = readfile_trim(line);
         if (line[0] == '\0' || line[0] == '#')
                 return 0;
         eq = strchr(line, '=');
         if (eq) {
                 *eq = '\0';
-                value = conffile_trim(eq + 1);
+                value = readfile_trim(eq + 1);
         }
-        key = conffile_trim(line);
+        key = readfile_trim(line);
         index = conffile_find(longopts, key);
         if (index < 0) {
                 const char *near = conffile_suggest(longopts, key);

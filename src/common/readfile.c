@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* A small configuration file read whole, never waited on (readfile.h). */
+/* A small configuration file read whole, never waited on, and its lines trimmed (readfile.h). */
 #include "readfile.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -88,4 +89,15 @@ const char *readfile_error(int r, const char *limit_text, char *buf, size_t size
         default:
                 return strerror(-r);
         }
+}
+
+char *readfile_trim(char *s) {
+        char *end;
+
+        while (isspace((unsigned char) *s))
+                s++;
+        end = s + strlen(s);
+        while (end > s && isspace((unsigned char) end[-1]))
+                *--end = '\0';
+        return s;
 }

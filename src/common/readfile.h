@@ -19,3 +19,6 @@ int readfile_small(const char *path, size_t max, char **ret, size_t *ret_len);
 /* What readfile_small's error means, for a message after the file's name;
  * -EFBIG gives "larger than " and the caller's limit's text. */
 const char *readfile_error(int r, const char *limit_text, char *buf, size_t size);
+
+/* s without its leading and trailing white space: the end cut in place. */
+char *readfile_trim(char *s);
