@@ -566,6 +566,24 @@ static void on_sending(struct load *ld, struct slot *s) {
         }
 }
 
+/* One recv() of fd (the connection or the channel), EINTR retried: its
+ * length, 0 at the end; -EAGAIN when nothing is there yet, or -EIO once a
+ * read error has ended the request. */
+static ssize_t recv_some(struct load *ld, struct slot *s, int fd, char *buf, size_t size) {
+        for (;;) {
+                ssize_t n = recv(fd, buf, size, 0);
+                if (n >= 0)
+                        return n;
+                if (errno == EINTR)
+                        continue;
+                if (errno == EAGAIN)
+                        return -EAGAIN;
+                ld->res.last_errno = errno;
+                end_request(ld, s, OUT_READ_ERROR, -1);
+                return -EIO;
+        }
+}
+
 /* A few reads per event, so that one fast stream cannot starve the others;
  * epoll is level-triggered and comes back for the rest. */
 static void on_reading(struct load *ld, struct slot *s) {
@@ -574,15 +592,9 @@ static void on_reading(struct load *ld, struct slot *s) {
         int status;
 
         for (int i = 0; i < 4; i++) {
-                ssize_t n = recv(s->fd, discard, sizeof discard, 0);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0 && errno == EAGAIN)
+                ssize_t n = recv_some(ld, s, s->fd, discard, sizeof discard);
+                if (n < 0)
                         return;
-                if (n < 0) {
-                        ld->res.last_errno = errno;
-                        return end_request(ld, s, OUT_READ_ERROR, -1);
-                }
                 if (n == 0) {
                         if (ld->o->raw)
                                 return end_request(ld, s, OUT_OK, -1);
@@ -633,15 +645,9 @@ static void on_channel(struct load *ld, struct slot *s) {
                 return;
         }
         for (int i = 0; i < 4; i++) {
-                ssize_t n = recv(s->channel, discard, sizeof discard, 0);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0 && errno == EAGAIN)
+                ssize_t n = recv_some(ld, s, s->channel, discard, sizeof discard);
+                if (n < 0)
                         return;
-                if (n < 0) {
-                        ld->res.last_errno = errno;
-                        return end_request(ld, s, OUT_READ_ERROR, -1);
-                }
                 if (n == 0) {
                         close_fd(ld, &s->channel);
                         if (s->state == SLOT_WAITING)
