@@ -398,12 +398,17 @@ end"
 
 @test "stderr is live: a line on stderr arrives while the command still runs" {
         start_channel_server
-        # Within the server's --command-timeout 3 (setup).
-        "$NBNET_BIN/nbnet" "127.0.0.1:$CHANNEL_PORT" 'echo early >&2; sleep 2; echo late' \
+        # The command writes late only once the test says go, or 2.5 s after
+        # early: within the server's --command-timeout 3 (setup) either way.
+        local go=$BATS_TEST_TMPDIR/go
+        "$NBNET_BIN/nbnet" "127.0.0.1:$CHANNEL_PORT" \
+                "echo early >&2; i=0; while [ ! -e $go ] && [ \$i -lt 25 ]; do sleep 0.1; i=\$((i + 1)); done; echo late" \
                 >"$BATS_TEST_TMPDIR/out" 2>"$BATS_TEST_TMPDIR/err" &
         local client=$!
-        wait_until 1.5 grep -q early "$BATS_TEST_TMPDIR/err"
+        wait_until 2.5 grep -q early "$BATS_TEST_TMPDIR/err"
+        # No late yet: early came while the command still ran.
         assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" ""
+        touch "$go"
         wait "$client"
         assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" "late"
 }
