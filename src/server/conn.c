@@ -383,17 +383,26 @@ static void conn_stop_grace_over(struct conn *c) {
         conn_enter(c, CONN_STOP_SIGKILL, 0);
 }
 
+static const char *conn_tmpdir_error(int r) {
+        return r == -EBUSY ? "too many are being removed at once" : strerror(-r);
+}
+
+/* What tmpdir's worker could not remove, once its command is gone. */
+static void conn_tmpdir_stays(const char *path, int r) {
+        log_warning("a command's TMPDIR %s stays: %s", path, conn_tmpdir_error(r));
+}
+
 /* The command's TMPDIR, and whatever it left there, goes with it. */
 static void conn_remove_tmpdir(struct conn *c) {
         int r;
 
         if (!c->tmpdir[0])
                 return;
-        r = tmpdir_remove(&c->cfg->shared->tmpdirs, &c->cfg->shared->env,
+        r = tmpdir_remove(&c->cfg->shared->tmpdirs,
                           c->who.runs_as_requester ? &c->who.creds : NULL, c->tmpdir);
         if (r < 0)
                 log_warning("%s: the command's TMPDIR %s stays: %s", c->peer.text, c->tmpdir,
-                            r == -EBUSY ? "too many are being removed at once" : strerror(-r));
+                            conn_tmpdir_error(r));
         c->tmpdir[0] = '\0';
 }
 
@@ -711,7 +720,7 @@ static int conn_shared_init_env(struct conn_shared *sh, char *warning, size_t wa
 }
 
 int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve_options *opt,
-                     size_t max_running, bool defer_census, char **environ_) {
+                     size_t max_running, bool serves_many, char **environ_) {
         char err[256];
         int r;
 
@@ -721,7 +730,7 @@ int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve
                 return r;
         sh->env.limits = opt->limits;
         sh->env.always_shell = opt->always_shell;
-        r = orphans_init(&sh->orphans, max_running, defer_census ? event : NULL, KILL_GRACE_USEC);
+        r = orphans_init(&sh->orphans, max_running, serves_many ? event : NULL, KILL_GRACE_USEC);
         if (r == -ENOMEM)
                 return log_error_errno(r, "calloc for the orphans' census");
         if (r < 0)
@@ -729,7 +738,8 @@ int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve
         r = authq_init(&sh->authq, event, opt->munge_socket, opt->run_as_requester);
         if (r < 0)
                 return log_error_errno(r, "setting up the MUNGE decoding queue (eventfd)");
-        r = tmpdir_init(&sh->tmpdirs, err, sizeof err);
+        r = tmpdir_init(&sh->tmpdirs, serves_many ? event : NULL, &sh->env, conn_tmpdir_stays, err,
+                        sizeof err);
         if (r < 0)
                 log_error("%s: is /tmp there and writable?", err);
         return r;

@@ -89,13 +89,14 @@ struct conn_shared {
 };
 
 /* Makes them for a server of opt on event, with room for max_running
- * commands at once; defer_census: orphans that hold an ended command's
- * connection are looked for at the next census (orphans.h), not before its
- * trailer (nbnetd, which serves many); logs what failed. 0; 1 when the configuration cannot
+ * commands at once; serves_many (nbnetd): what can wait is kept off a
+ * request's path: orphans that hold an ended command's connection are looked
+ * for at the next census (orphans.h), not before its trailer, and TMPDIRs are
+ * removed by a thread (tmpdir.h); logs what failed. 0; 1 when the configuration cannot
  * work (an unknown --run-as user, no right to switch to it); -errno.
  * conn_shared_release undoes it, failed or not. */
 int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve_options *opt,
-                     size_t max_running, bool defer_census, char **environ_);
+                     size_t max_running, bool serves_many, char **environ_);
 
 /* Logs, once the server is up, that its commands run as itself, if they do. */
 void conn_shared_warn(const struct conn_shared *sh);

@@ -385,8 +385,9 @@ static void write_table(struct harness *h, const char *text) {
         close(fd);
 }
 
-/* defer_census: nbnetd's census of orphans (orphans.h), not nbnet-handler's. */
-static int setup_with(void **state, bool defer_census) {
+/* serves_many: nbnetd's census of orphans (orphans.h) and TMPDIR worker
+ * (tmpdir.h), not nbnet-handler's. */
+static int setup_with(void **state, bool serves_many) {
         struct harness *h = calloc(1, sizeof *h);
 
         if (!h)
@@ -396,7 +397,7 @@ static int setup_with(void **state, bool defer_census) {
         serve_options_init(&h->opt);
         request_table_load(&h->table, NULL, "");
         if (sd_event_new(&h->event) < 0 ||
-            conn_shared_init(&h->shared, h->event, &h->opt, 16, defer_census, environ) < 0 ||
+            conn_shared_init(&h->shared, h->event, &h->opt, 16, serves_many, environ) < 0 ||
             pipe2(fake_munged.answer, O_CLOEXEC) < 0 || pipe2(fake_munged.asked, O_CLOEXEC) < 0 ||
             pipe2(fake_nss.answer, O_CLOEXEC) < 0 || pipe2(fake_nss.asked, O_CLOEXEC) < 0)
                 return -1;
@@ -441,7 +442,7 @@ static int teardown(void **state) {
                 ;
         /* A command cut short: its TMPDIR, which its end would have removed. */
         if (h->opened && c->tmpdir[0] &&
-            tmpdir_remove(&h->shared.tmpdirs, &h->shared.env, NULL, c->tmpdir) == 0)
+            tmpdir_remove(&h->shared.tmpdirs, NULL, c->tmpdir) == 0)
                 while (waitpid(-1, NULL, __WALL) > 0)
                         ;
         if (h->peer >= 0)
