@@ -74,11 +74,14 @@ static void *tmpdir_worker(void *arg) {
                 if (b->todo.count == 0)
                         break;
                 tmpdir_ring_pop(&b->todo, &job);
+                b->doing = 1;
                 (void) pthread_mutex_unlock(&b->lock);
                 job.err = tmpdir_rmdir(job.path);
                 (void) pthread_mutex_lock(&b->lock);
+                b->doing = 0;
                 if (job.err < 0) {
-                        /* Room: tmpdir_remove admits a job only while todo and back hold fewer than TMPDIR_QUEUE. */
+                        /* Room: a job is admitted only while todo, back and
+                         * this one are fewer than TMPDIR_QUEUE. */
                         *tmpdir_ring_push(&b->back) = job;
                         (void) !write(b->efd, &one, sizeof one);
                 }
@@ -194,8 +197,8 @@ int tmpdir_init(struct tmpdir_base *b, sd_event *event, struct spawn_env *env, t
                 return r;
         r = tmpdir_start_worker(b, event);
         if (r < 0) {
-                snprintf(err, err_size, "starting the thread that removes the commands' TMPDIRs: %s",
-                         strerror(-r));
+                snprintf(err, err_size,
+                         "starting the thread that removes the commands' TMPDIRs: %s", strerror(-r));
                 tmpdir_free_worker(b);
                 (void) rmdir(b->path);
                 b->path[0] = '\0';
@@ -225,7 +228,7 @@ static bool tmpdir_hand_over(struct tmpdir_base *b, const struct spawn_creds *cr
         if (!b->worker || strlen(path) >= sizeof job->path)
                 return false;
         (void) pthread_mutex_lock(&b->lock);
-        room = b->todo.count + b->back.count < TMPDIR_QUEUE;
+        room = b->todo.count + b->back.count + b->doing < TMPDIR_QUEUE;
         if (room) {
                 job = tmpdir_ring_push(&b->todo);
                 memcpy(job->path, path, strlen(path) + 1);

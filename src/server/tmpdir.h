@@ -62,13 +62,14 @@ struct tmpdir_base {
         /* The worker, when there is one: */
         bool worker;
         pthread_t thread;
-        int efd;                 /* readable when back has jobs */
+        int efd; /* readable when back has jobs */
         sd_event_source *back_src;
         pthread_mutex_t lock;
         pthread_cond_t wake;
         /* Under lock: */
         struct tmpdir_ring todo; /* the worker's to rmdir */
         struct tmpdir_ring back; /* not removed: the loop's */
+        size_t doing;            /* taken from todo, not yet in back: 0 or 1 */
         bool quit;
 };
 
