@@ -56,7 +56,7 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DNBNET_VERSION='"$(VERSION)"' $(WARNINGS)
 # CFLAGS on the link line too: packagers' -flto or -fsanitize need it there.
 ALL_LDFLAGS = $(SANFLAGS) $(CFLAGS) $(LDFLAGS)
 
-COMMON := frame spawn direct shsyntax shenv sock log args policy cmdtable options proc request auth \
+COMMON := frame spawn launchpad direct shsyntax shenv sock log args policy cmdtable options proc request auth \
 	runas userdb readfile conffile
 HANDLER_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans cgroup authq tmpdir listen rendezvous pairing notices conn handler))
 NBNETD_OBJS := $(addprefix $(OBJ)/,$(addsuffix .o,$(COMMON) orphans cgroup listen metrics notices authq tmpdir pairs server conn nbnetd))
@@ -150,7 +150,7 @@ $(OUT)/bin/check_nbnet: $(CHECK_OBJS) | $(OUT)/bin
 $(OUT)/bin/test-frame: $(OBJ)/test-frame.o $(OBJ)/frame.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
-$(OUT)/bin/test-spawn: $(OBJ)/test-spawn.o $(OBJ)/spawn.o $(OBJ)/direct.o $(OBJ)/shsyntax.o $(OBJ)/shenv.o $(OBJ)/sock.o | $(OUT)/bin
+$(OUT)/bin/test-spawn: $(OBJ)/test-spawn.o $(OBJ)/spawn.o $(OBJ)/launchpad.o $(OBJ)/direct.o $(OBJ)/shsyntax.o $(OBJ)/shenv.o $(OBJ)/sock.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
 
 $(OUT)/bin/test-log: $(OBJ)/test-log.o $(OBJ)/log.o | $(OUT)/bin
@@ -203,7 +203,7 @@ $(OUT)/bin/test-conn: $(OBJ)/test-conn.o $(OBJ)/conn.o $(OBJ)/notices.o $(OBJ)/a
 $(BENCH_DIR):
 	mkdir -p $@
 
-$(BENCH_DIR)/spawn-limit: bench/spawn-limit.c $(OBJ)/spawn.o $(OBJ)/direct.o $(OBJ)/shsyntax.o $(OBJ)/shenv.o $(OBJ)/sock.o | $(BENCH_DIR)
+$(BENCH_DIR)/spawn-limit: bench/spawn-limit.c $(OBJ)/spawn.o $(OBJ)/launchpad.o $(OBJ)/direct.o $(OBJ)/shsyntax.o $(OBJ)/shenv.o $(OBJ)/sock.o | $(BENCH_DIR)
 	$(CC) $(ALL_CFLAGS) $(SRC_INCLUDES) $(ALL_LDFLAGS) -o $@ $^
 
 $(BENCH_DIR)/sock-source: bench/sock-source.c | $(BENCH_DIR)

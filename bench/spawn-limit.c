@@ -54,8 +54,11 @@ static int spawn_once(struct spawn_env *env, const char *command, bool *direct) 
         while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
                 ;
         (void) waitid(P_PID, (id_t) child.pid, &si, WEXITED);
+        r = spawn_child_started(env, &child);
         (void) close(child.pidfd);
         (void) close(sv[1]);
+        if (r < 0)
+                return r;
         return si.si_code == CLD_EXITED && si.si_status == 0 ? 0 : -ECHILD;
 }
 

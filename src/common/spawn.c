@@ -23,6 +23,8 @@
 
 #include "child.h"
 #include "direct.h"
+#include "launchpad.h"
+#include "rawsys.h"
 
 #if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
@@ -86,7 +88,8 @@ static int spawn_env_login_var(struct spawn_env *env, size_t slot, const char *n
                 return -ENOMEM;
         }
         len = strlen(env->login_defaults[slot]) + 1;
-        env->login_vars[slot] = malloc(len > strlen(name) + 1 + room ? len : strlen(name) + 1 + room);
+        env->login_sizes[slot] = len > strlen(name) + 1 + room ? len : strlen(name) + 1 + room;
+        env->login_vars[slot] = malloc(env->login_sizes[slot]);
         if (!env->login_vars[slot])
                 return -ENOMEM;
         memcpy(env->login_vars[slot], env->login_defaults[slot], len);
@@ -158,37 +161,50 @@ static int spawn_env_build(struct spawn_env *env, const struct spawn_login *logi
         return 0;
 }
 
-static size_t spawn_page_size(void) {
-        long n = sysconf(_SC_PAGESIZE);
+/* What the child needs: a CLONE_VM child reads it in its pad (below),
+ * the mini-shell in its copy of our memory. */
+struct spawn_job {
+        const struct spawn_env *env;
+        uint64_t reset;
+        char *const *argv;
+        char *const *envp;
+        int conn_fd;
+        bool conn_stdin;
+        int err_fd;                      /* its fd 2, when not the connection; or -1 */
+        int cgroup_procs_fd;             /* the child writes itself ("0") here first; or -1 */
+        const struct spawn_creds *creds; /* whom it becomes: env's, or the command's own user's */
+        const char *tmpdir;              /* made once the child is the command's user; or NULL */
+        struct pad_word *word; /* where its setup's error goes, and its word (launchpad.h) */
+        char *stack_low;       /* the mini-shell's program's child's stack */
+};
 
-        return n > 0 ? (size_t) n : 4096;
-}
+/* What a CLONE_VM child reads until it execs, in its pad (launchpad.h):
+ * the job, whom it becomes, its argv, then its environment's entries and
+ * the strings of those that change from one command to the next. */
+struct spawn_pad_data {
+        struct spawn_job job;
+        struct spawn_creds creds;
+        char *argv[4];
+        char *envp[];
+};
 
-/* The children's stack: SPAWN_STACK_SIZE bytes, and below them (a stack
- * grows down) a page that faults, so that an overflow is a crash, not a
- * write into whatever lies below. */
-static int spawn_stack_map(struct spawn_env *env) {
-        size_t guard = spawn_page_size();
-        char *map = mmap(NULL, guard + SPAWN_STACK_SIZE, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+/* The most a pad's data takes: env->envp's entries and its changing
+ * strings at their largest, and a command of SPAWN_COMMAND_MAX bytes. */
+static size_t spawn_pad_data_size(const struct spawn_env *env) {
+        size_t n = sizeof(struct spawn_pad_data) +
+                   (env->count + SPAWN_ENV_PER_COMMAND) * sizeof(char *) + SPAWN_COMMAND_MAX +
+                   sizeof env->path + sizeof env->tmpdir + sizeof env->remote_addr +
+                   sizeof env->remote_port;
 
-        if (map == MAP_FAILED)
-                return -errno;
-        if (mprotect(map, guard, PROT_NONE) < 0) {
-                int r = -errno;
-                (void) munmap(map, guard + SPAWN_STACK_SIZE);
-                return r;
-        }
-        env->stack = map + guard;
-        return 0;
+        for (size_t i = 0; i < 4; i++)
+                n += env->login_sizes[i];
+        return n;
 }
 
 int spawn_env_init(struct spawn_env *env, const struct spawn_login *login, char *const *environ_) {
         int r;
 
         *env = (struct spawn_env){.null_fd = -1, .creds = login->creds};
-        /* Ours to put back after a child that switched users: see spawn_clone_vm. */
-        env->dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
         r = spawn_env_build(env, login, environ_);
         if (r < 0) {
                 spawn_env_release(env);
@@ -198,21 +214,14 @@ int spawn_env_init(struct spawn_env *env, const struct spawn_login *login, char 
         memcpy(env->tmpdir, "TMPDIR=", sizeof "TMPDIR=");
         memcpy(env->remote_addr, "REMOTE_ADDR=", sizeof "REMOTE_ADDR=");
         memcpy(env->remote_port, "REMOTE_PORT=", sizeof "REMOTE_PORT=");
-        /* Kept open for every child's fd 0; one that lands on 0-2 (a server
-         * started without them) is not kept: the child opens its own then. */
-        r = spawn_stack_map(env);
+        r = launchpad_init(&env->pads, spawn_pad_data_size(env));
         if (r < 0) {
                 spawn_env_release(env);
                 return r;
         }
-        /* The mini-shell's report: a page it shares with us across its fork. */
-        env->report = mmap(NULL, sizeof *env->report, PROT_READ | PROT_WRITE,
-                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-        if (env->report == MAP_FAILED) {
-                env->report = NULL;
-                spawn_env_release(env);
-                return -ENOMEM;
-        }
+        env->pads_ready = true;
+        /* Kept open for every child's fd 0; one that lands on 0-2 (a server
+         * started without them) is not kept: the child opens its own then. */
         env->null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (env->null_fd >= 0 && env->null_fd <= STDERR_FILENO) {
                 (void) close(env->null_fd);
@@ -227,6 +236,10 @@ int spawn_env_init(struct spawn_env *env, const struct spawn_login *login, char 
 }
 
 void spawn_env_release(struct spawn_env *env) {
+        /* First: a child still starting reads what follows. */
+        if (env->pads_ready)
+                launchpad_release(&env->pads);
+        env->pads_ready = false;
         if (env->null_fd >= 0)
                 (void) close(env->null_fd);
         env->null_fd = -1;
@@ -239,12 +252,6 @@ void spawn_env_release(struct spawn_env *env) {
         }
         direct_release(env->direct);
         env->direct = NULL;
-        if (env->stack)
-                (void) munmap(env->stack - spawn_page_size(), spawn_page_size() + SPAWN_STACK_SIZE);
-        env->stack = NULL;
-        if (env->report)
-                (void) munmap(env->report, sizeof *env->report);
-        env->report = NULL;
 }
 
 /* The entries of this command's own: TMPDIR, REMOTE_ADDR and REMOTE_PORT, as
@@ -295,6 +302,7 @@ CHILD_SIDE static int spawn_apply_limits(const struct spawn_limits *l) {
                 {RLIMIT_NPROC, l->nproc},
                 {RLIMIT_FSIZE, l->fsize},
         };
+        long r;
 
         for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
                 struct rlimit rl = {limits[i].value, limits[i].value};
@@ -302,8 +310,9 @@ CHILD_SIDE static int spawn_apply_limits(const struct spawn_limits *l) {
                  * SIGKILL: a second apart, so that the status says why (152). */
                 if (limits[i].resource == RLIMIT_CPU)
                         rl.rlim_max++;
-                if (limits[i].value != 0 && setrlimit(limits[i].resource, &rl) < 0)
-                        return -errno;
+                if (limits[i].value != 0 &&
+                    (r = RAWSYS5(SYS_prlimit64, 0, limits[i].resource, &rl, NULL, 0)) < 0)
+                        return (int) r;
         }
         return 0;
 }
@@ -315,32 +324,36 @@ CHILD_SIDE static int spawn_apply_limits(const struct spawn_limits *l) {
  * dup2(fd, fd) keeps FD_CLOEXEC, so clear it then. null_fd is the server's
  * /dev/null (above 2), or -1: opened here. */
 CHILD_SIDE static int spawn_child_fds(int conn_fd, bool conn_stdin, int err_fd, int null_fd) {
-        if (err_fd >= 0 && err_fd < STDERR_FILENO &&
-            (err_fd = fcntl(err_fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1)) < 0)
-                return -errno;
+        long r;
+
+        if (err_fd >= 0 && err_fd < STDERR_FILENO) {
+                if ((r = RAWSYS(SYS_fcntl, err_fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1)) < 0)
+                        return (int) r;
+                err_fd = (int) r;
+        }
         for (int fd = conn_stdin ? STDIN_FILENO : STDOUT_FILENO; fd <= STDERR_FILENO; fd++) {
                 int from = fd == STDERR_FILENO && err_fd >= 0 ? err_fd : conn_fd;
-                if (from == fd ? fcntl(fd, F_SETFD, 0) < 0 : dup2(from, fd) < 0)
-                        return -errno;
+                r = from == fd ? RAWSYS(SYS_fcntl, fd, F_SETFD, 0) : RAWSYS(SYS_dup3, from, fd, 0);
+                if (r < 0)
+                        return (int) r;
         }
         if (conn_stdin) {
                 /* fd 0 is the connection: already in place. */
         } else if (null_fd > STDERR_FILENO) {
-                if (dup2(null_fd, STDIN_FILENO) < 0)
-                        return -errno;
+                if ((r = RAWSYS(SYS_dup3, null_fd, STDIN_FILENO, 0)) < 0)
+                        return (int) r;
         } else {
-                null_fd = open("/dev/null", O_RDONLY);
-                if (null_fd < 0)
-                        return -errno;
+                if ((r = RAWSYS5(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY, 0, 0)) < 0)
+                        return (int) r;
+                null_fd = (int) r;
                 if (null_fd != STDIN_FILENO) {
-                        if (dup2(null_fd, STDIN_FILENO) < 0)
-                                return -errno;
-                        (void) close(null_fd);
+                        if ((r = RAWSYS(SYS_dup3, null_fd, STDIN_FILENO, 0)) < 0)
+                                return (int) r;
+                        (void) RAWSYS(SYS_close, null_fd, 0, 0);
                 }
         }
-        if (close_range(STDERR_FILENO + 1, ~0U, 0) < 0)
-                return -errno;
-        return 0;
+        r = RAWSYS(SYS_close_range, STDERR_FILENO + 1, ~0U, 0);
+        return r < 0 ? (int) r : 0;
 }
 
 /* The kernel's struct sigaction: handler, flags, restorer, mask. glibc
@@ -372,22 +385,6 @@ static uint64_t spawn_signals_to_reset(struct spawn_env *env) {
         return env->signals_to_reset;
 }
 
-/* What the child needs, on the parent's stack: the child shares our memory
- * (the shell's child) or has a copy of it (the mini-shell). */
-struct spawn_job {
-        const struct spawn_env *env;
-        uint64_t reset;
-        char *const *argv;
-        int conn_fd;
-        bool conn_stdin;
-        int err_fd;                      /* its fd 2, when not the connection; or -1 */
-        int cgroup_procs_fd;             /* the child writes itself ("0") here first; or -1 */
-        const struct spawn_creds *creds; /* whom it becomes: env's, or the command's own user's */
-        const char *tmpdir;              /* made once the child is the command's user; or NULL */
-        /* A CLONE_VM child's setup's error (its word is env->started). */
-        volatile int err;
-};
-
 /* The user the command runs as, and no capability: the ambient set cleared
  * (it would survive exec), then groups, gid, uid, then capset() to nothing,
  * since a server that is not root keeps its capabilities across a change
@@ -397,21 +394,21 @@ struct spawn_job {
 CHILD_SIDE static int spawn_child_credentials(const struct spawn_creds *c, bool drop_caps) {
         struct __user_cap_header_struct head = {.version = _LINUX_CAPABILITY_VERSION_3};
         struct __user_cap_data_struct none[_LINUX_CAPABILITY_U32S_3] = {{0}};
+        long r;
 
         /* EINVAL: a kernel without ambient capabilities (before 4.3). */
-        if (drop_caps && syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
-            errno != EINVAL)
-                return -errno;
+        if (drop_caps &&
+            (r = RAWSYS5(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)) < 0 &&
+            r != -EINVAL)
+                return (int) r;
         if (c->change) {
-                if (syscall(SYS_setgroups, c->n_groups, c->groups) < 0)
-                        return -errno;
-                if (syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0)
-                        return -errno;
-                if (syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0)
-                        return -errno;
+                if ((r = RAWSYS(SYS_setgroups, c->n_groups, c->groups, 0)) < 0 ||
+                    (r = RAWSYS(SYS_setresgid, c->gid, c->gid, c->gid)) < 0 ||
+                    (r = RAWSYS(SYS_setresuid, c->uid, c->uid, c->uid)) < 0)
+                        return (int) r;
         }
-        if (drop_caps && syscall(SYS_capset, &head, none) < 0)
-                return -errno;
+        if (drop_caps && (r = RAWSYS(SYS_capset, &head, none, 0)) < 0)
+                return (int) r;
         return 0;
 }
 
@@ -425,161 +422,79 @@ CHILD_SIDE static int spawn_child_setup(const struct spawn_job *job) {
         const struct spawn_env *env = job->env;
         const struct spawn_ksigaction dfl = {.handler = SIG_DFL};
         uint64_t reset = job->reset;
-        int r;
+        long r;
 
         for (int sig = 1; reset != 0; sig++, reset >>= 1)
                 if (reset & 1)
-                        (void) syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+                        (void) RAWSYS5(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask, 0);
         /* Into its cgroup before anything else: it has started nothing yet,
          * so nothing it starts can be left outside. */
-        if (job->cgroup_procs_fd >= 0 && write(job->cgroup_procs_fd, "0", 1) != 1)
-                return -errno;
-        if (setsid() < 0)
-                return -errno;
-        if ((r = spawn_apply_limits(&env->limits)) < 0)
-                return r;
-        if ((r = spawn_child_fds(job->conn_fd, job->conn_stdin, job->err_fd, env->null_fd)) < 0)
-                return r;
-        if ((r = spawn_child_credentials(job->creds, env->creds.drop_caps)) < 0)
-                return r;
+        if (job->cgroup_procs_fd >= 0 && (r = RAWSYS(SYS_write, job->cgroup_procs_fd, "0", 1)) != 1)
+                return r < 0 ? (int) r : -EIO;
+        if ((r = RAWSYS(SYS_setsid, 0, 0, 0)) < 0)
+                return (int) r;
+        if ((r = spawn_apply_limits(&env->limits)) < 0 ||
+            (r = spawn_child_fds(job->conn_fd, job->conn_stdin, job->err_fd, env->null_fd)) < 0 ||
+            (r = spawn_child_credentials(job->creds, env->creds.drop_caps)) < 0)
+                return (int) r;
         /* Its own, as its user: 0700 whatever the umask; EEXIST is no reuse. */
-        if (job->tmpdir && mkdir(job->tmpdir, 0700) < 0)
-                return -errno;
+        if (job->tmpdir && (r = RAWSYS(SYS_mkdirat, AT_FDCWD, job->tmpdir, 0700)) < 0)
+                return (int) r;
         return 0;
 }
 
-/* Runs in the CLONE_VM child, on the parent's memory and spawn_env's
- * stack: only system calls, and an error goes back through job->err. Every
- * signal is blocked on entry. */
+/* Every signal unblocked, then execve; what it failed with. */
+CHILD_SIDE static int spawn_child_exec(const char *path, char *const *argv, char *const *envp) {
+        const uint64_t none = 0;
+
+        (void) RAWSYS5(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none, 0);
+        return (int) RAWSYS(SYS_execve, path, argv, envp);
+}
+
+/* Its error where the server reads it, then the end (exit_group: raw as
+ * well, though glibc's _exit() touches no errno). */
+CHILD_SIDE static _Noreturn void spawn_child_fail(const struct spawn_job *job, int err) {
+        job->word->err = err;
+        for (;;)
+                (void) RAWSYS(SYS_exit_group, 127, 0, 0);
+}
+
+/* Runs in the CLONE_VM child, beside us, on our memory and its pad:
+ * only raw system calls (rawsys.h), and it writes nothing of ours but its
+ * pad's word. Every signal is blocked on entry. */
 CHILD_SIDE static int spawn_child(void *arg) {
         struct spawn_job *job = arg;
-        sigset_t none;
         int r;
 
         r = spawn_child_setup(job);
-        if (r >= 0) {
-                sigemptyset(&none);
-                (void) sigprocmask(SIG_SETMASK, &none, NULL);
-                execve(CHILD_SHELL, job->argv, job->env->envp);
-                r = -errno;
-        }
-        job->err = r;
-        _exit(127);
+        if (r >= 0)
+                r = spawn_child_exec(CHILD_SHELL, job->argv, job->envp);
+        spawn_child_fail(job, r);
 }
 
 /* The mini-shell's word to the server, on the page they share: its setup's
- * error (0: set up), then the wake. */
-CHILD_SIDE static void spawn_report_started(struct spawn_report *rep, int err) {
-        rep->err = err;
-        __atomic_store_n(&rep->pending, 0, __ATOMIC_RELEASE);
-        (void) syscall(SYS_futex, &rep->pending, FUTEX_WAKE, 1, NULL, NULL, 0);
+ * error (0: set up), then the wake for a server that waits. */
+CHILD_SIDE static void spawn_report_started(struct pad_word *word, int err) {
+        word->err = err;
+        __atomic_store_n(&word->pending, 0, __ATOMIC_RELEASE);
+        (void) RAWSYS5(SYS_futex, &word->pending, FUTEX_WAKE, 1, NULL, 0);
 }
 
 /* The direct path's child: a plain fork of the server, on its own copy of
- * our memory and of env->stack, set up like the shell's child, that then is
- * direct.h's mini-shell. */
+ * our memory and of its pad's stack, set up like the shell's child, that
+ * then is direct.h's mini-shell. */
 CHILD_SIDE static int spawn_mini_shell(void *arg) {
         struct spawn_job *job = arg;
         const struct spawn_env *env = job->env;
         int r;
 
         r = spawn_child_setup(job);
-        spawn_report_started(env->report, r < 0 ? r : 0);
+        spawn_report_started(job->word, r < 0 ? r : 0);
         if (r < 0)
                 _exit(127);
         /* The program's child runs on the lower half of our copy of the
          * stack: we run on the upper one. */
-        direct_run(env->direct, env->stack + SPAWN_STACK_SIZE / 2, job->argv, env->envp);
-}
-
-/* FUTEX_WAIT on *word while it is val, at most *ts: 0, or -ETIMEDOUT,
- * -EAGAIN, -EINTR. Without errno: a CLONE_VM child shares our thread's
- * errno and may be between a failed call and its read of errno while we
- * time out. Where no raw call is written, the caller uses CLONE_VFORK. */
-#if defined(__x86_64__)
-#define SPAWN_RAW_FUTEX 1
-static long spawn_futex_wait(pid_t *word, pid_t val, const struct timespec *ts) {
-        long ret;
-        register long r10 __asm__("r10") = (long) ts;
-
-        __asm__ volatile("syscall"
-                         : "=a"(ret)
-                         : "0"((long) SYS_futex), "D"(word), "S"((long) FUTEX_WAIT),
-                           "d"((long) val), "r"(r10)
-                         : "rcx", "r11", "memory");
-        return ret;
-}
-#elif defined(__aarch64__)
-#define SPAWN_RAW_FUTEX 1
-static long spawn_futex_wait(pid_t *word, pid_t val, const struct timespec *ts) {
-        register long x8 __asm__("x8") = SYS_futex;
-        register long x0 __asm__("x0") = (long) word;
-        register long x1 __asm__("x1") = FUTEX_WAIT;
-        register long x2 __asm__("x2") = val;
-        register long x3 __asm__("x3") = (long) ts;
-
-        __asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
-        return x0;
-}
-#else
-#define SPAWN_RAW_FUTEX 0
-static long spawn_futex_wait(pid_t *word, pid_t val, const struct timespec *ts) {
-        return syscall(SYS_futex, word, FUTEX_WAIT, val, ts, NULL, 0) < 0 ? -errno : 0;
-}
-#endif
-
-/* How often a wait for a child's start looks at whether it was stopped. */
-#define SPAWN_STOP_CHECK_NSEC 20000000L
-
-static int64_t spawn_now_nsec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Waits until *word is 0: the kernel clears it once a CLONE_VM child has
- * exec'd or died, the mini-shell once it is set up. A child stopped on the
- * way (SIGSTOP from a process of the command's user, which may signal it once
- * it runs as that user) would keep the server waiting for ever, as a vfork
- * parent waits: it is killed, and the command fails (-ECANCELED). So would
- * one that is traced (ptrace-stopped, which waitid does not report to us),
- * frozen (cgroup.freeze) or hung (its TMPDIR's mkdir): one that has not
- * started SPAWN_START_DEADLINE_SEC after the clone is killed whatever its
- * state (-ETIMEDOUT). Either way the wait goes on until the word is 0 or
- * the child dead: a CLONE_VM child runs on our memory until then. One that
- * died without a word: -ESRCH. Every signal of ours is blocked. */
-static int spawn_wait_started(pid_t pid, pid_t *word) {
-        const struct timespec slice = {0, SPAWN_STOP_CHECK_NSEC};
-        int64_t deadline = spawn_now_nsec() + (int64_t) SPAWN_START_DEADLINE_SEC * 1000000000;
-        int killed = 0;
-        pid_t v;
-
-        while ((v = __atomic_load_n(word, __ATOMIC_ACQUIRE)) != 0) {
-                siginfo_t si = {0};
-                if (spawn_futex_wait(word, v, &slice) != -ETIMEDOUT)
-                        continue;
-                if (!killed && spawn_now_nsec() >= deadline) {
-                        (void) kill(pid, SIGKILL);
-                        killed = -ETIMEDOUT;
-                        continue;
-                }
-                /* Slow: stopped, or gone without a word (the mini-shell's
-                 * fork clears nothing when it dies)? */
-                if (waitid(P_PID, (id_t) pid, &si, WEXITED | WSTOPPED | WNOHANG | WNOWAIT) < 0 ||
-                    si.si_pid == 0)
-                        continue;
-                if (si.si_code == CLD_STOPPED || si.si_code == CLD_TRAPPED) {
-                        if (!killed)
-                                (void) kill(pid, SIGKILL);
-                        killed = killed ? killed : -ECANCELED;
-                        continue;
-                }
-                /* Dead: a CLONE_VM child's word is 0 by now, and its error set. */
-                if (__atomic_load_n(word, __ATOMIC_ACQUIRE) != 0)
-                        return killed ? killed : -ESRCH;
-        }
-        return killed;
+        direct_run(env->direct, job->stack_low, job->argv, job->envp);
 }
 
 /* Whether valgrind runs us: it aborts the program at a clone(CLONE_VM)
@@ -603,92 +518,132 @@ static bool spawn_under_valgrind(void) {
         return under;
 }
 
-/* Starts fn(job) in a child that shares our memory and runs on env->stack
- * (a vfork without the freeze: see spawn_wait_started), and returns once it
- * has exec'd or died: its pid (*pidfd its pidfd when pidfd is not NULL), or
- * -errno of the clone or of the child's setup. Every signal of ours is
- * blocked. */
-static pid_t spawn_clone_vm(struct spawn_env *env, int (*fn)(void *), struct spawn_job *job,
-                            int *pidfd) {
-        int flags = CLONE_VM | CLONE_CHILD_CLEARTID | SIGCHLD | (pidfd ? CLONE_PIDFD : 0);
-        char *stack = env->stack + SPAWN_STACK_SIZE;
-        pid_t pid = -1;
-        int r;
+/* Whether a CLONE_VM child may run beside us: every call it makes is a raw
+ * one (rawsys.h), and valgrind does not run us (it aborts the program at a
+ * clone(CLONE_VM) that is no thread and no vfork). Else it is a vfork's,
+ * and we wait for its exec. */
+static bool spawn_beside(void) {
+        return RAWSYS_NATIVE && !spawn_under_valgrind();
+}
 
-        /* In env, not in our frame: nothing the kernel clears at the child's
-         * exec or death can be a stack frame reused since. */
-        env->started = 1;
-        if (SPAWN_RAW_FUTEX && !spawn_under_valgrind())
-                pid = clone(fn, stack, flags, job, pidfd, NULL, &env->started);
-        /* valgrind runs no CLONE_VM child but a vfork: it, the architectures
-         * without a raw futex wait, and a kernel that refuses the flags get
-         * one (which a stopped child freezes). */
-        if (!SPAWN_RAW_FUTEX || spawn_under_valgrind() || (pid < 0 && errno == EINVAL)) {
-                pid = clone(fn, stack, (flags & ~CLONE_CHILD_CLEARTID) | CLONE_VFORK, job, pidfd);
-                env->started = 0;
+/* Clones fn(job) on f's stack, sharing our memory, beside us (the kernel
+ * clears f's word at its exec or death) or as a vfork (done when this
+ * returns). Every signal of ours is blocked. Its pid, or -errno. */
+static pid_t spawn_clone_vm(struct pad *f, int (*fn)(void *), struct spawn_job *job, int *pidfd) {
+        int flags = CLONE_VM | SIGCHLD | (pidfd ? CLONE_PIDFD : 0);
+        pid_t pid;
+
+        if (spawn_beside()) {
+                pid = clone(fn, f->stack_top, flags | CLONE_CHILD_CLEARTID, job, pidfd, NULL,
+                            &f->word->pending);
+                if (pid >= 0 || errno != EINVAL)
+                        return pid < 0 ? -errno : pid;
         }
+        /* A kernel that refuses the flags gets a vfork too. */
+        pid = clone(fn, f->stack_top, flags | CLONE_VFORK, job, pidfd);
         if (pid < 0)
                 return -errno;
-        r = spawn_wait_started(pid, &env->started);
-        /* The child's setresuid() made our shared mm non-dumpable (when
-         * fs.suid_dumpable is 0): our /proc/PID root's, no core dump. It has
-         * exec'd or died now: what it was comes back. PR_SET_DUMPABLE takes
-         * 0 and 1 only. */
-        if (job->creds->change && (env->dumpable == 0 || env->dumpable == 1))
-                (void) prctl(PR_SET_DUMPABLE, (unsigned long) env->dumpable, 0, 0, 0);
-        if (r >= 0)
-                r = job->err;
-        if (r < 0) {
-                if (pidfd && *pidfd >= 0)
-                        (void) close(*pidfd);
-                (void) waitpid(pid, NULL, 0);
-                return r;
-        }
+        __atomic_store_n(&f->word->pending, 0, __ATOMIC_RELEASE);
         return pid;
 }
 
-/* Starts the mini-shell, a fork on its copy of env->stack, and returns once
- * it is set up, as spawn_clone_vm. */
-static pid_t spawn_fork_mini_shell(struct spawn_job *job, int *pidfd) {
-        struct spawn_report *rep = job->env->report;
+/* The environment's entries that the next command rewrites in place. */
+static bool spawn_env_changes(const struct spawn_env *env, const char *entry) {
+        if (entry == env->path || entry == env->tmpdir || entry == env->remote_addr ||
+            entry == env->remote_port)
+                return true;
+        for (size_t i = 0; i < 4; i++)
+                if (entry == env->login_vars[i])
+                        return true;
+        return false;
+}
+
+/* A shell child's job in f's data: whom it becomes, argv with a copy of
+ * command, env->envp with copies of the entries that change. -E2BIG: a
+ * command of more than SPAWN_COMMAND_MAX bytes. */
+static int spawn_pad_fill(const struct spawn_env *env, struct pad *f, const char *command,
+                          const struct spawn_job *job, struct spawn_job **ret) {
+        struct spawn_pad_data *d = f->data;
+        size_t len = strlen(command) + 1, i;
+        char *p = (char *) (d->envp + env->count + SPAWN_ENV_PER_COMMAND);
+
+        if (len > SPAWN_COMMAND_MAX)
+                return -E2BIG;
+        d->job = *job;
+        d->creds = *job->creds;
+        d->job.creds = &d->creds;
+        d->job.tmpdir = NULL;
+        memcpy(p, command, len);
+        d->argv[0] = (char *) "sh";
+        d->argv[1] = (char *) "-c";
+        d->argv[2] = p;
+        d->argv[3] = NULL;
+        p += len;
+        for (i = 0; env->envp[i]; i++) {
+                d->envp[i] = env->envp[i];
+                if (!spawn_env_changes(env, env->envp[i]))
+                        continue;
+                len = strlen(env->envp[i]) + 1;
+                memcpy(p, env->envp[i], len);
+                d->envp[i] = p;
+                if (env->envp[i] == env->tmpdir)
+                        d->job.tmpdir = p + strlen("TMPDIR=");
+                p += len;
+        }
+        d->envp[i] = NULL;
+        d->job.argv = d->argv;
+        d->job.envp = d->envp;
+        d->job.word = f->word;
+        *ret = &d->job;
+        return 0;
+}
+
+/* Clones the child of job on f: the mini-shell, a fork on its copy of our
+ * memory (job may be ours); the shell's child, on ours (job in f). Its pid,
+ * or -errno; f is the child's until launchpad.h frees it. */
+static pid_t spawn_clone_child(struct spawn_env *env, struct pad *f, bool direct,
+                               struct spawn_job *job, int *pidfd) {
+        sigset_t all, saved;
         pid_t pid;
         int r;
 
-        __atomic_store_n(&rep->pending, 1, __ATOMIC_RELEASE);
-        rep->err = 0;
-        pid = clone(spawn_mini_shell, job->env->stack + SPAWN_STACK_SIZE, CLONE_PIDFD | SIGCHLD,
-                    job, pidfd);
-        if (pid < 0)
-                return -errno;
-        r = spawn_wait_started(pid, &rep->pending);
-        if (r >= 0)
-                r = rep->err;
+        /* No handler of ours may run in the child while it shares our memory. */
+        sigfillset(&all);
+        r = -pthread_sigmask(SIG_SETMASK, &all, &saved);
         if (r < 0) {
-                (void) close(*pidfd);
-                (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
+                launchpad_started(&env->pads, f, -1, false, false, false);
                 return r;
         }
+        /* CLONE_PIDFD gives the pidfd (close-on-exec) without a pidfd_open() per command. */
+        if (direct) {
+                pid = clone(spawn_mini_shell, f->stack_top, CLONE_PIDFD | SIGCHLD, job, pidfd);
+                pid = pid < 0 ? -errno : pid;
+        } else
+                pid = spawn_clone_vm(f, spawn_child, job, pidfd);
+        launchpad_started(&env->pads, f, pid, !direct, job->creds->change, true);
+        (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
         return pid;
 }
 
 int spawn_command(struct spawn_env *env, const char *command, const struct spawn_io *io,
                   struct spawn_child *ret) {
-        const struct sock_peer *peer = io->peer;
         char *argv[] = {(char *) "sh", (char *) "-c", (char *) command, NULL};
+        struct spawn_job job =
+                                 {
+                                         .env = env,
+                                         .argv = argv,
+                                         .envp = env->envp,
+                                         .conn_fd = io->conn_fd,
+                                         .conn_stdin = io->conn_stdin,
+                                         .err_fd = io->err_fd,
+                                         .cgroup_procs_fd = io->cgroup_procs_fd,
+                                         .creds = io->user ? io->user->creds : &env->creds,
+                                         .tmpdir = io->tmpdir,
+                                 },
+                         *run = &job;
+        struct pad *f;
         bool direct;
         unsigned present;
-        struct spawn_job job = {
-                .env = env,
-                .argv = argv,
-                .conn_fd = io->conn_fd,
-                .conn_stdin = io->conn_stdin,
-                .err_fd = io->err_fd,
-                .cgroup_procs_fd = io->cgroup_procs_fd,
-                .creds = io->user ? io->user->creds : &env->creds,
-                .tmpdir = io->tmpdir,
-        };
-        sigset_t all, saved;
         pid_t pid;
         int r, pidfd = -1;
 
@@ -697,26 +652,45 @@ int spawn_command(struct spawn_env *env, const char *command, const struct spawn
                 r = spawn_make_blocking(io->err_fd);
         if (r < 0)
                 return r;
-        present = spawn_env_set_command(env, peer, io->tmpdir);
+        present = spawn_env_set_command(env, io->peer, io->tmpdir);
         spawn_env_set_user(env, io->user);
         direct = !env->always_shell && env->direct && direct_plan(env->direct, command, present);
         job.reset = spawn_signals_to_reset(env);
-        /* No handler of ours may run in the child while it shares our memory. */
-        sigfillset(&all);
-        r = -pthread_sigmask(SIG_SETMASK, &all, &saved);
-        if (r < 0)
-                return r;
         /* The mini-shell: a fork (its own copy of our memory), since it stays
          * to wait for its program; the shell: a child on our memory, no page
-         * tables copied. CLONE_PIDFD gives the pidfd (close-on-exec) without
-         * a pidfd_open() per command. */
-        pid = direct ? spawn_fork_mini_shell(&job, &pidfd)
-                     : spawn_clone_vm(env, spawn_child, &job, &pidfd);
-        (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
+         * tables copied, which reads what it needs in its pad. */
+        f = launchpad_take(&env->pads, direct);
+        if (!f)
+                return -errno;
+        job.word = f->word;
+        job.stack_low = f->stack_top - LAUNCHPAD_STACK_SIZE / 2;
+        if (!direct && (r = spawn_pad_fill(env, f, command, &job, &run)) < 0) {
+                launchpad_started(&env->pads, f, -1, false, false, false);
+                return r;
+        }
+        pid = spawn_clone_child(env, f, direct, run, &pidfd);
         if (pid < 0)
                 return pid;
-        *ret = (struct spawn_child){.pid = pid, .pidfd = pidfd, .direct = direct};
+        *ret = (struct spawn_child){
+                .pid = pid, .pidfd = pidfd, .direct = direct, .pad = launchpad_index(&env->pads, f)};
         return 0;
+}
+
+int spawn_env_expect(struct spawn_env *env, size_t n) {
+        return launchpad_expect(&env->pads, n);
+}
+
+int spawn_child_started(struct spawn_env *env, const struct spawn_child *child) {
+        return launchpad_collect(&env->pads, child->pad, child->pid);
+}
+
+int spawn_kill_command(pid_t pid, int sig) {
+        int r = spawn_kill_group(pid, sig);
+
+        /* Not reaped: the pid is still our child's, whose group may not be made yet. */
+        if (kill(pid, sig) == 0)
+                return 0;
+        return r;
 }
 
 int spawn_kill_group(pid_t pid, int sig) {
@@ -747,51 +721,62 @@ int spawn_status_of(const siginfo_t *si) {
         }
 }
 
-/* The remover's child, vfork-like: /dev/null for fds 0-2, a session of its
- * own, the commands' user, then rm. */
+/* The remover's child: /dev/null for fds 0-2, a session of its own, the
+ * commands' user, then rm. */
 CHILD_SIDE static int spawn_remover(void *arg) {
         struct spawn_job *job = arg;
-        sigset_t none;
-        int r;
+        long r;
 
-        r = setsid() < 0 ? -errno : 0;
+        r = RAWSYS(SYS_setsid, 0, 0, 0);
         if (r >= 0)
                 r = spawn_child_fds(job->conn_fd, false, -1, job->env->null_fd);
         if (r >= 0)
                 r = spawn_child_credentials(job->creds, job->env->creds.drop_caps);
-        if (r >= 0) {
-                sigemptyset(&none);
-                (void) sigprocmask(SIG_SETMASK, &none, NULL);
-                execve("/bin/rm", job->argv, (char *const[]){(char *) SPAWN_PATH, NULL});
-                r = -errno;
-        }
-        job->err = r;
-        _exit(127);
+        if (r >= 0)
+                r = spawn_child_exec("/bin/rm", job->argv, job->envp);
+        spawn_child_fail(job, (int) r);
 }
 
 int spawn_remove_tree(struct spawn_env *env, const struct spawn_creds *creds, const char *path,
                       pid_t *ret) {
         char *argv[] = {(char *) "rm", (char *) "-rf", (char *) "--", (char *) path, NULL};
+        char *envp[] = {(char *) SPAWN_PATH, NULL};
         struct spawn_job job = {.env = env,
                                 .argv = argv,
+                                .envp = envp,
                                 .conn_fd = env->null_fd,
                                 .err_fd = -1,
                                 .cgroup_procs_fd = -1,
                                 .creds = creds ? creds : &env->creds};
         sigset_t all, saved;
+        struct pad *f;
         pid_t pid;
         int r;
 
         if (env->null_fd < 0)
                 return -EBADF;
+        f = launchpad_take(&env->pads, false);
+        if (!f)
+                return -errno;
+        job.word = f->word;
         sigfillset(&all);
         r = -pthread_sigmask(SIG_SETMASK, &all, &saved);
-        if (r < 0)
+        if (r < 0) {
+                launchpad_started(&env->pads, f, -1, false, false, false);
                 return r;
-        pid = spawn_clone_vm(env, spawn_remover, &job, NULL);
+        }
+        pid = spawn_clone_vm(f, spawn_remover, &job, NULL);
+        launchpad_started(&env->pads, f, pid, true, job.creds->change, false);
         (void) pthread_sigmask(SIG_SETMASK, &saved, NULL);
         if (pid < 0)
                 return pid;
+        /* Rare (a TMPDIR left with something in it): its start is waited
+         * for, its job being on our stack. */
+        r = launchpad_wait(&env->pads, f);
+        if (r < 0) {
+                (void) waitpid(pid, NULL, 0);
+                return r;
+        }
         *ret = pid;
         return 0;
 }

@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include "launchpad.h"
 #include "sock.h"
 #include "status.h"
 
@@ -78,6 +79,10 @@ struct spawn_user {
 #define SPAWN_PATH "PATH=/usr/local/bin:/usr/bin:/bin"
 #define SPAWN_PATH_ROOT "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+/* The longest command line a command can be, NUL included: the protocol's
+ * limit (frame.h's FRAME_MAX_COMMAND_LIMIT) and its NUL. */
+#define SPAWN_COMMAND_MAX ((size_t) 128 * 1024)
+
 /* The longest TMPDIR a command can be given: a directory the server made
  * (at most 64 bytes, e.g. /tmp/nbnet.XXXXXX) and a name of 16 characters. */
 #define SPAWN_TMPDIR_MAX 96
@@ -101,6 +106,7 @@ struct spawn_env {
          * (the direct path's environment points at them too); the command
          * user's entries, to put back; PATH likewise. */
         char *login_vars[4];
+        size_t login_sizes[4]; /* login_vars' */
         char *login_defaults[4];
         char path[sizeof SPAWN_PATH_ROOT];
         bool path_root;      /* the command user's PATH is root's */
@@ -111,33 +117,22 @@ struct spawn_env {
         int null_fd;                 /* /dev/null for the children's fd 0, or -1 */
         bool signals_known;          /* signals_to_reset read (at the first spawn) */
         uint64_t signals_to_reset;   /* bit sig - 1: not SIG_DFL here */
-        char *stack;                 /* the child's until it execs: SPAWN_STACK_SIZE bytes */
-        struct spawn_report *report; /* shared with the mini-shell's fork (MAP_SHARED) */
-        /* A CLONE_VM child's: non-zero until it has exec'd or died (the
-         * kernel clears it, CLONE_CHILD_CLEARTID). */
-        pid_t started;
-        int dumpable; /* PR_GET_DUMPABLE at spawn_env_init */
+        struct launchpad pads;       /* what children start on (launchpad.h) */
+        bool pads_ready;
 };
 
-/* Where the mini-shell, a fork, tells the server that it is set up: pending
- * goes 0 (a futex word) once err holds its setup's error, or 0. */
-struct spawn_report {
-        pid_t pending;
-        int err;
-};
-
-#define SPAWN_STACK_SIZE ((size_t) 64 * 1024)
 /* A child that has not started its program this long after its clone
- * (traced, frozen, hung) is killed: spawn_command fails with -ETIMEDOUT;
- * one seen stopped before, at once: -ECANCELED. */
-#define SPAWN_START_DEADLINE_SEC 5
+ * (traced, frozen, hung) is killed, and its start fails with -ETIMEDOUT;
+ * one seen stopped before, too: -ECANCELED (launchpad.h). */
+#define SPAWN_START_DEADLINE_SEC LAUNCHPAD_START_DEADLINE_SEC
 /* Descriptors spawn_env_init keeps open: /dev/null, the children's fd 0. */
 #define SPAWN_ENV_FDS 1
 
 struct spawn_child {
-        pid_t pid;   /* also the command's process group and session */
+        pid_t pid;   /* also the command's process group and session, once it made them */
         int pidfd;   /* close-on-exec; owned by the caller */
         bool direct; /* direct.h's mini-shell, not /bin/sh, runs the program */
+        int pad;     /* what it starts on, for spawn_child_started() */
 };
 
 /* Builds env from login and the server's environment environ_: 0 or -ENOMEM. */
@@ -156,8 +151,24 @@ struct spawn_io {
         const char *tmpdir; /* made by the child, as the command's user (mode 0700), or NULL */
 };
 
+/* Starts the command and returns without waiting for it to start its
+ * program: the child sets itself up (its cgroup, session, limits, fds, user,
+ * TMPDIR) and execs beside us, on a pad of its own. What failed there is
+ * learnt once it has exited, from spawn_child_started(). -errno: no child. */
 int spawn_command(struct spawn_env *env, const char *command, const struct spawn_io *io,
                   struct spawn_child *ret);
+
+/* At most n commands run at once (each child waits to be asked how its
+ * start went until its command is over): 0 or -ENOMEM. */
+int spawn_env_expect(struct spawn_env *env, size_t n);
+
+/* Once the child of spawn_command has exited, before it is reaped (or at
+ * least before the next spawn_command: its pid may be reused after): 0 if it
+ * started its program, else why not: -errno of its setup or of execve,
+ * -ECANCELED (seen stopped before it started) or -ETIMEDOUT (not started
+ * SPAWN_START_DEADLINE_SEC after its clone), both killed; -ESRCH (it died
+ * before it said). Its pad is free after the first call. */
+int spawn_child_started(struct spawn_env *env, const struct spawn_child *child);
 
 /* Starts `rm -rf -- PATH` as the command's user, creds (NULL: env's; what a
  * command left in its TMPDIR is that user's to remove), in a session of its
@@ -167,6 +178,10 @@ int spawn_remove_tree(struct spawn_env *env, const struct spawn_creds *creds, co
 
 /* kill(-pid, sig); -ESRCH once the group is empty. */
 int spawn_kill_group(pid_t pid, int sig);
+
+/* The command whose main, pid, is not reaped yet: its group, and the main
+ * itself, which may not have made its group yet (it starts beside us). */
+int spawn_kill_command(pid_t pid, int sig);
 
 /* Whether any process, zombies included, is left in the group. */
 bool spawn_group_alive(pid_t pid);

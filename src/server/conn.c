@@ -371,15 +371,14 @@ static void conn_read(struct conn *c) {
  * then SIGKILL when the grace runs out before the main exits. */
 static void conn_stop_command(struct conn *c, enum request_end end) {
         c->end = end;
-        (void) spawn_kill_group(c->pid, SIGTERM);
+        (void) spawn_kill_command(c->pid, SIGTERM);
         conn_enter(c, CONN_STOP_SIGTERM, conn_now(c) + KILL_GRACE_USEC);
 }
 
 static void conn_stop_grace_over(struct conn *c) {
         if (c->slot)
                 (void) cgroup_kill(c->slot);
-        else
-                (void) spawn_kill_group(c->pid, SIGKILL);
+        (void) spawn_kill_command(c->pid, SIGKILL);
         conn_enter(c, CONN_STOP_SIGKILL, 0);
 }
 
@@ -398,8 +397,8 @@ static void conn_remove_tmpdir(struct conn *c) {
 
         if (!c->tmpdir[0])
                 return;
-        r = tmpdir_remove(&c->cfg->shared->tmpdirs,
-                          c->who.runs_as_requester ? &c->who.creds : NULL, c->tmpdir);
+        r = tmpdir_remove(&c->cfg->shared->tmpdirs, c->who.runs_as_requester ? &c->who.creds : NULL,
+                          c->tmpdir);
         if (r < 0)
                 log_warning("%s: the command's TMPDIR %s stays: %s", c->peer.text, c->tmpdir,
                             conn_tmpdir_error(r));
@@ -521,6 +520,56 @@ static void conn_end_cgroup(struct conn *c) {
         conn_cgroup_done(c);
 }
 
+static int conn_spawn_failed(struct conn *c, int r) {
+        char line[160];
+
+        /* The two ends spawn_command gives a child it killed, with their reason. */
+        if (r == -ETIMEDOUT)
+                snprintf(line, sizeof line,
+                         "nbnet: cannot run the command: its process had not started it after "
+                         "%d s (traced, frozen or hung), and was killed",
+                         SPAWN_START_DEADLINE_SEC);
+        else if (r == -ECANCELED)
+                snprintf(line, sizeof line,
+                         "nbnet: cannot run the command: its process was stopped before it "
+                         "started it, and was killed");
+        else
+                snprintf(line, sizeof line, "nbnet: cannot run the command: %s", strerror(-r));
+        if (r == -ETIMEDOUT || r == -ECANCELED)
+                log_error("%s: spawn /bin/sh -c: %s", c->peer.text, line + strlen("nbnet: "));
+        else
+                log_error_errno(r, "%s: spawn /bin/sh -c", c->peer.text);
+        conn_refuse(c, REQUEST_SPAWN_FAILED, line);
+        return r;
+}
+
+/* The command did not start: its slot back, with the CPU time its child
+ * spent there counted as no one's (the next command's starts after it). */
+static void conn_drop_cgroup(struct conn *c) {
+        uint64_t unused;
+
+        if (c->slot) {
+                (void) cgroup_cpu_usec(c->slot, &unused);
+                cgroup_give_back(c->cfg->cgroups, c->slot);
+        }
+        c->slot = NULL;
+}
+
+/* Its main exited before it started the command (spawn.h starts it beside
+ * us): the request ends as one whose spawn failed, its running slot given
+ * back first, as at any command's end. */
+static void conn_not_started(struct conn *c, int pidfd, int r) {
+        (void) waitid((idtype_t) P_PIDFD, (id_t) pidfd, &(siginfo_t){0}, WEXITED | WNOHANG);
+        c->child = sd_event_source_disable_unref(c->child);
+        if (c->slot)
+                conn_drop_cgroup(c);
+        else
+                orphans_remove_main(&c->cfg->shared->orphans, c->pid);
+        conn_remove_tmpdir(c);
+        c->cfg->report(c->cfg->owner, c, CONN_EVENT_NOT_STARTED);
+        (void) conn_spawn_failed(c, r);
+}
+
 /* The main process exited: its pidfd is readable. Its zombie, not reaped
  * yet, keeps the process group's id from being reused while the group gets
  * SIGTERM (nothing, when the group is the zombie alone). Then the zombie is
@@ -529,6 +578,7 @@ static void conn_end_cgroup(struct conn *c) {
 static int conn_on_child(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct conn *c = userdata;
         siginfo_t si = {0};
+        int r;
 
         (void) s;
         (void) revents;
@@ -537,6 +587,12 @@ static int conn_on_child(sd_event_source *s, int fd, uint32_t revents, void *use
                 si = (siginfo_t){0};
         } else if (si.si_pid == 0)
                 return 0; /* not exited after all */
+        r = spawn_child_started(&c->cfg->shared->env,
+                                &(struct spawn_child){.pid = c->pid, .pad = c->pad});
+        if (r < 0) {
+                conn_not_started(c, fd, r);
+                return 0;
+        }
         c->status = c->end == REQUEST_COMMAND_TIMEOUT ? NBNET_STATUS_TIMEOUT : spawn_status_of(&si);
         if (c->slot) {
                 (void) waitid((idtype_t) P_PIDFD, (id_t) fd, &si, WEXITED | WNOHANG);
@@ -730,6 +786,8 @@ int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve
                 return r;
         sh->env.limits = opt->limits;
         sh->env.always_shell = opt->always_shell;
+        if (spawn_env_expect(&sh->env, max_running) < 0)
+                return log_error_errno(-ENOMEM, "calloc for the record of failed starts");
         r = orphans_init(&sh->orphans, max_running, serves_many ? event : NULL, KILL_GRACE_USEC);
         if (r == -ENOMEM)
                 return log_error_errno(r, "calloc for the orphans' census");
@@ -803,47 +861,12 @@ fail:
         return r;
 }
 
-static int conn_spawn_failed(struct conn *c, int r) {
-        char line[160];
-
-        /* The two ends spawn_command gives a child it killed, with their reason. */
-        if (r == -ETIMEDOUT)
-                snprintf(line, sizeof line,
-                         "nbnet: cannot run the command: its process had not started it after "
-                         "%d s (traced, frozen or hung), and was killed",
-                         SPAWN_START_DEADLINE_SEC);
-        else if (r == -ECANCELED)
-                snprintf(line, sizeof line,
-                         "nbnet: cannot run the command: its process was stopped before it "
-                         "started it, and was killed");
-        else
-                snprintf(line, sizeof line, "nbnet: cannot run the command: %s", strerror(-r));
-        if (r == -ETIMEDOUT || r == -ECANCELED)
-                log_error("%s: spawn /bin/sh -c: %s", c->peer.text, line + strlen("nbnet: "));
-        else
-                log_error_errno(r, "%s: spawn /bin/sh -c", c->peer.text);
-        conn_refuse(c, REQUEST_SPAWN_FAILED, line);
-        return r;
-}
-
 /* A cgroup for the command, when the server has a pool. */
 static int conn_take_cgroup(struct conn *c) {
         if (!c->cfg->cgroups || !cgroup_pool_on(c->cfg->cgroups))
                 return 0;
         c->slot = cgroup_take(c->cfg->cgroups);
         return c->slot ? 0 : -errno;
-}
-
-/* The command did not start: its slot back, with the CPU time its child
- * spent there counted as no one's (the next command's starts after it). */
-static void conn_drop_cgroup(struct conn *c) {
-        uint64_t unused;
-
-        if (c->slot) {
-                (void) cgroup_cpu_usec(c->slot, &unused);
-                cgroup_give_back(c->cfg->cgroups, c->slot);
-        }
-        c->slot = NULL;
 }
 
 /* Watches the spawned main's pidfd (taken over): readable once it exits. A
@@ -857,10 +880,11 @@ static int conn_watch_child(struct conn *c, struct spawn_child *child) {
         if (r >= 0)
                 return 0;
         log_error_errno(r, "%s: sd_event_add_io on the command's pidfd", c->peer.text);
-        (void) spawn_kill_group(child->pid, SIGKILL);
+        (void) spawn_kill_command(child->pid, SIGKILL);
         if (c->slot)
                 (void) cgroup_kill(c->slot);
         (void) waitid((idtype_t) P_PIDFD, (id_t) child->pidfd, &(siginfo_t){0}, WEXITED);
+        (void) spawn_child_started(&c->cfg->shared->env, child);
         c->child = sd_event_source_disable_unref(c->child);
         close(child->pidfd);
         return r;
@@ -900,6 +924,7 @@ int conn_start(struct conn *c) {
                 return conn_spawn_failed(c, r);
         }
         c->pid = child.pid;
+        c->pad = child.pad;
         /* In a cgroup, the command's orphans are not ours (we are no subreaper). */
         if (!c->slot) {
                 orphans_add_main(&c->cfg->shared->orphans, c->pid);
@@ -958,7 +983,8 @@ void conn_kill(struct conn *c, enum request_end end) {
 /* The stderr channel reset or failed: a running command is killed, as for
  * the main connection (its client is gone, or half gone); one that has not
  * run yet will not. Either way the channel is closed at once, which also
- * stops this level-triggered source. */
+ * stops this level-triggered source (a child still starting has its own
+ * copy of our descriptors: no CLONE_FILES). */
 static int conn_on_err_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         struct conn *c = userdata;
 

@@ -67,6 +67,8 @@ enum conn_event {
         CONN_EVENT_LEFT_QUEUE,    /* queued, and its peer went: it leaves the queue */
         CONN_EVENT_QUEUE_TIMEOUT, /* queued for the request timeout: conn_refuse_queued() it */
         CONN_EVENT_ENDED,         /* its command and group are over: a running slot is free */
+        CONN_EVENT_NOT_STARTED,   /* its command's main ended before it started the command:
+                                   * a running slot is free, and the request is refused */
         CONN_EVENT_CLOSED,        /* closed and logged: its slot is free */
         CONN_EVENT_PAIR,          /* a request with '&' or a channel waits: pair it by token */
 };
@@ -144,6 +146,7 @@ struct conn {
         bool has_cpu, has_memory_peak;
         uint64_t cpu_usec, memory_peak;
         pid_t pid;             /* the command's, also its process group */
+        int pad;               /* what its main started on, for spawn_child_started() */
         uint64_t orphans_gen;  /* the orphans' census generation at its start */
         bool group_gone;       /* its process group was seen empty: never signal its id again */
         bool trailer_waits;    /* until nothing the command wrote is unsent */

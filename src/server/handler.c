@@ -274,6 +274,7 @@ static void handler_on_conn(void *owner, struct conn *c, enum conn_event event) 
         case CONN_EVENT_LEFT_QUEUE:
         case CONN_EVENT_QUEUE_TIMEOUT:
         case CONN_EVENT_ENDED:
+        case CONN_EVENT_NOT_STARTED:
                 break;
         }
 }

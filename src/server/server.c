@@ -377,9 +377,11 @@ static void server_refuse_queued(struct server *s, struct conn *c, enum request_
         conn_refuse_queued(c, end, s->running);
 }
 
-static void server_command_ended(struct server *s) {
+/* A running slot is free: the queue's oldest runs. served: the command ran. */
+static void server_command_ended(struct server *s, bool served) {
         s->running--;
-        s->served++;
+        if (served)
+                s->served++;
         while (!s->stopping && !LIST_IS_EMPTY(s->queue) && s->running < s->lim.max_running) {
                 struct conn *c = s->queue.first;
                 server_unqueue(s, c);
@@ -461,7 +463,8 @@ static void server_on_conn(void *owner, struct conn *c, enum conn_event event) {
                 server_refuse_queued(s, c, REQUEST_BUSY);
                 break;
         case CONN_EVENT_ENDED:
-                server_command_ended(s);
+        case CONN_EVENT_NOT_STARTED:
+                server_command_ended(s, event == CONN_EVENT_ENDED);
                 break;
         case CONN_EVENT_CLOSED:
                 server_conn_closed(s, c);

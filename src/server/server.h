@@ -35,7 +35,7 @@
  * of its own, and sd-event a signalfd per priority), the monotonic timerfd. */
 #define SERVER_LOOP_FDS 4
 /* Descriptors server_init opens and keeps (listeners apart, LISTEN_FDS each). */
-#define SERVER_FDS (SERVER_LOOP_FDS + ORPHANS_FDS + SPAWN_ENV_FDS + AUTHQ_FDS)
+#define SERVER_FDS (SERVER_LOOP_FDS + ORPHANS_FDS + SPAWN_ENV_FDS + AUTHQ_FDS + TMPDIR_FDS)
 /* Descriptors per connection: its own and its command's cgroup slot. The
  * slots are as many as --max-running at most, and memory.peak
  * (CGROUP_SLOT_PEAK_FDS) is not counted: this is the count nbnetd always used. */

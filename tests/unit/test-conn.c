@@ -160,6 +160,8 @@ static const char *event_name(enum conn_event e) {
                 return "QUEUE_TIMEOUT";
         case CONN_EVENT_ENDED:
                 return "ENDED";
+        case CONN_EVENT_NOT_STARTED:
+                return "NOT_STARTED";
         case CONN_EVENT_CLOSED:
                 return "CLOSED";
         case CONN_EVENT_PAIR:
@@ -441,8 +443,7 @@ static int teardown(void **state) {
         while (waitpid(-1, NULL, __WALL) > 0)
                 ;
         /* A command cut short: its TMPDIR, which its end would have removed. */
-        if (h->opened && c->tmpdir[0] &&
-            tmpdir_remove(&h->shared.tmpdirs, NULL, c->tmpdir) == 0)
+        if (h->opened && c->tmpdir[0] && tmpdir_remove(&h->shared.tmpdirs, NULL, c->tmpdir) == 0)
                 while (waitpid(-1, NULL, __WALL) > 0)
                         ;
         if (h->peer >= 0)
@@ -939,6 +940,25 @@ static void test_a_command_gets_a_tmpdir_of_its_own_that_goes_with_it(void **sta
         assert_int_equal(errno, ENOENT);
 }
 
+/* A command whose child cannot set itself up (here its TMPDIR: the
+ * server's directory is gone) fails after the spawn returned: the client
+ * is told why, 125, and the running slot is given back as not started. */
+static void test_a_command_whose_child_cannot_set_up_is_told_and_125(void **state) {
+        struct harness *h = *state;
+
+        assert_int_equal(rmdir(h->shared.tmpdirs.path), 0);
+        open_conn(h, true);
+        peer_command(h, "echo not reached");
+        assert_output(
+                h, "nbnet: cannot run the command: No such file or directory\n\x1eNBNET-STATUS 125\n",
+                strlen("nbnet: cannot run the command: No such file or directory\n") +
+                        FRAME_TRAILER_SIZE);
+        run_until_event(h, CONN_EVENT_CLOSED, 1000);
+        assert_events(h, "READY,NOT_STARTED,CLOSED");
+        assert_int_equal(h->conn.end, REQUEST_SPAWN_FAILED);
+        assert_int_equal(h->conn.status, NBNET_STATUS_NOT_RUN);
+}
+
 /* A command that ignores SIGTERM: the grace, then SIGKILL, each a state. */
 static void test_conn_kill_of_a_command_that_ignores_sigterm_gives_137(void **state) {
         struct harness *h = *state;
@@ -1253,6 +1273,7 @@ int main(void) {
                 TEST(test_conn_stop_leaves_a_running_command_alone),
                 TEST(test_conn_kill_while_running_gives_status_143),
                 TEST(test_a_command_gets_a_tmpdir_of_its_own_that_goes_with_it),
+                TEST(test_a_command_whose_child_cannot_set_up_is_told_and_125),
                 TEST(test_conn_kill_of_a_command_that_ignores_sigterm_gives_137),
                 TEST(test_a_background_child_that_ignores_sigterm_ends_in_the_final_states),
                 TEST(test_a_reset_while_stopping_keeps_the_timeout),
