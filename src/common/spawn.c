@@ -687,8 +687,9 @@ int spawn_child_started(struct spawn_env *env, const struct spawn_child *child) 
 int spawn_kill_command(pid_t pid, int sig) {
         int r = spawn_kill_group(pid, sig);
 
-        /* Not reaped: the pid is still our child's, whose group may not be made yet. */
-        if (kill(pid, sig) == 0)
+        /* No group yet: the main, not reaped (so still our child's pid), has
+         * not made it. Once it has, the group's signal was the main's too. */
+        if (r == -ESRCH && kill(pid, sig) == 0)
                 return 0;
         return r;
 }

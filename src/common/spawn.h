@@ -179,8 +179,8 @@ int spawn_remove_tree(struct spawn_env *env, const struct spawn_creds *creds, co
 /* kill(-pid, sig); -ESRCH once the group is empty. */
 int spawn_kill_group(pid_t pid, int sig);
 
-/* The command whose main, pid, is not reaped yet: its group, and the main
- * itself, which may not have made its group yet (it starts beside us). */
+/* The command whose main, pid, is not reaped yet: its group, or the main
+ * itself while it has not made its group (it starts beside us). */
 int spawn_kill_command(pid_t pid, int sig);
 
 /* Whether any process, zombies included, is left in the group. */
