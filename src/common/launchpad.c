@@ -205,6 +205,14 @@ static void pads_wait_word(struct pad *f) {
                         pads_watch(f, pads_now_nsec());
 }
 
+bool launchpad_watch(struct launchpad *lp) {
+        pads_scan(lp);
+        for (size_t i = 0; i < LAUNCHPAD_MAX; i++)
+                if (lp->pad[i].pid != 0)
+                        return true;
+        return false;
+}
+
 struct pad *launchpad_take(struct launchpad *lp, bool fork) {
         struct pad *oldest = NULL, *f = NULL;
 

@@ -14,7 +14,7 @@
  * (its error in the word, or killed by us) is kept apart for its caller's
  * launchpad_collect(), in a record as big as the children that may wait to
  * be collected (launchpad_expect). A child still starting is looked at by
- * the next launchpad_take(): killed if stopped (ptrace, SIGSTOP), or once
+ * the next launchpad_take() or launchpad_watch(): killed if stopped (ptrace, SIGSTOP), or once
  * LAUNCHPAD_START_DEADLINE_SEC have passed since its clone whatever its
  * state (a freeze, a hang); with every pad busy, the take waits for the
  * oldest under the same rules. Never logs.
@@ -94,6 +94,11 @@ struct pad *launchpad_take(struct launchpad *lp, bool fork);
  * changes users; collect: its caller will ask how its start went. */
 void launchpad_started(struct launchpad *lp, struct pad *p, pid_t pid, bool shares_mm,
                        bool switches, bool collect);
+
+/* Looks at the children still starting, as launchpad_take() does (frees
+ * the pads of those done, kills those stopped or past the deadline):
+ * whether any is still starting. */
+bool launchpad_watch(struct launchpad *lp);
 
 /* Waits until p's child is done with it, as a vfork parent would (killing
  * it as above), and frees p: 0 if it started, else why not (-errno of its

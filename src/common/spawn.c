@@ -676,6 +676,10 @@ int spawn_command(struct spawn_env *env, const char *command, const struct spawn
         return 0;
 }
 
+bool spawn_watch_starts(struct spawn_env *env) {
+        return launchpad_watch(&env->pads);
+}
+
 int spawn_env_expect(struct spawn_env *env, size_t n) {
         return launchpad_expect(&env->pads, n);
 }

@@ -158,6 +158,13 @@ struct spawn_io {
 int spawn_command(struct spawn_env *env, const char *command, const struct spawn_io *io,
                   struct spawn_child *ret);
 
+/* Looks at the children still starting (spawn_command looks at them too):
+ * one stopped, or not started SPAWN_START_DEADLINE_SEC after its clone, is
+ * killed, and its start fails as spawn_child_started() says. Whether any is
+ * still starting: then the caller looks again within SPAWN_WATCH_USEC. */
+bool spawn_watch_starts(struct spawn_env *env);
+#define SPAWN_WATCH_USEC ((uint64_t) 25000)
+
 /* At most n commands run at once (each child waits to be asked how its
  * start went until its command is over): 0 or -ENOMEM. */
 int spawn_env_expect(struct spawn_env *env, size_t n);

@@ -775,6 +775,33 @@ static int conn_shared_init_env(struct conn_shared *sh, char *warning, size_t wa
         return r < 0 ? log_error_errno(r, "spawn_env_init") : 0;
 }
 
+/* A command's child still starting is looked at within SPAWN_WATCH_USEC
+ * even when no other command starts (spawn_command looks too): one stopped
+ * or hung before its exec is killed, and its request refused. */
+static int conn_on_starts(sd_event_source *s, uint64_t usec, void *userdata) {
+        struct conn_shared *sh = userdata;
+
+        (void) usec;
+        if (spawn_watch_starts(&sh->env)) {
+                (void) sd_event_source_set_time_relative(s, SPAWN_WATCH_USEC);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+/* The watch over starting children, armed unless it is. */
+static void conn_watch_starts(struct conn_shared *sh) {
+        int enabled = SD_EVENT_OFF;
+
+        if (!sh->starts || sd_event_source_get_enabled(sh->starts, &enabled) < 0 ||
+            enabled != SD_EVENT_OFF)
+                return;
+        if (sd_event_source_set_time_relative(sh->starts, SPAWN_WATCH_USEC) < 0 ||
+            sd_event_source_set_enabled(sh->starts, SD_EVENT_ONESHOT) < 0)
+                log_error("the watch over starting commands cannot be armed: a command stopped "
+                          "before its exec is killed only at the next command's start");
+}
+
 int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve_options *opt,
                      size_t max_running, bool serves_many, char **environ_) {
         char err[256];
@@ -788,6 +815,12 @@ int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve
         sh->env.always_shell = opt->always_shell;
         if (spawn_env_expect(&sh->env, max_running) < 0)
                 return log_error_errno(-ENOMEM, "calloc for the record of failed starts");
+        r = sd_event_add_time_relative(event, &sh->starts, CLOCK_MONOTONIC, SPAWN_WATCH_USEC,
+                                       TIMER_ACCURACY_USEC, conn_on_starts, sh);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(sh->starts, SD_EVENT_OFF);
+        if (r < 0)
+                return log_error_errno(r, "sd_event_add_time for the watch over starting commands");
         r = orphans_init(&sh->orphans, max_running, serves_many ? event : NULL, KILL_GRACE_USEC);
         if (r == -ENOMEM)
                 return log_error_errno(r, "calloc for the orphans' census");
@@ -820,6 +853,7 @@ void conn_shared_release(struct conn_shared *sh, bool wait_decode) {
         if (wait_decode || !authq_decoding(&sh->authq))
                 authq_release(&sh->authq);
         orphans_release(&sh->orphans);
+        sh->starts = sd_event_source_disable_unref(sh->starts);
         spawn_env_release(&sh->env);
 }
 
@@ -925,6 +959,7 @@ int conn_start(struct conn *c) {
         }
         c->pid = child.pid;
         c->pad = child.pad;
+        conn_watch_starts(c->cfg->shared);
         /* In a cgroup, the command's orphans are not ours (we are no subreaper). */
         if (!c->slot) {
                 orphans_add_main(&c->cfg->shared->orphans, c->pid);

@@ -88,6 +88,7 @@ struct conn_shared {
         struct orphans orphans;
         struct authq authq;
         struct tmpdir_base tmpdirs; /* each command's TMPDIR is made in it */
+        sd_event_source *starts;    /* a timer while a command's child is starting */
 };
 
 /* Makes them for a server of opt on event, with room for max_running
