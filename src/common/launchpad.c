@@ -100,7 +100,7 @@ static long pads_futex_wait(pid_t *word, pid_t val, const struct timespec *ts) {
 
 static void pads_free(struct launchpad *lp, struct pad *f) {
         if (f->switches && --lp->switching == 0 && (lp->dumpable == 0 || lp->dumpable == 1))
-                /* Its setresuid() made our mm non-dumpable (lp.suid_dumpable 0):
+                /* Its setresuid() made our mm non-dumpable (fs.suid_dumpable 0):
                  * /proc/PID root's, no core dump. No child that switched
                  * shares it now. PR_SET_DUMPABLE takes 0 and 1 only. */
                 (void) prctl(PR_SET_DUMPABLE, (unsigned long) lp->dumpable, 0, 0, 0);
