@@ -482,6 +482,30 @@ static void spawn_true(struct spawn_env *env, int conn_fd) {
         close(child.pidfd);
 }
 
+/* The held child was killed before it started: its start says why (want). */
+static void assert_killed_before_start(struct spawn_env *env, struct spawn_child *child, int want) {
+        siginfo_t si = {0};
+
+        assert_int_equal(waitid((idtype_t) P_PIDFD, (id_t) child->pidfd, &si, WEXITED), 0);
+        assert_int_equal(si.si_code, CLD_KILLED);
+        assert_int_equal(spawn_child_started(env, child), want);
+        close(child->pidfd);
+}
+
+/* The end of a test of held children: nothing left (every child reaped
+ * too), the descriptors closed. */
+static void release_held(struct spawn_env *env, int sv[2], int full[2]) {
+        siginfo_t si = {0};
+
+        spawn_env_release(env);
+        assert_int_equal(waitid(P_ALL, 0, &si, WEXITED | WNOHANG), -1);
+        assert_int_equal(errno, ECHILD);
+        close(full[0]);
+        close(full[1]);
+        close(sv[0]);
+        close(sv[1]);
+}
+
 /* A child stopped before its exec (by a process of the user it runs as,
  * which may signal it once it switched) would hold its launch pad for ever:
  * the next spawn finds it stopped and kills it, and its start fails with
@@ -490,7 +514,6 @@ static void spawn_true(struct spawn_env *env, int conn_fd) {
 static void test_a_child_stopped_before_its_exec_is_killed(void **state) {
         struct spawn_env env;
         struct spawn_child child = {.pid = -1};
-        siginfo_t si = {0};
         int sv[2], full[2], status = -1;
         pid_t stopper, watchdog, me = getpid();
         (void) state;
@@ -509,19 +532,9 @@ static void test_a_child_stopped_before_its_exec_is_killed(void **state) {
         /* Looked at once it has been starting for a while (20 ms). */
         usleep(50 * 1000);
         spawn_true(&env, sv[1]);
-        assert_int_equal(waitid((idtype_t) P_PIDFD, (id_t) child.pidfd, &si, WEXITED), 0);
-        assert_int_equal(si.si_code, CLD_KILLED);
-        assert_int_equal(spawn_child_started(&env, &child), -ECANCELED);
+        assert_killed_before_start(&env, &child, -ECANCELED);
         watchdog_stop(watchdog);
-        spawn_env_release(&env);
-        /* Nothing left: the child was reaped too. */
-        assert_int_equal(waitid(P_ALL, 0, &si, WEXITED | WNOHANG), -1);
-        assert_int_equal(errno, ECHILD);
-        close(child.pidfd);
-        close(full[0]);
-        close(full[1]);
-        close(sv[0]);
-        close(sv[1]);
+        release_held(&env, sv, full);
 }
 
 /* A child that does not start its program within the deadline, whatever
@@ -549,18 +562,9 @@ static void test_a_child_hung_before_its_exec_is_killed_at_the_deadline(void **s
         assert_int_equal(si.si_pid, 0);
         sleep(SPAWN_START_DEADLINE_SEC);
         spawn_true(&env, sv[1]);
-        assert_int_equal(waitid((idtype_t) P_PIDFD, (id_t) child.pidfd, &si, WEXITED), 0);
-        assert_int_equal(si.si_code, CLD_KILLED);
-        assert_int_equal(spawn_child_started(&env, &child), -ETIMEDOUT);
+        assert_killed_before_start(&env, &child, -ETIMEDOUT);
         watchdog_stop(watchdog);
-        spawn_env_release(&env);
-        assert_int_equal(waitid(P_ALL, 0, &si, WEXITED | WNOHANG), -1);
-        assert_int_equal(errno, ECHILD);
-        close(child.pidfd);
-        close(full[0]);
-        close(full[1]);
-        close(sv[0]);
-        close(sv[1]);
+        release_held(&env, sv, full);
 }
 
 /* With every launch pad held by a child that hangs before its exec, the
@@ -587,8 +591,7 @@ static void test_a_spawn_with_every_pad_held_waits_for_the_deadline_only(void **
         waited = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
         /* Not long before the deadline (a generous bound after it: a loaded machine). */
         assert_true(waited >= SPAWN_START_DEADLINE_SEC - 1 && waited < SPAWN_START_DEADLINE_SEC + 20);
-        assert_int_equal(waitid((idtype_t) P_PIDFD, (id_t) held[0].pidfd, &si, WEXITED), 0);
-        assert_int_equal(spawn_child_started(&env, &held[0]), -ETIMEDOUT);
+        assert_killed_before_start(&env, &held[0], -ETIMEDOUT);
         /* The others, once the pipe has room, start and print. */
         assert_int_equal(fcntl(full[0], F_SETFL, O_NONBLOCK), 0);
         for (size_t i = 1; i < LAUNCHPAD_MAX; i++) {
@@ -604,13 +607,8 @@ static void test_a_spawn_with_every_pad_held_waits_for_the_deadline_only(void **
                 assert_int_equal(spawn_child_started(&env, &held[i]), 0);
                 close(held[i].pidfd);
         }
-        close(full[0]);
-        close(held[0].pidfd);
         watchdog_stop(watchdog);
-        spawn_env_release(&env);
-        close(full[1]);
-        close(sv[0]);
-        close(sv[1]);
+        release_held(&env, sv, full);
 }
 
 /* The children's stacks have a page below them that faults (/proc/self/maps
