@@ -166,14 +166,17 @@ cgroup2_mount() {
         assert_output alive
 }
 
-@test "the tree of a live nbnetd is left alone by the next one" {
+# second_leaves_first_alone [WRAPPER]: an nbnetd, then a second one (started
+# through WRAPPER when given), which must not remove the first's tree; the
+# first still serves.
+second_leaves_first_alone() {
         local base
         start_server
         wait_until 2 grep -q "a cgroup per command under" "$SERVER_LOG"
         base=$(grep -o "a cgroup per command under [^ ;]*" "$SERVER_LOG" | awk '{ print $NF }')
         local first_pid=$SERVER_PID first_port=$PORT first_log=$SERVER_LOG
         SERVER_PID=
-        start_server
+        SERVER_WRAPPER="${1:-}" start_server
         wait_until 2 grep -q "a cgroup per command under" "$SERVER_LOG"
         run ! grep -q "removed $base" "$SERVER_LOG"
         [ -d "$base" ] || fail "the live nbnetd's $base was removed"
@@ -183,6 +186,10 @@ cgroup2_mount() {
         SERVER_PID=$first_pid SERVER_LOG=$first_log
 }
 
+@test "the tree of a live nbnetd is left alone by the next one" {
+        second_leaves_first_alone
+}
+
 # An nbnetd in another PID namespace (a container that shares the cgroup
 # hierarchy) cannot tell by the PID in a tree's name whether its nbnetd
 # lives: the tree's lock tells it.
@@ -190,19 +197,7 @@ cgroup2_mount() {
         local base
         [ "$(id -u)" -eq 0 ] || skip "unshare --pid needs root"
         unshare --pid --fork --mount-proc true 2>/dev/null || skip "unshare --pid --fork --mount-proc is refused here"
-        start_server
-        wait_until 2 grep -q "a cgroup per command under" "$SERVER_LOG"
-        base=$(grep -o "a cgroup per command under [^ ;]*" "$SERVER_LOG" | awk '{ print $NF }')
-        local first_pid=$SERVER_PID first_port=$PORT first_log=$SERVER_LOG
-        SERVER_PID=
-        SERVER_WRAPPER="unshare --pid --fork --mount-proc" start_server
-        wait_until 2 grep -q "a cgroup per command under" "$SERVER_LOG"
-        run ! grep -q "removed $base" "$SERVER_LOG"
-        [ -d "$base" ] || fail "the live nbnetd's $base was removed"
-        run bash -c "$(declare -f frame); frame 'echo first' | nc -N 127.0.0.1 $first_port"
-        assert_output first
-        stop_server
-        SERVER_PID=$first_pid SERVER_LOG=$first_log
+        second_leaves_first_alone "unshare --pid --fork --mount-proc"
 }
 
 # mark_tree DIR PIDNS PID START: DIR's owner xattr, as an nbnetd writes it.
