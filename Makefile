@@ -72,7 +72,7 @@ PROGRAMS := $(OUT)/bin/nbnet-handler $(OUT)/bin/nbnetd $(OUT)/bin/nbnet $(OUT)/b
 	$(OUT)/bin/check_nbnet
 UNIT_TEST_NAMES := test-frame test-spawn test-log test-policy test-cmdtable \
 	test-response test-target test-histogram test-report \
-	test-shsyntax test-shenv test-conn test-args test-client test-conffile
+	test-shsyntax test-shenv test-conn test-tmpdir test-args test-client test-conffile
 UNIT_TESTS := $(addprefix $(OUT)/bin/,$(UNIT_TEST_NAMES))
 MAN_PAGES := $(wildcard man/*.[0-9])
 # The documentation that ships (DOCDIR, flat): for the users, not the developers
@@ -191,6 +191,11 @@ $(OUT)/bin/test-shsyntax: $(OBJ)/test-shsyntax.o $(OBJ)/shsyntax.o | $(OUT)/bin
 
 $(OUT)/bin/test-shenv: $(OBJ)/test-shenv.o $(OBJ)/shenv.o | $(OUT)/bin
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS)
+
+# The commands' TMPDIRs: tmpdir.c's worker on a real loop, and the spawn child's side.
+$(OUT)/bin/test-tmpdir: $(OBJ)/test-tmpdir.o $(OBJ)/tmpdir.o $(OBJ)/spawn.o $(OBJ)/launchpad.o \
+		$(OBJ)/direct.o $(OBJ)/shsyntax.o $(OBJ)/shenv.o $(OBJ)/sock.o | $(OUT)/bin
+	$(CC) $(ALL_LDFLAGS) -pthread -o $@ $^ $(CMOCKA_LIBS) $(SYSTEMD_LIBS)
 
 # nbnetd's connection state machine alone: a real loop, spawn, orphans and
 # decoding thread, a fake owner; and a fake munged and NSS: the test's own

@@ -119,6 +119,30 @@ tmpdir_of() {
         wait_until 1 test ! -e "$dir" || fail "the empty $dir still there a second after its command"
 }
 
+@test "each command's TMPDIR is as new, whatever the one before did to its own" {
+        needs_switch || return 0
+        start_server --run-as nobody
+        local look fresh spoil i
+        # Its mode and owner, what is in it, its extended attributes, its inode flags.
+        look='stat -c "%a %U" "$TMPDIR"; ls -A "$TMPDIR"; python3 -c "import os; print(os.listxattr(os.environ[\"TMPDIR\"]))"; lsattr -d "$TMPDIR" | cut -d" " -f1'
+        fresh=$(nbsend "$look")
+        [[ $fresh == "700 nobody"$'\n'"[]"$'\n'* ]] || fail "a first TMPDIR: $fresh"
+        for spoil in 'chmod 755 "$TMPDIR"' 'touch "$TMPDIR/f"' 'mkdir "$TMPDIR/d"' \
+                'python3 -c "import os; os.setxattr(os.environ[\"TMPDIR\"], \"user.left\", b\"1\")"' \
+                'chattr +A "$TMPDIR"'; do
+                run nbsend "$spoil; $look"
+                if [ "$output" = "$fresh" ]; then
+                        echo "# not on this /tmp: $spoil" >&3
+                        continue
+                fi
+                # nbnetd may keep an empty one for the next command: never this one.
+                for i in 1 2 3; do
+                        run nbsend "$look"
+                        assert_output "$fresh"
+                done
+        done
+}
+
 @test "the server's TMPDIR directory goes when it stops" {
         needs_switch || return 0
         start_server --run-as nobody

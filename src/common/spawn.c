@@ -174,6 +174,7 @@ struct spawn_job {
         int cgroup_procs_fd;             /* the child writes itself ("0") here first; or -1 */
         const struct spawn_creds *creds; /* whom it becomes: env's, or the command's own user's */
         const char *tmpdir;              /* made once the child is the command's user; or NULL */
+        bool tmpdir_made;                /* kept ready for it (tmpdir.h): there already */
         struct pad_word *word; /* where its setup's error goes, and its word (launchpad.h) */
         char *stack_low;       /* the mini-shell's program's child's stack */
 };
@@ -437,8 +438,10 @@ CHILD_SIDE static int spawn_child_setup(const struct spawn_job *job) {
             (r = spawn_child_fds(job->conn_fd, job->conn_stdin, job->err_fd, env->null_fd)) < 0 ||
             (r = spawn_child_credentials(job->creds, env->creds.drop_caps)) < 0)
                 return (int) r;
-        /* Its own, as its user: 0700 whatever the umask; EEXIST is no reuse. */
-        if (job->tmpdir && (r = RAWSYS(SYS_mkdirat, AT_FDCWD, job->tmpdir, 0700)) < 0)
+        /* Its own, as its user: 0700 whatever the umask; EEXIST is no reuse,
+         * but for one kept ready, made again only if /tmp's cleaner took it. */
+        if (job->tmpdir && (r = RAWSYS(SYS_mkdirat, AT_FDCWD, job->tmpdir, 0700)) < 0 &&
+            !(r == -EEXIST && job->tmpdir_made))
                 return (int) r;
         return 0;
 }
@@ -639,6 +642,7 @@ int spawn_command(struct spawn_env *env, const char *command, const struct spawn
                                          .cgroup_procs_fd = io->cgroup_procs_fd,
                                          .creds = io->user ? io->user->creds : &env->creds,
                                          .tmpdir = io->tmpdir,
+                                         .tmpdir_made = io->tmpdir_made,
                                  },
                          *run = &job;
         struct pad *f;

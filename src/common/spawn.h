@@ -149,6 +149,7 @@ struct spawn_io {
         int cgroup_procs_fd; /* cgroup.procs (open for writing) of the cgroup v2 to start in, or -1 */
         const struct sock_peer *peer; /* REMOTE_ADDR and REMOTE_PORT, or NULL */
         const char *tmpdir; /* made by the child, as the command's user (mode 0700), or NULL */
+        bool tmpdir_made;   /* tmpdir is there already, kept from an earlier command (tmpdir.h) */
 };
 
 /* Starts the command and returns without waiting for it to start its

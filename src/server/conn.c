@@ -391,18 +391,24 @@ static void conn_tmpdir_stays(const char *path, int r) {
         log_warning("a command's TMPDIR %s stays: %s", path, conn_tmpdir_error(r));
 }
 
-/* The command's TMPDIR, and whatever it left there, goes with it. */
+/* Whom the command runs as, for its TMPDIR: NULL for the server's command user. */
+static const struct spawn_creds *conn_tmpdir_creds(const struct conn *c) {
+        return c->who.runs_as_requester ? &c->who.creds : NULL;
+}
+
+/* The command's TMPDIR, and whatever it left there, goes with it (or, when
+ * nothing of the command is left, may serve the next one: tmpdir.h). */
 static void conn_remove_tmpdir(struct conn *c) {
         int r;
 
         if (!c->tmpdir[0])
                 return;
-        r = tmpdir_remove(&c->cfg->shared->tmpdirs, c->who.runs_as_requester ? &c->who.creds : NULL,
-                          c->tmpdir);
+        r = tmpdir_remove(&c->cfg->shared->tmpdirs, conn_tmpdir_creds(c), c->tmpdir, c->whole);
         if (r < 0)
                 log_warning("%s: the command's TMPDIR %s stays: %s", c->peer.text, c->tmpdir,
                             conn_tmpdir_error(r));
         c->tmpdir[0] = '\0';
+        c->whole = false;
 }
 
 /* The group and its escapees are gone, or their last grace ran out: the
@@ -504,6 +510,7 @@ static int conn_on_cgroup(sd_event_source *s, int fd, uint32_t revents, void *us
 static void conn_end_cgroup(struct conn *c) {
         int r = cgroup_populated(c->slot);
 
+        c->whole = r == 0;
         if (r > 0) {
                 r = cgroup_kill(c->slot);
                 if (r < 0)
@@ -930,6 +937,7 @@ int conn_start(struct conn *c) {
         const char *command = request_run_line(c->cfg->table, &c->frame, &c->who, &end);
         struct spawn_child child;
         struct spawn_user user;
+        bool tmpdir_made;
         int r;
 
         if (!command) {
@@ -938,7 +946,8 @@ int conn_start(struct conn *c) {
         }
         r = conn_take_cgroup(c);
         if (r >= 0)
-                r = tmpdir_name(&c->cfg->shared->tmpdirs, c->tmpdir, sizeof c->tmpdir);
+                r = tmpdir_take(&c->cfg->shared->tmpdirs, conn_tmpdir_creds(c), c->tmpdir,
+                                sizeof c->tmpdir, &tmpdir_made);
         if (r < 0)
                 return conn_spawn_failed(c, r);
         r = spawn_command(&c->cfg->shared->env, command,
@@ -948,7 +957,8 @@ int conn_start(struct conn *c) {
                                              .err_fd = c->err_fd,
                                              .cgroup_procs_fd = c->slot ? c->slot->procs_fd : -1,
                                              .peer = &c->peer,
-                                             .tmpdir = c->tmpdir},
+                                             .tmpdir = c->tmpdir,
+                                             .tmpdir_made = tmpdir_made},
                           &child);
         if (r >= 0)
                 r = conn_watch_child(c, &child);

@@ -155,7 +155,8 @@ struct conn {
         int status;            /* NBNET status, -1 when none */
         enum request_end end;  /* how it ended, when not by its command alone */
         char reason_text[160]; /* the log's reason when the end has no text of its own */
-        char tmpdir[SPAWN_TMPDIR_MAX];      /* the command's TMPDIR, "" before it starts */
+        char tmpdir[SPAWN_TMPDIR_MAX]; /* the command's TMPDIR, "" before it starts */
+        bool whole; /* its cgroup was empty at its end: none of its processes is left */
         char out[256 + FRAME_TRAILER_SIZE]; /* our own line and trailer */
         size_t out_len, out_sent;
         LIST_FIELDS(struct conn); /* the owner's: its queue or its free slots */

@@ -2,16 +2,22 @@
 /* A TMPDIR of its own for each command, and its removal (tmpdir.h). */
 #include "tmpdir.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/fsuid.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -59,13 +65,117 @@ static void tmpdir_follow_up_job(struct tmpdir_base *b, const struct tmpdir_job 
                 b->warn(job->path, r);
 }
 
-/* The worker: rmdir of each job in todo, oldest first, until told to quit
- * with todo empty; what stays goes to back, and the eventfd wakes the loop.
- * Nothing else: no log, no process started. */
+/* The user a command runs as (creds; NULL: env's), who owns its directory. */
+static void tmpdir_owner(const struct tmpdir_base *b, const struct spawn_creds *creds, uid_t *uid,
+                         gid_t *gid) {
+        if (!creds)
+                creds = &b->env->creds;
+        *uid = creds->change ? creds->uid : b->server_uid;
+        *gid = creds->change ? creds->gid : b->server_gid;
+}
+
+/* This thread's file system user and group (its alone, unlike the
+ * process's uid): whether they are uid and gid now. */
+static bool tmpdir_fs_user(uid_t uid, gid_t gid) {
+        (void) setfsgid(gid);
+        (void) setfsuid(uid);
+        /* setfsuid says only what it was: asked again, it says what it is. */
+        return (uid_t) setfsuid(uid) == uid && (gid_t) setfsgid(gid) == gid;
+}
+
+/* Opened as its owner, who may read it where the server may not. -errno. */
+static int tmpdir_open_as(const struct tmpdir_base *b, const char *path, uid_t uid, gid_t gid) {
+        bool as_owner = uid != b->server_uid || gid != b->server_gid;
+        int fd = -EPERM;
+
+        if (!as_owner || tmpdir_fs_user(uid, gid)) {
+                fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        fd = -errno;
+        }
+        if (as_owner)
+                (void) tmpdir_fs_user(b->server_uid, b->server_gid);
+        return fd;
+}
+
+/* Nothing in it but "." and "..". */
+static bool tmpdir_is_empty(int fd) {
+        _Alignas(struct dirent64) char buf[512];
+        const struct dirent64 *d;
+        ssize_t n;
+
+        while ((n = getdents64(fd, buf, sizeof buf)) > 0)
+                for (ssize_t at = 0; at < n; at += d->d_reclen) {
+                        d = (const struct dirent64 *) (const void *) (buf + at);
+                        if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
+                                return false;
+                }
+        return n == 0;
+}
+
+/* How a directory looks, beside its mode and owner: what a command could
+ * have changed and a new one would not have. */
+static bool tmpdir_look(int fd, struct tmpdir_fresh *look, struct stat *st) {
+        if (fstat(fd, st) < 0 || flistxattr(fd, NULL, 0) != 0)
+                return false;
+        look->size = st->st_size;
+        look->nlink = st->st_nlink;
+        look->flags = 0;
+        look->flags_err = ioctl(fd, FS_IOC_GETFLAGS, &look->flags) < 0 ? errno : 0;
+        return true;
+}
+
+/* Whether a command's directory is as a new one of its user's would be:
+ * empty, 0700, its owner's, with no extended attribute (no ACL), and the
+ * size, link count and inode flags (chattr) of one made here. */
+static bool tmpdir_is_fresh(const struct tmpdir_base *b, const char *path, uid_t uid, gid_t gid) {
+        struct tmpdir_fresh look;
+        struct stat st;
+        int fd = tmpdir_open_as(b, path, uid, gid);
+        bool fresh;
+
+        if (fd < 0)
+                return false;
+        fresh = tmpdir_look(fd, &look, &st) && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0700 &&
+                st.st_uid == uid && st.st_gid == gid && look.size == b->fresh.size &&
+                look.nlink == b->fresh.nlink && look.flags_err == b->fresh.flags_err &&
+                look.flags == b->fresh.flags && tmpdir_is_empty(fd);
+        (void) close(fd);
+        return fresh;
+}
+
+/* A wholly finished command's directory, renamed first (its old path gone,
+ * as promised, and a new name no one knows), then looked at: true when it
+ * is as a new one, to keep. Either way job->path is its name now. */
+static bool tmpdir_renew(const struct tmpdir_base *b, struct tmpdir_job *job) {
+        char path[SPAWN_TMPDIR_MAX];
+
+        if (tmpdir_name(b, path, sizeof path) < 0)
+                return false;
+        /* NOREPLACE: a name drawn twice must not take another's place. */
+        if (renameat2(AT_FDCWD, job->path, AT_FDCWD, path, RENAME_NOREPLACE) < 0)
+                return false;
+        memcpy(job->path, path, sizeof path);
+        return tmpdir_is_fresh(b, job->path, job->uid, job->gid);
+}
+
+/* One job: the directory kept for the next command (true), or removed
+ * (job->err). */
+static bool tmpdir_do_job(struct tmpdir_base *b, struct tmpdir_job *job, bool room) {
+        if (room && job->reuse && tmpdir_renew(b, job))
+                return true;
+        job->err = tmpdir_rmdir(job->path);
+        return false;
+}
+
+/* The worker: each job in todo, oldest first, until told to quit with todo
+ * empty; what stays goes to back, and the eventfd wakes the loop. Nothing
+ * else: no log, no process started. */
 static void *tmpdir_worker(void *arg) {
         struct tmpdir_base *b = arg;
         const uint64_t one = 1;
         struct tmpdir_job job;
+        bool room, kept;
 
         (void) pthread_mutex_lock(&b->lock);
         for (;;) {
@@ -75,10 +185,19 @@ static void *tmpdir_worker(void *arg) {
                         break;
                 tmpdir_ring_pop(&b->todo, &job);
                 b->doing = 1;
+                /* Only the worker adds to ready: room seen now stays. */
+                room = b->reuse && !b->quit && b->n_ready < TMPDIR_READY;
                 (void) pthread_mutex_unlock(&b->lock);
-                job.err = tmpdir_rmdir(job.path);
+                job.err = 0;
+                kept = tmpdir_do_job(b, &job, room);
                 (void) pthread_mutex_lock(&b->lock);
                 b->doing = 0;
+                if (kept) {
+                        struct tmpdir_ready *ready = &b->ready[b->n_ready++];
+                        memcpy(ready->path, job.path, sizeof ready->path);
+                        ready->uid = job.uid;
+                        ready->gid = job.gid;
+                }
                 if (job.err < 0) {
                         /* Room: a job is admitted only while todo, back and
                          * this one are fewer than TMPDIR_QUEUE. */
@@ -118,6 +237,23 @@ static int tmpdir_on_back(sd_event_source *s, int fd, uint32_t revents, void *us
         return 0;
 }
 
+/* What a directory made here looks like, from one made and removed now.
+ * Reuse stays off where it cannot be told (no extended attributes on this
+ * file system, or one on every new directory). */
+static void tmpdir_learn_fresh(struct tmpdir_base *b) {
+        char path[SPAWN_TMPDIR_MAX];
+        struct stat st;
+        int fd;
+
+        if (tmpdir_name(b, path, sizeof path) < 0 || mkdir(path, 0700) < 0)
+                return;
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        b->reuse = fd >= 0 && tmpdir_look(fd, &b->fresh, &st);
+        if (fd >= 0)
+                (void) close(fd);
+        (void) rmdir(path);
+}
+
 /* Every signal stays blocked in the worker: sd-event reads the server's
  * through a signalfd, and one the worker did not block could be delivered
  * to it instead. */
@@ -127,8 +263,10 @@ static int tmpdir_start_worker(struct tmpdir_base *b, sd_event *event) {
 
         b->todo.jobs = calloc(TMPDIR_QUEUE, sizeof *b->todo.jobs);
         b->back.jobs = calloc(TMPDIR_QUEUE, sizeof *b->back.jobs);
-        if (!b->todo.jobs || !b->back.jobs)
+        b->ready = calloc(TMPDIR_READY, sizeof *b->ready);
+        if (!b->todo.jobs || !b->back.jobs || !b->ready)
                 return -ENOMEM;
+        tmpdir_learn_fresh(b);
         b->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (b->efd < 0)
                 return -errno;
@@ -163,7 +301,10 @@ static void tmpdir_free_worker(struct tmpdir_base *b) {
         b->efd = -1;
         free(b->todo.jobs);
         free(b->back.jobs);
+        free(b->ready);
         b->todo.jobs = b->back.jobs = NULL;
+        b->ready = NULL;
+        b->n_ready = 0;
 }
 
 /* The server's own directory: 01733 under /tmp. */
@@ -191,7 +332,8 @@ int tmpdir_init(struct tmpdir_base *b, sd_event *event, struct spawn_env *env, t
                 char *err, size_t err_size) {
         int r;
 
-        *b = (struct tmpdir_base){.env = env, .warn = warn, .efd = -1};
+        *b = (struct tmpdir_base){
+                .env = env, .warn = warn, .efd = -1, .server_uid = geteuid(), .server_gid = getegid()};
         r = tmpdir_make_base(b, err, err_size);
         if (r < 0 || !event)
                 return r;
@@ -219,9 +361,30 @@ int tmpdir_name(const struct tmpdir_base *b, char *path, size_t size) {
         return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
 }
 
+int tmpdir_take(struct tmpdir_base *b, const struct spawn_creds *creds, char *path, size_t size,
+                bool *made) {
+        uid_t uid;
+        gid_t gid;
+
+        *made = false;
+        if (!b->reuse)
+                return tmpdir_name(b, path, size);
+        tmpdir_owner(b, creds, &uid, &gid);
+        (void) pthread_mutex_lock(&b->lock);
+        for (size_t i = b->n_ready; i-- > 0 && !*made;)
+                if (b->ready[i].uid == uid && b->ready[i].gid == gid &&
+                    strlen(b->ready[i].path) < size) {
+                        memcpy(path, b->ready[i].path, strlen(b->ready[i].path) + 1);
+                        b->ready[i] = b->ready[--b->n_ready];
+                        *made = true;
+                }
+        (void) pthread_mutex_unlock(&b->lock);
+        return *made ? 0 : tmpdir_name(b, path, size);
+}
+
 /* Into the worker's todo, if it has room: whether it took it. */
 static bool tmpdir_hand_over(struct tmpdir_base *b, const struct spawn_creds *creds,
-                             const char *path) {
+                             const char *path, bool whole) {
         struct tmpdir_job *job;
         bool room;
 
@@ -235,14 +398,17 @@ static bool tmpdir_hand_over(struct tmpdir_base *b, const struct spawn_creds *cr
                 job->own_creds = creds != NULL;
                 if (creds)
                         job->creds = *creds;
+                job->reuse = whole;
+                tmpdir_owner(b, creds, &job->uid, &job->gid);
                 (void) pthread_cond_signal(&b->wake);
         }
         (void) pthread_mutex_unlock(&b->lock);
         return room;
 }
 
-int tmpdir_remove(struct tmpdir_base *b, const struct spawn_creds *creds, const char *path) {
-        if (tmpdir_hand_over(b, creds, path))
+int tmpdir_remove(struct tmpdir_base *b, const struct spawn_creds *creds, const char *path,
+                  bool whole) {
+        if (tmpdir_hand_over(b, creds, path, whole))
                 return 0;
         return tmpdir_follow_up(b, creds, path, tmpdir_rmdir(path));
 }
@@ -268,8 +434,15 @@ static void tmpdir_stop_worker(struct tmpdir_base *b) {
         (void) pthread_cond_signal(&b->wake);
         (void) pthread_mutex_unlock(&b->lock);
         (void) pthread_join(b->thread, NULL);
-        b->worker = false;
+        b->worker = b->reuse = false;
         tmpdir_drain_back(b);
+        /* Kept for commands that will not come: empty, and no one knows their names. */
+        for (size_t i = 0; i < b->n_ready; i++) {
+                int r = tmpdir_rmdir(b->ready[i].path);
+                if (r < 0 && b->warn)
+                        b->warn(b->ready[i].path, r);
+        }
+        b->n_ready = 0;
         (void) pthread_cond_destroy(&b->wake);
         (void) pthread_mutex_destroy(&b->lock);
         tmpdir_free_worker(b);

@@ -443,7 +443,8 @@ static int teardown(void **state) {
         while (waitpid(-1, NULL, __WALL) > 0)
                 ;
         /* A command cut short: its TMPDIR, which its end would have removed. */
-        if (h->opened && c->tmpdir[0] && tmpdir_remove(&h->shared.tmpdirs, NULL, c->tmpdir) == 0)
+        if (h->opened && c->tmpdir[0] &&
+            tmpdir_remove(&h->shared.tmpdirs, NULL, c->tmpdir, false) == 0)
                 while (waitpid(-1, NULL, __WALL) > 0)
                         ;
         if (h->peer >= 0)
