@@ -208,8 +208,9 @@ $(OUT)/bin/test-conn: $(OBJ)/test-conn.o $(OBJ)/conn.o $(OBJ)/notices.o $(OBJ)/a
 $(BENCH_DIR):
 	mkdir -p $@
 
-$(BENCH_DIR)/spawn-limit: bench/spawn-limit.c $(OBJ)/spawn.o $(OBJ)/launchpad.o $(OBJ)/direct.o $(OBJ)/shsyntax.o $(OBJ)/shenv.o $(OBJ)/sock.o | $(BENCH_DIR)
-	$(CC) $(ALL_CFLAGS) $(SRC_INCLUDES) $(ALL_LDFLAGS) -o $@ $^
+$(BENCH_DIR)/spawn-limit: bench/spawn-limit.c $(OBJ)/spawn.o $(OBJ)/launchpad.o $(OBJ)/direct.o \
+		$(OBJ)/shsyntax.o $(OBJ)/shenv.o $(OBJ)/sock.o $(OBJ)/tmpdir.o $(OBJ)/cgroup.o | $(BENCH_DIR)
+	$(CC) $(ALL_CFLAGS) $(SRC_INCLUDES) $(ALL_LDFLAGS) -pthread -o $@ $^ $(SYSTEMD_LIBS)
 
 $(BENCH_DIR)/sock-source: bench/sock-source.c | $(BENCH_DIR)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^

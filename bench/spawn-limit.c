@@ -7,7 +7,14 @@
  * --always-shell), close that end, wait on the pidfd, reap. WORKERS processes
  * run at once for SECONDS; prints one JSON object ("direct": how it ran).
  *
- *     bench/spawn-limit [-S] [-w WORKERS] [-d SECONDS] [COMMAND]
+ * -P: with what nbnetd promises each command besides, through nbnetd's own
+ * code: a TMPDIR of its own (src/server/tmpdir.c: made by the child, removed
+ * on a worker thread) and, where the servers can have one, a cgroup of its
+ * own (src/server/cgroup.c: a slot the child joins, its cpu.stat read and the
+ * slot given back once the command is over). The spawn limit of a server
+ * that keeps the same promises, to tell their cost from the server's own.
+ *
+ *     bench/spawn-limit [-S] [-P] [-w WORKERS] [-d SECONDS] [COMMAND]
  */
 #include <errno.h>
 #include <poll.h>
@@ -21,7 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
+#include "clock.h"
 #include "spawn.h"
+#include "tmpdir.h"
 
 extern char **environ;
 
@@ -32,18 +42,85 @@ static double now_s(void) {
         return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
+/* -P: a worker's TMPDIRs and cgroups, kept as nbnetd keeps them. */
+struct promises {
+        bool on;
+        sd_event *event; /* what tmpdir.c's thread could not remove comes back here */
+        struct tmpdir_base tmpdirs;
+        struct cgroup_pool cgroups; /* off (base_fd -1) where none can be had */
+};
+
+static void promises_tmpdir_stays(const char *path, int err) {
+        fprintf(stderr, "spawn-limit: %s stays: %s\n", path, strerror(err));
+}
+
+static int promises_init(struct promises *p, struct spawn_env *env) {
+        char why[256];
+        int r;
+
+        r = sd_event_new(&p->event);
+        if (r < 0)
+                return r;
+        r = tmpdir_init(&p->tmpdirs, p->event, env, promises_tmpdir_stays, why, sizeof why);
+        if (r < 0) {
+                fprintf(stderr, "spawn-limit: TMPDIR: %s\n", why);
+                return r;
+        }
+        if (cgroup_pool_init(&p->cgroups, 1, &(struct cgroup_limits){0}, NULL, NULL, why,
+                             sizeof why) < 0)
+                fprintf(stderr, "spawn-limit: no cgroup per spawn: %s\n", why);
+        p->on = true;
+        return 0;
+}
+
+static void promises_release(struct promises *p) {
+        if (!p->on)
+                return;
+        cgroup_pool_release(&p->cgroups);
+        (void) tmpdir_release(&p->tmpdirs, 5 * USEC_PER_SEC);
+        p->event = sd_event_unref(p->event);
+}
+
+/* The command is over: what nbnetd does then with its cgroup and TMPDIR. */
+static int promises_end(struct promises *p, struct cgroup_slot *slot, const char *tmpdir) {
+        uint64_t cpu_usec;
+
+        if (slot) {
+                if (cgroup_populated(slot) != 0)
+                        return -EBUSY; /* `true` leaves nothing behind */
+                (void) cgroup_cpu_usec(slot, &cpu_usec);
+                cgroup_give_back(&p->cgroups, slot);
+        }
+        (void) sd_event_run(p->event, 0);
+        return tmpdir_remove(&p->tmpdirs, NULL, tmpdir, slot != NULL);
+}
+
 /* One request's worth of work; 0 or a negative errno. */
-static int spawn_once(struct spawn_env *env, const char *command, bool *direct) {
+static int spawn_once(struct spawn_env *env, struct promises *p, const char *command, bool *direct) {
+        struct spawn_io io = {.err_fd = -1, .cgroup_procs_fd = -1};
+        struct cgroup_slot *slot = NULL;
+        char tmpdir[SPAWN_TMPDIR_MAX];
         struct spawn_child child;
         struct pollfd pfd;
         siginfo_t si = {0};
         int sv[2], r;
 
+        if (p->on) {
+                r = tmpdir_take(&p->tmpdirs, NULL, tmpdir, sizeof tmpdir, &io.tmpdir_made);
+                if (r < 0)
+                        return r;
+                io.tmpdir = tmpdir;
+                if (cgroup_pool_on(&p->cgroups)) {
+                        slot = cgroup_take(&p->cgroups);
+                        if (!slot)
+                                return -errno;
+                        io.cgroup_procs_fd = slot->procs_fd;
+                }
+        }
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
                 return -errno;
-        r = spawn_command(env, command,
-                          &(struct spawn_io){.conn_fd = sv[0], .err_fd = -1, .cgroup_procs_fd = -1},
-                          &child);
+        io.conn_fd = sv[0];
+        r = spawn_command(env, command, &io, &child);
         (void) close(sv[0]);
         *direct = r >= 0 && child.direct;
         if (r < 0) {
@@ -57,6 +134,8 @@ static int spawn_once(struct spawn_env *env, const char *command, bool *direct) 
         r = spawn_child_started(env, &child);
         (void) close(child.pidfd);
         (void) close(sv[1]);
+        if (r >= 0 && p->on)
+                r = promises_end(p, slot, tmpdir);
         if (r < 0)
                 return r;
         return si.si_code == CLD_EXITED && si.si_status == 0 ? 0 : -ECHILD;
@@ -74,7 +153,8 @@ static int cmp_double(const void *a, const void *b) {
 
 /* Spawns until the deadline; the count, how many ran without the shell and
  * the median microseconds of one spawn go to fd out as text. */
-static int worker(const char *command, bool always_shell, double deadline, int out) {
+static int worker(const char *command, bool always_shell, bool promised, double deadline, int out) {
+        struct promises promises = {0};
         struct spawn_env env;
         uint64_t n = 0, direct = 0;
         bool was_direct = false;
@@ -87,8 +167,10 @@ static int worker(const char *command, bool always_shell, double deadline, int o
         if (r < 0)
                 return 1;
         env.always_shell = always_shell;
+        if (promised && promises_init(&promises, &env) < 0)
+                return 1;
         while ((t = now_s()) < deadline) {
-                r = spawn_once(&env, command, &was_direct);
+                r = spawn_once(&env, &promises, command, &was_direct);
                 if (r < 0) {
                         fprintf(stderr, "spawn-limit: %s: %s\n", command, strerror(-r));
                         return 1;
@@ -98,6 +180,7 @@ static int worker(const char *command, bool always_shell, double deadline, int o
                 n++;
                 direct += was_direct;
         }
+        promises_release(&promises);
         spawn_env_release(&env);
         if (n > 0) {
                 size_t m = n < MAX_SAMPLES ? (size_t) n : MAX_SAMPLES;
@@ -114,14 +197,17 @@ int main(int argc, char **argv) {
         long workers = 1;
         double seconds = 3, start, elapsed, median;
         uint64_t total = 0, direct = 0;
-        bool always_shell = false;
+        bool always_shell = false, promised = false;
         int opt, pipefd[2], failed = 0;
         FILE *in;
 
-        while ((opt = getopt(argc, argv, "Sw:d:")) != -1) {
+        while ((opt = getopt(argc, argv, "SPw:d:")) != -1) {
                 switch (opt) {
                 case 'S':
                         always_shell = true;
+                        break;
+                case 'P':
+                        promised = true;
                         break;
                 case 'w':
                         workers = strtol(optarg, NULL, 10);
@@ -130,8 +216,8 @@ int main(int argc, char **argv) {
                         seconds = strtod(optarg, NULL);
                         break;
                 default:
-                        fprintf(stderr,
-                                "usage: spawn-limit [-S] [-w WORKERS] [-d SECONDS] [COMMAND]\n");
+                        fprintf(stderr, "usage: spawn-limit [-S] [-P] [-w WORKERS] [-d SECONDS] "
+                                        "[COMMAND]\n");
                         return 2;
                 }
         }
@@ -154,7 +240,7 @@ int main(int argc, char **argv) {
                 }
                 if (pid == 0) {
                         (void) close(pipefd[0]);
-                        _exit(worker(command, always_shell, start + seconds, pipefd[1]));
+                        _exit(worker(command, always_shell, promised, start + seconds, pipefd[1]));
                 }
         }
         (void) close(pipefd[1]);
