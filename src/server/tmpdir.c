@@ -239,10 +239,13 @@ static int tmpdir_on_back(sd_event_source *s, int fd, uint32_t revents, void *us
 
 /* What a directory made here looks like, from one made and removed now.
  * Reuse stays off where it cannot be told (no extended attributes on this
- * file system, or one on every new directory). */
+ * file system, or one on every new directory), or where the commands' user
+ * cannot be taken to look (setfsuid refused: a system call filter). */
 static void tmpdir_learn_fresh(struct tmpdir_base *b) {
         char path[SPAWN_TMPDIR_MAX];
         struct stat st;
+        uid_t uid;
+        gid_t gid;
         int fd;
 
         if (tmpdir_name(b, path, sizeof path) < 0 || mkdir(path, 0700) < 0)
@@ -252,6 +255,11 @@ static void tmpdir_learn_fresh(struct tmpdir_base *b) {
         if (fd >= 0)
                 (void) close(fd);
         (void) rmdir(path);
+        tmpdir_owner(b, NULL, &uid, &gid);
+        if (b->reuse && (uid != b->server_uid || gid != b->server_gid)) {
+                b->reuse = tmpdir_fs_user(uid, gid);
+                (void) tmpdir_fs_user(b->server_uid, b->server_gid);
+        }
 }
 
 /* Every signal stays blocked in the worker: sd-event reads the server's
