@@ -143,6 +143,29 @@ tmpdir_of() {
         done
 }
 
+@test "nbnetd: an emptied TMPDIR serves a later command of its user, under a new name" {
+        [[ $NBNET_MODE == nbnetd* ]] || skip "nbnet-handler serves one command"
+        needs_switch || return 0
+        local fs
+        fs=$(stat -f -c %T /tmp)
+        case $fs in tmpfs | ramfs) skip_unless_ci "a mkdir costs less than a kept directory on /tmp's $fs" ;; esac
+        start_server --run-as nobody
+        wait_until 2 grep -q 'a cgroup per command under ' "$SERVER_LOG" ||
+                skip_unless_ci "only a command that ends whole (its cgroup empty) leaves one: no cgroups here"
+        # The same directory (inode and birth time), its name new. The thread
+        # may not be done when the next request comes: one in ten tries.
+        local prev="" now i
+        for i in 1 2 3 4 5 6 7 8 9 10; do
+                now=$(nbsend 'stat -c "%i %.9W %n" "$TMPDIR"')
+                if [ -n "$prev" ] && [ "${now% *}" = "${prev% *}" ] && [ "${now##* }" != "${prev##* }" ]; then
+                        [ ! -e "${prev##* }" ] || fail "the old name ${prev##* } is still there"
+                        return 0
+                fi
+                prev=$now
+        done
+        fail "no TMPDIR served a later command in 10 tries (last: $now)"
+}
+
 @test "the server's TMPDIR directory goes when it stops" {
         needs_switch || return 0
         start_server --run-as nobody

@@ -840,6 +840,11 @@ int conn_shared_init(struct conn_shared *sh, sd_event *event, const struct serve
                         sizeof err);
         if (r < 0)
                 log_error("%s: is /tmp there and writable?", err);
+        else if (sh->tmpdirs.cannot_look)
+                log_warning(
+                        "setfsuid/setfsgid to the commands' user refused (a system call filter?): "
+                        "each command's TMPDIR is made and removed, none kept for the next; "
+                        "allow them to save a mkdir and an rmdir per command");
         return r;
 }
 

@@ -107,6 +107,7 @@ struct tmpdir_base {
         /* Reuse, with a worker, where a directory made here has no extended
          * attribute (an SELinux label would differ from user to user): */
         bool reuse;
+        bool cannot_look; /* setfsuid to the commands' user refused (a system call filter) */
         struct tmpdir_fresh fresh;
         struct tmpdir_ready *ready; /* TMPDIR_READY, under lock */
         size_t n_ready;
