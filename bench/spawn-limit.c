@@ -106,9 +106,10 @@ static int spawn_once(struct spawn_env *env, struct promises *p, const char *com
         int sv[2], r;
 
         if (p->on) {
-                r = tmpdir_take(&p->tmpdirs, NULL, tmpdir, sizeof tmpdir, &io.tmpdir_made);
+                r = tmpdir_take(&p->tmpdirs, NULL, tmpdir, sizeof tmpdir, &io.tmpdir_seal);
                 if (r < 0)
                         return r;
+                io.tmpdir_kept = r > 0;
                 io.tmpdir = tmpdir;
                 if (cgroup_pool_on(&p->cgroups)) {
                         slot = cgroup_take(&p->cgroups);
@@ -168,20 +169,23 @@ static int worker(const char *command, bool always_shell, bool promised, double 
                 return 1;
         env.always_shell = always_shell;
         if (promised && promises_init(&promises, &env) < 0)
-                return 1;
-        while ((t = now_s()) < deadline) {
+                r = -EIO;
+        while (r >= 0 && (t = now_s()) < deadline) {
                 r = spawn_once(&env, &promises, command, &was_direct);
                 if (r < 0) {
                         fprintf(stderr, "spawn-limit: %s: %s\n", command, strerror(-r));
-                        return 1;
+                        break;
                 }
                 if (n < MAX_SAMPLES)
                         samples[n] = (now_s() - t) * 1e6;
                 n++;
                 direct += was_direct;
         }
+        /* Its cgroups and TMPDIRs go, whatever happened. */
         promises_release(&promises);
         spawn_env_release(&env);
+        if (r < 0)
+                return 1;
         if (n > 0) {
                 size_t m = n < MAX_SAMPLES ? (size_t) n : MAX_SAMPLES;
                 qsort(samples, m, sizeof samples[0], cmp_double);

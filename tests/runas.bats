@@ -10,6 +10,10 @@ load helpers
 
 teardown() {
         stop_server
+        # A cgroup the test delegated to the server's user: its slots went with nbnetd.
+        if [ -n "${DELEGATED_CG:-}" ]; then
+                rmdir "$DELEGATED_CG/supervisor" "$DELEGATED_CG" 2>/dev/null || true
+        fi
 }
 
 # The server's environment in these tests: what a login would not give.
@@ -143,17 +147,19 @@ tmpdir_of() {
         done
 }
 
-@test "nbnetd: an emptied TMPDIR serves a later command of its user, under a new name" {
-        [[ $NBNET_MODE == nbnetd* ]] || skip "nbnet-handler serves one command"
-        needs_switch || return 0
+# For the tests of kept TMPDIRs: nbnetd keeps none where /tmp is in memory.
+needs_disk_tmp() {
         local fs
         fs=$(stat -f -c %T /tmp)
-        case $fs in tmpfs | ramfs) skip_unless_ci "a mkdir costs less than a kept directory on /tmp's $fs" ;; esac
-        start_server --run-as nobody
-        wait_until 2 grep -q 'a cgroup per command under ' "$SERVER_LOG" ||
-                skip_unless_ci "only a command that ends whole (its cgroup empty) leaves one: no cgroups here"
-        # The same directory (inode and birth time), its name new. The thread
-        # may not be done when the next request comes: one in ten tries.
+        case $fs in
+        tmpfs | ramfs) skip_unless_ci "nothing is kept on /tmp's $fs: a mkdir costs less there" ;;
+        esac
+}
+
+# An emptied TMPDIR serves a later command: the same directory (inode and
+# birth time), its name new and the old one gone. The thread may not be
+# done when the next request comes: one in ten tries.
+tmpdir_served_again() {
         local prev="" now i
         for i in 1 2 3 4 5 6 7 8 9 10; do
                 now=$(nbsend 'stat -c "%i %.9W %n" "$TMPDIR"')
@@ -164,6 +170,72 @@ tmpdir_of() {
                 prev=$now
         done
         fail "no TMPDIR served a later command in 10 tries (last: $now)"
+}
+
+@test "nbnetd: an emptied TMPDIR serves a later command of its user, under a new name" {
+        [[ $NBNET_MODE == nbnetd* ]] || skip "nbnet-handler serves one command"
+        needs_switch || return 0
+        needs_disk_tmp || return 0
+        start_server --run-as nobody
+        wait_until 2 grep -q 'a cgroup per command under ' "$SERVER_LOG" ||
+                skip_unless_ci "only a command that ends whole (its cgroup empty) leaves one: no cgroups here"
+        tmpdir_served_again
+}
+
+# As the shipped unit runs it: a user of its own (daemon here) with
+# CAP_SETUID, CAP_SETGID and CAP_KILL only, in a cgroup delegated to it, and
+# commands as nobody, whose 0700 TMPDIRs it may not read: its thread takes
+# nobody's fsuid to look into one.
+@test "nbnetd as a user with three capabilities, in a delegated cgroup, keeps nobody's TMPDIRs" {
+        [[ $NBNET_MODE == nbnetd* ]] || skip "nbnet-handler serves one command"
+        needs_switch || return 0
+        needs_disk_tmp || return 0
+        command -v capsh >/dev/null || skip_unless_ci "needs capsh (libcap2-bin)"
+        local mnt own wrapper=$BATS_TEST_TMPDIR/as-daemon
+        mnt=$(findmnt -t cgroup2 -n -o TARGET | head -n 1)
+        [ -n "$mnt" ] && [ -w "$mnt" ] || skip_unless_ci "needs a writable cgroup2 mount"
+        own=$(sed -n 's/^0:://p' /proc/self/cgroup)
+        DELEGATED_CG=$mnt${own%/}/nbnet-test-delegated.$$
+        mkdir "$DELEGATED_CG"
+        chown -R daemon: "$DELEGATED_CG"
+        # capsh -- runs bash: its -c line execs the server's command line.
+        printf '#!/bin/sh\necho $$ >"%s/cgroup.procs" || exit 1\nexec capsh --keep=1 --user=daemon --inh=cap_setuid,cap_setgid,cap_kill --addamb=cap_setuid,cap_setgid,cap_kill -- -c '\''exec "$0" "$@"'\'' "$@"\n' \
+                "$DELEGATED_CG" >"$wrapper"
+        chmod +x "$wrapper"
+        SERVER_WRAPPER=$wrapper start_server --run-as nobody
+        wait_until 2 grep -q "a cgroup per command under $DELEGATED_CG" "$SERVER_LOG" ||
+                fail "nbnetd did not take the delegated cgroup: $(cat "$SERVER_LOG")"
+        # shellcheck disable=SC2016 # for the command's shell
+        assert_equal "$(nbsend 'echo "$(id -un) $(stat -c %U /proc/$PPID)"')" "nobody daemon"
+        tmpdir_served_again
+        run ! grep -q "setfsuid/setfsgid to the commands' user refused" "$SERVER_LOG"
+}
+
+# Another process of the same user that holds an emptied TMPDIR open (its
+# cwd) can still change it once it is kept: the next command given it finds
+# out in its child, before its program starts, and is told (125); the one
+# after gets a new one. It never starts in what was put there.
+@test "nbnetd: a kept TMPDIR changed by a process that held it open is refused, never used" {
+        [[ $NBNET_MODE == nbnetd* ]] || skip "nbnet-handler serves one command"
+        needs_switch || return 0
+        needs_disk_tmp || return 0
+        start_server --run-as nobody
+        wait_until 2 grep -q 'a cgroup per command under ' "$SERVER_LOG" ||
+                skip_unless_ci "only a command that ends whole (its cgroup empty) leaves one: no cgroups here"
+        local out=$BATS_TEST_TMPDIR/first dir first holder
+        nbsend 'echo "$TMPDIR"; sleep 1' >"$out" &
+        first=$!
+        wait_until 2 test -s "$out" || fail "the first command said nothing"
+        dir=$(head -n 1 "$out")
+        # The holder: in the first command's TMPDIR, it plants once that one is over.
+        nbsend "cd '$dir' && sleep 1.5 && touch planted && sleep 2" >/dev/null &
+        holder=$!
+        wait_until 5 sh -c "find '${dir%/*}' -name planted | grep -q ." || fail "nothing planted"
+        run $NBCLIENT "$PORT" --command 'ls -A "$TMPDIR"' --plus --timeout 5
+        assert_output $'nbnet: cannot run the command: its TMPDIR, kept from an earlier command of its user, was changed since by another process; try again\n\x1eNBNET-STATUS 125'
+        run $NBCLIENT "$PORT" --command 'ls -A "$TMPDIR"; echo listed' --plus --timeout 5
+        assert_output $'listed\n\x1eNBNET-STATUS 000'
+        wait "$first" "$holder"
 }
 
 @test "the server's TMPDIR directory goes when it stops" {

@@ -2,6 +2,7 @@
 /* The process plumbing of a command: its environment, fds, limits, signals, clone, group. */
 #include "spawn.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -174,7 +175,8 @@ struct spawn_job {
         int cgroup_procs_fd;             /* the child writes itself ("0") here first; or -1 */
         const struct spawn_creds *creds; /* whom it becomes: env's, or the command's own user's */
         const char *tmpdir;              /* made once the child is the command's user; or NULL */
-        bool tmpdir_made;                /* kept ready for it (tmpdir.h): there already */
+        bool tmpdir_kept;                /* kept for it: checked, not made (spawn_io) */
+        struct spawn_tmpdir_seal tmpdir_seal;
         struct pad_word *word; /* where its setup's error goes, and its word (launchpad.h) */
         char *stack_low;       /* the mini-shell's program's child's stack */
 };
@@ -413,12 +415,69 @@ CHILD_SIDE static int spawn_child_credentials(const struct spawn_creds *c, bool 
         return 0;
 }
 
+/* The kernel fills buf and stx below, which clang's analyzer cannot see; and
+ * no memset to please it: the child calls nothing of libc. */
+/* NOLINTBEGIN(clang-analyzer-core.UndefinedBinaryOperatorResult) */
+CHILD_SIDE int spawn_dir_is_empty(int fd) {
+        _Alignas(struct dirent64) char buf[512];
+        const struct dirent64 *d;
+        long n;
+
+        while ((n = RAWSYS(SYS_getdents64, fd, buf, sizeof buf)) > 0)
+                for (long at = 0; at < n; at += d->d_reclen) {
+                        d = (const struct dirent64 *) (const void *) (buf + at);
+                        if (!(d->d_name[0] == '.' && (d->d_name[1] == '\0' ||
+                                                      (d->d_name[1] == '.' && d->d_name[2] == '\0'))))
+                                return 0;
+                }
+        return n < 0 ? (int) n : 1;
+}
+
+/* The TMPDIR kept for it, open at fd: as sealed, and empty. */
+CHILD_SIDE static bool spawn_tmpdir_as_sealed(long fd, const struct spawn_tmpdir_seal *seal) {
+        struct statx stx;
+
+        if (RAWSYS5(SYS_statx, fd, "", AT_EMPTY_PATH,
+                    STATX_TYPE | STATX_MODE | STATX_UID | STATX_GID | STATX_INO | STATX_CTIME,
+                    &stx) != 0)
+                return false;
+        return stx.stx_ino == seal->ino && stx.stx_ctime.tv_sec == seal->ctime_sec &&
+               stx.stx_ctime.tv_nsec == seal->ctime_nsec && stx.stx_mode == seal->mode &&
+               stx.stx_uid == seal->uid && stx.stx_gid == seal->gid &&
+               spawn_dir_is_empty((int) fd) == 1;
+}
+/* NOLINTEND(clang-analyzer-core.UndefinedBinaryOperatorResult) */
+
+/* Its TMPDIR, as its user: made, 0700 whatever the umask (EEXIST is no
+ * reuse); or, kept from an earlier command, taken only as its server sealed
+ * it (another process of its user may hold it open and have changed it
+ * since: -ESTALE), and made again if gone (/tmp's cleaner). */
+CHILD_SIDE static int spawn_child_tmpdir(const struct spawn_job *job) {
+        long fd, r;
+
+        if (!job->tmpdir)
+                return 0;
+        if (job->tmpdir_kept) {
+                fd = RAWSYS(SYS_openat, AT_FDCWD, job->tmpdir,
+                            O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd >= 0) {
+                        r = spawn_tmpdir_as_sealed(fd, &job->tmpdir_seal) ? 0 : -ESTALE;
+                        (void) RAWSYS(SYS_close, fd, 0, 0);
+                        return (int) r;
+                }
+                if (fd != -ENOENT)
+                        return -ESTALE;
+        }
+        r = RAWSYS(SYS_mkdirat, AT_FDCWD, job->tmpdir, 0700);
+        return r < 0 ? (int) r : 0;
+}
+
 /* What the shell's child and the mini-shell both do first: default signals
  * (they come in all blocked), into the cgroup (the server's descriptor of
  * its cgroup.procs: no file opened here), a session of their own, the
  * limits, fds 0-2 and no other, then the command's user (after the cgroup
- * join: the cgroup is the server's to write). The signal mask is left to
- * the caller. */
+ * join: the cgroup is the server's to write), then its TMPDIR. The signal
+ * mask is left to the caller. */
 CHILD_SIDE static int spawn_child_setup(const struct spawn_job *job) {
         const struct spawn_env *env = job->env;
         const struct spawn_ksigaction dfl = {.handler = SIG_DFL};
@@ -438,12 +497,7 @@ CHILD_SIDE static int spawn_child_setup(const struct spawn_job *job) {
             (r = spawn_child_fds(job->conn_fd, job->conn_stdin, job->err_fd, env->null_fd)) < 0 ||
             (r = spawn_child_credentials(job->creds, env->creds.drop_caps)) < 0)
                 return (int) r;
-        /* Its own, as its user: 0700 whatever the umask; EEXIST is no reuse,
-         * but for one kept ready, made again only if /tmp's cleaner took it. */
-        if (job->tmpdir && (r = RAWSYS(SYS_mkdirat, AT_FDCWD, job->tmpdir, 0700)) < 0 &&
-            !(r == -EEXIST && job->tmpdir_made))
-                return (int) r;
-        return 0;
+        return spawn_child_tmpdir(job);
 }
 
 /* Every signal unblocked, then execve; what it failed with. */
@@ -642,7 +696,8 @@ int spawn_command(struct spawn_env *env, const char *command, const struct spawn
                                          .cgroup_procs_fd = io->cgroup_procs_fd,
                                          .creds = io->user ? io->user->creds : &env->creds,
                                          .tmpdir = io->tmpdir,
-                                         .tmpdir_made = io->tmpdir_made,
+                                         .tmpdir_kept = io->tmpdir_kept,
+                                         .tmpdir_seal = io->tmpdir_seal,
                                  },
                          *run = &job;
         struct pad *f;

@@ -140,6 +140,24 @@ int spawn_env_init(struct spawn_env *env, const struct spawn_login *login, char 
 void spawn_env_release(struct spawn_env *env);
 
 /* Where a command goes. */
+/* A kept TMPDIR as it was found fresh: another process of its user that
+ * holds it open can change it later, and any change (an entry made in it,
+ * a chmod, an extended attribute, another directory in its place) moves its
+ * inode or its ctime (every change since Linux 6.13's fine-grained
+ * timestamps; before, one within the same clock tick could keep it). */
+struct spawn_tmpdir_seal {
+        uint64_t ino;
+        int64_t ctime_sec;
+        uint32_t ctime_nsec;
+        uint32_t mode; /* the whole st_mode */
+        uid_t uid;
+        gid_t gid;
+};
+
+/* 1 when the directory open at fd has nothing in it but "." and "..", 0
+ * when it has, or -errno. Raw system calls only: a spawn child may call it. */
+int spawn_dir_is_empty(int fd);
+
 struct spawn_io {
         /* Whom it runs as: NULL for the server's command user. */
         const struct spawn_user *user;
@@ -149,7 +167,11 @@ struct spawn_io {
         int cgroup_procs_fd; /* cgroup.procs (open for writing) of the cgroup v2 to start in, or -1 */
         const struct sock_peer *peer; /* REMOTE_ADDR and REMOTE_PORT, or NULL */
         const char *tmpdir; /* made by the child, as the command's user (mode 0700), or NULL */
-        bool tmpdir_made;   /* tmpdir is there already, kept from an earlier command (tmpdir.h) */
+        /* tmpdir is one kept from an earlier command (server/tmpdir.h): the
+         * child starts the command in it only if it is still as sealed and
+         * empty (else -ESTALE), and makes it if it is gone. */
+        bool tmpdir_kept;
+        struct spawn_tmpdir_seal tmpdir_seal;
 };
 
 /* Starts the command and returns without waiting for it to start its

@@ -540,9 +540,13 @@ static int conn_spawn_failed(struct conn *c, int r) {
                 snprintf(line, sizeof line,
                          "nbnet: cannot run the command: its process was stopped before it "
                          "started it, and was killed");
+        else if (r == -ESTALE)
+                snprintf(line, sizeof line,
+                         "nbnet: cannot run the command: its TMPDIR, kept from an earlier command "
+                         "of its user, was changed since by another process; try again");
         else
                 snprintf(line, sizeof line, "nbnet: cannot run the command: %s", strerror(-r));
-        if (r == -ETIMEDOUT || r == -ECANCELED)
+        if (r == -ETIMEDOUT || r == -ECANCELED || r == -ESTALE)
                 log_error("%s: spawn /bin/sh -c: %s", c->peer.text, line + strlen("nbnet: "));
         else
                 log_error_errno(r, "%s: spawn /bin/sh -c", c->peer.text);
@@ -941,9 +945,9 @@ int conn_start(struct conn *c) {
         /* Looked up again: SIGHUP may have replaced the table while it was queued. */
         const char *command = request_run_line(c->cfg->table, &c->frame, &c->who, &end);
         struct spawn_child child;
+        struct spawn_tmpdir_seal seal = {0};
         struct spawn_user user;
-        bool tmpdir_made;
-        int r;
+        int r, kept = 0;
 
         if (!command) {
                 conn_refuse(c, end, NULL);
@@ -951,8 +955,8 @@ int conn_start(struct conn *c) {
         }
         r = conn_take_cgroup(c);
         if (r >= 0)
-                r = tmpdir_take(&c->cfg->shared->tmpdirs, conn_tmpdir_creds(c), c->tmpdir,
-                                sizeof c->tmpdir, &tmpdir_made);
+                r = kept = tmpdir_take(&c->cfg->shared->tmpdirs, conn_tmpdir_creds(c), c->tmpdir,
+                                       sizeof c->tmpdir, &seal);
         if (r < 0)
                 return conn_spawn_failed(c, r);
         r = spawn_command(&c->cfg->shared->env, command,
@@ -963,7 +967,8 @@ int conn_start(struct conn *c) {
                                              .cgroup_procs_fd = c->slot ? c->slot->procs_fd : -1,
                                              .peer = &c->peer,
                                              .tmpdir = c->tmpdir,
-                                             .tmpdir_made = tmpdir_made},
+                                             .tmpdir_kept = kept > 0,
+                                             .tmpdir_seal = seal},
                           &child);
         if (r >= 0)
                 r = conn_watch_child(c, &child);

@@ -106,37 +106,29 @@ static int tmpdir_open_as(const struct tmpdir_base *b, const char *path, uid_t u
         return fd;
 }
 
-/* Nothing in it but "." and "..". */
-static bool tmpdir_is_empty(int fd) {
-        _Alignas(struct dirent64) char buf[512];
-        const struct dirent64 *d;
-        ssize_t n;
-
-        while ((n = getdents64(fd, buf, sizeof buf)) > 0)
-                for (ssize_t at = 0; at < n; at += d->d_reclen) {
-                        d = (const struct dirent64 *) (const void *) (buf + at);
-                        if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
-                                return false;
-                }
-        return n == 0;
-}
-
 /* How a directory looks, beside its mode and owner: what a command could
  * have changed and a new one would not have. */
 static bool tmpdir_look(int fd, struct tmpdir_fresh *look, struct stat *st) {
+        struct fsxattr fsx = {0};
+
         if (fstat(fd, st) < 0 || flistxattr(fd, NULL, 0) != 0)
                 return false;
         look->size = st->st_size;
         look->nlink = st->st_nlink;
         look->flags = 0;
         look->flags_err = ioctl(fd, FS_IOC_GETFLAGS, &look->flags) < 0 ? errno : 0;
+        look->fsxattr_err = ioctl(fd, FS_IOC_FSGETXATTR, &fsx) < 0 ? errno : 0;
+        look->xflags = fsx.fsx_xflags;
+        look->projid = fsx.fsx_projid;
         return true;
 }
 
 /* Whether a command's directory is as a new one of its user's would be:
  * empty, 0700, its owner's, with no extended attribute (no ACL), and the
- * size, link count and inode flags (chattr) of one made here. */
-static bool tmpdir_is_fresh(const struct tmpdir_base *b, const char *path, uid_t uid, gid_t gid) {
+ * size, link count and inode flags (chattr) of one made here; and if so,
+ * its seal, for the next command's child to check. */
+static bool tmpdir_is_fresh(const struct tmpdir_base *b, const char *path, uid_t uid, gid_t gid,
+                            struct spawn_tmpdir_seal *seal) {
         struct tmpdir_fresh look;
         struct stat st;
         int fd = tmpdir_open_as(b, path, uid, gid);
@@ -144,11 +136,19 @@ static bool tmpdir_is_fresh(const struct tmpdir_base *b, const char *path, uid_t
 
         if (fd < 0)
                 return false;
-        fresh = tmpdir_look(fd, &look, &st) && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0700 &&
-                st.st_uid == uid && st.st_gid == gid && look.size == b->fresh.size &&
-                look.nlink == b->fresh.nlink && look.flags_err == b->fresh.flags_err &&
-                look.flags == b->fresh.flags && tmpdir_is_empty(fd);
+        fresh = tmpdir_look(fd, &look, &st) && S_ISDIR(st.st_mode) &&
+                (st.st_mode & 07777) == 0700 && st.st_uid == uid && st.st_gid == gid &&
+                look.size == b->fresh.size && look.nlink == b->fresh.nlink &&
+                look.flags_err == b->fresh.flags_err && look.flags == b->fresh.flags &&
+                look.fsxattr_err == b->fresh.fsxattr_err && look.xflags == b->fresh.xflags &&
+                look.projid == b->fresh.projid && spawn_dir_is_empty(fd) == 1;
         (void) close(fd);
+        *seal = (struct spawn_tmpdir_seal){.ino = st.st_ino,
+                                           .ctime_sec = st.st_ctim.tv_sec,
+                                           .ctime_nsec = (uint32_t) st.st_ctim.tv_nsec,
+                                           .mode = st.st_mode,
+                                           .uid = st.st_uid,
+                                           .gid = st.st_gid};
         return fresh;
 }
 
@@ -164,13 +164,44 @@ static bool tmpdir_renew(const struct tmpdir_base *b, struct tmpdir_job *job) {
         if (renameat2(AT_FDCWD, job->path, AT_FDCWD, path, RENAME_NOREPLACE) < 0)
                 return false;
         memcpy(job->path, path, sizeof path);
-        return tmpdir_is_fresh(b, job->path, job->uid, job->gid);
+        return tmpdir_is_fresh(b, job->path, job->uid, job->gid, &job->seal);
+}
+
+/* The removal of a kept directory, as its user's: what another process of
+ * that user put in it since goes as theirs. */
+static void tmpdir_ready_job(const struct tmpdir_base *b, const struct tmpdir_ready *ready,
+                             struct tmpdir_job *job) {
+        *job = (struct tmpdir_job){.uid = ready->seal.uid, .gid = ready->seal.gid};
+        memcpy(job->path, ready->path, sizeof job->path);
+        job->own_creds = job->uid != b->cmd_uid || job->gid != b->cmd_gid;
+        job->creds = (struct spawn_creds){.change = true,
+                                          .drop_caps = b->env->creds.drop_caps,
+                                          .uid = job->uid,
+                                          .gid = job->gid};
+}
+
+/* Under lock: the job's directory kept. When full, the one kept longest
+ * makes way, and the job becomes its removal (true). */
+static bool tmpdir_keep(struct tmpdir_base *b, struct tmpdir_job *job) {
+        bool full = b->n_ready == TMPDIR_READY;
+        struct tmpdir_ready out = {0};
+
+        if (full) {
+                out = b->ready[0];
+                memmove(&b->ready[0], &b->ready[1], (TMPDIR_READY - 1) * sizeof *b->ready);
+                b->n_ready--;
+        }
+        memcpy(b->ready[b->n_ready].path, job->path, sizeof job->path);
+        b->ready[b->n_ready++].seal = job->seal;
+        if (full)
+                tmpdir_ready_job(b, &out, job);
+        return full;
 }
 
 /* One job: the directory kept for the next command (true), or removed
  * (job->err). */
-static bool tmpdir_do_job(struct tmpdir_base *b, struct tmpdir_job *job, bool room) {
-        if (room && job->reuse && tmpdir_renew(b, job))
+static bool tmpdir_do_job(struct tmpdir_base *b, struct tmpdir_job *job, bool keep) {
+        if (keep && job->reuse && tmpdir_renew(b, job))
                 return true;
         job->err = tmpdir_rmdir(job->path);
         return false;
@@ -183,7 +214,7 @@ static void *tmpdir_worker(void *arg) {
         struct tmpdir_base *b = arg;
         const uint64_t one = 1;
         struct tmpdir_job job;
-        bool room, kept;
+        bool keep, kept;
 
         (void) pthread_mutex_lock(&b->lock);
         for (;;) {
@@ -193,19 +224,17 @@ static void *tmpdir_worker(void *arg) {
                         break;
                 tmpdir_ring_pop(&b->todo, &job);
                 b->doing = 1;
-                /* Only the worker adds to ready: room seen now stays. */
-                room = b->reuse && !b->quit && b->n_ready < TMPDIR_READY;
+                keep = b->reuse && !b->quit;
                 (void) pthread_mutex_unlock(&b->lock);
                 job.err = 0;
-                kept = tmpdir_do_job(b, &job, room);
+                kept = tmpdir_do_job(b, &job, keep);
                 (void) pthread_mutex_lock(&b->lock);
-                b->doing = 0;
-                if (kept) {
-                        struct tmpdir_ready *ready = &b->ready[b->n_ready++];
-                        memcpy(ready->path, job.path, sizeof ready->path);
-                        ready->uid = job.uid;
-                        ready->gid = job.gid;
+                if (kept && tmpdir_keep(b, &job)) {
+                        (void) pthread_mutex_unlock(&b->lock);
+                        job.err = tmpdir_rmdir(job.path);
+                        (void) pthread_mutex_lock(&b->lock);
                 }
+                b->doing = 0;
                 if (job.err < 0) {
                         /* Room: a job is admitted only while todo, back and
                          * this one are fewer than TMPDIR_QUEUE. */
@@ -262,6 +291,8 @@ static void tmpdir_learn_fresh(struct tmpdir_base *b) {
 
         /* Tried on every file system: a refusal says the filter is wrong. */
         tmpdir_owner(b, NULL, &uid, &gid);
+        b->cmd_uid = uid;
+        b->cmd_gid = gid;
         if (uid != b->server_uid || gid != b->server_gid) {
                 b->cannot_look = !tmpdir_fs_user(uid, gid);
                 (void) tmpdir_fs_user(b->server_uid, b->server_gid);
@@ -329,6 +360,7 @@ static void tmpdir_free_worker(struct tmpdir_base *b) {
         b->todo.jobs = b->back.jobs = NULL;
         b->ready = NULL;
         b->n_ready = 0;
+        b->reuse = false;
 }
 
 /* The server's own directory: 01733 under /tmp. */
@@ -386,24 +418,32 @@ int tmpdir_name(const struct tmpdir_base *b, char *path, size_t size) {
 }
 
 int tmpdir_take(struct tmpdir_base *b, const struct spawn_creds *creds, char *path, size_t size,
-                bool *made) {
+                struct spawn_tmpdir_seal *seal) {
+        bool kept = false;
         uid_t uid;
         gid_t gid;
+        int r;
 
-        *made = false;
         if (!b->reuse)
                 return tmpdir_name(b, path, size);
         tmpdir_owner(b, creds, &uid, &gid);
         (void) pthread_mutex_lock(&b->lock);
-        for (size_t i = b->n_ready; i-- > 0 && !*made;)
-                if (b->ready[i].uid == uid && b->ready[i].gid == gid &&
+        for (size_t i = b->n_ready; i-- > 0 && !kept;)
+                if (b->ready[i].seal.uid == uid && b->ready[i].seal.gid == gid &&
                     strlen(b->ready[i].path) < size) {
                         memcpy(path, b->ready[i].path, strlen(b->ready[i].path) + 1);
-                        b->ready[i] = b->ready[--b->n_ready];
-                        *made = true;
+                        *seal = b->ready[i].seal;
+                        /* The oldest stay first: the one that waited longest goes when full. */
+                        memmove(&b->ready[i], &b->ready[i + 1],
+                                (b->n_ready - i - 1) * sizeof *b->ready);
+                        b->n_ready--;
+                        kept = true;
                 }
         (void) pthread_mutex_unlock(&b->lock);
-        return *made ? 0 : tmpdir_name(b, path, size);
+        if (kept)
+                return 1;
+        r = tmpdir_name(b, path, size);
+        return r < 0 ? r : 0;
 }
 
 /* Into the worker's todo, if it has room: whether it took it. */
@@ -460,11 +500,15 @@ static void tmpdir_stop_worker(struct tmpdir_base *b) {
         (void) pthread_join(b->thread, NULL);
         b->worker = b->reuse = false;
         tmpdir_drain_back(b);
-        /* Kept for commands that will not come: empty, and no one knows their names. */
+        /* Kept for commands that will not come: empty unless a process of
+         * their user that held one open put something in it since. */
         for (size_t i = 0; i < b->n_ready; i++) {
-                int r = tmpdir_rmdir(b->ready[i].path);
-                if (r < 0 && b->warn)
-                        b->warn(b->ready[i].path, r);
+                struct tmpdir_job job;
+
+                tmpdir_ready_job(b, &b->ready[i], &job);
+                job.err = tmpdir_rmdir(job.path);
+                if (job.err < 0)
+                        tmpdir_follow_up_job(b, &job);
         }
         b->n_ready = 0;
         (void) pthread_cond_destroy(&b->wake);

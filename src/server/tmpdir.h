@@ -24,9 +24,13 @@
  * command that is wholly over (its cgroup empty: no process of it is left to
  * write there) for the next command of the same user, when it is as a new
  * one would be: renamed first to a new unguessable name (the old path is
- * gone, as promised, and whoever learnt it cannot follow), then found empty,
+ * gone, as promised, and who only learnt the name cannot follow), then found empty,
  * mode 0700, its user's, no extended attribute, the size and inode flags of
- * a directory made here. Anything else is removed as before.
+ * a directory made here. Anything else is removed as before. Another
+ * process of that user that held it open could still change it while it
+ * is kept: the next command's child checks it against the seal taken then
+ * (spawn_tmpdir_seal) before its program starts. Nothing is kept where /tmp
+ * is in memory: a mkdir and an rmdir cost less there than the look.
  */
 
 #include <pthread.h>
@@ -45,7 +49,8 @@
 #define TMPDIR_QUEUE 256
 /* Descriptors tmpdir_init keeps open with a worker: the eventfd. */
 #define TMPDIR_FDS 1
-/* Empty directories the worker keeps ready for the next commands. */
+/* Empty directories the worker keeps ready for the next commands; when
+ * full, the one kept longest goes for a new one. */
 #define TMPDIR_READY 32
 
 /* A directory to remove, as its command's user (creds) would. */
@@ -56,14 +61,14 @@ struct tmpdir_job {
         bool reuse; /* its command is wholly over: it may serve the next */
         uid_t uid;  /* its owner, the user its command ran as */
         gid_t gid;
-        int err; /* what the worker's rmdir gave, for the loop */
+        struct spawn_tmpdir_seal seal; /* as the worker found it fresh */
+        int err;                       /* what the worker's rmdir gave, for the loop */
 };
 
-/* A directory ready for the next command of its user. */
+/* A directory ready for the next command of its user (seal.uid, seal.gid). */
 struct tmpdir_ready {
         char path[SPAWN_TMPDIR_MAX];
-        uid_t uid;
-        gid_t gid;
+        struct spawn_tmpdir_seal seal;
 };
 
 /* What a directory made in the server's looks like: what one kept for
@@ -71,8 +76,11 @@ struct tmpdir_ready {
 struct tmpdir_fresh {
         off_t size;
         nlink_t nlink;
-        int flags;     /* FS_IOC_GETFLAGS (chattr), or 0 */
-        int flags_err; /* its errno where the file system has none */
+        int flags;       /* FS_IOC_GETFLAGS (chattr), or 0 */
+        int flags_err;   /* its errno where the file system has none */
+        uint32_t xflags; /* FS_IOC_FSGETXATTR's, or 0 */
+        uint32_t projid; /* its project (quota), which the owner may set */
+        int fsxattr_err; /* its errno where the file system has none */
 };
 
 /* Jobs in a fixed ring, oldest first. */
@@ -92,6 +100,8 @@ struct tmpdir_base {
         tmpdir_warn_fn warn;
         uid_t server_uid; /* whom a command runs as when env's creds do not change */
         gid_t server_gid;
+        uid_t cmd_uid; /* whom a command runs as without creds of its own (env's) */
+        gid_t cmd_gid;
         /* The worker, when there is one: */
         bool worker;
         pthread_t thread;
@@ -123,10 +133,11 @@ int tmpdir_init(struct tmpdir_base *b, sd_event *event, struct spawn_env *env, t
 int tmpdir_name(const struct tmpdir_base *b, char *path, size_t size);
 
 /* The next command's, as creds' user (NULL: env's), into path
- * (SPAWN_TMPDIR_MAX bytes): a directory kept ready for that user (*made:
- * there already, spawn_io.tmpdir_made), or a new name for its child to make. */
+ * (SPAWN_TMPDIR_MAX bytes): 1, a directory kept for that user, as seal says
+ * it was (spawn_io.tmpdir_kept and tmpdir_seal: its child checks it); 0, a
+ * new name for its child to make; or -errno. */
 int tmpdir_take(struct tmpdir_base *b, const struct spawn_creds *creds, char *path, size_t size,
-                bool *made);
+                struct spawn_tmpdir_seal *seal);
 
 /* The command is over: its directory goes, now, through the worker, or
  * through a remover that runs as the command's user (creds; NULL: env's); or,

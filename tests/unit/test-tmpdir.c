@@ -125,12 +125,24 @@ static bool exists(const char *path) {
         return stat(path, &st) == 0;
 }
 
+/* The next command's directory, as tmpdir_take gives it: whether it was
+ * kept, its seal then in *seal. */
+static bool take(struct harness *h, const struct spawn_creds *creds, char path[SPAWN_TMPDIR_MAX],
+                 struct spawn_tmpdir_seal *seal) {
+        int r = tmpdir_take(&h->tmpdirs, creds, path, SPAWN_TMPDIR_MAX, seal);
+
+        assert_true(r == 0 || r == 1);
+        return r == 1;
+}
+
 /* A command's directory as its child would make it, given back once over;
- * path gets its name. */
-static void one_command(struct harness *h, const struct spawn_creds *creds, bool whole,
-                        char path[SPAWN_TMPDIR_MAX], bool *made) {
-        assert_int_equal(tmpdir_take(&h->tmpdirs, creds, path, SPAWN_TMPDIR_MAX, made), 0);
-        if (!*made) {
+ * path gets its name. Whether it was one kept. */
+static bool one_command(struct harness *h, const struct spawn_creds *creds, bool whole,
+                        char path[SPAWN_TMPDIR_MAX]) {
+        struct spawn_tmpdir_seal seal;
+        bool kept = take(h, creds, path, &seal);
+
+        if (!kept) {
                 assert_int_equal(mkdir(path, 0700), 0);
                 if (creds)
                         assert_int_equal(chown(path, creds->uid, creds->gid), 0);
@@ -138,27 +150,27 @@ static void one_command(struct harness *h, const struct spawn_creds *creds, bool
         assert_int_equal(tmpdir_remove(&h->tmpdirs, creds, path, whole), 0);
         settle(h);
         assert_false(exists(path)); /* whatever became of it, its name is gone */
+        return kept;
 }
 
 static void test_an_empty_directory_serves_the_next_command_under_a_new_name(void **state) {
         struct harness *h = *state;
         char first[SPAWN_TMPDIR_MAX], next[SPAWN_TMPDIR_MAX];
+        struct spawn_tmpdir_seal seal;
         struct stat st;
-        bool made;
 
         if (!keeps(h))
                 skip();
-
-        one_command(h, NULL, true, first, &made);
-        assert_false(made);
+        assert_false(one_command(h, NULL, true, first));
         assert_int_equal(n_ready(&h->tmpdirs), 1);
-        assert_int_equal(tmpdir_take(&h->tmpdirs, NULL, next, sizeof next, &made), 0);
-        assert_true(made);
+        assert_true(take(h, NULL, next, &seal));
         assert_string_not_equal(next, first);
         assert_int_equal(strncmp(next, h->tmpdirs.path, strlen(h->tmpdirs.path)), 0);
         assert_int_equal(stat(next, &st), 0);
         assert_true(S_ISDIR(st.st_mode));
         assert_int_equal(st.st_mode & 07777, 0700);
+        assert_int_equal(seal.ino, st.st_ino);
+        assert_int_equal(seal.ctime_nsec, st.st_ctim.tv_nsec);
         assert_int_equal(entries(&h->tmpdirs), 1);
         /* Taken: no other command gets it. */
         assert_int_equal(n_ready(&h->tmpdirs), 0);
@@ -171,19 +183,26 @@ static void test_an_empty_directory_serves_the_next_command_under_a_new_name(voi
 static void test_a_directory_is_not_kept_when_its_command_may_go_on(void **state) {
         struct harness *h = *state;
         char path[SPAWN_TMPDIR_MAX];
-        bool made;
+        struct spawn_tmpdir_seal seal;
 
-        one_command(h, NULL, false, path, &made);
+        one_command(h, NULL, false, path);
         assert_int_equal(n_ready(&h->tmpdirs), 0);
         assert_int_equal(entries(&h->tmpdirs), 0);
-        assert_int_equal(tmpdir_take(&h->tmpdirs, NULL, path, sizeof path, &made), 0);
-        assert_false(made);
+        assert_false(take(h, NULL, path, &seal));
 }
 
-enum spoil { SPOIL_MODE, SPOIL_FILE, SPOIL_SUBDIR, SPOIL_XATTR, SPOIL_FLAGS };
+enum spoil {
+        SPOIL_NONE,
+        SPOIL_MODE,
+        SPOIL_GROUP,
+        SPOIL_FILE,
+        SPOIL_SUBDIR,
+        SPOIL_XATTR,
+        SPOIL_FLAGS
+};
 
 /* What a command can do to its own directory; false where this file system
- * does not let it. */
+ * (or, for its group, a test without root) does not let it. */
 static bool spoil(const char *path, enum spoil how) {
         char inside[SPAWN_TMPDIR_MAX + 8];
         int fd, flags = 0;
@@ -191,8 +210,12 @@ static bool spoil(const char *path, enum spoil how) {
 
         snprintf(inside, sizeof inside, "%s/x", path);
         switch (how) {
+        case SPOIL_NONE:
+                return true;
         case SPOIL_MODE:
                 return chmod(path, 0755) == 0;
+        case SPOIL_GROUP:
+                return chown(path, (uid_t) -1, OTHER_ID) == 0;
         case SPOIL_FILE:
                 fd = open(inside, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
                 if (fd >= 0)
@@ -213,27 +236,36 @@ static bool spoil(const char *path, enum spoil how) {
         return false;
 }
 
-/* Anything a new directory would not be is removed, with what is in it. */
+static const char *const spoil_names[] = {"nothing changed", "mode 0755",   "another group",
+                                          "a file",          "a directory", "an extended attribute",
+                                          "an inode flag"};
+
+/* Anything a new directory would not be is removed, with what is in it;
+ * one left as it was is kept. */
 static void test_a_directory_its_command_changed_is_removed_not_kept(void **state) {
-        static const char *const names[] = {"mode 0755", "a file", "a directory",
-                                            "an extended attribute", "an inode flag"};
         struct harness *h = *state;
         char path[SPAWN_TMPDIR_MAX];
-        bool made;
+        struct spawn_tmpdir_seal seal;
 
-        for (enum spoil how = SPOIL_MODE; how <= SPOIL_FLAGS; how++) {
-                assert_int_equal(tmpdir_take(&h->tmpdirs, NULL, path, sizeof path, &made), 0);
-                assert_false(made);
+        if (!keeps(h))
+                skip();
+        for (enum spoil how = SPOIL_NONE; how <= SPOIL_FLAGS; how++) {
+                assert_false(take(h, NULL, path, &seal));
                 assert_int_equal(mkdir(path, 0700), 0);
                 if (!spoil(path, how)) {
-                        printf("# %s: not on this file system (%s)\n", names[how], strerror(errno));
+                        printf("# %s: not here (%s)\n", spoil_names[how], strerror(errno));
                         assert_int_equal(rmdir(path), 0);
                         continue;
                 }
                 assert_int_equal(tmpdir_remove(&h->tmpdirs, NULL, path, true), 0);
                 settle(h);
-                if (n_ready(&h->tmpdirs) != 0 || entries(&h->tmpdirs) != 0)
-                        fail_msg("a directory with %s was kept or left", names[how]);
+                if (how == SPOIL_NONE) {
+                        assert_int_equal(n_ready(&h->tmpdirs), 1);
+                        assert_true(take(h, NULL, path, &seal));
+                        assert_int_equal(rmdir(path), 0);
+                } else if (n_ready(&h->tmpdirs) != 0 || entries(&h->tmpdirs) != 0) {
+                        fail_msg("a directory with %s was kept or left", spoil_names[how]);
+                }
         }
         assert_int_equal(warned, 0);
 }
@@ -243,8 +275,8 @@ static void test_a_kept_directory_serves_its_own_user_only(void **state) {
         struct spawn_creds other = {.change = true, .uid = OTHER_ID, .gid = OTHER_ID};
         struct harness *h = *state;
         char path[SPAWN_TMPDIR_MAX];
+        struct spawn_tmpdir_seal seal;
         struct stat st;
-        bool made;
 
         if (geteuid() != 0) {
                 printf("# skipped: making another user's directory needs root\n");
@@ -252,46 +284,54 @@ static void test_a_kept_directory_serves_its_own_user_only(void **state) {
         }
         if (!keeps(h))
                 skip();
-        one_command(h, &other, true, path, &made);
+        one_command(h, &other, true, path);
         assert_int_equal(n_ready(&h->tmpdirs), 1);
-        assert_int_equal(tmpdir_take(&h->tmpdirs, NULL, path, sizeof path, &made), 0);
-        assert_false(made);
-        assert_int_equal(tmpdir_take(&h->tmpdirs, &other, path, sizeof path, &made), 0);
-        assert_true(made);
+        assert_false(take(h, NULL, path, &seal));
+        assert_true(take(h, &other, path, &seal));
         assert_int_equal(stat(path, &st), 0);
         assert_int_equal(st.st_uid, OTHER_ID);
+        assert_int_equal(seal.uid, OTHER_ID);
         assert_int_equal(tmpdir_remove(&h->tmpdirs, &other, path, false), 0);
         settle(h);
         assert_int_equal(entries(&h->tmpdirs), 0);
 }
 
-/* TMPDIR_READY at most; the others are removed, and all go at release. */
-static void test_a_few_are_kept_and_none_stays_after_release(void **state) {
+/* TMPDIR_READY at most, the newest: each new one makes the oldest go. All
+ * go at release. */
+static void test_the_newest_are_kept_and_none_stays_after_release(void **state) {
         struct harness *h = *state;
         char paths[TMPDIR_READY + 2][SPAWN_TMPDIR_MAX], base[sizeof h->tmpdirs.path];
-        bool made;
+        ino_t inos[TMPDIR_READY + 2];
+        struct spawn_tmpdir_seal seal;
+        struct stat st;
 
         if (!keeps(h))
                 skip();
-
         for (size_t i = 0; i < TMPDIR_READY + 2; i++) {
-                assert_int_equal(tmpdir_take(&h->tmpdirs, NULL, paths[i], SPAWN_TMPDIR_MAX, &made),
-                                 0);
+                assert_false(take(h, NULL, paths[i], &seal));
                 assert_int_equal(mkdir(paths[i], 0700), 0);
+                assert_int_equal(stat(paths[i], &st), 0);
+                inos[i] = st.st_ino;
         }
-        for (size_t i = 0; i < TMPDIR_READY + 2; i++)
+        for (size_t i = 0; i < TMPDIR_READY + 2; i++) {
                 assert_int_equal(tmpdir_remove(&h->tmpdirs, NULL, paths[i], true), 0);
-        settle(h);
+                settle(h);
+        }
         assert_int_equal(n_ready(&h->tmpdirs), TMPDIR_READY);
         assert_int_equal(entries(&h->tmpdirs), TMPDIR_READY);
+        /* The two given back first made way; the others are kept, oldest first. */
+        for (size_t i = 0; i < TMPDIR_READY; i++)
+                assert_int_equal(h->tmpdirs.ready[i].seal.ino, inos[i + 2]);
         memcpy(base, h->tmpdirs.path, sizeof base);
         assert_int_equal(tmpdir_release(&h->tmpdirs, USEC_PER_SEC), 0);
         assert_false(exists(base));
         assert_int_equal(warned, 0);
 }
 
-/* What the command sees of its TMPDIR: `ls -A` of it, and whether it ran. */
-static int ls_tmpdir(struct spawn_env *env, const char *path, bool made, char *out, size_t size) {
+/* What the command sees of its TMPDIR (`stat` and `ls -A` of it), or why it
+ * did not start (-errno). */
+static int ls_tmpdir(struct spawn_env *env, const char *path, const struct spawn_tmpdir_seal *kept,
+                     char *out, size_t size) {
         struct spawn_child child;
         siginfo_t si = {0};
         size_t got = 0;
@@ -299,14 +339,17 @@ static int ls_tmpdir(struct spawn_env *env, const char *path, bool made, char *o
         int sv[2], r;
 
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-        assert_int_equal(spawn_command(env, "stat -c %a \"$TMPDIR\"; ls -A \"$TMPDIR\"",
-                                       &(struct spawn_io){.conn_fd = sv[1],
-                                                          .err_fd = -1,
-                                                          .cgroup_procs_fd = -1,
-                                                          .tmpdir = path,
-                                                          .tmpdir_made = made},
-                                       &child),
-                         0);
+        assert_int_equal(
+                spawn_command(env, "stat -c %a \"$TMPDIR\"; ls -A \"$TMPDIR\"",
+                              &(struct spawn_io){
+                                      .conn_fd = sv[1],
+                                      .err_fd = -1,
+                                      .cgroup_procs_fd = -1,
+                                      .tmpdir = path,
+                                      .tmpdir_kept = kept != NULL,
+                                      .tmpdir_seal = kept ? *kept : (struct spawn_tmpdir_seal){0}},
+                              &child),
+                0);
         close(sv[1]);
         while (got + 1 < size && (n = read(sv[0], out + got, size - got - 1)) > 0)
                 got += (size_t) n;
@@ -318,24 +361,55 @@ static int ls_tmpdir(struct spawn_env *env, const char *path, bool made, char *o
         return r < 0 ? r : spawn_status_of(&si);
 }
 
-/* The child uses one kept ready as it is, makes it again if /tmp's cleaner
- * took it, and refuses a new name that is there already. */
-static void test_the_child_takes_a_kept_directory_as_it_is(void **state) {
-        struct harness *h = *state;
-        char path[SPAWN_TMPDIR_MAX], marker[SPAWN_TMPDIR_MAX + 8], out[256];
-        bool made;
+/* A directory kept, then taken for a command, as the command's child gets
+ * it; then a clock tick, so that a change moves its ctime on every kernel
+ * (since Linux 6.13, any change does: timestamps are fine-grained once read). */
+static void kept_one(struct harness *h, char path[SPAWN_TMPDIR_MAX], struct spawn_tmpdir_seal *seal) {
+        assert_false(one_command(h, NULL, true, path));
+        assert_true(take(h, NULL, path, seal));
+        (void) usleep(20 * 1000);
+}
 
-        assert_int_equal(tmpdir_take(&h->tmpdirs, NULL, path, sizeof path, &made), 0);
-        assert_int_equal(mkdir(path, 0700), 0);
-        snprintf(marker, sizeof marker, "%s/seen", path);
-        assert_int_equal(mkdir(marker, 0700), 0);
-        assert_int_equal(ls_tmpdir(&h->env, path, true, out, sizeof out), 0);
-        assert_string_equal(out, "700\nseen\n");
-        assert_int_equal(ls_tmpdir(&h->env, path, false, out, sizeof out), -EEXIST);
-        assert_int_equal(rmdir(marker), 0);
-        assert_int_equal(rmdir(path), 0);
-        assert_int_equal(ls_tmpdir(&h->env, path, true, out, sizeof out), 0);
+/* The child starts its command in a kept directory only as it was sealed,
+ * and empty: a process of its user that held it open may have changed it
+ * since. It makes it again if gone, and refuses a new name that exists. */
+static void test_the_child_takes_a_kept_directory_only_as_it_was_kept(void **state) {
+        struct harness *h = *state;
+        char path[SPAWN_TMPDIR_MAX], inside[SPAWN_TMPDIR_MAX + 8], out[256];
+        struct spawn_tmpdir_seal seal;
+
+        if (!keeps(h))
+                skip();
+        kept_one(h, path, &seal);
+        assert_int_equal(ls_tmpdir(&h->env, path, &seal, out, sizeof out), 0);
         assert_string_equal(out, "700\n");
+        assert_int_equal(rmdir(path), 0);
+        /* Something put in it, even taken out again; a chmod and back. */
+        kept_one(h, path, &seal);
+        snprintf(inside, sizeof inside, "%s/planted", path);
+        assert_int_equal(mkdir(inside, 0700), 0);
+        assert_int_equal(ls_tmpdir(&h->env, path, &seal, out, sizeof out), -ESTALE);
+        assert_int_equal(rmdir(inside), 0);
+        assert_int_equal(ls_tmpdir(&h->env, path, &seal, out, sizeof out), -ESTALE);
+        assert_int_equal(rmdir(path), 0);
+        kept_one(h, path, &seal);
+        assert_int_equal(chmod(path, 0755), 0);
+        assert_int_equal(chmod(path, 0700), 0);
+        assert_int_equal(ls_tmpdir(&h->env, path, &seal, out, sizeof out), -ESTALE);
+        /* Another directory in its place (perhaps the same inode number). */
+        assert_int_equal(rmdir(path), 0);
+        kept_one(h, path, &seal);
+        assert_int_equal(rmdir(path), 0);
+        assert_int_equal(mkdir(path, 0700), 0);
+        assert_int_equal(ls_tmpdir(&h->env, path, &seal, out, sizeof out), -ESTALE);
+        /* Gone: made again. */
+        assert_int_equal(rmdir(path), 0);
+        kept_one(h, path, &seal);
+        assert_int_equal(rmdir(path), 0);
+        assert_int_equal(ls_tmpdir(&h->env, path, &seal, out, sizeof out), 0);
+        assert_string_equal(out, "700\n");
+        /* A new name that is there already. */
+        assert_int_equal(ls_tmpdir(&h->env, path, NULL, out, sizeof out), -EEXIST);
         assert_int_equal(rmdir(path), 0);
 }
 
@@ -350,10 +424,10 @@ int main(void) {
                         test_a_directory_its_command_changed_is_removed_not_kept, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_a_kept_directory_serves_its_own_user_only,
                                                 setup, teardown),
-                cmocka_unit_test_setup_teardown(test_a_few_are_kept_and_none_stays_after_release,
-                                                setup, teardown),
-                cmocka_unit_test_setup_teardown(test_the_child_takes_a_kept_directory_as_it_is,
-                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(
+                        test_the_newest_are_kept_and_none_stays_after_release, setup, teardown),
+                cmocka_unit_test_setup_teardown(
+                        test_the_child_takes_a_kept_directory_only_as_it_was_kept, setup, teardown),
         };
         return cmocka_run_group_tests_name("tmpdir", tests, NULL, NULL);
 }
