@@ -220,21 +220,25 @@ start_keeping_nbnetd() {
 
 # Another process of the same user that holds an emptied TMPDIR open (its
 # cwd) can still change it once it is kept: the next command given it finds
-# out in its child, before its program starts, and is told (125); the one
-# after gets a new one. It never starts in what was put there.
-@test "nbnetd: a kept TMPDIR changed by a process that held it open is refused, never used" {
+# out in its child, before its program starts, and is told (125); the
+# directory goes with what was put in it, and the command after gets a new
+# one. (A change after that check is what such a process can do to any
+# running command's TMPDIR, whose name is in its /proc/PID/environ.)
+@test "nbnetd: a kept TMPDIR changed by a process that held it open is refused at the next start" {
         start_keeping_nbnetd || return 0
         local out=$BATS_TEST_TMPDIR/first dir first holder
         nbsend 'echo "$TMPDIR"; sleep 1' >"$out" &
         first=$!
         wait_until 2 test -s "$out" || fail "the first command said nothing"
         dir=$(head -n 1 "$out")
-        # The holder: in the first command's TMPDIR, it plants once that one is over.
-        nbsend "cd '$dir' && sleep 1.5 && touch planted && sleep 2" >/dev/null &
+        # The holder: in the first command's TMPDIR, it plants once that one
+        # is over and its directory kept (renamed: the old name is gone).
+        nbsend "cd '$dir' && for i in \$(seq 100); do [ -e '$dir' ] || break; sleep 0.05; done && touch planted && sleep 2" >/dev/null &
         holder=$!
-        wait_until 5 sh -c "find '${dir%/*}' -name planted | grep -q ." || fail "nothing planted"
+        wait_until 6 sh -c "find '${dir%/*}' -name planted | grep -q ." || fail "nothing planted"
         run $NBCLIENT "$PORT" --command 'ls -A "$TMPDIR"' --plus --timeout 5
         assert_output $'nbnet: cannot run the command: its TMPDIR, kept from an earlier command of its user, was changed since by another process; try again\n\x1eNBNET-STATUS 125'
+        wait_until 1 sh -c "! find '${dir%/*}' -name planted | grep -q ." || fail "what was planted stays"
         run $NBCLIENT "$PORT" --command 'ls -A "$TMPDIR"; echo listed' --plus --timeout 5
         assert_output $'listed\n\x1eNBNET-STATUS 000'
         wait "$first" "$holder"

@@ -48,7 +48,8 @@ static int tmpdir_follow_up(struct tmpdir_base *b, const struct spawn_creds *cre
                             const char *path, int err) {
         int r;
 
-        if (err != -ENOTEMPTY && err != -EEXIST)
+        /* ENOTDIR: a file or a link put in its place (rm -rf takes the link, not its target). */
+        if (err != -ENOTEMPTY && err != -EEXIST && err != -ENOTDIR)
                 return err;
         tmpdir_reap(b);
         if (b->n_removers == TMPDIR_MAX_REMOVERS)

@@ -198,7 +198,8 @@ enum spoil {
         SPOIL_FILE,
         SPOIL_SUBDIR,
         SPOIL_XATTR,
-        SPOIL_FLAGS
+        SPOIL_FLAGS,
+        SPOIL_LINK
 };
 
 /* What a command can do to its own directory; false where this file system
@@ -232,13 +233,16 @@ static bool spoil(const char *path, enum spoil how) {
                        (flags |= FS_NOATIME_FL, ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0);
                 close(fd);
                 return done;
+        case SPOIL_LINK:
+                return rmdir(path) == 0 && symlink("/etc", path) == 0;
         }
         return false;
 }
 
-static const char *const spoil_names[] = {"nothing changed", "mode 0755",   "another group",
-                                          "a file",          "a directory", "an extended attribute",
-                                          "an inode flag"};
+static const char *const spoil_names[] = {"nothing changed", "mode 0755",
+                                          "another group",   "a file",
+                                          "a directory",     "an extended attribute",
+                                          "an inode flag",   "a link to /etc in its place"};
 
 /* Anything a new directory would not be is removed, with what is in it;
  * one left as it was is kept. */
@@ -249,7 +253,7 @@ static void test_a_directory_its_command_changed_is_removed_not_kept(void **stat
 
         if (!keeps(h))
                 skip();
-        for (enum spoil how = SPOIL_NONE; how <= SPOIL_FLAGS; how++) {
+        for (enum spoil how = SPOIL_NONE; how <= SPOIL_LINK; how++) {
                 assert_false(take(h, NULL, path, &seal));
                 assert_int_equal(mkdir(path, 0700), 0);
                 if (!spoil(path, how)) {
@@ -413,6 +417,60 @@ static void test_the_child_takes_a_kept_directory_only_as_it_was_kept(void **sta
         assert_int_equal(rmdir(path), 0);
 }
 
+/* Each part of the seal counts, and emptiness beside it: a seal that
+ * differs in any one field, or a matching one on a directory with something
+ * in it, is refused; the right one on the untouched directory starts. */
+static void test_the_child_checks_every_part_of_the_seal(void **state) {
+        struct harness *h = *state;
+        char path[SPAWN_TMPDIR_MAX], inside[SPAWN_TMPDIR_MAX + 8], out[256];
+        struct spawn_tmpdir_seal seal, other;
+        struct stat st;
+
+        if (!keeps(h))
+                skip();
+        kept_one(h, path, &seal);
+        for (int field = 0; field < 6; field++) {
+                other = seal;
+                switch (field) {
+                case 0:
+                        other.ino++;
+                        break;
+                case 1:
+                        other.ctime_sec--;
+                        break;
+                case 2:
+                        other.ctime_nsec = (other.ctime_nsec + 1) % 1000000000;
+                        break;
+                case 3:
+                        other.mode ^= 0070;
+                        break;
+                case 4:
+                        other.uid++;
+                        break;
+                case 5:
+                        other.gid++;
+                        break;
+                }
+                if (ls_tmpdir(&h->env, path, &other, out, sizeof out) != -ESTALE)
+                        fail_msg("a seal that differs in field %d was taken", field);
+        }
+        assert_int_equal(ls_tmpdir(&h->env, path, &seal, out, sizeof out), 0);
+        assert_string_equal(out, "700\n");
+        /* Sealed after something was put in it: the seal matches, but not empty. */
+        snprintf(inside, sizeof inside, "%s/planted", path);
+        assert_int_equal(mkdir(inside, 0700), 0);
+        assert_int_equal(stat(path, &st), 0);
+        seal = (struct spawn_tmpdir_seal){.ino = st.st_ino,
+                                          .ctime_sec = st.st_ctim.tv_sec,
+                                          .ctime_nsec = (uint32_t) st.st_ctim.tv_nsec,
+                                          .mode = st.st_mode,
+                                          .uid = st.st_uid,
+                                          .gid = st.st_gid};
+        assert_int_equal(ls_tmpdir(&h->env, path, &seal, out, sizeof out), -ESTALE);
+        assert_int_equal(rmdir(inside), 0);
+        assert_int_equal(rmdir(path), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(
@@ -428,6 +486,8 @@ int main(void) {
                         test_the_newest_are_kept_and_none_stays_after_release, setup, teardown),
                 cmocka_unit_test_setup_teardown(
                         test_the_child_takes_a_kept_directory_only_as_it_was_kept, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_the_child_checks_every_part_of_the_seal, setup,
+                                                teardown),
         };
         return cmocka_run_group_tests_name("tmpdir", tests, NULL, NULL);
 }
