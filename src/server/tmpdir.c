@@ -144,12 +144,13 @@ static bool tmpdir_is_fresh(const struct tmpdir_base *b, const char *path, uid_t
                 look.fsxattr_err == b->fresh.fsxattr_err && look.xflags == b->fresh.xflags &&
                 look.projid == b->fresh.projid && spawn_dir_is_empty(fd) == 1;
         (void) close(fd);
-        *seal = (struct spawn_tmpdir_seal){.ino = st.st_ino,
-                                           .ctime_sec = st.st_ctim.tv_sec,
-                                           .ctime_nsec = (uint32_t) st.st_ctim.tv_nsec,
-                                           .mode = st.st_mode,
-                                           .uid = st.st_uid,
-                                           .gid = st.st_gid};
+        if (fresh)
+                *seal = (struct spawn_tmpdir_seal){.ino = st.st_ino,
+                                                   .ctime_sec = st.st_ctim.tv_sec,
+                                                   .ctime_nsec = (uint32_t) st.st_ctim.tv_nsec,
+                                                   .mode = st.st_mode,
+                                                   .uid = st.st_uid,
+                                                   .gid = st.st_gid};
         return fresh;
 }
 
