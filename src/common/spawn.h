@@ -139,7 +139,6 @@ struct spawn_child {
 int spawn_env_init(struct spawn_env *env, const struct spawn_login *login, char *const *environ_);
 void spawn_env_release(struct spawn_env *env);
 
-/* Where a command goes. */
 /* A kept TMPDIR as it was found fresh: another process of its user that
  * holds it open can change it later, and any change (an entry made in it,
  * a chmod, an extended attribute, another directory in its place) moves its
@@ -158,6 +157,7 @@ struct spawn_tmpdir_seal {
  * when it has, or -errno. Raw system calls only: a spawn child may call it. */
 int spawn_dir_is_empty(int fd);
 
+/* Where a command goes. */
 struct spawn_io {
         /* Whom it runs as: NULL for the server's command user. */
         const struct spawn_user *user;

@@ -24,13 +24,14 @@
  * command that is wholly over (its cgroup empty: no process of it is left to
  * write there) for the next command of the same user, when it is as a new
  * one would be: renamed first to a new unguessable name (the old path is
- * gone, as promised, and who only learnt the name cannot follow), then found empty,
- * mode 0700, its user's, no extended attribute, the size and inode flags of
- * a directory made here. Anything else is removed as before. Another
- * process of that user that held it open could still change it while it
- * is kept: the next command's child checks it against the seal taken then
- * (spawn_tmpdir_seal) before its program starts. Nothing is kept where /tmp
- * is in memory: a mkdir and an rmdir cost less there than the look.
+ * gone, as promised, and who only learnt the name cannot follow), then
+ * found empty, mode 0700, its user's, no extended attribute, the size and
+ * inode flags of a directory made here. Anything else is removed as before.
+ * Another process of that user that held it open could still change it
+ * while it is kept: the next command's child checks it against the seal
+ * taken then (spawn_tmpdir_seal) before its program starts. Nothing is kept
+ * where /tmp is in memory: a mkdir and an rmdir cost less there than the
+ * look.
  */
 
 #include <pthread.h>
@@ -114,8 +115,9 @@ struct tmpdir_base {
         struct tmpdir_ring back; /* not removed: the loop's */
         size_t doing;            /* taken from todo, not yet in back: 0 or 1 */
         bool quit;
-        /* Reuse, with a worker, where a directory made here has no extended
-         * attribute (an SELinux label would differ from user to user): */
+        /* Reuse: with a worker, not in memory (tmpfs), and where a directory
+         * made here has no extended attribute (an SELinux label would differ
+         * from user to user): */
         bool reuse;
         bool cannot_look; /* setfsuid to the commands' user refused (a system call filter) */
         struct tmpdir_fresh fresh;
