@@ -411,13 +411,22 @@ static void conn_remove_tmpdir(struct conn *c) {
         c->whole = false;
 }
 
+/* The command's cgroup slot back to the pool, with its figures: CPU time
+ * and peak memory, for the log and the metrics. */
+static void conn_release_cgroup(struct conn *c) {
+        c->has_cpu = cgroup_cpu_usec(c->slot, &c->cpu_usec) >= 0;
+        c->has_memory_peak = cgroup_memory_peak(c->slot, &c->memory_peak) >= 0;
+        cgroup_give_back(c->cfg->cgroups, c->slot);
+        c->slot = NULL;
+}
+
 /* The group and its escapees are gone, or their last grace ran out: the
- * trailer, then closing. */
+ * trailer first, since the client waits for nothing else of ours; then the
+ * cgroup slot and the TMPDIR go back, and the end lets a queued command
+ * start (in its slot). */
 static void conn_command_done(struct conn *c) {
-        conn_remove_tmpdir(c);
         /* Closed before the trailer goes out: the client has all of stderr by then. */
         conn_channel_close(c);
-        c->cfg->report(c->cfg->owner, c, CONN_EVENT_ENDED);
         c->out_len = c->out_sent = 0;
         if (request_wants_trailer(&c->frame, c->end, c->status)) {
                 frame_format_trailer(c->out, c->status);
@@ -430,6 +439,10 @@ static void conn_command_done(struct conn *c) {
                 }
         }
         conn_flush(c);
+        if (c->slot)
+                conn_release_cgroup(c);
+        conn_remove_tmpdir(c);
+        c->cfg->report(c->cfg->owner, c, CONN_EVENT_ENDED);
 }
 
 /* Signals what is left of the command: its group (until seen empty) and
@@ -480,16 +493,12 @@ static void conn_end_group(struct conn *c) {
         conn_enter(c, kill ? CONN_FINAL_SIGKILL : CONN_FINAL_SIGTERM, now + GROUP_POLL_USEC);
 }
 
-/* The command's cgroup is empty (or would not empty in time): its figures,
- * the slot back to the pool, then the trailer. */
+/* The command's cgroup is empty (or would not empty in time): whether the
+ * memory limit ended it, which the trailer says, then the trailer. */
 static void conn_cgroup_done(struct conn *c) {
         c->cgroup_src = sd_event_source_disable_unref(c->cgroup_src);
-        c->has_cpu = cgroup_cpu_usec(c->slot, &c->cpu_usec) >= 0;
-        c->has_memory_peak = cgroup_memory_peak(c->slot, &c->memory_peak) >= 0;
         if (cgroup_oom_killed(c->slot) && c->end == REQUEST_RAN)
                 c->end = REQUEST_MEMORY_LIMIT;
-        cgroup_give_back(c->cfg->cgroups, c->slot);
-        c->slot = NULL;
         conn_command_done(c);
 }
 
