@@ -576,8 +576,9 @@ static void conn_drop_cgroup(struct conn *c) {
 }
 
 /* Its main exited before it started the command (spawn.h starts it beside
- * us): the request ends as one whose spawn failed, its running slot given
- * back first, as at any command's end. */
+ * us): the request ends as one whose spawn failed, its cgroup slot and
+ * TMPDIR given back first (a refusal reports no end that a queued command
+ * could wait for). */
 static void conn_not_started(struct conn *c, int pidfd, int r) {
         (void) waitid((idtype_t) P_PIDFD, (id_t) pidfd, &(siginfo_t){0}, WEXITED | WNOHANG);
         c->child = sd_event_source_disable_unref(c->child);
@@ -963,11 +964,14 @@ int conn_start(struct conn *c) {
                 return -EACCES;
         }
         r = conn_take_cgroup(c);
-        if (r >= 0)
-                r = kept = tmpdir_take(&c->cfg->shared->tmpdirs, conn_tmpdir_creds(c), c->tmpdir,
-                                       sizeof c->tmpdir, &seal);
         if (r < 0)
                 return conn_spawn_failed(c, r);
+        r = kept = tmpdir_take(&c->cfg->shared->tmpdirs, conn_tmpdir_creds(c), c->tmpdir,
+                               sizeof c->tmpdir, &seal);
+        if (r < 0) {
+                conn_drop_cgroup(c);
+                return conn_spawn_failed(c, r);
+        }
         r = spawn_command(&c->cfg->shared->env, command,
                           &(struct spawn_io){.conn_fd = c->fd,
                                              .conn_stdin = c->frame.want_stdin,
