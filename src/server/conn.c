@@ -577,8 +577,8 @@ static void conn_drop_cgroup(struct conn *c) {
 
 /* Its main exited before it started the command (spawn.h starts it beside
  * us): the request ends as one whose spawn failed, its cgroup slot and
- * TMPDIR given back first (a refusal reports no end that a queued command
- * could wait for). */
+ * TMPDIR given back before the end is reported (which may start a queued
+ * command in that slot). */
 static void conn_not_started(struct conn *c, int pidfd, int r) {
         (void) waitid((idtype_t) P_PIDFD, (id_t) pidfd, &(siginfo_t){0}, WEXITED | WNOHANG);
         c->child = sd_event_source_disable_unref(c->child);
