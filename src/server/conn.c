@@ -566,13 +566,9 @@ static int conn_spawn_failed(struct conn *c, int r) {
 /* The command did not start: its slot back, with the CPU time its child
  * spent there counted as no one's (the next command's starts after it). */
 static void conn_drop_cgroup(struct conn *c) {
-        uint64_t unused;
-
-        if (c->slot) {
-                (void) cgroup_cpu_usec(c->slot, &unused);
-                cgroup_give_back(c->cfg->cgroups, c->slot);
-        }
-        c->slot = NULL;
+        if (c->slot)
+                conn_release_cgroup(c);
+        c->has_cpu = c->has_memory_peak = false;
 }
 
 /* Its main exited before it started the command (spawn.h starts it beside
